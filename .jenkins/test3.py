@@ -1,0 +1,712 @@
+#!/usr/bin/python3
+"""LHV regression runner (DESIGN.md section 4).
+
+Boots LHV in an emulator, timestamps its serial output, parses the verdict
+lines (PASS/FAIL/SKIP/XFAIL/XPASS, FATAL, SUMMARY), stops at SUMMARY or
+FATAL, checks that the emulator then powers off by itself, optionally writes
+JUnit XML, and ends with the plain line "N passed, N failed, N skipped".
+Exit status 0 only when a SUMMARY (or the expected FATAL) arrived and nothing
+failed; 1 when something failed; 2 when the run could not be set up.
+
+The logic is importable (tests/system/matrix.py uses it):
+    config = parse_args(["--subarch", "amd64", "--boot", "direct"])
+    result = run_once(config)       # -> Result; result.ok, result.counts()
+"""
+
+import argparse
+import dataclasses
+import glob
+import importlib.util
+import os
+import queue
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUBARCHS = ("amd64", "i386")
+DEFAULT_CMDLINE = "serial=115200,8n1,0x3f8 boot_drive=0x80"
+POWEROFF_GRACE = 5.0  # seconds the emulator gets to exit after SUMMARY/FATAL
+
+
+class SetupError(Exception):
+    """The run could not start: missing file, bad option, ISO build failed."""
+
+
+# ---------------------------------------------------------------------------
+# Serial output: cleaning and parsing (pure functions)
+
+# GRUB's serial terminal writes ANSI/VT100 sequences: CSI (ESC [ params
+# letter), character-set selection (ESC ( B) and two-byte ESC sequences.
+ESCAPE_RE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[()*+][0-9A-Za-z]|[@-Z\\-_=>])")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+VERDICT_KINDS = ("PASS", "FAIL", "SKIP", "XFAIL", "XPASS")
+EVENT_RE = re.compile(r"^(PASS|FAIL|SKIP|XFAIL|XPASS|FATAL|SUMMARY): (.*)$")
+SUMMARY_RE = re.compile(r"^(\d+) tests?, (\d+) failures?, (\d+) skipped"
+                        r"(?:, (\d+) expected failures?)?$")
+
+
+def clean_line(raw):
+    """Serial bytes of one line -> text without escape sequences, CRs or other
+    control characters (tabs stay)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return CONTROL_RE.sub("", ESCAPE_RE.sub("", text)).rstrip()
+
+
+@dataclasses.dataclass
+class Event:
+    """One protocol line. kind: PASS FAIL SKIP XFAIL XPASS FATAL SUMMARY.
+    For verdicts, name is group/test and reason the text after it."""
+    kind: str
+    text: str
+    time: float
+    name: str = ""
+    reason: str = ""
+
+    @property
+    def group(self):
+        return self.name.split("/", 1)[0] if "/" in self.name else "ungrouped"
+
+    @property
+    def test(self):
+        return self.name.split("/", 1)[-1]
+
+    def line(self):
+        return "%s: %s" % (self.kind, self.text)
+
+
+def parse_line(text, t=0.0):
+    """Returns the Event a cleaned serial line carries, or None."""
+    m = EVENT_RE.match(text)
+    if not m:
+        return None
+    kind, rest = m.groups()
+    if kind in VERDICT_KINDS:
+        name, _, reason = rest.partition(": ")
+        return Event(kind, rest, t, name.strip(), reason.strip())
+    return Event(kind, rest, t)
+
+
+def parse_summary(text):
+    """'42 tests, 1 failures, 3 skipped, 1 expected failures' -> dict, or
+    None when the text does not have that form."""
+    m = SUMMARY_RE.match(text.strip())
+    if not m:
+        return None
+    tests, failures, skipped, xfail = m.groups()
+    return {"tests": int(tests), "failures": int(failures),
+            "skipped": int(skipped), "expected failures": int(xfail or 0)}
+
+
+def format_line(t, text):
+    return "[%7.3f] %s" % (t, text)
+
+
+# ---------------------------------------------------------------------------
+# Judging a run (pure): serial lines + how the emulator ended -> Result
+
+@dataclasses.dataclass
+class Problem:
+    """A failure the runner found (not a FAIL line): reported as
+    FAIL: runner/<name>: <message>."""
+    name: str
+    message: str
+
+    def line(self):
+        return "FAIL: runner/%s: %s" % (self.name, self.message)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How the emulator ended. exited: it exited by itself (not killed);
+    exit_kind: the backend's reading of the status ('poweroff', 'reset',
+    'error'); timed_out: no SUMMARY/FATAL within the timeout."""
+    exited: bool
+    exit_status: int = None
+    exit_kind: str = ""
+    exit_time: float = None
+    timed_out: bool = False
+    stderr_tail: str = ""
+    timeout: float = 0.0
+    emulator: str = "qemu"
+
+
+@dataclasses.dataclass
+class Result:
+    name: str
+    lines: list                   # (time, text) of every cleaned serial line
+    verdicts: list                # Events PASS..XPASS, in order
+    end: Event = None             # the SUMMARY or FATAL that ended the run
+    expected_fatal: bool = False  # end is a FATAL that --expect-fatal matched
+    problems: list = dataclasses.field(default_factory=list)
+    outcome: Outcome = None
+    wall: float = 0.0             # seconds run_once took, ISO build included
+    work_dir: str = ""
+
+    def count(self, *kinds):
+        return sum(1 for v in self.verdicts if v.kind in kinds)
+
+    def counts(self):
+        """(passed, failed, skipped): XFAIL counts as skipped; FAIL, XPASS
+        and every runner problem as failed; an expected FATAL as passed."""
+        passed = self.count("PASS") + (1 if self.expected_fatal else 0)
+        failed = self.count("FAIL", "XPASS") + len(self.problems)
+        return passed, failed, self.count("SKIP", "XFAIL")
+
+    @property
+    def ok(self):
+        reported = self.expected_fatal or (self.end is not None and self.end.kind == "SUMMARY")
+        return reported and self.counts()[1] == 0
+
+    def first_failure(self):
+        """One line saying why the run failed, or ''."""
+        for v in self.verdicts:
+            if v.kind in ("FAIL", "XPASS"):
+                return v.line()
+        return self.problems[0].line() if self.problems else ""
+
+    def milestones(self):
+        parts = []
+        if self.lines:
+            parts.append("first line %.3f s" % self.lines[0][0])
+        if self.end:
+            parts.append("%s %.3f s" % (self.end.kind, self.end.time))
+        o = self.outcome
+        if o and o.exit_time is not None:
+            how = "exit" if o.exited else "killed"
+            parts.append("%s %.3f s (status %s)" % (how, o.exit_time, o.exit_status))
+        return "times: " + (", ".join(parts) if parts else "no serial output")
+
+
+def end_action(cmdline):
+    """The end action the command line asks for: the last lhv.end= wins."""
+    action = "poweroff"
+    for word in cmdline.split():
+        if word.startswith("lhv.end="):
+            action = word[len("lhv.end="):]
+    return action
+
+
+def last_line(lines):
+    return lines[-1][1] if lines else "(no serial output)"
+
+
+def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=()):
+    """Builds the Result of a run from its cleaned serial lines and the way
+    the emulator ended. Verdicts count up to the first SUMMARY/FATAL; a
+    protocol line after it is a problem."""
+    result = Result(name, list(lines), [], outcome=outcome)
+    for t, text in lines:
+        event = parse_line(text, t)
+        if event is None:
+            continue
+        if result.end is not None:
+            result.problems.append(Problem("after-end", "%s after %s" % (text, result.end.kind)))
+        elif event.kind in VERDICT_KINDS:
+            result.verdicts.append(event)
+        else:
+            result.end = event
+    check_end(result, expect_fatal)
+    if result.end is not None and result.end.kind == "SUMMARY":
+        check_summary(result)
+    check_exit(result, end_action(cmdline))
+    check_required(result, require_pass)
+    return result
+
+
+def check_end(result, expect_fatal):
+    end, o = result.end, result.outcome
+    want = "FATAL matching /%s/" % expect_fatal if expect_fatal else "SUMMARY"
+    if end is None:
+        if o.timed_out:
+            why = "no %s within %g s" % (want, o.timeout)
+        else:
+            reset = ", a reset or triple fault" if o.exit_kind == "reset" else ""
+            why = "%s exited (status %s%s) before %s" % (o.emulator, o.exit_status, reset, want)
+            if o.stderr_tail:
+                why += " [%s: %s]" % (o.emulator, o.stderr_tail)
+        result.problems.append(Problem("summary", "%s; last line: %s" % (why, last_line(result.lines))))
+    elif end.kind == "FATAL" and expect_fatal and re.search(expect_fatal, end.text):
+        result.expected_fatal = True
+    elif end.kind == "FATAL":
+        what = "unexpected FATAL" if not expect_fatal else "FATAL not matching /%s/" % expect_fatal
+        result.problems.append(Problem("fatal", "%s: %s" % (what, end.text)))
+    elif expect_fatal:
+        result.problems.append(Problem("expect-fatal", "expected a %s, got SUMMARY: %s" % (want, end.text)))
+
+
+def check_summary(result):
+    """The SUMMARY must be well formed and agree with the verdicts seen."""
+    said = parse_summary(result.end.text)
+    if said is None:
+        result.problems.append(Problem("summary-format", "cannot parse: " + result.end.line()))
+        return
+    seen = {"tests": len(result.verdicts), "failures": result.count("FAIL", "XPASS"),
+            "skipped": result.count("SKIP"), "expected failures": result.count("XFAIL")}
+    if said != seen:
+        text = ", ".join("%d %s" % (seen[k], k) for k in seen)
+        result.problems.append(Problem("summary-count", "%s; the runner saw %s"
+                                       % (result.end.line(), text)))
+
+
+def check_exit(result, action):
+    """After SUMMARY/FATAL the emulator must end the way lhv.end= asks:
+    poweroff (the default) = exit by itself through the emulator's exit
+    device; reboot = reset (-no-reboot turns it into an exit); halt = stay."""
+    o = result.outcome
+    if result.end is None or action == "halt":
+        return
+    if not o.exited:
+        result.problems.append(Problem("power-off", "no %s within %g s after %s"
+                                       % (action, POWEROFF_GRACE, result.end.kind)))
+        return
+    want = "reset" if action == "reboot" else "poweroff"
+    if o.exit_kind != want:
+        result.problems.append(Problem("power-off", "%s expected after %s, but %s ended with "
+                                       "status %s (%s)" % (action, result.end.kind, o.emulator,
+                                                           o.exit_status, o.exit_kind)))
+
+
+def check_required(result, names):
+    for name in names:
+        got = [v for v in result.verdicts if v.name == name]
+        if not any(v.kind == "PASS" for v in got):
+            why = got[-1].line() if got else "no verdict"
+            result.problems.append(Problem("require-pass", "%s did not pass (%s)" % (name, why)))
+
+
+# ---------------------------------------------------------------------------
+# Reports
+
+def report_lines(result):
+    """The lines the CLI prints after the run: problems, times, counts."""
+    out = [p.line() for p in result.problems]
+    if result.expected_fatal:
+        out.append("PASS: runner/expected-fatal: " + result.end.text)
+    out.append(result.milestones())
+    out.append("%d passed, %d failed, %d skipped" % result.counts())
+    return out
+
+
+def xml_text(text):
+    """Drops the characters XML 1.0 cannot carry."""
+    return re.sub(r"[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", "", text)
+
+
+def junit_xml(result):
+    """JUnit XML for Jenkins: one testcase per verdict (classname = group),
+    one per runner problem (classname = runner); the log in system-out."""
+    suite = ET.Element("testsuite", name=result.name)
+    cases = failures = skipped = 0
+    previous = result.lines[0][0] if result.lines else 0.0
+
+    def add_case(group, test, seconds, kind=None, message=""):
+        nonlocal cases, failures, skipped
+        case = ET.SubElement(suite, "testcase", classname=group, name=test,
+                             time="%.3f" % max(seconds, 0.0))
+        if kind == "failure":
+            ET.SubElement(case, "failure", message=xml_text(message)).text = xml_text(message)
+            failures += 1
+        elif kind == "skipped":
+            ET.SubElement(case, "skipped", message=xml_text(message))
+            skipped += 1
+        cases += 1
+
+    for v in result.verdicts:
+        kind = {"FAIL": "failure", "XPASS": "failure",
+                "SKIP": "skipped", "XFAIL": "skipped"}.get(v.kind)
+        add_case(v.group, v.test, v.time - previous, kind, v.line())
+        previous = v.time
+    if result.expected_fatal:
+        add_case("runner", "expected-fatal", 0.0)
+    for p in result.problems:
+        add_case("runner", p.name, 0.0, "failure", p.message)
+    total = result.outcome.exit_time if result.outcome and result.outcome.exit_time else previous
+    suite.set("tests", str(cases))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    suite.set("skipped", str(skipped))
+    suite.set("time", "%.3f" % total)
+    log = "\n".join(format_line(t, text) for t, text in result.lines)
+    ET.SubElement(suite, "system-out").text = xml_text(log + "\n")
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Boot images
+
+@dataclasses.dataclass
+class BootImage:
+    """What the emulator boots: an ISO (GRUB) or kernel + module + cmdline
+    (direct multiboot boot; module None = no module)."""
+    iso: str = None
+    kernel: str = None
+    module: str = None
+    cmdline: str = ""
+
+    def describe(self):
+        if self.iso:
+            return self.iso
+        return "kernel %s, module %s, cmdline %r" % (self.kernel, self.module, self.cmdline)
+
+
+def load_mkiso():
+    path = os.path.join(ROOT, "tools", "mkiso.py")
+    spec = importlib.util.spec_from_file_location("lhv_mkiso", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def built_file(config, name):
+    path = os.path.join(config.xmhf_bin, name)
+    if not os.path.isfile(path):
+        raise SetupError("%s not found: run make (or test3.py --build), or pass --xmhf-bin" % path)
+    return path
+
+
+def prepared_iso(config):
+    """An ISO for the subarch in --boot-dir, or None."""
+    if not config.boot_dir:
+        return None
+    isos = sorted(glob.glob(os.path.join(config.boot_dir, "*%s*.iso" % config.subarch)))
+    if not isos:
+        return None
+    if config.cmdline is not None or config.module or config.no_module:
+        raise SetupError("%s is prepared: it cannot take --cmdline, --module or --no-module"
+                         % isos[0])
+    return isos[0]
+
+
+def prepare_boot(config):
+    """Builds (or finds) what the emulator boots."""
+    sub = config.subarch
+    if config.boot == "grub":
+        iso = prepared_iso(config)
+        if iso:
+            return BootImage(iso=iso)
+        mkiso = load_mkiso()
+        iso = os.path.join(config.work_dir, "lhv-%s.iso" % sub)
+        try:
+            mkiso.make_iso(sub, iso, config.xmhf_bin, config.cmdline, config.module,
+                           config.no_module)  # cmdline None: the cfg's own
+        except mkiso.MkisoError as e:
+            raise SetupError("mkiso: %s" % e)
+        return BootImage(iso=iso)
+    kernel = built_file(config, "init-x86-%s.bin" % sub)
+    module = None
+    if not config.no_module:
+        module = config.module or built_file(config, "hypervisor-x86-%s.bin" % sub)
+        if re.search(r"[, ]", module):
+            raise SetupError("QEMU's -initrd cannot take a path with a comma or space: %s" % module)
+    return BootImage(kernel=kernel, module=module, cmdline=config.cmdline or DEFAULT_CMDLINE)
+
+
+# ---------------------------------------------------------------------------
+# Emulators. A backend starts the emulator and reads its exit status; the
+# runner reads serial output from the binary stream start() returns (until
+# EOF, which must come when the emulator ends). Bochs slots in as a second
+# class here.
+
+class Qemu:
+    name = "qemu"
+    boots = ("grub", "direct")
+    binary = "qemu-system-x86_64"  # runs i386 guests as well
+
+    def command(self, config, image):
+        cmd = [self.binary, "-display", "none", "-monitor", "none", "-serial", "stdio",
+               "-no-reboot", "-nic", "none",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-m", config.memory, "-smp", str(config.smp), "-cpu", config.cpu]
+        if image.iso:
+            cmd += ["-drive", "format=raw,file=" + image.iso]
+        else:
+            cmd += ["-kernel", image.kernel, "-append", image.cmdline]
+            if image.module:
+                cmd += ["-initrd", image.module]
+        return cmd + config.extra_qemu_args
+
+    def start(self, config, image, stderr):
+        proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=stderr)
+        return proc, proc.stdout
+
+    @staticmethod
+    def exit_kind(status):
+        """isa-debug-exit makes QEMU exit with (value << 1) | 1; with
+        -no-reboot a reset or triple fault exits with 0."""
+        if status is None or status < 0:
+            return "killed"
+        if status == 0:
+            return "reset"
+        return "poweroff" if status & 1 else "error"
+
+
+EMULATORS = {"qemu": Qemu}
+
+
+# ---------------------------------------------------------------------------
+# Running the emulator
+
+def read_serial(stream, t0, lines):
+    """Reader thread: puts (seconds since t0, raw line) on the queue as each
+    line completes, the unterminated rest at EOF, then None."""
+    pending = b""
+    while True:
+        chunk = os.read(stream.fileno(), 4096)
+        now = time.monotonic() - t0
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            lines.put((now, raw))
+    if pending:
+        lines.put((time.monotonic() - t0, pending))
+    lines.put(None)
+
+
+class SerialSession:
+    """Collects cleaned, timestamped lines from the reader thread, logs them
+    to serial.log and echoes them (all with --verbose, protocol lines else)."""
+
+    def __init__(self, log, echo, verbose):
+        self.lines, self.log, self.echo, self.verbose = [], log, echo, verbose
+        self.queue = queue.Queue()
+        self.eof = False
+
+    def take(self, item):
+        """Files one queue item; returns the Event it carries, if any."""
+        if item is None:
+            self.eof = True
+            return None
+        t, raw = item
+        text = clean_line(raw)
+        if not text:
+            return None
+        self.lines.append((t, text))
+        self.log.write(format_line(t, text) + "\n")
+        self.log.flush()
+        event = parse_line(text, t)
+        if self.echo and (self.verbose or event):
+            self.echo(format_line(t, text))
+        return event
+
+    def until_end(self, deadline):
+        """Takes lines until SUMMARY/FATAL (True), EOF or the deadline (False)."""
+        while not self.eof:
+            try:
+                item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return False
+            event = self.take(item)
+            if event and event.kind in ("SUMMARY", "FATAL"):
+                return True
+        return False
+
+    def drain(self):
+        while not self.eof:
+            self.take(self.queue.get())
+
+
+def stderr_tail(path, limit=300):
+    """The emulator's stderr on one line, cut to limit characters."""
+    try:
+        with open(path, errors="replace") as f:
+            text = " / ".join(line.strip() for line in f if line.strip())
+    except OSError:
+        return ""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def run_emulator(config, image, echo=None):
+    """Runs the emulator on image; returns (cleaned lines, Outcome)."""
+    backend = EMULATORS[config.emulator]()
+    work = config.work_dir
+    with open(os.path.join(work, "emulator.log"), "wb") as err, \
+            open(os.path.join(work, "serial.log"), "w") as log:
+        t0 = time.monotonic()
+        try:
+            proc, stream = backend.start(config, image, err)
+        except OSError as e:
+            raise SetupError("cannot start %s: %s" % (backend.name, e))
+        session = SerialSession(log, echo, config.verbose)
+        reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue), daemon=True)
+        reader.start()
+        ended = session.until_end(t0 + config.timeout)
+        grace = 0.0 if ended and end_action(config.cmdline or "") == "halt" else POWEROFF_GRACE
+        try:
+            status = proc.wait(timeout=grace if ended or session.eof else 0)
+            exited = True
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            status = proc.wait()
+            exited = False
+        exit_time = time.monotonic() - t0
+        session.drain()
+        reader.join()
+    outcome = Outcome(exited=exited, exit_status=status, exit_time=exit_time,
+                      exit_kind=backend.exit_kind(status) if exited else "killed",
+                      timed_out=not ended and not exited, timeout=config.timeout,
+                      stderr_tail=stderr_tail(err.name), emulator=backend.name)
+    return session.lines, outcome
+
+
+def run_once(config, echo=None):
+    """Prepares the boot image, runs the emulator and judges the run.
+    echo(line) receives live serial lines (protocol lines, or all of them
+    with config.verbose). Raises SetupError when the run cannot start."""
+    start = time.monotonic()
+    os.makedirs(config.work_dir, exist_ok=True)
+    image = prepare_boot(config)
+    with open(os.path.join(config.work_dir, "command.txt"), "w") as f:
+        f.write(shlex.join(EMULATORS[config.emulator]().command(config, image)) + "\n")
+    lines, outcome = run_emulator(config, image, echo)
+    result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
+                   config.require_pass)
+    result.wall = time.monotonic() - start
+    result.work_dir = config.work_dir
+    if config.junit:
+        with open(config.junit, "w") as f:
+            f.write(junit_xml(result))
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+HELP_EPILOG = """\
+output: each verdict line as it arrives, timestamped in seconds since the
+emulator started ("[  0.412] PASS: boot/params"); runner failures as
+"FAIL: runner/<what>: ..."; the times of the first serial line, SUMMARY/FATAL
+and the emulator's exit; and last the plain line "N passed, N failed,
+N skipped" (XFAIL counts as skipped; FAIL, XPASS, an unexpected FATAL, a
+missing SUMMARY and a missing power-off as failed).
+
+The work directory keeps serial.log (the full timestamped log), emulator.log
+(the emulator's stderr), command.txt (the exact emulator command) and the ISO.
+
+examples:
+  .jenkins/test3.py --subarch amd64
+  .jenkins/test3.py --subarch i386 --boot direct --smp 4 --memory 2G --verbose
+  .jenkins/test3.py --subarch amd64 --boot direct --cmdline "lhv.bogus=1" \\
+      --expect-fatal "unknown option lhv.bogus"
+"""
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        description="Boot LHV in an emulator and judge its serial test report "
+                    "(DESIGN.md section 4).",
+        epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a("--subarch", required=True, choices=SUBARCHS, help="which build to boot")
+    a("--xmhf-bin", metavar="DIR", default=ROOT,
+      help="directory holding init-x86-SUBARCH.bin and hypervisor-x86-SUBARCH.bin[.gz] "
+           "(default: the repository root, where make puts them)")
+    a("--work-dir", metavar="DIR",
+      help="where logs and the ISO go (default: build/test3/NAME)")
+    a("--boot-dir", metavar="DIR",
+      help="directory with a prepared boot image: an .iso whose name contains the "
+           "subarch is booted as is instead of building one (GRUB boot only)")
+    a("--skip-reset-qemu", action="store_true",
+      help="accepted for compatibility with the reference runner; does nothing")
+    a("--skip-test", action="store_true",
+      help="only build the boot image, print its path and exit")
+    a("--build", action="store_true",
+      help="run 'make SUBARCHS=SUBARCH' in the repository first (default: use what is built)")
+    a("--emulator", default="qemu", choices=sorted(EMULATORS),
+      help="emulator to run (default qemu: qemu-system-x86_64, TCG)")
+    a("--boot", default="grub", choices=("grub", "direct"),
+      help="grub: a GRUB ISO made by tools/mkiso.py, booted as a raw disk (the module "
+           "is the .gz); direct: QEMU's multiboot loader, -kernel init -initrd "
+           "hypervisor-x86-SUBARCH.bin -append CMDLINE (default grub)")
+    a("--smp", type=int, default=1, metavar="N", help="number of CPUs (default 1)")
+    a("--memory", default="512M", metavar="SIZE",
+      help="guest RAM in QEMU -m syntax: 512M, 2G, 6G (default 512M)")
+    a("--cpu", default="qemu64", metavar="MODEL",
+      help="CPU model, QEMU -cpu (default qemu64; Haswell or Skylake-Client for Intel)")
+    a("--timeout", type=float, default=30.0, metavar="S",
+      help="seconds from the emulator's start to SUMMARY/FATAL before the run is "
+           "killed and failed (default 30)")
+    a("--cmdline", metavar="ARGS",
+      help="LHV's command line: replaces the words after the init path on the GRUB "
+           "cfg's multiboot line, or is the -append string for direct boot (default: "
+           "the cfg's words for GRUB, %r for direct)" % DEFAULT_CMDLINE)
+    mod = p.add_mutually_exclusive_group()
+    mod.add_argument("--module", metavar="FILE", help="boot FILE as module 0 instead of "
+                     "the hypervisor image (bad-input tests)")
+    mod.add_argument("--no-module", action="store_true", help="boot without module 0")
+    a("--expect-fatal", metavar="REGEX",
+      help="the run passes iff a FATAL line matching REGEX (re.search) arrives and the "
+           "emulator then exits by itself")
+    a("--require-pass", metavar="NAME", action="append", default=[],
+      help="fail unless test NAME (group/test) printed PASS; repeatable")
+    a("--junit", metavar="FILE", help="write JUnit XML for Jenkins: one testcase per "
+      "verdict (classname = group), runner failures under classname runner, the "
+      "serial log in system-out")
+    a("--name", help="label for logs, JUnit and the default work dir "
+      "(default SUBARCH-BOOT)")
+    a("--verbose", "--watch-serial", action="store_true",
+      help="echo every serial line live, timestamped (default: only protocol lines)")
+    a("--extra-qemu-args", default="", metavar="ARGS",
+      help="extra emulator arguments, split like a shell would (e.g. \"-d int\")")
+    return p
+
+
+def parse_args(argv):
+    """Command-line words -> config (an argparse Namespace with defaults
+    filled in: name, work_dir, extra_qemu_args as a list)."""
+    config = build_parser().parse_args(argv)
+    config.name = config.name or "%s-%s" % (config.subarch, config.boot)
+    config.work_dir = os.path.abspath(config.work_dir or os.path.join(ROOT, "build", "test3", config.name))
+    config.xmhf_bin = os.path.abspath(config.xmhf_bin)
+    config.extra_qemu_args = shlex.split(config.extra_qemu_args)
+    if config.module:
+        config.module = os.path.abspath(config.module)
+        if not os.path.isfile(config.module):
+            raise SetupError("--module %s: no such file" % config.module)
+    if config.boot not in EMULATORS[config.emulator].boots:
+        raise SetupError("%s cannot boot with --boot %s" % (config.emulator, config.boot))
+    if config.expect_fatal:
+        try:
+            re.compile(config.expect_fatal)
+        except re.error as e:
+            raise SetupError("--expect-fatal %r: %s" % (config.expect_fatal, e))
+    return config
+
+
+def build(subarch):
+    print("make SUBARCHS=%s" % subarch, flush=True)
+    if subprocess.run(["make", "SUBARCHS=" + subarch], cwd=ROOT).returncode != 0:
+        raise SetupError("the build failed")
+
+
+def main(argv=None):
+    try:
+        config = parse_args(sys.argv[1:] if argv is None else argv)
+        if config.build:
+            build(config.subarch)
+        if config.skip_test:
+            os.makedirs(config.work_dir, exist_ok=True)
+            print(prepare_boot(config).describe())
+            return 0
+        result = run_once(config, echo=lambda line: print(line, flush=True))
+    except SetupError as e:
+        print("test3: %s" % e, file=sys.stderr)
+        return 2
+    for line in report_lines(result):
+        print(line)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+# LHV: plain GNU Make, both subarchs in parallel, incremental, -Werror.
+#
+#   make                 build amd64 and i386 (images in the tree root)
+#   make run             boot amd64 in QEMU through GRUB, serial log on the terminal
+#   make test            host unit tests and the QEMU boot matrix (both subarchs)
+#   make unit            host unit tests only
+#   make iso             GRUB ISO images (lhv-amd64.iso, lhv-i386.iso)
+#   make clean
+#
+# Variables: SUBARCHS (amd64 i386), APP (hypapps/helloworld), SL_BASE
+# (0x10000000 = 256 MiB), DEBUG=1, V=1 (show commands). build.sh sets them.
+
+SUBARCHS ?= amd64 i386
+APP ?= hypapps/helloworld
+SL_BASE ?= 0x10000000
+DEBUG ?= 0
+V ?= 0
+
+# SL area: boot parameters and SL stack (16 KiB), then page tables: 64 pages
+# map 60 GiB above 4 GiB with 2 MiB pages (any amount with 1 GiB pages).
+SL_AREA_SIZE := 0x44000
+
+Q := $(if $(filter 1,$(V)),,@)
+CC := gcc
+LD := ld
+PYTHON := /usr/bin/python3
+
+.SECONDEXPANSION:
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+ifeq ($(DEBUG),1)
+OPT := -Og -DLHV_DEBUG=1
+SUFFIX := -debug
+else
+OPT := -O2 -DLHV_DEBUG=0
+SUFFIX :=
+endif
+
+COMMON_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fcf-protection=none \
+	-mgeneral-regs-only --param=min-pagesize=0 -nostdlib -g $(OPT) -Wall -Wextra -Werror -MMD -MP \
+	-iquote xmhf/include
+CFLAGS_32 := -m32 -march=i686 $(COMMON_CFLAGS)
+CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
+LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
+	--no-warn-rwx-segments
+
+LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32
+LIB_SL := console emulator end printf string mmap pagetable
+LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict
+
+GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+.PHONY: all
+all: $(SUBARCHS)
+
+# --- one subarch: $(1) = amd64 | i386 -----------------------------------------
+define subarch_rules
+B_$(1) := build/$(1)$(SUFFIX)
+ID_$(1) := $(if $(filter amd64,$(1)),2,1)
+RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32)) -DLHV_SUBARCH=$$(ID_$(1))
+LDEMU_$(1) := $(if $(filter amd64,$(1)),elf_x86_64,elf_i386)
+INIT_OBJS_$(1) := $$(B_$(1))/init/entry.o $$(B_$(1))/init/init.o $$(B_$(1))/init/rsdp.o \
+	$$(LIB_INIT:%=$$(B_$(1))/lib32/%.o)
+SL_OBJS_$(1) := $$(B_$(1))/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
+	$$(LIB_SL:%=$$(B_$(1))/lib32/%.o)
+RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
+	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/lhv/main.o \
+	$$(patsubst %.c,$$(B_$(1))/app/%.o,$$(notdir $$(wildcard $$(APP)/*.c))) \
+	$$(LIB_RT:%=$$(B_$(1))/lib/%.o)
+
+.PHONY: $(1)
+$(1): init-x86-$(1).bin hypervisor-x86-$(1).bin.gz
+
+# 32-bit objects: init, SL and the library copy they link.
+$$(B_$(1))/init/%.o $$(B_$(1))/sl/%.o $$(B_$(1))/lib32/%.o: \
+		CFLAGS = $$(CFLAGS_32) -DLHV_SUBARCH=$$(ID_$(1))
+$$(B_$(1))/init/%.o: xmhf/init/%.c ; $$(compile)
+$$(B_$(1))/init/%.o: xmhf/init/%.S ; $$(compile)
+$$(B_$(1))/sl/%.o: xmhf/sl/%.c ; $$(compile)
+$$(B_$(1))/sl/%.o: xmhf/sl/%.S ; $$(compile)
+$$(B_$(1))/lib32/%.o: xmhf/lib/%.c ; $$(compile)
+
+# Runtime objects: the subarch's own code model.
+$$(B_$(1))/runtime/%.o $$(B_$(1))/lib/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/app/%.o: \
+		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1))
+$$(B_$(1))/runtime/%.o: xmhf/runtime/%.c $$(B_$(1))/buildinfo.h ; $$(compile)
+$$(B_$(1))/runtime/%.o: xmhf/runtime/%.S ; $$(compile)
+$$(B_$(1))/lib/%.o: xmhf/lib/%.c ; $$(compile)
+$$(B_$(1))/lhv/%.o: lhv/%.c ; $$(compile)
+$$(B_$(1))/app/%.o: $$(APP)/%.c ; $$(compile)
+
+# Build facts the banner prints; rewritten only when they change.
+$$(B_$(1))/buildinfo.h: FORCE
+	@mkdir -p $$(@D)
+	@printf '#define LHV_VERSION "%s"\n#define LHV_SUBARCH_NAME "%s"\n#define LHV_BUILD_NOTE "%s"\n' \
+		'$$(GIT_VERSION)' '$(1)' '' > $$@.tmp
+	@cmp -s $$@.tmp $$@ && rm $$@.tmp || mv $$@.tmp $$@
+
+$$(B_$(1))/init.elf: $$(INIT_OBJS_$(1)) xmhf/init/init.ld
+	$$(Q)$$(LD) -m elf_i386 $$(LDFLAGS) -T xmhf/init/init.ld -o $$@ $$(INIT_OBJS_$(1))
+$$(B_$(1))/sl.elf: $$(SL_OBJS_$(1)) xmhf/sl/sl.ld Makefile
+	$$(Q)$$(LD) -m elf_i386 $$(LDFLAGS) --defsym=LHV_BASE=$$(SL_BASE) -T xmhf/sl/sl.ld -o $$@ \
+		$$(SL_OBJS_$(1))
+# The runtime starts on the first page after the SL: read __sl_end from it.
+$$(B_$(1))/runtime.elf: $$(RT_OBJS_$(1)) xmhf/runtime/runtime.ld $$(B_$(1))/sl.elf
+	$$(Q)sl_end=$$$$(nm $$(B_$(1))/sl.elf | awk '$$$$3 == "__sl_end" { print $$$$1 }') && \
+	$$(LD) -m $$(LDEMU_$(1)) $$(LDFLAGS) --defsym=LHV_BASE=$$(SL_BASE) \
+		--defsym=LHV_RUNTIME_BASE=$$$$(( (0x$$$$sl_end + 0xfff) & ~0xfff )) \
+		-T xmhf/runtime/runtime.ld -o $$@ $$(RT_OBJS_$(1))
+
+init-x86-$(1).bin: $$(B_$(1))/init.elf
+	$$(Q)objcopy --strip-all $$< $$@
+	$$(Q)cp $$< init-x86-$(1).elf
+hypervisor-x86-$(1).bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/mkimage
+	$$(Q)build/host/mkimage --subarch $(1) --base $$(SL_BASE) --sl-area-size $$(SL_AREA_SIZE) \
+		$(if $(filter 1,$(DEBUG)),--debug) $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf $$@
+	$$(Q)cp $$(B_$(1))/sl.elf sl-x86-$(1).elf
+	$$(Q)cp $$(B_$(1))/runtime.elf runtime-x86-$(1).elf
+hypervisor-x86-$(1).bin.gz: hypervisor-x86-$(1).bin
+	$$(Q)gzip -9 -n -c $$< > $$@
+
+-include $$(shell find $$(B_$(1)) -name '*.d' 2>/dev/null)
+endef
+
+define compile
+@mkdir -p $(@D)
+$(if $(filter 1,$(V)),,@echo "  CC      $@")
+$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+endef
+
+$(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
+
+build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/include/types.h
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -iquote xmhf/include -o $@ tools/mkimage.c \
+		xmhf/lib/crc32.c
+
+.PHONY: FORCE
+FORCE:
+
+include tests/unit/unit.mk
+
+# --- running and testing ----------------------------------------------------
+.PHONY: deps iso run test system clean
+
+deps:
+	@bash tools/deps.sh
+
+iso: deps all
+	$(Q)for a in $(SUBARCHS); do bash tools/mkiso.sh $$a lhv-$$a.iso || exit 1; done
+
+run: deps amd64
+	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial
+
+system: all
+	$(PYTHON) tests/system/matrix.py
+
+test: deps
+	$(MAKE) --no-print-directory all unit
+	$(PYTHON) tests/system/matrix.py
+
+clean:
+	rm -rf build init-x86-*.bin init-x86-*.elf sl-x86-*.elf runtime-x86-*.elf \
+		hypervisor-x86-*.bin hypervisor-x86-*.bin.gz lhv-*.iso

@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""The boot matrix 'make test' runs: LHV booted under QEMU in every
+combination that matters, plus bad inputs that must end in one FATAL line
+and QEMU's exit. Each case is one .jenkins/test3.py run (its functions are
+imported, its options reused); a failing case prints the test3.py command
+that reproduces it.
+
+    tests/system/matrix.py            # all cases, 2 at a time
+    tests/system/matrix.py --quick    # one case per subarch and boot method + 2 bad inputs
+    tests/system/matrix.py --list --filter bad-
+"""
+
+import argparse
+import concurrent.futures
+import dataclasses
+import importlib.util
+import os
+import shlex
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEST3_PATH = os.path.join(ROOT, ".jenkins", "test3.py")
+BAD_INPUT_TIMEOUT = "10"  # a FATAL comes within a second or two
+
+
+def load_test3():
+    spec = importlib.util.spec_from_file_location("test3", TEST3_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+test3 = load_test3()
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    args: list           # test3.py options
+    quick: bool = False  # part of --quick
+
+
+def boot_cases():
+    """Both subarchs x GRUB/direct x 1/4 CPUs x 512M/2G, and amd64 with 6G
+    (the RAM above 4 GiB must be mapped)."""
+    cases = []
+    for sub in test3.SUBARCHS:
+        for boot in ("grub", "direct"):
+            for smp in (1, 4):
+                for mem in ("512M", "2G"):
+                    cases.append(Case("%s-%s-smp%d-%s" % (sub, boot, smp, mem),
+                                      ["--subarch", sub, "--boot", boot, "--smp", str(smp),
+                                       "--memory", mem],
+                                      quick=(smp, mem) == (1, "512M")))
+    for boot in ("grub", "direct"):
+        cases.append(Case("amd64-%s-6G" % boot,
+                          ["--subarch", "amd64", "--boot", boot, "--memory", "6G",
+                           "--require-pass", "boot/high-memory"]))
+    return cases
+
+
+def bad_file(work, kind, sub):
+    """Path of a corrupt module made at run time (see make_bad_files)."""
+    return os.path.join(work, "inputs", "%s-%s.bin" % (kind, sub))
+
+
+def bad_case(what, sub, boot, regex, args, quick=False):
+    return Case("bad-%s-%s-%s" % (sub, boot, what),
+                ["--subarch", sub, "--boot", boot, "--timeout", BAD_INPUT_TIMEOUT,
+                 "--expect-fatal", regex] + args, quick)
+
+
+def bad_input_cases(work, bin_dir):
+    """Each must end in one FATAL naming the problem, then QEMU's exit."""
+    long_cmdline = " ".join("pad%04d" % i for i in range(640))  # 5 KiB of ignored words
+    return [
+        bad_case("no-module", "amd64", "direct", "no module", ["--no-module"], quick=True),
+        bad_case("truncated", "amd64", "direct", "truncated",
+                 ["--module", bad_file(work, "truncated", "amd64")], quick=True),
+        bad_case("flipped-byte", "amd64", "direct", "crc32",
+                 ["--module", bad_file(work, "flipped", "amd64")]),
+        bad_case("wrong-subarch", "amd64", "direct", "subarch",
+                 ["--module", os.path.join(bin_dir, "hypervisor-x86-i386.bin")]),
+        bad_case("gzip-module", "amd64", "direct", "gzip",
+                 ["--module", os.path.join(bin_dir, "hypervisor-x86-amd64.bin.gz")]),
+        bad_case("unknown-option", "amd64", "direct", "unknown option lhv.bogus",
+                 ["--cmdline", "lhv.bogus=1"]),
+        bad_case("long-cmdline", "amd64", "direct", "command line",
+                 ["--cmdline", long_cmdline]),
+        bad_case("128M", "amd64", "direct", "RAM|memory", ["--memory", "128M"]),
+        bad_case("truncated", "i386", "direct", "truncated",
+                 ["--module", bad_file(work, "truncated", "i386")]),
+        bad_case("unknown-option", "i386", "direct", "unknown option lhv.bogus",
+                 ["--cmdline", "lhv.bogus=1"]),
+        bad_case("no-module", "amd64", "grub", "no module", ["--no-module"]),
+        bad_case("unknown-option", "amd64", "grub", "unknown option lhv.bogus",
+                 ["--cmdline", "lhv.bogus=1"]),
+    ]
+
+
+def all_cases(work, bin_dir):
+    return boot_cases() + bad_input_cases(work, bin_dir)
+
+
+def make_bad_files(work, bin_dir):
+    """The corrupt modules: the first half of the image (truncated) and the
+    image with its middle byte flipped (CRC mismatch)."""
+    os.makedirs(os.path.join(work, "inputs"), exist_ok=True)
+    for sub in test3.SUBARCHS:
+        path = os.path.join(bin_dir, "hypervisor-x86-%s.bin" % sub)
+        if not os.path.isfile(path):
+            continue  # the cases that need it fail with test3's message
+        with open(path, "rb") as f:
+            image = bytearray(f.read())
+        with open(bad_file(work, "truncated", sub), "wb") as f:
+            f.write(image[:len(image) // 2])
+        image[len(image) // 2] ^= 0xff
+        with open(bad_file(work, "flipped", sub), "wb") as f:
+            f.write(image)
+
+
+def run_case(case, work, bin_dir):
+    """Runs one case; returns (ok, seconds, reason, test3 argv)."""
+    argv = case.args + ["--xmhf-bin", bin_dir, "--name", "matrix-" + case.name,
+                        "--work-dir", os.path.join(work, case.name)]
+    start = time.monotonic()
+    try:
+        result = test3.run_once(test3.parse_args(argv))
+    except test3.SetupError as e:
+        return False, time.monotonic() - start, str(e), argv
+    return result.ok, result.wall, result.first_failure(), argv
+
+
+def report(case, outcome):
+    ok, seconds, reason, argv = outcome
+    if ok:
+        return "PASS matrix/%s %.2fs" % (case.name, seconds)
+    rerun = shlex.join([os.path.relpath(TEST3_PATH)] + argv + ["--verbose"])
+    return "FAIL matrix/%s %.2fs: %s\n    rerun: %s" % (case.name, seconds, reason, rerun)
+
+
+def select(cases, args):
+    if args.quick:
+        cases = [c for c in cases if c.quick]
+    if args.filter:
+        cases = [c for c in cases if args.filter in c.name]
+    return cases
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Boot matrix for LHV under QEMU (make test).")
+    p.add_argument("--quick", action="store_true",
+                   help="a small subset: one case per subarch and boot method, 2 bad inputs")
+    p.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    p.add_argument("--filter", metavar="SUBSTR", help="only cases whose name contains SUBSTR")
+    p.add_argument("-j", type=int, default=2, metavar="N",
+                   help="cases run at once (default 2: QEMU TCG needs about one core each)")
+    p.add_argument("--work-dir", metavar="DIR", default=os.path.join(ROOT, "build", "test3", "matrix"),
+                   help="logs, ISOs and corrupt inputs (default build/test3/matrix)")
+    p.add_argument("--xmhf-bin", metavar="DIR", default=ROOT,
+                   help="directory holding the built init and hypervisor files "
+                        "(default: the repository root)")
+    args = p.parse_args(argv)
+    work, bin_dir = os.path.abspath(args.work_dir), os.path.abspath(args.xmhf_bin)
+    cases = select(all_cases(work, bin_dir), args)
+    if args.list:
+        for case in cases:
+            print("%-36s %s" % (case.name, shlex.join(case.args)))
+        return 0
+    make_bad_files(work, bin_dir)
+    start = time.monotonic()
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.j)) as pool:
+        futures = {pool.submit(run_case, case, work, bin_dir): case for case in cases}
+        for future in concurrent.futures.as_completed(futures):
+            outcome = future.result()
+            print(report(futures[future], outcome), flush=True)
+            passed, failed = passed + outcome[0], failed + (not outcome[0])
+    print("matrix: %d cases in %.1f s wall, -j %d" % (len(cases), time.monotonic() - start, args.j))
+    print("%d passed, %d failed, 0 skipped" % (passed, failed))
+    return 1 if failed or not cases else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

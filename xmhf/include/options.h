@@ -1,0 +1,46 @@
+/* The command line: space-separated words, each key=value or key; a later
+ * duplicate wins. XMHF's serial= and boot_drive= are understood; LHV's own
+ * options start with "lhv."; an unknown lhv. option is an error, other
+ * unknown words are ignored. docs/options.md documents every option. */
+#ifndef XMHF_OPTIONS_H
+#define XMHF_OPTIONS_H
+
+#include "boot_params.h"
+
+enum lhv_end_action {
+    LHV_END_DEFAULT = 0, /* poweroff in a detected emulator, else halt */
+    LHV_END_POWEROFF,
+    LHV_END_HALT,
+    LHV_END_REBOOT,
+};
+
+#define LHV_TESTS_MAX 256
+
+struct lhv_options {
+    struct lhv_serial_cfg serial; /* default 115200,8n1,0x3f8 */
+    u32 boot_drive;               /* 0xffffffff unless boot_drive= */
+    char tests[LHV_TESTS_MAX];    /* lhv.tests=GLOB[,GLOB...]; "" = all */
+    u32 cpus;                     /* lhv.cpus=N; 0 = every CPU */
+    u32 iterations;               /* lhv.iterations=N; default 1 */
+    u8 end;                       /* lhv.end=, an enum lhv_end_action */
+    bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
+};
+
+/* Fills o with the defaults. */
+void options_default(struct lhv_options *o);
+
+/* Parses cmdline (NUL-terminated) into o, which the caller has set to the
+ * defaults. Returns 0, or -1 with one line in err naming the word and what
+ * is wrong (for an unknown lhv. option the line lists the valid ones). A
+ * command line longer than LHV_CMDLINE_MAX is an error. */
+int options_parse(const char *cmdline, struct lhv_options *o, char *err, size_t errlen);
+
+/* The command line without the kernel's path when the loader put it first:
+ * QEMU does (its boot-loader name starts with "qemu"), GRUB does not.
+ * loader_name may be NULL (unknown loader: nothing is skipped). */
+const char *cmdline_skip_loader_path(const char *cmdline, const char *loader_name);
+
+/* Names of every lhv. option, for help texts and the error message. */
+extern const char *const lhv_option_names[];
+
+#endif

@@ -1,0 +1,22 @@
+/* Test verdicts on the console, in the protocol of DESIGN §4:
+ *   PASS: group/name          FAIL: group/name: reason
+ *   SKIP: group/name: reason  XFAIL: group/name: reason
+ * and one closing SUMMARY line. Names are group/test, lower case, dashes. */
+#ifndef XMHF_VERDICT_H
+#define XMHF_VERDICT_H
+
+#include "types.h"
+
+void verdict_pass(const char *name);
+void verdict_fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void verdict_skip(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void verdict_xfail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* PASS when ok, else FAIL with the reason. Returns ok. */
+bool verdict(bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prints "SUMMARY: N tests, F failures, S skipped[, X expected failures]".
+ * Returns true when there was no failure. */
+bool verdict_summary(void);
+
+#endif

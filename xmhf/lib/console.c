@@ -1,0 +1,100 @@
+/* Serial console: a polled 16550 UART, plus the emulators' port 0xe9. */
+#include "console.h"
+#include "string.h"
+#include "x86.h"
+
+/* 16550 registers, offsets from the base port */
+#define UART_THR 0 /* transmit holding (DLAB=0) */
+#define UART_DLL 0 /* divisor latch low (DLAB=1) */
+#define UART_IER 1 /* interrupt enable (DLAB=0) */
+#define UART_DLH 1 /* divisor latch high (DLAB=1) */
+#define UART_FCR 2 /* FIFO control */
+#define UART_LCR 3 /* line control */
+#define UART_LCR_DLAB 0x80
+#define UART_MCR 4 /* modem control */
+#define UART_MCR_DTR_RTS 0x03 /* OUT2 stays off: no UART interrupts */
+#define UART_LSR 5 /* line status */
+#define UART_LSR_THRE 0x20 /* transmit holding register empty */
+#define UART_CLOCK 115200  /* divisor 1 gives this baud rate */
+
+#define E9_PORT 0xe9
+
+static u16 serial_port = 0x3f8;
+static bool e9_enabled;
+
+static u8 line_control(const struct lhv_serial_cfg *cfg)
+{
+    u8 lcr = (u8)(cfg->data_bits - 5);
+    if (cfg->stop_bits == 2)
+        lcr |= 1u << 2;
+    if (cfg->parity == 'o')
+        lcr |= 1u << 3;
+    else if (cfg->parity == 'e')
+        lcr |= 3u << 3;
+    return lcr;
+}
+
+void console_init(const struct lhv_serial_cfg *cfg, bool e9)
+{
+    u16 port = cfg->port;
+    u16 divisor = (u16)(UART_CLOCK / cfg->baud);
+
+    serial_port = port;
+    e9_enabled = e9;
+    outb(port + UART_IER, 0);
+    outb(port + UART_LCR, UART_LCR_DLAB);
+    outb(port + UART_DLL, (u8)divisor);
+    outb(port + UART_DLH, (u8)(divisor >> 8));
+    outb(port + UART_LCR, line_control(cfg));
+    outb(port + UART_FCR, 0x07); /* enable and clear both FIFOs */
+    outb(port + UART_MCR, UART_MCR_DTR_RTS);
+}
+
+void console_init_default(void)
+{
+    static const struct lhv_serial_cfg com1 = {
+        .baud = 115200, .port = 0x3f8, .data_bits = 8, .parity = 'n', .stop_bits = 1,
+    };
+    console_init(&com1, false);
+}
+
+static void serial_putc(char c)
+{
+    /* Bounded wait: a missing UART reads 0xff (THRE set), a stuck one must
+     * not hang the machine. */
+    for (u32 i = 0; i < 100000 && !(inb(serial_port + UART_LSR) & UART_LSR_THRE); i++)
+        cpu_relax();
+    outb(serial_port + UART_THR, (u8)c);
+}
+
+static void console_putc(char c)
+{
+    if (c == '\n')
+        serial_putc('\r');
+    serial_putc(c);
+    if (e9_enabled)
+        outb(E9_PORT, (u8)c);
+}
+
+void console_write(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        console_putc(s[i]);
+}
+
+int vprintf(const char *fmt, va_list ap)
+{
+    char buf[512];
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    console_write(buf, strnlen(buf, sizeof(buf)));
+    return n;
+}
+
+int printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}

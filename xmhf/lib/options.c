@@ -1,0 +1,259 @@
+/* The command line: see options.h and docs/options.md. */
+#include "options.h"
+#include "string.h"
+
+const char *const lhv_option_names[] = {
+    "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", NULL,
+};
+
+/* The expected forms, quoted by the error messages. */
+#define SERIAL_FORM "expected serial=BAUD,FMT,PORT like serial=115200,8n1,0x3f8"
+#define BOOT_DRIVE_FORM "expected boot_drive=0xNN with NN in 0..0xff"
+#define TESTS_FORM "expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? ."
+#define CPUS_FORM "expected lhv.cpus=N with N in 1..4096"
+#define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
+#define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
+STATIC_ASSERT(LHV_TESTS_MAX == 256, "parse_tests names the limit");
+#define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
+
+void options_default(struct lhv_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->serial.baud = 115200;
+    o->serial.port = 0x3f8;
+    o->serial.data_bits = 8;
+    o->serial.parity = 'n';
+    o->serial.stop_bits = 1;
+    o->boot_drive = 0xffffffff;
+    o->iterations = 1;
+}
+
+/* Word separators: space and tab (and line breaks, which keep the error
+ * messages on one line). */
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool equals(const char *s, size_t len, const char *word)
+{
+    return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+/* Parses s[0..len) as a number in [min, max]. */
+static bool parse_range(const char *s, size_t len, u32 min, u32 max, u32 *out)
+{
+    u64 v;
+
+    if (parse_u64(s, len, &v) || v < min || v > max)
+        return false;
+    *out = (u32)v;
+    return true;
+}
+
+/* Like parse_range, but decimal digits only. */
+static bool parse_decimal(const char *s, size_t len, u32 min, u32 max, u32 *out)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return parse_range(s, len, min, max, out);
+}
+
+/* FMT of serial=: data bits 5-8, parity n/e/o, stop bits 1/2 ("8n1"). */
+static bool parse_serial_fmt(const char *s, size_t len, struct lhv_serial_cfg *c)
+{
+    if (len != 3 || s[0] < '5' || s[0] > '8' || (s[1] != 'n' && s[1] != 'e' && s[1] != 'o') ||
+        (s[2] != '1' && s[2] != '2'))
+        return false;
+    c->data_bits = (u8)(s[0] - '0');
+    c->parity = (u8)s[1];
+    c->stop_bits = (u8)(s[2] - '0');
+    return true;
+}
+
+/* Index of the first ',' in s[from..len), or len (from when from > len). */
+static size_t find_comma(const char *s, size_t from, size_t len)
+{
+    while (from < len && s[from] != ',')
+        from++;
+    return from;
+}
+
+/* Each parser below takes the value of its option and returns NULL when it
+ * is good, else what is wrong with it. */
+
+static const char *parse_serial(const char *v, size_t len, struct lhv_options *o)
+{
+    struct lhv_serial_cfg c = o->serial;
+    size_t a = find_comma(v, 0, len);
+    size_t b = find_comma(v, a + 1, len);
+    u32 port;
+
+    if (b >= len || find_comma(v, b + 1, len) != len)
+        return SERIAL_FORM;
+    if (!parse_decimal(v, a, 50, 115200, &c.baud) || 115200 % c.baud)
+        return "BAUD must divide 115200 and be at least 50; " SERIAL_FORM;
+    if (!parse_serial_fmt(v + a + 1, b - a - 1, &c))
+        return "FMT is data bits 5-8, parity n/e/o, stop bits 1/2; " SERIAL_FORM;
+    if (!parse_range(v + b + 1, len - b - 1, 1, 0xffff, &port))
+        return "PORT must be in 1..0xffff; " SERIAL_FORM;
+    c.port = (u16)port;
+    o->serial = c;
+    return NULL;
+}
+
+static const char *parse_boot_drive(const char *v, size_t len, struct lhv_options *o)
+{
+    return parse_range(v, len, 0, 0xff, &o->boot_drive) ? NULL : BOOT_DRIVE_FORM;
+}
+
+/* lhv.tests: a comma-separated list of non-empty globs. */
+static const char *parse_tests(const char *v, size_t len, struct lhv_options *o)
+{
+    size_t i;
+    char c;
+
+    if (!len)
+        return TESTS_FORM;
+    if (len >= LHV_TESTS_MAX)
+        return "longer than 255 characters";
+    for (i = 0; i < len; i++) {
+        c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("-_/*?,.", c)))
+            return TESTS_FORM;
+        if (c == ',' && (i == 0 || i == len - 1 || v[i - 1] == ','))
+            return "empty GLOB; " TESTS_FORM;
+    }
+    memcpy(o->tests, v, len);
+    o->tests[len] = '\0';
+    return NULL;
+}
+
+static const char *parse_cpus(const char *v, size_t len, struct lhv_options *o)
+{
+    u32 n;
+
+    if (!parse_range(v, len, 0, 4096, &n))
+        return CPUS_FORM;
+    if (!n)
+        return "at least 1 CPU must run";
+    o->cpus = n;
+    return NULL;
+}
+
+static const char *parse_end(const char *v, size_t len, struct lhv_options *o)
+{
+    if (equals(v, len, "poweroff"))
+        o->end = LHV_END_POWEROFF;
+    else if (equals(v, len, "halt"))
+        o->end = LHV_END_HALT;
+    else if (equals(v, len, "reboot"))
+        o->end = LHV_END_REBOOT;
+    else
+        return END_FORM;
+    return NULL;
+}
+
+static const char *parse_e9(const char *v, size_t len, struct lhv_options *o)
+{
+    if (!equals(v, len, "0") && !equals(v, len, "1"))
+        return E9_FORM;
+    o->e9 = v[0] == '1';
+    return NULL;
+}
+
+static const char *parse_iterations(const char *v, size_t len, struct lhv_options *o)
+{
+    return parse_range(v, len, 1, 1000000000, &o->iterations) ? NULL : ITERATIONS_FORM;
+}
+
+static const struct option {
+    const char *key;
+    const char *form; /* the message when the value is missing */
+    const char *(*parse)(const char *v, size_t len, struct lhv_options *o);
+} options[] = {
+    { "serial", SERIAL_FORM, parse_serial },
+    { "boot_drive", BOOT_DRIVE_FORM, parse_boot_drive },
+    { "lhv.tests", TESTS_FORM, parse_tests },
+    { "lhv.cpus", CPUS_FORM, parse_cpus },
+    { "lhv.end", END_FORM, parse_end },
+    { "lhv.e9", E9_FORM, parse_e9 },
+    { "lhv.iterations", ITERATIONS_FORM, parse_iterations },
+};
+
+/* The error for an unknown lhv. option: its key and the valid ones. */
+static int unknown_option(const char *key, size_t klen, char *err, size_t errlen)
+{
+    const char *const *name;
+    size_t n;
+
+    n = (size_t)snprintf(err, errlen, "unknown option %.*s; valid:", (int)klen, key);
+    for (name = lhv_option_names; *name && n < errlen; name++)
+        n += (size_t)snprintf(err + n, errlen - n, " %s", *name);
+    return -1;
+}
+
+/* Parses one word, w[0..len): key or key=value. */
+static int parse_word(const char *w, size_t len, struct lhv_options *o, char *err,
+                      size_t errlen)
+{
+    const char *problem;
+    size_t klen, i;
+
+    for (klen = 0; klen < len && w[klen] != '='; klen++)
+        ;
+    for (i = 0; i < ARRAY_SIZE(options); i++) {
+        if (!equals(w, klen, options[i].key))
+            continue;
+        problem = klen == len ? options[i].form
+                              : options[i].parse(w + klen + 1, len - klen - 1, o);
+        if (!problem)
+            return 0;
+        snprintf(err, errlen, "%.*s: %s", (int)len, w, problem);
+        return -1;
+    }
+    if (klen >= 4 && memcmp(w, "lhv.", 4) == 0)
+        return unknown_option(w, klen, err, errlen);
+    return 0;
+}
+
+/* See options.h. On an error, o may hold the options before the bad word. */
+int options_parse(const char *cmdline, struct lhv_options *o, char *err, size_t errlen)
+{
+    size_t len = strlen(cmdline);
+    const char *end;
+
+    if (len > LHV_CMDLINE_MAX) {
+        snprintf(err, errlen, "command line is %zu bytes, the limit is %d", len,
+                 LHV_CMDLINE_MAX);
+        return -1;
+    }
+    for (;;) {
+        while (is_space(*cmdline))
+            cmdline++;
+        if (!*cmdline)
+            return 0;
+        for (end = cmdline; *end && !is_space(*end); end++)
+            ;
+        if (parse_word(cmdline, (size_t)(end - cmdline), o, err, errlen))
+            return -1;
+        cmdline = end;
+    }
+}
+
+/* See options.h. */
+const char *cmdline_skip_loader_path(const char *cmdline, const char *loader_name)
+{
+    if (!loader_name || strncmp(loader_name, "qemu", 4) != 0)
+        return cmdline;
+    while (is_space(*cmdline))
+        cmdline++;
+    while (*cmdline && !is_space(*cmdline))
+        cmdline++;
+    while (is_space(*cmdline))
+        cmdline++;
+    return cmdline;
+}

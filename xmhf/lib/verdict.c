@@ -1,0 +1,72 @@
+/* Verdict lines and their count (DESIGN §4). */
+#include "verdict.h"
+#include "console.h"
+
+static u32 n_tests, n_failed, n_skipped, n_xfail;
+
+static void print_reason(const char *kind, const char *name, const char *fmt, va_list ap)
+{
+    printf("%s: %s: ", kind, name);
+    vprintf(fmt, ap);
+    printf("\n");
+}
+
+void verdict_pass(const char *name)
+{
+    n_tests++;
+    printf("PASS: %s\n", name);
+}
+
+void verdict_fail(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    n_tests++;
+    n_failed++;
+    va_start(ap, fmt);
+    print_reason("FAIL", name, fmt, ap);
+    va_end(ap);
+}
+
+void verdict_skip(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    n_tests++;
+    n_skipped++;
+    va_start(ap, fmt);
+    print_reason("SKIP", name, fmt, ap);
+    va_end(ap);
+}
+
+void verdict_xfail(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    n_tests++;
+    n_xfail++;
+    va_start(ap, fmt);
+    print_reason("XFAIL", name, fmt, ap);
+    va_end(ap);
+}
+
+bool verdict(bool ok, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    n_tests++;
+    if (ok) {
+        printf("PASS: %s\n", name);
+        return true;
+    }
+    n_failed++;
+    va_start(ap, fmt);
+    print_reason("FAIL", name, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+bool verdict_summary(void)
+{
+    printf("SUMMARY: %u tests, %u failures, %u skipped", n_tests, n_failed, n_skipped);
+    if (n_xfail)
+        printf(", %u expected failures", n_xfail);
+    printf("\n");
+    return n_failed == 0;
+}
