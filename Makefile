@@ -48,8 +48,9 @@ LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecst
 
 LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32
 LIB_SL := console emulator end printf string mmap pagetable
-LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict
+LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob
 
+LHV_RELEASE := 0.1
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 .PHONY: all
@@ -61,50 +62,51 @@ B_$(1) := build/$(1)$(SUFFIX)
 ID_$(1) := $(if $(filter amd64,$(1)),2,1)
 RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32)) -DLHV_SUBARCH=$$(ID_$(1))
 LDEMU_$(1) := $(if $(filter amd64,$(1)),elf_x86_64,elf_i386)
+RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/lib,$$(LIB32))
 INIT_OBJS_$(1) := $$(B_$(1))/init/entry.o $$(B_$(1))/init/init.o $$(B_$(1))/init/rsdp.o \
-	$$(LIB_INIT:%=$$(B_$(1))/lib32/%.o)
+	$$(LIB_INIT:%=$$(LIB32)/%.o)
 SL_OBJS_$(1) := $$(B_$(1))/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
-	$$(LIB_SL:%=$$(B_$(1))/lib32/%.o)
+	$$(LIB_SL:%=$$(LIB32)/%.o)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
 	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/lhv/main.o \
-	$$(patsubst %.c,$$(B_$(1))/app/%.o,$$(notdir $$(wildcard $$(APP)/*.c))) \
-	$$(LIB_RT:%=$$(B_$(1))/lib/%.o)
+	$$(patsubst %.c,$$(B_$(1))/app-$$(notdir $$(APP))/%.o,$$(notdir $$(wildcard $$(APP)/*.c))) \
+	$$(LIB_RT:%=$$(RTLIB_$(1))/%.o)
 
 .PHONY: $(1)
 $(1): init-x86-$(1).bin hypervisor-x86-$(1).bin.gz
 
-# 32-bit objects: init, SL and the library copy they link.
-$$(B_$(1))/init/%.o $$(B_$(1))/sl/%.o $$(B_$(1))/lib32/%.o: \
-		CFLAGS = $$(CFLAGS_32) -DLHV_SUBARCH=$$(ID_$(1))
+# 32-bit objects: init and SL (the 32-bit library is shared, below).
+$$(B_$(1))/init/%.o $$(B_$(1))/sl/%.o: CFLAGS = $$(CFLAGS_32) -DLHV_SUBARCH=$$(ID_$(1))
 $$(B_$(1))/init/%.o: xmhf/init/%.c ; $$(compile)
 $$(B_$(1))/init/%.o: xmhf/init/%.S ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.c ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.S ; $$(compile)
-$$(B_$(1))/lib32/%.o: xmhf/lib/%.c ; $$(compile)
 
 # Runtime objects: the subarch's own code model.
-$$(B_$(1))/runtime/%.o $$(B_$(1))/lib/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/app/%.o: \
+$$(B_$(1))/runtime/%.o $$(B_$(1))/lib/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/app-%.o: \
 		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1))
 $$(B_$(1))/runtime/%.o: xmhf/runtime/%.c $$(B_$(1))/buildinfo.h ; $$(compile)
 $$(B_$(1))/runtime/%.o: xmhf/runtime/%.S ; $$(compile)
 $$(B_$(1))/lib/%.o: xmhf/lib/%.c ; $$(compile)
 $$(B_$(1))/lhv/%.o: lhv/%.c ; $$(compile)
-$$(B_$(1))/app/%.o: $$(APP)/%.c ; $$(compile)
+$$(B_$(1))/app-$$(notdir $$(APP))/%.o: $$(APP)/%.c ; $$(compile)
 
-# Build facts the banner prints; rewritten only when they change.
+# Build facts the banner prints; rewritten only when they change, so a new
+# base or app relinks (the links depend on it) and nothing else rebuilds.
 $$(B_$(1))/buildinfo.h: FORCE
 	@mkdir -p $$(@D)
-	@printf '#define LHV_VERSION "%s"\n#define LHV_SUBARCH_NAME "%s"\n#define LHV_BUILD_NOTE "%s"\n' \
-		'$$(GIT_VERSION)' '$(1)' '' > $$@.tmp
+	@printf '#define LHV_VERSION "%s (git %s)"\n#define LHV_SUBARCH_NAME "%s"\n#define LHV_BUILD_CONFIG "%s"\n' \
+		'$$(LHV_RELEASE)' '$$(GIT_VERSION)' '$(1)' 'app=$$(APP) sl-base=$$(SL_BASE) debug=$$(DEBUG)' > $$@.tmp
 	@cmp -s $$@.tmp $$@ && rm $$@.tmp || mv $$@.tmp $$@
 
 $$(B_$(1))/init.elf: $$(INIT_OBJS_$(1)) xmhf/init/init.ld
 	$$(Q)$$(LD) -m elf_i386 $$(LDFLAGS) -T xmhf/init/init.ld -o $$@ $$(INIT_OBJS_$(1))
-$$(B_$(1))/sl.elf: $$(SL_OBJS_$(1)) xmhf/sl/sl.ld Makefile
+$$(B_$(1))/sl.elf: $$(SL_OBJS_$(1)) xmhf/sl/sl.ld $$(B_$(1))/buildinfo.h
 	$$(Q)$$(LD) -m elf_i386 $$(LDFLAGS) --defsym=LHV_BASE=$$(SL_BASE) -T xmhf/sl/sl.ld -o $$@ \
 		$$(SL_OBJS_$(1))
 # The runtime starts on the first page after the SL: read __sl_end from it.
-$$(B_$(1))/runtime.elf: $$(RT_OBJS_$(1)) xmhf/runtime/runtime.ld $$(B_$(1))/sl.elf
+$$(B_$(1))/runtime.elf: $$(RT_OBJS_$(1)) xmhf/runtime/runtime.ld $$(B_$(1))/sl.elf \
+		$$(B_$(1))/buildinfo.h
 	$$(Q)sl_end=$$$$(nm $$(B_$(1))/sl.elf | awk '$$$$3 == "__sl_end" { print $$$$1 }') && \
 	$$(LD) -m $$(LDEMU_$(1)) $$(LDFLAGS) --defsym=LHV_BASE=$$(SL_BASE) \
 		--defsym=LHV_RUNTIME_BASE=$$$$(( (0x$$$$sl_end + 0xfff) & ~0xfff )) \
@@ -130,6 +132,13 @@ $(if $(filter 1,$(V)),,@echo "  CC      $@")
 $(Q)$(CC) $(CFLAGS) -c -o $@ $<
 endef
 
+# The library in 32-bit code, one copy for init, SL and the i386 runtime:
+# nothing in xmhf/lib depends on the subarch.
+LIB32 := build/lib32$(SUFFIX)
+$(LIB32)/%.o: CFLAGS = $(CFLAGS_32)
+$(LIB32)/%.o: xmhf/lib/%.c ; $(compile)
+-include $(wildcard $(LIB32)/*.d)
+
 $(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
 
 build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/include/types.h
@@ -149,7 +158,7 @@ deps:
 	@bash tools/deps.sh
 
 iso: deps all
-	$(Q)for a in $(SUBARCHS); do bash tools/mkiso.sh $$a lhv-$$a.iso || exit 1; done
+	$(Q)for a in $(SUBARCHS); do $(PYTHON) tools/mkiso.py $$a lhv-$$a.iso || exit 1; done
 
 run: deps amd64
 	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial
@@ -159,6 +168,7 @@ system: all
 
 test: deps
 	$(MAKE) --no-print-directory all unit
+	$(PYTHON) tests/system/test_test3.py
 	$(PYTHON) tests/system/matrix.py
 
 clean:

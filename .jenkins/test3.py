@@ -125,7 +125,7 @@ class Problem:
 class Outcome:
     """How the emulator ended. exited: it exited by itself (not killed);
     exit_kind: the backend's reading of the status ('poweroff', 'reset',
-    'error'); timed_out: no SUMMARY/FATAL within the timeout."""
+    'error', 'killed'); timed_out: no SUMMARY/FATAL within the timeout."""
     exited: bool
     exit_status: int = None
     exit_kind: str = ""
@@ -146,7 +146,6 @@ class Result:
     problems: list = dataclasses.field(default_factory=list)
     outcome: Outcome = None
     wall: float = 0.0             # seconds run_once took, ISO build included
-    work_dir: str = ""
 
     def count(self, *kinds):
         return sum(1 for v in self.verdicts if v.kind in kinds)
@@ -230,14 +229,16 @@ def check_end(result, expect_fatal):
             why = "%s exited (status %s%s) before %s" % (o.emulator, o.exit_status, reset, want)
             if o.stderr_tail:
                 why += " [%s: %s]" % (o.emulator, o.stderr_tail)
-        result.problems.append(Problem("summary", "%s; last line: %s" % (why, last_line(result.lines))))
+        why += "; last line: " + last_line(result.lines)
+        result.problems.append(Problem("summary", why))
     elif end.kind == "FATAL" and expect_fatal and re.search(expect_fatal, end.text):
         result.expected_fatal = True
     elif end.kind == "FATAL":
         what = "unexpected FATAL" if not expect_fatal else "FATAL not matching /%s/" % expect_fatal
         result.problems.append(Problem("fatal", "%s: %s" % (what, end.text)))
     elif expect_fatal:
-        result.problems.append(Problem("expect-fatal", "expected a %s, got SUMMARY: %s" % (want, end.text)))
+        result.problems.append(Problem("expect-fatal", "expected a %s, got SUMMARY: %s"
+                                       % (want, end.text)))
 
 
 def check_summary(result):
@@ -456,9 +457,9 @@ EMULATORS = {"qemu": Qemu}
 # ---------------------------------------------------------------------------
 # Running the emulator
 
-def read_serial(stream, t0, lines):
-    """Reader thread: puts (seconds since t0, raw line) on the queue as each
-    line completes, the unterminated rest at EOF, then None."""
+def read_serial(stream, t0, out):
+    """Reader thread: puts (seconds since t0, raw line) on the queue out as
+    each line completes, the unterminated rest at EOF, then None."""
     pending = b""
     while True:
         chunk = os.read(stream.fileno(), 4096)
@@ -468,10 +469,10 @@ def read_serial(stream, t0, lines):
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for raw in complete:
-            lines.put((now, raw))
+            out.put((now, raw))
     if pending:
-        lines.put((time.monotonic() - t0, pending))
-    lines.put(None)
+        out.put((time.monotonic() - t0, pending))
+    out.put(None)
 
 
 class SerialSession:
@@ -539,12 +540,17 @@ def run_emulator(config, image, echo=None):
         except OSError as e:
             raise SetupError("cannot start %s: %s" % (backend.name, e))
         session = SerialSession(log, echo, config.verbose)
-        reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue), daemon=True)
+        reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue),
+                                  daemon=True)
         reader.start()
         ended = session.until_end(t0 + config.timeout)
-        grace = 0.0 if ended and end_action(config.cmdline or "") == "halt" else POWEROFF_GRACE
+        # After SUMMARY/FATAL (or EOF) the emulator gets the grace time to
+        # power off, none when lhv.end=halt; after a timeout it is killed.
+        grace = POWEROFF_GRACE if ended or session.eof else 0.0
+        if ended and end_action(config.cmdline or "") == "halt":
+            grace = 0.0
         try:
-            status = proc.wait(timeout=grace if ended or session.eof else 0)
+            status = proc.wait(timeout=grace)
             exited = True
         except subprocess.TimeoutExpired:
             proc.kill()
@@ -553,6 +559,7 @@ def run_emulator(config, image, echo=None):
         exit_time = time.monotonic() - t0
         session.drain()
         reader.join()
+        stream.close()
     outcome = Outcome(exited=exited, exit_status=status, exit_time=exit_time,
                       exit_kind=backend.exit_kind(status) if exited else "killed",
                       timed_out=not ended and not exited, timeout=config.timeout,
@@ -573,7 +580,6 @@ def run_once(config, echo=None):
     result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
                    config.require_pass)
     result.wall = time.monotonic() - start
-    result.work_dir = config.work_dir
     if config.junit:
         with open(config.junit, "w") as f:
             f.write(junit_xml(result))
@@ -667,7 +673,8 @@ def parse_args(argv):
     filled in: name, work_dir, extra_qemu_args as a list)."""
     config = build_parser().parse_args(argv)
     config.name = config.name or "%s-%s" % (config.subarch, config.boot)
-    config.work_dir = os.path.abspath(config.work_dir or os.path.join(ROOT, "build", "test3", config.name))
+    config.work_dir = os.path.abspath(config.work_dir
+                                      or os.path.join(ROOT, "build", "test3", config.name))
     config.xmhf_bin = os.path.abspath(config.xmhf_bin)
     config.extra_qemu_args = shlex.split(config.extra_qemu_args)
     if config.module:

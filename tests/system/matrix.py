@@ -132,11 +132,28 @@ def run_case(case, work, bin_dir):
     return result.ok, result.wall, result.first_failure(), argv
 
 
-def report(case, outcome):
+def shown(path):
+    """path relative to the current directory when it lies below it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def rerun_command(argv, work_dir):
+    """The test3.py command that repeats a case; written to rerun.sh in the
+    case's work dir, and returned as is unless it is too long to read."""
+    command = shlex.join([shown(TEST3_PATH)] + argv + ["--verbose"])
+    os.makedirs(work_dir, exist_ok=True)
+    script = os.path.join(work_dir, "rerun.sh")
+    with open(script, "w") as f:
+        f.write("cd %s && %s\n" % (shlex.quote(os.getcwd()), command))
+    return command if len(command) <= 240 else "sh " + shown(script)
+
+
+def report(case, outcome, work):
     ok, seconds, reason, argv = outcome
     if ok:
         return "PASS matrix/%s %.2fs" % (case.name, seconds)
-    rerun = shlex.join([os.path.relpath(TEST3_PATH)] + argv + ["--verbose"])
+    rerun = rerun_command(argv, os.path.join(work, case.name))
     return "FAIL matrix/%s %.2fs: %s\n    rerun: %s" % (case.name, seconds, reason, rerun)
 
 
@@ -156,7 +173,8 @@ def main(argv=None):
     p.add_argument("--filter", metavar="SUBSTR", help="only cases whose name contains SUBSTR")
     p.add_argument("-j", type=int, default=2, metavar="N",
                    help="cases run at once (default 2: QEMU TCG needs about one core each)")
-    p.add_argument("--work-dir", metavar="DIR", default=os.path.join(ROOT, "build", "test3", "matrix"),
+    p.add_argument("--work-dir", metavar="DIR",
+                   default=os.path.join(ROOT, "build", "test3", "matrix"),
                    help="logs, ISOs and corrupt inputs (default build/test3/matrix)")
     p.add_argument("--xmhf-bin", metavar="DIR", default=ROOT,
                    help="directory holding the built init and hypervisor files "
@@ -168,6 +186,9 @@ def main(argv=None):
         for case in cases:
             print("%-36s %s" % (case.name, shlex.join(case.args)))
         return 0
+    if not cases:
+        print("matrix: no case selected (see --list)", file=sys.stderr)
+        return 1
     make_bad_files(work, bin_dir)
     start = time.monotonic()
     passed = failed = 0
@@ -175,11 +196,11 @@ def main(argv=None):
         futures = {pool.submit(run_case, case, work, bin_dir): case for case in cases}
         for future in concurrent.futures.as_completed(futures):
             outcome = future.result()
-            print(report(futures[future], outcome), flush=True)
+            print(report(futures[future], outcome, work), flush=True)
             passed, failed = passed + outcome[0], failed + (not outcome[0])
     print("matrix: %d cases in %.1f s wall, -j %d" % (len(cases), time.monotonic() - start, args.j))
     print("%d passed, %d failed, 0 skipped" % (passed, failed))
-    return 1 if failed or not cases else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ UNIT_SRCS_mmap := xmhf/lib/mmap.c
 UNIT_SRCS_image := xmhf/lib/image.c xmhf/lib/crc32.c xmhf/lib/printf.c xmhf/lib/strlcpy.c
 UNIT_SRCS_printf := xmhf/lib/printf.c xmhf/lib/parse.c xmhf/lib/strlcpy.c
 UNIT_SRCS_pagetable := xmhf/lib/pagetable.c
+UNIT_SRCS_glob := xmhf/lib/glob.c
 
-UNIT_NAMES := options mmap image printf pagetable
+UNIT_NAMES := options mmap image printf pagetable glob
 UNIT_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/test_%)
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h) tests/unit/unit.mk

@@ -15,6 +15,12 @@ void verdict_xfail(const char *name, const char *fmt, ...) __attribute__((format
 /* PASS when ok, else FAIL with the reason. Returns ok. */
 bool verdict(bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Selects the tests to run: lhv.tests= (comma-separated globs, "" = all). */
+void verdict_select(const char *globs);
+
+/* True when the named test is selected. */
+bool test_selected(const char *name);
+
 /* Prints "SUMMARY: N tests, F failures, S skipped[, X expected failures]".
  * Returns true when there was no failure. */
 bool verdict_summary(void);

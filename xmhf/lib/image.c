@@ -33,9 +33,9 @@ static const char *subarch_name(u32 subarch, char *tmp, size_t size)
 static int check_layout(const struct lhv_image_header *h, char *msg, size_t msglen)
 {
     const int e = LHV_IMAGE_E_LAYOUT;
-    unsigned long long sl_end = (u64)h->sl_offset + h->sl_size;
-    unsigned long long rt_end = (u64)h->runtime_offset + h->runtime_size;
-    unsigned long long bss_end = (u64)h->bss_offset + h->bss_size;
+    u64 sl_end = (u64)h->sl_offset + h->sl_size;
+    u64 rt_end = (u64)h->runtime_offset + h->runtime_size;
+    u64 bss_end = (u64)h->bss_offset + h->bss_size;
 
     if (h->sl_offset < h->header_size)
         return fail(e, msg, msglen, "sl_offset: 0x%x is inside the header (0x%x bytes)",
@@ -43,8 +43,9 @@ static int check_layout(const struct lhv_image_header *h, char *msg, size_t msgl
     if (sl_end > h->file_size)
         return fail(e, msg, msglen, "sl_size: the SL [0x%x, 0x%llx) ends after file_size 0x%x",
                     h->sl_offset, sl_end, h->file_size);
-    if (!IS_ALIGNED(h->runtime_offset, PAGE_SIZE))
-        return fail(e, msg, msglen, "runtime_offset: 0x%x is not 4 KiB aligned",
+    if (h->runtime_offset < h->header_size || !IS_ALIGNED(h->runtime_offset, PAGE_SIZE))
+        return fail(e, msg, msglen,
+                    "runtime_offset: 0x%x, expected 4 KiB aligned and after the header",
                     h->runtime_offset);
     if (rt_end > h->file_size)
         return fail(e, msg, msglen,
@@ -78,7 +79,7 @@ static int check_layout(const struct lhv_image_header *h, char *msg, size_t msgl
 static int check_link_base(const struct lhv_image_header *h, char *msg, size_t msglen)
 {
     const int e = LHV_IMAGE_E_LINK_BASE;
-    unsigned long long base = h->link_base, span = image_span(h);
+    u64 base = h->link_base, span = image_span(h);
 
     if (!base)
         return fail(e, msg, msglen, "link_base: 0, expected the address the image runs at");
@@ -109,7 +110,7 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
                     subarch_name(subarch, tmp1, sizeof(tmp1)));
     if (len < sizeof(h))
         return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen,
-                    "module truncated: %llu of at least %zu bytes", (unsigned long long)len,
+                    "module truncated: %llu of at least %zu bytes", len,
                     sizeof(h));
     memcpy(&h, buf, sizeof(h));
     if (h.magic != LHV_IMAGE_MAGIC)
@@ -131,11 +132,11 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
         return rc;
     if (h.file_size > len)
         return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "module truncated: %llu of %u bytes",
-                    (unsigned long long)len, h.file_size);
+                    len, h.file_size);
     if (h.file_size < len)
         return fail(LHV_IMAGE_E_FILE_SIZE, msg, msglen,
                     "file_size: %u, but the module has %llu bytes", h.file_size,
-                    (unsigned long long)len);
+                    len);
     rc = check_layout(&h, msg, msglen);
     if (rc)
         return rc;

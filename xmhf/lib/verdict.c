@@ -1,8 +1,14 @@
 /* Verdict lines and their count (DESIGN §4). */
 #include "verdict.h"
 #include "console.h"
+#include "glob.h"
 
 static u32 n_tests, n_failed, n_skipped, n_xfail;
+static const char *selection = "";
+
+void verdict_select(const char *globs) { selection = globs; }
+
+bool test_selected(const char *name) { return glob_list_match(selection, name); }
 
 static void print_reason(const char *kind, const char *name, const char *fmt, va_list ap)
 {

@@ -7,14 +7,16 @@
 #include "mmap.h"
 #include "runtime.h"
 #include "string.h"
+#include "verdict.h"
 #include "buildinfo.h"
 
 static struct lhv_options options;
 
 static void print_banner(const struct lhv_boot_params *p)
 {
-    printf("LHV %s (%s), app %s, base 0x%llx, %s build%s\n", LHV_VERSION, LHV_SUBARCH_NAME,
-           hypapp.name, p->image_base, LHV_DEBUG ? "debug" : "release", LHV_BUILD_NOTE);
+    printf("LHV %s, %s, %s build, app %s, base 0x%llx\n", LHV_VERSION, LHV_SUBARCH_NAME,
+           LHV_DEBUG ? "debug" : "release", hypapp.name, p->image_base);
+    printf("build: %s\n", LHV_BUILD_CONFIG);
     printf("loader: %s; emulator: %s\n", p->loader_name[0] ? p->loader_name : "unnamed",
            emulator_name(emulator_detect()));
     printf("cmdline: ");
@@ -46,6 +48,7 @@ void runtime_main(const struct lhv_boot_params *p)
         fatal("runtime: %s: init accepted a command line the runtime refuses; "
               "use init and image from the same build", err);
     end_set_action(options.end);
+    verdict_select(options.tests);
     print_banner(p);
     print_memory_map(p);
     runtime_self_checks(p);

@@ -55,44 +55,45 @@ static const char *params_vs_multiboot(const struct lhv_boot_params *p, char *bu
     return NULL;
 }
 
-static void check_params(const struct lhv_boot_params *p)
+static void check_params(const struct lhv_boot_params *p, const char *name)
 {
     char buf[64];
     const char *diff = params_vs_multiboot(p, buf, sizeof(buf));
-    verdict(!diff, "boot/params", "the boot parameters differ from the multiboot info in %s",
+    verdict(!diff, name, "the boot parameters differ from the multiboot info in %s",
             diff);
 }
 
-static void check_image_header(const struct lhv_boot_params *p)
+static void check_image_header(const struct lhv_boot_params *p, const char *name)
 {
     const struct lhv_image_header *h = (const void *)__image_base;
     u64 base = (uintptr_t)__image_base;
 
     if (h->magic != LHV_IMAGE_MAGIC || h->subarch != LHV_SUBARCH)
-        verdict_fail("boot/image-header", "no LHV header of this subarch at 0x%llx", base);
+        verdict_fail(name, "no LHV header of this subarch at 0x%llx", base);
     else if (h->link_base != base || p->image_base != base)
-        verdict_fail("boot/image-header", "link base 0x%llx, header 0x%llx, params 0x%llx", base,
+        verdict_fail(name, "link base 0x%llx, header 0x%llx, params 0x%llx", base,
                      h->link_base, p->image_base);
     else if (base + h->bss_offset != (uintptr_t)__bss_start ||
              h->bss_size != (u32)(__bss_end - __bss_start) ||
              base + h->runtime_entry != (uintptr_t)runtime_entry ||
              p->sl_area != base + h->sl_area_offset || p->image_span != image_span(h))
-        verdict_fail("boot/image-header", "bss, entry or SL area differ from the linked layout");
+        verdict_fail(name, "bss, entry or SL area differ from the linked layout");
     else
-        verdict_pass("boot/image-header");
+        verdict_pass(name);
 }
 
 /* The runtime runs where it was linked: the address the CPU fetches from
  * equals the link-time address of the same label. */
-static void check_link_address(void)
+static void check_link_address(const struct lhv_boot_params *p, const char *name)
 {
     uintptr_t here, linked;
+    (void)p;
 #ifdef __x86_64__
     __asm__ volatile("lea 1f(%%rip), %0\n1:\n\tmov $1b, %1" : "=r"(here), "=r"(linked));
 #else
     __asm__ volatile("call 1f\n1:\tpop %0\n\tmov $1b, %1" : "=r"(here), "=r"(linked));
 #endif
-    verdict(here == linked, "boot/link-address", "running at 0x%lx, linked at 0x%lx",
+    verdict(here == linked, name, "running at 0x%lx, linked at 0x%lx",
             (unsigned long)here, (unsigned long)linked);
 }
 
@@ -150,54 +151,54 @@ static const char *paging_problem(const struct lhv_boot_params *p, char *why, si
     return NULL;
 }
 
-static void check_paging(const struct lhv_boot_params *p)
+static void check_paging(const struct lhv_boot_params *p, const char *name)
 {
     char why[80];
     const char *problem = paging_problem(p, why, sizeof(why));
-    verdict(!problem, "boot/paging-identity", "%s", problem);
+    verdict(!problem, name, "%s", problem);
 }
 
 /* The local APIC page is mapped and answers: its version register reads as
  * an integrated APIC (SDM 3A 11.4.8: version 0x10-0x1f, max LVT >= 3). */
-static void check_lapic(const struct lhv_boot_params *p)
+static void check_lapic(const struct lhv_boot_params *p, const char *name)
 {
     char why[80];
 
     if (!(cpuid(1, 0).edx & CPUID1_EDX_APIC))
-        return verdict_skip("boot/lapic-mapped", "CPU has no local APIC (CPUID.01H:EDX bit 9)");
+        return verdict_skip(name, "CPU has no local APIC (CPUID.01H:EDX bit 9)");
     u64 apic_base = rdmsr(MSR_IA32_APIC_BASE);
     u64 addr = apic_base & APIC_BASE_ADDR_MASK;
     if (!(apic_base & APIC_BASE_ENABLE))
-        return verdict_skip("boot/lapic-mapped", "the local APIC is disabled in IA32_APIC_BASE");
+        return verdict_skip(name, "the local APIC is disabled in IA32_APIC_BASE");
     if (!identity_mapped(p, addr, why, sizeof(why)))
-        return verdict_fail("boot/lapic-mapped", "%s", why);
+        return verdict_fail(name, "%s", why);
     u32 version = mmio_read32((uintptr_t)addr + LAPIC_VERSION);
     u32 max_lvt = (version >> 16) & 0xff;
     verdict((version & 0xff) >= 0x10 && (version & 0xff) <= 0x1f && max_lvt >= 3,
-            "boot/lapic-mapped", "LAPIC at 0x%llx has version register 0x%08x", addr, version);
+            name, "LAPIC at 0x%llx has version register 0x%08x", addr, version);
 }
 
 /* The image span is usable RAM in the loader's map and clear of the other
  * modules (init checked it before copying; this catches a wrong check). */
-static void check_memory_map(const struct lhv_boot_params *p)
+static void check_memory_map(const struct lhv_boot_params *p, const char *name)
 {
     struct lhv_mmap_entry map[LHV_MMAP_MAX];
     int n = mmap_normalize(p->mmap, p->mmap_count, map, LHV_MMAP_MAX);
 
     if (n <= 0 || !mmap_range_usable(map, (u32)n, p->image_base, p->image_span))
-        return verdict_fail("boot/memory-map", "LHV's span 0x%llx+0x%llx is not usable RAM",
+        return verdict_fail(name, "LHV's span 0x%llx+0x%llx is not usable RAM",
                             p->image_base, p->image_span);
     for (u32 i = 1; i < p->module_count; i++)
         if (ranges_overlap(p->image_base, p->image_span, p->modules[i].start,
                            p->modules[i].end - p->modules[i].start))
-            return verdict_fail("boot/memory-map", "module %u overlaps LHV's span", i);
-    verdict_pass("boot/memory-map");
+            return verdict_fail(name, "module %u overlaps LHV's span", i);
+    verdict_pass(name);
 }
 
 #ifdef __x86_64__
 /* First usable RAM above 4 GiB: identity-mapped, writable and really RAM
  * (a pattern written to its first and last page reads back). */
-static void check_high_memory(const struct lhv_boot_params *p)
+static void check_high_memory(const struct lhv_boot_params *p, const char *name)
 {
     struct lhv_mmap_entry map[LHV_MMAP_MAX];
     int n = mmap_normalize(p->mmap, p->mmap_count, map, LHV_MMAP_MAX);
@@ -211,35 +212,44 @@ static void check_high_memory(const struct lhv_boot_params *p)
         const u64 probes[] = {first, last};
         for (u32 j = 0; j < ARRAY_SIZE(probes); j++) {
             if (!identity_mapped(p, probes[j], why, sizeof(why)))
-                return verdict_fail("boot/high-memory", "%s", why);
+                return verdict_fail(name, "%s", why);
             volatile u64 *w = (volatile u64 *)probes[j];
             u64 saved = *w;
             *w = 0x5a5aa5a5c3c33c3cull ^ probes[j];
             bool ok = *w == (0x5a5aa5a5c3c33c3cull ^ probes[j]);
             *w = saved;
             if (!ok)
-                return verdict_fail("boot/high-memory", "write to 0x%llx did not read back",
+                return verdict_fail(name, "write to 0x%llx did not read back",
                                     probes[j]);
         }
-        return verdict_pass("boot/high-memory");
+        return verdict_pass(name);
     }
-    verdict_skip("boot/high-memory", "no RAM above 4 GiB in this machine");
+    verdict_skip(name, "no RAM above 4 GiB in this machine");
 }
 #else
-static void check_high_memory(const struct lhv_boot_params *p)
+static void check_high_memory(const struct lhv_boot_params *p, const char *name)
 {
     (void)p;
-    verdict_skip("boot/high-memory", "i386 (PAE) maps only 0-4 GiB");
+    verdict_skip(name, "i386 (PAE) maps only 0-4 GiB");
 }
 #endif
 
+static const struct boot_check {
+    const char *name;
+    void (*run)(const struct lhv_boot_params *p, const char *name);
+} boot_checks[] = {
+    {"boot/params", check_params},
+    {"boot/image-header", check_image_header},
+    {"boot/link-address", check_link_address},
+    {"boot/memory-map", check_memory_map},
+    {"boot/paging-identity", check_paging},
+    {"boot/lapic-mapped", check_lapic},
+    {"boot/high-memory", check_high_memory},
+};
+
 void runtime_self_checks(const struct lhv_boot_params *p)
 {
-    check_params(p);
-    check_image_header(p);
-    check_link_address();
-    check_memory_map(p);
-    check_paging(p);
-    check_lapic(p);
-    check_high_memory(p);
+    for (u32 i = 0; i < ARRAY_SIZE(boot_checks); i++)
+        if (test_selected(boot_checks[i].name))
+            boot_checks[i].run(p, boot_checks[i].name);
 }

@@ -1,0 +1,459 @@
+/* Host tests for xmhf/lib/image.c and crc32.c: the image header check. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include "image.h"
+#include "string.h"
+
+/* A small valid image: header, SL, runtime; then bss and the SL area. */
+#define FILE_SIZE 0x5000u
+#define LINK_BASE 0x10000000u
+#define RUNTIME_OFFSET 0x3000u /* the first 4 KiB boundary after the SL */
+
+static u8 image[FILE_SIZE + 0x1000];
+static char msg[256];
+
+static struct lhv_image_header *hdr(void)
+{
+    return (struct lhv_image_header *)image;
+}
+
+/* Stores the CRC of the first file_size bytes with the field zeroed. */
+static void seal(void)
+{
+    hdr()->crc32 = 0;
+    hdr()->crc32 = crc32_update(0, image, hdr()->file_size);
+}
+
+static void build_image(u32 subarch)
+{
+    struct lhv_image_header h = {
+        .magic = LHV_IMAGE_MAGIC,
+        .version = LHV_IMAGE_VERSION,
+        .header_size = sizeof(h),
+        .subarch = subarch,
+        .flags = 0,
+        .link_base = LINK_BASE,
+        .file_size = FILE_SIZE,
+        .sl_offset = LHV_SL_OFFSET,
+        .sl_size = 0x2000,
+        .runtime_offset = RUNTIME_OFFSET,
+        .runtime_size = 0x2000,
+        .bss_offset = 0x5000,
+        .bss_size = 0x3000,
+        .sl_area_offset = 0x8000,
+        .sl_area_size = 0x4000,
+        .sl_entry = LHV_SL_OFFSET,
+        .runtime_entry = RUNTIME_OFFSET + 0x10,
+    };
+    size_t i;
+
+    srand(3);
+    for (i = 0; i < sizeof(image); i++)
+        image[i] = (u8)rand();
+    memcpy(image, &h, sizeof(h));
+    seal();
+}
+
+/* Runs image_check on a copy of the first len bytes, in a buffer of
+ * exactly that size (so ASan sees any read past it), at the given
+ * misalignment; checks that the image is not modified and that a message
+ * is one line. */
+static int check_at(u64 len, u32 subarch, size_t misalign)
+{
+    u8 *buf = malloc(len + misalign + 1);
+    int rc;
+
+    assert_non_null(buf);
+    memcpy(buf + misalign, image, len);
+    memset(msg, 'X', sizeof(msg));
+    rc = image_check(buf + misalign, len, subarch, msg, sizeof(msg));
+    assert_memory_equal(buf + misalign, image, len);
+    free(buf);
+    if (rc) {
+        assert_true(strnlen(msg, sizeof(msg)) < sizeof(msg));
+        assert_null(strchr(msg, '\n'));
+    }
+    return rc;
+}
+
+static int check(u64 len, u32 subarch)
+{
+    return check_at(len, subarch, 0);
+}
+
+/* The straightforward bit-at-a-time CRC-32, to compare with. */
+static u32 crc32_bitwise(u32 crc, const u8 *p, size_t len)
+{
+    int k;
+
+    crc = ~crc;
+    while (len--) {
+        crc ^= *p++;
+        for (k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (crc & 1 ? 0xedb88320u : 0);
+    }
+    return ~crc;
+}
+
+static void test_crc32_vectors(void **state)
+{
+    static const char fox[] = "The quick brown fox jumps over the lazy dog";
+
+    (void)state;
+    assert_int_equal(crc32_update(0, "123456789", 9), 0xcbf43926);
+    assert_int_equal(crc32_update(0, "", 0), 0);
+    assert_int_equal(crc32_update(0, "a", 1), 0xe8b7be43);
+    assert_int_equal(crc32_update(0, fox, strlen(fox)), 0x414fa339);
+    assert_int_equal(crc32_update(0, "\0\0\0\0", 4), 0x2144df1c);
+    /* in pieces, as zlib allows */
+    assert_int_equal(crc32_update(crc32_update(0, "1234", 4), "56789", 5), 0xcbf43926);
+    assert_int_equal(crc32_update(0xcbf43926, "", 0), 0xcbf43926);
+}
+
+static void test_crc32_reference(void **state)
+{
+    size_t len, split;
+
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    for (len = 0; len < 300; len++)
+        assert_int_equal(crc32_update(0, image + 7, len), crc32_bitwise(0, image + 7, len));
+    assert_int_equal(crc32_update(0, image, sizeof(image)), crc32_bitwise(0, image, sizeof(image)));
+    for (split = 0; split < 64; split++)
+        assert_int_equal(crc32_update(crc32_update(0, image, split), image + split, 64 - split),
+                         crc32_update(0, image, 64));
+    assert_int_equal(crc32_update(0x12345678, image, 100), crc32_bitwise(0x12345678, image, 100));
+}
+
+static void test_valid(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
+    assert_int_equal(check_at(FILE_SIZE, LHV_SUBARCH_AMD64, 1), LHV_IMAGE_OK);
+    assert_int_equal(check_at(FILE_SIZE, LHV_SUBARCH_AMD64, 3), LHV_IMAGE_OK);
+    build_image(LHV_SUBARCH_I386);
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_I386), LHV_IMAGE_OK);
+}
+
+/* Fields at the edge of what is allowed. */
+static void test_valid_limits(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    hdr()->flags = LHV_IMAGE_FLAG_DEBUG | 0x80000000u;
+    hdr()->sl_offset = sizeof(struct lhv_image_header);
+    hdr()->sl_size = 0x3000 - sizeof(struct lhv_image_header); /* ends at the runtime */
+    hdr()->sl_entry = 0x2fff;
+    hdr()->runtime_entry = FILE_SIZE - 1;
+    hdr()->bss_size = 0;
+    hdr()->sl_area_offset = 0x5000;
+    hdr()->sl_area_size = 3 * PAGE_SIZE;
+    hdr()->link_base = GiB(4) - image_span(hdr()); /* ends exactly at 4 GiB */
+    seal();
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
+
+    /* the runtime may come first */
+    build_image(LHV_SUBARCH_AMD64);
+    hdr()->runtime_offset = 0x1000;
+    hdr()->runtime_size = 0x1000;
+    hdr()->runtime_entry = 0x1000;
+    hdr()->sl_offset = 0x2000;
+    hdr()->sl_size = 0x3000;
+    hdr()->sl_entry = 0x2000;
+    seal();
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
+}
+
+static void test_gzip(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    image[0] = 0x1f;
+    image[1] = 0x8b;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_GZIP);
+    assert_string_equal(msg, "module is gzip-compressed: the loader did not unpack it; give "
+                             "QEMU the uncompressed hypervisor-x86-amd64.bin");
+    assert_int_equal(check(2, LHV_SUBARCH_I386), LHV_IMAGE_E_GZIP);
+    assert_string_equal(msg, "module is gzip-compressed: the loader did not unpack it; give "
+                             "QEMU the uncompressed hypervisor-x86-i386.bin");
+    /* one byte cannot tell */
+    assert_int_equal(check(1, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    /* the magic bytes reversed are not gzip */
+    image[0] = 0x8b;
+    image[1] = 0x1f;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_MAGIC);
+}
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    assert_int_equal(check(0, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    assert_string_equal(msg, "module truncated: 0 of at least 72 bytes");
+    assert_int_equal(check(71, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    assert_string_equal(msg, "module truncated: 71 of at least 72 bytes");
+    assert_int_equal(check(72, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    assert_string_equal(msg, "module truncated: 72 of 20480 bytes");
+    assert_int_equal(check(FILE_SIZE - 1, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    assert_string_equal(msg, "module truncated: 20479 of 20480 bytes");
+}
+
+static void test_longer_than_file_size(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    assert_int_equal(check(FILE_SIZE + 1, LHV_SUBARCH_AMD64), LHV_IMAGE_E_FILE_SIZE);
+    assert_string_equal(msg, "file_size: 20480, but the module has 20481 bytes");
+    assert_int_equal(check(sizeof(image), LHV_SUBARCH_AMD64), LHV_IMAGE_E_FILE_SIZE);
+}
+
+/* One header field set to a bad value, and what image_check must say. */
+struct corruption {
+    size_t offset, size;
+    u64 value;
+    int code;
+    const char *message; /* the exact message, or its start */
+};
+
+#define FIELD(f) offsetof(struct lhv_image_header, f), sizeof(((struct lhv_image_header *)0)->f)
+
+static const struct corruption corruptions[] = {
+    { FIELD(magic), 0, LHV_IMAGE_E_MAGIC,
+      "magic: 0x00000000, expected 0x4956484c (\"LHVI\"): not an LHV image" },
+    { FIELD(magic), 0x4c484956, LHV_IMAGE_E_MAGIC, "magic: 0x4c484956," },
+    { FIELD(magic), LHV_IMAGE_MAGIC ^ 0x100, LHV_IMAGE_E_MAGIC, "magic:" },
+    { FIELD(version), 0, LHV_IMAGE_E_VERSION, "version: 0, this init reads version 1" },
+    { FIELD(version), 2, LHV_IMAGE_E_VERSION, "version: 2, this init reads version 1" },
+    { FIELD(version), 0xffff, LHV_IMAGE_E_VERSION, "version: 65535," },
+    { FIELD(header_size), 64, LHV_IMAGE_E_HEADER_SIZE, "header_size: 64, expected 72" },
+    { FIELD(header_size), 80, LHV_IMAGE_E_HEADER_SIZE, "header_size: 80, expected 72" },
+    { FIELD(header_size), 0, LHV_IMAGE_E_HEADER_SIZE, "header_size: 0, expected 72" },
+    { FIELD(subarch), LHV_SUBARCH_I386, LHV_IMAGE_E_SUBARCH,
+      "subarch: image is i386, this init boots amd64" },
+    { FIELD(subarch), 0, LHV_IMAGE_E_SUBARCH,
+      "subarch: image is unknown (0), this init boots amd64" },
+    { FIELD(subarch), 3, LHV_IMAGE_E_SUBARCH,
+      "subarch: image is unknown (3), this init boots amd64" },
+    { FIELD(subarch), 0xffffffff, LHV_IMAGE_E_SUBARCH,
+      "subarch: image is unknown (4294967295), this init boots amd64" },
+    { FIELD(link_base), 0, LHV_IMAGE_E_LINK_BASE, "link_base: 0," },
+    { FIELD(link_base), LINK_BASE + 0x800, LHV_IMAGE_E_LINK_BASE,
+      "link_base: 0x10000800 is not 4 KiB aligned" },
+    { FIELD(link_base), LINK_BASE + 1, LHV_IMAGE_E_LINK_BASE, "link_base: 0x10000001 is not" },
+    { FIELD(link_base), GiB(4) - 0xb000, LHV_IMAGE_E_LINK_BASE,
+      "link_base: 0xffff5000 plus the span 0xc000 ends above 4 GiB" },
+    { FIELD(link_base), GiB(4), LHV_IMAGE_E_LINK_BASE, "link_base: 0x100000000 plus" },
+    { FIELD(link_base), 0xfffffffffffff000ULL, LHV_IMAGE_E_LINK_BASE,
+      "link_base: 0xfffffffffffff000 plus" },
+    { FIELD(file_size), FILE_SIZE + 1, LHV_IMAGE_E_TRUNCATED,
+      "module truncated: 20480 of 20481 bytes" },
+    { FIELD(file_size), 0xffffffff, LHV_IMAGE_E_TRUNCATED,
+      "module truncated: 20480 of 4294967295 bytes" },
+    { FIELD(file_size), FILE_SIZE - 1, LHV_IMAGE_E_FILE_SIZE,
+      "file_size: 20479, but the module has 20480 bytes" },
+    { FIELD(file_size), 0, LHV_IMAGE_E_FILE_SIZE, "file_size: 0," },
+    { FIELD(sl_offset), 0, LHV_IMAGE_E_LAYOUT, "sl_offset: 0x0 is inside the header (0x48 bytes)" },
+    { FIELD(sl_offset), 0x47, LHV_IMAGE_E_LAYOUT, "sl_offset: 0x47 is inside the header" },
+    { FIELD(sl_offset), 0x4000, LHV_IMAGE_E_LAYOUT,
+      "sl_size: the SL [0x4000, 0x6000) ends after file_size 0x5000" },
+    { FIELD(sl_offset), 0xffffff00, LHV_IMAGE_E_LAYOUT,
+      "sl_size: the SL [0xffffff00, 0x100001f00) ends after" },
+    { FIELD(sl_size), 0x4f01, LHV_IMAGE_E_LAYOUT, "sl_size: the SL [0x100, 0x5001) ends after" },
+    { FIELD(sl_size), 0xffffffff, LHV_IMAGE_E_LAYOUT,
+      "sl_size: the SL [0x100, 0x1000000ff) ends after" },
+    { FIELD(sl_size), 0x2f01, LHV_IMAGE_E_LAYOUT,
+      "runtime_offset: the runtime [0x3000, 0x5000) overlaps the SL [0x100, 0x3001)" },
+    { FIELD(runtime_offset), 0x3100, LHV_IMAGE_E_LAYOUT,
+      "runtime_offset: 0x3100, expected 4 KiB aligned and after the header" },
+    { FIELD(runtime_offset), 0x3001, LHV_IMAGE_E_LAYOUT, "runtime_offset: 0x3001," },
+    { FIELD(runtime_offset), 0, LHV_IMAGE_E_LAYOUT, "runtime_offset: 0x0," },
+    { FIELD(runtime_offset), 0x1000, LHV_IMAGE_E_LAYOUT,
+      "runtime_offset: the runtime [0x1000, 0x3000) overlaps the SL [0x100, 0x2100)" },
+    { FIELD(runtime_offset), 0x4000, LHV_IMAGE_E_LAYOUT,
+      "runtime_size: the runtime [0x4000, 0x6000) ends after file_size 0x5000" },
+    { FIELD(runtime_offset), 0xfffff000, LHV_IMAGE_E_LAYOUT,
+      "runtime_size: the runtime [0xfffff000, 0x100001000) ends after" },
+    { FIELD(runtime_size), 0x2001, LHV_IMAGE_E_LAYOUT, "runtime_size: the runtime [0x3000, 0x5001)" },
+    { FIELD(runtime_size), 0xffffffff, LHV_IMAGE_E_LAYOUT, "runtime_size:" },
+    { FIELD(bss_offset), 0x4000, LHV_IMAGE_E_LAYOUT,
+      "bss_offset: 0x4000, expected 4 KiB aligned and at least file_size 0x5000" },
+    { FIELD(bss_offset), 0x4fff, LHV_IMAGE_E_LAYOUT, "bss_offset: 0x4fff," },
+    { FIELD(bss_offset), 0x5800, LHV_IMAGE_E_LAYOUT, "bss_offset: 0x5800," },
+    { FIELD(bss_offset), 0, LHV_IMAGE_E_LAYOUT, "bss_offset: 0x0," },
+    { FIELD(bss_size), 0x3001, LHV_IMAGE_E_LAYOUT,
+      "sl_area_offset: 0x8000, expected 4 KiB aligned and at least the end of bss 0x8001" },
+    { FIELD(bss_size), 0xffffffff, LHV_IMAGE_E_LAYOUT,
+      "sl_area_offset: 0x8000, expected 4 KiB aligned and at least the end of bss 0x100004fff" },
+    { FIELD(sl_area_offset), 0x7000, LHV_IMAGE_E_LAYOUT, "sl_area_offset: 0x7000," },
+    { FIELD(sl_area_offset), 0x8800, LHV_IMAGE_E_LAYOUT, "sl_area_offset: 0x8800," },
+    { FIELD(sl_area_offset), 0, LHV_IMAGE_E_LAYOUT, "sl_area_offset: 0x0," },
+    { FIELD(sl_area_offset), 0xfffff000, LHV_IMAGE_E_LINK_BASE,
+      "link_base: 0x10000000 plus the span 0x100003000 ends above 4 GiB" },
+    { FIELD(sl_area_size), 0x2fff, LHV_IMAGE_E_LAYOUT,
+      "sl_area_size: 0x2fff, expected at least 3 pages (0x3000)" },
+    { FIELD(sl_area_size), 0, LHV_IMAGE_E_LAYOUT, "sl_area_size: 0x0," },
+    { FIELD(sl_area_size), 0xffffffff, LHV_IMAGE_E_LINK_BASE, "link_base:" },
+    { FIELD(sl_entry), 0xff, LHV_IMAGE_E_LAYOUT,
+      "sl_entry: 0xff is outside the SL [0x100, 0x2100)" },
+    { FIELD(sl_entry), 0x2100, LHV_IMAGE_E_LAYOUT, "sl_entry: 0x2100 is outside" },
+    { FIELD(sl_entry), 0x3000, LHV_IMAGE_E_LAYOUT, "sl_entry: 0x3000 is outside" },
+    { FIELD(sl_entry), 0, LHV_IMAGE_E_LAYOUT, "sl_entry: 0x0 is outside" },
+    { FIELD(runtime_entry), 0x2fff, LHV_IMAGE_E_LAYOUT,
+      "runtime_entry: 0x2fff is outside the runtime [0x3000, 0x5000)" },
+    { FIELD(runtime_entry), 0x5000, LHV_IMAGE_E_LAYOUT, "runtime_entry: 0x5000 is outside" },
+    { FIELD(runtime_entry), 0x100, LHV_IMAGE_E_LAYOUT, "runtime_entry: 0x100 is outside" },
+    { FIELD(runtime_entry), 0xffffffff, LHV_IMAGE_E_LAYOUT, "runtime_entry: 0xffffffff is" },
+};
+
+static void set_field(size_t offset, size_t size, u64 value)
+{
+    memcpy(image + offset, &value, size); /* the host is little-endian, as x86 */
+}
+
+/* Each bad field, with a correct CRC, gives its error and names it. */
+static void test_corrupt_fields(void **state)
+{
+    const struct corruption *c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(corruptions); i++) {
+        c = &corruptions[i];
+        build_image(LHV_SUBARCH_AMD64);
+        set_field(c->offset, c->size, c->value);
+        if (hdr()->file_size <= FILE_SIZE)
+            seal();
+        assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), c->code);
+        msg[strlen(c->message)] = '\0';
+        assert_string_equal(msg, c->message);
+    }
+}
+
+/* A wrong subarch is reported from the side of an i386 init too. */
+static void test_subarch_i386_init(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_I386), LHV_IMAGE_E_SUBARCH);
+    assert_string_equal(msg, "subarch: image is amd64, this init boots i386");
+}
+
+static void test_crc(void **state)
+{
+    char expect[128];
+    u32 good;
+    size_t i;
+
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    good = hdr()->crc32;
+    hdr()->crc32 = good ^ 1;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_CRC);
+    snprintf(expect, sizeof(expect),
+             "crc32: stored 0x%08x, computed 0x%08x; rebuild or re-copy the image", good ^ 1,
+             good);
+    assert_string_equal(msg, expect);
+
+    /* one flipped bit anywhere: in the header's unchecked flags, the SL,
+     * the runtime, the gap between them, the last byte */
+    hdr()->crc32 = good;
+    for (i = offsetof(struct lhv_image_header, flags); i < FILE_SIZE; i += 61) {
+        image[i] ^= 0x10;
+        assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_CRC);
+        assert_memory_equal(msg, "crc32: stored ", 14);
+        image[i] ^= 0x10;
+    }
+    image[FILE_SIZE - 1] ^= 0x80;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_CRC);
+    image[FILE_SIZE - 1] ^= 0x80;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
+}
+
+/* The CRC field itself counts as zero: a CRC that covers its own stored
+ * value would not match. */
+static void test_crc_field_zeroed(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    hdr()->crc32 = 0xdeadbeef;
+    hdr()->crc32 = crc32_update(0, image, FILE_SIZE);
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_CRC);
+}
+
+/* Several faults at once: the first in the documented order is reported. */
+static void test_order(void **state)
+{
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    hdr()->magic = 0;
+    hdr()->version = 9;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_MAGIC);
+    hdr()->magic = LHV_IMAGE_MAGIC;
+    hdr()->header_size = 1;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_VERSION);
+    hdr()->version = LHV_IMAGE_VERSION;
+    hdr()->subarch = LHV_SUBARCH_I386;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_HEADER_SIZE);
+    hdr()->header_size = sizeof(struct lhv_image_header);
+    hdr()->link_base = 1;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_SUBARCH);
+    hdr()->subarch = LHV_SUBARCH_AMD64;
+    hdr()->file_size = FILE_SIZE - 0x1000;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_LINK_BASE);
+    hdr()->link_base = LINK_BASE;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_FILE_SIZE);
+    hdr()->file_size = FILE_SIZE;
+    hdr()->sl_entry = 0;
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_LAYOUT);
+    /* the gzip test comes before the length test */
+    image[0] = 0x1f;
+    image[1] = 0x8b;
+    assert_int_equal(check(10, LHV_SUBARCH_AMD64), LHV_IMAGE_E_GZIP);
+}
+
+static void test_msg_cut(void **state)
+{
+    char small[12];
+
+    (void)state;
+    build_image(LHV_SUBARCH_AMD64);
+    hdr()->subarch = LHV_SUBARCH_I386;
+    memset(small, 'X', sizeof(small));
+    assert_int_equal(image_check(image, FILE_SIZE, LHV_SUBARCH_AMD64, small, 9),
+                     LHV_IMAGE_E_SUBARCH);
+    assert_string_equal(small, "subarch:");
+    assert_int_equal(small[9], 'X');
+    memset(small, 'X', sizeof(small));
+    assert_int_equal(image_check(image, FILE_SIZE, LHV_SUBARCH_AMD64, small, 0),
+                     LHV_IMAGE_E_SUBARCH);
+    assert_int_equal(small[0], 'X');
+    hdr()->subarch = LHV_SUBARCH_AMD64;
+    assert_int_equal(image_check(image, FILE_SIZE, LHV_SUBARCH_AMD64, small, 0), LHV_IMAGE_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32_vectors),
+        cmocka_unit_test(test_crc32_reference),
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_valid_limits),
+        cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_longer_than_file_size),
+        cmocka_unit_test(test_corrupt_fields),
+        cmocka_unit_test(test_subarch_i386_init),
+        cmocka_unit_test(test_crc),
+        cmocka_unit_test(test_crc_field_zeroed),
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_msg_cut),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

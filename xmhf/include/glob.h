@@ -1,0 +1,16 @@
+/* Test selection by name (lhv.tests=GLOB[,GLOB...]). */
+#ifndef XMHF_GLOB_H
+#define XMHF_GLOB_H
+
+#include "types.h"
+
+/* Shell-style match of the whole name: '*' any run of characters (also
+ * '/'), '?' one character; everything else matches itself. pattern ends at
+ * its NUL or at pattern_end, whichever comes first. */
+bool glob_match(const char *pattern, const char *pattern_end, const char *name);
+
+/* True when name matches one of the comma-separated globs in list; an empty
+ * list selects every name. */
+bool glob_list_match(const char *list, const char *name);
+
+#endif
