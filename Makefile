@@ -68,7 +68,7 @@ INIT_OBJS_$(1) := $$(B_$(1))/init/entry.o $$(B_$(1))/init/init.o $$(B_$(1))/init
 SL_OBJS_$(1) := $$(B_$(1))/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
 	$$(LIB_SL:%=$$(LIB32)/%.o)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
-	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/lhv/main.o \
+	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/runtime/percpu.o $$(B_$(1))/lhv/main.o \
 	$$(patsubst %.c,$$(B_$(1))/app-$$(notdir $$(APP))/%.o,$$(notdir $$(wildcard $$(APP)/*.c))) \
 	$$(LIB_RT:%=$$(RTLIB_$(1))/%.o)
 
@@ -112,10 +112,18 @@ $$(B_$(1))/runtime.elf: $$(RT_OBJS_$(1)) xmhf/runtime/runtime.ld $$(B_$(1))/sl.e
 		--defsym=LHV_RUNTIME_BASE=$$$$(( (0x$$$$sl_end + 0xfff) & ~0xfff )) \
 		-T xmhf/runtime/runtime.ld -o $$@ $$(RT_OBJS_$(1))
 
-init-x86-$(1).bin: $$(B_$(1))/init.elf
+# The tree root holds one build of each subarch: remember which (release or
+# debug), so switching back re-copies even when the objects are older.
+build/root-$(1).stamp: FORCE
+	@mkdir -p $$(@D)
+	@echo '$$(B_$(1))' > $$@.tmp
+	@cmp -s $$@.tmp $$@ && rm $$@.tmp || mv $$@.tmp $$@
+
+init-x86-$(1).bin: $$(B_$(1))/init.elf build/root-$(1).stamp
 	$$(Q)objcopy --strip-all $$< $$@
 	$$(Q)cp $$< init-x86-$(1).elf
-hypervisor-x86-$(1).bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/mkimage
+hypervisor-x86-$(1).bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/mkimage \
+		build/root-$(1).stamp
 	$$(Q)build/host/mkimage --subarch $(1) --base $$(SL_BASE) --sl-area-size $$(SL_AREA_SIZE) \
 		$(if $(filter 1,$(DEBUG)),--debug) $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf $$@
 	$$(Q)cp $$(B_$(1))/sl.elf sl-x86-$(1).elf

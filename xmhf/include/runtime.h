@@ -5,6 +5,9 @@
 #include "boot_params.h"
 #include "options.h"
 
+/* Fills the bootstrap processor's per-CPU area (percpu.h). */
+void percpu_init_bsp(void);
+
 /* Boot self-checks: verdicts on the state the earlier stages left. */
 void runtime_self_checks(const struct lhv_boot_params *p);
 

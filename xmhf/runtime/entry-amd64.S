@@ -20,7 +20,7 @@ runtime_entry:
 
     .section .bss
     .align 16
-    .globl runtime_bsp_stack
+    .globl runtime_bsp_stack, runtime_bsp_stack_top
 runtime_bsp_stack:
-    .space 16384
+    .space 16384                /* LHV_STACK_SIZE */
 runtime_bsp_stack_top:
