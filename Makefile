@@ -30,7 +30,7 @@ PYTHON := /usr/bin/python3
 .SUFFIXES:
 
 ifeq ($(DEBUG),1)
-OPT := -Og -DLHV_DEBUG=1
+OPT := -Og -g -DLHV_DEBUG=1
 SUFFIX := -debug
 else
 OPT := -O2 -DLHV_DEBUG=0
@@ -39,7 +39,7 @@ endif
 
 COMMON_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fcf-protection=none \
-	-mgeneral-regs-only --param=min-pagesize=0 -nostdlib -g $(OPT) -Wall -Wextra -Werror -MMD -MP \
+	-mgeneral-regs-only --param=min-pagesize=0 -nostdlib -pipe $(OPT) -Wall -Wextra -Werror -MMD -MP \
 	-iquote xmhf/include
 CFLAGS_32 := -m32 -march=i686 $(COMMON_CFLAGS)
 CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
@@ -63,9 +63,9 @@ ID_$(1) := $(if $(filter amd64,$(1)),2,1)
 RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32)) -DLHV_SUBARCH=$$(ID_$(1))
 LDEMU_$(1) := $(if $(filter amd64,$(1)),elf_x86_64,elf_i386)
 RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/lib,$$(LIB32))
-INIT_OBJS_$(1) := $$(B_$(1))/init/entry.o $$(B_$(1))/init/init.o $$(B_$(1))/init/rsdp.o \
+INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(B32)/init/rsdp.o \
 	$$(LIB_INIT:%=$$(LIB32)/%.o)
-SL_OBJS_$(1) := $$(B_$(1))/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
+SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
 	$$(LIB_SL:%=$$(LIB32)/%.o)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
 	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/runtime/percpu.o $$(B_$(1))/lhv/main.o \
@@ -75,7 +75,8 @@ RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
 .PHONY: $(1)
 $(1): init-x86-$(1).bin hypervisor-x86-$(1).bin.gz
 
-# 32-bit objects: init and SL (the 32-bit library is shared, below).
+# 32-bit objects of init and SL that depend on the subarch (the rest is
+# shared, below).
 $$(B_$(1))/init/%.o $$(B_$(1))/sl/%.o: CFLAGS = $$(CFLAGS_32) -DLHV_SUBARCH=$$(ID_$(1))
 $$(B_$(1))/init/%.o: xmhf/init/%.c ; $$(compile)
 $$(B_$(1))/init/%.o: xmhf/init/%.S ; $$(compile)
@@ -134,20 +135,29 @@ hypervisor-x86-$(1).bin.gz: hypervisor-x86-$(1).bin
 -include $$(shell find $$(B_$(1)) -name '*.d' 2>/dev/null)
 endef
 
+# One process per object (mkdir and echo cost as much as a small compile):
+# the directories are made once, when the Makefile is read.
 define compile
-@mkdir -p $(@D)
-$(if $(filter 1,$(V)),,@echo "  CC      $@")
-$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+$(if $(filter 1,$(V)),,$(info $(sp) CC      $@))$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 endef
+sp :=
 
-# The library in 32-bit code, one copy for init, SL and the i386 runtime:
-# nothing in xmhf/lib depends on the subarch.
-LIB32 := build/lib32$(SUFFIX)
-$(LIB32)/%.o: CFLAGS = $(CFLAGS_32)
+# 32-bit code that does not depend on the subarch, built once: the library
+# (for init, SL and the i386 runtime) and init's and the SL's other files.
+B32 := build/common32$(SUFFIX)
+LIB32 := $(B32)/lib
+$(B32)/%.o: CFLAGS = $(CFLAGS_32)
 $(LIB32)/%.o: xmhf/lib/%.c ; $(compile)
--include $(wildcard $(LIB32)/*.d)
+$(B32)/init/%.o: xmhf/init/%.c ; $(compile)
+$(B32)/init/%.o: xmhf/init/%.S ; $(compile)
+$(B32)/sl/%.o: xmhf/sl/%.S ; $(compile)
+-include $(wildcard $(B32)/*/*.d)
 
 $(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
+
+OBJ_DIRS := $(LIB32) $(B32)/init $(B32)/sl $(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime lib lhv \
+	app-$(notdir $(APP)))) build/host
+$(if $(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),$(shell mkdir -p $(OBJ_DIRS)))
 
 build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/include/types.h
 	@mkdir -p $(@D)
