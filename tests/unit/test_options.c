@@ -159,7 +159,8 @@ static void test_serial_bad(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_SIZE(bad); i++) {
-        refused_naming(bad[i], bad[i], "expected serial=BAUD,FMT,PORT like serial=115200,8n1,0x3f8");
+        refused_naming(bad[i], bad[i],
+                       "expected serial=BAUD,FMT,PORT like serial=115200,8n1,0x3f8");
         assert_int_equal(opts.serial.baud, 115200); /* a bad value changes nothing */
         assert_int_equal(opts.serial.port, 0x3f8);
         assert_int_equal(opts.serial.data_bits, 8);
@@ -216,7 +217,8 @@ static void test_tests(void **state)
     refused_naming(cmdline, cmdline, "longer than 255 characters");
     assert_string_equal(opts.tests, "");
 
-    refused("lhv.tests", "lhv.tests: expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? .");
+    refused("lhv.tests",
+            "lhv.tests: expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? .");
     refused_naming("lhv.tests=", "lhv.tests=", "expected lhv.tests=GLOB");
     refused_naming("lhv.tests=VMX/*", "lhv.tests=VMX/*", "expected lhv.tests=GLOB");
     refused_naming("lhv.tests=vmx/[ab]", "lhv.tests=vmx/[ab]", "expected lhv.tests=GLOB");

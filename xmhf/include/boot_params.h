@@ -54,6 +54,9 @@ struct lhv_serial_cfg {
 #define LHV_SL_AREA_PARAMS 0x0000u
 #define LHV_SL_AREA_STACK_TOP 0x4000u
 #define LHV_SL_AREA_TABLES 0x4000u
+/* The smallest SL area that holds all that and the PAE tables (6 pages);
+ * amd64 needs 7 pages and more for RAM above 4 GiB (the SL says so). */
+#define LHV_SL_AREA_MIN (LHV_SL_AREA_TABLES + 6 * 0x1000u)
 
 struct lhv_boot_params {
     u32 magic;   /* LHV_PARAMS_MAGIC */

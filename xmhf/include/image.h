@@ -69,7 +69,8 @@ static inline u64 image_span(const struct lhv_image_header *h)
  * len is the number of bytes the module really has. Returns 0 when every
  * field is sound and the CRC matches; otherwise writes one line to msg
  * naming the field and the problem (e.g. "subarch: image is i386, this
- * init boots amd64") and returns the LHV_IMAGE_E* code. */
+ * init boots amd64"; "truncated: N of M bytes" and "is gzip-compressed: ..."
+ * read after "module 0 ") and returns the LHV_IMAGE_E* code. */
 enum image_error {
     LHV_IMAGE_OK = 0,
     LHV_IMAGE_E_TRUNCATED,   /* shorter than the header or than file_size */

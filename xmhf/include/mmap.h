@@ -6,7 +6,8 @@
 
 #include "boot_params.h"
 
-/* Writes the normalized map of in[0..n) to out (room for max entries):
+/* Writes the normalized map of in[0..n) to out (room for max entries; out
+ * must not overlap in):
  * sorted by base, no overlaps, zero-length entries dropped, adjacent
  * entries of one type merged; for overlapping entries the more restrictive
  * type wins (anything else over usable; the larger type number otherwise).
@@ -21,14 +22,17 @@ bool mmap_range_usable(const struct lhv_mmap_entry *map, u32 n, u64 base, u64 le
 /* First byte after the highest usable RAM in the map (0 when none). */
 u64 mmap_usable_top(const struct lhv_mmap_entry *map, u32 n);
 
-/* Name of a memory type ("usable", "reserved", "ACPI", "NVS", "bad",
- * "type N" is not possible without a buffer: unknown types give "reserved"). */
+/* Name of a memory type: "usable", "reserved", "ACPI", "NVS" or "bad";
+ * types multiboot does not define are reserved. */
 const char *mmap_type_name(u32 type);
 
-/* True when [a, a+alen) and [b, b+blen) share a byte. */
+/* True when [a, a+alen) and [b, b+blen) share a byte (no sum is formed,
+ * so ranges that end at 2^64 work). */
 static inline bool ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
 {
-    return alen && blen && a < b + blen && b < a + alen;
+    if (!alen || !blen)
+        return false;
+    return a >= b ? a - b < blen : b - a < alen;
 }
 
 #endif

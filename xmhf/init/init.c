@@ -41,7 +41,7 @@ static void read_command_line(const struct multiboot_info *mbi)
     memcpy(params.cmdline, cmdline, len);
     options_default(&opts);
     if (options_parse(params.cmdline, &opts, err, sizeof(err)) != 0)
-        fatal("%s: fix the command line (docs/options.md lists every option)", err);
+        fatal("%s; fix the command line (docs/options.md lists every option)", err);
 }
 
 static void check_cpu(void)
@@ -116,11 +116,16 @@ static struct lhv_image_header check_image(void)
 {
     const struct lhv_module *m0 = &params.modules[0];
     char msg[200];
+    int err = image_check((const void *)(uintptr_t)m0->start, m0->end - m0->start, LHV_SUBARCH,
+                          msg, sizeof(msg));
 
-    if (image_check((const void *)(uintptr_t)m0->start, m0->end - m0->start,
-                    LHV_SUBARCH, msg, sizeof(msg)) != LHV_IMAGE_OK)
-        fatal("module 0: %s; use hypervisor-x86-" SUBARCH_NAME ".bin from the build of this init",
-              msg);
+    if (err == LHV_IMAGE_E_GZIP)
+        fatal("module 0 %s", msg);
+    if (err == LHV_IMAGE_E_TRUNCATED)
+        fatal("module 0 %s; rebuild or re-copy hypervisor-x86-" SUBARCH_NAME ".bin", msg);
+    if (err != LHV_IMAGE_OK)
+        fatal("module 0: %s; use hypervisor-x86-" SUBARCH_NAME ".bin from the build of this "
+              "init (rebuild or re-copy it)", msg);
     return *(const struct lhv_image_header *)(uintptr_t)m0->start;
 }
 

@@ -1,4 +1,5 @@
 /* image_check: init's check of the LHV image before it copies a byte. */
+#include "boot_params.h"
 #include "image.h"
 #include "string.h"
 
@@ -61,11 +62,12 @@ static int check_layout(const struct lhv_image_header *h, char *msg, size_t msgl
                     h->bss_offset, h->file_size);
     if (h->sl_area_offset < bss_end || !IS_ALIGNED(h->sl_area_offset, PAGE_SIZE))
         return fail(e, msg, msglen,
-                    "sl_area_offset: 0x%x, expected 4 KiB aligned and at least the end of bss 0x%llx",
+                    "sl_area_offset: 0x%x, expected 4 KiB aligned and at least the end of "
+                    "bss 0x%llx",
                     h->sl_area_offset, bss_end);
-    if (h->sl_area_size < 3 * PAGE_SIZE)
-        return fail(e, msg, msglen, "sl_area_size: 0x%x, expected at least 3 pages (0x3000)",
-                    h->sl_area_size);
+    if (h->sl_area_size < LHV_SL_AREA_MIN)
+        return fail(e, msg, msglen, "sl_area_size: 0x%x, expected at least 0x%x",
+                    h->sl_area_size, LHV_SL_AREA_MIN);
     if (h->sl_entry < h->sl_offset || h->sl_entry >= sl_end)
         return fail(e, msg, msglen, "sl_entry: 0x%x is outside the SL [0x%x, 0x%llx)",
                     h->sl_entry, h->sl_offset, sl_end);
@@ -105,12 +107,12 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
 
     if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
         return fail(LHV_IMAGE_E_GZIP, msg, msglen,
-                    "module is gzip-compressed: the loader did not unpack it; "
+                    "is gzip-compressed: the loader did not unpack it; "
                     "give QEMU the uncompressed hypervisor-x86-%s.bin",
                     subarch_name(subarch, tmp1, sizeof(tmp1)));
     if (len < sizeof(h))
         return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen,
-                    "module truncated: %llu of at least %zu bytes", len,
+                    "truncated: %llu of at least %zu bytes", len,
                     sizeof(h));
     memcpy(&h, buf, sizeof(h));
     if (h.magic != LHV_IMAGE_MAGIC)
@@ -131,7 +133,7 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
     if (rc)
         return rc;
     if (h.file_size > len)
-        return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "module truncated: %llu of %u bytes",
+        return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "truncated: %llu of %u bytes",
                     len, h.file_size);
     if (h.file_size < len)
         return fail(LHV_IMAGE_E_FILE_SIZE, msg, msglen,
@@ -145,7 +147,7 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
     crc = crc32_update(crc, p + CRC_OFFSET + 4, h.file_size - CRC_OFFSET - 4);
     if (crc != h.crc32)
         return fail(LHV_IMAGE_E_CRC, msg, msglen,
-                    "crc32: stored 0x%08x, computed 0x%08x; rebuild or re-copy the image",
+                    "crc32: stored 0x%08x, computed 0x%08x",
                     h.crc32, crc);
     return LHV_IMAGE_OK;
 }

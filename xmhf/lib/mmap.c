@@ -53,7 +53,8 @@ static u32 type_at(const struct lhv_mmap_entry *in, u32 n, u64 at, bool *found)
 }
 
 /* See mmap.h. Sweeps the address space from boundary to boundary, skipping
- * holes; O(n^2), but needs no room of its own. 'reserved' fields are zeroed. */
+ * holes; O(n^2), but needs no room of its own. 'reserved' fields are zeroed;
+ * in and out must not overlap. */
 int mmap_normalize(const struct lhv_mmap_entry *in, u32 n, struct lhv_mmap_entry *out,
                    u32 max)
 {

@@ -13,7 +13,6 @@ const char *const lhv_option_names[] = {
 #define CPUS_FORM "expected lhv.cpus=N with N in 1..4096"
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
-STATIC_ASSERT(LHV_TESTS_MAX == 256, "parse_tests names the limit");
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 
 void options_default(struct lhv_options *o)
@@ -109,6 +108,8 @@ static const char *parse_boot_drive(const char *v, size_t len, struct lhv_option
 {
     return parse_range(v, len, 0, 0xff, &o->boot_drive) ? NULL : BOOT_DRIVE_FORM;
 }
+
+STATIC_ASSERT(LHV_TESTS_MAX == 256, "parse_tests names the limit");
 
 /* lhv.tests: a comma-separated list of non-empty globs. */
 static const char *parse_tests(const char *v, size_t len, struct lhv_options *o)
@@ -220,7 +221,7 @@ static int parse_word(const char *w, size_t len, struct lhv_options *o, char *er
     return 0;
 }
 
-/* See options.h. On an error, o may hold the options before the bad word. */
+/* See options.h. On an error, o keeps what the words before the bad one set. */
 int options_parse(const char *cmdline, struct lhv_options *o, char *err, size_t errlen)
 {
     size_t len = strlen(cmdline);

@@ -161,7 +161,7 @@ static void read_spec(const char **fmt, struct spec *s, va_list *ap)
     }
 }
 
-/* Length modifiers, as the number of 'h' or 'l' or a 'z'. */
+/* The length modifiers: hh h (none) l ll z. */
 enum length { LEN_HH, LEN_H, LEN_NONE, LEN_L, LEN_LL, LEN_Z };
 
 static enum length read_length(const char **fmt)
@@ -250,7 +250,8 @@ static void convert(struct out *o, const struct spec *s, enum length len, const 
 }
 
 /* See string.h. Precision also works for integers (minimum digits, as in C);
- * %p prints 0x and the address in lower-case hex; a NULL %s prints (null). */
+ * %p prints 0x and the address in lower-case hex; a NULL %s prints (null);
+ * an unsupported conversion is copied to the output as it stands. */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
     struct out o = { buf, size, 0 };
