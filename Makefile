@@ -38,7 +38,8 @@ SUFFIX :=
 endif
 
 COMMON_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fno-toplevel-reorder \
+	-fcf-protection=none \
 	-mgeneral-regs-only --param=min-pagesize=0 -nostdlib -pipe $(OPT) -Wall -Wextra -Werror -MMD -MP \
 	-iquote xmhf/include
 CFLAGS_32 := -m32 -march=i686 $(COMMON_CFLAGS)
@@ -51,6 +52,11 @@ LIB_SL := console emulator end printf string mmap pagetable
 LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob
 
 LHV_RELEASE := 0.1
+# The hypervisor: shared C, and assembly with a -amd64/-i386 twin.
+LHV_C := $(wildcard lhv/*.c lhv/*/*.c)
+LHV_S_amd64 := $(wildcard lhv/*-amd64.S lhv/*/*-amd64.S)
+LHV_S_i386 := $(wildcard lhv/*-i386.S lhv/*/*-i386.S)
+
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 .PHONY: all
@@ -68,7 +74,8 @@ INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(B32)/init/rsdp.
 SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
 	$$(LIB_SL:%=$$(LIB32)/%.o)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
-	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/runtime/percpu.o $$(B_$(1))/lhv/main.o \
+	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/runtime/percpu.o \
+	$$(patsubst %.c,$$(B_$(1))/%.o,$$(LHV_C)) $$(patsubst %.S,$$(B_$(1))/%.o,$$(LHV_S_$(1))) \
 	$$(patsubst %.c,$$(B_$(1))/app-$$(notdir $$(APP))/%.o,$$(notdir $$(wildcard $$(APP)/*.c))) \
 	$$(LIB_RT:%=$$(RTLIB_$(1))/%.o)
 
@@ -78,19 +85,20 @@ $(1): init-x86-$(1).bin hypervisor-x86-$(1).bin.gz
 # 32-bit objects of init and SL that depend on the subarch (the rest is
 # shared, below).
 $$(B_$(1))/init/%.o $$(B_$(1))/sl/%.o: CFLAGS = $$(CFLAGS_32) -DLHV_SUBARCH=$$(ID_$(1))
-$$(B_$(1))/init/%.o: xmhf/init/%.c ; $$(compile)
-$$(B_$(1))/init/%.o: xmhf/init/%.S ; $$(compile)
-$$(B_$(1))/sl/%.o: xmhf/sl/%.c ; $$(compile)
-$$(B_$(1))/sl/%.o: xmhf/sl/%.S ; $$(compile)
+$$(B_$(1))/init/%.o: xmhf/init/%.c Makefile ; $$(compile)
+$$(B_$(1))/init/%.o: xmhf/init/%.S Makefile ; $$(compile)
+$$(B_$(1))/sl/%.o: xmhf/sl/%.c Makefile ; $$(compile)
+$$(B_$(1))/sl/%.o: xmhf/sl/%.S Makefile ; $$(compile)
 
 # Runtime objects: the subarch's own code model.
 $$(B_$(1))/runtime/%.o $$(B_$(1))/lib/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/app-%.o: \
-		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1))
-$$(B_$(1))/runtime/%.o: xmhf/runtime/%.c $$(B_$(1))/buildinfo.h ; $$(compile)
-$$(B_$(1))/runtime/%.o: xmhf/runtime/%.S ; $$(compile)
-$$(B_$(1))/lib/%.o: xmhf/lib/%.c ; $$(compile)
-$$(B_$(1))/lhv/%.o: lhv/%.c ; $$(compile)
-$$(B_$(1))/app-$$(notdir $$(APP))/%.o: $$(APP)/%.c ; $$(compile)
+		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv
+$$(B_$(1))/runtime/%.o: xmhf/runtime/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
+$$(B_$(1))/runtime/%.o: xmhf/runtime/%.S Makefile ; $$(compile)
+$$(B_$(1))/lib/%.o: xmhf/lib/%.c Makefile ; $$(compile)
+$$(B_$(1))/lhv/%.o: lhv/%.c Makefile ; $$(compile)
+$$(B_$(1))/lhv/%.o: lhv/%.S Makefile ; $$(compile)
+$$(B_$(1))/app-$$(notdir $$(APP))/%.o: $$(APP)/%.c Makefile ; $$(compile)
 
 # Build facts the banner prints; rewritten only when they change, so a new
 # base or app relinks (the links depend on it) and nothing else rebuilds.
@@ -147,15 +155,16 @@ sp :=
 B32 := build/common32$(SUFFIX)
 LIB32 := $(B32)/lib
 $(B32)/%.o: CFLAGS = $(CFLAGS_32)
-$(LIB32)/%.o: xmhf/lib/%.c ; $(compile)
-$(B32)/init/%.o: xmhf/init/%.c ; $(compile)
-$(B32)/init/%.o: xmhf/init/%.S ; $(compile)
-$(B32)/sl/%.o: xmhf/sl/%.S ; $(compile)
+$(LIB32)/%.o: xmhf/lib/%.c Makefile ; $(compile)
+$(B32)/init/%.o: xmhf/init/%.c Makefile ; $(compile)
+$(B32)/init/%.o: xmhf/init/%.S Makefile ; $(compile)
+$(B32)/sl/%.o: xmhf/sl/%.S Makefile ; $(compile)
 -include $(wildcard $(B32)/*/*.d)
 
 $(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
 
-OBJ_DIRS := $(LIB32) $(B32)/init $(B32)/sl $(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime lib lhv \
+OBJ_DIRS := $(LIB32) $(B32)/init $(B32)/sl $(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime lib \
+	$(sort $(dir $(LHV_C))) \
 	app-$(notdir $(APP)))) build/host
 $(if $(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),$(shell mkdir -p $(OBJ_DIRS)))
 

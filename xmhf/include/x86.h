@@ -18,6 +18,8 @@
 #define APIC_BASE_ENABLE (1u << 11)
 #define APIC_BASE_ADDR_MASK 0xfffff000ull
 #define MSR_IA32_EFER 0xc0000080
+#define MSR_IA32_FS_BASE 0xc0000100
+#define MSR_IA32_GS_BASE 0xc0000101
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
 

@@ -1,0 +1,83 @@
+/* Segment descriptors, the TSS and the IDT (SDM Vol. 3A, 3.4.5, 7.2, 7.7,
+ * 6.10-6.14). Every CPU has its own GDT and TSS; all share one IDT. */
+#ifndef LHV_DESC_H
+#define LHV_DESC_H
+
+/* GDT slots; the selector is slot * 8 (| 3 for ring 3). */
+#define GDT_KCODE 1  /* kernel code: 64-bit on amd64, 32-bit on i386 */
+#define GDT_KDATA 2
+#define GDT_UCODE 3  /* user code, DPL 3 */
+#define GDT_UDATA 4  /* user data, DPL 3 */
+#define GDT_TSS 5    /* 16 bytes (two slots) on amd64 */
+#define GDT_PERCPU 7 /* i386: GS, based at this CPU's struct lhv_cpu */
+#define GDT_DF_TSS 8 /* i386: the double-fault task */
+#define GDT_NMI_TSS 9 /* i386: the NMI task */
+#define GDT_ENTRIES 10
+
+#define SEL_KCODE (GDT_KCODE << 3)
+#define SEL_KDATA (GDT_KDATA << 3)
+#define SEL_UCODE ((GDT_UCODE << 3) | 3)
+#define SEL_UDATA ((GDT_UDATA << 3) | 3)
+#define SEL_TSS (GDT_TSS << 3)
+#define SEL_PERCPU (GDT_PERCPU << 3)
+#define SEL_DF_TSS (GDT_DF_TSS << 3)
+#define SEL_NMI_TSS (GDT_NMI_TSS << 3)
+
+/* Interrupt vectors */
+#define VEC_DE 0
+#define VEC_DB 1
+#define VEC_NMI 2
+#define VEC_BP 3
+#define VEC_UD 6
+#define VEC_DF 8
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_MC 18
+#define VEC_IRQ_BASE 0x20   /* PIC master; the slave at 0x28 */
+#define VEC_SYSCALL 0x80    /* DPL-3 gate for ring-3 code */
+#define VEC_LAPIC_TIMER 0xf0
+#define VEC_SPURIOUS 0xff
+
+/* IST slots on amd64 (SDM 3A 6.14.5) */
+#define IST_DF 1
+#define IST_NMI 2
+
+#ifndef __ASSEMBLER__
+#include "types.h"
+
+#ifdef __x86_64__
+struct tss {
+    u32 reserved0;
+    u64 rsp[3];
+    u64 reserved1;
+    u64 ist[7];
+    u64 reserved2;
+    u16 reserved3;
+    u16 iomap_base;
+} __attribute__((packed));
+STATIC_ASSERT(sizeof(struct tss) == 104, "64-bit TSS");
+#else
+struct tss {
+    u32 link;
+    u32 esp0, ss0, esp1, ss1, esp2, ss2;
+    u32 cr3, eip, eflags;
+    u32 eax, ecx, edx, ebx, esp, ebp, esi, edi;
+    u32 es, cs, ss, ds, fs, gs;
+    u32 ldt;
+    u16 trap;
+    u16 iomap_base;
+} __attribute__((packed));
+STATIC_ASSERT(sizeof(struct tss) == 104, "32-bit TSS");
+#endif
+
+struct lhv_cpu;
+
+/* Loads this CPU's GDT, segment registers, TSS and the IDT, and points the
+ * CPU-local pointer at c. */
+void desc_init_cpu(struct lhv_cpu *c);
+
+/* Fills the shared IDT once (before any CPU calls desc_init_cpu). */
+void idt_init(void);
+
+#endif /* __ASSEMBLER__ */
+#endif

@@ -1,0 +1,65 @@
+/* Interrupt entry, i386: 256 stubs of 16 bytes each push an error code
+ * (a dummy 0 where the CPU pushes none, SDM 3A 6.13) and the vector, then
+ * trap_common saves the registers as a struct trap_frame (trap.h).
+ * #DF and NMI arrive through task gates instead (the task entries below). */
+#include "desc.h"
+
+#define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || \
+                           (v) == 29 || (v) == 30)
+
+    .text
+    .code32
+    .align 16
+    .globl isr_stubs
+isr_stubs:
+    vector = 0
+    .rept 256
+    .align 16
+    .if !HAS_ERROR_CODE(vector)
+    pushl $0
+    .endif
+    pushl $vector
+    jmp trap_common
+    vector = vector + 1
+    .endr
+
+trap_common:
+    push %ds
+    push %es
+    push %fs
+    push %gs
+    pusha
+    mov $SEL_KDATA, %eax    /* ring 3 may have left its own selectors */
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %fs
+    mov $SEL_PERCPU, %eax
+    mov %eax, %gs
+    cld
+    push %esp               /* the frame */
+    call trap_dispatch
+    add $4, %esp
+    popa
+    pop %gs
+    pop %fs
+    pop %es
+    pop %ds
+    add $8, %esp            /* vector and error code */
+    iret
+
+/* The double-fault task: the CPU switched here through the task gate, with
+ * the error code on this task's stack; the interrupted state is in the TSS
+ * the CPU left (this CPU's main TSS). Never returns. */
+    .globl df_task_entry
+df_task_entry:
+    call double_fault_task
+1:  hlt
+    jmp 1b
+
+/* The NMI task: handles one NMI, then IRET switches back to the interrupted
+ * task; the next NMI resumes after the IRET, hence the loop. */
+    .globl nmi_task_entry
+nmi_task_entry:
+    call nmi_task
+    iret
+    jmp nmi_task_entry

@@ -1,0 +1,136 @@
+/* Trap dispatch: expected exceptions go back to whoever asked for them
+ * (catch.c), device vectors to their handlers, anything else is reported
+ * and ends the run. */
+#include "console.h"
+#include "cpu.h"
+#include "end.h"
+#include "trap.h"
+#include "x86.h"
+
+void catch_deliver(struct lhv_cpu *c, const struct trap_frame *f) __attribute__((noreturn));
+
+static irq_handler handlers[256];
+
+void trap_set_handler(u32 vector, irq_handler h) { handlers[vector] = h; }
+
+const char *exception_name(u32 vector)
+{
+    static const char *const names[32] = {
+        "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+        "#BR bound range", "#UD invalid opcode", "#NM device not available",
+        "#DF double fault", "coprocessor segment overrun", "#TS invalid TSS",
+        "#NP segment not present", "#SS stack fault", "#GP general protection",
+        "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+        "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
+    };
+    if (vector < 32)
+        return names[vector] ? names[vector] : "reserved";
+    return "interrupt";
+}
+
+static unsigned long read_cr2(void)
+{
+    unsigned long v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+
+/* Frame-pointer stack trace: each frame holds the caller's frame pointer
+ * and then the return address. Stops at a null, unaligned or descending
+ * pointer, or after 16 frames. */
+static void print_stack_trace(unsigned long fp)
+{
+    printf("  stack trace:");
+    for (int i = 0; i < 16 && fp && !(fp & (sizeof(long) - 1)); i++) {
+        const unsigned long *frame = (const unsigned long *)fp;
+        if (!frame[1])
+            break;
+        printf(" 0x%lx", frame[1]);
+        if (frame[0] <= fp)
+            break;
+        fp = frame[0];
+    }
+    printf("\n");
+}
+
+static void print_registers(const struct trap_frame *f)
+{
+#ifdef __x86_64__
+    printf("  rax 0x%016llx rbx 0x%016llx rcx 0x%016llx rdx 0x%016llx\n", f->rax, f->rbx,
+           f->rcx, f->rdx);
+    printf("  rsi 0x%016llx rdi 0x%016llx rbp 0x%016llx rsp 0x%016llx\n", f->rsi, f->rdi,
+           f->rbp, f->sp);
+    printf("  r8  0x%016llx r9  0x%016llx r10 0x%016llx r11 0x%016llx\n", f->r8, f->r9,
+           f->r10, f->r11);
+    printf("  r12 0x%016llx r13 0x%016llx r14 0x%016llx r15 0x%016llx\n", f->r12, f->r13,
+           f->r14, f->r15);
+    print_stack_trace(f->rbp);
+#else
+    /* The CPU pushed ESP and SS only when it came from ring 3. */
+    u32 esp = (f->cs & 3) ? f->sp : (u32)(uintptr_t)&f->sp;
+    printf("  eax 0x%08x ebx 0x%08x ecx 0x%08x edx 0x%08x\n", f->eax, f->ebx, f->ecx, f->edx);
+    printf("  esi 0x%08x edi 0x%08x ebp 0x%08x esp 0x%08x\n", f->esi, f->edi, f->ebp, esp);
+    printf("  ds 0x%x es 0x%x fs 0x%x gs 0x%x\n", f->ds, f->es, f->fs, f->gs);
+    print_stack_trace(f->ebp);
+#endif
+}
+
+void exception_report(const struct trap_frame *f)
+{
+    u32 cpu = this_cpu()->index;
+
+    printf("EXCEPTION: %s (vector %lu) on CPU %u, error code 0x%lx\n",
+           exception_name((u32)f->vector), (unsigned long)f->vector, cpu,
+           (unsigned long)f->error_code);
+    printf("  ip 0x%lx cs 0x%lx flags 0x%lx\n", (unsigned long)f->ip, (unsigned long)f->cs,
+           (unsigned long)f->flags);
+    printf("  cr0 0x%lx cr2 0x%lx cr3 0x%lx cr4 0x%lx\n", read_cr0(), read_cr2(), read_cr3(),
+           read_cr4());
+    print_registers(f);
+    fatal("exception %s (vector %lu) on CPU %u at ip 0x%lx: a bug in LHV; the report above "
+          "has the registers and the stack trace",
+          exception_name((u32)f->vector), (unsigned long)f->vector, cpu, (unsigned long)f->ip);
+}
+
+/* NMIs are counted per CPU; the tests that send them read the count. */
+static void nmi_handle(void) { this_cpu()->nmi_count++; }
+
+#ifndef __x86_64__
+/* i386 NMI task (isr-i386.S) */
+void nmi_task(void) { nmi_handle(); }
+
+/* i386 double-fault task: the interrupted state is in the TSS the CPU
+ * switched away from, named by the back link of this task's TSS. */
+void double_fault_task(void)
+{
+    struct lhv_cpu *c = this_cpu();
+    const struct tss *t = c->df_tss.link == SEL_NMI_TSS ? &c->nmi_tss : &c->tss;
+    unsigned long cr2;
+
+    __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    printf("EXCEPTION: #DF double fault (vector 8) on CPU %u, through its task gate\n", c->index);
+    printf("  eip 0x%08x cs 0x%x eflags 0x%08x esp 0x%08x ss 0x%x\n", t->eip, t->cs, t->eflags,
+           t->esp, t->ss);
+    printf("  eax 0x%08x ebx 0x%08x ecx 0x%08x edx 0x%08x\n", t->eax, t->ebx, t->ecx, t->edx);
+    printf("  esi 0x%08x edi 0x%08x ebp 0x%08x\n", t->esi, t->edi, t->ebp);
+    printf("  cr0 0x%lx cr2 0x%lx cr3 0x%x cr4 0x%lx\n", read_cr0(), cr2, t->cr3, read_cr4());
+    print_stack_trace(t->ebp);
+    fatal("exception #DF double fault (vector 8) on CPU %u at ip 0x%x: a fault while "
+          "delivering a fault (often a kernel stack overflow)", c->index, t->eip);
+}
+#endif
+
+void trap_dispatch(struct trap_frame *f)
+{
+    struct lhv_cpu *c = this_cpu();
+
+    if (f->vector == VEC_NMI)
+        return nmi_handle();
+    if (f->vector < 32 && c->catch_armed)
+        catch_deliver(c, f);
+    if (handlers[f->vector]) {
+        handlers[f->vector](f);
+        return;
+    }
+    exception_report(f);
+}
