@@ -47,9 +47,9 @@ CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
 LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
 	--no-warn-rwx-segments
 
-LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32
+LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32 bootinfo
 LIB_SL := console emulator end printf string mmap pagetable
-LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob
+LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob div64
 
 LHV_RELEASE := 0.1
 # The hypervisor: shared C, and assembly with a -amd64/-i386 twin.

@@ -1,0 +1,24 @@
+/* 8259A programmable interrupt controllers, master and slave. */
+#ifndef LHV_PIC_H
+#define LHV_PIC_H
+
+#include "trap.h"
+
+#define PIC_MASTER_BASE 0x20 /* IRQ0-7 -> vectors 0x20-0x27, clear of exceptions */
+#define PIC_SLAVE_BASE 0x28  /* IRQ8-15 -> vectors 0x28-0x2f */
+
+/* Remaps both controllers and masks every line. */
+void pic_init(void);
+
+/* Installs the handler of an IRQ line (called before its EOI) and unmasks
+ * it (and the cascade line for IRQ8-15). */
+void pic_enable_irq(u32 irq, irq_handler h);
+void pic_disable_irq(u32 irq);
+
+/* The interrupt mask registers: master in bits 0-7, slave in 8-15. */
+u16 pic_masks(void);
+
+/* Spurious IRQ7/IRQ15 seen so far (recognised through the ISR). */
+u32 pic_spurious_count(void);
+
+#endif

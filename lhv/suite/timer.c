@@ -1,0 +1,123 @@
+/* Timers: the PIT periodic and one-shot, the LAPIC timer calibrated against
+ * the PIT and cross-checked against the ACPI PM timer, periodic and
+ * one-shot. */
+#include "console.h"
+#include "cpu.h"
+#include "desc.h"
+#include "div64.h"
+#include "emulator.h"
+#include "lapic.h"
+#include "pit.h"
+#include "platform.h"
+#include "pmtimer.h"
+#include "suite.h"
+#include "timer.h"
+#include "x86.h"
+
+#define MAX_DISAGREEMENT_PPM 5000 /* 0.5 % */
+#define QEMU_LAPIC_HZ 1000000000ull /* QEMU's APIC timer counts at 1 GHz */
+
+static u64 ppm_apart(u64 a, u64 b)
+{
+    return udiv64((a > b ? a - b : b - a) * 1000000, b, NULL);
+}
+
+TEST("timer/lapic-calibration", test_calibration);
+static void test_calibration(const char *name)
+{
+    const struct lapic_calibration *c = &platform.calibration;
+    enum emulator emu = emulator_detect();
+
+    if (!c->hz_by_pm)
+        return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to cross-check against");
+    u64 apart = ppm_apart(c->hz_by_pit, c->hz_by_pm);
+    if (apart > MAX_DISAGREEMENT_PPM)
+        return verdict_fail(name, "PIT says %llu Hz, PM timer %llu Hz: %llu ppm apart",
+                            c->hz_by_pit, c->hz_by_pm, apart);
+    if ((emu == EMU_QEMU_TCG || emu == EMU_KVM) &&
+        ppm_apart(c->hz_by_pm, QEMU_LAPIC_HZ) > MAX_DISAGREEMENT_PPM)
+        return verdict_fail(name, "measured %llu Hz, QEMU's LAPIC timer runs at 1 GHz",
+                            c->hz_by_pm);
+    verdict_pass(name);
+}
+
+/* The PIT's own rate, measured by the PM timer over ~100 ms. */
+TEST("timer/pit-periodic", test_pit_periodic);
+static void test_pit_periodic(const char *name)
+{
+    if (!pmtimer_present())
+        return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the PIT with");
+    timer_sleep_ticks(1);
+    u32 t0 = timer_pit_ticks(), p0 = pmtimer_read();
+    timer_sleep_ticks(100);
+    u32 ticks = timer_pit_ticks() - t0, elapsed = pmtimer_delta(p0, pmtimer_read());
+    /* expected ticks = elapsed seconds * rate */
+    u64 expected_milli = udiv64((u64)elapsed * timer_pit_rate_mhz(), PMTIMER_HZ, NULL);
+    u64 got_milli = (u64)ticks * 1000, frac;
+    u64 whole = udiv64(expected_milli, 1000, &frac);
+    verdict(ppm_apart(got_milli, expected_milli) <= 20000, name,
+            "%u ticks in %u PM timer counts, expected %llu.%03llu", ticks, elapsed, whole, frac);
+}
+
+/* Mode 0: exactly one interrupt. The periodic PIT is restored after. */
+TEST("timer/pit-oneshot", test_pit_oneshot);
+static void test_pit_oneshot(const char *name)
+{
+    timer_sleep_ticks(1);
+    __asm__ volatile("cli");
+    pit_start_oneshot(11932); /* 10 ms */
+    u32 before = timer_pit_ticks();
+    __asm__ volatile("sti");
+    udelay(40000); /* polls channel 2; IRQ0 still arrives */
+    u32 got = timer_pit_ticks() - before;
+    timer_init();
+    verdict(got == 1, name, "%u interrupts from a one-shot count, expected 1", got);
+}
+
+/* LAPIC timer at 1000 Hz for 100 PIT ticks on this CPU. */
+static void lapic_periodic_on_cpu(const char *name, u32 *got)
+{
+    u32 index = this_cpu()->index;
+    u32 before = timer_lapic_ticks(index);
+    (void)name;
+    lapic_timer_start(VEC_LAPIC_TIMER, (u32)udiv64(timer_lapic_hz(), 1000, NULL), true);
+    timer_sleep_ticks(100);
+    lapic_timer_stop();
+    *got = timer_lapic_ticks(index) - before;
+}
+
+TEST("timer/lapic-periodic", test_lapic_periodic);
+static void test_lapic_periodic(const char *name)
+{
+    u32 got;
+    if (!timer_lapic_hz())
+        return verdict_skip(name, "the LAPIC timer was not calibrated");
+    lapic_periodic_on_cpu(name, &got);
+    verdict(got >= 97 && got <= 103, name, "CPU 0: %u ticks at 1000 Hz in 100 ms, expected 100",
+            got);
+}
+
+TEST("timer/lapic-oneshot", test_lapic_oneshot);
+static void test_lapic_oneshot(const char *name)
+{
+    u32 index = this_cpu()->index, before = timer_lapic_ticks(index);
+    if (!timer_lapic_hz())
+        return verdict_skip(name, "the LAPIC timer was not calibrated");
+    lapic_timer_start(VEC_LAPIC_TIMER, (u32)udiv64(timer_lapic_hz(), 100, NULL), false); /* 10 ms */
+    timer_sleep_ticks(30);
+    u32 got = timer_lapic_ticks(index) - before;
+    lapic_timer_stop();
+    verdict(got == 1, name, "%u interrupts from a one-shot count, expected 1", got);
+}
+
+TEST("timer/x2apic", test_x2apic);
+static void test_x2apic(const char *name)
+{
+    if (!lapic_x2apic())
+        return verdict_skip(name, "CPU has no x2APIC (CPUID.01H:ECX bit 21)");
+    /* In x2APIC mode the ID register holds the full 32-bit x2APIC ID, which
+     * CPUID.0BH:EDX reports too (SDM 3A 11.12.5.1). */
+    u32 from_cpuid = cpuid(0xb, 0).edx;
+    verdict(lapic_id() == from_cpuid, name, "x2APIC ID %u, CPUID.0BH:EDX says %u", lapic_id(),
+            from_cpuid);
+}

@@ -1,0 +1,98 @@
+/* Timekeeping: the PIT ticks at ~1000 Hz on IRQ0 of the BSP; each CPU
+ * counts its own LAPIC timer interrupts; the LAPIC timer frequency is
+ * measured against the PIT and cross-checked against the ACPI PM timer (the
+ * TSC is no independent clock in emulators: it follows the host in QEMU TCG
+ * and counts instructions in Bochs). */
+#include "console.h"
+#include "cpu.h"
+#include "desc.h"
+#include "div64.h"
+#include "lapic.h"
+#include "pic.h"
+#include "pit.h"
+#include "pmtimer.h"
+#include "timer.h"
+#include "x86.h"
+
+#define PIT_DIVISOR 1193 /* 1193182 / 1193 = 1000.15 Hz */
+#define CALIBRATION_WINDOWS 3
+#define CALIBRATION_TICKS 100 /* PIT ticks per window: ~100 ms */
+
+static volatile u32 pit_ticks;
+static volatile u32 lapic_ticks[LHV_MAX_CPUS];
+static u64 lapic_hz;
+
+static void pit_tick(struct trap_frame *f)
+{
+    (void)f;
+    pit_ticks++;
+}
+
+static void lapic_tick(struct trap_frame *f)
+{
+    (void)f;
+    lapic_ticks[this_cpu()->index]++;
+    lapic_eoi();
+}
+
+void timer_init(void)
+{
+    trap_set_handler(VEC_LAPIC_TIMER, lapic_tick);
+    pit_start_periodic(PIT_DIVISOR);
+    pic_enable_irq(0, pit_tick);
+}
+
+u32 timer_pit_ticks(void) { return pit_ticks; }
+
+u64 timer_pit_rate_mhz(void) { return udiv64((u64)PIT_HZ * 1000, PIT_DIVISOR, NULL); }
+
+u32 timer_lapic_ticks(u32 index) { return lapic_ticks[index]; }
+
+u64 timer_lapic_hz(void) { return lapic_hz; }
+
+void timer_sleep_ticks(u32 ticks)
+{
+    u32 start = pit_ticks;
+    while (pit_ticks - start < ticks)
+        __asm__ volatile("sti; hlt; cli");
+    __asm__ volatile("sti");
+}
+
+static u64 median3(u64 a, u64 b, u64 c)
+{
+    if ((a <= b && b <= c) || (c <= b && b <= a))
+        return b;
+    if ((b <= a && a <= c) || (c <= a && a <= b))
+        return a;
+    return c;
+}
+
+/* One window: from a PIT tick to the tick CALIBRATION_TICKS later, the
+ * LAPIC counter and the PM timer read at both ends. */
+static void measure_window(u64 *by_pit, u64 *by_pm)
+{
+    timer_sleep_ticks(1); /* start right after a tick */
+    lapic_timer_start(0, 0xffffffffu, false);
+    u32 c0 = lapic_timer_current(), p0 = pmtimer_present() ? pmtimer_read() : 0;
+    timer_sleep_ticks(CALIBRATION_TICKS);
+    u32 c1 = lapic_timer_current(), p1 = pmtimer_present() ? pmtimer_read() : 0;
+    u64 counts = c0 - c1;
+
+    /* window = CALIBRATION_TICKS * PIT_DIVISOR / PIT_HZ seconds */
+    *by_pit = udiv64(counts * PIT_HZ, (u64)CALIBRATION_TICKS * PIT_DIVISOR, NULL);
+    *by_pm = pmtimer_present() ? udiv64(counts * PMTIMER_HZ, pmtimer_delta(p0, p1), NULL) : 0;
+}
+
+void timer_calibrate_lapic(struct lapic_calibration *out)
+{
+    u64 pit[CALIBRATION_WINDOWS], pm[CALIBRATION_WINDOWS];
+
+    for (int i = 0; i < CALIBRATION_WINDOWS; i++)
+        measure_window(&pit[i], &pm[i]);
+    lapic_timer_stop();
+    out->hz_by_pit = median3(pit[0], pit[1], pit[2]);
+    out->hz_by_pm = median3(pm[0], pm[1], pm[2]);
+    out->windows = CALIBRATION_WINDOWS;
+    out->window_ms = CALIBRATION_TICKS;
+    lapic_hz = out->hz_by_pm ? out->hz_by_pm : out->hz_by_pit;
+}
