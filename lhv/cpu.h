@@ -35,6 +35,9 @@ struct lhv_cpu {
     } caught;
     u32 nmi_count;
 
+    /* The TSS's ring-0 stack: interrupts and system calls from ring 3 land
+     * here, clear of the kernel stack the ring-3 code was entered from. */
+    u8 ring0_stack[4096] __attribute__((aligned(16)));
     u8 df_stack[4096] __attribute__((aligned(16)));  /* double fault */
     u8 nmi_stack[4096] __attribute__((aligned(16))); /* NMI */
 };

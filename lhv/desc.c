@@ -112,8 +112,10 @@ static void fill_gdt(struct lhv_cpu *c)
 #endif
 }
 
-static void fill_tss(struct lhv_cpu *c, uintptr_t stack_top)
+static void fill_tss(struct lhv_cpu *c)
 {
+    uintptr_t stack_top = (uintptr_t)c->ring0_stack + sizeof(c->ring0_stack);
+
     c->tss.iomap_base = sizeof(c->tss); /* no I/O bitmap: ring 3 gets #GP on I/O */
 #ifdef __x86_64__
     c->tss.rsp[0] = stack_top;
@@ -139,7 +141,7 @@ void desc_init_cpu(struct lhv_cpu *c)
 
     c->self = c;
     fill_gdt(c);
-    fill_tss(c, percpu[c->index].stack_top);
+    fill_tss(c);
     __asm__ volatile("lgdt %0" : : "m"(gdtr));
 #ifdef __x86_64__
     /* Reload CS with a far return; the data segments are ignored in 64-bit

@@ -8,6 +8,7 @@
 #include "pic.h"
 #include "platform.h"
 #include "pmtimer.h"
+#include "user.h"
 
 struct platform platform;
 
@@ -35,12 +36,13 @@ static void print_calibration(const struct lapic_calibration *c)
 void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options *opts)
 {
     struct lhv_cpu *bsp = &cpus[0];
-    (void)p, (void)opts;
+    (void)opts;
 
     bsp->index = 0;
     idt_init();
     desc_init_cpu(bsp);
     paging_unmap_null_page();
+    platform.user_pages = user_init(p);
     pic_init();
     platform.pic_masks_at_init = pic_masks();
     lapic_enable();

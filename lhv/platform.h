@@ -10,6 +10,7 @@
 struct platform {
     u16 pic_masks_at_init;              /* right after remapping */
     struct lapic_calibration calibration;
+    bool user_pages;                    /* user_init found its pages */
 };
 
 extern struct platform platform;
