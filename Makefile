@@ -2,6 +2,7 @@
 #
 #   make                 build amd64 and i386 (images in the tree root)
 #   make run             boot amd64 in QEMU through GRUB, serial log on the terminal
+#   make run-bochs       the same in Bochs (VMX, x2APIC)
 #   make test            host unit tests and the QEMU boot matrix (both subarchs)
 #   make unit            host unit tests only
 #   make iso             GRUB ISO images (lhv-amd64.iso, lhv-i386.iso)
@@ -47,9 +48,9 @@ CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
 LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
 	--no-warn-rwx-segments
 
-LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32 bootinfo
+LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32 bootinfo acpi
 LIB_SL := console emulator end printf string mmap pagetable
-LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob div64
+LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob div64 acpi
 
 LHV_RELEASE := 0.1
 # The hypervisor: shared C, and assembly with a -amd64/-i386 twin.
@@ -69,7 +70,7 @@ ID_$(1) := $(if $(filter amd64,$(1)),2,1)
 RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32)) -DLHV_SUBARCH=$$(ID_$(1))
 LDEMU_$(1) := $(if $(filter amd64,$(1)),elf_x86_64,elf_i386)
 RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/lib,$$(LIB32))
-INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(B32)/init/rsdp.o \
+INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o \
 	$$(LIB_INIT:%=$$(LIB32)/%.o)
 SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
 	$$(LIB_SL:%=$$(LIB32)/%.o)
@@ -179,7 +180,7 @@ FORCE:
 include tests/unit/unit.mk
 
 # --- running and testing ----------------------------------------------------
-.PHONY: deps iso run test system clean
+.PHONY: deps iso run run-bochs test system clean
 
 deps:
 	@bash tools/deps.sh
@@ -189,6 +190,9 @@ iso: deps all
 
 run: deps amd64
 	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial
+
+run-bochs: deps amd64
+	$(PYTHON) .jenkins/test3.py --subarch amd64 --emulator bochs --watch-serial
 
 system: all
 	$(PYTHON) tests/system/matrix.py

@@ -8,6 +8,9 @@ JUnit XML, and ends with the plain line "N passed, N failed, N skipped".
 Exit status 0 only when a SUMMARY (or the expected FATAL) arrived and nothing
 failed; 1 when something failed; 2 when the run could not be set up.
 
+Emulators: QEMU (TCG; GRUB image or direct multiboot boot) and Bochs 2.7
+(GRUB image only; the bochsrc is generated in the work directory).
+
 The logic is importable (tests/system/matrix.py uses it):
     config = parse_args(["--subarch", "amd64", "--boot", "direct"])
     result = run_once(config)       # -> Result; result.ok, result.counts()
@@ -134,6 +137,7 @@ class Outcome:
     stderr_tail: str = ""
     timeout: float = 0.0
     emulator: str = "qemu"
+    log_hint: str = ""            # where the emulator's own log is, for failure messages
 
 
 @dataclasses.dataclass
@@ -230,6 +234,8 @@ def check_end(result, expect_fatal):
             if o.stderr_tail:
                 why += " [%s: %s]" % (o.emulator, o.stderr_tail)
         why += "; last line: " + last_line(result.lines)
+        if o.log_hint:
+            why += "; " + o.log_hint
         result.problems.append(Problem("summary", why))
     elif end.kind == "FATAL" and expect_fatal and re.search(expect_fatal, end.text):
         result.expected_fatal = True
@@ -262,15 +268,18 @@ def check_exit(result, action):
     o = result.outcome
     if result.end is None or action == "halt":
         return
+    hint = "; " + o.log_hint if o.log_hint else ""
     if not o.exited:
-        result.problems.append(Problem("power-off", "no %s within %g s after %s"
-                                       % (action, POWEROFF_GRACE, result.end.kind)))
+        result.problems.append(Problem("power-off", "no %s within %g s after %s%s"
+                                       % (action, POWEROFF_GRACE, result.end.kind, hint)))
         return
     want = "reset" if action == "reboot" else "poweroff"
     if o.exit_kind != want:
+        detail = " [%s: %s]" % (o.emulator, o.stderr_tail) if o.stderr_tail else ""
         result.problems.append(Problem("power-off", "%s expected after %s, but %s ended with "
-                                       "status %s (%s)" % (action, result.end.kind, o.emulator,
-                                                           o.exit_status, o.exit_kind)))
+                                       "status %s (%s)%s%s"
+                                       % (action, result.end.kind, o.emulator, o.exit_status,
+                                          o.exit_kind, detail, hint)))
 
 
 def check_required(result, names):
@@ -412,10 +421,10 @@ def prepare_boot(config):
 
 
 # ---------------------------------------------------------------------------
-# Emulators. A backend starts the emulator and reads its exit status; the
-# runner reads serial output from the binary stream start() returns (until
-# EOF, which must come when the emulator ends). Bochs slots in as a second
-# class here.
+# Emulators. A backend builds the command, starts the emulator and returns
+# (process, binary stream of serial output); the stream must reach EOF when
+# the emulator ends. After the end, ending() reads how it ended:
+# (exit kind, one-line detail, where its own log is).
 
 class Qemu:
     name = "qemu"
@@ -436,6 +445,7 @@ class Qemu:
         return cmd + config.extra_qemu_args
 
     def start(self, config, image, stderr):
+        self.stderr_path = stderr.name
         proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=stderr)
         return proc, proc.stdout
@@ -450,8 +460,200 @@ class Qemu:
             return "reset"
         return "poweroff" if status & 1 else "error"
 
+    def ending(self, status, exited):
+        kind = self.exit_kind(status) if exited else "killed"
+        return kind, stderr_tail(self.stderr_path), ""
 
-EMULATORS = {"qemu": Qemu}
+
+# Bochs 2.7. Facts behind these choices (measured on Debian 12, see
+# ../shared/notes/emulators.md): the nogui library is not built, rfb with
+# timeout=0 runs without a viewer and parallel instances take the next free
+# port; Bochs starts in its debugger, so an rc file holding "c" continues;
+# COM1 goes to a file written per character, which the runner tails; a write
+# of "Shutdown" to port 0x8900 ends Bochs with status 1 and a "panic" message
+# on stderr, as does a triple fault with reset_on_triple_fault=0, so the
+# message, not the status, tells them apart. Under LANG or LC_ALL=C.UTF-8
+# (LC_NUMERIC) Bochs 2.7 aborts at start ("buffer overflow detected"): it
+# runs with LC_ALL=C.
+
+BOCHS_SHARE = "/usr/share/bochs"
+BOCHS_DEFAULT_CPU = "corei7_skylake_x"
+BOCHS_MAX_HOST_MIB = 2048  # 'megs' (host memory) stops there; 'memory: guest=' goes beyond
+BOCHS_IPS = 10000000       # instructions per emulated second: larger makes BIOS/GRUB waits longer
+BOCHS_EXIT_BANNER = "Bochs is exiting with the following message:"
+BOCHS_POWEROFF_RE = re.compile(r"Shutdown port: shutdown requested")
+BOCHS_TRIPLE_FAULT_RE = re.compile(r"exception with no resolution|triple fault", re.I)
+BOCHS_NO_INPUT = "fgets() returned ERROR"  # the debugger stopped and read EOF from stdin
+
+
+def memory_mib(text):
+    """A size in QEMU -m syntax (512M, 2G, 512 = MiB; K, M, G, T suffixes,
+    any case, optional B) -> whole MiB. Raises SetupError."""
+    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)B?\s*", text, re.I)
+    if not m:
+        raise SetupError("--memory %r: give a size like 512M or 2G" % text)
+    shift = {"K": 10, "": 20, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
+    size = int(m.group(1)) << shift
+    if size % (1 << 20) or size == 0:
+        raise SetupError("--memory %r: Bochs needs a whole, non-zero number of MiB" % text)
+    return size >> 20
+
+
+def bochsrc_quote(path):
+    """A path as a bochsrc value: quoted, so spaces and commas survive."""
+    if '"' in path or "\n" in path:
+        raise SetupError("a bochsrc cannot name a path containing a quote or newline: %r" % path)
+    return '"%s"' % path
+
+
+def bochsrc_text(model, cpus, mib, iso, com1, log, share=BOCHS_SHARE):
+    """The bochsrc for one run: the GRUB ISO as a CD on ata0-master, mib MiB
+    of RAM, cpus processors of Bochs model `model`, COM1 into the file com1,
+    Bochs' log into the file log."""
+    if mib <= BOCHS_MAX_HOST_MIB:
+        memory = "megs: %d" % mib
+    else:
+        memory = "memory: guest=%d, host=%d" % (mib, BOCHS_MAX_HOST_MIB)
+    lines = [
+        "# Generated by .jenkins/test3.py for one run; rerun with the command in command.txt.",
+        "romimage: file=%s" % bochsrc_quote(os.path.join(share, "BIOS-bochs-latest")),
+        "vgaromimage: file=%s" % bochsrc_quote(os.path.join(share, "VGABIOS-lgpl-latest")),
+        memory,
+        "ata0-master: type=cdrom, path=%s, status=inserted" % bochsrc_quote(iso),
+        "boot: cdrom",
+        # ignore_bad_msrs=0: an MSR the model lacks raises #GP, as on hardware
+        # (the default 1 reads 0 and drops writes).
+        "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0, ignore_bad_msrs=0"
+        % (model, cpus, BOCHS_IPS),
+        "clock: sync=none, time0=local",
+        "com1: enabled=1, mode=file, dev=%s" % bochsrc_quote(com1),
+        # Port 0xe9 reads 0xe9 (how LHV detects Bochs) and its output goes to stdout.
+        "port_e9_hack: enabled=1",
+        "log: %s" % bochsrc_quote(log),
+        "panic: action=fatal",
+        "error: action=ignore",
+        "info: action=ignore",
+        "debug: action=ignore",
+        # xchg %bx,%bx stops in the debugger (which then reads EOF and quits).
+        "magic_break: enabled=1",
+        "sound: driver=dummy",  # no ALSA noise on stderr
+        'display_library: rfb, options="timeout=0"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def bochs_exit_message(stderr_text):
+    """The line after Bochs' 'exiting with the following message', or ''."""
+    lines = stderr_text.splitlines()
+    for i, line in enumerate(lines):
+        if BOCHS_EXIT_BANNER in line and i + 1 < len(lines):
+            return lines[i + 1].strip()
+    return ""
+
+
+def bochs_exit_kind(status, stderr_text, stdout_text=""):
+    """How Bochs ended: 'poweroff' (the shutdown port), 'reset' (a triple
+    fault), 'killed' (a signal) or 'error' (anything else: bad bochsrc,
+    another panic, the debugger stopping at a magic breakpoint)."""
+    if status is None or status < 0:
+        return "killed"
+    message = bochs_exit_message(stderr_text)
+    if BOCHS_POWEROFF_RE.search(message):
+        return "poweroff"
+    if BOCHS_TRIPLE_FAULT_RE.search(message):
+        return "reset"
+    return "error"
+
+
+def bochs_exit_detail(stderr_text, stdout_text=""):
+    """One line saying why Bochs ended."""
+    message = bochs_exit_message(stderr_text)
+    if "cpu directive malformed" in message:
+        message += " (is --bochs-cpu a Bochs 2.7 model? 'bochs -help cpu' lists them)"
+    if not message and BOCHS_NO_INPUT in stdout_text:
+        message = "the debugger stopped (a magic breakpoint, xchg %bx,%bx?) and had no input"
+    if not message:
+        useful = [line.strip() for line in stderr_text.splitlines()
+                  if line.strip() and not re.match(r"\d{11}i\[|ALSA lib ", line.strip())]
+        message = " / ".join(useful[-3:])
+    return message if len(message) <= 300 else message[:300] + "..."
+
+
+def tail_into_pipe(path, proc, wfd, poll=0.01):
+    """Copies what proc writes into the file at path to the pipe wfd as it
+    arrives; closes wfd once proc has ended and the file is drained."""
+    f = None
+    try:
+        while True:
+            ended = proc.poll() is not None  # checked before the read: the last read is complete
+            if f is None and os.path.exists(path):
+                f = open(path, "rb")
+            data = f.read() if f else b""
+            if data:
+                os.write(wfd, data)
+            elif ended:
+                break
+            else:
+                time.sleep(poll)
+    finally:
+        if f:
+            f.close()
+        os.close(wfd)
+
+
+class Bochs:
+    name = "bochs"
+    boots = ("grub",)
+    binary = "bochs"
+
+    def files(self, config):
+        """The run's files in the work directory."""
+        w = config.work_dir
+        return {"bochsrc": os.path.join(w, "bochsrc"), "rc": os.path.join(w, "bochs.rc"),
+                "com1": os.path.join(w, "com1.out"), "log": os.path.join(w, "bochs.log"),
+                "stdout": os.path.join(w, "bochs.out")}
+
+    def command(self, config, image):
+        f = self.files(config)
+        return ["env", "LC_ALL=C", self.binary, "-q", "-f", f["bochsrc"], "-rc", f["rc"]]
+
+    def bochsrc(self, config, image):
+        f = self.files(config)
+        return bochsrc_text(config.bochs_cpu, config.smp, memory_mib(config.memory),
+                            image.iso, f["com1"], f["log"])
+
+    def start(self, config, image, stderr):
+        f = self.files(config)
+        self.paths, self.stderr_path = f, stderr.name
+        with open(f["bochsrc"], "w") as out:
+            out.write(self.bochsrc(config, image))
+        with open(f["rc"], "w") as out:
+            out.write("c\n")
+        for stale in (f["com1"], f["log"]):
+            if os.path.exists(stale):
+                os.remove(stale)
+        with open(f["stdout"], "wb") as stdout:
+            proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
+                                    stdout=stdout, stderr=stderr, cwd=config.work_dir)
+        rfd, wfd = os.pipe()
+        threading.Thread(target=tail_into_pipe, args=(f["com1"], proc, wfd),
+                         daemon=True).start()
+        return proc, os.fdopen(rfd, "rb", buffering=0)
+
+    def ending(self, status, exited):
+        def text(path):
+            try:
+                with open(path, errors="replace") as fp:
+                    return fp.read()
+            except OSError:
+                return ""
+        err, out = text(self.stderr_path), text(self.paths["stdout"])
+        kind = bochs_exit_kind(status, err, out) if exited else "killed"
+        return kind, bochs_exit_detail(err, out), "Bochs log: " + self.paths["log"]
+
+
+EMULATORS = {"qemu": Qemu, "bochs": Bochs}
+DEFAULT_TIMEOUTS = {"qemu": 30.0, "bochs": 120.0}
 
 
 # ---------------------------------------------------------------------------
@@ -560,10 +762,10 @@ def run_emulator(config, image, echo=None):
         session.drain()
         reader.join()
         stream.close()
-    outcome = Outcome(exited=exited, exit_status=status, exit_time=exit_time,
-                      exit_kind=backend.exit_kind(status) if exited else "killed",
+    kind, detail, log_hint = backend.ending(status, exited)
+    outcome = Outcome(exited=exited, exit_status=status, exit_time=exit_time, exit_kind=kind,
                       timed_out=not ended and not exited, timeout=config.timeout,
-                      stderr_tail=stderr_tail(err.name), emulator=backend.name)
+                      stderr_tail=detail, emulator=backend.name, log_hint=log_hint)
     return session.lines, outcome
 
 
@@ -599,12 +801,23 @@ missing SUMMARY and a missing power-off as failed).
 
 The work directory keeps serial.log (the full timestamped log), emulator.log
 (the emulator's stderr), command.txt (the exact emulator command) and the ISO.
+With Bochs also bochsrc and bochs.rc (generated), com1.out (COM1 as Bochs
+wrote it), bochs.log (Bochs' own log: read it when Bochs panics or a VM entry
+fails) and bochs.out (its stdout: the debugger, port 0xe9 output).
+
+Bochs boots the GRUB image only. LHV ends a Bochs run through the shutdown
+port 0x8900 (Bochs exits with status 1 and a "Shutdown port" panic message:
+the runner counts that as the power-off); a triple fault also ends Bochs
+(reset_on_triple_fault=0) and fails the run with the last serial line.
+Bochs takes longer: the default timeout is 120 s (QEMU 30 s).
 
 examples:
   .jenkins/test3.py --subarch amd64
   .jenkins/test3.py --subarch i386 --boot direct --smp 4 --memory 2G --verbose
   .jenkins/test3.py --subarch amd64 --boot direct --cmdline "lhv.bogus=1" \\
       --expect-fatal "unknown option lhv.bogus"
+  .jenkins/test3.py --subarch amd64 --emulator bochs --smp 2 --verbose
+  .jenkins/test3.py --subarch i386 --emulator bochs --bochs-cpu atom_n270
 """
 
 
@@ -630,19 +843,27 @@ def build_parser():
     a("--build", action="store_true",
       help="run 'make SUBARCHS=SUBARCH' in the repository first (default: use what is built)")
     a("--emulator", default="qemu", choices=sorted(EMULATORS),
-      help="emulator to run (default qemu: qemu-system-x86_64, TCG)")
+      help="emulator to run (default qemu: qemu-system-x86_64, TCG; bochs: Bochs 2.7 "
+           "with a generated bochsrc, GRUB image only)")
     a("--boot", default="grub", choices=("grub", "direct"),
-      help="grub: a GRUB ISO made by tools/mkiso.py, booted as a raw disk (the module "
-           "is the .gz); direct: QEMU's multiboot loader, -kernel init -initrd "
-           "hypervisor-x86-SUBARCH.bin -append CMDLINE (default grub)")
-    a("--smp", type=int, default=1, metavar="N", help="number of CPUs (default 1)")
+      help="grub: a GRUB ISO made by tools/mkiso.py, booted as a raw disk by QEMU, as "
+           "a CD by Bochs (the module is the .gz); direct: QEMU's multiboot loader, "
+           "-kernel init -initrd hypervisor-x86-SUBARCH.bin -append CMDLINE (QEMU "
+           "only; default grub)")
+    a("--smp", type=int, default=1, metavar="N",
+      help="number of CPUs (default 1): QEMU -smp N, Bochs cpu: count=N")
     a("--memory", default="512M", metavar="SIZE",
-      help="guest RAM in QEMU -m syntax: 512M, 2G, 6G (default 512M)")
-    a("--cpu", default="qemu64", metavar="MODEL",
+      help="guest RAM in QEMU -m syntax: 512M, 2G, 6G (default 512M); for Bochs "
+           "megs: (memory: guest= above 2 GiB)")
+    a("--cpu", metavar="MODEL",
       help="CPU model, QEMU -cpu (default qemu64; Haswell or Skylake-Client for Intel)")
-    a("--timeout", type=float, default=30.0, metavar="S",
+    a("--bochs-cpu", metavar="MODEL",
+      help="Bochs CPU model, cpu: model= (default %s, which has VMX with EPT, "
+           "VPID, unrestricted guests; atom_n270 has neither VMX nor long mode; "
+           "'bochs -help cpu' lists them)" % BOCHS_DEFAULT_CPU)
+    a("--timeout", type=float, metavar="S",
       help="seconds from the emulator's start to SUMMARY/FATAL before the run is "
-           "killed and failed (default 30)")
+           "killed and failed (default 30 for QEMU, 120 for Bochs)")
     a("--cmdline", metavar="ARGS",
       help="LHV's command line: replaces the words after the init path on the GRUB "
            "cfg's multiboot line, or is the -append string for direct boot (default: "
@@ -660,11 +881,11 @@ def build_parser():
       "verdict (classname = group), runner failures under classname runner, the "
       "serial log in system-out")
     a("--name", help="label for logs, JUnit and the default work dir "
-      "(default SUBARCH-BOOT)")
+      "(default SUBARCH-BOOT for QEMU, SUBARCH-bochs for Bochs)")
     a("--verbose", "--watch-serial", action="store_true",
       help="echo every serial line live, timestamped (default: only protocol lines)")
     a("--extra-qemu-args", default="", metavar="ARGS",
-      help="extra emulator arguments, split like a shell would (e.g. \"-d int\")")
+      help="extra QEMU arguments, split like a shell would (e.g. \"-d int\")")
     return p
 
 
@@ -672,7 +893,27 @@ def parse_args(argv):
     """Command-line words -> config (an argparse Namespace with defaults
     filled in: name, work_dir, extra_qemu_args as a list)."""
     config = build_parser().parse_args(argv)
-    config.name = config.name or "%s-%s" % (config.subarch, config.boot)
+    bochs = config.emulator == "bochs"
+    if config.boot == "direct" and bochs:
+        raise SetupError("Bochs has no multiboot loader: it boots the GRUB image only "
+                         "(drop --boot direct, or use --emulator qemu)")
+    if bochs and (config.cpu or config.extra_qemu_args):
+        raise SetupError("--cpu and --extra-qemu-args are QEMU's; for Bochs use --bochs-cpu")
+    if config.bochs_cpu and not bochs:
+        raise SetupError("--bochs-cpu needs --emulator bochs (QEMU's model is --cpu)")
+    if bochs and end_action(config.cmdline or "") == "reboot":
+        raise SetupError("Bochs restarts the machine on a reset and cannot exit instead "
+                         "(no -no-reboot): run lhv.end=reboot under QEMU")
+    if config.smp < 1:
+        raise SetupError("--smp %d: at least 1 CPU" % config.smp)
+    config.cpu = config.cpu or "qemu64"
+    config.bochs_cpu = config.bochs_cpu or BOCHS_DEFAULT_CPU
+    if config.timeout is None:
+        config.timeout = DEFAULT_TIMEOUTS[config.emulator]
+    if bochs:
+        memory_mib(config.memory)  # refuses what a bochsrc cannot say
+    config.name = config.name or ("%s-bochs" % config.subarch if bochs
+                                  else "%s-%s" % (config.subarch, config.boot))
     config.work_dir = os.path.abspath(config.work_dir
                                       or os.path.join(ROOT, "build", "test3", config.name))
     config.xmhf_bin = os.path.abspath(config.xmhf_bin)

@@ -36,6 +36,7 @@
 #define VEC_IRQ_BASE 0x20   /* PIC master; the slave at 0x28 */
 #define VEC_SYSCALL 0x80    /* DPL-3 gate for ring-3 code */
 #define VEC_LAPIC_TIMER 0xf0
+#define VEC_SMP_CALL 0xf1   /* cross-calls and wake-ups between CPUs (smp.c) */
 #define VEC_SPURIOUS 0xff
 
 /* IST slots on amd64 (SDM 3A 6.14.5) */

@@ -1,4 +1,4 @@
-/* 8254 PIT (ports 0x40-0x43; channel 2 gate and output in port 0x61). */
+/* 8254 PIT (ports 0x40-0x43; channel 2 gate in port 0x61). */
 #include "div64.h"
 #include "pit.h"
 #include "x86.h"
@@ -8,13 +8,13 @@
 #define PIT_MODE 0x43
 #define PIT_SEL_CH0 0x00
 #define PIT_SEL_CH2 0x80
+#define PIT_LATCH 0x00       /* counter latch command (with a channel select) */
 #define PIT_LOHI 0x30        /* access low byte, then high byte */
 #define PIT_MODE0 0x00       /* interrupt on terminal count */
 #define PIT_MODE2 0x04       /* rate generator */
 #define PORT61 0x61
 #define PORT61_GATE2 0x01    /* channel 2 gate */
 #define PORT61_SPEAKER 0x02  /* keep the speaker off */
-#define PORT61_OUT2 0x20     /* channel 2 output (read-only) */
 
 static void load(u16 port, u8 mode, u16 count)
 {
@@ -27,31 +27,37 @@ void pit_start_periodic(u16 divisor) { load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PI
 
 void pit_start_oneshot(u16 count) { load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0, count); }
 
-/* Mode 0 with the longest count and never reloaded: at most one more
- * interrupt, 55 ms from now; the caller masks IRQ0 as well. */
-void pit_stop(void) { pit_start_oneshot(0xffff); }
+static u16 ch2_read(void)
+{
+    outb(PIT_MODE, PIT_SEL_CH2 | PIT_LATCH);
+    u8 lo = inb(PIT_CH2);
+    return (u16)(lo | (inb(PIT_CH2) << 8));
+}
 
-/* One channel-2 countdown of count input clocks (<= 65535): mode 0's output
- * goes high at terminal count. */
-static void wait_ticks(u16 count)
+/* Mode 2 with count 0 (= 65536): counts down and reloads forever. */
+void pit_counter_start(struct pit_counter *c)
 {
     u8 p = inb(PORT61) & ~(PORT61_GATE2 | PORT61_SPEAKER);
-
-    outb(PORT61, p); /* gate low: the count loads on the rising edge */
-    load(PIT_CH2, PIT_SEL_CH2 | PIT_LOHI | PIT_MODE0, count);
-    outb(PORT61, p | PORT61_GATE2);
-    while (!(inb(PORT61) & PORT61_OUT2))
-        cpu_relax();
     outb(PORT61, p);
+    load(PIT_CH2, PIT_SEL_CH2 | PIT_LOHI | PIT_MODE2, 0);
+    outb(PORT61, p | PORT61_GATE2);
+    c->last = ch2_read();
+    c->elapsed = 0;
+}
+
+u64 pit_counter_elapsed(struct pit_counter *c)
+{
+    u16 now = ch2_read();
+    c->elapsed += (u16)(c->last - now); /* counts down; wraps at 65536 */
+    c->last = now;
+    return c->elapsed;
 }
 
 void udelay(u32 us)
 {
-    /* input clocks = us * 1.193182, in chunks below 65536 (54 ms) */
-    u64 ticks = udiv64((u64)us * PIT_HZ + 999999, 1000000, NULL);
-    while (ticks) {
-        u16 n = ticks > 0xffff ? 0xffff : (u16)ticks;
-        wait_ticks(n ? n : 1);
-        ticks -= n;
-    }
+    struct pit_counter c;
+    u64 clocks = udiv64((u64)us * PIT_HZ + 999999, 1000000, NULL);
+    pit_counter_start(&c);
+    while (pit_counter_elapsed(&c) < clocks)
+        cpu_relax();
 }

@@ -1,5 +1,6 @@
-/* 8254 programmable interval timer: channel 0 drives IRQ0, channel 2
- * (gated through port 0x61) measures delays by polling. */
+/* 8254 programmable interval timer: channel 0 drives IRQ0; channel 2
+ * (gated through port 0x61, no interrupt) is a free-running counter read by
+ * polling, which loses nothing when an emulator delays the CPU. */
 #ifndef LHV_PIT_H
 #define LHV_PIT_H
 
@@ -11,9 +12,18 @@
  * interrupt after `count` input clocks (mode 0). */
 void pit_start_periodic(u16 divisor);
 void pit_start_oneshot(u16 count);
-void pit_stop(void);
 
-/* Busy-waits about us microseconds with channel 2 (no interrupts used). */
+/* Channel 2 as a counter of input clocks: start it, then read the clocks
+ * elapsed since the start. Poll at least every 54 ms (one wrap). One user
+ * at a time (the bootstrap processor). */
+struct pit_counter {
+    u16 last;
+    u64 elapsed;
+};
+void pit_counter_start(struct pit_counter *c);
+u64 pit_counter_elapsed(struct pit_counter *c);
+
+/* Busy-waits about us microseconds on the channel-2 counter. */
 void udelay(u32 us);
 
 #endif

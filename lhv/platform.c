@@ -1,16 +1,54 @@
 /* Platform bring-up on the bootstrap processor (DESIGN §3): descriptor
  * tables, PIC remap, LAPIC, PIT, LAPIC timer calibration, then the APs. */
+#include "acpi.h"
+#include "alloc.h"
 #include "console.h"
 #include "cpu.h"
 #include "div64.h"
+#include "end.h"
 #include "lapic.h"
 #include "paging.h"
 #include "pic.h"
 #include "platform.h"
+#include "smp.h"
 #include "pmtimer.h"
 #include "user.h"
 
 struct platform platform;
+static struct acpi_info acpi; /* 4 KiB: not on the stack */
+static u32 cpu_ids[LHV_MAX_CPUS];
+
+/* The ACPI tables: CPUs (MADT), the PM timer (FADT) and how to power off
+ * (FADT + \_S5). Broken or missing tables leave one CPU and no PM timer,
+ * and say so. Returns how many APIC IDs it put in cpu_ids. */
+static u32 read_acpi(const struct lhv_boot_params *p, u32 bsp_apic_id)
+{
+    const struct phys_mem mem = {0, GiB(4)};
+    char msg[160];
+    u32 n = 0;
+
+    if (!p->acpi_rsdp)
+        printf("acpi: no RSDP found: one CPU, no PM timer\n");
+    else if (acpi_parse(&mem, p->acpi_rsdp, &acpi, msg, sizeof(msg)) != ACPI_OK)
+        printf("acpi: %s%s\n", msg, acpi.have_madt ? "" : "; falling back to one CPU");
+    if (acpi.have_fadt && acpi.pm_timer_port)
+        pmtimer_init(acpi.pm_timer_port, acpi.pm_timer_32bit);
+    if (acpi.have_fadt && acpi.have_s5) {
+        struct acpi_s5 s5 = {acpi.pm1a_cnt, acpi.pm1b_cnt, acpi.s5_slp_typ_a,
+                             acpi.s5_slp_typ_b, acpi.smi_cmd, acpi.acpi_enable};
+        end_set_acpi_s5(&s5);
+    }
+    for (u32 i = 0; acpi.have_madt && i < acpi.ncpus && n < LHV_MAX_CPUS; i++)
+        cpu_ids[n++] = acpi.cpus[i].apic_id;
+    if (n == 0)
+        cpu_ids[n++] = bsp_apic_id;
+    if (acpi.have_madt && acpi.ncpus > LHV_MAX_CPUS)
+        printf("acpi: %u CPUs in the MADT, LHV runs at most %u\n", acpi.ncpus, LHV_MAX_CPUS);
+    printf("acpi: OEM \"%s\", %u CPUs in the MADT, PM timer %s0x%x, S5 %s\n", acpi.oem_id,
+           acpi.ncpus, acpi.pm_timer_32bit ? "(32-bit) " : "", acpi.pm_timer_port,
+           acpi.have_s5 ? "known" : "unknown");
+    return n;
+}
 
 /* Prints hz as MHz with three decimals. */
 static void print_mhz(u64 hz)
@@ -43,13 +81,17 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     desc_init_cpu(bsp);
     paging_unmap_null_page();
     platform.user_pages = user_init(p);
+    if (!alloc_init(p))
+        printf("platform: no 16 MiB of RAM after LHV for VMX structures; VMX tests will fail\n");
     pic_init();
     platform.pic_masks_at_init = pic_masks();
     lapic_enable();
     bsp->apic_id = lapic_id();
+    u32 ncpus = read_acpi(p, bsp->apic_id);
     bsp->online = true;
     timer_init();
     __asm__ volatile("sti");
     timer_calibrate_lapic(&platform.calibration);
     print_calibration(&platform.calibration);
+    smp_start(p, cpu_ids, ncpus, opts->cpus);
 }

@@ -11,12 +11,13 @@
 #include "pic.h"
 #include "pit.h"
 #include "pmtimer.h"
+#include "spinlock.h"
 #include "timer.h"
 #include "x86.h"
 
 #define PIT_DIVISOR 1193 /* 1193182 / 1193 = 1000.15 Hz */
 #define CALIBRATION_WINDOWS 3
-#define CALIBRATION_TICKS 100 /* PIT ticks per window: ~100 ms */
+#define CALIBRATION_MS 100
 
 static volatile u32 pit_ticks;
 static volatile u32 lapic_ticks[LHV_MAX_CPUS];
@@ -67,20 +68,36 @@ static u64 median3(u64 a, u64 b, u64 c)
     return c;
 }
 
-/* One window: from a PIT tick to the tick CALIBRATION_TICKS later, the
- * LAPIC counter and the PM timer read at both ends. */
+void timer_wait_ms(u32 ms)
+{
+    struct pit_counter pc;
+    u64 clocks = udiv64((u64)ms * PIT_HZ, 1000, NULL);
+    pit_counter_start(&pc);
+    while (pit_counter_elapsed(&pc) < clocks)
+        cpu_relax();
+}
+
+/* One window of CALIBRATION_MS, timed by polling the PIT's channel-2
+ * counter (a delayed CPU loses no time that way, unlike counting IRQ0s):
+ * the LAPIC counter and the PM timer are read next to the PIT at both ends,
+ * with interrupts off so nothing comes between the reads. */
 static void measure_window(u64 *by_pit, u64 *by_pm)
 {
-    timer_sleep_ticks(1); /* start right after a tick */
-    lapic_timer_start(0, 0xffffffffu, false);
-    u32 c0 = lapic_timer_current(), p0 = pmtimer_present() ? pmtimer_read() : 0;
-    timer_sleep_ticks(CALIBRATION_TICKS);
-    u32 c1 = lapic_timer_current(), p1 = pmtimer_present() ? pmtimer_read() : 0;
-    u64 counts = c0 - c1;
+    struct pit_counter pc;
+    u64 window = udiv64((u64)CALIBRATION_MS * PIT_HZ, 1000, NULL), clocks;
+    unsigned long flags = irq_save();
+    bool pm = pmtimer_present();
 
-    /* window = CALIBRATION_TICKS * PIT_DIVISOR / PIT_HZ seconds */
-    *by_pit = udiv64(counts * PIT_HZ, (u64)CALIBRATION_TICKS * PIT_DIVISOR, NULL);
-    *by_pm = pmtimer_present() ? udiv64(counts * PMTIMER_HZ, pmtimer_delta(p0, p1), NULL) : 0;
+    lapic_timer_start(0, 0xffffffffu, false);
+    pit_counter_start(&pc);
+    u32 c0 = lapic_timer_current(), p0 = pm ? pmtimer_read() : 0;
+    while ((clocks = pit_counter_elapsed(&pc)) < window)
+        cpu_relax();
+    u32 c1 = lapic_timer_current(), p1 = pm ? pmtimer_read() : 0;
+    irq_restore(flags);
+    u64 counts = c0 - c1;
+    *by_pit = udiv64(counts * PIT_HZ, clocks, NULL);
+    *by_pm = pm ? udiv64(counts * PMTIMER_HZ, pmtimer_delta(p0, p1), NULL) : 0;
 }
 
 void timer_calibrate_lapic(struct lapic_calibration *out)
@@ -93,6 +110,6 @@ void timer_calibrate_lapic(struct lapic_calibration *out)
     out->hz_by_pit = median3(pit[0], pit[1], pit[2]);
     out->hz_by_pm = median3(pm[0], pm[1], pm[2]);
     out->windows = CALIBRATION_WINDOWS;
-    out->window_ms = CALIBRATION_TICKS;
+    out->window_ms = CALIBRATION_MS;
     lapic_hz = out->hz_by_pm ? out->hz_by_pm : out->hz_by_pit;
 }

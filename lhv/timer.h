@@ -18,6 +18,10 @@ u64 timer_pit_rate_mhz(void);
 /* Sleeps in hlt until `ticks` more PIT ticks have passed (interrupts on). */
 void timer_sleep_ticks(u32 ticks);
 
+/* Busy-waits ms milliseconds on the PIT's channel-2 counter (interrupts
+ * are taken meanwhile if enabled). Bootstrap processor only. */
+void timer_wait_ms(u32 ms);
+
 /* LAPIC timer interrupts taken by CPU `index` so far. */
 u32 timer_lapic_ticks(u32 index);
 

@@ -7,7 +7,7 @@ UNIT_DIR := build/host
 # The library's formatting functions share names with libc's: rename them in
 # the host build so cmocka keeps using libc's own.
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -iquote xmhf/include \
-	-DLHV_HOST_TEST -Dvsnprintf=lhv_vsnprintf -Dsnprintf=lhv_snprintf \
+	-DLHV_HOST_TEST -iquote lhv -Dvsnprintf=lhv_vsnprintf -Dsnprintf=lhv_snprintf \
 	-Dstrlcpy=lhv_strlcpy -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_LDLIBS := -lcmocka -fsanitize=address,undefined
 
@@ -17,8 +17,12 @@ UNIT_SRCS_image := xmhf/lib/image.c xmhf/lib/crc32.c xmhf/lib/printf.c xmhf/lib/
 UNIT_SRCS_printf := xmhf/lib/printf.c xmhf/lib/parse.c xmhf/lib/strlcpy.c
 UNIT_SRCS_pagetable := xmhf/lib/pagetable.c
 UNIT_SRCS_glob := xmhf/lib/glob.c
+UNIT_SRCS_vmx := lhv/vmx/feature_control.c
+UNIT_SRCS_bootinfo := xmhf/lib/bootinfo.c xmhf/lib/options.c xmhf/lib/parse.c xmhf/lib/mmap.c \
+	xmhf/lib/printf.c xmhf/lib/strlcpy.c
+UNIT_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
 
-UNIT_NAMES := options mmap image printf pagetable glob
+UNIT_NAMES := options mmap image printf pagetable glob bootinfo acpi vmx
 UNIT_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/test_%)
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h) tests/unit/unit.mk

@@ -13,4 +13,18 @@ void console_write(const char *s, size_t n);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);
 
+/* Several CPUs: each printf and console_write prints as one piece. To keep
+ * several calls together (a line built in parts, a multi-line report), hold
+ * the console:
+ *     unsigned long token = console_lock();  ...  console_unlock(token);
+ * Interrupts are off while it is held (the token remembers the flag). A CPU
+ * that holds the console already (an exception inside printf, an NMI) gets
+ * it again at once; only the outermost unlock releases it.
+ * console_set_cpu_id gives the function that names the running CPU (a
+ * small number); until it is called every caller counts as CPU 0, which is
+ * right while only one CPU runs. */
+void console_set_cpu_id(u32 (*fn)(void));
+unsigned long console_lock(void);
+void console_unlock(unsigned long token);
+
 #endif

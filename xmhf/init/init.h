@@ -5,8 +5,6 @@
 #include "boot_params.h"
 #include "multiboot.h"
 
-u64 rsdp_find(void);
-
 __attribute__((noreturn)) void init_jump_to_sl(u32 entry, u32 params);
 
 extern char __init_start[], __init_end[];

@@ -1,5 +1,10 @@
-/* Serial console: a polled 16550 UART, plus the emulators' port 0xe9. */
+/* Serial console: a polled 16550 UART, plus the emulators' port 0xe9.
+ * One lock keeps a whole printf (or console_write, or what a caller puts
+ * between console_lock and console_unlock) together when several CPUs
+ * print. It is recursive, so a CPU that faults or takes an NMI while it
+ * holds the lock still prints its report. */
 #include "console.h"
+#include "spinlock.h"
 #include "string.h"
 #include "x86.h"
 
@@ -67,6 +72,43 @@ static void serial_putc(char c)
     outb(serial_port + UART_THR, (u8)c);
 }
 
+/* The console lock: 0 when free, else the holder's CPU id + 1. One word
+ * that names the owner, so there is no moment at which this CPU holds the
+ * lock but an NMI arriving here would not know it. */
+static volatile u32 lock_owner;
+static u32 (*cpu_id)(void); /* NULL: one CPU, always 0 */
+
+#define TOKEN_TOOK 1ul      /* console_lock took the lock (EFLAGS bit 0 is unused here) */
+#define TOKEN_IF (1ul << 9) /* EFLAGS.IF as it was */
+
+void console_set_cpu_id(u32 (*fn)(void)) { cpu_id = fn; }
+
+unsigned long console_lock(void)
+{
+    /* Interrupts off while the lock is held: an IPI handler that prints
+     * must not land in the middle of this CPU's line. */
+    unsigned long flags = irq_save() & TOKEN_IF;
+    u32 me = (cpu_id ? cpu_id() : 0) + 1;
+
+    if (lock_owner == me) /* held by this CPU already: nested */
+        return flags;
+    for (;;) {
+        u32 expected = 0;
+        if (__atomic_compare_exchange_n(&lock_owner, &expected, me, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            return flags | TOKEN_TOOK;
+        while (lock_owner)
+            cpu_relax();
+    }
+}
+
+void console_unlock(unsigned long token)
+{
+    if (token & TOKEN_TOOK)
+        __atomic_store_n(&lock_owner, 0, __ATOMIC_RELEASE);
+    irq_restore(token);
+}
+
 static void console_putc(char c)
 {
     if (c == '\n')
@@ -78,15 +120,17 @@ static void console_putc(char c)
 
 void console_write(const char *s, size_t n)
 {
+    unsigned long token = console_lock();
     for (size_t i = 0; i < n; i++)
         console_putc(s[i]);
+    console_unlock(token);
 }
 
 int vprintf(const char *fmt, va_list ap)
 {
     char buf[512];
     int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    console_write(buf, strnlen(buf, sizeof(buf)));
+    console_write(buf, strnlen(buf, sizeof(buf))); /* locks for the whole text */
     return n;
 }
 

@@ -22,6 +22,31 @@ static void bochs_shutdown(void)
         outb(BOCHS_SHUTDOWN_PORT, (u8)*p);
 }
 
+static struct acpi_s5 s5;
+
+void end_set_acpi_s5(const struct acpi_s5 *v) { s5 = *v; }
+
+#define PM1_SCI_EN (1u << 0)
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN (1u << 13)
+
+/* ACPI S5: switch to ACPI mode if the firmware has not (SCI_EN clear),
+ * then write SLP_TYP with SLP_EN into the PM1 control registers. */
+static void acpi_poweroff(void)
+{
+    if (!s5.pm1a_cnt)
+        return;
+    printf("END: poweroff (ACPI S5 through PM1 control port 0x%x)\n", s5.pm1a_cnt);
+    if (!(inw(s5.pm1a_cnt) & PM1_SCI_EN) && s5.smi_cmd) {
+        outb(s5.smi_cmd, s5.acpi_enable);
+        for (u32 i = 0; i < 1000000 && !(inw(s5.pm1a_cnt) & PM1_SCI_EN); i++)
+            cpu_relax();
+    }
+    outw(s5.pm1a_cnt, (u16)((s5.slp_typ_a << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+    if (s5.pm1b_cnt)
+        outw(s5.pm1b_cnt, (u16)((s5.slp_typ_b << PM1_SLP_TYP_SHIFT) | PM1_SLP_EN));
+}
+
 static void poweroff(bool failed)
 {
     enum emulator emu = emulator_detect();
@@ -30,13 +55,14 @@ static void poweroff(bool failed)
         printf("END: poweroff (QEMU isa-debug-exit, status %d)\n", failed ? 3 : 1);
         /* QEMU exits with (value << 1) | 1 */
         outl(QEMU_EXIT_PORT, failed ? 1 : 0);
-        printf("END: no isa-debug-exit device at port 0xf4; halting\n");
+        printf("END: no isa-debug-exit device at port 0xf4\n");
     } else if (emu == EMU_BOCHS) {
         printf("END: poweroff (Bochs shutdown port 0x8900)\n");
         bochs_shutdown();
-    } else {
-        printf("END: poweroff needs a detected emulator (ACPI S5 is not implemented yet); halting\n");
     }
+    acpi_poweroff();
+    printf("END: no way to power off here (no emulator exit port took effect, no ACPI S5); "
+           "halting\n");
 }
 
 static void reboot(void)
@@ -64,6 +90,8 @@ void end_run(u8 action, bool failed)
 void fatal(const char *fmt, ...)
 {
     va_list ap;
+    /* Held for good: the FATAL line and the end action are the last words */
+    console_lock();
     printf("FATAL: ");
     va_start(ap, fmt);
     vprintf(fmt, ap);

@@ -12,9 +12,11 @@ bool test_selected(const char *name) { return glob_list_match(selection, name); 
 
 static void print_reason(const char *kind, const char *name, const char *fmt, va_list ap)
 {
+    unsigned long token = console_lock(); /* one line, even with several CPUs */
     printf("%s: %s: ", kind, name);
     vprintf(fmt, ap);
     printf("\n");
+    console_unlock(token);
 }
 
 void verdict_pass(const char *name)
@@ -70,9 +72,11 @@ bool verdict(bool ok, const char *name, const char *fmt, ...)
 
 bool verdict_summary(void)
 {
+    unsigned long token = console_lock();
     printf("SUMMARY: %u tests, %u failures, %u skipped", n_tests, n_failed, n_skipped);
     if (n_xfail)
         printf(", %u expected failures", n_xfail);
     printf("\n");
+    console_unlock(token);
     return n_failed == 0;
 }

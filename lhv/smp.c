@@ -1,0 +1,444 @@
+/* SMP bring-up and cross-calls.
+ *
+ * Start-up (SDM Vol. 3A, 9.4.4.1 and 11.6.1): the BSP copies the real-mode
+ * trampoline (trampoline-SUBARCH.S) to a free page below 1 MiB, sends INIT
+ * to every AP, waits 10 ms once, sends a STARTUP IPI to every AP, waits
+ * 200 us and sends the second STARTUP to those that have not checked in.
+ * Each AP climbs to the BSP's paging mode, draws a ticket that gives it a
+ * stack, and runs ap_main: it finds its slot in cpus[] by its initial APIC
+ * ID (once; afterwards this_cpu() is the CPU-local pointer), loads its own
+ * GDT, TSS and IDT, enables its LAPIC, prints its line and goes idle in
+ * hlt. The BSP waits, bounded, first for every AP to check in, then for
+ * those that did to come online.
+ *
+ * Cross-calls: every CPU has a work slot (function, argument, caller). The
+ * caller fills the target's slot and sends VEC_SMP_CALL; the target runs the
+ * function in that IPI's handler, clears the slot and sends VEC_SMP_CALL back
+ * to wake the caller, who sleeps in hlt meanwhile when its interrupts are on. */
+#include "console.h"
+#include "cpu.h"
+#include "div64.h"
+#include "lapic.h"
+#include "mmap.h"
+#include "pit.h"
+#include "smp.h"
+#include "spinlock.h"
+#include "string.h"
+#include "timer.h"
+#include "trap.h"
+#include "user.h"
+#include "x86.h"
+
+STATIC_ASSERT(SMP_AP_STACK_SIZE == LHV_STACK_SIZE, "AP stacks are as large as the BSP's");
+
+#define CR4_PCIDE (1u << 17)   /* may be set only in IA-32e mode: never on the way up */
+#define EFLAGS_IF (1u << 9)
+#define CPUID80000001_EDX_NX (1u << 20)
+
+#define INIT_DELAY_US 10000    /* after INIT (SDM 3A 9.4.4.1: 10 ms) */
+#define SIPI_DELAY_US 200      /* between the two STARTUP IPIs */
+/* How long the BSP waits, in emulated time: for an AP to check in after
+ * the STARTUP IPIs (real CPUs take microseconds, a QEMU vCPU thread on a
+ * busy host some milliseconds), and for one that checked in to finish its
+ * start-up, which includes waiting its turn at the console (at 115200 baud
+ * 64 lines take 0.25 s). Bochs runs its CPUs round-robin in one thread but
+ * advances emulated time for all of them together, so it needs no more. */
+#define CHECK_IN_TIMEOUT_MS 1000
+#define ONLINE_TIMEOUT_MS 5000
+#define CALL_WARN_MS 1000      /* a cross-call running this long gets a line */
+
+/* Where an AP stands; the AP and the BSP move it with compare-and-swap, so
+ * a late AP and a BSP that gives up on it cannot both win. */
+enum ap_state {
+    AP_NONE = 0,  /* not a CPU smp_start tries to run */
+    AP_WAITING,   /* sent INIT/STARTUP, not checked in */
+    AP_STARTED,   /* checked in (in ap_main) */
+    AP_ONLINE,    /* descriptor tables and LAPIC up, idle */
+    AP_GIVEN_UP,  /* did not check in in time; turned away if it ever does */
+};
+
+/* Read by trampoline-SUBARCH.S: the BSP's control registers and EFER (low
+ * half), the ticket counter, and the stack top for each ticket. */
+u32 smp_ap_cr0, smp_ap_cr3, smp_ap_cr4, smp_ap_efer;
+u32 smp_ap_ticket;
+uintptr_t smp_ap_stack_top[LHV_MAX_CPUS]; /* 0 ends the list */
+
+extern const char smp_trampoline[], smp_trampoline_end[];
+
+static u8 ap_stacks[LHV_MAX_CPUS - 1][SMP_AP_STACK_SIZE] __attribute__((aligned(16)));
+static volatile u32 ap_state[LHV_MAX_CPUS];
+static u32 ncpus = 1;                 /* CPUs tried, BSP included */
+static volatile u32 started_count = 1; /* BSP included */
+static volatile u32 online_count = 1;
+static volatile u32 turned_away;       /* late or unknown CPUs parked in ap_main */
+static u64 tsc_per_ms;
+
+struct work {
+    struct spinlock lock; /* held by the caller from posting until done */
+    void (*fn)(void *);
+    void *arg;
+    u32 caller;           /* index of the CPU to wake when done */
+    volatile u32 pending;
+};
+static struct work work[LHV_MAX_CPUS];
+
+u32 smp_online_count(void) { return online_count; }
+u32 smp_cpu_count(void) { return ncpus; }
+
+static bool cas(volatile u32 *p, u32 from, u32 to)
+{
+    return __atomic_compare_exchange_n(p, &from, to, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static bool irqs_enabled(void)
+{
+    unsigned long flags;
+    __asm__ volatile("pushf\n\tpop %0" : "=r"(flags));
+    return flags & EFLAGS_IF;
+}
+
+u64 smp_tsc_per_ms(void)
+{
+    if (!tsc_per_ms) {
+        u64 t0 = rdtsc();
+        udelay(2000);
+        tsc_per_ms = udiv64(rdtsc() - t0, 2, NULL);
+    }
+    return tsc_per_ms;
+}
+
+/* Waits until done(arg) or timeout_ms (0: no limit) have passed; returns
+ * done(arg). With `sleep`, waits in hlt (interrupts must be on, and
+ * something must interrupt: an IPI from the awaited CPU, or the PIT tick),
+ * checking with interrupts off so that a wake-up between the check and
+ * the hlt is not lost (STI delays interrupts by one instruction). */
+static bool wait_for(bool (*done)(void *), void *arg, u32 timeout_ms, bool sleep)
+{
+    u64 start = rdtsc(), limit = (u64)timeout_ms * smp_tsc_per_ms();
+
+    for (;;) {
+        if (sleep)
+            __asm__ volatile("cli" : : : "memory");
+        bool ok = done(arg);
+        if (ok || (timeout_ms && rdtsc() - start >= limit)) {
+            if (sleep)
+                __asm__ volatile("sti" : : : "memory");
+            return ok;
+        }
+        if (sleep)
+            __asm__ volatile("sti; hlt" : : : "memory");
+        else
+            cpu_relax();
+    }
+}
+
+/* --- cross-calls ---------------------------------------------------------- */
+
+static void wake(u32 index) { lapic_send_ipi(cpus[index].apic_id, VEC_SMP_CALL); }
+
+/* VEC_SMP_CALL: run this CPU's pending call, if any (a wake-up has none). */
+static void call_interrupt(struct trap_frame *f)
+{
+    struct work *w = &work[this_cpu()->index];
+
+    (void)f;
+    lapic_eoi();
+    if (!w->pending)
+        return;
+    w->fn(w->arg);
+    u32 caller = w->caller;
+    __atomic_store_n(&w->pending, 0, __ATOMIC_RELEASE);
+    wake(caller);
+}
+
+static void post(u32 index, void (*fn)(void *), void *arg, u32 caller)
+{
+    struct work *w = &work[index];
+
+    spin_lock(&w->lock);
+    w->fn = fn;
+    w->arg = arg;
+    w->caller = caller;
+    __atomic_store_n(&w->pending, 1, __ATOMIC_RELEASE);
+    wake(index);
+}
+
+static bool call_done(void *w) { return !((struct work *)w)->pending; }
+
+static void wait_call(u32 index)
+{
+    struct work *w = &work[index];
+    bool sleep = irqs_enabled();
+
+    if (!wait_for(call_done, w, CALL_WARN_MS, sleep)) {
+        printf("smp: CPU %u has not finished a cross-call after %u ms; still waiting\n", index,
+               CALL_WARN_MS);
+        wait_for(call_done, w, 0, sleep);
+    }
+    spin_unlock(&w->lock);
+}
+
+static bool is_target(u32 index)
+{
+    if (index < ncpus && cpus[index].online)
+        return true;
+    printf("smp: cross-call to CPU %u, which is not online: not run\n", index);
+    return false;
+}
+
+void on_cpu(u32 index, void (*fn)(void *), void *arg)
+{
+    u32 me = this_cpu()->index;
+
+    if (index == me) {
+        fn(arg);
+        return;
+    }
+    if (!is_target(index))
+        return;
+    post(index, fn, arg, me);
+    wait_call(index);
+}
+
+void on_all_cpus(void (*fn)(void *), void *arg)
+{
+    u32 me = this_cpu()->index;
+
+    for (u32 i = 0; i < ncpus; i++)
+        if (i != me && cpus[i].online)
+            post(i, fn, arg, me);
+    fn(arg);
+    for (u32 i = 0; i < ncpus; i++)
+        if (i != me && cpus[i].online)
+            wait_call(i);
+}
+
+/* --- barrier ------------------------------------------------------------- */
+
+void smp_barrier_init(struct smp_barrier *b, u32 count)
+{
+    b->count = count;
+    b->arrived = 0;
+    b->generation = 0;
+}
+
+bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms)
+{
+    /* Read before arriving: this round cannot end without this CPU. */
+    u32 generation = b->generation;
+
+    if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST) == b->count) {
+        b->arrived = 0;
+        __atomic_store_n(&b->generation, generation + 1, __ATOMIC_RELEASE);
+        return true;
+    }
+    u64 start = rdtsc(), limit = (u64)timeout_ms * smp_tsc_per_ms();
+    while (b->generation == generation) {
+        if (timeout_ms && rdtsc() - start >= limit)
+            return false;
+        cpu_relax();
+    }
+    return true;
+}
+
+/* --- start-up ------------------------------------------------------------- */
+
+static u32 console_cpu(void) { return this_cpu()->index; }
+
+/* The APIC ID this CPU came out of reset with: the x2APIC ID from CPUID
+ * leaf 0BH when the CPU has that leaf, else CPUID.01H:EBX[31:24]. */
+static u32 initial_apic_id(void)
+{
+    if (cpuid(0, 0).eax >= 0xb) {
+        struct cpuid_regs r = cpuid(0xb, 0);
+        if (r.ebx)
+            return r.edx;
+    }
+    return cpuid(1, 0).ebx >> 24;
+}
+
+static __attribute__((noreturn)) void idle(void)
+{
+    for (;;)
+        __asm__ volatile("sti; hlt; cli" : : : "memory");
+}
+
+/* A CPU that is not (or no longer) expected: it stays out of the way. */
+static __attribute__((noreturn)) void park(void)
+{
+    __atomic_add_fetch(&turned_away, 1, __ATOMIC_SEQ_CST);
+    halt_forever();
+}
+
+/* The first C code of an AP (trampoline-SUBARCH.S), on the stack of its
+ * ticket, interrupts off, on the trampoline's GDT. */
+__attribute__((noreturn)) void ap_main(u32 ticket);
+void ap_main(u32 ticket)
+{
+    u32 apic_id = initial_apic_id(), i;
+
+    for (i = 1; i < ncpus && cpus[i].apic_id != apic_id; i++)
+        ;
+    if (i == ncpus || !cas(&ap_state[i], AP_WAITING, AP_STARTED))
+        park();
+    __atomic_add_fetch(&started_count, 1, __ATOMIC_SEQ_CST);
+
+    struct lhv_cpu *c = &cpus[i];
+    percpu[i].index = i;
+    percpu[i].apic_id = apic_id;
+    percpu[i].stack_top = smp_ap_stack_top[ticket];
+    desc_init_cpu(c); /* from here on this_cpu() is c */
+    lapic_enable();
+    printf("CPU(%u): online, APIC ID %u\n", i, c->apic_id);
+    c->online = true;
+    ap_state[i] = AP_ONLINE;
+    __atomic_add_fetch(&online_count, 1, __ATOMIC_SEQ_CST);
+    wake(0); /* the BSP may be asleep in wait_for */
+    idle();
+}
+
+/* A usable page below 1 MiB for the trampoline: 0x8000 if it is free, else
+ * the lowest one. Not page 0 (real-mode IVT and BIOS data, and unmapped),
+ * not the user-mode pages, not the page of the multiboot information. */
+static uintptr_t trampoline_page(const struct lhv_boot_params *p)
+{
+    static struct lhv_mmap_entry map[LHV_MMAP_MAX];
+    int n = mmap_normalize(p->mmap, p->mmap_count, map, LHV_MMAP_MAX);
+    u64 mbi_page = p->multiboot_info & ~(u64)(PAGE_SIZE - 1);
+
+    for (uintptr_t page = 0x8000, next = 0x1000; page < 0xa0000; page = next, next += PAGE_SIZE) {
+        bool user = page == USER_CODE_PAGE || page == USER_STACK_PAGE;
+        if (n > 0 && !user && page != mbi_page &&
+            mmap_range_usable(map, (u32)n, page, PAGE_SIZE))
+            return page;
+    }
+    return 0;
+}
+
+/* The BSP's CR0, CR3, CR4 and EFER, for the APs to load on their way up. */
+static bool save_paging_state(void)
+{
+    unsigned long cr3 = read_cr3();
+
+    if ((u64)cr3 >> 32) {
+        printf("smp: page tables at 0x%llx, above 4 GiB: a 32-bit AP cannot load them\n",
+               (u64)cr3);
+        return false;
+    }
+    smp_ap_cr0 = (u32)read_cr0();
+    smp_ap_cr3 = (u32)cr3;
+    smp_ap_cr4 = (u32)read_cr4() & ~CR4_PCIDE;
+#ifdef __x86_64__
+    smp_ap_efer = (u32)rdmsr(MSR_IA32_EFER) & ~EFER_LMA; /* LMA follows from LME + PG */
+#else
+    /* EFER exists when the CPU has NX or long mode; the SL leaves it alone */
+    bool has_efer = cpuid(0x80000000, 0).eax >= 0x80000001 &&
+                    (cpuid(0x80000001, 0).edx & (CPUID80000001_EDX_NX | CPUID80000001_EDX_LM));
+    smp_ap_efer = has_efer ? (u32)rdmsr(MSR_IA32_EFER) : 0;
+#endif
+    return true;
+}
+
+static bool all_checked_in(void *arg)
+{
+    (void)arg;
+    return started_count == ncpus;
+}
+
+static bool all_online(void *arg)
+{
+    (void)arg;
+    return online_count == started_count;
+}
+
+/* Sends INIT, then STARTUP twice, to the APs cpus[1..ncpus); returns with
+ * every AP checked in, given up, or (after a long time) still starting. */
+static void start_aps(uintptr_t page)
+{
+    u32 vector = (u32)(page >> 12);
+
+    memcpy((void *)page, smp_trampoline, (size_t)(smp_trampoline_end - smp_trampoline));
+    for (u32 i = 1; i < ncpus; i++) {
+        smp_ap_stack_top[i - 1] = (uintptr_t)ap_stacks[i - 1] + SMP_AP_STACK_SIZE;
+        ap_state[i] = AP_WAITING;
+    }
+
+    for (u32 i = 1; i < ncpus; i++)
+        lapic_send_ipi(cpus[i].apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+    /* One wait for all of them; it also measures the TSC */
+    u32 pit_ticks = timer_pit_ticks();
+    u64 t0 = rdtsc();
+    udelay(INIT_DELAY_US);
+    tsc_per_ms = udiv64(rdtsc() - t0, INIT_DELAY_US / 1000, NULL);
+    /* Sleep while waiting only when something wakes the BSP for sure: the
+     * PIT tick (the APs' wake-ups do not come from one that never starts) */
+    bool sleep = irqs_enabled() && timer_pit_ticks() != pit_ticks;
+
+    for (u32 i = 1; i < ncpus; i++)
+        lapic_send_ipi(cpus[i].apic_id, ICR_STARTUP | vector);
+    udelay(SIPI_DELAY_US);
+    for (u32 i = 1; i < ncpus; i++)
+        if (ap_state[i] == AP_WAITING)
+            lapic_send_ipi(cpus[i].apic_id, ICR_STARTUP | vector);
+
+    wait_for(all_checked_in, NULL, CHECK_IN_TIMEOUT_MS, sleep);
+    for (u32 i = 1; i < ncpus; i++)
+        if (cas(&ap_state[i], AP_WAITING, AP_GIVEN_UP))
+            printf("smp: CPU with APIC ID %u did not start\n", cpus[i].apic_id);
+    if (!wait_for(all_online, NULL, ONLINE_TIMEOUT_MS, sleep))
+        for (u32 i = 1; i < ncpus; i++)
+            if (ap_state[i] == AP_STARTED)
+                printf("smp: CPU with APIC ID %u started but did not come online in %u ms\n",
+                       cpus[i].apic_id, ONLINE_TIMEOUT_MS);
+}
+
+u32 smp_start(const struct lhv_boot_params *p, const u32 *apic_ids, u32 n, u32 max_cpus)
+{
+    struct lhv_cpu *bsp = this_cpu();
+    u32 limit = max_cpus && max_cpus < LHV_MAX_CPUS ? max_cpus : LHV_MAX_CPUS;
+    u32 listed = 0; /* distinct IDs in the list, the BSP's included */
+    bool bsp_listed = false;
+
+    console_set_cpu_id(console_cpu);
+    trap_set_handler(VEC_SMP_CALL, call_interrupt);
+    for (u32 k = 0; k < n; k++) {
+        u32 id = apic_ids[k], j;
+        for (j = 0; j < k && apic_ids[j] != id; j++)
+            ;
+        if (j < k)
+            continue; /* a repeated ID */
+        listed++;
+        if (id == bsp->apic_id) {
+            bsp_listed = true;
+        } else if (ncpus < limit) {
+            cpus[ncpus].index = ncpus;
+            cpus[ncpus].apic_id = id;
+            ncpus++;
+        }
+    }
+    if (!bsp_listed)
+        listed++; /* it runs all the same */
+    if (n && !bsp_listed)
+        printf("smp: the BSP's APIC ID %u is not in the MADT's list\n", bsp->apic_id);
+
+    if (ncpus > 1) {
+        uintptr_t page = trampoline_page(p);
+        if (!page)
+            printf("smp: no usable page below 1 MiB for the AP start-up code; "
+                   "the BSP runs alone\n");
+        else if (save_paging_state())
+            start_aps(page);
+    }
+
+    unsigned long token = console_lock();
+    printf("smp: %u of %u CPUs online", online_count, ncpus);
+    if (listed > ncpus && limit == max_cpus)
+        printf(" (%u in the MADT, lhv.cpus=%u)", listed, max_cpus);
+    else if (listed > ncpus)
+        printf(" (%u in the MADT, at most %u supported)", listed, LHV_MAX_CPUS);
+    printf("\n");
+    if (turned_away)
+        printf("smp: %u CPUs that were not expected any more were parked\n", turned_away);
+    console_unlock(token);
+    return online_count;
+}

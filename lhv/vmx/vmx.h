@@ -1,0 +1,118 @@
+/* VMX operation: capabilities, VMXON per CPU, VMCS access, guests and
+ * their exits. */
+#ifndef LHV_VMX_H
+#define LHV_VMX_H
+
+#include "types.h"
+#include "vmcs.h"
+
+/* Outcome of a VMX instruction (SDM 3C 31.2): CF=1 VMfailInvalid, ZF=1
+ * VMfailValid (the error number is in VM_INSTRUCTION_ERROR). */
+enum vmx_status { VMX_OK = 0, VMX_FAIL_INVALID = 1, VMX_FAIL_VALID = 2 };
+
+/* --- capabilities (caps.c) --- */
+struct vmx_ctl_caps {
+    u32 allowed0; /* bits that must be 1 */
+    u32 allowed1; /* bits that may be 1 */
+};
+
+struct vmx_caps {
+    bool present;        /* CPUID.01H:ECX.VMX */
+    const char *absent;  /* why VMX cannot be used, when it cannot */
+    u64 basic, misc, ept_vpid, vmfunc;
+    u32 revision, region_size;
+    bool true_ctls;
+    struct vmx_ctl_caps pin, proc, proc2, exit, entry;
+    u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+};
+
+extern struct vmx_caps vmx_caps;
+
+/* Reads CPUID and the capability MSRs once (BSP) and prints the table. */
+void vmx_caps_init(void);
+
+/* Adjusts wanted control bits to what the CPU allows; returns false and
+ * sets *missing to the wanted bits it cannot set. */
+bool vmx_adjust(const struct vmx_ctl_caps *c, u32 wanted, u32 *value, u32 *missing);
+bool vmx_has_proc2(u32 bits);
+
+/* --- VMX operation on this CPU (vmxon.c) --- */
+/* Decides from IA32_FEATURE_CONTROL whether VMXON may be used, locking it
+ * enabled when firmware left it unlocked. Returns NULL or why not. Pure in
+ * its decision part (feature_control_decide) for unit tests. */
+enum fc_action { FC_USE, FC_ENABLE_AND_LOCK, FC_REFUSE };
+enum fc_action feature_control_decide(u64 value);
+const char *vmx_enable_cpu(void);  /* CR4.VMXE, fixed bits, VMXON */
+void vmx_disable_cpu(void);        /* VMXOFF, CR4.VMXE off */
+bool vmx_cpu_on(void);
+void *vmx_alloc_region(void);      /* a zeroed page with the revision id */
+
+/* --- instructions (vmcs.c) --- */
+int vmx_vmclear(u64 pa);
+int vmx_vmptrld(u64 pa);
+int vmx_vmptrst(u64 *pa);
+int vmx_vmread(u32 field, u64 *value);
+int vmx_vmwrite(u32 field, u64 value);
+u64 vmr(u32 field);                /* vmread, 0 on failure */
+void vmw(u32 field, u64 value);    /* vmwrite; a failure is FATAL (LHV bug) */
+const char *vmx_error_text(u32 error);
+const char *vmx_exit_reason_name(u32 reason);
+
+/* --- guests (guest.c) --- */
+#ifdef __x86_64__
+struct guest_regs {
+    u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+#else
+struct guest_regs {
+    u32 eax, ebx, ecx, edx, esi, edi, ebp;
+};
+#endif
+
+struct vcpu;
+/* What an exit handler tells the run loop */
+enum exit_action { EXIT_RESUME, EXIT_STOP, EXIT_DEFAULT };
+typedef enum exit_action (*exit_hook)(struct vcpu *v, u32 reason);
+
+struct vcpu {
+    void *vmcs;
+    bool launched;
+    struct guest_regs regs;
+    u8 *stack;           /* the guest's stack page(s) */
+    exit_hook hook;      /* a test's handler, consulted first */
+    void *test_data;
+    /* Set by the run loop */
+    u32 exit_reason;     /* basic reason of the last exit */
+    u64 exit_qual;
+    u32 exits;           /* exits taken in this run */
+    bool done;           /* the guest program returned (HC_DONE) */
+    bool failed;
+    char why[160];       /* what went wrong, when failed */
+};
+
+/* LHV's hypercalls (0x0000-0x0fff; DESIGN §3) */
+#define HC_DONE 0x0000   /* the guest program finished */
+#define HC_ECHO 0x0001   /* returns arg1 + arg2 */
+
+/* Makes a VMCS for a guest that shares the host's address space and runs
+ * in ring 0 with the host's code: 64-bit guest on amd64, 32-bit protected
+ * mode with PAE paging on i386. Leaves it current. Returns false with
+ * v->why on failure. */
+bool vcpu_init(struct vcpu *v);
+/* Runs fn(arg) in the guest until it returns (HC_DONE), a hook stops it or
+ * something unexpected happens (v->failed, v->why). */
+bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg);
+/* Enters the guest at its current state and handles exits until one
+ * stops the run. */
+bool vcpu_resume_loop(struct vcpu *v);
+/* Advances the guest RIP past the exiting instruction. */
+void vcpu_skip_instruction(void);
+
+/* Guest side: a hypercall (VMCALL with the number in AX). */
+unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long a2,
+                              unsigned long a3);
+
+/* SKIP reason for a test that needs VMX, or NULL when VMX is usable. */
+const char *vmx_unavailable(void);
+
+#endif

@@ -1,0 +1,88 @@
+/* Entering and leaving VMX operation on one CPU (SDM 3C 24.7, 24.8). */
+#include "alloc.h"
+#include "catch.h"
+#include "console.h"
+#include "cpu.h"
+#include "string.h"
+#include "vmx.h"
+#include "x86.h"
+
+static void *vmxon_region[LHV_MAX_CPUS];
+static bool cpu_on[LHV_MAX_CPUS];
+
+void *vmx_alloc_region(void)
+{
+    u32 *region = alloc_pages(1);
+    region[0] = vmx_caps.revision; /* bit 31 clear: not a shadow VMCS */
+    return region;
+}
+
+static void write_cr0(unsigned long v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static void write_cr4(unsigned long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+static int vmxon(u64 pa)
+{
+    u8 cf, zf;
+    __asm__ volatile("vmxon %2\n\tsetc %0\n\tsetz %1"
+                     : "=qm"(cf), "=qm"(zf) : "m"(pa) : "cc", "memory");
+    return cf ? VMX_FAIL_INVALID : zf ? VMX_FAIL_VALID : VMX_OK;
+}
+
+bool vmx_cpu_on(void) { return cpu_on[this_cpu()->index]; }
+
+const char *vmx_enable_cpu(void)
+{
+    static char why[LHV_MAX_CPUS][120];
+    u32 i = this_cpu()->index;
+    u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+
+    if (!vmx_caps.present)
+        return vmx_caps.absent;
+    if (cpu_on[i])
+        return NULL;
+    switch (feature_control_decide(fc)) {
+    case FC_REFUSE:
+        snprintf(why[i], sizeof(why[i]),
+                 "VMX is disabled and locked in IA32_FEATURE_CONTROL (0x%llx): enable Intel "
+                 "Virtualization Technology (VT-x) in the firmware setup", fc);
+        return why[i];
+    case FC_ENABLE_AND_LOCK:
+        wrmsr(MSR_IA32_FEATURE_CONTROL,
+              fc | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+        break;
+    case FC_USE:
+        break;
+    }
+    /* CR0 and CR4 must satisfy the fixed bits in VMX operation (24.8):
+     * CR0.NE and CR4.VMXE are the ones usually missing. */
+    write_cr0((read_cr0() | (unsigned long)vmx_caps.cr0_fixed0) & (unsigned long)vmx_caps.cr0_fixed1);
+    write_cr4((read_cr4() | CR4_VMXE | (unsigned long)vmx_caps.cr4_fixed0) &
+              (unsigned long)vmx_caps.cr4_fixed1);
+    if (!vmxon_region[i])
+        vmxon_region[i] = vmx_alloc_region();
+    int st = vmxon((uintptr_t)vmxon_region[i]);
+    if (st != VMX_OK) {
+        snprintf(why[i], sizeof(why[i]), "VMXON failed (%s)",
+                 st == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid");
+        return why[i];
+    }
+    cpu_on[i] = true;
+    return NULL;
+}
+
+void vmx_disable_cpu(void)
+{
+    u32 i = this_cpu()->index;
+    if (!cpu_on[i])
+        return;
+    __asm__ volatile("vmxoff" : : : "cc", "memory");
+    write_cr4(read_cr4() & ~(unsigned long)CR4_VMXE);
+    cpu_on[i] = false;
+}
+
+const char *vmx_unavailable(void)
+{
+    if (!vmx_caps.present)
+        return vmx_caps.absent;
+    return vmx_cpu_on() ? NULL : "VMX operation could not be entered on this CPU";
+}
