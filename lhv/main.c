@@ -6,18 +6,50 @@
 #include "hypapp.h"
 #include "platform.h"
 #include "runtime.h"
+#include "smp.h"
+#include "cpu.h"
 #include "suite/suite.h"
 #include "verdict.h"
 #include "vmx/vmx.h"
 
+static void app_cpu_init(void *arg)
+{
+    (void)arg;
+    hypapp.cpu_init(this_cpu()->index);
+}
+
+/* VMX operation on every CPU (a CPU that cannot enter it says why; its
+ * VMX tests then SKIP or FAIL with that reason). */
+static void vmx_start_cpu(void *arg)
+{
+    u32 *on = arg;
+    const char *why = vmx_enable_cpu();
+    if (why)
+        printf("vmx: CPU %u: %s\n", this_cpu()->index, why);
+    else
+        __atomic_add_fetch(on, 1, __ATOMIC_SEQ_CST);
+}
+
+static void vmx_start_all_cpus(void)
+{
+    u32 on = 0;
+    vmx_caps_init();
+    if (!vmx_caps.present) {
+        printf("vmx: not used: %s\n", vmx_caps.absent);
+        return;
+    }
+    on_all_cpus(vmx_start_cpu, &on);
+    printf("vmx: %u of %u CPUs in VMX operation\n", on, smp_online_count());
+}
+
 void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
 {
     platform_init_bsp(p, opts);
-    vmx_caps_init();
-    const char *why = vmx_enable_cpu();
-    printf("vmx: %s%s\n", why ? "not used: " : "CPU 0 in VMX operation", why ? why : "");
+    vmx_start_all_cpus();
     if (hypapp.init)
         hypapp.init(p);
+    if (hypapp.cpu_init)
+        on_all_cpus(app_cpu_init, NULL);
     suite_run();
     bool ok = verdict_summary();
     end_run(opts->end, !ok);

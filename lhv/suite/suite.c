@@ -1,4 +1,8 @@
-/* Runs the tests the linker collected, in link order. */
+/* Runs the tests the linker collected, in link order, and combines the
+ * outcomes of tests that run on every CPU into one verdict. */
+#include "cpu.h"
+#include "smp.h"
+#include "string.h"
 #include "suite.h"
 
 extern const struct test __tests_start[], __tests_end[];
@@ -8,4 +12,72 @@ void suite_run(void)
     for (const struct test *t = __tests_start; t < __tests_end; t++)
         if (test_selected(t->name))
             t->run(t->name);
+}
+
+static void outcome_set(struct cpu_outcome *o, bool failed, const char *fmt, va_list ap)
+{
+    o->failed = failed;
+    o->skipped = !failed;
+    vsnprintf(o->why, sizeof(o->why), fmt, ap);
+}
+
+void outcome_fail(struct cpu_outcome *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    outcome_set(o, true, fmt, ap);
+    va_end(ap);
+}
+
+void outcome_skip(struct cpu_outcome *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    outcome_set(o, false, fmt, ap);
+    va_end(ap);
+}
+
+static struct cpu_outcome outcomes[LHV_MAX_CPUS];
+
+struct all_cpus_check {
+    void (*check)(struct cpu_outcome *o, void *arg);
+    void *arg;
+};
+
+static void run_check(void *p)
+{
+    const struct all_cpus_check *c = p;
+    struct cpu_outcome *o = &outcomes[this_cpu()->index];
+    memset(o, 0, sizeof(*o));
+    c->check(o, c->arg);
+}
+
+void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, void *arg),
+                      void *arg)
+{
+    struct all_cpus_check c = {check, arg};
+    char failed[128] = "";
+    size_t len = 0;
+    int first = -1;
+    u32 skipped = 0, online = 0;
+
+    on_all_cpus(run_check, &c);
+    for (u32 i = 0; i < smp_cpu_count(); i++) {
+        if (!cpus[i].online)
+            continue;
+        online++;
+        skipped += outcomes[i].skipped;
+        if (!outcomes[i].failed)
+            continue;
+        if (first < 0)
+            first = (int)i;
+        if (len < sizeof(failed))
+            len += (size_t)snprintf(failed + len, sizeof(failed) - len, "%s%u", len ? "," : "", i);
+    }
+    if (first >= 0)
+        verdict_fail(name, "CPU %s: %s", failed, outcomes[first].why);
+    else if (skipped == online)
+        verdict_skip(name, "%s", outcomes[0].why);
+    else
+        verdict_pass(name);
 }

@@ -20,4 +20,19 @@ struct test {
 /* Runs every selected test (lhv.tests=) once. */
 void suite_run(void);
 
+/* A test that runs on every CPU prints one verdict (DESIGN §4): each CPU
+ * fills its outcome, and the combination passes only when every CPU
+ * passed; a failure names the CPUs and the first reason. */
+struct cpu_outcome {
+    bool failed, skipped;
+    char why[160];
+};
+void outcome_fail(struct cpu_outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void outcome_skip(struct cpu_outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Runs check(o, arg) on every online CPU at once (interrupts off on each,
+ * see on_all_cpus) and prints the one verdict. */
+void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, void *arg),
+                      void *arg);
+
 #endif

@@ -1,5 +1,5 @@
-/* VMX core: VMX operation entered, and guests that really run and come back
- * through VMCALL and CPUID exits with the right registers. */
+/* VMX core, on every CPU: VMX operation entered, and guests that really run
+ * and come back through VMCALL and CPUID exits with the right registers. */
 #include "cpu.h"
 #include "hypapp.h"
 #include "suite.h"
@@ -9,40 +9,44 @@
 /* One guest per CPU, made on first use and reset by each test. */
 static struct vcpu guests[LHV_MAX_CPUS];
 
-/* The CPU's guest with a fresh VMCS, or NULL after a SKIP/FAIL verdict. */
-static struct vcpu *fresh_guest(const char *name)
+/* This CPU's guest with a fresh VMCS, or NULL after skip/fail. */
+static struct vcpu *fresh_guest(struct cpu_outcome *o)
 {
     struct vcpu *v = &guests[this_cpu()->index];
     const char *why = vmx_unavailable();
 
     if (why) {
-        verdict_skip(name, "%s", why);
+        outcome_skip(o, "%s", why);
         return NULL;
     }
     v->hook = NULL;
     v->test_data = NULL;
     if (!vcpu_init(v)) {
-        verdict_fail(name, "guest setup: %s", v->why);
+        outcome_fail(o, "guest setup: %s", v->why);
         return NULL;
     }
     return v;
 }
 
-static bool run_guest(const char *name, struct vcpu *v, void (*fn)(void *), void *arg)
+static bool run_guest(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
 {
     if (vcpu_run(v, fn, arg))
         return true;
-    verdict_fail(name, "%s", v->why);
+    outcome_fail(o, "%s", v->why);
     return false;
 }
 
-TEST("vmx/vmxon", test_vmxon);
-static void test_vmxon(const char *name)
+static void check_vmxon(struct cpu_outcome *o, void *arg)
 {
+    (void)arg;
     if (!vmx_caps.present)
-        return verdict_skip(name, "%s", vmx_caps.absent);
-    verdict(vmx_cpu_on(), name, "CPU %u is not in VMX operation", this_cpu()->index);
+        outcome_skip(o, "%s", vmx_caps.absent);
+    else if (!vmx_cpu_on())
+        outcome_fail(o, "not in VMX operation");
 }
+
+TEST("vmx/vmxon", test_vmxon);
+static void test_vmxon(const char *name) { verdict_all_cpus(name, check_vmxon, NULL); }
 
 struct echo {
     unsigned long a, b, result;
@@ -55,17 +59,18 @@ static void guest_echo(void *arg)
 }
 
 /* Arguments go in through RBX/RCX, the result comes back in RAX. */
-TEST("vmx/vmcall-roundtrip", test_vmcall);
-static void test_vmcall(const char *name)
+static void check_vmcall(struct cpu_outcome *o, void *arg)
 {
-    struct echo e = {0x1234, 0x4321000, 0};
-    struct vcpu *v = fresh_guest(name);
+    struct echo e = {0x1234 + this_cpu()->index, 0x4321000, 0};
+    struct vcpu *v = fresh_guest(o);
+    (void)arg;
 
-    if (!v || !run_guest(name, v, guest_echo, &e))
-        return;
-    verdict(e.result == e.a + e.b, name, "the guest got 0x%lx, expected 0x%lx", e.result,
-            e.a + e.b);
+    if (v && run_guest(o, v, guest_echo, &e) && e.result != e.a + e.b)
+        outcome_fail(o, "the guest got 0x%lx, expected 0x%lx", e.result, e.a + e.b);
 }
+
+TEST("vmx/vmcall-roundtrip", test_vmcall);
+static void test_vmcall(const char *name) { verdict_all_cpus(name, check_vmcall, NULL); }
 
 /* CPUID always exits (SDM 3C 26.1.2); the host answers a leaf of its own. */
 #define LHV_CPUID_LEAF 0x4c485600u
@@ -94,22 +99,24 @@ static void guest_cpuid(void *arg)
     *r = cpuid(LHV_CPUID_LEAF, 0);
 }
 
-TEST("vmx/cpuid-exiting", test_cpuid);
-static void test_cpuid(const char *name)
+static void check_cpuid(struct cpu_outcome *o, void *arg)
 {
     struct cpuid_regs r = {0, 0, 0, 0};
-    struct vcpu *v = fresh_guest(name);
+    struct vcpu *v = fresh_guest(o);
+    (void)arg;
 
     if (!v)
         return;
     v->hook = cpuid_hook;
-    if (!run_guest(name, v, guest_cpuid, &r))
-        return;
-    verdict(r.eax == LHV_CPUID_ANSWER && r.ebx == LHV_CPUID_ANSWER && r.ecx == LHV_CPUID_ANSWER &&
-                r.edx == LHV_CPUID_ANSWER,
-            name, "the guest read %08x %08x %08x %08x, expected %08x in each", r.eax, r.ebx, r.ecx,
-            r.edx, LHV_CPUID_ANSWER);
+    if (run_guest(o, v, guest_cpuid, &r) &&
+        (r.eax != LHV_CPUID_ANSWER || r.ebx != LHV_CPUID_ANSWER || r.ecx != LHV_CPUID_ANSWER ||
+         r.edx != LHV_CPUID_ANSWER))
+        outcome_fail(o, "the guest read %08x %08x %08x %08x, expected %08x in each", r.eax,
+                     r.ebx, r.ecx, r.edx, LHV_CPUID_ANSWER);
 }
+
+TEST("vmx/cpuid-exiting", test_cpuid);
+static void test_cpuid(const char *name) { verdict_all_cpus(name, check_cpuid, NULL); }
 
 static void guest_app_call(void *arg)
 {
@@ -118,14 +125,19 @@ static void guest_app_call(void *arg)
 }
 
 /* A hypercall in the app's range reaches the app (helloworld adds one). */
+static void check_app_hypercall(struct cpu_outcome *o, void *arg)
+{
+    struct echo e = {41, 0, 0};
+    struct vcpu *v = fresh_guest(o);
+    (void)arg;
+
+    if (v && run_guest(o, v, guest_app_call, &e) && e.result != 42)
+        outcome_fail(o, "app %s answered 0x%lx to 0x%x(41), expected 42", hypapp.name, e.result,
+                     HYPERCALL_APP_FIRST);
+}
+
 TEST("hypapp/hypercall", test_app_hypercall);
 static void test_app_hypercall(const char *name)
 {
-    struct echo e = {41, 0, 0};
-    struct vcpu *v = fresh_guest(name);
-
-    if (!v || !run_guest(name, v, guest_app_call, &e))
-        return;
-    verdict(e.result == 42, name, "app %s answered 0x%lx to 0x%x(41), expected 42", hypapp.name,
-            e.result, HYPERCALL_APP_FIRST);
+    verdict_all_cpus(name, check_app_hypercall, NULL);
 }
