@@ -24,6 +24,7 @@ import os
 import queue
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -623,6 +624,13 @@ class Bochs:
                             image.iso, f["com1"], f["log"])
 
     def start(self, config, image, stderr):
+        if shutil.which(self.binary) is None:
+            raise SetupError("bochs not found: install bochs, bochsbios and vgabios "
+                             "(tools/deps.sh does)")
+        for rom in ("BIOS-bochs-latest", "VGABIOS-lgpl-latest"):
+            if not os.path.exists(os.path.join(BOCHS_SHARE, rom)):
+                raise SetupError("%s/%s missing: install bochsbios and vgabios "
+                                 "(tools/deps.sh does)" % (BOCHS_SHARE, rom))
         f = self.files(config)
         self.paths, self.stderr_path = f, stderr.name
         with open(f["bochsrc"], "w") as out:

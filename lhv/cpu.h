@@ -16,6 +16,7 @@ struct lhv_cpu {
     u32 index;            /* 0 = bootstrap processor */
     u32 apic_id;
     bool online;
+    bool in_guest; /* a VMX guest run is in progress (VGA status) */
 
     u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct tss tss __attribute__((aligned(16)));

@@ -13,6 +13,7 @@
 #include "smp.h"
 #include "pmtimer.h"
 #include "user.h"
+#include "vga.h"
 
 struct platform platform;
 static struct acpi_info acpi; /* 4 KiB: not on the stack */
@@ -74,7 +75,6 @@ static void print_calibration(const struct lapic_calibration *c)
 void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options *opts)
 {
     struct lhv_cpu *bsp = &cpus[0];
-    (void)opts;
 
     bsp->index = 0;
     idt_init();
@@ -88,6 +88,8 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     lapic_enable();
     bsp->apic_id = lapic_id();
     u32 ncpus = read_acpi(p, bsp->apic_id);
+    vga_init(ncpus < opts->cpus || !opts->cpus ? ncpus : opts->cpus);
+    console_set_mirror(vga_putc);
     bsp->online = true;
     timer_init();
     __asm__ volatile("sti");

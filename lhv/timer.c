@@ -12,7 +12,9 @@
 #include "pit.h"
 #include "pmtimer.h"
 #include "spinlock.h"
+#include "string.h"
 #include "timer.h"
+#include "vga.h"
 #include "x86.h"
 
 #define PIT_DIVISOR 1193 /* 1193182 / 1193 = 1000.15 Hz */
@@ -23,16 +25,28 @@ static volatile u32 pit_ticks;
 static volatile u32 lapic_ticks[LHV_MAX_CPUS];
 static u64 lapic_hz;
 
+/* The CPU's VGA status slot: its timer ticks and whether a guest runs. */
+static void show_status(struct lhv_cpu *c)
+{
+    char text[VGA_SLOT_WIDTH];
+    snprintf(text, sizeof(text), "%u %s P%u L%u", c->index, c->in_guest ? "guest" : "host",
+             c->index ? 0 : pit_ticks, lapic_ticks[c->index]);
+    vga_status(c->index, text);
+}
+
 static void pit_tick(struct trap_frame *f)
 {
     (void)f;
-    pit_ticks++;
+    if (++pit_ticks % 100 == 0)
+        show_status(this_cpu());
 }
 
 static void lapic_tick(struct trap_frame *f)
 {
+    struct lhv_cpu *c = this_cpu();
     (void)f;
-    lapic_ticks[this_cpu()->index]++;
+    if (++lapic_ticks[c->index] % 10 == 0)
+        show_status(c);
     lapic_eoi();
 }
 

@@ -1,7 +1,6 @@
 /* VGA text mode: a cell is a character byte and an attribute byte. The
  * hardware cursor is switched off through the CRTC (index port 0x3d4, data
  * 0x3d5; register 0x0a bit 5 = cursor disable). */
-#include "spinlock.h"
 #include "string.h"
 #include "vga.h"
 #include "x86.h"
@@ -17,7 +16,6 @@
 static u32 text_rows = VGA_ROWS; /* rows above the status area */
 static u32 row, column;
 static bool enabled;
-static struct spinlock vga_lock;
 
 static void put_cell(u32 r, u32 c, char ch, u8 attr)
 {
@@ -52,11 +50,11 @@ static void scroll(void)
     clear_row(text_rows - 1, ATTR_CONSOLE);
 }
 
+/* Called with the console held (console.c), so lines never mix. */
 void vga_putc(char ch)
 {
     if (!enabled || ch == '\r')
         return;
-    spin_lock(&vga_lock);
     if (ch != '\n')
         put_cell(row, column++, ch, ATTR_CONSOLE);
     if (ch == '\n' || column == VGA_COLUMNS) {
@@ -66,7 +64,6 @@ void vga_putc(char ch)
             row = text_rows - 1;
         }
     }
-    spin_unlock(&vga_lock);
 }
 
 void vga_status(u32 cpu, const char *text)
@@ -89,3 +86,5 @@ bool vga_cursor_hidden(void)
 }
 
 u32 vga_cursor_row(void) { return row; }
+
+u32 vga_status_row(u32 cpu) { return text_rows + cpu / 4; }

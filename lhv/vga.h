@@ -22,7 +22,9 @@ void vga_status(u32 cpu, const char *text);
 char vga_char_at(u32 row, u32 column);
 bool vga_cursor_hidden(void);
 
-/* Row where the next console character goes (for tests). */
+/* Row where the next console character goes, and the row of a CPU's
+ * status slot (for tests). */
 u32 vga_cursor_row(void);
+u32 vga_status_row(u32 cpu);
 
 #endif

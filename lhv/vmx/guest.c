@@ -350,7 +350,9 @@ bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
     vmw(GUEST_RIP, (uintptr_t)guest_entry);
     vmw(GUEST_RSP, (uintptr_t)v->stack + GUEST_STACK_PAGES * PAGE_SIZE);
     vmw(GUEST_RFLAGS, 0x2);
+    this_cpu()->in_guest = true;
     bool ok = vcpu_resume_loop(v);
+    this_cpu()->in_guest = false;
     irq_restore(flags);
     if (ok && !v->done) {
         v->failed = true;

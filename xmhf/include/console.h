@@ -24,6 +24,10 @@ int vprintf(const char *fmt, va_list ap);
  * small number); until it is called every caller counts as CPU 0, which is
  * right while only one CPU runs. */
 void console_set_cpu_id(u32 (*fn)(void));
+
+/* Also sends every character to fn (the VGA text console), or stops with
+ * NULL. */
+void console_set_mirror(void (*fn)(char c));
 unsigned long console_lock(void);
 void console_unlock(unsigned long token);
 

@@ -109,6 +109,10 @@ void console_unlock(unsigned long token)
     irq_restore(token);
 }
 
+static void (*mirror)(char c);
+
+void console_set_mirror(void (*fn)(char c)) { mirror = fn; }
+
 static void console_putc(char c)
 {
     if (c == '\n')
@@ -116,6 +120,8 @@ static void console_putc(char c)
     serial_putc(c);
     if (e9_enabled)
         outb(E9_PORT, (u8)c);
+    if (mirror)
+        mirror(c);
 }
 
 void console_write(const char *s, size_t n)
