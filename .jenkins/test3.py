@@ -552,7 +552,7 @@ def bochs_exit_message(stderr_text):
     return ""
 
 
-def bochs_exit_kind(status, stderr_text, stdout_text=""):
+def bochs_exit_kind(status, stderr_text):
     """How Bochs ended: 'poweroff' (the shutdown port), 'reset' (a triple
     fault), 'killed' (a signal) or 'error' (anything else: bad bochsrc,
     another panic, the debugger stopping at a magic breakpoint)."""
@@ -656,7 +656,7 @@ class Bochs:
             except OSError:
                 return ""
         err, out = text(self.stderr_path), text(self.paths["stdout"])
-        kind = bochs_exit_kind(status, err, out) if exited else "killed"
+        kind = bochs_exit_kind(status, err) if exited else "killed"
         return kind, bochs_exit_detail(err, out), "Bochs log: " + self.paths["log"]
 
 

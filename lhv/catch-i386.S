@@ -22,6 +22,10 @@ catch_call:
     .globl catch_resume
 catch_resume:
     mov 4(%esp), %ecx
+/* Entered with ECX = buf and a stack that may be unusable (a task return
+ * from the double-fault task lands here). */
+    .globl catch_resume_ecx
+catch_resume_ecx:
     mov 0(%ecx), %ebx
     mov 4(%ecx), %esi
     mov 8(%ecx), %edi

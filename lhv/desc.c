@@ -124,6 +124,9 @@ static void fill_tss(struct lhv_cpu *c)
 #else
     c->tss.esp0 = stack_top;
     c->tss.ss0 = SEL_KDATA;
+    /* A task switch saves no CR3 into the TSS it leaves, but a task return
+     * (from the #DF or NMI task) loads CR3 from it: it must hold ours. */
+    c->tss.cr3 = read_cr3();
     task_tss(&c->df_tss, (uintptr_t)df_task_entry, c->df_stack, sizeof(c->df_stack));
     task_tss(&c->nmi_tss, (uintptr_t)nmi_task_entry, c->nmi_stack, sizeof(c->nmi_stack));
 #endif

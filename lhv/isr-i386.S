@@ -48,13 +48,17 @@ trap_common:
     iret
 
 /* The double-fault task: the CPU switched here through the task gate, with
- * the error code on this task's stack; the interrupted state is in the TSS
- * the CPU left (this CPU's main TSS). Never returns. */
+ * the error code on this task's stack (the C function's argument); the
+ * interrupted state is in the TSS the CPU left. double_fault_task reports
+ * and ends the run, or, for an expected #DF, rewrites that state so that
+ * IRET (a task return, NT set) resumes the catcher; the next #DF enters
+ * after the IRET, hence the loop. */
     .globl df_task_entry
 df_task_entry:
     call double_fault_task
-1:  hlt
-    jmp 1b
+    add $4, %esp                /* the error code */
+    iret
+    jmp df_task_entry
 
 /* The NMI task: handles one NMI, then IRET switches back to the interrupted
  * task; the next NMI resumes after the IRET, hence the loop. */

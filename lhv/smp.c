@@ -134,7 +134,14 @@ static bool wait_for(bool (*done)(void *), void *arg, u32 timeout_ms, bool sleep
 
 /* --- cross-calls ---------------------------------------------------------- */
 
-static void wake(u32 index) { lapic_send_ipi(cpus[index].apic_id, VEC_SMP_CALL); }
+/* Interrupts off around it: an xAPIC IPI is two register writes, and an
+ * interrupt handler that sends one in between would change the first. */
+static void wake(u32 index)
+{
+    unsigned long flags = irq_save();
+    lapic_send_ipi(cpus[index].apic_id, VEC_SMP_CALL);
+    irq_restore(flags);
+}
 
 /* VEC_SMP_CALL: run this CPU's pending call, if any (a wake-up has none). */
 static void call_interrupt(struct trap_frame *f)

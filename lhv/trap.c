@@ -79,6 +79,7 @@ void exception_report(const struct trap_frame *f)
 {
     u32 cpu = this_cpu()->index;
 
+    console_lock(); /* the report in one piece; fatal() keeps the console */
     printf("EXCEPTION: %s (vector %lu) on CPU %u, error code 0x%lx\n",
            exception_name((u32)f->vector), (unsigned long)f->vector, cpu,
            (unsigned long)f->error_code);
@@ -100,14 +101,25 @@ static void nmi_handle(void) { this_cpu()->nmi_count++; }
 void nmi_task(void) { nmi_handle(); }
 
 /* i386 double-fault task: the interrupted state is in the TSS the CPU
- * switched away from, named by the back link of this task's TSS. */
-void double_fault_task(void)
+ * switched away from, named by the back link of this task's TSS. An
+ * expected #DF (catch_exception) returns to the catcher: the interrupted
+ * task resumes at catch_resume_ecx instead of where it faulted. */
+void double_fault_task(u32 error_code)
 {
     struct lhv_cpu *c = this_cpu();
-    const struct tss *t = c->df_tss.link == SEL_NMI_TSS ? &c->nmi_tss : &c->tss;
+    struct tss *t = c->df_tss.link == SEL_NMI_TSS ? &c->nmi_tss : &c->tss;
     unsigned long cr2;
+    extern char catch_resume_ecx[];
 
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    if (c->catch_armed) {
+        c->catch_armed = false;
+        c->caught = (struct caught){VEC_DF, error_code, t->eip, t->cs, cr2};
+        t->eip = (uintptr_t)catch_resume_ecx;
+        t->ecx = (uintptr_t)&c->catch_buf;
+        return;
+    }
+    console_lock(); /* the report in one piece; fatal() keeps the console */
     printf("EXCEPTION: #DF double fault (vector 8) on CPU %u, through its task gate\n", c->index);
     printf("  eip 0x%08x cs 0x%x eflags 0x%08x esp 0x%08x ss 0x%x\n", t->eip, t->cs, t->eflags,
            t->esp, t->ss);

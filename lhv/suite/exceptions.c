@@ -25,6 +25,16 @@ PROBE(raise_gp, probe_gp, "mov $0xfff8, %%eax\n\t.globl probe_gp\nprobe_gp: mov 
 PROBE(read_null, probe_pf_read, ".globl probe_pf_read\nprobe_pf_read: mov 0x10, %%eax")
 PROBE(write_null, probe_pf_write, ".globl probe_pf_write\nprobe_pf_write: movl $1, 0x20")
 
+/* A kernel stack overflow: INT3 with the stack pointer in the unmapped
+ * page 0. Delivering #BP faults (#PF), delivering that #PF faults again:
+ * #DF, which runs on its own known-good stack (IST on amd64, a task gate on
+ * i386) and is reported instead of ending in a triple fault. */
+#ifdef __x86_64__
+PROBE(overflow_stack, probe_df, "mov $0x800, %%rsp\n\t.globl probe_df\nprobe_df: int3")
+#else
+PROBE(overflow_stack, probe_df, "mov $0x800, %%esp\n\t.globl probe_df\nprobe_df: int3")
+#endif
+
 #define PF_WRITE (1u << 1)
 
 /* Checks the caught exception; a mismatch fails the test with the reason. */
@@ -73,4 +83,17 @@ TEST("exceptions/page-fault-write", test_pf_write);
 static void test_pf_write(const char *name)
 {
     expect(name, write_null, VEC_PF, PF_WRITE, probe_pf_write, 0x20);
+}
+
+/* The saved IP of a #DF is undefined (SDM 3A 6.15, interrupt 8): only the
+ * vector and the error code (always 0) are checked. */
+TEST("exceptions/double-fault-stack", test_df);
+static void test_df(const char *name)
+{
+    struct caught c;
+    int got = catch_exception(overflow_stack, NULL, &c);
+
+    if (got != VEC_DF)
+        return verdict_fail(name, "vector %d, expected #DF (8)", got);
+    verdict(c.error_code == 0, name, "error code 0x%x, expected 0", c.error_code);
 }
