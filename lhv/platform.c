@@ -6,6 +6,7 @@
 #include "cpu.h"
 #include "div64.h"
 #include "end.h"
+#include "keyboard.h"
 #include "lapic.h"
 #include "paging.h"
 #include "pic.h"
@@ -92,6 +93,7 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     console_set_mirror(vga_putc);
     bsp->online = true;
     timer_init();
+    keyboard_init();
     __asm__ volatile("sti");
     timer_calibrate_lapic(&platform.calibration);
     print_calibration(&platform.calibration);
