@@ -115,12 +115,22 @@ $$(B_$(1))/sl.elf: $$(SL_OBJS_$(1)) xmhf/sl/sl.ld $$(B_$(1))/buildinfo.h
 	$$(Q)$$(LD) -m elf_i386 $$(LDFLAGS) --defsym=LHV_BASE=$$(SL_BASE) -T xmhf/sl/sl.ld -o $$@ \
 		$$(SL_OBJS_$(1))
 # The runtime starts on the first page after the SL: read __sl_end from it.
-$$(B_$(1))/runtime.elf: $$(RT_OBJS_$(1)) xmhf/runtime/runtime.ld $$(B_$(1))/sl.elf \
-		$$(B_$(1))/buildinfo.h
-	$$(Q)sl_end=$$$$(nm $$(B_$(1))/sl.elf | awk '$$$$3 == "__sl_end" { print $$$$1 }') && \
+# Debug builds link twice: the second time with a table of the first link's
+# text symbols (tools/symtab.py), placed after the code so nothing moves.
+LINK_RT_$(1) = sl_end=$$$$(nm $$(B_$(1))/sl.elf | awk '$$$$3 == "__sl_end" { print $$$$1 }') && \
 	$$(LD) -m $$(LDEMU_$(1)) $$(LDFLAGS) --defsym=LHV_BASE=$$(SL_BASE) \
 		--defsym=LHV_RUNTIME_BASE=$$$$(( (0x$$$$sl_end + 0xfff) & ~0xfff )) \
-		-T xmhf/runtime/runtime.ld -o $$@ $$(RT_OBJS_$(1))
+		-T xmhf/runtime/runtime.ld
+$$(B_$(1))/runtime.elf: $$(RT_OBJS_$(1)) xmhf/runtime/runtime.ld $$(B_$(1))/sl.elf \
+		$$(B_$(1))/buildinfo.h tools/symtab.py
+ifeq ($$(DEBUG),1)
+	$$(Q)$$(LINK_RT_$(1)) -o $$@.nosym $$(RT_OBJS_$(1))
+	$$(Q)nm -n $$@.nosym | $$(PYTHON) tools/symtab.py > $$(B_$(1))/symtab.c
+	$$(Q)$$(CC) $$(RTCFLAGS_$(1)) -iquote lhv -c -o $$(B_$(1))/symtab.o $$(B_$(1))/symtab.c
+	$$(Q)$$(LINK_RT_$(1)) -o $$@ $$(RT_OBJS_$(1)) $$(B_$(1))/symtab.o
+else
+	$$(Q)$$(LINK_RT_$(1)) -o $$@ $$(RT_OBJS_$(1))
+endif
 
 # The tree root holds one build of each subarch: remember which (release or
 # debug), so switching back re-copies even when the objects are older.

@@ -200,7 +200,7 @@ def last_line(lines):
     return lines[-1][1] if lines else "(no serial output)"
 
 
-def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=()):
+def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), require_skip=()):
     """Builds the Result of a run from its cleaned serial lines and the way
     the emulator ended. Verdicts count up to the first SUMMARY/FATAL; a
     protocol line after it is a problem."""
@@ -220,6 +220,7 @@ def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=()):
         check_summary(result)
     check_exit(result, end_action(cmdline))
     check_required(result, require_pass)
+    check_skipped(result, require_skip)
     return result
 
 
@@ -289,6 +290,18 @@ def check_required(result, names):
         if not any(v.kind == "PASS" for v in got):
             why = got[-1].line() if got else "no verdict"
             result.problems.append(Problem("require-pass", "%s did not pass (%s)" % (name, why)))
+
+
+def check_skipped(result, specs):
+    """Each spec is NAME:REGEX: test NAME must have printed SKIP with a
+    reason matching REGEX (a platform without a feature says why)."""
+    for spec in specs:
+        name, _, regex = spec.partition(":")
+        got = [v for v in result.verdicts if v.name == name]
+        if not any(v.kind == "SKIP" and re.search(regex, v.line()) for v in got):
+            why = got[-1].line() if got else "no verdict"
+            result.problems.append(Problem("require-skip", "%s did not SKIP with /%s/ (%s)"
+                                           % (name, regex, why)))
 
 
 # ---------------------------------------------------------------------------
@@ -788,7 +801,7 @@ def run_once(config, echo=None):
         f.write(shlex.join(EMULATORS[config.emulator]().command(config, image)) + "\n")
     lines, outcome = run_emulator(config, image, echo)
     result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
-                   config.require_pass)
+                   config.require_pass, config.require_skip)
     result.wall = time.monotonic() - start
     if config.junit:
         with open(config.junit, "w") as f:
@@ -885,6 +898,8 @@ def build_parser():
            "emulator then exits by itself")
     a("--require-pass", metavar="NAME", action="append", default=[],
       help="fail unless test NAME (group/test) printed PASS; repeatable")
+    a("--require-skip", metavar="NAME:REGEX", action="append", default=[],
+      help="fail unless test NAME printed SKIP with a reason matching REGEX; repeatable")
     a("--junit", metavar="FILE", help="write JUnit XML for Jenkins: one testcase per "
       "verdict (classname = group), runner failures under classname runner, the "
       "serial log in system-out")

@@ -8,7 +8,9 @@
 #include "percpu.h"
 
 struct catch_buf {
-    unsigned long regs[8]; /* callee-saved registers, SP, IP, flags */
+    /* amd64: rbx rbp r12-r15, rsp, rflags; i386: ebx esi edi ebp, esp
+     * (index 4), eflags (catch-SUBARCH.S) */
+    unsigned long regs[8];
 };
 
 struct lhv_cpu {

@@ -3,6 +3,7 @@
  * 64-bit MSR; the MMIO page is no longer decoded. */
 #include "desc.h"
 #include "lapic.h"
+#include "spinlock.h"
 #include "x86.h"
 
 #define X2APIC_MSR_BASE 0x800
@@ -54,16 +55,20 @@ void lapic_enable(void)
     lapic_write(LAPIC_REG_SVR, LAPIC_SVR_ENABLE | VEC_SPURIOUS);
 }
 
+/* The xAPIC ICR is two writes: an interrupt handler sending its own IPI
+ * between them would change the destination, so interrupts stay off. */
 void lapic_send_ipi(u32 dest, u32 icr_low)
 {
+    unsigned long flags = irq_save();
     if (x2apic_mode) {
         wrmsr(X2APIC_MSR_BASE + (LAPIC_REG_ICR_LOW >> 4), ((u64)dest << 32) | icr_low);
-        return;
+    } else {
+        lapic_write(LAPIC_REG_ICR_HIGH, dest << 24);
+        lapic_write(LAPIC_REG_ICR_LOW, icr_low);
+        while (lapic_read(LAPIC_REG_ICR_LOW) & ICR_DELIVERY_PENDING)
+            cpu_relax();
     }
-    lapic_write(LAPIC_REG_ICR_HIGH, dest << 24);
-    lapic_write(LAPIC_REG_ICR_LOW, icr_low);
-    while (lapic_read(LAPIC_REG_ICR_LOW) & ICR_DELIVERY_PENDING)
-        cpu_relax();
+    irq_restore(flags);
 }
 
 void lapic_timer_start(u32 vector, u32 initial, bool periodic)

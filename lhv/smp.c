@@ -114,7 +114,7 @@ u64 smp_tsc_per_ms(void)
  * the hlt is not lost (STI delays interrupts by one instruction). */
 static bool wait_for(bool (*done)(void *), void *arg, u32 timeout_ms, bool sleep)
 {
-    u64 start = rdtsc(), limit = (u64)timeout_ms * smp_tsc_per_ms();
+    u64 start = rdtsc(), limit = timeout_ms ? timeout_ms * smp_tsc_per_ms() : 0;
 
     for (;;) {
         if (sleep)
@@ -239,7 +239,7 @@ bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms)
         __atomic_store_n(&b->generation, generation + 1, __ATOMIC_RELEASE);
         return true;
     }
-    u64 start = rdtsc(), limit = (u64)timeout_ms * smp_tsc_per_ms();
+    u64 start = rdtsc(), limit = timeout_ms ? timeout_ms * smp_tsc_per_ms() : 0;
     while (b->generation == generation) {
         if (timeout_ms && rdtsc() - start >= limit)
             return false;

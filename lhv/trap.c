@@ -4,6 +4,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "end.h"
+#include "symbols.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -45,7 +46,12 @@ static void print_stack_trace(unsigned long fp)
         const unsigned long *frame = (const unsigned long *)fp;
         if (!frame[1])
             break;
-        printf(" 0x%lx", frame[1]);
+        unsigned long offset;
+        const char *sym = symbol_name(frame[1], &offset);
+        if (sym)
+            printf(" %s+0x%lx", sym, offset);
+        else
+            printf(" 0x%lx", frame[1]);
         if (frame[0] <= fp)
             break;
         fp = frame[0];
@@ -70,7 +76,9 @@ static void print_registers(const struct trap_frame *f)
     u32 esp = (f->cs & 3) ? f->sp : (u32)(uintptr_t)&f->sp;
     printf("  eax 0x%08x ebx 0x%08x ecx 0x%08x edx 0x%08x\n", f->eax, f->ebx, f->ecx, f->edx);
     printf("  esi 0x%08x edi 0x%08x ebp 0x%08x esp 0x%08x\n", f->esi, f->edi, f->ebp, esp);
-    printf("  ds 0x%x es 0x%x fs 0x%x gs 0x%x\n", f->ds, f->es, f->fs, f->gs);
+    /* a segment push leaves the upper 16 bits undefined */
+    printf("  ds 0x%x es 0x%x fs 0x%x gs 0x%x\n", f->ds & 0xffff, f->es & 0xffff, f->fs & 0xffff,
+           f->gs & 0xffff);
     print_stack_trace(f->ebp);
 #endif
 }
@@ -117,6 +125,10 @@ void double_fault_task(u32 error_code)
         c->caught = (struct caught){VEC_DF, error_code, t->eip, t->cs, cr2};
         t->eip = (uintptr_t)catch_resume_ecx;
         t->ecx = (uintptr_t)&c->catch_buf;
+        /* Not on the broken stack, and no interrupt before the catcher's
+         * flags are back: one would be delivered on that stack again. */
+        t->esp = c->catch_buf.regs[4];
+        t->eflags &= ~(1u << 9);
         return;
     }
     console_lock(); /* the report in one piece; fatal() keeps the console */

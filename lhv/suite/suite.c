@@ -14,10 +14,16 @@ void suite_run(void)
             t->run(t->name);
 }
 
-static void outcome_set(struct cpu_outcome *o, bool failed, const char *fmt, va_list ap)
+enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
+
+static void outcome_set(struct cpu_outcome *o, enum outcome_kind kind, const char *fmt,
+                        va_list ap)
 {
-    o->failed = failed;
-    o->skipped = !failed;
+    if (o->failed)
+        return; /* the first failure is the reason */
+    o->failed = kind == OUTCOME_FAIL;
+    o->skipped = kind == OUTCOME_SKIP;
+    o->xfailed = kind == OUTCOME_XFAIL;
     vsnprintf(o->why, sizeof(o->why), fmt, ap);
 }
 
@@ -25,7 +31,7 @@ void outcome_fail(struct cpu_outcome *o, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    outcome_set(o, true, fmt, ap);
+    outcome_set(o, OUTCOME_FAIL, fmt, ap);
     va_end(ap);
 }
 
@@ -33,7 +39,15 @@ void outcome_skip(struct cpu_outcome *o, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    outcome_set(o, false, fmt, ap);
+    outcome_set(o, OUTCOME_SKIP, fmt, ap);
+    va_end(ap);
+}
+
+void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    outcome_set(o, OUTCOME_XFAIL, fmt, ap);
     va_end(ap);
 }
 
@@ -58,7 +72,7 @@ void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, voi
     struct all_cpus_check c = {check, arg};
     char failed[128] = "";
     size_t len = 0;
-    int first = -1;
+    int first = -1, xfail = -1;
     u32 skipped = 0, online = 0;
 
     on_all_cpus(run_check, &c);
@@ -67,6 +81,8 @@ void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, voi
             continue;
         online++;
         skipped += outcomes[i].skipped;
+        if (outcomes[i].xfailed && xfail < 0)
+            xfail = (int)i;
         if (!outcomes[i].failed)
             continue;
         if (first < 0)
@@ -76,6 +92,8 @@ void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, voi
     }
     if (first >= 0)
         verdict_fail(name, "CPU %s: %s", failed, outcomes[first].why);
+    else if (xfail >= 0)
+        verdict_xfail(name, "%s", outcomes[xfail].why);
     else if (skipped == online)
         verdict_skip(name, "%s", outcomes[0].why);
     else

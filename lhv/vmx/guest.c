@@ -74,7 +74,7 @@ static bool setup_controls(struct vcpu *v)
     if (!(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS))
         proc = 0;
     else
-        vmw(MSR_BITMAP, (uintptr_t)alloc_pages(1)); /* all zero: no MSR exits */
+        vmw(MSR_BITMAP, (uintptr_t)v->msr_bitmap);
     vmw(EXCEPTION_BITMAP, 0xffffffff);
     vmw(CR3_TARGET_COUNT, 0);
     vmw(VM_EXIT_MSR_STORE_COUNT, 0);
@@ -193,6 +193,9 @@ bool vcpu_init(struct vcpu *v)
         v->vmcs = vmx_alloc_region();
     if (!v->stack)
         v->stack = alloc_pages(GUEST_STACK_PAGES);
+    if (!v->msr_bitmap)
+        v->msr_bitmap = alloc_pages(1);
+    memset(v->msr_bitmap, 0, PAGE_SIZE);
     v->launched = false;
     if (vmx_vmclear((uintptr_t)v->vmcs) != VMX_OK || vmx_vmptrld((uintptr_t)v->vmcs) != VMX_OK) {
         snprintf(v->why, sizeof(v->why), "VMCLEAR/VMPTRLD of a new VMCS failed");

@@ -46,6 +46,7 @@ const char *vmx_enable_cpu(void);  /* CR4.VMXE, fixed bits, VMXON */
 void vmx_disable_cpu(void);        /* VMXOFF, CR4.VMXE off */
 bool vmx_cpu_on(void);
 void *vmx_alloc_region(void);      /* a zeroed page with the revision id */
+u64 vmx_vmxon_pointer(void);       /* this CPU's VMXON region (0 before VMXON) */
 
 /* --- instructions (vmcs.c) --- */
 int vmx_vmclear(u64 pa);
@@ -79,6 +80,7 @@ struct vcpu {
     bool launched;
     struct guest_regs regs;
     u8 *stack;           /* the guest's stack page(s) */
+    void *msr_bitmap;    /* all zero: no MSR exits (a test may use its own) */
     exit_hook hook;      /* a test's handler, consulted first */
     void *test_data;
     /* Set by the run loop */

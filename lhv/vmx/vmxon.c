@@ -30,6 +30,8 @@ static int vmxon(u64 pa)
 
 bool vmx_cpu_on(void) { return cpu_on[this_cpu()->index]; }
 
+u64 vmx_vmxon_pointer(void) { return (uintptr_t)vmxon_region[this_cpu()->index]; }
+
 const char *vmx_enable_cpu(void)
 {
     static char why[LHV_MAX_CPUS][120];

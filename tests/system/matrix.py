@@ -57,6 +57,35 @@ def boot_cases():
         cases.append(Case("amd64-%s-6G" % boot,
                           ["--subarch", "amd64", "--boot", boot, "--memory", "6G",
                            "--require-pass", "boot/high-memory"]))
+    # QEMU TCG has no VMX: every VMX test says so and the run still ends
+    for sub in test3.SUBARCHS:
+        cases.append(Case("%s-direct-vmx-skips" % sub,
+                          ["--subarch", sub, "--boot", "direct"] +
+                          [a for t in VMX_CORE_TESTS
+                           for a in ("--require-skip", t + ":CPU has no VMX")], quick=True))
+    return cases
+
+
+# Tests that must PASS wherever VMX is, and SKIP ("CPU has no VMX") elsewhere
+VMX_CORE_TESTS = ("vmx/vmxon", "vmx/vmcall-roundtrip", "vmx/cpuid-exiting", "hypapp/hypercall")
+
+
+def bochs_cases():
+    """VMX runs in Bochs (corei7_skylake_x): both subarchs with 1 and 2 CPUs
+    must pass the VMX tests; atom_n270 has no VMX (i386: the VMX tests
+    SKIP) and no long mode (amd64: init says so)."""
+    vmx = [a for t in VMX_CORE_TESTS for a in ("--require-pass", t)]
+    cases = [Case("%s-bochs-smp%d" % (sub, smp),
+                  ["--subarch", sub, "--emulator", "bochs", "--smp", str(smp)] + vmx,
+                  quick=smp == 1)
+             for sub in test3.SUBARCHS for smp in (1, 2)]
+    cases.append(Case("i386-bochs-atom-no-vmx",
+                      ["--subarch", "i386", "--emulator", "bochs", "--bochs-cpu", "atom_n270"] +
+                      [a for t in VMX_CORE_TESTS
+                       for a in ("--require-skip", t + ":CPU has no VMX")]))
+    cases.append(Case("bad-amd64-bochs-atom-no-long-mode",
+                      ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "atom_n270",
+                       "--expect-fatal", "long mode"]))
     return cases
 
 
@@ -100,7 +129,7 @@ def bad_input_cases(work, bin_dir):
 
 
 def all_cases(work, bin_dir):
-    return boot_cases() + bad_input_cases(work, bin_dir)
+    return bochs_cases() + boot_cases() + bad_input_cases(work, bin_dir)
 
 
 def make_bad_files(work, bin_dir):

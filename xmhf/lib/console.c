@@ -20,6 +20,7 @@
 #define UART_MCR_DTR_RTS 0x03 /* OUT2 stays off: no UART interrupts */
 #define UART_LSR 5 /* line status */
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */
+#define UART_LSR_TEMT 0x40 /* transmitter empty: FIFO and shift register */
 #define UART_CLOCK 115200  /* divisor 1 gives this baud rate */
 
 #define E9_PORT 0xe9
@@ -44,6 +45,10 @@ void console_init(const struct lhv_serial_cfg *cfg, bool e9)
     u16 port = cfg->port;
     u16 divisor = (u16)(UART_CLOCK / cfg->baud);
 
+    /* Each stage sets the UART up again: let the previous stage's last
+     * characters leave first, or clearing the FIFO drops them. */
+    for (u32 i = 0; i < 100000 && !(inb(serial_port + UART_LSR) & UART_LSR_TEMT); i++)
+        cpu_relax();
     serial_port = port;
     e9_enabled = e9;
     outb(port + UART_IER, 0);

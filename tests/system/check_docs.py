@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Fails when the docs drift from the code: every test name (TEST(...) in
+lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
+docs/tests.md, every lhv. option (xmhf/lib/options.c) and every build.sh
+flag in docs/options.md. Ends with the plain line `N passed, N failed`."""
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_names():
+    names = set()
+    suite = os.path.join(ROOT, "lhv", "suite")
+    for f in sorted(os.listdir(suite)):
+        if f.endswith(".c"):
+            names.update(re.findall(r'TEST\("([^"]+)"', read(os.path.join("lhv", "suite", f))))
+    names.update(re.findall(r'\{"(boot/[^"]+)"', read("xmhf/runtime/selftest.c")))
+    return names
+
+
+def option_names():
+    src = read("xmhf/lib/options.c")
+    return set(re.findall(r'"(lhv\.[a-z0-9_.]+)"', src)) | {"serial=", "boot_drive="}
+
+
+def build_flags():
+    return set(re.findall(r"^\s+(--[a-z-]+)(?: \||\))", read("build.sh"), re.M))
+
+
+def check(kind, names, doc):
+    text = read(doc)
+    missing = sorted(n for n in names if n.rstrip("=") not in text)
+    for n in missing:
+        print("FAIL docs/%s: %s is not documented in %s" % (kind, n, doc))
+    return len(names) - len(missing), len(missing)
+
+
+def main():
+    passed = failed = 0
+    for kind, names, doc in (("tests", test_names(), "docs/tests.md"),
+                             ("options", option_names(), "docs/options.md"),
+                             ("build-flags", build_flags(), "docs/options.md")):
+        p, f = check(kind, names, doc)
+        print("%s: %d documented, %d missing" % (kind, p, f))
+        passed, failed = passed + p, failed + f
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
