@@ -46,10 +46,12 @@ static void print_stack_trace(unsigned long fp)
         const unsigned long *frame = (const unsigned long *)fp;
         if (!frame[1])
             break;
+        /* Look up the call, not the return address: after a call to a
+         * noreturn function the latter is already the next function. */
         unsigned long offset;
-        const char *sym = symbol_name(frame[1], &offset);
+        const char *sym = symbol_name(frame[1] - 1, &offset);
         if (sym)
-            printf(" %s+0x%lx", sym, offset);
+            printf(" %s+0x%lx", sym, offset + 1);
         else
             printf(" 0x%lx", frame[1]);
         if (frame[0] <= fp)
