@@ -40,12 +40,12 @@ endif
 
 COMMON_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -fno-toplevel-reorder \
-	-fcf-protection=none \
+	-fcf-protection=none -ffunction-sections -fdata-sections \
 	-mgeneral-regs-only --param=min-pagesize=0 -nostdlib -pipe $(OPT) -Wall -Wextra -Werror -MMD -MP \
 	-iquote xmhf/include
 CFLAGS_32 := -m32 -march=i686 $(COMMON_CFLAGS)
 CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
-LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack \
+LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack --gc-sections \
 	--no-warn-rwx-segments
 
 LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32 bootinfo acpi

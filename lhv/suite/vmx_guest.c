@@ -17,7 +17,6 @@
 #include "vmx/guest_modes.h"
 #include "vmx/vmx.h"
 #include "x86.h"
-#include "console.h"
 
 #define EFLAGS_IF (1u << 9)
 #define CR0_NE (1u << 5)
@@ -862,15 +861,10 @@ static void guest_ext(void *arg)
         cpu_relax();
 }
 
-static u32 dbg_irr, dbg_isr, dbg_ppr, dbg_tpr, dbg_isr7, dbg_irr7, dbg_isr1, dbg_irr1;
 static enum exit_action ext_hook(struct vcpu *v, u32 reason)
 {
     struct ext_run *r = v->test_data;
 
-    if (reason == EXIT_REASON_VMCALL) {
-        dbg_irr = lapic_read(0x200 + 0x60); dbg_isr = lapic_read(0x100+0x60); dbg_ppr = lapic_read(0xa0); dbg_tpr = lapic_read(0x80);
-        dbg_isr7 = lapic_read(0x170); dbg_irr7 = lapic_read(0x270); dbg_isr1 = lapic_read(0x110); dbg_irr1 = lapic_read(0x210);
-    }
     if (reason != EXIT_REASON_EXTERNAL_INTERRUPT)
         return EXIT_DEFAULT;
     u32 info = (u32)vmr(VM_EXIT_INTR_INFO);
@@ -925,7 +919,6 @@ static bool ext_once(struct cpu_outcome *o, struct vcpu *v, bool ack)
     if (!run_guest(o, v, guest_ext, &r))
         return false;
     u32 host = host_got[1][cpu], other = host_got[0][cpu];
-    if (!r.exited) printf("DBG cpu %u: irr6 %08x isr6 %08x ppr %x tpr %x isr7 %08x irr7 %08x isr1 %08x irr1 %08x other %u\n", cpu, dbg_irr, dbg_isr, dbg_ppr, dbg_tpr, dbg_isr7, dbg_irr7, dbg_isr1, dbg_irr1, other);
     if (r.bad_info)
         outcome_fail(o, "%s: VM_EXIT_INTR_INFO 0x%x", how, r.bad_info);
     else if (!r.exited)
