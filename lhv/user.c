@@ -16,11 +16,11 @@ void enter_user(uintptr_t ip, uintptr_t sp, unsigned long ax); /* user-SUBARCH.S
 static const u8 prog_syscall[] = {0xcd, 0x80};            /* int $0x80 */
 static const u8 prog_read[] = {0x8b, 0x00, 0xcd, 0x80};   /* mov (%eax|%rax), %eax; int $0x80 */
 
-static volatile uintptr_t last_frame;
+static volatile uintptr_t last_frame[LHV_MAX_CPUS]; /* per CPU: they run at once */
 
 static void syscall_handler(struct trap_frame *f)
 {
-    last_frame = (uintptr_t)f;
+    last_frame[this_cpu()->index] = (uintptr_t)f;
     catch_deliver(this_cpu(), f);
 }
 
@@ -54,12 +54,12 @@ static void run_user(void *arg)
 int user_run(u32 prog, unsigned long arg, struct caught *out, uintptr_t *frame_at)
 {
     struct user_call u = {prog, arg};
-    last_frame = 0;
+    last_frame[this_cpu()->index] = 0;
     int vector = catch_exception(run_user, &u, out);
 #ifdef __x86_64__
     /* An interrupt from ring 3 left SS null (SDM 3A 6.14.4): restore it */
     __asm__ volatile("mov %0, %%ss" : : "r"(SEL_KDATA));
 #endif
-    *frame_at = last_frame;
+    *frame_at = last_frame[this_cpu()->index];
     return vector;
 }
