@@ -211,6 +211,13 @@ void vcpu_skip_instruction(void)
     vmw(GUEST_RIP, vmr(GUEST_RIP) + vmr(VM_EXIT_INSTRUCTION_LEN));
 }
 
+bool guest_in_lhv(void)
+{
+    struct cpuid_regs r = cpuid(LHV_CPUID_SIGNATURE_LEAF, 0);
+    return (cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR) && r.ebx == LHV_CPUID_SIGNATURE &&
+           r.ecx == LHV_CPUID_SIGNATURE && r.edx == LHV_CPUID_SIGNATURE;
+}
+
 unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long a2,
                               unsigned long a3)
 {
@@ -255,9 +262,20 @@ static enum exit_action handle_vmcall(struct vcpu *v)
     return EXIT_RESUME;
 }
 
+/* The guest sees the real CPUID, plus what a hypervisor shows (the
+ * convention KVM, Xen and Hyper-V follow): CPUID.01H:ECX bit 31 set and
+ * leaf 0x40000000 naming LHV. So code shared by host and guest finds out
+ * where it runs by asking, not guessing (guest_in_lhv). */
 static enum exit_action handle_cpuid(struct vcpu *v)
 {
-    struct cpuid_regs r = cpuid((u32)REG_AX(v), (u32)REG_CX(v));
+    u32 leaf = (u32)REG_AX(v);
+    struct cpuid_regs r = cpuid(leaf, (u32)REG_CX(v));
+
+    if (leaf == 1)
+        r.ecx |= CPUID1_ECX_HYPERVISOR;
+    else if (leaf == LHV_CPUID_SIGNATURE_LEAF)
+        r = (struct cpuid_regs){LHV_CPUID_SIGNATURE_LEAF, LHV_CPUID_SIGNATURE, LHV_CPUID_SIGNATURE,
+                                LHV_CPUID_SIGNATURE};
     REG_AX(v) = r.eax;
     REG_BX(v) = r.ebx;
     REG_CX(v) = r.ecx;

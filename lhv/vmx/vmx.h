@@ -110,6 +110,13 @@ bool vcpu_resume_loop(struct vcpu *v);
 /* Advances the guest RIP past the exiting instruction. */
 void vcpu_skip_instruction(void);
 
+/* What LHV's guests see in CPUID leaf 0x40000000: "LHV " in EBX, ECX, EDX. */
+#define LHV_CPUID_SIGNATURE_LEAF 0x40000000u
+#define LHV_CPUID_SIGNATURE 0x2056484cu /* the bytes "LHV " */
+
+/* True in a guest of LHV (CPUID says so), false on the host. */
+bool guest_in_lhv(void);
+
 /* Guest side: a hypercall (VMCALL with the number in AX). */
 unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long a2,
                               unsigned long a3);
