@@ -3,39 +3,9 @@
 #include "console.h"
 #include "cpu.h"
 #include "hypapp.h"
-#include "suite.h"
+#include "vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
-
-/* One guest per CPU, made on first use and reset by each test. */
-static struct vcpu guests[LHV_MAX_CPUS];
-
-/* This CPU's guest with a fresh VMCS, or NULL after skip/fail. */
-static struct vcpu *fresh_guest(struct cpu_outcome *o)
-{
-    struct vcpu *v = &guests[this_cpu()->index];
-    const char *why = vmx_unavailable();
-
-    if (why) {
-        outcome_skip(o, "%s", why);
-        return NULL;
-    }
-    v->hook = NULL;
-    v->test_data = NULL;
-    if (!vcpu_init(v)) {
-        outcome_fail(o, "guest setup: %s", v->why);
-        return NULL;
-    }
-    return v;
-}
-
-static bool run_guest(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
-{
-    if (vcpu_run(v, fn, arg))
-        return true;
-    outcome_fail(o, "%s", v->why);
-    return false;
-}
 
 static void check_vmxon(struct cpu_outcome *o, void *arg)
 {
@@ -77,7 +47,7 @@ static void guest_vmcall_cost(void *arg)
 static void report_vmcall_cost(void)
 {
     static u64 ticks[VMCALL_SAMPLES];
-    struct vcpu *v = &guests[this_cpu()->index];
+    struct vcpu *v = test_guest_of_this_cpu();
 
     if (vmx_unavailable() || !vcpu_init(v) || !vcpu_run(v, guest_vmcall_cost, ticks))
         return;
@@ -96,10 +66,10 @@ static void report_vmcall_cost(void)
 static void check_vmcall(struct cpu_outcome *o, void *arg)
 {
     struct echo e = {0x1234 + this_cpu()->index, 0x4321000, 0};
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = test_guest(o);
     (void)arg;
 
-    if (v && run_guest(o, v, guest_echo, &e) && e.result != e.a + e.b)
+    if (v && test_guest_run(o, v, guest_echo, &e) && e.result != e.a + e.b)
         outcome_fail(o, "the guest got 0x%lx, expected 0x%lx", e.result, e.a + e.b);
 }
 
@@ -140,13 +110,13 @@ static void guest_cpuid(void *arg)
 static void check_cpuid(struct cpu_outcome *o, void *arg)
 {
     struct cpuid_regs r = {0, 0, 0, 0};
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = test_guest(o);
     (void)arg;
 
     if (!v)
         return;
     v->hook = cpuid_hook;
-    if (run_guest(o, v, guest_cpuid, &r) &&
+    if (test_guest_run(o, v, guest_cpuid, &r) &&
         (r.eax != LHV_CPUID_ANSWER || r.ebx != LHV_CPUID_ANSWER || r.ecx != LHV_CPUID_ANSWER ||
          r.edx != LHV_CPUID_ANSWER))
         outcome_fail(o, "the guest read %08x %08x %08x %08x, expected %08x in each", r.eax,
@@ -166,10 +136,10 @@ static void guest_app_call(void *arg)
 static void check_app_hypercall(struct cpu_outcome *o, void *arg)
 {
     struct echo e = {41, 0, 0};
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = test_guest(o);
     (void)arg;
 
-    if (v && run_guest(o, v, guest_app_call, &e) && e.result != 42)
+    if (v && test_guest_run(o, v, guest_app_call, &e) && e.result != 42)
         outcome_fail(o, "app %s answered 0x%lx to 0x%x(41), expected 42", hypapp.name, e.result,
                      HYPERCALL_APP_FIRST);
 }
@@ -191,10 +161,10 @@ static void guest_ask_where(void *arg)
 static void check_guest_knows(struct cpu_outcome *o, void *arg)
 {
     bool in_guest = false;
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = test_guest(o);
     (void)arg;
 
-    if (!v || !run_guest(o, v, guest_ask_where, &in_guest))
+    if (!v || !test_guest_run(o, v, guest_ask_where, &in_guest))
         return;
     if (!in_guest)
         outcome_fail(o, "the guest did not see LHV's CPUID signature");

@@ -8,7 +8,7 @@
 #include "cpu.h"
 #include "lapic.h"
 #include "string.h"
-#include "suite.h"
+#include "vmx_test.h"
 #include "vmx/ept.h"
 #include "x86.h"
 
@@ -27,7 +27,6 @@ struct cpu_ept {
 };
 
 static struct cpu_ept cpu_ept[LHV_MAX_CPUS];
-static struct vcpu guests[LHV_MAX_CPUS];
 
 /* This CPU's EPT state, made on first use (the MTRRs are read on each CPU:
  * they should agree, and each map follows its own CPU's). */
@@ -83,7 +82,7 @@ static enum exit_action base_hook(struct vcpu *v, u32 reason)
 static struct vcpu *ept_guest(struct cpu_outcome *o, struct ept *e, u16 vpid, exit_hook hook,
                               void *data)
 {
-    struct vcpu *v = &guests[this_cpu()->index];
+    struct vcpu *v = test_guest_of_this_cpu();
 
     v->hook = hook ? hook : base_hook;
     v->test_data = data;
@@ -93,14 +92,6 @@ static struct vcpu *ept_guest(struct cpu_outcome *o, struct ept *e, u16 vpid, ex
         return NULL;
     }
     return v;
-}
-
-static bool run_guest(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
-{
-    if (vcpu_run(v, fn, arg))
-        return true;
-    outcome_fail(o, "%s", v->why);
-    return false;
 }
 
 static bool flush(struct cpu_outcome *o, const struct ept *e)
@@ -242,7 +233,7 @@ static void check_identity(struct cpu_outcome *o, void *arg)
         d.apic_version_reg =
             (uintptr_t)(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK) + LAPIC_REG_VERSION;
     v = ept_guest(o, &c->ident, 0, NULL, NULL);
-    if (!v || !run_guest(o, v, guest_identity, &d))
+    if (!v || !test_guest_run(o, v, guest_identity, &d))
         return;
     if (!(vmr(SECONDARY_VM_EXEC_CONTROL) & CPU2_ENABLE_EPT) || vmr(EPT_POINTER) != c->ident.eptp) {
         outcome_fail(o, "EPT not on: secondary controls 0x%llx, EPTP 0x%llx",
@@ -395,7 +386,7 @@ static void check_violation(struct cpu_outcome *o, void *arg)
     put_code(c->page + VIOL_CODE_OFF, d.code_value);
     ept_protect_4k(d.e, (uintptr_t)c->page, 0);
     v = ept_guest(o, d.e, 0, violation_hook, &d);
-    if (v && flush(o, d.e) && run_guest(o, v, guest_violation, &d)) {
+    if (v && flush(o, d.e) && test_guest_run(o, v, guest_violation, &d)) {
         u32 stored;
         memcpy(&stored, c->page + VIOL_WRITE_OFF, 4);
         if (d.step != ARRAY_SIZE(viol_steps))
@@ -456,7 +447,7 @@ static bool switch_run(struct cpu_outcome *o, struct vcpu *v, struct ept *e, u32
     ((u32 *)c->alt[0])[1] = ((u32 *)c->alt[1])[1] = 0;
     vmw(EPT_POINTER, e->eptp);
     c->active = e;
-    if (!invept_as(o, type, e) || !run_guest(o, v, guest_switch, &d))
+    if (!invept_as(o, type, e) || !test_guest_run(o, v, guest_switch, &d))
         return false;
     if (d.seen != want) {
         outcome_fail(o, "%s: the guest read 0x%x, expected 0x%x", what, d.seen, want);
@@ -573,7 +564,7 @@ static void check_2mb(struct cpu_outcome *o, void *arg)
     v = ept_guest(o, &c->ident, 0, NULL, NULL);
     if (level != 2 || !(pde & EPT_LARGE)) {
         outcome_fail(o, "the window's entry 0x%llx (level %d) is no 2 MiB page", pde, level);
-    } else if (v && flush(o, &c->ident) && run_guest(o, v, guest_big, &d)) {
+    } else if (v && flush(o, &c->ident) && test_guest_run(o, v, guest_big, &d)) {
         for (u32 i = 0; i < BIG_READS; i++) {
             /* The marker's words are known; elsewhere the host reads */
             u32 want = i >= BIG_READS - 4 ? big_marker[i - (BIG_READS - 4)]
@@ -654,7 +645,7 @@ static void check_execute_only(struct cpu_outcome *o, void *arg)
     memcpy(&first, c->code + XO_OFF, 4);
     ept_protect_4k(d.e, (uintptr_t)c->code, EPT_EXEC);
     v = ept_guest(o, d.e, 0, xo_hook, &d);
-    if (v && flush(o, d.e) && run_guest(o, v, guest_xo, &d)) {
+    if (v && flush(o, d.e) && test_guest_run(o, v, guest_xo, &d)) {
         u64 want = (uintptr_t)c->code + XO_OFF;
         if (d.fn_value != value)
             outcome_fail(o, "code in the execute-only page returned 0x%x, expected 0x%x",
@@ -698,7 +689,7 @@ static void guest_echo(void *arg)
 static bool echo_run(struct cpu_outcome *o, struct vcpu *v, const char *when)
 {
     struct echo e = {0x1000 + this_cpu()->index, 0x20000, 0};
-    if (!run_guest(o, v, guest_echo, &e))
+    if (!test_guest_run(o, v, guest_echo, &e))
         return false;
     if (e.result != e.a + e.b) {
         outcome_fail(o, "%s: the guest's hypercall returned 0x%lx, expected 0x%lx", when, e.result,

@@ -7,7 +7,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "string.h"
-#include "suite.h"
+#include "vmx_test.h"
 #include "vmx/msr_area.h"
 #include "vmx/vmx.h"
 #include "x86.h"
@@ -34,30 +34,16 @@
 #define ADDR(x) ((u64)(u32)(x))
 #endif
 
-static struct vcpu guests[LHV_MAX_CPUS];
-
+/* The test guest, with MSR bitmaps: without them every RDMSR/WRMSR exits
+ * (26.1.3) and the guest could not reach the real MSRs. */
 static struct vcpu *fresh_guest(struct cpu_outcome *o)
 {
-    struct vcpu *v = &guests[this_cpu()->index];
-    const char *why = vmx_unavailable();
-
-    if (why) {
-        outcome_skip(o, "%s", why);
-        return NULL;
-    }
-    /* Without MSR bitmaps every RDMSR/WRMSR exits (26.1.3) and the guest
-     * could not reach the real MSRs. */
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
+    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
         outcome_skip(o, "\"use MSR bitmaps\" not supported (IA32_VMX_PROCBASED_CTLS bit 28)");
         return NULL;
     }
-    v->hook = NULL;
-    v->test_data = NULL;
-    if (!vcpu_init(v)) {
-        outcome_fail(o, "guest setup: %s", v->why);
-        return NULL;
-    }
-    if (!(vmr(CPU_BASED_VM_EXEC_CONTROL) & CPU_USE_MSR_BITMAPS)) {
+    struct vcpu *v = test_guest(o);
+    if (v && !(vmr(CPU_BASED_VM_EXEC_CONTROL) & CPU_USE_MSR_BITMAPS)) {
         outcome_fail(o, "guest setup left \"use MSR bitmaps\" clear");
         return NULL;
     }

@@ -12,7 +12,7 @@
 #include "smp.h"
 #include "spinlock.h"
 #include "string.h"
-#include "suite.h"
+#include "vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 
@@ -24,7 +24,6 @@ extern char guest_entry[];
 #define NO_VMCS (~0ull) /* the current-VMCS pointer when there is none */
 #define VECTOR_UD 6
 
-static struct vcpu guests[LHV_MAX_CPUS];
 static void *scratch_vmcs[LHV_MAX_CPUS]; /* never launched: field tests */
 static u32 *bad_region[LHV_MAX_CPUS];    /* a VMCS region with a wrong revision */
 
@@ -74,25 +73,6 @@ static u64 current_vmcs(void)
 }
 
 static void guest_nop(void *arg) { (void)arg; }
-
-/* This CPU's guest with a fresh VMCS (VMCLEAR, VMPTRLD, set up), current. */
-static struct vcpu *fresh_guest(struct cpu_outcome *o)
-{
-    struct vcpu *v = &guests[this_cpu()->index];
-    const char *why = vmx_unavailable();
-
-    if (why) {
-        outcome_skip(o, "%s", why);
-        return NULL;
-    }
-    v->hook = NULL;
-    v->test_data = NULL;
-    if (!vcpu_init(v)) {
-        outcome_fail(o, "guest setup: %s", v->why);
-        return NULL;
-    }
-    return v;
-}
 
 static bool run_nop(struct cpu_outcome *o, struct vcpu *v, const char *when)
 {
@@ -166,7 +146,7 @@ static u64 region_with_revision(u32 revision)
  * refuse the VMXON region, bad addresses and foreign revisions (31.3). */
 static void check_lifecycle(struct cpu_outcome *o, void *arg)
 {
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = test_guest(o);
     u64 vmcs, cur, value, vmxon = vmx_vmxon_pointer();
     u32 phys = max_phys_bits();
     u64 beyond = phys < 64 ? 1ull << phys : 0;
@@ -341,7 +321,7 @@ static bool outside_vmx(struct cpu_outcome *o, u64 vmcs, u64 vmxon)
  * (24.7, 31.3), and guests run again. */
 static void check_vmxoff_vmxon(struct cpu_outcome *o, void *arg)
 {
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = test_guest(o);
     u64 vmxon = vmx_vmxon_pointer(), vmcs, cur;
     (void)arg;
 
@@ -372,7 +352,7 @@ static void check_vmxoff_vmxon(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "VMPTRST gave 0x%llx right after VMXON, expected FFFFFFFF_FFFFFFFF", cur);
         return;
     }
-    if ((v = fresh_guest(o)) != NULL)
+    if ((v = test_guest(o)) != NULL)
         run_nop(o, v, "a guest after VMXOFF and VMXON");
 }
 

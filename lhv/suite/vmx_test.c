@@ -1,0 +1,33 @@
+/* One test guest per CPU, shared by the VMX suite files (vmx_test.h). */
+#include "cpu.h"
+#include "vmx_test.h"
+
+static struct vcpu guests[LHV_MAX_CPUS];
+
+struct vcpu *test_guest_of_this_cpu(void) { return &guests[this_cpu()->index]; }
+
+struct vcpu *test_guest(struct cpu_outcome *o)
+{
+    struct vcpu *v = test_guest_of_this_cpu();
+    const char *why = vmx_unavailable();
+
+    if (why) {
+        outcome_skip(o, "%s", why);
+        return NULL;
+    }
+    v->hook = NULL;
+    v->test_data = NULL;
+    if (!vcpu_init(v)) {
+        outcome_fail(o, "guest setup: %s", v->why);
+        return NULL;
+    }
+    return v;
+}
+
+bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
+{
+    if (vcpu_run(v, fn, arg))
+        return true;
+    outcome_fail(o, "%s", v->why);
+    return false;
+}

@@ -1,0 +1,18 @@
+/* What the VMX suite files share: one test guest per CPU. */
+#ifndef LHV_SUITE_VMX_TEST_H
+#define LHV_SUITE_VMX_TEST_H
+
+#include "suite.h"
+#include "vmx/vmx.h"
+
+/* This CPU's test guest, as it is (for tests that manage its VMCS). */
+struct vcpu *test_guest_of_this_cpu(void);
+
+/* This CPU's test guest with a fresh, current VMCS and no hook; NULL after
+ * outcome_skip (no VMX here) or outcome_fail (setup failed). */
+struct vcpu *test_guest(struct cpu_outcome *o);
+
+/* Runs fn(arg) in the guest; false after outcome_fail with the reason. */
+bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg);
+
+#endif
