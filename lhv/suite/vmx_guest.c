@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
+#include "emulator.h"
 #include "lapic.h"
 #include "platform.h"
 #include "smp.h"
@@ -849,7 +850,15 @@ struct ext_run {
     bool irr, isr;         /* the vector's LAPIC IRR and ISR bits in the hook */
     u32 bad_info;          /* an info that should not be (ack off: valid) */
     u32 infos[4];          /* of the first external-interrupt exits */
+    u32 pic_vector;        /* a PIC interrupt taken on an exit, if any */
+    bool pending_at_end;   /* VG_VEC_EXIT still in the IRR when the guest ended */
 };
+
+/* Bochs 2.7 (seen on the BSP): when an exit acknowledges a PIC interrupt
+ * while a LAPIC interrupt is pending too, the LAPIC one causes no further
+ * exit until the host toggles EFLAGS.IF (the CPU stops looking at its
+ * pending events). Real CPUs exit for it right after the VM entry. */
+static bool on_bochs;
 
 static void guest_ext(void *arg)
 {
@@ -865,6 +874,8 @@ static enum exit_action ext_hook(struct vcpu *v, u32 reason)
 {
     struct ext_run *r = v->test_data;
 
+    if (reason == EXIT_REASON_VMCALL && !r->exited) /* HC_DONE: interrupts still off */
+        r->pending_at_end = lapic_vector_bit(LAPIC_REG_IRR, VG_VEC_EXIT);
     if (reason != EXIT_REASON_EXTERNAL_INTERRUPT)
         return EXIT_DEFAULT;
     u32 info = (u32)vmr(VM_EXIT_INTR_INFO);
@@ -881,6 +892,8 @@ static enum exit_action ext_hook(struct vcpu *v, u32 reason)
             /* Someone else's interrupt, taken from the controller: the host
              * handles it as if it had arrived (it EOIs) */
             r->foreign++;
+            if (vector >= VEC_IRQ_BASE && vector < VEC_IRQ_BASE + 16)
+                r->pic_vector = vector;
             vg_host_deliver(vector);
             return EXIT_RESUME;
         }
@@ -921,6 +934,9 @@ static bool ext_once(struct cpu_outcome *o, struct vcpu *v, bool ack)
     u32 host = host_got[1][cpu], other = host_got[0][cpu];
     if (r.bad_info)
         outcome_fail(o, "%s: VM_EXIT_INTR_INFO 0x%x", how, r.bad_info);
+    else if (!r.exited && on_bochs && r.pic_vector && r.pending_at_end)
+        outcome_xfail(o, "Bochs 2.7: after an exit that took PIC vector 0x%x, the pending "
+                      "LAPIC vector 0x%x caused no exit", r.pic_vector, VG_VEC_EXIT);
     else if (!r.exited)
         outcome_fail(o, "%s: no external-interrupt exit for vector 0x%x (%u such exits, "
                      "interruption info 0x%x 0x%x 0x%x ...; host took it %u times)", how,
@@ -969,5 +985,6 @@ static void test_ext_exiting(const char *name)
 {
     trap_set_handler(VG_VEC_GUEST, host_vec_guest);
     trap_set_handler(VG_VEC_EXIT, host_vec_exit);
+    on_bochs = emulator_detect() == EMU_BOCHS;
     verdict_all_cpus(name, check_ext_exiting, NULL);
 }

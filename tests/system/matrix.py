@@ -53,6 +53,11 @@ def boot_cases():
                                       ["--subarch", sub, "--boot", boot, "--smp", str(smp),
                                        "--memory", mem],
                                       quick=(smp, mem) == (1, "512M")))
+    # every CPU count the platform issue names: 2 and 8 as well, direct boot
+    for sub in test3.SUBARCHS:
+        for smp in (2, 8):
+            cases.append(Case("%s-direct-smp%d-512M" % (sub, smp),
+                              ["--subarch", sub, "--boot", "direct", "--smp", str(smp)]))
     for boot in ("grub", "direct"):
         cases.append(Case("amd64-%s-6G" % boot,
                           ["--subarch", "amd64", "--boot", boot, "--memory", "6G",
