@@ -44,6 +44,9 @@ static void vmx_start_all_cpus(void)
 
 void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
 {
+    if (opts->tests[0] && runtime_checks_run + suite_selected_count() == 0)
+        fatal("lhv.tests=%s names no test: docs/tests.md lists them (globs: * and ?)",
+              opts->tests);
     platform_init_bsp(p, opts);
     vmx_start_all_cpus();
     if (hypapp.init)

@@ -16,6 +16,14 @@ void suite_run(void)
 
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
 
+u32 suite_selected_count(void)
+{
+    u32 n = 0;
+    for (const struct test *t = __tests_start; t < __tests_end; t++)
+        n += test_selected(t->name);
+    return n;
+}
+
 static void outcome_set(struct cpu_outcome *o, enum outcome_kind kind, const char *fmt,
                         va_list ap)
 {

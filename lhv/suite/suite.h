@@ -20,6 +20,9 @@ struct test {
 /* Runs every selected test (lhv.tests=) once. */
 void suite_run(void);
 
+/* How many tests lhv.tests= selects. */
+u32 suite_selected_count(void);
+
 /* A test that runs on every CPU prints one verdict (DESIGN §4): each CPU
  * fills its outcome, and the combination passes only when every CPU
  * passed; a failure names the CPUs and the first reason. */

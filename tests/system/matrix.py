@@ -39,6 +39,7 @@ class Case:
     name: str
     args: list           # test3.py options
     quick: bool = False  # part of --quick
+    fatal_within: float = 0  # bad input: the FATAL must come this soon (seconds)
 
 
 def boot_cases():
@@ -53,6 +54,15 @@ def boot_cases():
                                       ["--subarch", sub, "--boot", boot, "--smp", str(smp),
                                        "--memory", mem],
                                       quick=(smp, mem) == (1, "512M")))
+    # edge inputs that are not errors: a command line of exactly 4 KiB, and
+    # lhv.cpus above the number of CPUs
+    cmdline_4k = (" ".join("p%03d" % i for i in range(819)) + " xx")[:4096]
+    assert len(cmdline_4k) == 4096
+    cases.append(Case("amd64-direct-cmdline-4k", ["--subarch", "amd64", "--boot", "direct",
+                                                   "--cmdline", cmdline_4k]))
+    cases.append(Case("amd64-direct-cpus-above-count",
+                      ["--subarch", "amd64", "--boot", "direct", "--smp", "2",
+                       "--cmdline", "lhv.cpus=8", "--require-pass", "smp/all-cpus-online"]))
     # every CPU count the platform issue names: 2 and 8 as well, direct boot
     for sub in test3.SUBARCHS:
         for smp in (2, 8):
@@ -99,10 +109,14 @@ def bad_file(work, kind, sub):
     return os.path.join(work, "inputs", "%s-%s.bin" % (kind, sub))
 
 
+# Bad input must end in its FATAL within 2 s of QEMU's start (issue #8)
+BAD_INPUT_DEADLINE = 2.0
+
+
 def bad_case(what, sub, boot, regex, args, quick=False):
     return Case("bad-%s-%s-%s" % (sub, boot, what),
                 ["--subarch", sub, "--boot", boot, "--timeout", BAD_INPUT_TIMEOUT,
-                 "--expect-fatal", regex] + args, quick)
+                 "--expect-fatal", regex] + args, quick, BAD_INPUT_DEADLINE)
 
 
 def bad_input_cases(work, bin_dir):
@@ -127,6 +141,19 @@ def bad_input_cases(work, bin_dir):
                  ["--module", bad_file(work, "truncated", "i386")]),
         bad_case("unknown-option", "i386", "direct", "unknown option lhv.bogus",
                  ["--cmdline", "lhv.bogus=1"]),
+        bad_case("empty-module", "amd64", "direct", "truncated: 0 of",
+                 ["--module", bad_file(work, "empty", "amd64")]),
+        bad_case("one-byte-module", "amd64", "direct", "truncated: 1 of",
+                 ["--module", bad_file(work, "onebyte", "amd64")]),
+        bad_case("bad-serial-port", "amd64", "direct", "serial=",
+                 ["--cmdline", "serial=115200,8n1,0x0"]),
+        bad_case("bad-serial-baud", "amd64", "direct", "serial=",
+                 ["--cmdline", "serial=12345,8n1,0x3f8"]),
+        bad_case("zero-cpus", "amd64", "direct", "lhv.cpus=0", ["--cmdline", "lhv.cpus=0"]),
+        bad_case("tests-none", "amd64", "direct", "names no test",
+                 ["--cmdline", "lhv.tests=no/such-test"]),
+        bad_case("tests-none", "i386", "direct", "names no test",
+                 ["--cmdline", "lhv.tests=no/such-test"]),
         bad_case("no-module", "amd64", "grub", "no module", ["--no-module"]),
         bad_case("unknown-option", "amd64", "grub", "unknown option lhv.bogus",
                  ["--cmdline", "lhv.bogus=1"]),
@@ -149,6 +176,10 @@ def make_bad_files(work, bin_dir):
             image = bytearray(f.read())
         with open(bad_file(work, "truncated", sub), "wb") as f:
             f.write(image[:len(image) // 2])
+        with open(bad_file(work, "empty", sub), "wb") as f:
+            pass
+        with open(bad_file(work, "onebyte", sub), "wb") as f:
+            f.write(image[:1])
         image[len(image) // 2] ^= 0xff
         with open(bad_file(work, "flipped", sub), "wb") as f:
             f.write(image)
@@ -163,6 +194,9 @@ def run_case(case, work, bin_dir):
         result = test3.run_once(test3.parse_args(argv))
     except test3.SetupError as e:
         return False, time.monotonic() - start, str(e), argv
+    if result.ok and case.fatal_within and result.end.time > case.fatal_within:
+        return False, result.wall, "FATAL came %.2f s after the emulator started, limit %g s" % (
+            result.end.time, case.fatal_within), argv
     return result.ok, result.wall, result.first_failure(), argv
 
 

@@ -8,8 +8,12 @@
 /* Fills the bootstrap processor's per-CPU area (percpu.h). */
 void percpu_init_bsp(void);
 
-/* Boot self-checks: verdicts on the state the earlier stages left. */
-void runtime_self_checks(const struct lhv_boot_params *p);
+/* Boot self-checks: verdicts on the state the earlier stages left.
+ * Returns how many ran (lhv.tests= may select none). */
+u32 runtime_self_checks(const struct lhv_boot_params *p);
+
+/* How many boot self-checks ran (for lhv's "lhv.tests= names no test"). */
+extern u32 runtime_checks_run;
 
 /* Defined by lhv: the one call from the runtime into the hypervisor. */
 __attribute__((noreturn)) void lhv_main(const struct lhv_boot_params *p,

@@ -11,6 +11,7 @@
 #include "buildinfo.h"
 
 static struct lhv_options options;
+u32 runtime_checks_run;
 
 static void print_banner(const struct lhv_boot_params *p)
 {
@@ -52,6 +53,6 @@ void runtime_main(const struct lhv_boot_params *p)
     verdict_select(options.tests);
     print_banner(p);
     print_memory_map(p);
-    runtime_self_checks(p);
+    runtime_checks_run = runtime_self_checks(p);
     lhv_main(p, &options);
 }

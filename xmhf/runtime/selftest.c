@@ -247,9 +247,13 @@ static const struct boot_check {
     {"boot/high-memory", check_high_memory},
 };
 
-void runtime_self_checks(const struct lhv_boot_params *p)
+u32 runtime_self_checks(const struct lhv_boot_params *p)
 {
+    u32 run = 0;
     for (u32 i = 0; i < ARRAY_SIZE(boot_checks); i++)
-        if (test_selected(boot_checks[i].name))
+        if (test_selected(boot_checks[i].name)) {
             boot_checks[i].run(p, boot_checks[i].name);
+            run++;
+        }
+    return run;
 }
