@@ -151,6 +151,15 @@ hypervisor-x86-$(1).bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/mki
 hypervisor-x86-$(1).bin.gz: hypervisor-x86-$(1).bin
 	$$(Q)gzip -9 -n -c $$< > $$@
 
+# The same images inside the build directory, leaving the tree root alone
+# (tests/system/test_debug.py boots the debug build while the root holds the
+# release build).
+$$(B_$(1))/init.bin: $$(B_$(1))/init.elf
+	$$(Q)objcopy --strip-all $$< $$@
+$$(B_$(1))/hypervisor.bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/mkimage
+	$$(Q)build/host/mkimage --subarch $(1) --base $$(SL_BASE) --sl-area-size $$(SL_AREA_SIZE) \
+		$(if $(filter 1,$(DEBUG)),--debug) $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf $$@
+
 -include $$(shell find $$(B_$(1)) -name '*.d' 2>/dev/null)
 endef
 
@@ -188,9 +197,10 @@ build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/i
 FORCE:
 
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 # --- running and testing ----------------------------------------------------
-.PHONY: deps iso run run-bochs test system clean
+.PHONY: deps iso run run-bochs debug gdb usb bench test system clean
 
 deps:
 	@bash tools/deps.sh
@@ -203,6 +213,27 @@ run: deps amd64
 
 run-bochs: deps amd64
 	$(PYTHON) .jenkins/test3.py --subarch amd64 --emulator bochs --watch-serial
+
+# Debugging (docs/debugging.md): the amd64 debug build in QEMU, stopped at the
+# reset vector with gdb's stub on localhost:1234 (-s -S); `make gdb` in a
+# second terminal attaches with every stage's symbols.
+debug: deps
+	./build.sh amd64 --debug
+	@echo "make debug: QEMU waits for gdb on localhost:1234; in another terminal: make gdb"
+	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot direct --name amd64-debug --watch-serial \
+		--timeout 86400 --extra-qemu-args "-s -S"
+
+gdb:
+	gdb -x tools/gdb/lhv-amd64.gdb -ex 'target remote localhost:1234'
+
+# For editors (clangd, ccls): the real compile commands of both subarchs.
+compile_commands.json: FORCE
+	$(PYTHON) tools/compile_commands.py
+
+# Build, size, boot, VM-exit and timer figures (docs/performance.md) into
+# bench/results.json; BASELINE=FILE prints ratios, BENCH_ARGS="--quick" etc.
+bench: deps all
+	$(PYTHON) tools/bench/bench.py $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 system: all
 	$(PYTHON) tests/system/matrix.py

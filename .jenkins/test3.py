@@ -25,6 +25,7 @@ import queue
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -139,6 +140,7 @@ class Outcome:
     timeout: float = 0.0
     emulator: str = "qemu"
     log_hint: str = ""            # where the emulator's own log is, for failure messages
+    screenshot_problem: str = ""  # why --screenshot saved no picture, or ''
 
 
 @dataclasses.dataclass
@@ -220,6 +222,8 @@ def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), req
         check_summary(result)
     check_exit(result, end_action(cmdline))
     check_required(result, require_pass)
+    if outcome.screenshot_problem:
+        result.problems.append(Problem("screenshot", outcome.screenshot_problem))
     check_skipped(result, require_skip)
     return result
 
@@ -446,10 +450,15 @@ class Qemu:
     binary = "qemu-system-x86_64"  # runs i386 guests as well
 
     def command(self, config, image):
-        cmd = [self.binary, "-display", "none", "-monitor", "none", "-serial", "stdio",
+        monitor = "none"
+        if config.screenshot:
+            monitor = "unix:%s,server=on,wait=off" % monitor_path(config)
+        cmd = [self.binary, "-display", "none", "-monitor", monitor, "-serial", "stdio",
                "-no-reboot", "-nic", "none",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-m", config.memory, "-smp", str(config.smp), "-cpu", config.cpu]
+        if config.accel == "kvm":
+            cmd.insert(1, "-enable-kvm")
         if image.iso:
             cmd += ["-drive", "format=raw,file=" + image.iso]
         else:
@@ -477,6 +486,89 @@ class Qemu:
     def ending(self, status, exited):
         kind = self.exit_kind(status) if exited else "killed"
         return kind, stderr_tail(self.stderr_path), ""
+
+    def screenshot(self, config):
+        """Saves the VGA screen as PNG through the monitor socket (QEMU's
+        screendump); returns '' or what went wrong."""
+        try:
+            return monitor_screendump(monitor_path(config), config.screenshot)
+        except OSError as e:
+            return "monitor: %s" % e
+
+
+def monitor_path(config):
+    return os.path.join(config.work_dir, "monitor.sock")
+
+
+def monitor_screendump(sock_path, png, timeout=10.0):
+    """Runs 'screendump PNG -f png' on the QEMU monitor at sock_path and
+    waits for the prompt after it (the file is complete then)."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(sock_path)
+
+        def until_prompt():
+            data = b""
+            while not data.rstrip().endswith(b"(qemu)"):
+                if time.monotonic() > deadline:
+                    raise OSError("no monitor prompt within %g s" % timeout)
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise OSError("the monitor closed the connection")
+                data += chunk
+            return data.decode("utf-8", "replace")
+
+        until_prompt()
+        if os.path.exists(png):
+            os.remove(png)
+        s.sendall(("screendump %s -f png\n" % png).encode())
+        answer = clean_line(until_prompt().replace("(qemu)", "").replace("\n", " "))
+    answer = answer.replace("screendump %s -f png" % png, "").strip()
+    if not os.path.isfile(png):
+        return "screendump wrote no file%s" % (": " + answer if answer else "")
+    return ""
+
+
+# KVM: the host's /dev/kvm and the kvm_intel module's nested parameter
+# (docs/kvm.md). LHV needs VMX from its L0: KVM on an AMD host offers SVM.
+KVM_DEVICE = "/dev/kvm"
+KVM_INTEL_NESTED = "/sys/module/kvm_intel/parameters/nested"
+
+
+def check_kvm(device=None, nested=None):
+    """Raises SetupError saying what to do when nested VMX under KVM cannot
+    work on this host."""
+    device = device or KVM_DEVICE
+    nested = nested or KVM_INTEL_NESTED
+    if not os.path.exists(device):
+        raise SetupError("--accel kvm: %s is missing (no KVM on this host: a VM without "
+                         "nested virtualization, the kvm_intel module not loaded, or no VT-x "
+                         "in the firmware); run without --accel kvm for QEMU TCG, or see "
+                         "docs/kvm.md" % device)
+    if not os.access(device, os.R_OK | os.W_OK):
+        raise SetupError("--accel kvm: no read/write access to %s (add yourself to the "
+                         "kvm group, or run as root)" % device)
+    try:
+        with open(nested) as f:
+            value = f.read().strip()
+    except OSError:
+        raise SetupError("--accel kvm: %s is missing: kvm_intel is not loaded (an AMD host "
+                         "offers SVM, not VMX, to its guests; LHV needs an Intel host)" % nested)
+    if value not in ("Y", "1"):
+        raise SetupError("--accel kvm: nested VMX is off (%s is %s): "
+                         "modprobe -r kvm_intel && modprobe kvm_intel nested=1 (docs/kvm.md)"
+                         % (nested, value))
+
+
+def kvm_cpu(model):
+    """The -cpu value for nested VMX: host passthrough with VMX by default;
+    a named model gets vmx=on unless it already says something about vmx."""
+    if not model:
+        return "host,+vmx"
+    if "vmx" in model:
+        return model
+    return model + ",vmx=on"
 
 
 # Bochs 2.7. Facts behind these choices (measured on Debian 12, see
@@ -758,6 +850,7 @@ def run_emulator(config, image, echo=None):
     with open(os.path.join(work, "emulator.log"), "wb") as err, \
             open(os.path.join(work, "serial.log"), "w") as log:
         t0 = time.monotonic()
+        screenshot_problem = ""
         try:
             proc, stream = backend.start(config, image, err)
         except OSError as e:
@@ -767,6 +860,11 @@ def run_emulator(config, image, echo=None):
                                   daemon=True)
         reader.start()
         ended = session.until_end(t0 + config.timeout)
+        if ended and getattr(config, "screenshot", None):
+            why = backend.screenshot(config)
+            if why and echo:
+                echo("test3: --screenshot %s: %s" % (config.screenshot, why))
+            screenshot_problem = why
         # After SUMMARY/FATAL (or EOF) the emulator gets the grace time to
         # power off, none when lhv.end=halt; after a timeout it is killed.
         grace = POWEROFF_GRACE if ended or session.eof else 0.0
@@ -786,7 +884,8 @@ def run_emulator(config, image, echo=None):
     kind, detail, log_hint = backend.ending(status, exited)
     outcome = Outcome(exited=exited, exit_status=status, exit_time=exit_time, exit_kind=kind,
                       timed_out=not ended and not exited, timeout=config.timeout,
-                      stderr_tail=detail, emulator=backend.name, log_hint=log_hint)
+                      stderr_tail=detail, emulator=backend.name, log_hint=log_hint,
+                      screenshot_problem=screenshot_problem)
     return session.lines, outcome
 
 
@@ -907,6 +1006,14 @@ def build_parser():
       "(default SUBARCH-BOOT for QEMU, SUBARCH-bochs for Bochs)")
     a("--verbose", "--watch-serial", action="store_true",
       help="echo every serial line live, timestamped (default: only protocol lines)")
+    a("--accel", default="tcg", choices=("tcg", "kvm"),
+      help="QEMU accelerator (default tcg). kvm: -enable-kvm and -cpu host,+vmx (or --cpu "
+           "MODEL with vmx=on): LHV runs nested under KVM with real VMX; needs /dev/kvm and "
+           "kvm_intel nested=1 (docs/kvm.md)")
+    a("--screenshot", metavar="FILE.png",
+      help="QEMU only: save the VGA console as PNG when SUMMARY/FATAL arrives (monitor "
+           "screendump). Adds lhv.end=halt to the command line so the screen stays up; the "
+           "runner then stops QEMU")
     a("--extra-qemu-args", default="", metavar="ARGS",
       help="extra QEMU arguments, split like a shell would (e.g. \"-d int\")")
     return p
@@ -929,7 +1036,22 @@ def parse_args(argv):
                          "(no -no-reboot): run lhv.end=reboot under QEMU")
     if config.smp < 1:
         raise SetupError("--smp %d: at least 1 CPU" % config.smp)
+    if config.accel == "kvm":
+        if bochs:
+            raise SetupError("--accel kvm is QEMU's (Bochs has no accelerator)")
+        check_kvm()
+        config.cpu = kvm_cpu(config.cpu)
     config.cpu = config.cpu or "qemu64"
+    if config.screenshot:
+        if bochs:
+            raise SetupError("--screenshot needs QEMU (its monitor's screendump)")
+        config.screenshot = os.path.abspath(config.screenshot)
+        if end_action(config.cmdline or "") != "halt":
+            words = config.cmdline
+            if words is None:
+                words = DEFAULT_CMDLINE if config.boot == "direct" else grub_cfg_cmdline(
+                    config.subarch)
+            config.cmdline = (words + " lhv.end=halt").strip()
     config.bochs_cpu = config.bochs_cpu or BOCHS_DEFAULT_CPU
     if config.timeout is None:
         config.timeout = DEFAULT_TIMEOUTS[config.emulator]
@@ -953,6 +1075,17 @@ def parse_args(argv):
         except re.error as e:
             raise SetupError("--expect-fatal %r: %s" % (config.expect_fatal, e))
     return config
+
+
+def grub_cfg_cmdline(subarch):
+    """The words after the init path on the GRUB cfg's multiboot line."""
+    path = os.path.join(ROOT, "grub", load_mkiso().CFG_NAMES[subarch])
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if len(words) >= 2 and words[0] == "multiboot":
+                return " ".join(words[2:])
+    raise SetupError("%s has no multiboot line" % path)
 
 
 def build(subarch):

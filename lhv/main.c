@@ -4,6 +4,7 @@
 #include "console.h"
 #include "end.h"
 #include "hypapp.h"
+#include "inject.h"
 #include "platform.h"
 #include "runtime.h"
 #include "smp.h"
@@ -49,6 +50,7 @@ void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
               opts->tests);
     platform_init_bsp(p, opts);
     vmx_start_all_cpus();
+    inject_fault(opts);
     if (hypapp.init)
         hypapp.init(p);
     if (hypapp.cpu_init)

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages LHV needs to build, test and boot, if any is
 # missing. Quiet when everything is already there; safe to run again.
+# `tools/deps.sh fuzz` also installs clang and its libFuzzer runtime (make fuzz).
 set -eu
 
 PACKAGES="gcc make binutils gzip grub-pc-bin grub-common xorriso mtools
-qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3"
+qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb"
+if [ "${1:-}" = fuzz ]; then
+    PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+fi
 
 # One dpkg-query call for all of them (one per package costs ~30 ms each).
 # shellcheck disable=SC2086  # $PACKAGES is a word list on purpose

@@ -473,7 +473,8 @@ static const char *ug_event_name(u8 e)
     return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
 
-/* The checks of one I/O exit: OUT AL to VG_PORT, immediate port, 2 bytes */
+/* The checks of one I/O exit: OUT AL to VG_PORT with an immediate port, a
+ * 2-byte instruction */
 static bool ug_check_io(struct cpu_outcome *o, const struct ug_log *l, u32 k, u8 want)
 {
     u32 q = l->io_qual[k];
@@ -925,7 +926,7 @@ static bool ext_once(struct cpu_outcome *o, struct vcpu *v, bool ack)
      * host toggles EFLAGS.IF. An edge that comes meanwhile waits in the
      * 8259, as it would with interrupts off. */
     __asm__ volatile("sti\n\tnop\n\tcli" : : : "memory");
-    u8 pic_mask = inb(PIC_MASTER_DATA);
+    u8 pic_mask = cpu == 0 ? inb(PIC_MASTER_DATA) : 0;
     if (cpu == 0)
         outb(PIC_MASTER_DATA, 0xff);
     bool ran = run_guest(o, v, guest_ext, &r);

@@ -160,8 +160,28 @@ def bad_input_cases(work, bin_dir):
     ]
 
 
+def fault_cases():
+    """Faults caused on purpose (lhv.inject=): each must end in the exception
+    report and a FATAL naming the exception and the CPU, then the power-off."""
+    def case(name, sub, inject, regex, extra=()):
+        return Case("fault-%s-%s" % (sub, name),
+                    ["--subarch", sub, "--cmdline", "lhv.inject=" + inject,
+                     "--expect-fatal", regex] + list(extra))
+    cases = []
+    for sub in test3.SUBARCHS:
+        cases.append(case("bsp", sub, "bsp-fault", r"exception #PF .* on CPU 0",
+                          ["--boot", "direct"]))
+        cases.append(case("double-fault", sub, "double-fault", r"exception #DF .* on CPU 0",
+                          ["--boot", "direct"]))
+    cases.append(case("ap", "amd64", "ap-fault", r"exception #PF .* on CPU 1",
+                      ["--boot", "direct", "--smp", "2"]))
+    cases.append(case("exit-handler", "amd64", "exit-handler-fault", r"exception #PF .* on CPU 0",
+                      ["--emulator", "bochs"]))
+    return cases
+
+
 def all_cases(work, bin_dir):
-    return bochs_cases() + boot_cases() + bad_input_cases(work, bin_dir)
+    return bochs_cases() + boot_cases() + fault_cases() + bad_input_cases(work, bin_dir)
 
 
 def make_bad_files(work, bin_dir):

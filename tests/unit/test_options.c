@@ -310,22 +310,40 @@ static void test_iterations(void **state)
     refused_naming("lhv.iterations=1e3", "lhv.iterations=1e3", "expected lhv.iterations=N");
 }
 
+static void test_inject(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_NONE);
+    assert_int_equal(parse("lhv.inject=bsp-fault"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_BSP_FAULT);
+    assert_int_equal(parse("lhv.inject=ap-fault"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_AP_FAULT);
+    assert_int_equal(parse("lhv.inject=double-fault"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_DOUBLE_FAULT);
+    assert_int_equal(parse("lhv.inject=exit-handler-fault"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_EXIT_HANDLER_FAULT);
+    refused_naming("lhv.inject=crash", "lhv.inject=crash", "expected lhv.inject=bsp-fault|");
+    refused_naming("lhv.inject", "lhv.inject", "expected lhv.inject=");
+    refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");
+}
+
 static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
 }
 
 static void test_option_names(void **state)
@@ -335,12 +353,13 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
     assert_string_equal(lhv_option_names[3], "lhv.e9");
     assert_string_equal(lhv_option_names[4], "lhv.iterations");
+    assert_string_equal(lhv_option_names[5], "lhv.inject");
 }
 
 static void test_all_together(void **state)
@@ -488,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_end),
         cmocka_unit_test(test_e9),
         cmocka_unit_test(test_iterations),
+        cmocka_unit_test(test_inject),
         cmocka_unit_test(test_unknown_lhv_option),
         cmocka_unit_test(test_option_names),
         cmocka_unit_test(test_all_together),

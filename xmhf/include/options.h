@@ -16,6 +16,15 @@ enum lhv_end_action {
 
 #define LHV_TESTS_MAX 256
 
+/* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
+enum lhv_inject {
+    LHV_INJECT_NONE = 0,
+    LHV_INJECT_BSP_FAULT,          /* a page fault on the bootstrap processor */
+    LHV_INJECT_AP_FAULT,           /* a page fault on another CPU */
+    LHV_INJECT_DOUBLE_FAULT,       /* a kernel stack overflow: #DF */
+    LHV_INJECT_EXIT_HANDLER_FAULT, /* a page fault in the VM-exit handler */
+};
+
 struct lhv_options {
     struct lhv_serial_cfg serial; /* default 115200,8n1,0x3f8 */
     u32 boot_drive;               /* 0xffffffff unless boot_drive= */
@@ -23,6 +32,7 @@ struct lhv_options {
     u32 cpus;                     /* lhv.cpus=N; 0 = every CPU */
     u32 iterations;               /* lhv.iterations=N; default 1 */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
+    u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
 };
 

@@ -3,7 +3,7 @@
 #include "string.h"
 
 const char *const lhv_option_names[] = {
-    "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", NULL,
+    "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -14,6 +14,8 @@ const char *const lhv_option_names[] = {
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
+#define INJECT_FORM \
+    "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault"
 
 void options_default(struct lhv_options *o)
 {
@@ -171,6 +173,22 @@ static const char *parse_iterations(const char *v, size_t len, struct lhv_option
     return parse_range(v, len, 1, 1000000000, &o->iterations) ? NULL : ITERATIONS_FORM;
 }
 
+static const char *parse_inject(const char *v, size_t len, struct lhv_options *o)
+{
+    static const char *const names[] = {
+        [LHV_INJECT_BSP_FAULT] = "bsp-fault",
+        [LHV_INJECT_AP_FAULT] = "ap-fault",
+        [LHV_INJECT_DOUBLE_FAULT] = "double-fault",
+        [LHV_INJECT_EXIT_HANDLER_FAULT] = "exit-handler-fault",
+    };
+    for (u8 i = 1; i < sizeof(names) / sizeof(names[0]); i++)
+        if (equals(v, len, names[i])) {
+            o->inject = i;
+            return NULL;
+        }
+    return INJECT_FORM;
+}
+
 static const struct option {
     const char *key;
     const char *form; /* the message when the value is missing */
@@ -183,6 +201,7 @@ static const struct option {
     { "lhv.end", END_FORM, parse_end },
     { "lhv.e9", E9_FORM, parse_e9 },
     { "lhv.iterations", ITERATIONS_FORM, parse_iterations },
+    { "lhv.inject", INJECT_FORM, parse_inject },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */

@@ -1,0 +1,250 @@
+/* Guests that go wrong on purpose, and guests kept out of what the host
+ * owns (issue #8), on every CPU. Faults: each guest below fails (triple
+ * fault, #UD, an endless loop stopped by the VMX-preemption timer, a VM
+ * entry refused), LHV reports that guest as failed with the reason in
+ * v->why, and the next guest on the same CPU runs normally. Isolation: under
+ * EPT the guest cannot write LHV's image, stacks, page tables or VMCS; the
+ * I/O bitmap keeps it off the serial port, the PICs and the PIT; the MSR
+ * bitmap keeps its writes off MSRs that hold host state. Hypercalls from the
+ * guest's ring 3 are refused: vmx/guest-ring3 checks that. */
+#include "alloc.h"
+#include "console.h"
+#include "cpu.h"
+#include "runtime.h"
+#include "string.h"
+#include "vmx_test.h"
+#include "vmx/ept.h"
+#include "vmx/msr_area.h"
+#include "x86.h"
+
+/* True when text contains word (no strstr in the freestanding library) */
+static bool contains(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (; *text; text++)
+        if (!strncmp(text, word, n))
+            return true;
+    return false;
+}
+
+struct echo {
+    unsigned long a, b, result;
+};
+
+static void guest_echo(void *arg)
+{
+    struct echo *e = arg;
+    e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
+}
+
+/* After a guest failed: a fresh guest on this CPU runs and its hypercall
+ * works, so the failure ended that guest, not LHV. */
+static void check_next_guest_runs(struct cpu_outcome *o, const char *after)
+{
+    struct echo e = {0x5150 + this_cpu()->index, 0x70000, 0};
+    struct vcpu *v = test_guest(o);
+
+    if (!v)
+        return;
+    if (!vcpu_run(v, guest_echo, &e))
+        outcome_fail(o, "after %s the next guest failed: %s", after, v->why);
+    else if (e.result != e.a + e.b)
+        outcome_fail(o, "after %s the next guest's hypercall returned 0x%lx, expected 0x%lx",
+                     after, e.result, e.a + e.b);
+}
+
+/* The run must have failed with these words in v->why. */
+static bool expect_failure(struct cpu_outcome *o, struct vcpu *v, bool ran, const char *what,
+                           const char *words)
+{
+    if (ran) {
+        outcome_fail(o, "%s: the guest ran to its end (%u exits), expected it to fail", what,
+                     v->exits);
+        return false;
+    }
+    if (!v->failed || !contains(v->why, words)) {
+        outcome_fail(o, "%s: expected a failure naming \"%s\", got \"%s\"", what, words, v->why);
+        return false;
+    }
+    return true;
+}
+
+static void guest_ud2(void *arg)
+{
+    (void)arg;
+    __asm__ volatile("ud2");
+}
+
+/* ------------------------------------------------------------------------ */
+/* vmx/fault-triple-fault: with no exception exiting and an IDT of limit 0,
+ * the guest's #UD cannot be delivered (#GP, then #DF, then shutdown): a
+ * triple fault exits with reason 2 (SDM 3A 6.15 interrupt 8; 3C 26.2). */
+
+static void check_triple_fault(struct cpu_outcome *o, void *arg)
+{
+    struct vcpu *v = test_guest(o);
+    (void)arg;
+
+    if (!v)
+        return;
+    vmw(EXCEPTION_BITMAP, 0);
+    vmw(GUEST_IDTR_LIMIT, 0);
+    bool ran = vcpu_run(v, guest_ud2, NULL);
+    if (!expect_failure(o, v, ran, "UD2 with an empty IDT", "exit 2 (triple fault)"))
+        return;
+    if (v->exit_reason != EXIT_REASON_TRIPLE_FAULT) {
+        outcome_fail(o, "exit reason %u, expected 2", v->exit_reason);
+        return;
+    }
+    check_next_guest_runs(o, "a triple fault");
+}
+
+TEST("vmx/fault-triple-fault", test_triple_fault);
+static void test_triple_fault(const char *name) { verdict_all_cpus(name, check_triple_fault, NULL); }
+
+/* ------------------------------------------------------------------------ */
+/* vmx/fault-invalid-opcode: UD2 with every exception exiting: exit reason 0,
+ * VM-exit interruption information valid, type 3 (hardware exception),
+ * vector 6 (SDM 3C 28.2.2). */
+
+#define INTR_INFO_VALID (1u << 31)
+#define INTR_INFO_TYPE(x) (((x) >> 8) & 7)
+#define INTR_TYPE_HW_EXCEPTION 3
+
+static void check_invalid_opcode(struct cpu_outcome *o, void *arg)
+{
+    struct vcpu *v = test_guest(o);
+    (void)arg;
+
+    if (!v)
+        return;
+    bool ran = vcpu_run(v, guest_ud2, NULL);
+    u32 info = (u32)vmr(VM_EXIT_INTR_INFO);
+    /* unexpected_exit names reason 0 and prints the information field,
+     * 0x80000306 for #UD */
+    if (!expect_failure(o, v, ran, "UD2", "exit 0 (exception or NMI)") ||
+        !expect_failure(o, v, ran, "UD2", "interruption info 0x80000306"))
+        return;
+    if (v->exit_reason != EXIT_REASON_EXCEPTION_NMI || !(info & INTR_INFO_VALID) ||
+        INTR_INFO_TYPE(info) != INTR_TYPE_HW_EXCEPTION || (info & 0xff) != 6) {
+        outcome_fail(o, "exit reason %u, interruption info 0x%x, expected 0 and vector 6",
+                     v->exit_reason, info);
+        return;
+    }
+    check_next_guest_runs(o, "an invalid opcode");
+}
+
+TEST("vmx/fault-invalid-opcode", test_invalid_opcode);
+static void test_invalid_opcode(const char *name)
+{
+    verdict_all_cpus(name, check_invalid_opcode, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* vmx/fault-endless-loop: a guest that never gives the CPU back is stopped
+ * by the VMX-preemption timer (pin-based control bit 6): it counts down
+ * once every 2^X TSC ticks, X = IA32_VMX_MISC bits 4:0, and exits with
+ * reason 52 at zero (SDM 3C 26.5.1, 25.6.1, A.6). With "save VMX-preemption
+ * timer value" the count goes on across other exits (external interrupts)
+ * instead of starting again. The loop is long but not endless (2^28 turns),
+ * so a timer that never fires ends as a FAIL, not a hang. */
+
+#define LOOP_TSC_TICKS (1u << 20) /* when the timer should fire */
+#define LOOP_TURNS (1u << 28)
+
+static void guest_loop(void *arg)
+{
+    unsigned long n = LOOP_TURNS;
+    (void)arg;
+    __asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n));
+}
+
+static void check_endless_loop(struct cpu_outcome *o, void *arg)
+{
+    u32 rate = (u32)(vmx_caps.misc & 0x1f), pin;
+    struct vcpu *v;
+    (void)arg;
+
+    if (vmx_unavailable()) {
+        outcome_skip(o, "%s", vmx_unavailable());
+        return;
+    }
+    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
+        outcome_skip(o, "IA32_VMX_PINBASED_CTLS bit 6 (VMX-preemption timer) may not be 1");
+        return;
+    }
+    v = test_guest(o);
+    if (!v)
+        return;
+    pin = (u32)vmr(PIN_BASED_VM_EXEC_CONTROL) | PIN_PREEMPTION_TIMER;
+    vmw(PIN_BASED_VM_EXEC_CONTROL, pin);
+    if (vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER)
+        vmw(VM_EXIT_CONTROLS, vmr(VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER);
+    u32 count = LOOP_TSC_TICKS >> rate;
+    vmw(VMX_PREEMPTION_TIMER_VALUE, count ? count : 1);
+    if (this_cpu()->index == 0)
+        printf("vmx: preemption timer: 1 count per 2^%u TSC ticks, %u counts, save on exit %s\n",
+               rate, count ? count : 1,
+               (vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER) ? "on" : "not offered");
+    bool ran = vcpu_run(v, guest_loop, NULL);
+    if (!expect_failure(o, v, ran, "the endless loop", "exit 52 (VMX-preemption timer expired)"))
+        return;
+    if (v->exit_reason != EXIT_REASON_PREEMPTION_TIMER) {
+        outcome_fail(o, "exit reason %u, expected 52", v->exit_reason);
+        return;
+    }
+    check_next_guest_runs(o, "the preemption timer stopped a loop");
+}
+
+TEST("vmx/fault-endless-loop", test_endless_loop);
+static void test_endless_loop(const char *name) { verdict_all_cpus(name, check_endless_loop, NULL); }
+
+/* ------------------------------------------------------------------------ */
+/* vmx/fault-entry-failure: guest state that VM entry refuses, checked after
+ * the guest-state checks started (SDM 3C 27.3.1: exit reason 33 with bit
+ * 31 set): CR0.PG set with CR0.PE clear (27.3.1.1), and CS unusable, whose
+ * type must be an accessed code segment (27.3.1.2); and a control it refuses
+ * earlier (27.2.1.1: CR3-target count above IA32_VMX_MISC bits 24:16),
+ * VMfailValid with error 7. */
+
+static bool entry_fails_with(struct cpu_outcome *o, const char *what, const char *words,
+                             void (*breakit)(void))
+{
+    struct vcpu *v = test_guest(o);
+    if (!v)
+        return false;
+    breakit();
+    bool ran = vcpu_run(v, guest_echo, NULL);
+    if (!expect_failure(o, v, ran, what, words))
+        return false;
+    return true;
+}
+
+static void break_cr0(void) { vmw(GUEST_CR0, vmr(GUEST_CR0) & ~(u64)CR0_PE); }
+static void break_cs(void) { vmw(GUEST_CS_AR_BYTES, vmr(GUEST_CS_AR_BYTES) | (1u << 16)); }
+static void break_cr3_targets(void)
+{
+    vmw(CR3_TARGET_COUNT, ((vmx_caps.misc >> 16) & 0x1ff) + 1);
+}
+
+static void check_entry_failure(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+    if (entry_fails_with(o, "guest CR0.PE clear with PG set",
+                         "VM entry failed: exit reason 33 (VM-entry failure: invalid guest state)",
+                         break_cr0) &&
+        entry_fails_with(o, "unusable guest CS",
+                         "VM entry failed: exit reason 33 (VM-entry failure: invalid guest state)",
+                         break_cs) &&
+        entry_fails_with(o, "CR3-target count too large",
+                         "VMLAUNCH failed: VMfailValid, error 7 (VM entry with invalid control "
+                         "field(s))",
+                         break_cr3_targets))
+        check_next_guest_runs(o, "refused VM entries");
+}
+
+TEST("vmx/fault-entry-failure", test_entry_failure);
+static void test_entry_failure(const char *name)
+{
+    verdict_all_cpus(name, check_entry_failure, NULL);
+}
