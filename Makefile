@@ -6,10 +6,15 @@
 #   make test            host unit tests and the QEMU boot matrix (both subarchs)
 #   make unit            host unit tests only
 #   make iso             GRUB ISO images (lhv-amd64.iso, lhv-i386.iso)
+#   make usb             lhv-usb-amd64.img for a USB stick (prints the dd command)
+#   make debug           amd64 debug build in QEMU, waiting for gdb on :1234
+#   make gdb             gdb with every stage's symbols, attached to make debug's QEMU
+#   make compile_commands.json   compilation database for editors (clangd)
 #   make clean
 #
 # Variables: SUBARCHS (amd64 i386), APP (hypapps/helloworld), SL_BASE
-# (0x10000000 = 256 MiB), DEBUG=1, V=1 (show commands). build.sh sets them.
+# (0x10000000 = 256 MiB), DEBUG=1, V=1 (show commands), KVM=1 (make run under
+# KVM with nested VMX, docs/kvm.md). build.sh sets them.
 
 SUBARCHS ?= amd64 i386
 APP ?= hypapps/helloworld
@@ -209,7 +214,7 @@ iso: deps all
 	$(Q)for a in $(SUBARCHS); do $(PYTHON) tools/mkiso.py $$a lhv-$$a.iso || exit 1; done
 
 run: deps amd64
-	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial
+	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial $(if $(filter 1,$(KVM)),--accel kvm)
 
 run-bochs: deps amd64
 	$(PYTHON) .jenkins/test3.py --subarch amd64 --emulator bochs --watch-serial
@@ -230,6 +235,13 @@ gdb:
 compile_commands.json: FORCE
 	$(PYTHON) tools/compile_commands.py
 
+# Real hardware (docs/hardware.md): the hybrid GRUB image as a disk image.
+usb: deps amd64
+	$(PYTHON) tools/mkiso.py amd64 lhv-usb-amd64.img
+	@echo "make usb: lhv-usb-amd64.img is a hybrid image; write it to a USB stick (ALL DATA ON IT IS LOST):"
+	@echo "  lsblk    # find the stick, e.g. /dev/sdX (not a partition like /dev/sdX1)"
+	@echo "  sudo dd if=lhv-usb-amd64.img of=/dev/sdX bs=4M conv=fsync status=progress"
+
 # Build, size, boot, VM-exit and timer figures (docs/performance.md) into
 # bench/results.json; BASELINE=FILE prints ratios, BENCH_ARGS="--quick" etc.
 bench: deps all
@@ -241,9 +253,11 @@ system: all
 test: deps
 	$(MAKE) --no-print-directory all unit
 	$(PYTHON) tests/system/test_test3.py
+	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
 	$(PYTHON) tests/system/matrix.py
 
 clean:
 	rm -rf build init-x86-*.bin init-x86-*.elf sl-x86-*.elf runtime-x86-*.elf \
-		hypervisor-x86-*.bin hypervisor-x86-*.bin.gz lhv-*.iso
+		hypervisor-x86-*.bin hypervisor-x86-*.bin.gz lhv-*.iso lhv-usb-*.img \
+		compile_commands.json

@@ -19,6 +19,7 @@ struct lhv_cpu {
     u32 apic_id;
     bool online;
     bool in_guest; /* a VMX guest run is in progress (VGA status) */
+    bool lost;     /* stopped answering cross-calls (smp.c watchdog) */
 
     u64 gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct tss tss __attribute__((aligned(16)));

@@ -27,6 +27,24 @@ static void double_fault(void)
 #endif
 }
 
+static void hang(void *arg)
+{
+    (void)arg;
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+/* CPU 1 stops answering; the cross-call watchdog must find it. */
+static void ap_hang(void)
+{
+    if (smp_online_count() < 2)
+        fatal("lhv.inject=ap-hang needs a second CPU: boot with 2 or more");
+    on_cpu(1, hang, NULL);
+    if (cpus[1].lost)
+        fatal("lhv.inject=ap-hang: the watchdog reported CPU 1 (APIC ID %u) lost, as it "
+              "should", cpus[1].apic_id);
+}
+
 static enum exit_action faulting_hook(struct vcpu *v, u32 reason)
 {
     (void)v, (void)reason;
@@ -75,6 +93,9 @@ void inject_fault(const struct lhv_options *opts)
         break;
     case LHV_INJECT_EXIT_HANDLER_FAULT:
         exit_handler_fault();
+        break;
+    case LHV_INJECT_AP_HANG:
+        ap_hang();
         break;
     }
     fatal("lhv.inject=: the fault did not happen");

@@ -46,6 +46,7 @@ STATIC_ASSERT(SMP_AP_STACK_SIZE == LHV_STACK_SIZE, "AP stacks are as large as th
 #define CHECK_IN_TIMEOUT_MS 1000
 #define ONLINE_TIMEOUT_MS 5000
 #define CALL_WARN_MS 1000      /* a cross-call running this long gets a line */
+#define CALL_LOST_MS 5000      /* ... and after this long its CPU counts as lost */
 
 /* Where an AP stands; the AP and the BSP move it with compare-and-swap, so
  * a late AP and a BSP that gives up on it cannot both win. */
@@ -172,6 +173,10 @@ static void post(u32 index, void (*fn)(void *), void *arg, u32 caller)
 
 static bool call_done(void *w) { return !((struct work *)w)->pending; }
 
+/* The watchdog: a CPU that does not finish a cross-call within
+ * CALL_LOST_MS stopped answering. It is reported by APIC ID and left out
+ * of the rest of the run (its work slot stays locked: nothing is sent to it
+ * again); verdict_all_cpus fails the test during which it got lost. */
 static void wait_call(u32 index)
 {
     struct work *w = &work[index];
@@ -180,7 +185,13 @@ static void wait_call(u32 index)
     if (!wait_for(call_done, w, CALL_WARN_MS, sleep)) {
         printf("smp: CPU %u has not finished a cross-call after %u ms; still waiting\n", index,
                CALL_WARN_MS);
-        wait_for(call_done, w, 0, sleep);
+        if (!wait_for(call_done, w, CALL_LOST_MS - CALL_WARN_MS, sleep)) {
+            cpus[index].online = false;
+            cpus[index].lost = true;
+            printf("smp: CPU %u (APIC ID %u) stopped answering: lost; the run goes on "
+                   "without it\n", index, cpus[index].apic_id);
+            return;
+        }
     }
     spin_unlock(&w->lock);
 }

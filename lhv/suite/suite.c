@@ -83,11 +83,17 @@ void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, voi
     int first = -1, xfail = -1;
     u32 skipped = 0, online = 0;
 
+    bool was_lost[LHV_MAX_CPUS];
+    for (u32 i = 0; i < smp_cpu_count(); i++)
+        was_lost[i] = cpus[i].lost;
+    memset(outcomes, 0, sizeof(outcomes));
     on_all_cpus(run_check, &c);
     for (u32 i = 0; i < smp_cpu_count(); i++) {
-        if (!cpus[i].online)
+        if (cpus[i].lost && !was_lost[i])
+            outcome_fail(&outcomes[i], "stopped answering (APIC ID %u)", cpus[i].apic_id);
+        else if (!cpus[i].online)
             continue;
-        online++;
+        online += !cpus[i].lost;
         skipped += outcomes[i].skipped;
         if (outcomes[i].xfailed && xfail < 0)
             xfail = (int)i;

@@ -284,6 +284,7 @@ struct iso_data {
 };
 
 static struct iso_cpu iso_cpus[LHV_MAX_CPUS];
+extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 
 static u64 page_of(uintptr_t a) { return (u64)a & ~(u64)(PAGE_SIZE - 1); }
 
@@ -386,18 +387,23 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
     /* The guest's code must not share a page with a target */
     for (u32 i = 0; i < ISO_TARGETS; i++)
         if (page_of(d->addr[i]) == page_of((uintptr_t)guest_iso) ||
-            page_of(d->addr[i]) == page_of((uintptr_t)guest_entry_address())) {
+            page_of(d->addr[i]) == page_of((uintptr_t)guest_entry)) {
             outcome_fail(o, "%s (0x%lx) shares a page with the guest's code", iso_names[i],
                          (unsigned long)d->addr[i]);
             return;
         }
-    /* Page table read-only (the guest walks it), VMCS not mapped; the
-     * image pages are read/execute-only since iso_ready */
+    for (u32 i = 0; i < ISO_TARGETS; i++) {
+        int level;
+        u64 *entry = ept_entry(&c->ept, page_of(d->addr[i]), &level);
+        perms[i] = entry && level <= 2 ? *entry & EPT_RWX : EPT_RWX;
+    }
+    /* The image pages are read/execute-only since iso_ready; the stack (in
+     * the image or not) and the page table become read-only (the guest
+     * walks the table), the VMCS not mapped */
+    iso_map(&c->ept, page_of(d->addr[ISO_STACK]), perms[ISO_STACK] & ~EPT_WRITE);
     iso_map(&c->ept, page_of(d->addr[ISO_PAGE_TABLE]), EPT_READ);
     iso_map(&c->ept, page_of(d->addr[ISO_VMCS]), 0);
     for (u32 i = 0; i < ISO_TARGETS; i++) {
-        int level;
-        perms[i] = *ept_entry(&c->ept, page_of(d->addr[i]), &level) & EPT_RWX;
         before[i] = *(volatile u32 *)d->addr[i];
         /* The write's dirty bit in the host's paging entries is set now,
          * so the guest's walk has nothing to write into the read-only
@@ -413,10 +419,9 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
     /* Put the targets' pages back as they were before the run */
     for (u32 i = 0; i < ISO_TARGETS; i++)
         iso_map(&c->ept, page_of(d->addr[i]), perms[i]);
-    iso_map(&c->ept, page_of(d->addr[ISO_PAGE_TABLE]), EPT_RWX);
-    iso_map(&c->ept, page_of(d->addr[ISO_VMCS]), EPT_RWX);
     ept_flush(&c->ept);
     if (!ran) {
+        printf("DBG err 0x%llx img %p-%p guest_iso %p addrs %lx %lx %lx %lx %lx cr3 %lx\n", vmr(VM_EXIT_INTR_ERROR_CODE), __image_base, __bss_end, guest_iso, d->addr[0], d->addr[1], d->addr[2], d->addr[3], d->addr[4], read_cr3());
         outcome_fail(o, "after %u of %u writes: %s", d->written, ISO_TARGETS, v->why);
         return;
     }
@@ -448,3 +453,296 @@ static void test_isolation_ept(const char *name)
 {
     verdict_all_cpus(name, check_isolation_ept, NULL);
 }
+
+/* ------------------------------------------------------------------------ */
+/* vmx/isolation-io-bitmap: with "use I/O bitmaps" (processor-based control
+ * bit 25) a set bit in bitmap A (ports 0-0x7fff) or B (0x8000-0xffff)
+ * makes IN/OUT of that port exit with reason 30; the qualification holds
+ * the size - 1 (bits 2:0), the direction (bit 3, 1 = IN), the immediate
+ * operand form (bit 6) and the port (bits 31:16) (SDM 3C 26.1.3, 25.6.4,
+ * 28.2.1 table 28-5). The host owns the serial port 0x3f8-0x3ff, the PICs
+ * 0x20/0x21/0xa0/0xa1 and the PIT 0x40-0x43: the guest reads each and
+ * writes some (values that would do no harm had they passed: the UART's
+ * scratch register, the masks the PICs hold, a PIT latch command); each
+ * access exits and the host answers reads with 0xff itself. Port 0x80 (POST
+ * codes) is not the host's: the guest's OUT and IN there do not exit. */
+
+static const u16 host_ports[] = {0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+                                 0x20,  0x21,  0xa0,  0xa1,  0x40,  0x41,  0x42,  0x43};
+#define FREE_PORT 0x80
+#define IO_QUAL_IN (1u << 3)
+#define IO_QUAL_STRING (1u << 4)
+
+struct io_data {
+    u32 step;             /* index of the access the guest makes next */
+    u8 pic1_mask, pic2_mask;
+    u8 read[ARRAY_SIZE(host_ports)];
+    u32 exits;
+    char bad[120];        /* what went wrong in the hook */
+};
+
+/* The guest's accesses in order: reads of every host port, then writes */
+struct io_access {
+    u16 port;
+    bool in;
+};
+#define IO_WRITES 5
+static struct io_access io_access_at(const struct io_data *d, u32 i, u8 *value)
+{
+    static const u16 writes[IO_WRITES] = {0x3ff, 0x21, 0xa1, 0x43, 0};
+    if (i < ARRAY_SIZE(host_ports))
+        return (struct io_access){host_ports[i], true};
+    i -= ARRAY_SIZE(host_ports);
+    *value = writes[i] == 0x21 ? d->pic1_mask : writes[i] == 0xa1 ? d->pic2_mask
+             : writes[i] == 0x3ff ? 0xa5 : 0x00;
+    return (struct io_access){writes[i], false};
+}
+#define IO_ACCESSES (ARRAY_SIZE(host_ports) + IO_WRITES - 1)
+
+static enum exit_action io_hook(struct vcpu *v, u32 reason)
+{
+    struct io_data *d = v->test_data;
+    u8 value = 0;
+    if (reason != EXIT_REASON_IO_INSTRUCTION)
+        return EXIT_DEFAULT;
+    u64 q = v->exit_qual;
+    u16 port = (u16)(q >> 16);
+    d->exits++;
+    if (d->step >= IO_ACCESSES) {
+        snprintf(d->bad, sizeof(d->bad), "an exit for port 0x%x after the host's ports", port);
+        v->failed = true;
+        snprintf(v->why, sizeof(v->why), "%s", d->bad);
+        return EXIT_STOP;
+    }
+    struct io_access a = io_access_at(d, d->step, &value);
+    if (port != a.port || !!(q & IO_QUAL_IN) != a.in || (q & 7) != 0 || (q & IO_QUAL_STRING)) {
+        v->failed = true;
+        snprintf(v->why, sizeof(v->why),
+                 "access %u: qualification 0x%llx (port 0x%x), expected a 1-byte %s of port 0x%x",
+                 d->step, q, port, a.in ? "IN" : "OUT", a.port);
+        return EXIT_STOP;
+    }
+#ifdef __x86_64__
+    if (a.in)
+        v->regs.rax = (v->regs.rax & ~0xffull) | 0xff;
+    else if ((u8)v->regs.rax != value)
+#else
+    if (a.in)
+        v->regs.eax = (v->regs.eax & ~0xffu) | 0xff;
+    else if ((u8)v->regs.eax != value)
+#endif
+    {
+        v->failed = true;
+        snprintf(v->why, sizeof(v->why), "OUT to port 0x%x: AL is not the guest's value 0x%x",
+                 port, value);
+        return EXIT_STOP;
+    }
+    d->step++;
+    vcpu_skip_instruction();
+    return EXIT_RESUME;
+}
+
+static void guest_io(void *arg)
+{
+    struct io_data *d = arg;
+    u8 value = 0;
+    for (u32 i = 0; i < IO_ACCESSES; i++) {
+        struct io_access a = io_access_at(d, i, &value);
+        if (a.in)
+            d->read[i] = inb(a.port);
+        else
+            outb(a.port, value);
+    }
+    /* Not the host's: no exit (POST code port) */
+    outb(FREE_PORT, 0x88);
+    (void)inb(FREE_PORT);
+}
+
+static void check_io_bitmap(struct cpu_outcome *o, void *arg)
+{
+    static u8 *bitmaps[LHV_MAX_CPUS][2];
+    u8 **bm = bitmaps[this_cpu()->index];
+    struct io_data d;
+    u32 proc, missing;
+    struct vcpu *v;
+    (void)arg;
+
+    if (vmx_unavailable()) {
+        outcome_skip(o, "%s", vmx_unavailable());
+        return;
+    }
+    if (!(vmx_caps.proc.allowed1 & CPU_USE_IO_BITMAPS)) {
+        outcome_skip(o, "IA32_VMX_PROCBASED_CTLS bit 25 (use I/O bitmaps) may not be 1");
+        return;
+    }
+    if (!bm[0]) {
+        bm[0] = alloc_pages(1);
+        bm[1] = alloc_pages(1);
+    }
+    memset(bm[0], 0, PAGE_SIZE);
+    memset(bm[1], 0, PAGE_SIZE);
+    for (u32 i = 0; i < ARRAY_SIZE(host_ports); i++)
+        bm[0][host_ports[i] / 8] |= (u8)(1u << (host_ports[i] % 8));
+    memset(&d, 0, sizeof(d));
+    d.pic1_mask = inb(0x21);
+    d.pic2_mask = inb(0xa1);
+    outb(0x3ff, 0x3c);
+    v = test_guest(o);
+    if (!v)
+        return;
+    if (!vmx_adjust(&vmx_caps.proc, (u32)vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_USE_IO_BITMAPS,
+                    &proc, &missing)) {
+        outcome_fail(o, "processor-based controls: bits 0x%x not allowed", missing);
+        return;
+    }
+    vmw(CPU_BASED_VM_EXEC_CONTROL, proc);
+    vmw(IO_BITMAP_A, (uintptr_t)bm[0]);
+    vmw(IO_BITMAP_B, (uintptr_t)bm[1]);
+    v->hook = io_hook;
+    v->test_data = &d;
+    if (!test_guest_run(o, v, guest_io, &d))
+        return;
+    if (d.step != IO_ACCESSES || d.exits != IO_ACCESSES) {
+        outcome_fail(o, "%u I/O exits, expected %u (one per access to the host's ports)", d.exits,
+                     (u32)IO_ACCESSES);
+        return;
+    }
+    for (u32 i = 0; i < ARRAY_SIZE(host_ports); i++)
+        if (d.read[i] != 0xff) {
+            outcome_fail(o, "the guest read 0x%x from port 0x%x, not the host's answer 0xff",
+                         d.read[i], host_ports[i]);
+            return;
+        }
+    u8 scratch = inb(0x3ff);
+    if (scratch != 0x3c)
+        outcome_fail(o, "the UART scratch register holds 0x%x after the guest's OUT, was 0x3c",
+                     scratch);
+    else if (inb(0x21) != d.pic1_mask || inb(0xa1) != d.pic2_mask)
+        outcome_fail(o, "the PIC masks changed");
+}
+
+TEST("vmx/isolation-io-bitmap", test_io_bitmap);
+static void test_io_bitmap(const char *name) { verdict_all_cpus(name, check_io_bitmap, NULL); }
+
+/* ------------------------------------------------------------------------ */
+/* vmx/isolation-msrs: MSRs that hold the host's state are the host's: with
+ * their write bits set in the MSR bitmap (SDM 3C 25.6.9), the guest's WRMSR
+ * of IA32_EFER, IA32_LSTAR (amd64), IA32_APIC_BASE and IA32_FEATURE_CONTROL
+ * exits with reason 32 (26.1.3) with the MSR in ECX and the value in
+ * EDX:EAX, and the host drops it; their reads still pass (no exit) and
+ * read the host's values. The guest writes EFER and LSTAR changed (SCE
+ * toggled, LSTAR + 0x10), the others unchanged (a leak there would stop
+ * the machine): afterwards the host's values are what they were. */
+
+#define MSR_IA32_LSTAR 0xc0000082 /* SYSCALL target in 64-bit mode (SDM 4) */
+
+static const u32 host_msrs[] = {
+    MSR_IA32_EFER,
+#ifdef __x86_64__
+    MSR_IA32_LSTAR,
+#endif
+    MSR_IA32_APIC_BASE, MSR_IA32_FEATURE_CONTROL};
+#define HOST_MSRS ARRAY_SIZE(host_msrs)
+
+struct msr_data {
+    u64 read[HOST_MSRS];   /* what the guest read */
+    u64 wrote[HOST_MSRS];  /* what it then tried to write */
+    u32 exits;
+};
+
+static u64 msr_change(u32 msr, u64 value)
+{
+    if (msr == MSR_IA32_EFER)
+        return value ^ 1; /* SCE */
+#ifdef __x86_64__
+    if (msr == MSR_IA32_LSTAR)
+        return value + 0x10;
+#endif
+    return value;
+}
+
+static enum exit_action msr_hook(struct vcpu *v, u32 reason)
+{
+    struct msr_data *d = v->test_data;
+    if (reason != EXIT_REASON_MSR_WRITE)
+        return EXIT_DEFAULT;
+#ifdef __x86_64__
+    u32 msr = (u32)v->regs.rcx;
+    u64 value = (v->regs.rdx << 32) | (u32)v->regs.rax;
+#else
+    u32 msr = v->regs.ecx;
+    u64 value = ((u64)v->regs.edx << 32) | v->regs.eax;
+#endif
+    if (d->exits >= HOST_MSRS || msr != host_msrs[d->exits] || value != d->wrote[d->exits]) {
+        v->failed = true;
+        snprintf(v->why, sizeof(v->why), "WRMSR exit %u: MSR 0x%x value 0x%llx, unexpected",
+                 d->exits, msr, value);
+        return EXIT_STOP;
+    }
+    d->exits++;
+    vcpu_skip_instruction(); /* dropped */
+    return EXIT_RESUME;
+}
+
+static void guest_msrs(void *arg)
+{
+    struct msr_data *d = arg;
+    for (u32 i = 0; i < HOST_MSRS; i++) {
+        d->read[i] = rdmsr(host_msrs[i]);
+        d->wrote[i] = msr_change(host_msrs[i], d->read[i]);
+        wrmsr(host_msrs[i], d->wrote[i]);
+    }
+}
+
+static void check_msrs(struct cpu_outcome *o, void *arg)
+{
+    struct msr_data d;
+    u64 host[HOST_MSRS];
+    struct vcpu *v;
+    (void)arg;
+
+    if (vmx_unavailable()) {
+        outcome_skip(o, "%s", vmx_unavailable());
+        return;
+    }
+    if (!(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
+        outcome_skip(o, "IA32_VMX_PROCBASED_CTLS bit 28 (use MSR bitmaps) may not be 1");
+        return;
+    }
+    v = test_guest(o);
+    if (!v)
+        return;
+    for (u32 i = 0; i < HOST_MSRS; i++) {
+        host[i] = rdmsr(host_msrs[i]);
+        msr_bitmap_set(v->msr_bitmap, host_msrs[i], MSR_BITMAP_WRITE, true);
+    }
+    memset(&d, 0, sizeof(d));
+    v->hook = msr_hook;
+    v->test_data = &d;
+    bool ran = test_guest_run(o, v, guest_msrs, &d);
+    memset(v->msr_bitmap, 0, PAGE_SIZE);
+    for (u32 i = 0; i < HOST_MSRS; i++) {
+        u64 now = rdmsr(host_msrs[i]);
+        if (now != host[i]) {
+            outcome_fail(o, "the host's MSR 0x%x is 0x%llx after the guest, was 0x%llx",
+                         host_msrs[i], now, host[i]);
+            wrmsr(host_msrs[i], host[i]);
+            return;
+        }
+    }
+    if (!ran)
+        return;
+    if (d.exits != HOST_MSRS) {
+        outcome_fail(o, "%u WRMSR exits, expected %u", d.exits, (u32)HOST_MSRS);
+        return;
+    }
+    for (u32 i = 0; i < HOST_MSRS; i++)
+        if (d.read[i] != host[i]) {
+            outcome_fail(o, "the guest read MSR 0x%x as 0x%llx, the host has 0x%llx",
+                         host_msrs[i], d.read[i], host[i]);
+            return;
+        }
+}
+
+TEST("vmx/isolation-msrs", test_isolation_msrs);
+static void test_isolation_msrs(const char *name) { verdict_all_cpus(name, check_msrs, NULL); }

@@ -177,6 +177,8 @@ def fault_cases():
                       ["--boot", "direct", "--smp", "2"]))
     cases.append(case("exit-handler", "amd64", "exit-handler-fault", r"exception #PF .* on CPU 0",
                       ["--emulator", "bochs"]))
+    cases.append(case("lost-cpu", "i386", "ap-hang", r"reported CPU 1 \(APIC ID 1\) lost",
+                      ["--boot", "direct", "--smp", "2"]))
     return cases
 
 

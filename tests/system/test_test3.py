@@ -9,6 +9,7 @@ how Bochs ended. No emulator runs.
 import importlib.util
 import os
 import re
+import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -163,6 +164,188 @@ class JUnit(unittest.TestCase):
         r = judge(["FATAL: no module: add one"], expect_fatal="module")
         suite = ET.fromstring(test3.junit_xml(r)).find("testsuite")
         self.assertEqual((suite.get("tests"), suite.get("failures")), ("1", "0"))
+
+
+class JenkinsJUnitSchema(unittest.TestCase):
+    """The XML against what Jenkins' JUnit plugin reads: <testsuites> of
+    <testsuite name tests failures errors skipped time>, each <testcase
+    classname name time> with at most one <failure message> (text: the
+    detail) or <skipped message>, and <system-out> (suite: the whole log;
+    failed case: the serial log leading to it)."""
+
+    RUN = ["LHV amd64 booting", "PASS: boot/params", "progress line",
+           "FAIL: smp/ap-start: cpu 2 late", "SKIP: vmx/vmxon: no VMX",
+           "SUMMARY: 3 tests, 1 failures, 1 skipped"]
+
+    def xml(self, texts=None, outcome=POWERED_OFF, **kw):
+        text = test3.junit_xml(judge(texts or self.RUN, outcome, **kw))
+        self.assertTrue(text.startswith("<?xml version='1.0' encoding='UTF-8'?>") or
+                        text.startswith("<?xml version='1.0' encoding='utf-8'?>"), text[:60])
+        return ET.fromstring(text)
+
+    def test_structure(self):
+        root = self.xml()
+        self.assertEqual(root.tag, "testsuites")
+        suites = root.findall("testsuite")
+        self.assertEqual(len(suites), 1)
+        suite = suites[0]
+        self.assertEqual(suite.get("name"), "unit")
+        for attr in ("tests", "failures", "errors", "skipped"):
+            self.assertRegex(suite.get(attr), r"^\d+$", attr)
+        self.assertRegex(suite.get("time"), r"^\d+\.\d{3}$")
+        cases = suite.findall("testcase")
+        self.assertEqual(int(suite.get("tests")), len(cases))
+        self.assertEqual(int(suite.get("failures")),
+                         sum(1 for c in cases if c.find("failure") is not None))
+        self.assertEqual(int(suite.get("skipped")),
+                         sum(1 for c in cases if c.find("skipped") is not None))
+        for c in cases:
+            self.assertTrue(c.get("classname") and c.get("name"), ET.tostring(c))
+            self.assertRegex(c.get("time"), r"^\d+\.\d{3}$")
+            self.assertLessEqual(len(c.findall("failure")) + len(c.findall("skipped")), 1)
+            for child in c:
+                self.assertIn(child.tag, ("failure", "skipped", "system-out"))
+        # the sum of the case times does not exceed the suite's time
+        self.assertLessEqual(sum(float(c.get("time")) for c in cases),
+                             float(suite.get("time")) + 0.001)
+
+    def test_failure_carries_message_text_and_serial_log(self):
+        case = self.xml().find("testsuite/testcase[@name='ap-start']")
+        self.assertEqual(case.get("classname"), "smp")
+        failure = case.find("failure")
+        self.assertEqual(failure.get("message"), "FAIL: smp/ap-start: cpu 2 late")
+        self.assertEqual(failure.text, failure.get("message"))
+        log = case.find("system-out").text
+        # the lines up to the failure, timestamped; nothing after it
+        self.assertIn("] progress line", log)
+        self.assertTrue(log.rstrip().endswith("FAIL: smp/ap-start: cpu 2 late"), log)
+        self.assertNotIn("SKIP: vmx/vmxon", log)
+
+    def test_skipped_and_passing_cases(self):
+        suite = self.xml().find("testsuite")
+        skip = suite.find("testcase[@name='vmxon']")
+        self.assertEqual(skip.find("skipped").get("message"), "SKIP: vmx/vmxon: no VMX")
+        passed = suite.find("testcase[@name='params']")
+        self.assertEqual(list(passed), [])
+
+    def test_runner_failure_has_the_log_tail(self):
+        lines = ["line %d" % i for i in range(100)]
+        hung = test3.Outcome(exited=False, exit_time=30.0, timed_out=True, timeout=30.0,
+                             exit_kind="killed")
+        case = self.xml(lines, hung).find("testsuite/testcase[@classname='runner']")
+        self.assertEqual(case.get("name"), "summary")
+        self.assertIn("no SUMMARY within 30 s", case.find("failure").get("message"))
+        log = case.find("system-out").text.splitlines()
+        self.assertEqual(len(log), test3.JUNIT_LOG_LINES)
+        self.assertTrue(log[-1].endswith("line 99"), log[-1])
+        self.assertEqual(self.xml(lines, hung).find("testsuite").get("time"), "30.000")
+
+    def test_suite_log_and_control_characters(self):
+        suite = self.xml(["PASS: a/b", "bad \x01\x1b[0m char", "SUMMARY: 1 tests, 0 failures, "
+                          "0 skipped"]).find("testsuite")
+        out = suite.find("system-out").text
+        self.assertIn("PASS: a/b", out)
+        self.assertNotIn("\x01", out)
+
+
+class KvmOptions(unittest.TestCase):
+    """--accel kvm: the QEMU command it builds, and the refusals."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.device = os.path.join(self.tmp.name, "kvm")
+        self.nested = os.path.join(self.tmp.name, "nested")
+        open(self.device, "w").close()
+        with open(self.nested, "w") as f:
+            f.write("Y\n")
+        self.saved = (test3.KVM_DEVICE, test3.KVM_INTEL_NESTED)
+        test3.KVM_DEVICE, test3.KVM_INTEL_NESTED = self.device, self.nested
+
+    def tearDown(self):
+        test3.KVM_DEVICE, test3.KVM_INTEL_NESTED = self.saved
+        self.tmp.cleanup()
+
+    def command(self, *extra):
+        c = test3.parse_args(["--subarch", "amd64", "--boot", "direct"] + list(extra))
+        image = test3.BootImage(kernel="/w/init.bin", module="/w/hv.bin", cmdline="x=1")
+        return test3.Qemu().command(c, image)
+
+    def test_default_is_tcg(self):
+        cmd = self.command()
+        self.assertNotIn("-enable-kvm", cmd)
+        self.assertEqual(cmd[cmd.index("-cpu") + 1], "qemu64")
+
+    def test_kvm_host_cpu_with_vmx(self):
+        cmd = self.command("--accel", "kvm", "--smp", "2")
+        self.assertEqual(cmd[:2], ["qemu-system-x86_64", "-enable-kvm"])
+        self.assertEqual(cmd[cmd.index("-cpu") + 1], "host,+vmx")
+        self.assertEqual(cmd[cmd.index("-smp") + 1], "2")
+        self.assertIn("isa-debug-exit,iobase=0xf4,iosize=0x04", cmd)
+        self.assertIn("-no-reboot", cmd)
+
+    def test_kvm_named_model_gets_vmx_on(self):
+        cmd = self.command("--accel", "kvm", "--cpu", "Skylake-Client")
+        self.assertEqual(cmd[cmd.index("-cpu") + 1], "Skylake-Client,vmx=on")
+        cmd = self.command("--accel", "kvm", "--cpu", "Haswell,vmx=on,-pcid")
+        self.assertEqual(cmd[cmd.index("-cpu") + 1], "Haswell,vmx=on,-pcid")
+
+    def test_refused_without_dev_kvm(self):
+        os.remove(self.device)
+        with self.assertRaisesRegex(test3.SetupError, "/kvm is missing.*docs/kvm.md"):
+            self.command("--accel", "kvm")
+
+    def test_refused_when_nested_is_off(self):
+        with open(self.nested, "w") as f:
+            f.write("N\n")
+        with self.assertRaisesRegex(test3.SetupError, "nested VMX is off.*nested=1"):
+            self.command("--accel", "kvm")
+
+    def test_refused_without_kvm_intel(self):
+        os.remove(self.nested)
+        with self.assertRaisesRegex(test3.SetupError, "kvm_intel is not loaded"):
+            self.command("--accel", "kvm")
+
+    def test_refused_for_bochs(self):
+        with self.assertRaisesRegex(test3.SetupError, "QEMU's"):
+            test3.parse_args(["--subarch", "amd64", "--emulator", "bochs", "--accel", "kvm"])
+
+    def test_this_machine(self):
+        """Without /dev/kvm (as here) the real check refuses; with it, it
+        either passes or names the host setting to change."""
+        test3.KVM_DEVICE, test3.KVM_INTEL_NESTED = self.saved
+        if not os.path.exists("/dev/kvm"):
+            with self.assertRaisesRegex(test3.SetupError, "/dev/kvm is missing"):
+                test3.check_kvm()
+
+
+class ScreenshotOptions(unittest.TestCase):
+    def test_monitor_socket_and_halt(self):
+        c = test3.parse_args(["--subarch", "amd64", "--boot", "direct", "--screenshot", "s.png",
+                              "--work-dir", "/w/run"])
+        self.assertEqual(c.screenshot, os.path.abspath("s.png"))
+        self.assertEqual(c.cmdline, test3.DEFAULT_CMDLINE + " lhv.end=halt")
+        cmd = test3.Qemu().command(c, test3.BootImage(kernel="k", module="m", cmdline="x"))
+        self.assertEqual(cmd[cmd.index("-monitor") + 1],
+                         "unix:/w/run/monitor.sock,server=on,wait=off")
+
+    def test_grub_keeps_the_cfg_words(self):
+        c = test3.parse_args(["--subarch", "amd64", "--screenshot", "s.png"])
+        self.assertTrue(c.cmdline.startswith("serial="), c.cmdline)
+        self.assertTrue(c.cmdline.endswith(" lhv.end=halt"), c.cmdline)
+        c = test3.parse_args(["--subarch", "amd64", "--screenshot", "s.png",
+                              "--cmdline", "lhv.end=halt"])
+        self.assertEqual(c.cmdline, "lhv.end=halt")
+
+    def test_refused_for_bochs(self):
+        with self.assertRaisesRegex(test3.SetupError, "screendump"):
+            test3.parse_args(["--subarch", "amd64", "--emulator", "bochs", "--screenshot", "x"])
+
+    def test_failed_screendump_is_a_runner_failure(self):
+        o = test3.Outcome(exited=False, exit_kind="killed", exit_time=2.0,
+                          screenshot_problem="screendump wrote no file")
+        r = judge(["PASS: a/b", "SUMMARY: 1 tests, 0 failures, 0 skipped"], o,
+                  cmdline="lhv.end=halt")
+        self.assertEqual([p.name for p in r.problems], ["screenshot"])
 
 
 def bochsrc_fields(text):

@@ -323,6 +323,8 @@ static void test_inject(void **state)
     assert_int_equal(opts.inject, LHV_INJECT_DOUBLE_FAULT);
     assert_int_equal(parse("lhv.inject=exit-handler-fault"), 0);
     assert_int_equal(opts.inject, LHV_INJECT_EXIT_HANDLER_FAULT);
+    assert_int_equal(parse("lhv.inject=ap-hang"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_AP_HANG);
     refused_naming("lhv.inject=crash", "lhv.inject=crash", "expected lhv.inject=bsp-fault|");
     refused_naming("lhv.inject", "lhv.inject", "expected lhv.inject=");
     refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");
