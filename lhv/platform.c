@@ -46,9 +46,10 @@ static u32 read_acpi(const struct lhv_boot_params *p, u32 bsp_apic_id)
         cpu_ids[n++] = bsp_apic_id;
     if (acpi.have_madt && acpi.ncpus > LHV_MAX_CPUS)
         printf("acpi: %u CPUs in the MADT, LHV runs at most %u\n", acpi.ncpus, LHV_MAX_CPUS);
-    printf("acpi: OEM \"%s\", %u CPUs in the MADT, PM timer %s0x%x, S5 %s\n", acpi.oem_id,
-           acpi.ncpus, acpi.pm_timer_32bit ? "(32-bit) " : "", acpi.pm_timer_port,
-           acpi.have_s5 ? "known" : "unknown");
+    if (p->acpi_rsdp)
+        printf("acpi: OEM \"%s\", %u CPUs in the MADT, PM timer %s0x%x, S5 %s\n", acpi.oem_id,
+               acpi.ncpus, acpi.pm_timer_32bit ? "(32-bit) " : "", acpi.pm_timer_port,
+               acpi.have_s5 ? "known" : "unknown");
     return n;
 }
 

@@ -421,7 +421,7 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
         iso_map(&c->ept, page_of(d->addr[i]), perms[i]);
     ept_flush(&c->ept);
     if (!ran) {
-        printf("DBG err 0x%llx img %p-%p guest_iso %p addrs %lx %lx %lx %lx %lx cr3 %lx\n", vmr(VM_EXIT_INTR_ERROR_CODE), __image_base, __bss_end, guest_iso, d->addr[0], d->addr[1], d->addr[2], d->addr[3], d->addr[4], read_cr3());
+        printf("DBG err 0x%llx img %p-%p guest_iso %p addrs %lx %lx %lx %lx %lx cr3 %lx\n", vmr(VM_EXIT_INTR_ERROR_CODE), __image_base, __bss_end, guest_iso, (unsigned long)d->addr[0], (unsigned long)d->addr[1], (unsigned long)d->addr[2], (unsigned long)d->addr[3], (unsigned long)d->addr[4], (unsigned long)read_cr3());
         outcome_fail(o, "after %u of %u writes: %s", d->written, ISO_TARGETS, v->why);
         return;
     }

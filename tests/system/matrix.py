@@ -63,6 +63,11 @@ def boot_cases():
     cases.append(Case("amd64-direct-cpus-above-count",
                       ["--subarch", "amd64", "--boot", "direct", "--smp", "2",
                        "--cmdline", "lhv.cpus=8", "--require-pass", "smp/all-cpus-online"]))
+    # no ACPI tables: one CPU, no PM timer (its tests SKIP saying so), no failure
+    cases.append(Case("amd64-direct-no-acpi",
+                      ["--subarch", "amd64", "--boot", "direct", "--smp", "2",
+                       "--extra-qemu-args", "-machine acpi=off",
+                       "--require-skip", "timer/lapic-calibration:no ACPI PM timer"]))
     # every CPU count the platform issue names: 2 and 8 as well, direct boot
     for sub in test3.SUBARCHS:
         for smp in (2, 8):
