@@ -202,8 +202,10 @@ static void test_endless_loop(const char *name) { verdict_all_cpus(name, check_e
 /* ------------------------------------------------------------------------ */
 /* vmx/fault-entry-failure: guest state that VM entry refuses, checked after
  * the guest-state checks started (SDM 3C 27.3.1: exit reason 33 with bit
- * 31 set): CR0.PG set with CR0.PE clear (27.3.1.1), and CS unusable, whose
- * type must be an accessed code segment (27.3.1.2); and a control it refuses
+ * 31 set): CR0.PG set with CR0.PE clear (27.3.1.1), and a CS whose type is
+ * a data segment (27.3.1.2: without unrestricted guest it must be code
+ * type 9, 11, 13 or 15). An unusable CS (AR bit 16) alone is no such
+ * failure: Bochs 2.7 enters the guest with it. And a control it refuses
  * earlier (27.2.1.1: CR3-target count above IA32_VMX_MISC bits 24:16),
  * VMfailValid with error 7. */
 
@@ -221,7 +223,8 @@ static bool entry_fails_with(struct cpu_outcome *o, const char *what, const char
 }
 
 static void break_cr0(void) { vmw(GUEST_CR0, vmr(GUEST_CR0) & ~(u64)CR0_PE); }
-static void break_cs(void) { vmw(GUEST_CS_AR_BYTES, vmr(GUEST_CS_AR_BYTES) | (1u << 16)); }
+/* CS type 3: a read/write data segment (bit 3 clear), not code */
+static void break_cs(void) { vmw(GUEST_CS_AR_BYTES, (vmr(GUEST_CS_AR_BYTES) & ~0xfull) | 0x3); }
 static void break_cr3_targets(void)
 {
     vmw(CR3_TARGET_COUNT, ((vmx_caps.misc >> 16) & 0x1ff) + 1);
@@ -233,7 +236,7 @@ static void check_entry_failure(struct cpu_outcome *o, void *arg)
     if (entry_fails_with(o, "guest CR0.PE clear with PG set",
                          "VM entry failed: exit reason 33 (VM-entry failure: invalid guest state)",
                          break_cr0) &&
-        entry_fails_with(o, "unusable guest CS",
+        entry_fails_with(o, "guest CS of data type 3",
                          "VM entry failed: exit reason 33 (VM-entry failure: invalid guest state)",
                          break_cs) &&
         entry_fails_with(o, "CR3-target count too large",
@@ -256,9 +259,9 @@ static void test_entry_failure(const char *name)
  * all. The guest writes one word into each of them: every write is an EPT
  * violation (reason 48, qualification bit 1 = write, bits 7 and 8 = a
  * linear address's own access; SDM 3C 29.3.3, 28.2.1) that the host
- * reports and answers by giving the guest a scratch page there, so the
- * write is retried into scratch, the guest goes on, and LHV's memory is
- * unchanged. The guest's own code runs from the image (it stays mapped for
+ * reports and answers by giving the guest a scratch copy of that page, so
+ * the write is retried into the copy, the guest goes on, and LHV's memory
+ * is unchanged. The guest's own code runs from the image (it stays mapped for
  * reads and fetches) and its stack and data are pool pages it owns. */
 
 enum { ISO_CODE, ISO_DATA, ISO_STACK, ISO_PAGE_TABLE, ISO_VMCS, ISO_TARGETS };
@@ -276,7 +279,7 @@ struct iso_cpu {
 
 struct iso_data {
     uintptr_t addr[ISO_TARGETS]; /* where the guest writes */
-    u32 written;                 /* targets the guest got past */
+    volatile u32 written;        /* targets the guest got past */
     u32 hits[ISO_TARGETS];       /* violations per target */
     u64 qual[ISO_TARGETS];
     struct ept *e;
@@ -318,7 +321,11 @@ static enum exit_action iso_hook(struct vcpu *v, u32 reason)
             return iso_fail(v, iso_names[i], gpa);
         d->qual[i] = q;
         /* The guest's write lands in scratch: readable and writable, not
-         * executable */
+         * executable. Scratch starts as a copy of the page (the VMCS
+         * region is not read: only VMREAD may): the guest goes on
+         * walking its page table there. */
+        if (i != ISO_VMCS)
+            memcpy(d->c->scratch[i], (void *)(uintptr_t)page_of(d->addr[i]), PAGE_SIZE);
         ept_map_4k(d->e, page_of(d->addr[i]), (uintptr_t)d->c->scratch[i], EPT_READ | EPT_WRITE,
                    ept_type_for(d->e, (uintptr_t)d->c->scratch[i], PAGE_SIZE));
         return ept_flush(d->e) == VMX_OK ? EXIT_RESUME : iso_fail(v, "INVEPT", gpa);
@@ -421,7 +428,6 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
         iso_map(&c->ept, page_of(d->addr[i]), perms[i]);
     ept_flush(&c->ept);
     if (!ran) {
-        printf("DBG err 0x%llx img %p-%p guest_iso %p addrs %lx %lx %lx %lx %lx cr3 %lx\n", vmr(VM_EXIT_INTR_ERROR_CODE), __image_base, __bss_end, guest_iso, (unsigned long)d->addr[0], (unsigned long)d->addr[1], (unsigned long)d->addr[2], (unsigned long)d->addr[3], (unsigned long)d->addr[4], (unsigned long)read_cr3());
         outcome_fail(o, "after %u of %u writes: %s", d->written, ISO_TARGETS, v->why);
         return;
     }
