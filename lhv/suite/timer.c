@@ -49,6 +49,20 @@ static void test_calibration(const char *name)
 #define ATTEMPTS 3
 
 /* Runs measure() until it returns expected +-1; fails listing every count. */
+/* QEMU TCG drops a timer interrupt that falls due while the host keeps the
+ * virtual CPU's thread off the processor: counts only too low, every try,
+ * are that known emulator behaviour (XFAIL) there, and a failure anywhere
+ * else. A count too high is always a failure. */
+static bool dropped_by_qemu(const u32 *got, u32 expected)
+{
+    if (emulator_detect() != EMU_QEMU_TCG)
+        return false;
+    for (int i = 0; i < ATTEMPTS; i++)
+        if (got[i] + 1 >= expected)
+            return false;
+    return true;
+}
+
 static void verdict_count(const char *name, u32 (*measure)(void), u32 expected,
                           const char *what)
 {
@@ -58,6 +72,10 @@ static void verdict_count(const char *name, u32 (*measure)(void), u32 expected,
         if (got[i] + 1 >= expected && got[i] <= expected + 1)
             return verdict_pass(name);
     }
+    if (dropped_by_qemu(got, expected))
+        return verdict_xfail(name, "QEMU TCG dropped timer interrupts while the host was busy: "
+                             "%s: %u, %u and %u in %d tries, expected %u", what, got[0], got[1],
+                             got[2], ATTEMPTS, expected);
     verdict_fail(name, "%s: %u, %u and %u in %d tries, expected %u", what, got[0], got[1],
                  got[2], ATTEMPTS, expected);
 }
@@ -140,7 +158,11 @@ static void check_periodic(struct cpu_outcome *o, void *arg)
 {
     u32 got = ticks_got[this_cpu()->index];
     (void)arg;
-    if (got + 1 < PERIODIC_TICKS || got > PERIODIC_TICKS + 1)
+    if (got + 1 < PERIODIC_TICKS && emulator_detect() == EMU_QEMU_TCG)
+        outcome_xfail(o, "QEMU TCG dropped timer interrupts while the host was busy: %u ticks "
+                      "at %u Hz in %u ms, expected %u", got, PERIODIC_HZ, PERIODIC_MS,
+                      PERIODIC_TICKS);
+    else if (got + 1 < PERIODIC_TICKS || got > PERIODIC_TICKS + 1)
         outcome_fail(o, "%u ticks at %u Hz in %u ms, expected %u", got, PERIODIC_HZ,
                      PERIODIC_MS, PERIODIC_TICKS);
 }
