@@ -151,6 +151,7 @@ class Result:
     end: Event = None             # the SUMMARY or FATAL that ended the run
     expected_fatal: bool = False  # end is a FATAL that --expect-fatal matched
     problems: list = dataclasses.field(default_factory=list)
+    expected_fails: list = dataclasses.field(default_factory=list)  # FAILs --expect-fail matched
     outcome: Outcome = None
     wall: float = 0.0             # seconds run_once took, ISO build included
 
@@ -160,8 +161,9 @@ class Result:
     def counts(self):
         """(passed, failed, skipped): XFAIL counts as skipped; FAIL, XPASS
         and every runner problem as failed; an expected FATAL as passed."""
-        passed = self.count("PASS") + (1 if self.expected_fatal else 0)
-        failed = self.count("FAIL", "XPASS") + len(self.problems)
+        expected = len(self.expected_fails)
+        passed = self.count("PASS") + (1 if self.expected_fatal else 0) + expected
+        failed = self.count("FAIL", "XPASS") - expected + len(self.problems)
         return passed, failed, self.count("SKIP", "XFAIL")
 
     @property
@@ -172,7 +174,7 @@ class Result:
     def first_failure(self):
         """One line saying why the run failed, or ''."""
         for v in self.verdicts:
-            if v.kind in ("FAIL", "XPASS"):
+            if v.kind in ("FAIL", "XPASS") and not any(v is e for e in self.expected_fails):
                 return v.line()
         return self.problems[0].line() if self.problems else ""
 
@@ -202,7 +204,8 @@ def last_line(lines):
     return lines[-1][1] if lines else "(no serial output)"
 
 
-def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), require_skip=()):
+def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), require_skip=(),
+          expect_fail=()):
     """Builds the Result of a run from its cleaned serial lines and the way
     the emulator ended. Verdicts count up to the first SUMMARY/FATAL; a
     protocol line after it is a problem."""
@@ -225,6 +228,7 @@ def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), req
     if outcome.screenshot_problem:
         result.problems.append(Problem("screenshot", outcome.screenshot_problem))
     check_skipped(result, require_skip)
+    check_expected_fails(result, expect_fail)
     return result
 
 
@@ -305,6 +309,22 @@ def check_skipped(result, specs):
         if not any(v.kind == "SKIP" and re.search(regex, v.line()) for v in got):
             why = got[-1].line() if got else "no verdict"
             result.problems.append(Problem("require-skip", "%s did not SKIP with /%s/ (%s)"
+                                           % (name, regex, why)))
+
+
+def check_expected_fails(result, specs):
+    """Each spec is NAME:REGEX: test NAME must have printed FAIL with a
+    reason matching REGEX (a failure caused on purpose); that FAIL then
+    counts as passed."""
+    for spec in specs:
+        name, _, regex = spec.partition(":")
+        got = [v for v in result.verdicts if v.name == name]
+        match = [v for v in got if v.kind == "FAIL" and re.search(regex, v.line())]
+        if match:
+            result.expected_fails.append(match[0])
+        else:
+            why = got[-1].line() if got else "no verdict"
+            result.problems.append(Problem("expect-fail", "%s did not FAIL with /%s/ (%s)"
                                            % (name, regex, why)))
 
 
@@ -912,7 +932,7 @@ def run_once(config, echo=None):
         f.write(shlex.join(EMULATORS[config.emulator]().command(config, image)) + "\n")
     lines, outcome = run_emulator(config, image, echo)
     result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
-                   config.require_pass, config.require_skip)
+                   config.require_pass, config.require_skip, config.expect_fail)
     result.wall = time.monotonic() - start
     if config.junit:
         with open(config.junit, "w") as f:
@@ -1009,6 +1029,9 @@ def build_parser():
            "emulator then exits by itself")
     a("--require-pass", metavar="NAME", action="append", default=[],
       help="fail unless test NAME (group/test) printed PASS; repeatable")
+    a("--expect-fail", metavar="NAME:REGEX", action="append", default=[],
+      help="test NAME must print FAIL with a reason matching REGEX (a failure caused on "
+           "purpose, e.g. lhv.inject=phantom-cpu); that FAIL then counts as passed; repeatable")
     a("--require-skip", metavar="NAME:REGEX", action="append", default=[],
       help="fail unless test NAME printed SKIP with a reason matching REGEX; repeatable")
     a("--junit", metavar="FILE", help="write JUnit XML for Jenkins: one testcase per "

@@ -76,8 +76,8 @@ static void exit_handler_fault(void)
 
 void inject_fault(const struct lhv_options *opts)
 {
-    if (opts->inject == LHV_INJECT_NONE)
-        return;
+    if (opts->inject == LHV_INJECT_NONE || opts->inject == LHV_INJECT_PHANTOM_CPU)
+        return; /* phantom-cpu acts during bring-up (platform.c) */
     printf("inject: causing a fault on purpose (lhv.inject=)\n");
     switch (opts->inject) {
     case LHV_INJECT_BSP_FAULT:

@@ -16,6 +16,8 @@
 #include "user.h"
 #include "vga.h"
 
+#define PHANTOM_APIC_ID 0xfe
+
 struct platform platform;
 static struct acpi_info acpi; /* 4 KiB: not on the stack */
 static u32 cpu_ids[LHV_MAX_CPUS];
@@ -98,5 +100,9 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     __asm__ volatile("sti");
     timer_calibrate_lapic(&platform.calibration);
     print_calibration(&platform.calibration);
+    /* lhv.inject=phantom-cpu: an APIC ID no CPU has, to show that a CPU
+     * that never reports in is named and the others go on */
+    if (opts->inject == LHV_INJECT_PHANTOM_CPU && ncpus < LHV_MAX_CPUS)
+        cpu_ids[ncpus++] = PHANTOM_APIC_ID;
     smp_start(p, cpu_ids, ncpus, opts->cpus);
 }

@@ -182,6 +182,10 @@ def fault_cases():
                       ["--boot", "direct", "--smp", "2"]))
     cases.append(case("exit-handler", "amd64", "exit-handler-fault", r"exception #PF .* on CPU 0",
                       ["--emulator", "bochs"]))
+    cases.append(Case("fault-amd64-phantom-cpu",
+                      ["--subarch", "amd64", "--boot", "direct", "--smp", "2",
+                       "--cmdline", "lhv.inject=phantom-cpu",
+                       "--expect-fail", "smp/all-cpus-online:APIC ID 254"]))
     cases.append(case("lost-cpu", "i386", "ap-hang", r"reported CPU 1 \(APIC ID 1\) lost",
                       ["--boot", "direct", "--smp", "2"]))
     return cases

@@ -325,6 +325,8 @@ static void test_inject(void **state)
     assert_int_equal(opts.inject, LHV_INJECT_EXIT_HANDLER_FAULT);
     assert_int_equal(parse("lhv.inject=ap-hang"), 0);
     assert_int_equal(opts.inject, LHV_INJECT_AP_HANG);
+    assert_int_equal(parse("lhv.inject=phantom-cpu"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_PHANTOM_CPU);
     refused_naming("lhv.inject=crash", "lhv.inject=crash", "expected lhv.inject=bsp-fault|");
     refused_naming("lhv.inject", "lhv.inject", "expected lhv.inject=");
     refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");

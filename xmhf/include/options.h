@@ -24,6 +24,7 @@ enum lhv_inject {
     LHV_INJECT_DOUBLE_FAULT,       /* a kernel stack overflow: #DF */
     LHV_INJECT_EXIT_HANDLER_FAULT, /* a page fault in the VM-exit handler */
     LHV_INJECT_AP_HANG,            /* CPU 1 stops answering (interrupts off, hlt) */
+    LHV_INJECT_PHANTOM_CPU,        /* start an APIC ID no CPU has: it never reports in */
 };
 
 struct lhv_options {

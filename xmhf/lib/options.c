@@ -15,7 +15,7 @@ const char *const lhv_option_names[] = {
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define INJECT_FORM \
-    "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang"
+    "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|phantom-cpu"
 
 void options_default(struct lhv_options *o)
 {
@@ -181,6 +181,7 @@ static const char *parse_inject(const char *v, size_t len, struct lhv_options *o
         [LHV_INJECT_DOUBLE_FAULT] = "double-fault",
         [LHV_INJECT_EXIT_HANDLER_FAULT] = "exit-handler-fault",
         [LHV_INJECT_AP_HANG] = "ap-hang",
+        [LHV_INJECT_PHANTOM_CPU] = "phantom-cpu",
     };
     for (u8 i = 1; i < sizeof(names) / sizeof(names[0]); i++)
         if (equals(v, len, names[i])) {
