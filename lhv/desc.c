@@ -38,7 +38,7 @@ struct lhv_cpu cpus[LHV_MAX_CPUS];
 static struct gate idt[256] __attribute__((aligned(16)));
 extern const char isr_stubs[256][16]; /* isr-SUBARCH.S */
 
-static u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags)
+u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags)
 {
     return (limit & 0xffffull) | ((u64)(base & 0xffffff) << 16) | ((u64)access << 40) |
            ((u64)((limit >> 16) & 0xf) << 48) | ((u64)flags << 52) |

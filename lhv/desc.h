@@ -77,6 +77,10 @@ struct lhv_cpu;
  * CPU-local pointer at c. */
 void desc_init_cpu(struct lhv_cpu *c);
 
+/* A segment descriptor (SDM 3A 3.4.5): base, 20-bit limit, access byte
+ * (present, DPL, type) and flags nibble (G, D/B, L). */
+u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags);
+
 /* Fills the shared IDT once (before any CPU calls desc_init_cpu). */
 void idt_init(void);
 

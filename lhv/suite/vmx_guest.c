@@ -11,7 +11,7 @@
 #include "smp.h"
 #include "spinlock.h"
 #include "string.h"
-#include "suite.h"
+#include "vmx_test.h"
 #include "trap.h"
 #include "user.h"
 #include "vmx/guest_modes.h"
@@ -59,7 +59,6 @@
 #endif
 
 /* One guest per CPU for these tests, reset by each. */
-static struct vcpu guests[LHV_MAX_CPUS];
 
 /* Names for SKIP lines: which capability MSR holds a control's allowed-1 bit */
 static const char *pin_msr(void)
@@ -79,45 +78,19 @@ static __attribute__((unused)) const char *entry_msr(void)
     return vmx_caps.true_ctls ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS";
 }
 
+/* The shared test guest with this test's hook and data */
 static struct vcpu *fresh_guest(struct cpu_outcome *o, exit_hook hook, void *data)
 {
-    struct vcpu *v = &guests[this_cpu()->index];
-    const char *why = vmx_unavailable();
-
-    if (why) {
-        outcome_skip(o, "%s", why);
-        return NULL;
+    struct vcpu *v = test_guest(o);
+    if (v) {
+        v->hook = hook;
+        v->test_data = data;
     }
-    v->hook = NULL;
-    v->test_data = NULL;
-    if (!vcpu_init(v)) {
-        outcome_fail(o, "guest setup: %s", v->why);
-        return NULL;
-    }
-    v->hook = hook;
-    v->test_data = data;
     return v;
 }
 
 static u32 guest_cpl(void) { return (u32)(vmr(GUEST_SS_AR_BYTES) >> 5) & 3; }
 
-static void guest_segment(u32 sel_field, u16 sel, u32 base, u32 limit, u32 ar)
-{
-    /* Selector 0x0800 + 2n, limit 0x4800 + 2n, AR 0x4814 + 2n, base
-     * 0x6806 + 2n for segment n (SDM 3C appendix B) */
-    u32 n = sel_field - GUEST_ES_SELECTOR;
-    vmw(sel_field, sel);
-    vmw(GUEST_ES_LIMIT + n, limit);
-    vmw(GUEST_ES_AR_BYTES + n, ar);
-    vmw(GUEST_ES_BASE + n, base);
-}
-
-/* A segment descriptor (SDM 3A 3.4.5): access byte, flags nibble (G, D/B, L) */
-static u64 seg_desc(u32 base, u32 limit, u8 access, u8 flags)
-{
-    return (limit & 0xffffull) | ((u64)(base & 0xffffff) << 16) | ((u64)access << 40) |
-           ((u64)((limit >> 16) & 0xf) << 48) | ((u64)flags << 52) | ((u64)(base >> 24) << 56);
-}
 
 /* An interrupt gate with selector SEL_KCODE (SDM 3A 6.11, 6.14.1) */
 static void set_gate(void *idt, u32 vector, uintptr_t handler, u8 type)
@@ -160,13 +133,6 @@ static bool run_from(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintp
     return true;
 }
 
-static bool run_guest(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
-{
-    if (vcpu_run(v, fn, arg))
-        return true;
-    outcome_fail(o, "%s", v->why);
-    return false;
-}
 
 /* HC_DONE from a guest that is not 64-bit: taken on the low 32 bits of EAX */
 static enum exit_action take_done(struct vcpu *v)
@@ -258,13 +224,13 @@ static void check_guest_32bit(struct cpu_outcome *o, void *arg)
     vmw(GUEST_CR3, (uintptr_t)g32_pd);
     vmw(GUEST_CR4, vmx_caps.cr4_fixed0 | CR4_PSE);
     vmw(CR4_READ_SHADOW, CR4_PSE);
-    guest_segment(GUEST_CS_SELECTOR, G32_CS, 0, 0xffffffff, 0xc09b);
-    guest_segment(GUEST_SS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
-    guest_segment(GUEST_DS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
-    guest_segment(GUEST_ES_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
-    guest_segment(GUEST_FS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
-    guest_segment(GUEST_GS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
-    guest_segment(GUEST_TR_SELECTOR, G32_TR, (u32)(uintptr_t)g32_gdt + G32_TSS_OFFSET, 103,
+    vmcs_guest_segment(GUEST_CS_SELECTOR, G32_CS, 0, 0xffffffff, 0xc09b);
+    vmcs_guest_segment(GUEST_SS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
+    vmcs_guest_segment(GUEST_DS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
+    vmcs_guest_segment(GUEST_ES_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
+    vmcs_guest_segment(GUEST_FS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
+    vmcs_guest_segment(GUEST_GS_SELECTOR, G32_DS, 0, 0xffffffff, 0xc093);
+    vmcs_guest_segment(GUEST_TR_SELECTOR, G32_TR, (u32)(uintptr_t)g32_gdt + G32_TSS_OFFSET, 103,
                   0x8b);
     vmw(GUEST_GDTR_BASE, (uintptr_t)g32_gdt);
     vmw(GUEST_GDTR_LIMIT, 4 * 8 - 1);
@@ -451,14 +417,14 @@ static void ug_guest_state(const struct ug_mem *m)
     vmw(GUEST_CR3, 0);
     vmw(GUEST_CR4, vmx_caps.cr4_fixed0);
     vmw(CR4_READ_SHADOW, 0);
-    guest_segment(GUEST_CS_SELECTOR, 0, 0, 0xffff, 0x9b);
-    guest_segment(GUEST_SS_SELECTOR, 0, 0, 0xffff, 0x93);
-    guest_segment(GUEST_DS_SELECTOR, 0, 0, 0xffff, 0x93);
-    guest_segment(GUEST_ES_SELECTOR, 0, 0, 0xffff, 0x93);
-    guest_segment(GUEST_FS_SELECTOR, 0, 0, 0xffff, 0x93);
-    guest_segment(GUEST_GS_SELECTOR, 0, 0, 0xffff, 0x93);
-    guest_segment(GUEST_TR_SELECTOR, 0, 0, 0xffff, 0x8b);
-    guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
+    vmcs_guest_segment(GUEST_CS_SELECTOR, 0, 0, 0xffff, 0x9b);
+    vmcs_guest_segment(GUEST_SS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_DS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_ES_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_FS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_GS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_TR_SELECTOR, 0, 0, 0xffff, 0x8b);
+    vmcs_guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
     vmw(GUEST_GDTR_BASE, 0);
     vmw(GUEST_GDTR_LIMIT, 0xffff);
     vmw(GUEST_IDTR_BASE, 0);
@@ -663,7 +629,7 @@ static void check_ring3(struct cpu_outcome *o, void *arg)
     vmw(GUEST_TR_LIMIT, sizeof(struct tss) - 1);
     vmw(GUEST_IDTR_BASE, (uintptr_t)r3_idt);
     vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
-    if (!run_guest(o, v, guest_ring3, &r))
+    if (!test_guest_run(o, v, guest_ring3, &r))
         return;
     if (l.vmcalls_cpl3 != 1 || l.cpuids_cpl3 != 1 || l.other_cpl3)
         outcome_fail(o, "exits from CPL 3: %u VMCALL, %u CPUID, %u other; expected one VMCALL "
@@ -800,7 +766,7 @@ static void check_irq_to_guest(struct cpu_outcome *o, void *arg)
     vmw(GUEST_IDTR_BASE, (uintptr_t)irq_idt);
     guest_got[cpu] = 0;
     host_got[0][cpu] = 0;
-    if (!run_guest(o, v, guest_irq, &r))
+    if (!test_guest_run(o, v, guest_irq, &r))
         return;
     if (guest_got[cpu] != 1 || host_got[0][cpu] != 0)
         outcome_fail(o, "vector 0x%x reached the guest %u times, the host %u times; expected "
@@ -929,7 +895,7 @@ static bool ext_once(struct cpu_outcome *o, struct vcpu *v, bool ack)
     u8 pic_mask = cpu == 0 ? inb(PIC_MASTER_DATA) : 0;
     if (cpu == 0)
         outb(PIC_MASTER_DATA, 0xff);
-    bool ran = run_guest(o, v, guest_ext, &r);
+    bool ran = test_guest_run(o, v, guest_ext, &r);
     if (cpu == 0)
         outb(PIC_MASTER_DATA, pic_mask);
     if (!ran)

@@ -128,7 +128,7 @@ static void setup_host_state(void)
     vmw(HOST_RIP, (uintptr_t)vmx_exit_landing);
 }
 
-static void guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar)
+void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar)
 {
     /* The guest fields of one segment are laid out alike (appendix B):
      * selector 0x0800 + 2n, limit 0x4800 + 2n, AR 0x4814 + 2n, base
@@ -148,22 +148,22 @@ static void setup_guest_state(struct vcpu *v)
     vmw(GUEST_CR0, read_cr0());
     vmw(GUEST_CR3, read_cr3());
     vmw(GUEST_CR4, read_cr4());
-    guest_segment(GUEST_CS_SELECTOR, SEL_KCODE, 0, 0xffffffff, AR_CODE);
-    guest_segment(GUEST_SS_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
-    guest_segment(GUEST_DS_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
-    guest_segment(GUEST_ES_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
-    guest_segment(GUEST_FS_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
+    vmcs_guest_segment(GUEST_CS_SELECTOR, SEL_KCODE, 0, 0xffffffff, AR_CODE);
+    vmcs_guest_segment(GUEST_SS_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
+    vmcs_guest_segment(GUEST_DS_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
+    vmcs_guest_segment(GUEST_ES_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
+    vmcs_guest_segment(GUEST_FS_SELECTOR, SEL_KDATA, 0, 0xffffffff, AR_DATA);
 #ifdef __x86_64__
     /* this_cpu() works in the guest too: same GS base */
-    guest_segment(GUEST_GS_SELECTOR, SEL_KDATA, rdmsr(MSR_IA32_GS_BASE), 0xffffffff, AR_DATA);
+    vmcs_guest_segment(GUEST_GS_SELECTOR, SEL_KDATA, rdmsr(MSR_IA32_GS_BASE), 0xffffffff, AR_DATA);
     if (vmx_caps.entry.allowed1 & ENTRY_LOAD_IA32_EFER)
         vmw(GUEST_IA32_EFER, rdmsr(MSR_IA32_EFER));
 #else
-    guest_segment(GUEST_GS_SELECTOR, SEL_PERCPU, (uintptr_t)c, sizeof(*c) - 1, AR_PERCPU);
+    vmcs_guest_segment(GUEST_GS_SELECTOR, SEL_PERCPU, (uintptr_t)c, sizeof(*c) - 1, AR_PERCPU);
 #endif
-    guest_segment(GUEST_TR_SELECTOR, SEL_TSS, (uintptr_t)&c->tss, sizeof(c->tss) - 1,
+    vmcs_guest_segment(GUEST_TR_SELECTOR, SEL_TSS, (uintptr_t)&c->tss, sizeof(c->tss) - 1,
                   AR_TSS_BUSY);
-    guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
+    vmcs_guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
     vmw(GUEST_GDTR_BASE, gdt.base);
     vmw(GUEST_GDTR_LIMIT, gdt.limit);
     vmw(GUEST_IDTR_BASE, idt.base);

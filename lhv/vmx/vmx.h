@@ -107,6 +107,10 @@ bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg);
 /* Enters the guest at its current state and handles exits until one
  * stops the run. */
 bool vcpu_resume_loop(struct vcpu *v);
+/* Writes the selector, base, limit and access rights of one guest segment
+ * (sel_field is its GUEST_*_SELECTOR). */
+void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar);
+
 /* Advances the guest RIP past the exiting instruction. */
 void vcpu_skip_instruction(void);
 
