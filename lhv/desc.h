@@ -39,6 +39,11 @@
 #define VEC_SMP_CALL 0xf1   /* cross-calls and wake-ups between CPUs (smp.c) */
 #define VEC_SPURIOUS 0xff
 
+/* Vectors for which the CPU pushes an error code (SDM 3A 6.13): #DF, #TS,
+ * #NP, #SS, #GP, #PF, #AC, #CP, #VC, #SX */
+#define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || \
+                           (v) == 29 || (v) == 30)
+
 /* IST slots on amd64 (SDM 3A 6.14.5) */
 #define IST_DF 1
 #define IST_NMI 2

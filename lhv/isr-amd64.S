@@ -3,9 +3,6 @@
  * trap_common saves the registers as a struct trap_frame (trap.h). */
 #include "desc.h"
 
-/* Vectors for which the CPU pushes an error code */
-#define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || \
-                           (v) == 29 || (v) == 30)
 
     .text
     .code64

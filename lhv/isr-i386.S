@@ -4,8 +4,6 @@
  * #DF and NMI arrive through task gates instead (the task entries below). */
 #include "desc.h"
 
-#define HAS_ERROR_CODE(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || \
-                           (v) == 29 || (v) == 30)
 
     .text
     .code32
