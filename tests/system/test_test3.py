@@ -126,6 +126,24 @@ class Judge(unittest.TestCase):
         self.assertEqual(r.problems[0].name, "fatal")
         self.assertFalse(judge(["FATAL: no module: add one"]).ok)
 
+    def test_expect_fail(self):
+        run = ["PASS: a/b", "FAIL: smp/all-cpus-online: APIC ID 254 did not come online",
+               "SUMMARY: 2 tests, 1 failures, 0 skipped"]
+        r = judge(run, expect_fail=["smp/all-cpus-online:APIC ID 254"])
+        self.assertTrue(r.ok)
+        self.assertEqual(r.counts(), (2, 0, 0))
+        r = judge(run, expect_fail=["smp/all-cpus-online:APIC ID 7"])
+        self.assertEqual([p.name for p in r.problems], ["expect-fail"])
+        self.assertFalse(r.ok)
+        self.assertFalse(judge(GOOD_RUN, expect_fail=["boot/params:x"]).ok)
+
+    def test_require_skip(self):
+        run = ["SKIP: vmx/vmxon: CPU has no VMX (CPUID.01H:ECX bit 5)",
+               "SUMMARY: 1 tests, 0 failures, 1 skipped"]
+        self.assertTrue(judge(run, require_skip=["vmx/vmxon:no VMX"]).ok)
+        r = judge(run, require_skip=["vmx/vmxon:locked"])
+        self.assertEqual([p.name for p in r.problems], ["require-skip"])
+
     def test_summary_when_fatal_expected(self):
         r = judge(GOOD_RUN, expect_fatal="crc32")
         self.assertEqual([p.name for p in r.problems], ["expect-fatal"])
