@@ -21,6 +21,9 @@
 #define OCW3_READ_ISR 0x0b
 #define CASCADE_IRQ 2
 
+STATIC_ASSERT(PIC_MASTER_BASE >= 32 && PIC_SLAVE_BASE >= 32,
+              "IRQs must not land on exception vectors (0-31)");
+
 static irq_handler handlers[16];
 static u32 spurious;
 

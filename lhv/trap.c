@@ -4,6 +4,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "end.h"
+#include "runtime.h"
 #include "symbols.h"
 #include "trap.h"
 #include "x86.h"
@@ -39,10 +40,17 @@ static unsigned long read_cr2(void)
 /* Frame-pointer stack trace: each frame holds the caller's frame pointer
  * and then the return address. Stops at a null, unaligned or descending
  * pointer, or after 16 frames. */
+/* Frame pointers are followed only inside LHV's own image and bss, where
+ * every host stack lives: a corrupt frame must not fault the report. */
+static bool on_lhv_stack(unsigned long fp)
+{
+    return fp >= (uintptr_t)__image_base && fp + 2 * sizeof(long) <= (uintptr_t)__bss_end;
+}
+
 static void print_stack_trace(unsigned long fp)
 {
     printf("  stack trace:");
-    for (int i = 0; i < 16 && fp && !(fp & (sizeof(long) - 1)); i++) {
+    for (int i = 0; i < 16 && on_lhv_stack(fp) && !(fp & (sizeof(long) - 1)); i++) {
         const unsigned long *frame = (const unsigned long *)fp;
         if (!frame[1])
             break;
@@ -87,7 +95,16 @@ static void print_registers(const struct trap_frame *f)
 
 void exception_report(const struct trap_frame *f)
 {
+    static bool reporting[LHV_MAX_CPUS];
     u32 cpu = this_cpu()->index;
+
+    /* An exception while reporting one: say so in one line and stop,
+     * rather than report the report. */
+    if (reporting[cpu])
+        fatal("exception %s (vector %lu) on CPU %u at ip 0x%lx while reporting an exception",
+              exception_name((u32)f->vector), (unsigned long)f->vector, cpu,
+              (unsigned long)f->ip);
+    reporting[cpu] = true;
 
     console_lock(); /* the report in one piece; fatal() keeps the console */
     printf("EXCEPTION: %s (vector %lu) on CPU %u, error code 0x%lx\n",
@@ -152,8 +169,13 @@ void trap_dispatch(struct trap_frame *f)
 
     if (f->vector == VEC_NMI)
         return nmi_handle();
-    if (f->vector < 32 && c->catch_armed)
-        catch_deliver(c, f);
+    /* Vectors 0-31 are exceptions, whatever a device may also send there
+     * (an unremapped PIC would): caught when expected, else reported. */
+    if (f->vector < 32) {
+        if (c->catch_armed)
+            catch_deliver(c, f);
+        exception_report(f);
+    }
     if (handlers[f->vector]) {
         handlers[f->vector](f);
         return;
