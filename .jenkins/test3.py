@@ -8,8 +8,9 @@ JUnit XML, and ends with the plain line "N passed, N failed, N skipped".
 Exit status 0 only when a SUMMARY (or the expected FATAL) arrived and nothing
 failed; 1 when something failed; 2 when the run could not be set up.
 
-Emulators: QEMU (TCG; GRUB image or direct multiboot boot) and Bochs 2.7
-(GRUB image only; the bochsrc is generated in the work directory).
+Emulators: QEMU (TCG; GRUB image, GRUB EFI image under OVMF, or direct
+multiboot boot) and Bochs 2.7 (GRUB image only; the bochsrc is generated in
+the work directory).
 
 The logic is importable (tests/system/matrix.py uses it):
     config = parse_args(["--subarch", "amd64", "--boot", "direct"])
@@ -36,6 +37,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBARCHS = ("amd64", "i386")
 DEFAULT_CMDLINE = "serial=115200,8n1,0x3f8 boot_drive=0x80"
 POWEROFF_GRACE = 5.0  # seconds the emulator gets to exit after SUMMARY/FATAL
+# UEFI firmware for --boot uefi: Debian 12's ovmf package, the unified image
+# (code and variables in one; as -bios it is read-only, nothing persists).
+OVMF_IMAGE = "/usr/share/ovmf/OVMF.fd"
 
 
 class SetupError(Exception):
@@ -408,6 +412,7 @@ class BootImage:
     """What the emulator boots: an ISO (GRUB) or kernel + module + cmdline
     (direct multiboot boot; module None = no module)."""
     iso: str = None
+    efi: bool = False             # the ISO boots under UEFI firmware (OVMF)
     kernel: str = None
     module: str = None
     cmdline: str = ""
@@ -449,18 +454,19 @@ def prepared_iso(config):
 def prepare_boot(config):
     """Builds (or finds) what the emulator boots."""
     sub = config.subarch
-    if config.boot == "grub":
+    if config.boot in ("grub", "uefi"):
+        efi = config.boot == "uefi"
         iso = prepared_iso(config)
         if iso:
-            return BootImage(iso=iso)
+            return BootImage(iso=iso, efi=efi)
         mkiso = load_mkiso()
-        iso = os.path.join(config.work_dir, "lhv-%s.iso" % sub)
+        iso = os.path.join(config.work_dir, "lhv-%s%s.iso" % (sub, "-efi" if efi else ""))
         try:
             mkiso.make_iso(sub, iso, config.xmhf_bin, config.cmdline, config.module,
-                           config.no_module)  # cmdline None: the cfg's own
+                           config.no_module, efi=efi)  # cmdline None: the cfg's own
         except mkiso.MkisoError as e:
             raise SetupError("mkiso: %s" % e)
-        return BootImage(iso=iso)
+        return BootImage(iso=iso, efi=efi)
     kernel = built_file(config, "init-x86-%s.bin" % sub)
     module = None
     if not config.no_module:
@@ -478,7 +484,7 @@ def prepare_boot(config):
 
 class Qemu:
     name = "qemu"
-    boots = ("grub", "direct")
+    boots = ("grub", "direct", "uefi")
     binary = "qemu-system-x86_64"  # runs i386 guests as well
 
     def command(self, config, image):
@@ -491,6 +497,8 @@ class Qemu:
                "-m", config.memory, "-smp", str(config.smp), "-cpu", config.cpu]
         if config.accel == "kvm":
             cmd.insert(1, "-enable-kvm")
+        if image.efi:
+            cmd += ["-bios", OVMF_IMAGE]
         if image.iso:
             cmd += ["-drive", "format=raw,file=" + image.iso]
         else:
@@ -997,11 +1005,12 @@ def build_parser():
     a("--emulator", default="qemu", choices=sorted(EMULATORS),
       help="emulator to run (default qemu: qemu-system-x86_64, TCG; bochs: Bochs 2.7 "
            "with a generated bochsrc, GRUB image only)")
-    a("--boot", default="grub", choices=("grub", "direct"),
+    a("--boot", default="grub", choices=("grub", "direct", "uefi"),
       help="grub: a GRUB ISO made by tools/mkiso.py, booted as a raw disk by QEMU, as "
            "a CD by Bochs (the module is the .gz); direct: QEMU's multiboot loader, "
            "-kernel init -initrd hypervisor-x86-SUBARCH.bin -append CMDLINE (QEMU "
-           "only; default grub)")
+           "only); uefi: a GRUB EFI ISO (tools/mkiso.py --efi, multiboot2) under OVMF "
+           "(QEMU, amd64 only; Debian's ovmf, grub-efi-amd64-bin). Default grub")
     a("--smp", type=int, default=1, metavar="N",
       help="number of CPUs (default 1): QEMU -smp N, Bochs cpu: count=N")
     a("--memory", default="512M", metavar="SIZE",
@@ -1071,6 +1080,12 @@ def parse_args(argv):
                          "(no -no-reboot): run lhv.end=reboot under QEMU")
     if config.smp < 1:
         raise SetupError("--smp %d: at least 1 CPU" % config.smp)
+    if config.boot == "uefi":
+        if config.subarch != "amd64":
+            raise SetupError("--boot uefi boots amd64 only (GRUB's x86_64-efi build)")
+        if not os.path.isfile(OVMF_IMAGE):
+            raise SetupError("--boot uefi: %s missing: install Debian's ovmf (tools/deps.sh)"
+                             % OVMF_IMAGE)
     if config.accel == "kvm":
         if bochs:
             raise SetupError("--accel kvm is QEMU's (Bochs has no accelerator)")
@@ -1085,7 +1100,7 @@ def parse_args(argv):
             words = config.cmdline
             if words is None:
                 words = DEFAULT_CMDLINE if config.boot == "direct" else grub_cfg_cmdline(
-                    config.subarch)
+                    config.subarch, config.boot == "uefi")
             config.cmdline = (words + " lhv.end=halt").strip()
     config.bochs_cpu = config.bochs_cpu or BOCHS_DEFAULT_CPU
     if config.timeout is None:
@@ -1112,13 +1127,15 @@ def parse_args(argv):
     return config
 
 
-def grub_cfg_cmdline(subarch):
-    """The words after the init path on the GRUB cfg's multiboot line."""
-    path = os.path.join(ROOT, "grub", load_mkiso().CFG_NAMES[subarch])
+def grub_cfg_cmdline(subarch, efi=False):
+    """The words after the init path on the GRUB cfg's multiboot (or, efi,
+    multiboot2) line."""
+    mkiso = load_mkiso()
+    path = os.path.join(ROOT, "grub", (mkiso.EFI_CFG_NAMES if efi else mkiso.CFG_NAMES)[subarch])
     with open(path) as f:
         for line in f:
             words = line.split()
-            if len(words) >= 2 and words[0] == "multiboot":
+            if len(words) >= 2 and words[0] in ("multiboot", "multiboot2"):
                 return " ".join(words[2:])
     raise SetupError("%s has no multiboot line" % path)
 

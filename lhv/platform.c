@@ -92,8 +92,17 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     lapic_enable();
     bsp->apic_id = lapic_id();
     u32 ncpus = read_acpi(p, bsp->apic_id);
-    vga_init(ncpus < opts->cpus || !opts->cpus ? ncpus : opts->cpus);
-    console_set_mirror(vga_putc);
+    /* lhv.console= (init resolved its default: serial only under UEFI, which
+     * has no VGA text mode at 0xb8000) */
+    u32 console = (p->flags & LHV_PARAMS_CONSOLE_MASK) >> LHV_PARAMS_CONSOLE_SHIFT;
+    if (console & LHV_CONSOLE_VGA) {
+        vga_init(ncpus < opts->cpus || !opts->cpus ? ncpus : opts->cpus);
+        console_set_mirror(vga_putc);
+    }
+    if (console == LHV_CONSOLE_VGA) {
+        printf("console: lhv.console=vga: serial output ends here\n");
+        console_set_serial(false);
+    }
     bsp->online = true;
     timer_init();
     keyboard_init();

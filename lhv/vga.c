@@ -51,6 +51,11 @@ static void scroll(void)
 }
 
 /* Called with the console held (console.c), so lines never mix. */
+bool vga_enabled(void)
+{
+    return enabled;
+}
+
 void vga_putc(char ch)
 {
     if (!enabled || ch == '\r')

@@ -13,6 +13,8 @@
  * CPUs (at most 16 rows, 64 CPUs). */
 void vga_init(u32 ncpus);
 void vga_putc(char c);
+/* True once vga_init ran (lhv.console includes vga: not under UEFI). */
+bool vga_enabled(void);
 
 /* Writes text (cut to VGA_SLOT_WIDTH - 1) into the status slot of a CPU. */
 void vga_status(u32 cpu, const char *text);

@@ -5,7 +5,8 @@
 set -eu
 
 PACKAGES="gcc make binutils gzip grub-pc-bin grub-common xorriso mtools
-qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb"
+qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb
+ovmf grub-efi-amd64-bin"
 if [ "${1:-}" = fuzz ]; then
     PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 fi

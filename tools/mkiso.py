@@ -6,9 +6,14 @@ single source of the boot entry; the options below only rewrite its
 multiboot and module lines. Needs Debian's grub-pc-bin, grub-common and
 xorriso (tools/deps.sh installs them); no root.
 
+--efi makes a UEFI ISO instead (GRUB's x86_64-efi build, from
+grub/gr64-efi.cfg: multiboot2 and module2 lines; amd64 only). It needs
+grub-efi-amd64-bin and mtools (for the EFI system partition image).
+
     tools/mkiso.py amd64 build/lhv-amd64.iso
     tools/mkiso.py i386 x.iso --cmdline "serial=115200,8n1,0x3f8 lhv.tests=vmx/*"
     tools/mkiso.py amd64 x.iso --module /tmp/corrupt.bin
+    tools/mkiso.py amd64 build/lhv-amd64-efi.iso --efi
 """
 
 import argparse
@@ -20,12 +25,20 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRUB_PLATFORM_DIR = "/usr/lib/grub/i386-pc"
+GRUB_EFI_PLATFORM_DIR = "/usr/lib/grub/x86_64-efi"
 CFG_NAMES = {"amd64": "gr64.cfg", "i386": "gr32.cfg"}
+EFI_CFG_NAMES = {"amd64": "gr64-efi.cfg"}
+# The boot-entry verbs: multiboot v1 (BIOS) and multiboot2 (EFI).
+KERNEL_VERBS = ("multiboot", "multiboot2")
+MODULE_VERBS = ("module", "module2")
 
 # Only what a boot entry like ours uses: the ISO shrinks from 9.5 MB to under
 # 1 MB. The CD and disk drivers are in GRUB's core image anyway.
 GRUB_MODULES = ("normal serial terminal multiboot multiboot2 gzio echo test "
                 "search halt reboot part_msdos part_gpt")
+GRUB_EFI_MODULES = ("normal serial terminal multiboot2 gzio echo test "
+                    "search halt reboot part_msdos part_gpt part_acorn part_amiga "
+                    "part_bsd part_dfly part_dvh part_plan part_sun part_sunpc")
 
 
 class MkisoError(Exception):
@@ -42,12 +55,12 @@ def rewrite_cfg(text, cmdline=None, module_name=None, no_module=False):
         words = line.split()
         verb = words[0] if words else ""
         indent = line[:len(line) - len(line.lstrip())]
-        if verb == "multiboot":
-            seen.add(verb)
+        if verb in KERNEL_VERBS:
+            seen.add("multiboot")
             if cmdline is not None:
                 line = " ".join([indent + verb, words[1], cmdline]).rstrip()
-        elif verb == "module":
-            seen.add(verb)
+        elif verb in MODULE_VERBS:
+            seen.add("module")
             if no_module:
                 continue
             if module_name is not None:
@@ -64,19 +77,23 @@ def boot_paths(cfg_text):
     paths = []
     for line in cfg_text.splitlines():
         words = line.split()
-        if len(words) >= 2 and words[0] in ("multiboot", "module"):
+        if len(words) >= 2 and words[0] in KERNEL_VERBS + MODULE_VERBS:
             paths.append(words[1])
     return paths
 
 
-def check_tools():
-    for tool, package in (("grub-mkrescue", "grub-common"), ("xorriso", "xorriso")):
+def check_tools(efi=False):
+    tools = [("grub-mkrescue", "grub-common"), ("xorriso", "xorriso")]
+    if efi:
+        tools.append(("mformat", "mtools"))
+    for tool, package in tools:
         if shutil.which(tool) is None:
             raise MkisoError("%s not found: install %s (tools/deps.sh installs "
                              "every package LHV needs)" % (tool, package))
-    if not os.path.isdir(GRUB_PLATFORM_DIR):
-        raise MkisoError("%s missing: install grub-pc-bin (tools/deps.sh)"
-                         % GRUB_PLATFORM_DIR)
+    platform_dir, package = ((GRUB_EFI_PLATFORM_DIR, "grub-efi-amd64-bin") if efi
+                             else (GRUB_PLATFORM_DIR, "grub-pc-bin"))
+    if not os.path.isdir(platform_dir):
+        raise MkisoError("%s missing: install %s (tools/deps.sh)" % (platform_dir, package))
 
 
 def stage(cfg_text, sources, boot_dir):
@@ -94,9 +111,9 @@ def stage(cfg_text, sources, boot_dir):
         shutil.copyfile(src, os.path.join(boot_dir, name))
 
 
-def run_mkrescue(staging, output):
-    cmd = ["grub-mkrescue", "-d", GRUB_PLATFORM_DIR,
-           "--install-modules=" + GRUB_MODULES,
+def run_mkrescue(staging, output, efi=False):
+    cmd = ["grub-mkrescue", "-d", GRUB_EFI_PLATFORM_DIR if efi else GRUB_PLATFORM_DIR,
+           "--install-modules=" + (GRUB_EFI_MODULES if efi else GRUB_MODULES),
            "--fonts=", "--locales=", "--themes=", "-o", output, staging]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
@@ -106,14 +123,18 @@ def run_mkrescue(staging, output):
 
 
 def make_iso(subarch, output, bin_dir=ROOT, cmdline=None, module=None,
-             no_module=False, cfg=None):
+             no_module=False, cfg=None, efi=False):
     """Builds the ISO at output. cmdline replaces the multiboot arguments,
     module replaces module 0's file, no_module drops it; cfg overrides the
-    GRUB cfg file (default grub/gr64.cfg or gr32.cfg)."""
+    GRUB cfg file (default grub/gr64.cfg or gr32.cfg; with efi, a UEFI ISO
+    from grub/gr64-efi.cfg)."""
     if subarch not in CFG_NAMES:
         raise MkisoError("unknown subarch %r (amd64 or i386)" % subarch)
-    check_tools()
-    cfg = cfg or os.path.join(ROOT, "grub", CFG_NAMES[subarch])
+    if efi and subarch not in EFI_CFG_NAMES:
+        raise MkisoError("--efi boots amd64 only (GRUB's x86_64-efi build)")
+    check_tools(efi)
+    names = EFI_CFG_NAMES if efi else CFG_NAMES
+    cfg = cfg or os.path.join(ROOT, "grub", names[subarch])
     try:
         with open(cfg) as f:
             cfg_text = f.read()
@@ -127,7 +148,7 @@ def make_iso(subarch, output, bin_dir=ROOT, cmdline=None, module=None,
         sources[module_name] = module
     with tempfile.TemporaryDirectory(prefix="mkiso-") as tmp:
         stage(cfg_text, sources, os.path.join(tmp, "iso", "boot"))
-        run_mkrescue(os.path.join(tmp, "iso"), output)
+        run_mkrescue(os.path.join(tmp, "iso"), output, efi)
     return output
 
 
@@ -150,10 +171,13 @@ def main(argv=None):
                         "(default: the repository root)")
     p.add_argument("--cfg", metavar="FILE",
                    help="GRUB cfg to start from (default: grub/gr64.cfg or gr32.cfg)")
+    p.add_argument("--efi", action="store_true",
+                   help="a UEFI ISO (GRUB x86_64-efi, multiboot2) from grub/gr64-efi.cfg; "
+                        "amd64 only")
     args = p.parse_args(argv)
     try:
         make_iso(args.subarch, args.output, args.bin_dir, args.cmdline,
-                 args.module, args.no_module, args.cfg)
+                 args.module, args.no_module, args.cfg, args.efi)
     except MkisoError as e:
         print("mkiso: %s" % e, file=sys.stderr)
         return 1

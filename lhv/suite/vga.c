@@ -6,9 +6,15 @@
 #include "timer.h"
 #include "vga.h"
 
+#define NO_VGA "no VGA text console (lhv.console=serial or UEFI boot)"
+
 TEST("vga/console-mirror", test_mirror);
 static void test_mirror(const char *name)
 {
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
     static const char marker[] = "vga: this line is on the screen";
     printf("%s\n", marker);
     u32 row = vga_cursor_row(); /* the next line; the marker is just above */
@@ -22,6 +28,10 @@ static void test_mirror(const char *name)
 TEST("vga/cursor-hidden", test_cursor);
 static void test_cursor(const char *name)
 {
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
     verdict(vga_cursor_hidden(), name, "CRTC register 0x0a bit 5 (cursor disable) is clear");
 }
 
@@ -29,6 +39,10 @@ static void test_cursor(const char *name)
 TEST("vga/status-area", test_status);
 static void test_status(const char *name)
 {
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
     timer_wait_ms(120); /* > 100 PIT ticks: the slot was written */
     char slot[7];
     for (u32 i = 0; i < 6; i++)

@@ -3,7 +3,8 @@
 
 options: a few command lines. bootinfo: memory from address 0 holding a
 multiboot info as GRUB and QEMU give it (u32 at 0: its address; u32 at 4 and
-8: the target span to check). image: small valid images of both subarchs and
+8: the target span to check), and a multiboot2 block as GRUB EFI gives it (its
+address | 1 at 0). image: small valid images of both subarchs and
 a gzip header. acpi: the captured tables of tests/unit/data/acpi-*.bin moved
 down into a few KiB of memory (the BDA names an EBDA at 0x500 that holds the
 RSDP, the tables follow), pointers and checksums fixed."""
@@ -77,6 +78,33 @@ QEMU_MAP = [(0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2),
             (0x100000, 0x1fee0000, 1), (0x1ffe0000, 0x20000, 2), (0xfffc0000, 0x40000, 4)]
 
 
+def mb2_memory(tags):
+    """Memory holding a multiboot2 block at MBI made of (type, data) tags."""
+    mem = bytearray(0x1000)
+    struct.pack_into('<III', mem, 0, MBI | 1, 0x400000, 0x200000)
+    pos = MBI + 8
+    for t, data in tags + [(0, b'')]:
+        struct.pack_into('<II', mem, pos, t, 8 + len(data))
+        mem[pos + 8:pos + 8 + len(data)] = data
+        pos += (8 + len(data) + 7) & ~7
+    struct.pack_into('<II', mem, MBI, pos - MBI, 0)
+    return bytes(mem)
+
+
+def mb2_grub_efi():
+    rsdp = b'RSD PTR ' + bytes(28)
+    mmap = struct.pack('<II', 24, 0) + b''.join(
+        struct.pack('<QQII', b, n, t, 0) for b, n, t in QEMU_MAP + [(0x100000000, 0x1000, 7)])
+    return mb2_memory([
+        (1, b'serial=115200,8n1,0x3f8\0'),
+        (2, b'GRUB 2.06-13+deb12u2\0'),
+        (3, struct.pack('<II', 0xc00, 0xe00) + b'/boot/hypervisor-x86-amd64.bin.gz\0'),
+        (6, mmap),
+        (14, rsdp[:20]),
+        (15, rsdp),
+    ])
+
+
 def bootinfo_seeds():
     yield 'grub', mbi_memory(b'GRUB 2.06-13+deb12u1', b'serial=115200,8n1,0x3f8 boot_drive=0x80',
                              QEMU_MAP, [(0xc00, 0xe00, b'/boot/hypervisor-x86-amd64.bin.gz')])
@@ -84,6 +112,7 @@ def bootinfo_seeds():
                              QEMU_MAP[:4], [(0xc00, 0xe00, b'hypervisor-x86-amd64.bin'),
                                             (0xe00, 0xf00, b'extra')])
     yield 'memonly', mbi_memory(None, None, None, [(0xc00, 0xc00, b'')], (639, 523136))
+    yield 'grub-efi', mb2_grub_efi()
 
 
 # --- image -----------------------------------------------------------------

@@ -77,6 +77,12 @@ def boot_cases():
         cases.append(Case("amd64-%s-6G" % boot,
                           ["--subarch", "amd64", "--boot", boot, "--memory", "6G",
                            "--require-pass", "boot/high-memory"]))
+    # UEFI: GRUB's EFI build boots init through multiboot2 under OVMF; the
+    # ACPI RSDP comes from its tag (2 CPUs from the MADT), no VGA text mode
+    cases.append(Case("amd64-uefi-512M",
+                      ["--subarch", "amd64", "--boot", "uefi", "--smp", "2",
+                       "--require-pass", "boot/params", "--require-pass", "smp/all-cpus-online",
+                       "--require-skip", "vga/console-mirror:no VGA"], quick=True))
     # QEMU TCG has no VMX: every VMX test says so and the run still ends
     for sub in test3.SUBARCHS:
         cases.append(Case("%s-direct-vmx-skips" % sub,
@@ -129,6 +135,11 @@ def bad_input_cases(work, bin_dir):
     long_cmdline = " ".join("pad%04d" % i for i in range(640))  # 5 KiB of ignored words
     return [
         bad_case("no-module", "amd64", "direct", "no module", ["--no-module"], quick=True),
+        # UEFI: OVMF takes ~5 s before init runs, so a later deadline
+        Case("bad-amd64-uefi-no-module",
+             ["--subarch", "amd64", "--boot", "uefi", "--timeout", "30", "--no-module",
+              "--expect-fatal", "no module.*'module2 /boot/hypervisor-x86-amd64.bin.gz'"],
+             False, 15.0),
         bad_case("truncated", "amd64", "direct", "truncated",
                  ["--module", bad_file(work, "truncated", "amd64")], quick=True),
         bad_case("flipped-byte", "amd64", "direct", "crc32",

@@ -332,22 +332,42 @@ static void test_inject(void **state)
     refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");
 }
 
+static void test_console(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.console, 0); /* the boot's default */
+    assert_int_equal(parse("lhv.console=serial"), 0);
+    assert_int_equal(opts.console, LHV_CONSOLE_SERIAL);
+    assert_int_equal(parse("lhv.console=vga"), 0);
+    assert_int_equal(opts.console, LHV_CONSOLE_VGA);
+    assert_int_equal(parse("lhv.console=both"), 0);
+    assert_int_equal(opts.console, LHV_CONSOLE_SERIAL | LHV_CONSOLE_VGA);
+    assert_int_equal(parse("lhv.console=vga lhv.console=serial"), 0); /* the later wins */
+    assert_int_equal(opts.console, LHV_CONSOLE_SERIAL);
+    refused("lhv.console=none",
+            "lhv.console=none: expected lhv.console=serial, lhv.console=vga or lhv.console=both");
+    refused_naming("lhv.console", "lhv.console", "expected lhv.console=");
+    refused_naming("lhv.console=", "lhv.console=", "expected lhv.console=");
+    refused_naming("lhv.console=Serial", "lhv.console=Serial", "expected lhv.console=");
+}
+
 static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
 }
 
 static void test_option_names(void **state)
@@ -357,7 +377,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -512,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_e9),
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_inject),
+        cmocka_unit_test(test_console),
         cmocka_unit_test(test_unknown_lhv_option),
         cmocka_unit_test(test_option_names),
         cmocka_unit_test(test_all_together),

@@ -21,9 +21,10 @@ UNIT_SRCS_vmx := lhv/vmx/feature_control.c
 UNIT_SRCS_ept := lhv/vmx/mtrr.c
 UNIT_SRCS_bootinfo := xmhf/lib/bootinfo.c xmhf/lib/options.c xmhf/lib/parse.c xmhf/lib/mmap.c \
 	xmhf/lib/printf.c xmhf/lib/strlcpy.c
+UNIT_SRCS_bootinfo_mb2 := $(UNIT_SRCS_bootinfo)
 UNIT_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
 
-UNIT_NAMES := options mmap image printf pagetable glob bootinfo acpi vmx ept
+UNIT_NAMES := options mmap image printf pagetable glob bootinfo bootinfo_mb2 acpi vmx ept
 UNIT_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/test_%)
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h) tests/unit/unit.mk

@@ -48,6 +48,13 @@ struct lhv_serial_cfg {
 
 #define LHV_PARAMS_FLAG_E9 (1u << 0) /* lhv.e9=1: console also on port 0xe9 */
 #define LHV_PARAMS_END_SHIFT 8        /* bits 8-15: the lhv.end= action */
+/* bits 16-17: where lhv's console goes, LHV_CONSOLE_SERIAL and/or
+ * LHV_CONSOLE_VGA: lhv.console=, else both after a multiboot v1 boot (BIOS)
+ * and serial only after multiboot2 (UEFI has no VGA text mode) */
+#define LHV_PARAMS_CONSOLE_SHIFT 16
+#define LHV_PARAMS_CONSOLE_MASK (3u << LHV_PARAMS_CONSOLE_SHIFT)
+#define LHV_CONSOLE_SERIAL 1u
+#define LHV_CONSOLE_VGA 2u
 
 /* Layout of the SL area (image.h): this block first, then the SL stack, then
  * the arena the SL builds page tables in. */
@@ -71,12 +78,14 @@ struct lhv_boot_params {
     u64 page_table_root; /* CR3 the SL loaded (filled by the SL) */
     u64 page_table_end;  /* first byte after the tables the SL built */
 
-    u64 multiboot_info;  /* physical address of the loader's multiboot info */
-    u32 multiboot_flags; /* its flags word */
+    u64 multiboot_info;  /* physical address of the loader's multiboot info
+                            (v2: the start of its tags' header) */
+    u32 multiboot_flags; /* its flags word (v2: its total_size) */
     u32 boot_drive;      /* boot_drive= if given, else the BIOS drive from
                             the loader, else 0xffffffff */
-    u32 flags;           /* LHV_PARAMS_FLAG_* and the end action */
-    u32 reserved;
+    u32 flags;           /* LHV_PARAMS_FLAG_*, the end action, the console */
+    u32 multiboot_version; /* 1: multiboot (BIOS GRUB, QEMU -kernel);
+                              2: multiboot2 (GRUB EFI) */
     u64 acpi_rsdp;       /* 0: init found none */
     u64 init_tsc;        /* TSC when init started */
 

@@ -15,13 +15,15 @@
 #include "options.h"
 #include "physmem.h"
 
-/* Checks the loader's magic (EAX at entry) and reads from the multiboot info
- * at mbi_addr: the loader name, the command line (the kernel's path skipped
+/* Checks the loader's magic (EAX at entry: multiboot v1 or multiboot2) and
+ * reads from the multiboot info at mbi_addr: the loader name, the command line (the kernel's path skipped
  * when the loader is QEMU; at most LHV_CMDLINE_MAX bytes), the options parsed
  * from it (into opts, from the defaults), the boot drive (boot_drive= if
  * given, else the loader's BIOS drive, else 0xffffffff), and the info's
- * address and flags. The caller sets p->subarch first: the messages name
- * that subarch's files. */
+ * address and flags (v2: its size), p->multiboot_version (1 or 2), and for
+ * v2 the ACPI RSDP: the address of the copy inside tag 15 (2.0+), else tag 14
+ * (1.0), else 0. The caller sets p->subarch first: the messages name that
+ * subarch's files. The two functions below read the same version. */
 int bootinfo_read_options(const struct phys_mem *mem, u32 magic, u32 mbi_addr,
                           struct lhv_boot_params *p, struct lhv_options *opts, char *err,
                           size_t errlen);

@@ -28,6 +28,8 @@ void console_set_cpu_id(u32 (*fn)(void));
 /* Also sends every character to fn (the VGA text console), or stops with
  * NULL. */
 void console_set_mirror(void (*fn)(char c));
+/* Turns the serial port output off (lhv.console=vga) or on again. */
+void console_set_serial(bool on);
 unsigned long console_lock(void);
 void console_unlock(unsigned long token);
 

@@ -36,6 +36,8 @@ struct lhv_options {
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
+    u8 console;                   /* lhv.console=: LHV_CONSOLE_* bits; 0 = the
+                                     default for the boot (boot_params.h) */
 };
 
 /* Fills o with the defaults. */

@@ -1,5 +1,5 @@
-/* init: stage 1 of the boot chain (DESIGN §2). Loaded by a multiboot v1
- * loader, it reads the command line, memory map and modules (the logic is in
+/* init: stage 1 of the boot chain (DESIGN §2). Loaded by a multiboot v1 or
+ * multiboot2 loader, it reads the command line, memory map and modules (the logic is in
  * xmhf/lib/bootinfo.c), checks module 0 (the SL + runtime image) and the
  * memory it will occupy, copies it to its link base, zeroes its bss and SL
  * area, fills the boot parameters and jumps to the SL. Every problem ends in
@@ -69,12 +69,19 @@ static void fill_params(const struct lhv_image_header *h)
     params.image_span = image_span(h);
     params.sl_area = h->link_base + h->sl_area_offset;
     params.sl_area_size = h->sl_area_size;
-    params.flags = (opts.e9 ? LHV_PARAMS_FLAG_E9 : 0) | ((u32)opts.end << LHV_PARAMS_END_SHIFT);
-    params.acpi_rsdp = acpi_find_rsdp(&phys);
+    /* no VGA text mode under UEFI (multiboot2): serial only unless asked */
+    u32 console = opts.console ? opts.console
+                  : params.multiboot_version == 2 ? LHV_CONSOLE_SERIAL
+                                                  : LHV_CONSOLE_SERIAL | LHV_CONSOLE_VGA;
+    params.flags = (opts.e9 ? LHV_PARAMS_FLAG_E9 : 0) | ((u32)opts.end << LHV_PARAMS_END_SHIFT) |
+                   (console << LHV_PARAMS_CONSOLE_SHIFT);
+    if (!params.acpi_rsdp) /* multiboot2 gives it in a tag; v1: search the BIOS areas */
+        params.acpi_rsdp = acpi_find_rsdp(&phys);
     params.serial = opts.serial;
 }
 
-/* Called from entry.S with the loader's EAX and EBX. */
+/* Called from entry.S with the loader's EAX and EBX; bootinfo dispatches on
+ * the magic (multiboot v1 or v2). */
 void init_main(u32 magic, u32 mbi)
 {
     char err[256];

@@ -115,14 +115,18 @@ void console_unlock(unsigned long token)
 }
 
 static void (*mirror)(char c);
+static bool serial_off;
 
 void console_set_mirror(void (*fn)(char c)) { mirror = fn; }
+void console_set_serial(bool on) { serial_off = !on; }
 
 static void console_putc(char c)
 {
-    if (c == '\n')
-        serial_putc('\r');
-    serial_putc(c);
+    if (!serial_off) {
+        if (c == '\n')
+            serial_putc('\r');
+        serial_putc(c);
+    }
     if (e9_enabled)
         outb(E9_PORT, (u8)c);
     if (mirror)

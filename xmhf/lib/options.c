@@ -3,7 +3,8 @@
 #include "string.h"
 
 const char *const lhv_option_names[] = {
-    "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject", NULL,
+    "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
+    "lhv.console", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -14,6 +15,7 @@ const char *const lhv_option_names[] = {
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
+#define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|phantom-cpu"
 
@@ -191,6 +193,19 @@ static const char *parse_inject(const char *v, size_t len, struct lhv_options *o
     return INJECT_FORM;
 }
 
+static const char *parse_console(const char *v, size_t len, struct lhv_options *o)
+{
+    if (equals(v, len, "serial"))
+        o->console = LHV_CONSOLE_SERIAL;
+    else if (equals(v, len, "vga"))
+        o->console = LHV_CONSOLE_VGA;
+    else if (equals(v, len, "both"))
+        o->console = LHV_CONSOLE_SERIAL | LHV_CONSOLE_VGA;
+    else
+        return CONSOLE_FORM;
+    return NULL;
+}
+
 static const struct option {
     const char *key;
     const char *form; /* the message when the value is missing */
@@ -204,6 +219,7 @@ static const struct option {
     { "lhv.e9", E9_FORM, parse_e9 },
     { "lhv.iterations", ITERATIONS_FORM, parse_iterations },
     { "lhv.inject", INJECT_FORM, parse_inject },
+    { "lhv.console", CONSOLE_FORM, parse_console },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */

@@ -4,6 +4,7 @@
 #include "image.h"
 #include "mmap.h"
 #include "multiboot.h"
+#include "multiboot2.h"
 #include "pagetable.h"
 #include "runtime.h"
 #include "string.h"
@@ -55,12 +56,81 @@ static const char *params_vs_multiboot(const struct lhv_boot_params *p, char *bu
     return NULL;
 }
 
+/* The same for a multiboot2 boot (GRUB EFI): walks the tags again, on its
+ * own, within the total_size init checked. Memory types other than 1, 3, 4
+ * and 5 became reserved (2); the RSDP is the copy inside tag 15, else 14. */
+static const char *params_vs_multiboot2(const struct lhv_boot_params *p, char *buf, size_t len)
+{
+    uintptr_t info = (uintptr_t)p->multiboot_info, t = info + 8;
+    const struct mb2_info_header *h = (const void *)info;
+    const char *loader = NULL, *cmdline = "";
+    u64 rsdp_old = 0, rsdp_new = 0;
+    u32 nmap = 0, nmod = 0;
+
+    if (h->total_size != p->multiboot_flags)
+        return "multiboot2 total_size";
+    while (t + 8 <= info + h->total_size) {
+        const struct mb2_tag *tag = (const void *)t;
+        if (tag->type == MB2_TAG_END)
+            break;
+        if (tag->type == MB2_TAG_CMDLINE)
+            cmdline = (const char *)(t + 8);
+        else if (tag->type == MB2_TAG_LOADER_NAME)
+            loader = (const char *)(t + 8);
+        else if (tag->type == MB2_TAG_ACPI_OLD)
+            rsdp_old = t + 8;
+        else if (tag->type == MB2_TAG_ACPI_NEW)
+            rsdp_new = t + 8;
+        else if (tag->type == MB2_TAG_MMAP && nmap == 0) {
+            const struct mb2_tag_mmap *m = (const void *)t;
+            for (uintptr_t e = t + sizeof(*m); e + m->entry_size <= t + m->size;
+                 e += m->entry_size, nmap++) {
+                const struct mb2_mmap_entry *me = (const void *)e;
+                u32 type = me->type >= 3 && me->type <= 5 ? me->type
+                           : me->type == 1 ? 1 : LHV_MEM_RESERVED;
+                if (nmap >= p->mmap_count || me->base_addr != p->mmap[nmap].base ||
+                    me->length != p->mmap[nmap].length || type != p->mmap[nmap].type) {
+                    snprintf(buf, len, "memory map entry %u", nmap);
+                    return buf;
+                }
+            }
+            if (nmap != p->mmap_count)
+                return "memory map entry count";
+        } else if (tag->type == MB2_TAG_MODULE) {
+            const struct mb2_tag_module *m = (const void *)t;
+            if (nmod >= p->module_count || m->mod_start != p->modules[nmod].start ||
+                m->mod_end != p->modules[nmod].end ||
+                strncmp((const char *)(m + 1), p->modules[nmod].string, LHV_MODSTR_MAX - 1)) {
+                snprintf(buf, len, "module %u", nmod);
+                return buf;
+            }
+            nmod++;
+        }
+        t += (tag->size + 7) & ~7u;
+    }
+    if (nmod != p->module_count)
+        return "module count";
+    if ((rsdp_new || rsdp_old) && (rsdp_new ? rsdp_new : rsdp_old) != p->acpi_rsdp)
+        return "ACPI RSDP (tag 15, else 14)";
+    if (strcmp(cmdline_skip_loader_path(cmdline, loader), p->cmdline) != 0)
+        return "command line";
+    return NULL;
+}
+
 static void check_params(const struct lhv_boot_params *p, const char *name)
 {
     char buf[64];
-    const char *diff = params_vs_multiboot(p, buf, sizeof(buf));
-    verdict(!diff, name, "the boot parameters differ from the multiboot info in %s",
-            diff);
+    const char *diff;
+
+    if (p->magic != LHV_PARAMS_MAGIC || p->version != LHV_PARAMS_VERSION ||
+        p->size != sizeof(*p) || p->subarch != LHV_SUBARCH)
+        diff = "magic, version, size or subarch";
+    else if (p->multiboot_version == 2)
+        diff = params_vs_multiboot2(p, buf, sizeof(buf));
+    else
+        diff = params_vs_multiboot(p, buf, sizeof(buf));
+    verdict(!diff, name, "the boot parameters differ from the multiboot%s info in %s",
+            p->multiboot_version == 2 ? "2" : "", diff);
 }
 
 static void check_image_header(const struct lhv_boot_params *p, const char *name)
