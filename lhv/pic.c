@@ -99,6 +99,4 @@ void pic_enable_irq(u32 irq, irq_handler h)
     set_masks(masks);
 }
 
-void pic_disable_irq(u32 irq) { set_masks(pic_masks() | (1u << irq)); }
-
 u32 pic_spurious_count(void) { return spurious; }

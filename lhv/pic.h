@@ -13,7 +13,6 @@ void pic_init(void);
 /* Installs the handler of an IRQ line (called before its EOI) and unmasks
  * it (and the cascade line for IRQ8-15). */
 void pic_enable_irq(u32 irq, irq_handler h);
-void pic_disable_irq(u32 irq);
 
 /* The interrupt mask registers: master in bits 0-7, slave in 8-15. */
 u16 pic_masks(void);

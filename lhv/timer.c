@@ -59,8 +59,6 @@ void timer_init(void)
 
 u32 timer_pit_ticks(void) { return pit_ticks; }
 
-u64 timer_pit_rate_mhz(void) { return udiv64((u64)PIT_HZ * 1000, PIT_DIVISOR, NULL); }
-
 u32 timer_lapic_ticks(u32 index) { return lapic_ticks[index]; }
 
 u64 timer_lapic_hz(void) { return lapic_hz; }

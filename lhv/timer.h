@@ -11,9 +11,8 @@
  * call with interrupts off, then enable them. */
 void timer_init(void);
 
-/* IRQ0 ticks so far, and the exact rate in millihertz (PIT_HZ / divisor). */
+/* IRQ0 ticks so far. */
 u32 timer_pit_ticks(void);
-u64 timer_pit_rate_mhz(void);
 
 /* Sleeps in hlt until `ticks` more PIT ticks have passed (interrupts on). */
 void timer_sleep_ticks(u32 ticks);
