@@ -117,6 +117,83 @@ def format_line(t, text):
 
 
 # ---------------------------------------------------------------------------
+# Comparing two runs' serial logs (--compare; pure but for reading the files)
+
+TIMESTAMP_RE = re.compile(r"^\[\s*\d+(?:\.\d*)?\] ")
+TABLE_RE = re.compile(r"^table: (\S+) (PASS|FAIL|SKIP|XFAIL|XPASS)$")
+SEVERITY = {"PASS": 0, "SKIP": 1, "XFAIL": 2, "FAIL": 3, "XPASS": 3}
+
+
+def log_verdicts(texts):
+    """Serial log lines (timestamps or not) -> ({test name: verdict kind},
+    the platform line or ""). The closing table (table: NAME KIND) is the
+    source when the log has one; otherwise the verdict lines, a test seen
+    more than once keeping its worst verdict, as LHV's table does."""
+    table, seen, platform = {}, {}, ""
+    for raw in texts:
+        text = TIMESTAMP_RE.sub("", clean_line(raw), count=1)
+        m = TABLE_RE.match(text)
+        if m:
+            table[m.group(1)] = m.group(2)
+            continue
+        if text.startswith("platform: CPU "):
+            platform = text
+            continue
+        e = parse_line(text)
+        if e and e.kind in VERDICT_KINDS and e.name:
+            old = seen.get(e.name)
+            if old is None or SEVERITY[e.kind] > SEVERITY[old]:
+                seen[e.name] = e.kind
+    return (table or seen), platform
+
+
+def compare_verdicts(a, b):
+    """Two {name: kind} maps -> rows (name, kind in A or "-", kind in B or
+    "-") for the tests whose verdicts differ or that only one side has, in
+    A's order and then B's."""
+    rows = []
+    for name in list(a) + [n for n in b if n not in a]:
+        ka, kb = a.get(name, "-"), b.get(name, "-")
+        if ka != kb:
+            rows.append((name, ka, kb))
+    return rows
+
+
+def compare_lines(path_a, a, platform_a, path_b, b, platform_b):
+    """The --compare report, line by line."""
+    rows = compare_verdicts(a, b)
+    out = ["A: %s: %s" % (path_a, platform_a or "no platform line"),
+           "B: %s: %s" % (path_b, platform_b or "no platform line")]
+    if rows:
+        width = max(len("test"), max(len(r[0]) for r in rows))
+        out.append("%-*s  %-5s  %s" % (width, "test", "A", "B"))
+        out.extend("%-*s  %-5s  %s" % (width, name, ka, kb) for name, ka, kb in rows)
+    only_a = sum(1 for r in rows if r[2] == "-")
+    only_b = sum(1 for r in rows if r[1] == "-")
+    out.append("%d differ, %d only in A, %d only in B (%d tests in A, %d in B)"
+               % (len(rows) - only_a - only_b, only_a, only_b, len(a), len(b)))
+    return out, not rows
+
+
+def compare_main(paths):
+    """--compare A.log B.log: 0 when the verdicts are the same, 1 when not,
+    2 when a log cannot be read."""
+    found = []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                found.append(log_verdicts(f.read().split(b"\n")))
+        except OSError as e:
+            print("test3: --compare: %s" % e, file=sys.stderr)
+            return 2
+    lines, same = compare_lines(paths[0], found[0][0], found[0][1],
+                                paths[1], found[1][0], found[1][1])
+    for line in lines:
+        print(line)
+    return 0 if same else 1
+
+
+# ---------------------------------------------------------------------------
 # Judging a run (pure): serial lines + how the emulator ended -> Result
 
 @dataclasses.dataclass
@@ -971,6 +1048,12 @@ the runner counts that as the power-off); a triple fault also ends Bochs
 (reset_on_triple_fault=0) and fails the run with the last serial line.
 Bochs takes longer: the default timeout is 120 s (QEMU 30 s).
 
+--compare A.log B.log (alone, no other option): reads two runs' serial.log
+files and prints the tests whose verdicts differ (name, verdict in A, verdict
+in B; "-" for a test only one run has), from LHV's closing "table:" lines or,
+without them, the verdict lines. Exit 0 when the verdicts are the same, 1
+when not, 2 when a log cannot be read.
+
 examples:
   .jenkins/test3.py --subarch amd64
   .jenkins/test3.py --subarch i386 --boot direct --smp 4 --memory 2G --verbose
@@ -988,6 +1071,9 @@ def build_parser():
         epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
     a("--subarch", required=True, choices=SUBARCHS, help="which build to boot")
+    a("--compare", nargs=2, metavar=("A.log", "B.log"),
+      help="compare two serial logs' verdicts instead of booting (must come first; "
+           "see below)")
     a("--xmhf-bin", metavar="DIR", default=ROOT,
       help="directory holding init-x86-SUBARCH.bin and hypervisor-x86-SUBARCH.bin[.gz] "
            "(default: the repository root, where make puts them)")
@@ -1067,6 +1153,8 @@ def parse_args(argv):
     """Command-line words -> config (an argparse Namespace with defaults
     filled in: name, work_dir, extra_qemu_args as a list)."""
     config = build_parser().parse_args(argv)
+    if config.compare:
+        raise SetupError("--compare A.log B.log goes alone (it boots nothing)")
     bochs = config.emulator == "bochs"
     if config.boot == "direct" and bochs:
         raise SetupError("Bochs has no multiboot loader: it boots the GRUB image only "
@@ -1147,8 +1235,15 @@ def build(subarch):
 
 
 def main(argv=None):
+    words = sys.argv[1:] if argv is None else argv
+    if "--compare" in words:
+        if words[:1] != ["--compare"] or len(words) != 3:
+            print("test3: --compare takes two serial logs: --compare A.log B.log",
+                  file=sys.stderr)
+            return 2
+        return compare_main(words[1:])
     try:
-        config = parse_args(sys.argv[1:] if argv is None else argv)
+        config = parse_args(words)
         if config.build:
             build(config.subarch)
         if config.skip_test:

@@ -1,11 +1,12 @@
 /* lhv_main: the hypervisor proper. Brings the platform up, runs the app's
- * init hook and the test suite, prints the SUMMARY and carries out the end
- * action. */
+ * init hook and the test suite, prints the platform report (lhv/report.c)
+ * and the SUMMARY and carries out the end action. */
 #include "console.h"
 #include "end.h"
 #include "hypapp.h"
 #include "inject.h"
 #include "platform.h"
+#include "report.h"
 #include "runtime.h"
 #include "smp.h"
 #include "cpu.h"
@@ -60,6 +61,7 @@ void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
             printf("suite: iteration %u of %u\n", i, opts->iterations);
         suite_run();
     }
+    report_platform();
     bool ok = verdict_summary();
     end_run(opts->end, !ok);
 }

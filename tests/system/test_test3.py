@@ -6,7 +6,9 @@ how Bochs ended. No emulator runs.
     python3 tests/system/test_test3.py
 """
 
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import tempfile
@@ -522,6 +524,80 @@ class BochsOptions(unittest.TestCase):
         with self.assertRaises(test3.SetupError) as e:
             self.args("--boot", "direct")
         self.assertIn("GRUB image only", str(e.exception))
+
+
+LOG_A = """\
+[  0.263] loader: qemu; emulator: QEMU TCG
+[  0.300] PASS: boot/params
+[  0.400] SKIP: vmx/vmxon: CPU has no VMX
+[  0.500] PASS: pic/mask
+[  1.342] platform: CPU "QEMU Virtual CPU version 2.5+", family 15 model 107 stepping 1, L0: QEMU TCG
+[  1.342] table: boot/params PASS
+[  1.343] table: vmx/vmxon SKIP
+[  1.343] table: pic/mask PASS
+[  1.400] SUMMARY: 3 tests, 0 failures, 1 skipped
+"""
+LOG_B = """\
+[  0.263] loader: unnamed; emulator: Bochs
+[  0.300] PASS: boot/params
+[  0.400] PASS: vmx/vmxon
+[  0.500] FAIL: timer/x: late
+[  9.000] platform: CPU "Intel(R) Core(TM) i7-7500U", family 6 model 142 stepping 9, L0: Bochs
+[  9.000] table: boot/params PASS
+[  9.001] table: vmx/vmxon PASS
+[  9.002] table: timer/x FAIL
+[  9.100] SUMMARY: 3 tests, 1 failures, 0 skipped
+"""
+
+
+class Compare(unittest.TestCase):
+    def logs(self, a, b):
+        d = tempfile.mkdtemp()
+        paths = []
+        for name, text in (("a.log", a), ("b.log", b)):
+            paths.append(os.path.join(d, name))
+            with open(paths[-1], "w") as f:
+                f.write(text)
+        return paths
+
+    def run_compare(self, a, b):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = test3.main(["--compare"] + self.logs(a, b))
+        return status, out.getvalue().splitlines()
+
+    def test_differences_and_one_sided_tests(self):
+        status, lines = self.run_compare(LOG_A, LOG_B)
+        self.assertEqual(status, 1)
+        rows = [line.split() for line in lines[2:-1]]
+        self.assertEqual(rows, [["test", "A", "B"], ["vmx/vmxon", "SKIP", "PASS"],
+                                ["pic/mask", "PASS", "-"], ["timer/x", "-", "FAIL"]])
+        self.assertIn("L0: QEMU TCG", lines[0])
+        self.assertIn("L0: Bochs", lines[1])
+        self.assertEqual(lines[-1], "1 differ, 1 only in A, 1 only in B (3 tests in A, 3 in B)")
+
+    def test_identical_logs_exit_0(self):
+        status, lines = self.run_compare(LOG_A, LOG_A.replace("1.342", "7.000"))
+        self.assertEqual(status, 0)
+        self.assertEqual(lines[-1], "0 differ, 0 only in A, 0 only in B (3 tests in A, 3 in B)")
+
+    def test_without_a_table_the_verdict_lines_count_worst_first(self):
+        verdicts, platform = test3.log_verdicts([
+            "[  0.1] PASS: timer/x", "[  0.2] FAIL: timer/x: late", "[  0.3] PASS: timer/x",
+            "SKIP: vmx/vmxon: no VMX", "[ 12.5] XFAIL: vmx/nmi: Bochs"])
+        self.assertEqual(verdicts, {"timer/x": "FAIL", "vmx/vmxon": "SKIP", "vmx/nmi": "XFAIL"})
+        self.assertEqual(platform, "")
+
+    def test_the_table_wins_over_verdict_lines(self):
+        verdicts, platform = test3.log_verdicts(LOG_B.splitlines())
+        self.assertEqual(verdicts, {"boot/params": "PASS", "vmx/vmxon": "PASS", "timer/x": "FAIL"})
+        self.assertTrue(platform.startswith('platform: CPU "Intel(R)'))
+
+    def test_bad_use_is_a_setup_error(self):
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(test3.main(["--compare", "only-one.log"]), 2)
+            self.assertEqual(test3.main(["--compare", "/nonexistent/a", "/nonexistent/b"]), 2)
+            self.assertEqual(test3.main(["--subarch", "amd64", "--compare", "a", "b"]), 2)
 
 
 class Report(unittest.TestCase):

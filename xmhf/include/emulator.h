@@ -1,5 +1,6 @@
-/* Which machine LHV runs on, as far as it matters for ending a run: only a
- * detected emulator gets its exit port written (DESIGN §3). */
+/* Which machine (L0) LHV runs on: named in the banner and the platform
+ * report, and it decides how a run ends: only a detected emulator gets its
+ * exit port written (DESIGN §3). */
 #ifndef XMHF_EMULATOR_H
 #define XMHF_EMULATOR_H
 
@@ -10,10 +11,23 @@ enum emulator {
     EMU_QEMU_TCG,
     EMU_KVM,
     EMU_BOCHS,
-    EMU_OTHER_HYPERVISOR, /* the hypervisor bit is set, signature unknown */
+    EMU_OTHER_HYPERVISOR, /* the hypervisor bit is set, signature not one below */
+    EMU_XEN,
+    EMU_HYPERV,
+    EMU_VMWARE,
 };
 
+/* The L0, found once (CPUID's hypervisor bit and leaves 0x40000000 +
+ * 0x100*k, then the port 0xe9 read-back) and remembered. */
 enum emulator emulator_detect(void);
+
+/* Pure part of the detection, for the host tests: the signatures of the
+ * hypervisor leaves (12 bytes each, n of them; n = 0 when the hypervisor
+ * bit is clear) and whether port 0xe9 read back 0xe9. */
+enum emulator emulator_classify(const char (*sigs)[12], u32 n, bool e9_echo);
+
+/* "QEMU TCG", "KVM", "Xen", "Hyper-V", "VMware", "Bochs", "none (bare
+ * metal)"; for another hypervisor "hypervisor \"SIGNATURE\"" once detected. */
 const char *emulator_name(enum emulator e);
 
 #endif

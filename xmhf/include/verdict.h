@@ -21,6 +21,16 @@ void verdict_select(const char *globs);
 /* True when the named test is selected. */
 bool test_selected(const char *name);
 
+/* The verdicts so far, one per test name in first-seen order, each with
+ * its worst kind (FAIL/XPASS over XFAIL over SKIP over PASS). count gets
+ * how many; dropped how many names found the table full. */
+#define VERDICT_RECORDS_MAX 256
+struct verdict_record {
+    char name[64];
+    const char *kind; /* "PASS", "FAIL", "SKIP", "XFAIL" */
+};
+const struct verdict_record *verdict_records(u32 *count, u32 *dropped);
+
 /* Prints "SUMMARY: N tests, F failures, S skipped[, X expected failures]".
  * Returns true when there was no failure. */
 bool verdict_summary(void);

@@ -1,43 +1,104 @@
-/* Emulator detection (DESIGN §3): QEMU TCG and KVM name themselves in CPUID
- * leaf 0x40000000; Bochs sets no hypervisor bit, but with port_e9_hack a
- * read of port 0xe9 returns 0xe9 (unassigned ports read 0xff on hardware). */
+/* Emulator / L0 detection (DESIGN §3).
+ *
+ * A hypervisor sets CPUID.1:ECX bit 31 and names itself in the 12 bytes
+ * EBX:ECX:EDX of leaf 0x40000000. One that also offers another's interface
+ * (KVM or Xen with Hyper-V enlightenments) puts that one at 0x40000000 and
+ * its own name at 0x40000100, so the leaves are read in steps of 0x100 and
+ * a signature of our own list found further up wins over a Hyper-V one.
+ *
+ * Bochs sets no hypervisor bit; with port_e9_hack a read of port 0xe9
+ * returns 0xe9 (an unassigned port reads 0xff on hardware). The ACPI OEM ID
+ * "BOCHS " is no help here: QEMU's tables say the same, and the tables are
+ * not read yet when the banner is printed. (QEMU with -debugcon and the
+ * hypervisor bit turned off would look like Bochs; that is its own doing.) */
 #include "emulator.h"
 #include "string.h"
 #include "x86.h"
 
 #define CPUID_HV_LEAF 0x40000000u
+#define CPUID_HV_STEP 0x100u
+#define HV_LEAVES 16 /* 0x40000000 .. 0x40000f00 */
 
-static bool hv_signature_is(const char *want)
-{
-    struct cpuid_regs r = cpuid(CPUID_HV_LEAF, 0);
+static const struct {
     char sig[13];
-    memcpy(sig + 0, &r.ebx, 4);
-    memcpy(sig + 4, &r.ecx, 4);
-    memcpy(sig + 8, &r.edx, 4);
-    sig[12] = '\0';
-    return strcmp(sig, want) == 0;
+    enum emulator emu;
+} known[] = {
+    {"TCGTCGTCGTCG", EMU_QEMU_TCG},
+    {"KVMKVMKVM\0\0\0", EMU_KVM},
+    {"XenVMMXenVMM", EMU_XEN},
+    {"VMwareVMware", EMU_VMWARE},
+    {"Microsoft Hv", EMU_HYPERV},
+};
+
+/* The other hypervisor's signature, printable, for emulator_name. */
+static char other_name[32] = "unknown hypervisor";
+
+static enum emulator lookup(const char *sig)
+{
+    for (u32 i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (memcmp(sig, known[i].sig, 12) == 0)
+            return known[i].emu;
+    return EMU_OTHER_HYPERVISOR;
+}
+
+static void name_other(const char *sig)
+{
+    static const char head[] = "hypervisor \"";
+    u32 n = sizeof head - 1, end = 12;
+
+    memcpy(other_name, head, n);
+    while (end > 0 && (sig[end - 1] == '\0' || sig[end - 1] == ' '))
+        end--;
+    for (u32 i = 0; i < end; i++)
+        other_name[n++] = (sig[i] >= 0x20 && sig[i] < 0x7f && sig[i] != '"') ? sig[i] : '?';
+    other_name[n++] = '"';
+    other_name[n] = '\0';
+}
+
+enum emulator emulator_classify(const char (*sigs)[12], u32 n, bool e9_echo)
+{
+    if (n == 0)
+        return e9_echo ? EMU_BOCHS : EMU_NONE;
+    enum emulator first = lookup(sigs[0]);
+    if (first == EMU_HYPERV) {
+        /* Hyper-V's interface may be offered by KVM or Xen; their own
+         * name then sits in a later leaf. */
+        for (u32 i = 1; i < n; i++) {
+            enum emulator e = lookup(sigs[i]);
+            if (e != EMU_OTHER_HYPERVISOR && e != EMU_HYPERV)
+                return e;
+        }
+    }
+    if (first == EMU_OTHER_HYPERVISOR)
+        name_other(sigs[0]);
+    return first;
 }
 
 enum emulator emulator_detect(void)
 {
-    static bool known;
+    static bool known_yet;
     static enum emulator found;
+    char sigs[HV_LEAVES][12];
+    u32 n = 0;
 
-    if (known)
+    if (known_yet)
         return found;
     if (cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR) {
-        if (hv_signature_is("TCGTCGTCGTCG"))
-            found = EMU_QEMU_TCG;
-        else if (hv_signature_is("KVMKVMKVM"))
-            found = EMU_KVM;
-        else
-            found = EMU_OTHER_HYPERVISOR;
-    } else if (inb(0xe9) == 0xe9) {
-        found = EMU_BOCHS;
+        for (; n < HV_LEAVES; n++) {
+            struct cpuid_regs r = cpuid(CPUID_HV_LEAF + n * CPUID_HV_STEP, 0);
+            memcpy(sigs[n] + 0, &r.ebx, 4);
+            memcpy(sigs[n] + 4, &r.ecx, 4);
+            memcpy(sigs[n] + 8, &r.edx, 4);
+            /* Leaf 0x40000000 is always the first; past it, only leaves
+             * that claim to be a range (EAX at least the leaf) count. */
+            if (n > 0 && r.eax < CPUID_HV_LEAF + n * CPUID_HV_STEP)
+                break;
+        }
+        found = emulator_classify((const char (*)[12])sigs, n, false);
     } else {
-        found = EMU_NONE;
+        found = emulator_classify(NULL, 0, inb(0xe9) == 0xe9);
     }
-    known = true;
+    known_yet = true;
     return found;
 }
 
@@ -47,7 +108,10 @@ const char *emulator_name(enum emulator e)
     case EMU_QEMU_TCG: return "QEMU TCG";
     case EMU_KVM: return "KVM";
     case EMU_BOCHS: return "Bochs";
-    case EMU_OTHER_HYPERVISOR: return "unknown hypervisor";
+    case EMU_XEN: return "Xen";
+    case EMU_HYPERV: return "Hyper-V";
+    case EMU_VMWARE: return "VMware";
+    case EMU_OTHER_HYPERVISOR: return other_name;
     default: return "none (bare metal)";
     }
 }

@@ -1,0 +1,488 @@
+/* Events, on every CPU: event injection on VM entry (SDM 3C 27.6), the
+ * IDT-vectoring information of an exit during event delivery (28.2.4),
+ * interrupt-window exiting (26.7.5) and HLT exiting / the HLT activity
+ * state (25.6.2, 25.4.2). The guest gets an IDT of its own whose gates
+ * point to stubs (below) that report the vector, the error code slot and
+ * the return IP with a VMCALL the hook answers, then IRET. */
+#include "alloc.h"
+#include "cpu.h"
+#include "desc.h"
+#include "spinlock.h"
+#include "string.h"
+#include "vmx_test.h"
+#include "vmx/vmx.h"
+#include "x86.h"
+
+#define EV_HC_REPORT 0x0f10   /* LHV's range (DESIGN §3): a stub's report */
+#define EV_NO_ERROR 0xfeed    /* what a stub reports for "no error code" */
+#define EV_VEC_EXT 0x70       /* injected as an external interrupt */
+#define EV_VEC_SOFT 0x71      /* injected as a software interrupt (INT n) */
+#define EV_VEC_MISSING 0x72   /* no gate in any of the guest's IDTs */
+#define EV_PF_ERROR 0x0b      /* P | W | RSVD: any value reaches the handler */
+#define EV_AC_ERROR 0xc0
+#define EFLAGS_IF (1ul << 9)
+
+/* Interruption-information format (SDM 3C 25.8.3, 28.2.2, 28.2.4) */
+#define II_VALID (1u << 31)
+#define II_ERROR_CODE (1u << 11)
+#define II_TYPE_EXT (0u << 8)
+#define II_TYPE_HW_EXC (3u << 8)
+#define II_TYPE_SOFT_INT (4u << 8)
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_AC 17
+#define ACTIVITY_HLT 1
+#define MISC_ACTIVITY_HLT (1ull << 6)
+
+#ifdef __x86_64__
+#define IDT_GATE_SIZE 16
+#define REG_AX(v) ((v)->regs.rax)
+#define REG_BX(v) ((v)->regs.rbx)
+#define REG_CX(v) ((v)->regs.rcx)
+#define REG_DX(v) ((v)->regs.rdx)
+#else
+#define IDT_GATE_SIZE 8
+#define REG_AX(v) ((v)->regs.eax)
+#define REG_BX(v) ((v)->regs.ebx)
+#define REG_CX(v) ((v)->regs.ecx)
+#define REG_DX(v) ((v)->regs.edx)
+#endif
+
+extern char guest_entry[];
+extern const char ev_stub_ext[], ev_stub_soft[], ev_stub_ud[], ev_stub_pf[];
+extern const char ev_iwin_guest[], ev_iwin_after_nop[], ev_hlt_guest[];
+
+/* Gate stubs: each pushes a fake error code when the CPU pushes none, then
+ * its vector; the common part reports {vector, error code, return IP} in
+ * EBX, EDX, ECX, and IRETs past both words. */
+#ifdef __x86_64__
+__asm__(".text\n"
+        ".globl ev_stub_ext, ev_stub_soft, ev_stub_ud, ev_stub_pf\n"
+        "ev_stub_ext:  pushq $0xfeed\n pushq $0x70\n jmp ev_stub_common\n"
+        "ev_stub_soft: pushq $0xfeed\n pushq $0x71\n jmp ev_stub_common\n"
+        "ev_stub_ud:   pushq $0xfeed\n pushq $6\n jmp ev_stub_common\n"
+        "ev_stub_pf:   pushq $14\n jmp ev_stub_common\n"
+        "ev_stub_common:\n"
+        " push %rax\n push %rbx\n push %rcx\n push %rdx\n"
+        " mov $0x0f10, %eax\n mov 32(%rsp), %rbx\n mov 40(%rsp), %rdx\n mov 48(%rsp), %rcx\n"
+        " vmcall\n"
+        " pop %rdx\n pop %rcx\n pop %rbx\n pop %rax\n add $16, %rsp\n iretq\n"
+        /* interrupt window: IF=0 on entry; the exit comes after the NOP */
+        ".globl ev_iwin_guest, ev_iwin_after_nop\n"
+        "ev_iwin_guest: sti\n nop\n"
+        "ev_iwin_after_nop: nop\n cli\n ret\n"
+        ".globl ev_hlt_guest\n"
+        "ev_hlt_guest: hlt\n ret\n");
+#else
+__asm__(".text\n"
+        ".globl ev_stub_ext, ev_stub_soft, ev_stub_ud, ev_stub_pf\n"
+        "ev_stub_ext:  pushl $0xfeed\n pushl $0x70\n jmp ev_stub_common\n"
+        "ev_stub_soft: pushl $0xfeed\n pushl $0x71\n jmp ev_stub_common\n"
+        "ev_stub_ud:   pushl $0xfeed\n pushl $6\n jmp ev_stub_common\n"
+        "ev_stub_pf:   pushl $14\n jmp ev_stub_common\n"
+        "ev_stub_common:\n"
+        " push %eax\n push %ebx\n push %ecx\n push %edx\n"
+        " mov $0x0f10, %eax\n mov 16(%esp), %ebx\n mov 20(%esp), %edx\n mov 24(%esp), %ecx\n"
+        " vmcall\n"
+        " pop %edx\n pop %ecx\n pop %ebx\n pop %eax\n add $8, %esp\n iret\n"
+        ".globl ev_iwin_guest, ev_iwin_after_nop\n"
+        "ev_iwin_guest: sti\n nop\n"
+        "ev_iwin_after_nop: nop\n cli\n ret\n"
+        ".globl ev_hlt_guest\n"
+        "ev_hlt_guest: hlt\n ret\n");
+#endif
+
+/* The guest's IDTs, shared by all CPUs (the guest only reads them): one
+ * with gates for the injection tests, one with no gate at all. */
+static void *ev_idt, *ev_empty_idt;
+
+static void ev_gate(void *idt, u32 vector, const char *handler)
+{
+    uintptr_t h = (uintptr_t)handler;
+    u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
+    g[0] = ((u32)SEL_KCODE << 16) | (u32)(h & 0xffff);
+    g[1] = ((u32)h & 0xffff0000u) | (0x8eu << 8); /* present, DPL 0, interrupt gate */
+#ifdef __x86_64__
+    g[2] = (u32)((u64)h >> 32);
+    g[3] = 0;
+#endif
+}
+
+static void ev_prepare(void)
+{
+    if (!vmx_caps.present || ev_idt)
+        return;
+    ev_idt = alloc_pages(1);
+    ev_empty_idt = alloc_pages(1);
+    memset(ev_idt, 0, PAGE_SIZE);
+    memset(ev_empty_idt, 0, PAGE_SIZE);
+    ev_gate(ev_idt, EV_VEC_EXT, ev_stub_ext);
+    ev_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft);
+    ev_gate(ev_idt, VEC_UD, ev_stub_ud);
+    ev_gate(ev_idt, VEC_PF, ev_stub_pf);
+}
+
+/* What the hook saw */
+struct ev_log {
+    u32 reports;            /* stub reports */
+    u32 vector, error;
+    uintptr_t rip;          /* the return IP in the handler's frame */
+    u32 activity;           /* GUEST_ACTIVITY_STATE at the report */
+    u32 iwin_exits, hlt_exits, exc_exits;
+    uintptr_t exit_rip;     /* GUEST_RIP at the interrupt-window / HLT exit */
+    u32 exit_len, interruptibility;
+    u32 exit_info, exit_error, vect_info, vect_error;
+};
+
+static enum exit_action ev_hook(struct vcpu *v, u32 reason)
+{
+    struct ev_log *l = v->test_data;
+
+    switch (reason) {
+    case EXIT_REASON_VMCALL:
+        if ((u32)REG_AX(v) != EV_HC_REPORT)
+            return EXIT_DEFAULT;
+        l->reports++;
+        l->vector = (u32)REG_BX(v);
+        l->error = (u32)REG_DX(v);
+        l->rip = (uintptr_t)REG_CX(v);
+        l->activity = (u32)vmr(GUEST_ACTIVITY_STATE);
+        vcpu_skip_instruction();
+        return EXIT_RESUME;
+    case EXIT_REASON_INTERRUPT_WINDOW:
+        if (!l->iwin_exits++) {
+            l->exit_rip = (uintptr_t)vmr(GUEST_RIP);
+            l->interruptibility = (u32)vmr(GUEST_INTERRUPTIBILITY_INFO);
+        }
+        vmw(CPU_BASED_VM_EXEC_CONTROL,
+            vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_INTERRUPT_WINDOW_EXITING);
+        return EXIT_RESUME;
+    case EXIT_REASON_HLT:
+        if (!l->hlt_exits++) {
+            l->exit_rip = (uintptr_t)vmr(GUEST_RIP);
+            l->exit_len = (u32)vmr(VM_EXIT_INSTRUCTION_LEN);
+        }
+        vcpu_skip_instruction();
+        return EXIT_RESUME;
+    case EXIT_REASON_EXCEPTION_NMI:
+        /* Only the IDT-vectoring test expects these: the first one is
+         * recorded and the guest goes on (the exit cleared the injection) */
+        if (l->exc_exits++)
+            return EXIT_DEFAULT;
+        l->exit_info = (u32)vmr(VM_EXIT_INTR_INFO);
+        l->exit_error = (u32)vmr(VM_EXIT_INTR_ERROR_CODE);
+        l->vect_info = (u32)vmr(IDT_VECTORING_INFO_FIELD);
+        l->vect_error = (u32)vmr(IDT_VECTORING_ERROR_CODE);
+        l->exit_len = (u32)vmr(VM_EXIT_INSTRUCTION_LEN);
+        return EXIT_RESUME;
+    default:
+        return EXIT_DEFAULT;
+    }
+}
+
+static void ev_nothing(void *arg) { (void)arg; }
+
+/* A fresh guest with the hook, the given IDT and nothing injected yet */
+static struct vcpu *ev_guest(struct cpu_outcome *o, struct ev_log *l, void *idt)
+{
+    struct vcpu *v = test_guest(o);
+
+    memset(l, 0, sizeof(*l));
+    if (!v)
+        return NULL;
+    v->hook = ev_hook;
+    v->test_data = l;
+    vmw(GUEST_IDTR_BASE, (uintptr_t)idt);
+    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    return v;
+}
+
+/* vcpu_run with the guest's RFLAGS chosen (IF for an injected external
+ * interrupt, 26.3.1.4) */
+static bool ev_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), unsigned long rflags)
+{
+    unsigned long flags = irq_save();
+
+    v->done = v->failed = false;
+    v->exits = 0;
+    v->why[0] = '\0';
+    memset(&v->regs, 0, sizeof(v->regs));
+    REG_BX(v) = (uintptr_t)fn;
+    vmw(GUEST_RIP, (uintptr_t)guest_entry);
+    vmw(GUEST_RSP, (uintptr_t)v->stack + 2 * PAGE_SIZE);
+    vmw(GUEST_RFLAGS, rflags | 0x2);
+    this_cpu()->in_guest = true;
+    bool ok = vcpu_resume_loop(v);
+    this_cpu()->in_guest = false;
+    irq_restore(flags);
+    if (!ok) {
+        outcome_fail(o, "%s", v->why);
+        return false;
+    }
+    if (!v->done) {
+        outcome_fail(o, "the guest stopped at exit %u (%s) before it finished", v->exit_reason,
+                     vmx_exit_reason_name(v->exit_reason));
+        return false;
+    }
+    return true;
+}
+
+/* One injection: the handler for want_vector ran once, saw want_error
+ * (EV_NO_ERROR: none pushed) and returns to want_rip. */
+static bool ev_check_report(struct cpu_outcome *o, const char *what, const struct ev_log *l,
+                            u32 want_vector, u32 want_error, uintptr_t want_rip)
+{
+    if (l->reports != 1)
+        outcome_fail(o, "%s: the guest's handler ran %u times, expected once", what, l->reports);
+    else if (l->vector != want_vector)
+        outcome_fail(o, "%s: the handler of vector %u ran, expected %u", what, l->vector,
+                     want_vector);
+    else if (l->rip != want_rip || l->error != want_error)
+        outcome_fail(o, "%s: the handler's frame has return IP 0x%lx and error code slot 0x%x, "
+                     "expected 0x%lx and 0x%x%s", what, (unsigned long)l->rip, l->error,
+                     (unsigned long)want_rip, want_error,
+                     want_error == EV_NO_ERROR ? " (no error code)" : "");
+    else
+        return true;
+    return false;
+}
+
+/* ===== vmx/inject-external-interrupt ====================================== */
+static void check_inject_ext(struct cpu_outcome *o, void *arg)
+{
+    struct ev_log l;
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    (void)arg;
+
+    if (!v)
+        return;
+    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_EXT | EV_VEC_EXT);
+    if (ev_run(o, v, ev_nothing, EFLAGS_IF))
+        ev_check_report(o, "external interrupt 0x70", &l, EV_VEC_EXT, EV_NO_ERROR,
+                        (uintptr_t)guest_entry);
+}
+
+TEST("vmx/inject-external-interrupt", test_inject_ext);
+static void test_inject_ext(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_inject_ext, NULL);
+}
+
+/* ===== vmx/inject-exception-with-error-code =============================== */
+static void check_inject_exc(struct cpu_outcome *o, void *arg)
+{
+    struct ev_log l;
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    (void)arg;
+
+    if (!v)
+        return;
+    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_PF);
+    vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, EV_PF_ERROR);
+    if (!ev_run(o, v, ev_nothing, 0) ||
+        !ev_check_report(o, "#PF", &l, VEC_PF, EV_PF_ERROR, (uintptr_t)guest_entry))
+        return;
+    if (!(v = ev_guest(o, &l, ev_idt)))
+        return;
+    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_HW_EXC | VEC_UD);
+    if (ev_run(o, v, ev_nothing, 0))
+        ev_check_report(o, "#UD", &l, VEC_UD, EV_NO_ERROR, (uintptr_t)guest_entry);
+}
+
+TEST("vmx/inject-exception-with-error-code", test_inject_exc);
+static void test_inject_exc(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_inject_exc, NULL);
+}
+
+/* ===== vmx/inject-software-interrupt ======================================
+ * INT n injected at guest_entry with the length of guest_entry's first
+ * instruction: the handler returns past it (amd64: past the call, so the
+ * guest goes straight to its HC_DONE; i386: past the push, so the call
+ * runs with the stack one word short, harmless before HC_DONE). */
+static void check_inject_soft(struct cpu_outcome *o, void *arg)
+{
+    struct ev_log l;
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    (void)arg;
+
+    if (!v)
+        return;
+    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_SOFT_INT | EV_VEC_SOFT);
+#ifdef __x86_64__
+    u32 len = 2; /* guest_entry's CALL *%rbx */
+#else
+    u32 len = 1; /* guest_entry's PUSH %eax: the CALL comes next */
+#endif
+    vmw(VM_ENTRY_INSTRUCTION_LEN, len);
+    if (ev_run(o, v, ev_nothing, 0))
+        ev_check_report(o, "INT 0x71", &l, EV_VEC_SOFT, EV_NO_ERROR,
+                        (uintptr_t)guest_entry + len);
+}
+
+TEST("vmx/inject-software-interrupt", test_inject_soft);
+static void test_inject_soft(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_inject_soft, NULL);
+}
+
+/* ===== vmx/interrupt-window-exiting =======================================
+ * Entered with IF=0: no exit. STI blocks interrupts for one more
+ * instruction (SDM 3A 6.8.3), so the exit (reason 7) comes after the NOP
+ * that follows it, with no blocking left. */
+static void check_iwin(struct cpu_outcome *o, void *arg)
+{
+    struct ev_log l;
+    (void)arg;
+
+    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_INTERRUPT_WINDOW_EXITING)) {
+        outcome_skip(o, "interrupt-window exiting not supported (IA32_VMX_PROCBASED_CTLS bit 2)");
+        return;
+    }
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    if (!v)
+        return;
+    vmw(CPU_BASED_VM_EXEC_CONTROL,
+        vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTERRUPT_WINDOW_EXITING);
+    if (!ev_run(o, v, (void (*)(void *))(uintptr_t)ev_iwin_guest, 0))
+        return;
+    if (l.iwin_exits != 1)
+        outcome_fail(o, "%u interrupt-window exits, expected 1", l.iwin_exits);
+    else if (l.exit_rip != (uintptr_t)ev_iwin_after_nop)
+        outcome_fail(o, "the interrupt-window exit came at guest RIP 0x%lx, expected 0x%lx "
+                     "(STI at 0x%lx, then one NOP)", (unsigned long)l.exit_rip,
+                     (unsigned long)ev_iwin_after_nop, (unsigned long)ev_iwin_guest);
+    else if (l.interruptibility & 3)
+        outcome_fail(o, "interruptibility 0x%x at the exit, expected no blocking",
+                     l.interruptibility);
+}
+
+TEST("vmx/interrupt-window-exiting", test_iwin);
+static void test_iwin(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_iwin, NULL);
+}
+
+/* ===== vmx/hlt-exiting ====================================================
+ * HLT exits with reason 12 and length 1 (SDM 3C 26.1.3); then, without HLT
+ * exiting, a guest entered in the HLT activity state (25.4.2) with an
+ * external interrupt injected wakes to take it (27.6) and is active. */
+static void check_hlt(struct cpu_outcome *o, void *arg)
+{
+    struct ev_log l;
+    (void)arg;
+
+    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_HLT_EXITING)) {
+        outcome_skip(o, "HLT exiting not supported (IA32_VMX_PROCBASED_CTLS bit 7)");
+        return;
+    }
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    if (!v)
+        return;
+    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_HLT_EXITING);
+    if (!ev_run(o, v, (void (*)(void *))(uintptr_t)ev_hlt_guest, 0))
+        return;
+    if (l.hlt_exits != 1 || l.exit_rip != (uintptr_t)ev_hlt_guest || l.exit_len != 1) {
+        outcome_fail(o, "%u HLT exits (expected 1), the first at guest RIP 0x%lx with length %u "
+                     "(expected 0x%lx, 1)", l.hlt_exits, (unsigned long)l.exit_rip, l.exit_len,
+                     (unsigned long)ev_hlt_guest);
+        return;
+    }
+    if (!(vmx_caps.misc & MISC_ACTIVITY_HLT)) {
+        outcome_skip(o, "HLT exits passed; no HLT activity state (IA32_VMX_MISC bit 6)");
+        return;
+    }
+    if (!(v = ev_guest(o, &l, ev_idt)))
+        return;
+    vmw(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_EXT | EV_VEC_EXT);
+    if (!ev_run(o, v, ev_nothing, EFLAGS_IF) ||
+        !ev_check_report(o, "external interrupt into the HLT state", &l, EV_VEC_EXT, EV_NO_ERROR,
+                         (uintptr_t)guest_entry))
+        return;
+    if (l.activity != 0)
+        outcome_fail(o, "activity state %u in the handler, expected 0 (active)", l.activity);
+}
+
+TEST("vmx/hlt-exiting", test_hlt);
+static void test_hlt(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_hlt, NULL);
+}
+
+/* ===== vmx/idt-vectoring-info =============================================
+ * Injected events into an IDT of all-zero entries: a descriptor of type 0
+ * is no gate, so delivery raises #GP (error code: the IDT entry, bit 1
+ * IDT, bit 0 EXT for events external to the program; SDM 3A 6.13, 6.14.1),
+ * which exits (exception bitmap). The exit names #GP; the IDT-vectoring
+ * information names the injected event (3C 28.2.4), with its error code
+ * and, for INT n, its length (28.2.5). #UD and #AC are benign, so the #GP
+ * does not make a double fault. */
+struct ev_case {
+    const char *what;
+    u32 info, error;
+    bool ext; /* #GP's EXT bit */
+};
+
+static void check_idt_vectoring(struct cpu_outcome *o, void *arg)
+{
+    static const struct ev_case cases[] = {
+        {"external interrupt 0x72", II_VALID | II_TYPE_EXT | EV_VEC_MISSING, 0, true},
+        {"#UD", II_VALID | II_TYPE_HW_EXC | VEC_UD, 0, true},
+        {"#AC(0xc0)", II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_AC, EV_AC_ERROR, true},
+        {"INT 0x72", II_VALID | II_TYPE_SOFT_INT | EV_VEC_MISSING, 0, false},
+    };
+    struct ev_log l;
+    (void)arg;
+
+    for (u32 i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct ev_case *c = &cases[i];
+        u32 vec = c->info & 0xff;
+        u32 want_gp = vec * 8 + 2 + (c->ext ? 1 : 0);
+        struct vcpu *v = ev_guest(o, &l, ev_empty_idt);
+        if (!v)
+            return;
+        vmw(VM_ENTRY_INTR_INFO_FIELD, c->info);
+        vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, c->error);
+        vmw(VM_ENTRY_INSTRUCTION_LEN, 2);
+        bool ext = (c->info & (7u << 8)) == II_TYPE_EXT;
+        if (!ev_run(o, v, ev_nothing, ext ? EFLAGS_IF : 0))
+            return;
+        if (l.exc_exits != 1) {
+            outcome_fail(o, "%s: %u exception exits, expected 1", c->what, l.exc_exits);
+            return;
+        }
+        if (l.exit_info != (II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_GP) ||
+            l.exit_error != want_gp) {
+            outcome_fail(o, "%s: exit interruption info 0x%x error 0x%x, expected #GP 0x%x "
+                         "error 0x%x", c->what, l.exit_info, l.exit_error,
+                         II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_GP, want_gp);
+            return;
+        }
+        /* bit 12 of the vectoring info is undefined; compare the rest */
+        if ((l.vect_info & ~(1u << 12)) != c->info ||
+            ((c->info & II_ERROR_CODE) && l.vect_error != c->error)) {
+            outcome_fail(o, "%s: IDT-vectoring info 0x%x error 0x%x, expected 0x%x error 0x%x",
+                         c->what, l.vect_info, l.vect_error, c->info, c->error);
+            return;
+        }
+        if ((c->info & (7u << 8)) == II_TYPE_SOFT_INT && l.exit_len != 2) {
+            outcome_fail(o, "%s: VM-exit instruction length %u, expected the injected 2",
+                         c->what, l.exit_len);
+            return;
+        }
+    }
+}
+
+TEST("vmx/idt-vectoring-info", test_idt_vectoring);
+static void test_idt_vectoring(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_idt_vectoring, NULL);
+}
