@@ -5,7 +5,7 @@ options: a few command lines. bootinfo: memory from address 0 holding a
 multiboot info as GRUB and QEMU give it (u32 at 0: its address; u32 at 4 and
 8: the target span to check), and a multiboot2 block as GRUB EFI gives it (its
 address | 1 at 0). image: small valid images of both subarchs and
-a gzip header. acpi: the captured tables of tests/unit/data/acpi-*.bin moved
+a gzip header. acpi: the captured tables of tests/unit/data/acpi-*.acpi moved
 down into a few KiB of memory (the BDA names an EBDA at 0x500 that holds the
 RSDP, the tables follow), pointers and checksums fixed."""
 import glob
@@ -235,8 +235,8 @@ def main():
     write(outdir, 'image', 'i386', image(1))
     write(outdir, 'image', 'amd64', image(2))
     write(outdir, 'image', 'gzip', b'\x1f\x8b\x08\x00' + bytes(16))
-    for path in sorted(glob.glob(os.path.join(DATA, 'acpi-*.bin'))):
-        name = os.path.basename(path)[len('acpi-'):-len('.bin')]
+    for path in sorted(glob.glob(os.path.join(DATA, 'acpi-*.acpi'))):
+        name = os.path.basename(path)[len('acpi-'):-len('.acpi')]
         write(outdir, 'acpi', name, acpi_seed(path))
 
 

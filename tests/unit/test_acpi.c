@@ -67,10 +67,10 @@ static void load(const char *name)
     fclose(f);
 }
 
-static int setup_qemu_pc(void **state) { (void)state; load("acpi-qemu-pc-smp4.bin"); return 0; }
-static int setup_qemu_q35(void **state) { (void)state; load("acpi-qemu-q35-smp4.bin"); return 0; }
-static int setup_qemu_hotplug(void **state) { (void)state; load("acpi-qemu-pc-smp2-max4.bin"); return 0; }
-static int setup_bochs(void **state) { (void)state; load("acpi-bochs-smp4.bin"); return 0; }
+static int setup_qemu_pc(void **state) { (void)state; load("acpi-qemu-pc-smp4.acpi"); return 0; }
+static int setup_qemu_q35(void **state) { (void)state; load("acpi-qemu-q35-smp4.acpi"); return 0; }
+static int setup_qemu_hotplug(void **state) { (void)state; load("acpi-qemu-pc-smp2-max4.acpi"); return 0; }
+static int setup_bochs(void **state) { (void)state; load("acpi-bochs-smp4.acpi"); return 0; }
 
 static int teardown(void **state)
 {
