@@ -202,30 +202,9 @@ static struct vcpu *ev_guest(struct cpu_outcome *o, struct ev_log *l, void *idt)
  * interrupt, 26.3.1.4) */
 static bool ev_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), unsigned long rflags)
 {
-    unsigned long flags = irq_save();
-
-    v->done = v->failed = false;
-    v->exits = 0;
-    v->why[0] = '\0';
     memset(&v->regs, 0, sizeof(v->regs));
     REG_BX(v) = (uintptr_t)fn;
-    vmw(GUEST_RIP, (uintptr_t)guest_entry);
-    vmw(GUEST_RSP, (uintptr_t)v->stack + 2 * PAGE_SIZE);
-    vmw(GUEST_RFLAGS, rflags | 0x2);
-    this_cpu()->in_guest = true;
-    bool ok = vcpu_resume_loop(v);
-    this_cpu()->in_guest = false;
-    irq_restore(flags);
-    if (!ok) {
-        outcome_fail(o, "%s", v->why);
-        return false;
-    }
-    if (!v->done) {
-        outcome_fail(o, "the guest stopped at exit %u (%s) before it finished", v->exit_reason,
-                     vmx_exit_reason_name(v->exit_reason));
-        return false;
-    }
-    return true;
+    return test_guest_run_at(o, v, (uintptr_t)guest_entry, 0, rflags);
 }
 
 /* One injection: the handler for want_vector ran once, saw want_error

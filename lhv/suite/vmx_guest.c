@@ -108,29 +108,8 @@ static void set_gate(void *idt, u32 vector, uintptr_t handler, u8 type)
  * registers and handles exits until the guest ends with HC_DONE. */
 static bool run_from(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp)
 {
-    unsigned long flags = irq_save();
-
-    v->done = v->failed = false;
-    v->exits = 0;
-    v->why[0] = '\0';
     memset(&v->regs, 0, sizeof(v->regs));
-    vmw(GUEST_RIP, rip);
-    vmw(GUEST_RSP, rsp);
-    vmw(GUEST_RFLAGS, 0x2);
-    this_cpu()->in_guest = true;
-    bool ok = vcpu_resume_loop(v);
-    this_cpu()->in_guest = false;
-    irq_restore(flags);
-    if (!ok) {
-        outcome_fail(o, "%s", v->why);
-        return false;
-    }
-    if (!v->done) {
-        outcome_fail(o, "the guest stopped at exit %u (%s) before it finished", v->exit_reason,
-                     vmx_exit_reason_name(v->exit_reason));
-        return false;
-    }
-    return true;
+    return test_guest_run_at(o, v, rip, rsp, 0);
 }
 
 

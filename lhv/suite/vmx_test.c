@@ -31,3 +31,12 @@ bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), v
     outcome_fail(o, "%s", v->why);
     return false;
 }
+
+bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp,
+                       unsigned long rflags)
+{
+    if (vcpu_run_at(v, rip, rsp, rflags))
+        return true;
+    outcome_fail(o, "%s", v->why);
+    return false;
+}

@@ -15,4 +15,9 @@ struct vcpu *test_guest(struct cpu_outcome *o);
 /* Runs fn(arg) in the guest; false after outcome_fail with the reason. */
 bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg);
 
+/* vcpu_run_at with the same reporting (a fresh register set is the
+ * caller's to fill). */
+bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp,
+                       unsigned long rflags);
+
 #endif

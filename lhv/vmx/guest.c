@@ -354,23 +354,16 @@ bool vcpu_resume_loop(struct vcpu *v)
     }
 }
 
-bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
+bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
 {
     unsigned long flags = irq_save();
 
     v->done = v->failed = false;
     v->exits = 0;
     v->why[0] = '\0';
-#ifdef __x86_64__
-    v->regs.rbx = (uintptr_t)fn;
-    v->regs.rdi = (uintptr_t)arg;
-#else
-    v->regs.ebx = (uintptr_t)fn;
-    v->regs.eax = (uintptr_t)arg;
-#endif
-    vmw(GUEST_RIP, (uintptr_t)guest_entry);
-    vmw(GUEST_RSP, (uintptr_t)v->stack + GUEST_STACK_PAGES * PAGE_SIZE);
-    vmw(GUEST_RFLAGS, 0x2);
+    vmw(GUEST_RIP, rip);
+    vmw(GUEST_RSP, rsp ? rsp : (uintptr_t)v->stack + GUEST_STACK_PAGES * PAGE_SIZE);
+    vmw(GUEST_RFLAGS, rflags | 0x2); /* bit 1 is reserved as 1 */
     this_cpu()->in_guest = true;
     bool ok = vcpu_resume_loop(v);
     this_cpu()->in_guest = false;
@@ -381,4 +374,16 @@ bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
                  v->exit_reason, vmx_exit_reason_name(v->exit_reason));
     }
     return !v->failed;
+}
+
+bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
+{
+#ifdef __x86_64__
+    v->regs.rbx = (uintptr_t)fn;
+    v->regs.rdi = (uintptr_t)arg;
+#else
+    v->regs.ebx = (uintptr_t)fn;
+    v->regs.eax = (uintptr_t)arg;
+#endif
+    return vcpu_run_at(v, (uintptr_t)guest_entry, 0, 0);
 }

@@ -104,6 +104,9 @@ bool vcpu_init(struct vcpu *v);
 /* Runs fn(arg) in the guest until it returns (HC_DONE), a hook stops it or
  * something unexpected happens (v->failed, v->why). */
 bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg);
+/* The same from any guest RIP and RSP (0: the vcpu's own stack) with the
+ * given guest RFLAGS, the registers as the caller left them in v->regs. */
+bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags);
 /* Enters the guest at its current state and handles exits until one
  * stops the run. */
 bool vcpu_resume_loop(struct vcpu *v);
