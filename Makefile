@@ -4,6 +4,7 @@
 #   make run             boot amd64 in QEMU through GRUB, serial log on the terminal
 #   make run-bochs       the same in Bochs (VMX, x2APIC)
 #   make test            host unit tests and the QEMU boot matrix (both subarchs)
+#   make test-full       make test plus the long matrix (every Bochs CPU model, soaks)
 #   make unit            host unit tests only
 #   make iso             GRUB ISO images (lhv-amd64.iso, lhv-i386.iso)
 #   make usb             lhv-usb-amd64.img for a USB stick (prints the dd command)
@@ -35,11 +36,15 @@ PYTHON := /usr/bin/python3
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
+# The test suite (the largest translation unit, none of it on an exit path)
+# is built with -O1: 40 % less compile time (docs/performance.md).
 ifeq ($(DEBUG),1)
 OPT := -Og -g -DLHV_DEBUG=1
+SUITE_OPT :=
 SUFFIX := -debug
 else
 OPT := -O2 -DLHV_DEBUG=0
+SUITE_OPT := -O1
 SUFFIX :=
 endif
 
@@ -53,13 +58,15 @@ CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
 LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack --gc-sections \
 	--no-warn-rwx-segments
 
-LIB_INIT := console emulator end printf string strlcpy parse options mmap image crc32 bootinfo acpi
-LIB_SL := console emulator end printf string mmap pagetable
-LIB_RT := console emulator end printf string strlcpy parse options mmap pagetable verdict glob div64 acpi
-
 LHV_RELEASE := 0.1
-# The hypervisor: shared C, and assembly with a -amd64/-i386 twin.
-LHV_C := $(wildcard lhv/*.c lhv/*/*.c)
+# C is compiled one directory at a time: each group below is one translation
+# unit (a generated file of #include lines, build/.../NAME.unity.c), so a
+# clean build starts ~20 compilers instead of ~150 (docs/performance.md).
+# Static names must therefore be unique within a directory.
+LIB_C := $(wildcard xmhf/lib/*.c)
+RT_C := $(wildcard xmhf/runtime/*.c)
+LHV_GROUPS := lhv lhv/vmx lhv/suite
+# Assembly with a -amd64/-i386 twin.
 LHV_S_amd64 := $(wildcard lhv/*-amd64.S lhv/*/*-amd64.S)
 LHV_S_i386 := $(wildcard lhv/*-i386.S lhv/*/*-i386.S)
 
@@ -74,16 +81,12 @@ B_$(1) := build/$(1)$(SUFFIX)
 ID_$(1) := $(if $(filter amd64,$(1)),2,1)
 RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32)) -DLHV_SUBARCH=$$(ID_$(1))
 LDEMU_$(1) := $(if $(filter amd64,$(1)),elf_x86_64,elf_i386)
-RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/lib,$$(LIB32))
-INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o \
-	$$(LIB_INIT:%=$$(LIB32)/%.o)
-SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o \
-	$$(LIB_SL:%=$$(LIB32)/%.o)
-RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o $$(B_$(1))/runtime/runtime.o \
-	$$(B_$(1))/runtime/selftest.o $$(B_$(1))/runtime/percpu.o \
-	$$(patsubst %.c,$$(B_$(1))/%.o,$$(LHV_C)) $$(patsubst %.S,$$(B_$(1))/%.o,$$(LHV_S_$(1))) \
-	$$(patsubst %.c,$$(B_$(1))/app-$$(notdir $$(APP))/%.o,$$(notdir $$(wildcard $$(APP)/*.c))) \
-	$$(LIB_RT:%=$$(RTLIB_$(1))/%.o)
+RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/unity/lib.o,$$(LIB32))
+INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(LIB32)
+SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o $$(LIB32)
+RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o \
+	$$(foreach g,runtime $$(subst /,-,$$(LHV_GROUPS)) app-$$(notdir $$(APP)),$$(B_$(1))/unity/$$(g).o) \
+	$$(patsubst %.S,$$(B_$(1))/%.o,$$(LHV_S_$(1))) $$(RTLIB_$(1))
 
 .PHONY: $(1)
 $(1): init-x86-$(1).bin hypervisor-x86-$(1).bin.gz
@@ -97,14 +100,12 @@ $$(B_$(1))/sl/%.o: xmhf/sl/%.c Makefile ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.S Makefile ; $$(compile)
 
 # Runtime objects: the subarch's own code model.
-$$(B_$(1))/runtime/%.o $$(B_$(1))/lib/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/app-%.o: \
-		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv
-$$(B_$(1))/runtime/%.o: xmhf/runtime/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
+$$(B_$(1))/runtime/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/unity/%.o: \
+		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv -iquote .
 $$(B_$(1))/runtime/%.o: xmhf/runtime/%.S Makefile ; $$(compile)
-$$(B_$(1))/lib/%.o: xmhf/lib/%.c Makefile ; $$(compile)
-$$(B_$(1))/lhv/%.o: lhv/%.c Makefile ; $$(compile)
 $$(B_$(1))/lhv/%.o: lhv/%.S Makefile ; $$(compile)
-$$(B_$(1))/app-$$(notdir $$(APP))/%.o: $$(APP)/%.c Makefile ; $$(compile)
+$$(B_$(1))/unity/%.o: build/unity/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
+$$(B_$(1))/unity/lhv-suite.o: CFLAGS += $$(SUITE_OPT)
 
 # Build facts the banner prints; rewritten only when they change, so a new
 # base or app relinks (the links depend on it) and nothing else rebuilds.
@@ -175,22 +176,30 @@ $(if $(filter 1,$(V)),,$(info $(sp) CC      $@))$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 endef
 sp :=
 
+# The translation units: build/unity/NAME.c includes every .c file of one
+# group; rewritten only when the list changes (a file added or removed).
+UNITY_lib := $(LIB_C)
+UNITY_runtime := $(RT_C)
+UNITY_app-$(notdir $(APP)) := $(wildcard $(APP)/*.c)
+$(foreach g,$(LHV_GROUPS),$(eval UNITY_$(subst /,-,$(g)) := $(wildcard $(g)/*.c)))
+build/unity/%.c: FORCE
+	@$(if $(UNITY_$*),printf '#include "%s"\n' $(UNITY_$*),true) > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
 # 32-bit code that does not depend on the subarch, built once: the library
 # (for init, SL and the i386 runtime) and init's and the SL's other files.
 B32 := build/common32$(SUFFIX)
-LIB32 := $(B32)/lib
-$(B32)/%.o: CFLAGS = $(CFLAGS_32)
-$(LIB32)/%.o: xmhf/lib/%.c Makefile ; $(compile)
-$(B32)/init/%.o: xmhf/init/%.c Makefile ; $(compile)
+LIB32 := $(B32)/unity/lib.o
+$(B32)/%.o: CFLAGS = $(CFLAGS_32) -iquote .
+$(LIB32): build/unity/lib.c Makefile ; $(compile)
 $(B32)/init/%.o: xmhf/init/%.S Makefile ; $(compile)
 $(B32)/sl/%.o: xmhf/sl/%.S Makefile ; $(compile)
 -include $(wildcard $(B32)/*/*.d)
 
 $(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
 
-OBJ_DIRS := $(LIB32) $(B32)/init $(B32)/sl $(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime lib \
-	$(sort $(dir $(LHV_C))) \
-	app-$(notdir $(APP)))) build/host
+OBJ_DIRS := build/unity build/host $(B32)/init $(B32)/sl $(B32)/unity \
+	$(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime unity $(sort $(dir $(LHV_S_$(a))))))
 $(if $(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),$(shell mkdir -p $(OBJ_DIRS)))
 
 build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/include/types.h
@@ -205,7 +214,7 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 
 # --- running and testing ----------------------------------------------------
-.PHONY: deps iso run run-bochs debug gdb usb bench test system clean
+.PHONY: deps iso run run-bochs debug gdb usb bench test test-full system clean
 
 deps:
 	@bash tools/deps.sh
@@ -255,7 +264,11 @@ test: deps
 	$(PYTHON) tests/system/test_test3.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
-	$(PYTHON) tests/system/matrix.py
+	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)
+
+# make test with the long cases as well (tests/system/matrix.py --full)
+test-full:
+	$(MAKE) --no-print-directory test MATRIX_ARGS=--full
 
 clean:
 	rm -rf build init-x86-*.bin init-x86-*.elf sl-x86-*.elf runtime-x86-*.elf \

@@ -24,7 +24,7 @@
 STATIC_ASSERT(PIC_MASTER_BASE >= 32 && PIC_SLAVE_BASE >= 32,
               "IRQs must not land on exception vectors (0-31)");
 
-static irq_handler handlers[16];
+static irq_handler irq_handlers[16];
 static u32 spurious;
 
 static u8 read_isr(u16 cmd_port)
@@ -61,8 +61,8 @@ static void pic_interrupt(struct trap_frame *f)
 
     if (is_spurious(irq))
         return;
-    if (handlers[irq])
-        handlers[irq](f);
+    if (irq_handlers[irq])
+        irq_handlers[irq](f);
     eoi(irq);
 }
 
@@ -93,7 +93,7 @@ void pic_enable_irq(u32 irq, irq_handler h)
 {
     u16 masks = pic_masks() & ~(1u << irq);
 
-    handlers[irq] = h;
+    irq_handlers[irq] = h;
     if (irq >= 8)
         masks &= ~(1u << CASCADE_IRQ);
     set_masks(masks);

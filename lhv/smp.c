@@ -32,7 +32,6 @@
 STATIC_ASSERT(SMP_AP_STACK_SIZE == LHV_STACK_SIZE, "AP stacks are as large as the BSP's");
 
 #define CR4_PCIDE (1u << 17)   /* may be set only in IA-32e mode: never on the way up */
-#define EFLAGS_IF (1u << 9)
 #define CPUID80000001_EDX_NX (1u << 20)
 
 #define INIT_DELAY_US 10000    /* after INIT (SDM 3A 9.4.4.1: 10 ms) */

@@ -38,7 +38,7 @@ static void note(struct problems *p, const char *fmt, ...)
     va_end(ap);
 }
 
-static void report(const char *name, const struct problems *p)
+static void report_problems(const char *name, const struct problems *p)
 {
     verdict(p->count == 0, name, "%s", p->text);
 }
@@ -69,7 +69,7 @@ static void test_all_online(const char *name)
     if (online != smp_online_count())
         note(&p, "%u CPUs marked online, but smp_online_count() says %u", online,
              smp_online_count());
-    report(name, &p);
+    report_problems(name, &p);
 }
 
 /* What a CPU says about itself, written to the caller's slot (not found
@@ -108,7 +108,7 @@ static void test_apic_ids(const char *name)
             note(&p, "cpu %u: this_cpu() is %p, not its own %p", i, (void *)id.local,
                  (void *)&cpus[i]);
     }
-    report(name, &p);
+    report_problems(name, &p);
 }
 
 /* The CPU-local pointer and the descriptor tables as the CPU itself has
@@ -164,7 +164,7 @@ static void test_local_pointer(const char *name)
             note(&p, "cpu %u: GS base 0x%lx, expected %p", i, (unsigned long)v.gs_base,
                  (void *)&cpus[i]);
     }
-    report(name, &p);
+    report_problems(name, &p);
 }
 
 TEST("smp/descriptor-tables", test_descriptor_tables);
@@ -189,12 +189,12 @@ static void test_descriptor_tables(const char *name)
             note(&p, "cpu %u: IDT at 0x%lx, the BSP's at 0x%lx", i, (unsigned long)v.idt_base,
                  (unsigned long)bsp.idt_base);
     }
-    report(name, &p);
+    report_problems(name, &p);
 }
 
 /* An exception on each CPU goes through that CPU's IDT and trap entry and
  * back to that CPU's catch_exception. */
-static void raise_ud(void *arg)
+static void ud_on_this_cpu(void *arg)
 {
     (void)arg;
     __asm__ volatile("ud2");
@@ -209,7 +209,7 @@ static void catch_ud(void *arg)
 {
     struct caught_on *r = arg;
     struct caught c;
-    r->vector = catch_exception(raise_ud, NULL, &c);
+    r->vector = catch_exception(ud_on_this_cpu, NULL, &c);
     r->index = this_cpu()->index;
 }
 
@@ -227,7 +227,7 @@ static void test_exceptions(const char *name)
             note(&p, "cpu %u: vector %d on cpu %u, expected #UD (6) on cpu %u", i, r.vector,
                  r.index, i);
     }
-    report(name, &p);
+    report_problems(name, &p);
 }
 
 /* on_all_cpus: every online CPU runs the function once, and all run it at
@@ -265,7 +265,7 @@ static void test_on_all_cpus(const char *name)
             note(&p, "cpu %u: the others did not reach the barrier within %u ms", i,
                  BARRIER_TIMEOUT_MS);
     }
-    report(name, &p);
+    report_problems(name, &p);
 }
 
 /* Every CPU adds to one counter under the lock, all at once; the

@@ -49,7 +49,7 @@ static void sort_samples(void)
         }
 }
 
-static void report(const char *what)
+static void print_figure(const char *what)
 {
     sort_samples();
     printf("bench: %s round trip on CPU %u: min %llu, median %llu, max %llu TSC ticks "
@@ -166,7 +166,7 @@ static bool measure(struct cpu_outcome *o, struct vcpu *v, exit_hook hook,
                      r->exits, r->bad, BENCH_SAMPLES);
         return false;
     }
-    report(what);
+    print_figure(what);
     return true;
 }
 

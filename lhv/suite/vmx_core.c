@@ -19,16 +19,6 @@ static void check_vmxon(struct cpu_outcome *o, void *arg)
 TEST("vmx/vmxon", test_vmxon);
 static void test_vmxon(const char *name) { verdict_all_cpus(name, check_vmxon, NULL); }
 
-struct echo {
-    unsigned long a, b, result;
-};
-
-static void guest_echo(void *arg)
-{
-    struct echo *e = arg;
-    e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
-}
-
 /* The cost of a VMCALL round trip, measured in the guest with RDTSC around
  * each of VMCALL_SAMPLES echo hypercalls (in Bochs with one CPU, TSC ticks
  * are instructions: the exit path's length). Printed, not judged. */

@@ -676,16 +676,6 @@ static void test_ept_execute_only(const char *name)
 /* ------------------------------------------------------------------------ */
 /* vmx/vpid-invvpid */
 
-struct echo {
-    unsigned long a, b, result;
-};
-
-static void guest_echo(void *arg)
-{
-    struct echo *e = arg;
-    e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
-}
-
 static bool echo_run(struct cpu_outcome *o, struct vcpu *v, const char *when)
 {
     struct echo e = {0x1000 + this_cpu()->index, 0x20000, 0};

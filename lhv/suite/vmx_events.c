@@ -20,7 +20,6 @@
 #define EV_VEC_MISSING 0x72   /* no gate in any of the guest's IDTs */
 #define EV_PF_ERROR 0x0b      /* P | W | RSVD: any value reaches the handler */
 #define EV_AC_ERROR 0xc0
-#define EFLAGS_IF (1ul << 9)
 
 /* Interruption-information format (SDM 3C 25.8.3, 28.2.2, 28.2.4) */
 #define II_VALID (1u << 31)
@@ -35,19 +34,6 @@
 #define ACTIVITY_HLT 1
 #define MISC_ACTIVITY_HLT (1ull << 6)
 
-#ifdef __x86_64__
-#define IDT_GATE_SIZE 16
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_BX(v) ((v)->regs.rbx)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
-#else
-#define IDT_GATE_SIZE 8
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_BX(v) ((v)->regs.ebx)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
-#endif
 
 extern char guest_entry[];
 extern const char ev_stub_ext[], ev_stub_soft[], ev_stub_ud[], ev_stub_pf[];

@@ -14,11 +14,11 @@
 #include "vmx_test.h"
 #include "trap.h"
 #include "user.h"
+#include "vmx/ept.h"
 #include "vmx/guest_modes.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#define EFLAGS_IF (1u << 9)
 #define CR0_NE (1u << 5)
 #define CR0_ET (1u << 4)
 #define CPUID1_EDX_PSE (1u << 3)
@@ -30,53 +30,14 @@
 #define INTR_INFO_VALID (1u << 31)
 #define SPIN_LIMIT 1000000u
 
-/* EPT (SDM 3C 29.3): capability bits of IA32_VMX_EPT_VPID_CAP, entries */
-#define EPT_CAP_WALK4 (1ull << 6)
-#define EPT_CAP_UC (1ull << 8)
-#define EPT_CAP_WB (1ull << 14)
-#define EPT_RWX 0x7
-#define EPT_MT_UC 0
-#define EPT_MT_WB 6
-
 /* I/O exit qualification (SDM 3C table 28-5) */
 #define IOQ_SIZE_MASK 0x7
 #define IOQ_IN (1u << 3)
 #define IOQ_STRING (1u << 4)
 #define IOQ_IMMEDIATE (1u << 6)
 
-#ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_BX(v) ((v)->regs.rbx)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
-#define IDT_GATE_SIZE 16
-#else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_BX(v) ((v)->regs.ebx)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
-#define IDT_GATE_SIZE 8
-#endif
-
 /* One guest per CPU for these tests, reset by each. */
 
-/* Names for SKIP lines: which capability MSR holds a control's allowed-1 bit */
-static const char *pin_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PINBASED_CTLS" : "IA32_VMX_PINBASED_CTLS";
-}
-static const char *proc_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS";
-}
-static const char *exit_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_EXIT_CTLS" : "IA32_VMX_EXIT_CTLS";
-}
-static __attribute__((unused)) const char *entry_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS";
-}
 
 /* The shared test guest with this test's hook and data */
 static struct vcpu *fresh_guest(struct cpu_outcome *o, exit_hook hook, void *data)
@@ -302,7 +263,7 @@ static const char *ug_unsupported(char *buf, size_t size)
         snprintf(buf, size, "EPT not supported (IA32_VMX_PROCBASED_CTLS2 bit 1)");
     else if (!vmx_has_proc2(CPU2_UNRESTRICTED_GUEST))
         snprintf(buf, size, "unrestricted guest not supported (IA32_VMX_PROCBASED_CTLS2 bit 7)");
-    else if (!(vmx_caps.ept_vpid & EPT_CAP_WALK4))
+    else if (!(vmx_caps.ept_vpid & EPT_CAP_WALK_4))
         snprintf(buf, size, "no 4-level EPT (IA32_VMX_EPT_VPID_CAP bit 6)");
     else if (!(vmx_caps.ept_vpid & (EPT_CAP_WB | EPT_CAP_UC)))
         snprintf(buf, size, "no EPT memory type (IA32_VMX_EPT_VPID_CAP bits 8 and 14)");
@@ -322,7 +283,7 @@ static const char *ug_unsupported(char *buf, size_t size)
  * guest's memory and nothing else (SDM 3C 29.3.2, 25.6.11 for the EPTP). */
 static void ug_prepare(struct ug_mem *m)
 {
-    u64 mt = (vmx_caps.ept_vpid & EPT_CAP_WB) ? EPT_MT_WB : EPT_MT_UC;
+    u64 mt = (vmx_caps.ept_vpid & EPT_CAP_WB) ? MTRR_TYPE_WB : MTRR_TYPE_UC;
     u64 *pml4 = alloc_pages(4), *pdpt = pml4 + 512, *pd = pdpt + 512, *pt = pd + 512;
 
     m->mem = alloc_pages(VG_RM_PAGES);

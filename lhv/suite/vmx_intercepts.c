@@ -12,17 +12,6 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
-#define IC_GATE_SIZE 16
-#else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
-#define IC_GATE_SIZE 8
-#endif
 
 /* Register numbers in CR and DR exit qualifications, bits 11:8 (SDM 3C
  * 28.2.1 tables 28-3 and 28-4) */
@@ -36,11 +25,6 @@
 #define IC_CPUID1_ECX_XSAVE (1u << 26)
 
 extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
-
-static const char *proc_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS";
-}
 
 /* Sets bits in the primary processor-based controls (the caller checked
  * they are allowed). */
@@ -866,7 +850,7 @@ static bool pf_run(struct cpu_outcome *o, u32 match, struct pf_data *d)
     vmw(PAGE_FAULT_ERROR_CODE_MASK, 1);
     vmw(PAGE_FAULT_ERROR_CODE_MATCH, match);
     vmw(GUEST_IDTR_BASE, (uintptr_t)pf_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IC_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
     v->hook = pf_hook;
     v->test_data = d;
     return test_guest_run(o, v, guest_pf, d);
@@ -894,7 +878,7 @@ static void check_pf_mask_match(struct cpu_outcome *o, void *arg)
 /* An interrupt gate to handler with selector SEL_KCODE (SDM 3A 6.11, 6.14.1) */
 static void pf_gate(void *idt, u32 vector, uintptr_t handler)
 {
-    u32 *g = (u32 *)((u8 *)idt + vector * IC_GATE_SIZE);
+    u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
     g[0] = ((u32)SEL_KCODE << 16) | (u32)(handler & 0xffff);
     g[1] = ((u32)handler & 0xffff0000u) | 0x8e00u; /* present, DPL 0, interrupt gate */
 #ifdef __x86_64__

@@ -22,21 +22,15 @@
 #define CPUID80000001_EDX_NX (1u << 20)
 
 #ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
 /* Canonical addresses for the MSRs that hold one: full 64-bit patterns */
 #define ADDR(x) (0x00007f0000000000ull | (x))
 #else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
 #define ADDR(x) ((u64)(u32)(x))
 #endif
 
 /* The test guest, with MSR bitmaps: without them every RDMSR/WRMSR exits
  * (26.1.3) and the guest could not reach the real MSRs. */
-static struct vcpu *fresh_guest(struct cpu_outcome *o)
+static struct vcpu *guest_with_msr_bitmaps(struct cpu_outcome *o)
 {
     if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
         outcome_skip(o, "\"use MSR bitmaps\" not supported (IA32_VMX_PROCBASED_CTLS bit 28)");
@@ -187,7 +181,7 @@ static bool check_areas(struct cpu_outcome *o, struct vcpu *v, struct ls_run *r,
 /* An MSR the VM-entry load may not touch (IA32_FS_BASE, 27.4) fails the
  * entry with basic reason 34 and the entry's 1-based index as the exit
  * qualification (27.8). */
-static void check_entry_failure(struct cpu_outcome *o, struct vcpu *v, struct ls_run *r, u32 cpu)
+static void check_msr_load_failure(struct cpu_outcome *o, struct vcpu *v, struct ls_run *r, u32 cpu)
 {
     r->n = 0;
     ls_add(r, MSR_IA32_SYSENTER_ESP, "IA32_SYSENTER_ESP", ADDR(0x770000), 0, 0);
@@ -212,13 +206,13 @@ static void check_entry_failure(struct cpu_outcome *o, struct vcpu *v, struct ls
 static void check_load_store(struct cpu_outcome *o, void *arg)
 {
     u32 cpu = this_cpu()->index;
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = guest_with_msr_bitmaps(o);
     (void)arg;
 
     if (!v || !check_areas(o, v, &ls_runs[cpu], cpu))
         return;
-    if ((v = fresh_guest(o)) != NULL)
-        check_entry_failure(o, v, &ls_runs[cpu], cpu);
+    if ((v = guest_with_msr_bitmaps(o)) != NULL)
+        check_msr_load_failure(o, v, &ls_runs[cpu], cpu);
 }
 
 TEST("vmx/msr-load-store", test_load_store);
@@ -415,7 +409,7 @@ static bool bitmap_variant(struct cpu_outcome *o, u32 cpu, bool background)
 {
     const char *variant = background ? "bitmap of ones" : "bitmap of zeros";
     struct bitmap_run *r = &bitmap_runs[cpu];
-    struct vcpu *v = fresh_guest(o);
+    struct vcpu *v = guest_with_msr_bitmaps(o);
     u64 sysenter_eip = ADDR(0x3210000 + cpu * 0x10);
     u64 efer = has_efer() ? rdmsr(MSR_IA32_EFER) : 0;
     u64 tsc_aux = has_rdtscp() ? rdmsr(MSR_IA32_TSC_AUX) : 0;

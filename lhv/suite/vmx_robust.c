@@ -27,16 +27,6 @@ static bool contains(const char *text, const char *word)
     return false;
 }
 
-struct echo {
-    unsigned long a, b, result;
-};
-
-static void guest_echo(void *arg)
-{
-    struct echo *e = arg;
-    e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
-}
-
 /* After a guest failed: a fresh guest on this CPU runs and its hypercall
  * works, so the failure ended that guest, not LHV. */
 static void check_next_guest_runs(struct cpu_outcome *o, const char *after)
@@ -667,7 +657,7 @@ static u64 msr_change(u32 msr, u64 value)
     return value;
 }
 
-static enum exit_action msr_hook(struct vcpu *v, u32 reason)
+static enum exit_action isolation_msr_hook(struct vcpu *v, u32 reason)
 {
     struct msr_data *d = v->test_data;
     if (reason != EXIT_REASON_MSR_WRITE)
@@ -723,7 +713,7 @@ static void check_msrs(struct cpu_outcome *o, void *arg)
         msr_bitmap_set(v->msr_bitmap, host_msrs[i], MSR_BITMAP_WRITE, true);
     }
     memset(&d, 0, sizeof(d));
-    v->hook = msr_hook;
+    v->hook = isolation_msr_hook;
     v->test_data = &d;
     bool ran = test_guest_run(o, v, guest_msrs, &d);
     memset(v->msr_bitmap, 0, PAGE_SIZE);

@@ -40,3 +40,29 @@ bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uin
     outcome_fail(o, "%s", v->why);
     return false;
 }
+
+void guest_echo(void *arg)
+{
+    struct echo *e = arg;
+    e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
+}
+
+const char *pin_msr(void)
+{
+    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PINBASED_CTLS" : "IA32_VMX_PINBASED_CTLS";
+}
+
+const char *proc_msr(void)
+{
+    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS";
+}
+
+const char *exit_msr(void)
+{
+    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_EXIT_CTLS" : "IA32_VMX_EXIT_CTLS";
+}
+
+const char *entry_msr(void)
+{
+    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS";
+}

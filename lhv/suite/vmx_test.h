@@ -5,6 +5,37 @@
 #include "suite.h"
 #include "vmx/vmx.h"
 
+/* The guest's general registers as the exit left them, by their 32-bit
+ * names on both subarchs; the size of one guest IDT gate. */
+#ifdef __x86_64__
+#define REG_AX(v) ((v)->regs.rax)
+#define REG_BX(v) ((v)->regs.rbx)
+#define REG_CX(v) ((v)->regs.rcx)
+#define REG_DX(v) ((v)->regs.rdx)
+#define IDT_GATE_SIZE 16
+#else
+#define REG_AX(v) ((v)->regs.eax)
+#define REG_BX(v) ((v)->regs.ebx)
+#define REG_CX(v) ((v)->regs.ecx)
+#define REG_DX(v) ((v)->regs.edx)
+#define IDT_GATE_SIZE 8
+#endif
+
+/* LHV's echo hypercall from a guest: result is what the host answered for
+ * (a, b). */
+/* Names for SKIP lines: the capability MSR that holds the allowed-1 bits of
+ * the pin-based, primary processor-based, VM-exit and VM-entry controls (the TRUE
+ * ones when IA32_VMX_BASIC bit 55 says so). */
+const char *pin_msr(void);
+const char *proc_msr(void);
+const char *exit_msr(void);
+const char *entry_msr(void);
+
+struct echo {
+    unsigned long a, b, result;
+};
+void guest_echo(void *arg);
+
 /* This CPU's test guest, as it is (for tests that manage its VMCS). */
 struct vcpu *test_guest_of_this_cpu(void);
 

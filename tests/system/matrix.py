@@ -7,6 +7,7 @@ that reproduces it.
 
     tests/system/matrix.py            # all cases, 2 at a time
     tests/system/matrix.py --quick    # one case per subarch and boot method + 2 bad inputs
+    tests/system/matrix.py --full     # also every Bochs CPU model, soak runs, more sizes
     tests/system/matrix.py --list --filter bad-
 """
 
@@ -39,6 +40,7 @@ class Case:
     name: str
     args: list           # test3.py options
     quick: bool = False  # part of --quick
+    full: bool = False   # only with --full (make test-full)
     fatal_within: float = 0  # bad input: the FATAL must come this soon (seconds)
 
 
@@ -97,14 +99,19 @@ VMX_CORE_TESTS = ("vmx/vmxon", "vmx/vmcall-roundtrip", "vmx/cpuid-exiting", "hyp
 
 
 def bochs_cases():
-    """VMX runs in Bochs (corei7_skylake_x): both subarchs with 1 and 2 CPUs
-    must pass the VMX tests; atom_n270 has no VMX (i386: the VMX tests
-    SKIP) and no long mode (amd64: init says so)."""
+    """VMX runs in Bochs on corei7_skylake_x and tigerlake: both subarchs
+    with 1 and 2 CPUs must pass the VMX tests (any FAIL fails the case);
+    atom_n270 has no VMX (i386: the VMX tests SKIP) and no long mode (amd64:
+    init says so)."""
     vmx = [a for t in VMX_CORE_TESTS for a in ("--require-pass", t)]
     cases = [Case("%s-bochs-smp%d" % (sub, smp),
                   ["--subarch", sub, "--emulator", "bochs", "--smp", str(smp)] + vmx,
                   quick=smp == 1)
              for sub in test3.SUBARCHS for smp in (1, 2)]
+    cases += [Case("%s-bochs-tigerlake-smp2" % sub,
+                   ["--subarch", sub, "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                    "--smp", "2"] + vmx)
+              for sub in test3.SUBARCHS]
     cases.append(Case("i386-bochs-atom-no-vmx",
                       ["--subarch", "i386", "--emulator", "bochs", "--bochs-cpu", "atom_n270"] +
                       [a for t in VMX_CORE_TESTS
@@ -112,6 +119,39 @@ def bochs_cases():
     cases.append(Case("bad-amd64-bochs-atom-no-long-mode",
                       ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "atom_n270",
                        "--expect-fatal", "long mode"]))
+    return cases
+
+
+# Bochs 2.7's other Intel models with VMX, oldest first (make test-full)
+BOCHS_VMX_MODELS = ("core2_penryn_t9600", "corei5_lynnfield_750", "corei5_arrandale_m520",
+                    "corei7_sandy_bridge_2600k", "corei7_ivy_bridge_3770k",
+                    "corei7_haswell_4770", "broadwell_ult", "corei3_cnl", "corei7_icelake_u")
+
+
+def full_cases():
+    """The longer matrix behind make test-full: every other Bochs CPU model
+    with VMX (each VMX test passes or SKIPs naming what that model lacks),
+    an AMD model (no VMX), suite repetitions (lhv.iterations) in Bochs and
+    QEMU, and QEMU with 8 CPUs and 8 GiB."""
+    vmx = [a for t in VMX_CORE_TESTS for a in ("--require-pass", t)]
+    cases = [Case("%s-bochs-%s-smp2" % (sub, model),
+                  ["--subarch", sub, "--emulator", "bochs", "--bochs-cpu", model, "--smp", "2"] +
+                  vmx, full=True)
+             for model in BOCHS_VMX_MODELS for sub in test3.SUBARCHS]
+    cases.append(Case("amd64-bochs-ryzen-no-vmx",
+                      ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "ryzen"] +
+                      [a for t in VMX_CORE_TESTS
+                       for a in ("--require-skip", t + ":CPU has no VMX")], full=True))
+    for sub in test3.SUBARCHS:
+        cases.append(Case("%s-bochs-smp2-iterations3" % sub,
+                          ["--subarch", sub, "--emulator", "bochs", "--smp", "2",
+                           "--cmdline", "lhv.iterations=3", "--timeout", "300"], full=True))
+        cases.append(Case("%s-grub-smp8-iterations5" % sub,
+                          ["--subarch", sub, "--boot", "grub", "--smp", "8", "--memory", "2G",
+                           "--cmdline", "lhv.iterations=5", "--timeout", "120"], full=True))
+    cases.append(Case("amd64-grub-smp8-8G",
+                      ["--subarch", "amd64", "--boot", "grub", "--smp", "8", "--memory", "8G",
+                       "--require-pass", "boot/high-memory"], full=True))
     return cases
 
 
@@ -203,7 +243,8 @@ def fault_cases():
 
 
 def all_cases(work, bin_dir):
-    return bochs_cases() + boot_cases() + fault_cases() + bad_input_cases(work, bin_dir)
+    return (bochs_cases() + boot_cases() + fault_cases() + bad_input_cases(work, bin_dir) +
+            full_cases())
 
 
 def make_bad_files(work, bin_dir):
@@ -268,6 +309,8 @@ def report(case, outcome, work):
 
 
 def select(cases, args):
+    if not args.full:
+        cases = [c for c in cases if not c.full]
     if args.quick:
         cases = [c for c in cases if c.quick]
     if args.filter:
@@ -279,6 +322,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Boot matrix for LHV under QEMU (make test).")
     p.add_argument("--quick", action="store_true",
                    help="a small subset: one case per subarch and boot method, 2 bad inputs")
+    p.add_argument("--full", action="store_true",
+                   help="add the long cases (make test-full): every Bochs CPU model with VMX, "
+                        "suite repetitions, 8 CPUs with 8 GiB")
     p.add_argument("--list", action="store_true", help="list the selected cases and exit")
     p.add_argument("--filter", metavar="SUBSTR", help="only cases whose name contains SUBSTR")
     p.add_argument("-j", type=int, default=2, metavar="N",

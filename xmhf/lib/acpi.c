@@ -130,7 +130,7 @@ struct reader {
 /* Records an error; keeps the first, unless this one is about the MADT and
  * the kept one is not (the MADT decides how many CPUs run). */
 __attribute__((format(printf, 4, 5)))
-static int fail(struct reader *r, int code, bool madt, const char *fmt, ...)
+static int acpi_fail(struct reader *r, int code, bool madt, const char *fmt, ...)
 {
     va_list ap;
 
@@ -179,28 +179,28 @@ static int table_get(struct reader *r, u64 addr, const char *sig, u32 min_len, c
     u32 n;
 
     if (!t)
-        return fail(r, ACPI_E_RANGE, sig && memcmp(sig, "APIC", 4) == 0,
+        return acpi_fail(r, ACPI_E_RANGE, sig && memcmp(sig, "APIC", 4) == 0,
                     "%s at 0x%llx: outside memory (0x%llx bytes)", what, addr, r->mem->size);
     if (sig && memcmp(t, sig, 4) != 0)
-        return fail(r, ACPI_E_SIGNATURE, false, "%s at 0x%llx: signature '%s', not '%.4s'", what,
+        return acpi_fail(r, ACPI_E_SIGNATURE, false, "%s at 0x%llx: signature '%s', not '%.4s'", what,
                     addr, sig_text(t, buf), sig);
     name = table_name(t, buf);
     madt = memcmp(t, "APIC", 4) == 0;
     n = rd32(t + 4);
     if (n < min_len || n < HDR_LEN)
-        return fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is less than %u", name, addr,
+        return acpi_fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is less than %u", name, addr,
                     n, min_len < HDR_LEN ? HDR_LEN : min_len);
     if (n > ACPI_TABLE_MAX_LEN)
-        return fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is more than %u", name, addr,
+        return acpi_fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is more than %u", name, addr,
                     n, ACPI_TABLE_MAX_LEN);
     t = phys_ptr(r->mem, addr, n);
     if (!t)
-        return fail(r, ACPI_E_RANGE, madt,
+        return acpi_fail(r, ACPI_E_RANGE, madt,
                     "%s at 0x%llx: its %u bytes run past the end of memory (0x%llx bytes)", name,
                     addr, n, r->mem->size);
     u8 sum = sum_bytes(t, n);
     if (sum != 0)
-        return fail(r, ACPI_E_CHECKSUM, madt,
+        return acpi_fail(r, ACPI_E_CHECKSUM, madt,
                     "%s at 0x%llx: bad checksum (its %u bytes sum to 0x%02x, not 0)", name, addr,
                     n, sum);
     *out = t;
@@ -278,7 +278,7 @@ static void parse_madt(struct reader *r, u64 addr, const u8 *t, u32 len)
     u32 off;
 
     if (len < MADT_ENTRIES) {
-        fail(r, ACPI_E_LENGTH, true, "MADT at 0x%llx: length %u is less than %u", addr, len,
+        acpi_fail(r, ACPI_E_LENGTH, true, "MADT at 0x%llx: length %u is less than %u", addr, len,
              MADT_ENTRIES);
         return;
     }
@@ -290,7 +290,7 @@ static void parse_madt(struct reader *r, u64 addr, const u8 *t, u32 len)
         u8 type, elen;
 
         if (len - off < 2) {
-            fail(r, ACPI_E_LENGTH, true,
+            acpi_fail(r, ACPI_E_LENGTH, true,
                  "MADT at 0x%llx: entry at offset %u cut by the table's end (length %u)", addr,
                  off, len);
             goto broken;
@@ -298,13 +298,13 @@ static void parse_madt(struct reader *r, u64 addr, const u8 *t, u32 len)
         type = e[0];
         elen = e[1];
         if (elen < 2 || elen > len - off) {
-            fail(r, ACPI_E_LENGTH, true,
+            acpi_fail(r, ACPI_E_LENGTH, true,
                  "MADT at 0x%llx: entry type %u at offset %u has length %u, %s (table length %u)",
                  addr, type, off, elen, elen < 2 ? "less than 2" : "past the table's end", len);
             goto broken;
         }
         if (elen < madt_entry_min(type)) {
-            fail(r, ACPI_E_LENGTH, true,
+            acpi_fail(r, ACPI_E_LENGTH, true,
                  "MADT at 0x%llx: entry type %u at offset %u has length %u, less than %u", addr,
                  type, off, elen, madt_entry_min(type));
             goto broken;
@@ -391,7 +391,7 @@ static void parse_fadt(struct reader *r, u64 addr, const u8 *t, u32 len)
     struct acpi_info *info = r->info;
 
     if (len < FADT_V1_LEN) {
-        fail(r, ACPI_E_LENGTH, false, "FADT at 0x%llx: length %u is less than %u", addr, len,
+        acpi_fail(r, ACPI_E_LENGTH, false, "FADT at 0x%llx: length %u is less than %u", addr, len,
              FADT_V1_LEN);
         return;
     }
@@ -533,7 +533,7 @@ int acpi_parse(const struct phys_mem *mem, u64 rsdp, struct acpi_info *info, cha
     rp = rsdp_at(mem, rsdp);
     if (!rp) {
         const u8 *raw = phys_ptr(mem, rsdp, RSDP_V1_LEN);
-        return fail(&r, ACPI_E_RSDP, false, "RSDP at 0x%llx: %s", rsdp,
+        return acpi_fail(&r, ACPI_E_RSDP, false, "RSDP at 0x%llx: %s", rsdp,
                     !raw ? "outside memory"
                     : memcmp(raw, "RSD PTR ", 8) != 0 ? "no 'RSD PTR ' signature"
                                                       : "bad checksum");
@@ -582,7 +582,7 @@ int acpi_parse(const struct phys_mem *mem, u64 rsdp, struct acpi_info *info, cha
     for (u32 i = 0; i < r.nssdts && !info->have_s5; i++)
         scan_s5(&r, r.ssdts[i], "SSDT", "SSDT");
     if (!info->madt)
-        fail(&r, ACPI_E_NO_MADT, true, "no MADT (APIC) among the %u tables of the %s at 0x%llx",
+        acpi_fail(&r, ACPI_E_NO_MADT, true, "no MADT (APIC) among the %u tables of the %s at 0x%llx",
              info->ntables, root_name, root_addr);
     return r.err;
 }

@@ -19,7 +19,7 @@ static int mb2_check_target(const struct lhv_boot_params *p, u64 base, u64 span,
 
 /* Writes the message and returns -1. */
 __attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int bootinfo_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -29,7 +29,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static const char *subarch_name(u32 subarch)
+static const char *bootinfo_subarch_name(u32 subarch)
 {
     if (subarch == LHV_SUBARCH_I386)
         return "i386";
@@ -73,13 +73,13 @@ static const char *mem_string(const struct phys_mem *mem, u64 addr, u64 *len)
 
 static int outside(char *err, size_t errlen, const char *what, u64 addr, u64 len)
 {
-    return fail(err, errlen, "%s (0x%llx, %llu bytes) lies outside memory: " BROKEN, what, addr,
+    return bootinfo_fail(err, errlen, "%s (0x%llx, %llu bytes) lies outside memory: " BROKEN, what, addr,
                 len);
 }
 
 static int unterminated(char *err, size_t errlen, const char *what, u64 addr)
 {
-    return fail(err, errlen, "%s at 0x%llx does not end inside memory: " BROKEN, what, addr);
+    return bootinfo_fail(err, errlen, "%s at 0x%llx does not end inside memory: " BROKEN, what, addr);
 }
 
 static int read_mbi(const struct phys_mem *mem, u32 addr, struct multiboot_info *mbi, char *err,
@@ -106,7 +106,7 @@ static int read_cmdline(const struct phys_mem *mem, const struct multiboot_info 
     cmdline = cmdline_skip_loader_path(cmdline, loader);
     len = strnlen(cmdline, LHV_CMDLINE_MAX + 1);
     if (len > LHV_CMDLINE_MAX)
-        return fail(err, errlen,
+        return bootinfo_fail(err, errlen,
                     "command line is longer than %u bytes: shorten it (docs/options.md)",
                     LHV_CMDLINE_MAX);
     memcpy(p->cmdline, cmdline, len);
@@ -138,10 +138,10 @@ int bootinfo_read_options(const struct phys_mem *mem, u32 magic, u32 mbi_addr,
     if (magic == MULTIBOOT2_BOOTLOADER_MAGIC)
         return mb2_read_options(mem, mbi_addr, p, opts, err, errlen);
     if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
-        return fail(err, errlen,
+        return bootinfo_fail(err, errlen,
                     "not started by a multiboot loader (EAX=0x%x): boot init-x86-%s.bin "
                     "with GRUB's 'multiboot' or 'multiboot2' command or QEMU -kernel",
-                    magic, subarch_name(p->subarch));
+                    magic, bootinfo_subarch_name(p->subarch));
     if (read_mbi(mem, mbi_addr, &mbi, err, errlen))
         return -1;
     p->loader_name[0] = '\0';
@@ -169,7 +169,7 @@ static int add_mmap_entry(struct lhv_boot_params *p, u64 base, u64 length, u32 t
                           size_t errlen)
 {
     if (p->mmap_count == LHV_MMAP_MAX)
-        return fail(err, errlen,
+        return bootinfo_fail(err, errlen,
                     "memory map has more than %u entries: LHV cannot hold it; raise "
                     "LHV_MMAP_MAX in xmhf/include/boot_params.h and rebuild",
                     LHV_MMAP_MAX);
@@ -191,7 +191,7 @@ static int read_loader_map(const struct phys_mem *mem, const struct multiboot_in
     for (; addr + sizeof(e) <= end; addr += (u64)e.size + sizeof(e.size)) {
         memcpy(&e, at(mem, addr), sizeof(e));
         if (e.size < sizeof(e) - sizeof(e.size))
-            return fail(err, errlen, "memory map entry at 0x%llx has size %u, less than %u: "
+            return bootinfo_fail(err, errlen, "memory map entry at 0x%llx has size %u, less than %u: "
                         BROKEN, addr, e.size, (u32)(sizeof(e) - sizeof(e.size)));
         if (add_mmap_entry(p, e.addr, e.len, e.type, err, errlen))
             return -1;
@@ -211,7 +211,7 @@ static int read_memory_map(const struct phys_mem *mem, const struct multiboot_in
         add_mmap_entry(p, MiB(1), KiB(mbi->mem_upper), LHV_MEM_USABLE, err, errlen);
     }
     if (p->mmap_count == 0)
-        return fail(err, errlen,
+        return bootinfo_fail(err, errlen,
                     "the boot loader gave no memory map: boot LHV with GRUB 2 or QEMU");
     return 0;
 }
@@ -222,10 +222,10 @@ static int read_module(const struct phys_mem *mem, u32 i, const struct multiboot
     const char *s;
 
     if (m->mod_end < m->mod_start)
-        return fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN, i,
+        return bootinfo_fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN, i,
                     m->mod_end, m->mod_start);
     if (!in_mem(mem, m->mod_start, m->mod_end - m->mod_start))
-        return fail(err, errlen, "module %u (0x%x-0x%x) lies outside memory: " BROKEN, i,
+        return bootinfo_fail(err, errlen, "module %u (0x%x-0x%x) lies outside memory: " BROKEN, i,
                     m->mod_start, m->mod_end);
     out->start = m->mod_start;
     out->end = m->mod_end;
@@ -233,7 +233,7 @@ static int read_module(const struct phys_mem *mem, u32 i, const struct multiboot
     if (m->string) {
         s = mem_string(mem, m->string, NULL);
         if (!s)
-            return fail(err, errlen, "the string of module %u at 0x%x does not end inside "
+            return bootinfo_fail(err, errlen, "the string of module %u at 0x%x does not end inside "
                         "memory: " BROKEN, i, m->string);
         strlcpy(out->string, s, sizeof(out->string));
     }
@@ -245,15 +245,15 @@ static int read_modules(const struct phys_mem *mem, const struct multiboot_info 
 {
     struct multiboot_module m;
     u32 n = mbi->mods_count, i;
-    const char *sub = subarch_name(p->subarch);
+    const char *sub = bootinfo_subarch_name(p->subarch);
 
     p->module_count = 0;
     if (!(mbi->flags & MBI_MODS) || n == 0)
-        return fail(err, errlen, "no module: module 0 must be the hypervisor image; add "
+        return bootinfo_fail(err, errlen, "no module: module 0 must be the hypervisor image; add "
                     "'module /boot/hypervisor-x86-%s.bin.gz' to the GRUB entry or "
                     "'-initrd hypervisor-x86-%s.bin' to QEMU", sub, sub);
     if (n > LHV_MODULES_MAX)
-        return fail(err, errlen, "%u modules: LHV takes at most %u; drop the extra modules "
+        return bootinfo_fail(err, errlen, "%u modules: LHV takes at most %u; drop the extra modules "
                     "from the boot entry", n, LHV_MODULES_MAX);
     if (!in_mem(mem, mbi->mods_addr, (u64)n * sizeof(m)))
         return outside(err, errlen, "the module list", mbi->mods_addr, (u64)n * sizeof(m));
@@ -286,7 +286,7 @@ static int clear_of(u64 base, u64 span, u64 start, u64 len, const char *what, ch
 {
     if (!ranges_overlap(base, span, start, len))
         return 0;
-    return fail(err, errlen, "%s (0x%llx-0x%llx) lies in LHV's target span 0x%llx-0x%llx: "
+    return bootinfo_fail(err, errlen, "%s (0x%llx-0x%llx) lies in LHV's target span 0x%llx-0x%llx: "
                 "rebuild with another --sl-base", what, start, start + len - 1, base,
                 base + span - 1);
 }
@@ -317,7 +317,7 @@ int bootinfo_check_target(const struct phys_mem *mem, u32 mbi_addr,
     u32 i;
 
     if (!mmap_range_usable(p->mmap, p->mmap_count, base, span))
-        return fail(err, errlen, "not enough RAM: LHV needs usable RAM at 0x%llx-0x%llx (%llu KiB "
+        return bootinfo_fail(err, errlen, "not enough RAM: LHV needs usable RAM at 0x%llx-0x%llx (%llu KiB "
                     "at its base, %llu MiB in all); give the machine more memory or rebuild "
                     "with a lower --sl-base", base, base + span - 1, span >> 10,
                     (base + span + MiB(1) - 1) >> 20);
@@ -368,13 +368,13 @@ static int mb2_block(const struct phys_mem *mem, u64 addr, struct mb2_iter *it, 
     struct mb2_info_header h;
 
     if (addr & 7)
-        return fail(err, errlen, "the multiboot2 information at 0x%llx is not 8-byte aligned: "
+        return bootinfo_fail(err, errlen, "the multiboot2 information at 0x%llx is not 8-byte aligned: "
                     BROKEN, addr);
     if (!in_mem(mem, addr, sizeof(h)))
         return outside(err, errlen, "the multiboot2 information", addr, sizeof(h));
     memcpy(&h, at(mem, addr), sizeof(h));
     if (h.total_size < sizeof(h) + sizeof(struct mb2_tag))
-        return fail(err, errlen, "the multiboot2 information at 0x%llx has total_size %u, "
+        return bootinfo_fail(err, errlen, "the multiboot2 information at 0x%llx has total_size %u, "
                     "less than %u: " BROKEN, addr, h.total_size,
                     (u32)(sizeof(h) + sizeof(struct mb2_tag)));
     if (!in_mem(mem, addr, h.total_size))
@@ -389,11 +389,11 @@ static int mb2_next(struct mb2_iter *it, u64 *tag_addr, struct mb2_tag *t, char 
                     size_t errlen)
 {
     if (it->pos > it->end || it->end - it->pos < sizeof(*t))
-        return fail(err, errlen, "the multiboot2 information ends at 0x%llx without an end "
+        return bootinfo_fail(err, errlen, "the multiboot2 information ends at 0x%llx without an end "
                     "tag: " BROKEN, it->end);
     memcpy(t, at(it->mem, it->pos), sizeof(*t));
     if (t->size < sizeof(*t) || t->size > it->end - it->pos)
-        return fail(err, errlen, "multiboot2 tag %u at 0x%llx has size %u, outside its "
+        return bootinfo_fail(err, errlen, "multiboot2 tag %u at 0x%llx has size %u, outside its "
                     "information block (8..%llu bytes): " BROKEN, t->type, it->pos, t->size,
                     it->end - it->pos);
     if (t->type == MB2_TAG_END)
@@ -420,7 +420,7 @@ static const char *mb2_string(const struct phys_mem *mem, u64 tag_addr, u32 size
 
 static int mb2_unterminated(char *err, size_t errlen, const char *what, u64 tag_addr)
 {
-    return fail(err, errlen, "the %s in the multiboot2 tag at 0x%llx does not end inside the "
+    return bootinfo_fail(err, errlen, "the %s in the multiboot2 tag at 0x%llx does not end inside the "
                 "tag: " BROKEN, what, tag_addr);
 }
 
@@ -430,7 +430,7 @@ static int mb2_rsdp(u64 tag_addr, const struct mb2_tag *t, u64 *rsdp, char *err,
     u32 need = t->type == MB2_TAG_ACPI_NEW ? 36 : 20;
 
     if (t->size < sizeof(*t) + need)
-        return fail(err, errlen, "multiboot2 ACPI tag %u at 0x%llx holds %u bytes, an RSDP "
+        return bootinfo_fail(err, errlen, "multiboot2 ACPI tag %u at 0x%llx holds %u bytes, an RSDP "
                     "needs %u: " BROKEN, t->type, tag_addr, t->size - (u32)sizeof(*t), need);
     *rsdp = tag_addr + sizeof(*t);
     return 0;
@@ -473,7 +473,7 @@ static int mb2_read_options(const struct phys_mem *mem, u32 addr, struct lhv_boo
     cmdline = cmdline_skip_loader_path(cmdline, loader);
     len = strnlen(cmdline, LHV_CMDLINE_MAX + 1);
     if (len > LHV_CMDLINE_MAX)
-        return fail(err, errlen,
+        return bootinfo_fail(err, errlen,
                     "command line is longer than %u bytes: shorten it (docs/options.md)",
                     LHV_CMDLINE_MAX);
     memcpy(p->cmdline, cmdline, len);
@@ -509,11 +509,11 @@ static int mb2_read_map(const struct phys_mem *mem, u64 tag_addr, const struct m
     u64 pos;
 
     if (t->size < sizeof(m))
-        return fail(err, errlen, "the multiboot2 memory map tag at 0x%llx has size %u, less "
+        return bootinfo_fail(err, errlen, "the multiboot2 memory map tag at 0x%llx has size %u, less "
                     "than %u: " BROKEN, tag_addr, t->size, (u32)sizeof(m));
     memcpy(&m, at(mem, tag_addr), sizeof(m));
     if (m.entry_size < sizeof(e) || (m.entry_size & 7))
-        return fail(err, errlen, "the multiboot2 memory map at 0x%llx has entry_size %u, not a "
+        return bootinfo_fail(err, errlen, "the multiboot2 memory map at 0x%llx has entry_size %u, not a "
                     "multiple of 8 of at least %u: " BROKEN, tag_addr, m.entry_size,
                     (u32)sizeof(e));
     for (pos = sizeof(m); pos + m.entry_size <= t->size; pos += m.entry_size) {
@@ -533,21 +533,21 @@ static int mb2_read_module(const struct phys_mem *mem, u64 tag_addr, const struc
     u32 i = p->module_count;
 
     if (t->size < sizeof(m))
-        return fail(err, errlen, "multiboot2 module tag at 0x%llx has size %u, less than %u: "
+        return bootinfo_fail(err, errlen, "multiboot2 module tag at 0x%llx has size %u, less than %u: "
                     BROKEN, tag_addr, t->size, (u32)sizeof(m));
     if (i == LHV_MODULES_MAX)
-        return fail(err, errlen, "more than %u modules: drop the extra module2 lines from the "
+        return bootinfo_fail(err, errlen, "more than %u modules: drop the extra module2 lines from the "
                     "boot entry", LHV_MODULES_MAX);
     memcpy(&m, at(mem, tag_addr), sizeof(m));
     s = mb2_string(mem, tag_addr, t->size, sizeof(m));
     if (!s)
-        return fail(err, errlen, "the string of module %u in the multiboot2 tag at 0x%llx does "
+        return bootinfo_fail(err, errlen, "the string of module %u in the multiboot2 tag at 0x%llx does "
                     "not end inside the tag: " BROKEN, i, tag_addr);
     if (m.mod_end < m.mod_start)
-        return fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN, i,
+        return bootinfo_fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN, i,
                     m.mod_end, m.mod_start);
     if (!in_mem(mem, m.mod_start, m.mod_end - m.mod_start))
-        return fail(err, errlen, "module %u (0x%x-0x%x) lies outside memory: " BROKEN, i,
+        return bootinfo_fail(err, errlen, "module %u (0x%x-0x%x) lies outside memory: " BROKEN, i,
                     m.mod_start, m.mod_end);
     out = &p->modules[i];
     out->start = m.mod_start;
@@ -562,7 +562,7 @@ static int mb2_read_module(const struct phys_mem *mem, u64 tag_addr, const struc
 static int mb2_read_memory(const struct phys_mem *mem, u32 addr, struct lhv_boot_params *p,
                            char *err, size_t errlen)
 {
-    const char *sub = subarch_name(p->subarch);
+    const char *sub = bootinfo_subarch_name(p->subarch);
     u64 tag_addr = 0;
     u32 lower = 0, upper = 0;
     bool have_map = false, have_basic = false;
@@ -595,10 +595,10 @@ static int mb2_read_memory(const struct phys_mem *mem, u32 addr, struct lhv_boot
         add_mmap_entry(p, MiB(1), KiB(upper), LHV_MEM_USABLE, err, errlen);
     }
     if (p->mmap_count == 0)
-        return fail(err, errlen,
+        return bootinfo_fail(err, errlen,
                     "the boot loader gave no memory map: boot LHV with GRUB 2 or QEMU");
     if (p->module_count == 0)
-        return fail(err, errlen, "no module: module 0 must be the hypervisor image; add "
+        return bootinfo_fail(err, errlen, "no module: module 0 must be the hypervisor image; add "
                     "'module2 /boot/hypervisor-x86-%s.bin.gz' to the GRUB entry", sub);
     return 0;
 }

@@ -7,7 +7,7 @@
 
 /* Writes the message and returns the error code. */
 __attribute__((format(printf, 4, 5)))
-static int fail(int code, char *msg, size_t msglen, const char *fmt, ...)
+static int image_fail(int code, char *msg, size_t msglen, const char *fmt, ...)
 {
     va_list ap;
 
@@ -18,7 +18,7 @@ static int fail(int code, char *msg, size_t msglen, const char *fmt, ...)
 }
 
 /* Name of a subarch; an unknown one is written to tmp as "unknown (N)". */
-static const char *subarch_name(u32 subarch, char *tmp, size_t size)
+static const char *image_subarch_name(u32 subarch, char *tmp, size_t size)
 {
     if (subarch == LHV_SUBARCH_I386)
         return "i386";
@@ -39,40 +39,40 @@ static int check_layout(const struct lhv_image_header *h, char *msg, size_t msgl
     u64 bss_end = (u64)h->bss_offset + h->bss_size;
 
     if (h->sl_offset < h->header_size)
-        return fail(e, msg, msglen, "sl_offset: 0x%x is inside the header (0x%x bytes)",
+        return image_fail(e, msg, msglen, "sl_offset: 0x%x is inside the header (0x%x bytes)",
                     h->sl_offset, h->header_size);
     if (sl_end > h->file_size)
-        return fail(e, msg, msglen, "sl_size: the SL [0x%x, 0x%llx) ends after file_size 0x%x",
+        return image_fail(e, msg, msglen, "sl_size: the SL [0x%x, 0x%llx) ends after file_size 0x%x",
                     h->sl_offset, sl_end, h->file_size);
     if (h->runtime_offset < h->header_size || !IS_ALIGNED(h->runtime_offset, PAGE_SIZE))
-        return fail(e, msg, msglen,
+        return image_fail(e, msg, msglen,
                     "runtime_offset: 0x%x, expected 4 KiB aligned and after the header",
                     h->runtime_offset);
     if (rt_end > h->file_size)
-        return fail(e, msg, msglen,
+        return image_fail(e, msg, msglen,
                     "runtime_size: the runtime [0x%x, 0x%llx) ends after file_size 0x%x",
                     h->runtime_offset, rt_end, h->file_size);
     if (h->sl_size && h->runtime_size && h->sl_offset < rt_end && h->runtime_offset < sl_end)
-        return fail(e, msg, msglen,
+        return image_fail(e, msg, msglen,
                     "runtime_offset: the runtime [0x%x, 0x%llx) overlaps the SL [0x%x, 0x%llx)",
                     h->runtime_offset, rt_end, h->sl_offset, sl_end);
     if (h->bss_offset < h->file_size || !IS_ALIGNED(h->bss_offset, PAGE_SIZE))
-        return fail(e, msg, msglen,
+        return image_fail(e, msg, msglen,
                     "bss_offset: 0x%x, expected 4 KiB aligned and at least file_size 0x%x",
                     h->bss_offset, h->file_size);
     if (h->sl_area_offset < bss_end || !IS_ALIGNED(h->sl_area_offset, PAGE_SIZE))
-        return fail(e, msg, msglen,
+        return image_fail(e, msg, msglen,
                     "sl_area_offset: 0x%x, expected 4 KiB aligned and at least the end of "
                     "bss 0x%llx",
                     h->sl_area_offset, bss_end);
     if (h->sl_area_size < LHV_SL_AREA_MIN)
-        return fail(e, msg, msglen, "sl_area_size: 0x%x, expected at least 0x%x",
+        return image_fail(e, msg, msglen, "sl_area_size: 0x%x, expected at least 0x%x",
                     h->sl_area_size, LHV_SL_AREA_MIN);
     if (h->sl_entry < h->sl_offset || h->sl_entry >= sl_end)
-        return fail(e, msg, msglen, "sl_entry: 0x%x is outside the SL [0x%x, 0x%llx)",
+        return image_fail(e, msg, msglen, "sl_entry: 0x%x is outside the SL [0x%x, 0x%llx)",
                     h->sl_entry, h->sl_offset, sl_end);
     if (h->runtime_entry < h->runtime_offset || h->runtime_entry >= rt_end)
-        return fail(e, msg, msglen, "runtime_entry: 0x%x is outside the runtime [0x%x, 0x%llx)",
+        return image_fail(e, msg, msglen, "runtime_entry: 0x%x is outside the runtime [0x%x, 0x%llx)",
                     h->runtime_entry, h->runtime_offset, rt_end);
     return LHV_IMAGE_OK;
 }
@@ -84,11 +84,11 @@ static int check_link_base(const struct lhv_image_header *h, char *msg, size_t m
     u64 base = h->link_base, span = image_span(h);
 
     if (!base)
-        return fail(e, msg, msglen, "link_base: 0, expected the address the image runs at");
+        return image_fail(e, msg, msglen, "link_base: 0, expected the address the image runs at");
     if (!IS_ALIGNED(base, PAGE_SIZE))
-        return fail(e, msg, msglen, "link_base: 0x%llx is not 4 KiB aligned", base);
+        return image_fail(e, msg, msglen, "link_base: 0x%llx is not 4 KiB aligned", base);
     if (span > GiB(4) || base > GiB(4) - span)
-        return fail(e, msg, msglen, "link_base: 0x%llx plus the span 0x%llx ends above 4 GiB",
+        return image_fail(e, msg, msglen, "link_base: 0x%llx plus the span 0x%llx ends above 4 GiB",
                     base, span);
     return LHV_IMAGE_OK;
 }
@@ -106,37 +106,37 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
     int rc;
 
     if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-        return fail(LHV_IMAGE_E_GZIP, msg, msglen,
+        return image_fail(LHV_IMAGE_E_GZIP, msg, msglen,
                     "is gzip-compressed: the loader did not unpack it; "
                     "give QEMU the uncompressed hypervisor-x86-%s.bin",
-                    subarch_name(subarch, tmp1, sizeof(tmp1)));
+                    image_subarch_name(subarch, tmp1, sizeof(tmp1)));
     if (len < sizeof(h))
-        return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen,
+        return image_fail(LHV_IMAGE_E_TRUNCATED, msg, msglen,
                     "truncated: %llu of at least %zu bytes", len,
                     sizeof(h));
     memcpy(&h, buf, sizeof(h));
     if (h.magic != LHV_IMAGE_MAGIC)
-        return fail(LHV_IMAGE_E_MAGIC, msg, msglen,
+        return image_fail(LHV_IMAGE_E_MAGIC, msg, msglen,
                     "magic: 0x%08x, expected 0x%08x (\"LHVI\"): not an LHV image", h.magic,
                     LHV_IMAGE_MAGIC);
     if (h.version != LHV_IMAGE_VERSION)
-        return fail(LHV_IMAGE_E_VERSION, msg, msglen, "version: %u, this init reads version %u",
+        return image_fail(LHV_IMAGE_E_VERSION, msg, msglen, "version: %u, this init reads version %u",
                     h.version, LHV_IMAGE_VERSION);
     if (h.header_size != sizeof(h))
-        return fail(LHV_IMAGE_E_HEADER_SIZE, msg, msglen, "header_size: %u, expected %zu",
+        return image_fail(LHV_IMAGE_E_HEADER_SIZE, msg, msglen, "header_size: %u, expected %zu",
                     h.header_size, sizeof(h));
     if (h.subarch != subarch)
-        return fail(LHV_IMAGE_E_SUBARCH, msg, msglen, "subarch: image is %s, this init boots %s",
-                    subarch_name(h.subarch, tmp1, sizeof(tmp1)),
-                    subarch_name(subarch, tmp2, sizeof(tmp2)));
+        return image_fail(LHV_IMAGE_E_SUBARCH, msg, msglen, "subarch: image is %s, this init boots %s",
+                    image_subarch_name(h.subarch, tmp1, sizeof(tmp1)),
+                    image_subarch_name(subarch, tmp2, sizeof(tmp2)));
     rc = check_link_base(&h, msg, msglen);
     if (rc)
         return rc;
     if (h.file_size > len)
-        return fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "truncated: %llu of %u bytes",
+        return image_fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "truncated: %llu of %u bytes",
                     len, h.file_size);
     if (h.file_size < len)
-        return fail(LHV_IMAGE_E_FILE_SIZE, msg, msglen,
+        return image_fail(LHV_IMAGE_E_FILE_SIZE, msg, msglen,
                     "file_size: %u, but the module has %llu bytes", h.file_size,
                     len);
     rc = check_layout(&h, msg, msglen);
@@ -146,7 +146,7 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
     crc = crc32_update(crc, zero, sizeof(zero));
     crc = crc32_update(crc, p + CRC_OFFSET + 4, h.file_size - CRC_OFFSET - 4);
     if (crc != h.crc32)
-        return fail(LHV_IMAGE_E_CRC, msg, msglen,
+        return image_fail(LHV_IMAGE_E_CRC, msg, msglen,
                     "crc32: stored 0x%08x, computed 0x%08x",
                     h.crc32, crc);
     return LHV_IMAGE_OK;
