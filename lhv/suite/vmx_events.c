@@ -318,10 +318,8 @@ static void check_iwin(struct cpu_outcome *o, void *arg)
     struct ev_log l;
     (void)arg;
 
-    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_INTERRUPT_WINDOW_EXITING)) {
-        outcome_skip(o, "interrupt-window exiting not supported (IA32_VMX_PROCBASED_CTLS bit 2)");
+    if (!require_control(o, CTL_PROC, CPU_INTERRUPT_WINDOW_EXITING, "interrupt-window exiting"))
         return;
-    }
     struct vcpu *v = ev_guest(o, &l, ev_idt);
     if (!v)
         return;
@@ -356,10 +354,8 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
     struct ev_log l;
     (void)arg;
 
-    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_HLT_EXITING)) {
-        outcome_skip(o, "HLT exiting not supported (IA32_VMX_PROCBASED_CTLS bit 7)");
+    if (!require_control(o, CTL_PROC, CPU_HLT_EXITING, "HLT exiting"))
         return;
-    }
     struct vcpu *v = ev_guest(o, &l, ev_idt);
     if (!v)
         return;

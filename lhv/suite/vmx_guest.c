@@ -60,24 +60,6 @@
 
 /* One guest per CPU for these tests, reset by each. */
 
-/* Names for SKIP lines: which capability MSR holds a control's allowed-1 bit */
-static const char *pin_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PINBASED_CTLS" : "IA32_VMX_PINBASED_CTLS";
-}
-static const char *proc_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS";
-}
-static const char *exit_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_EXIT_CTLS" : "IA32_VMX_EXIT_CTLS";
-}
-static __attribute__((unused)) const char *entry_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS";
-}
-
 /* The shared test guest with this test's hook and data */
 static struct vcpu *fresh_guest(struct cpu_outcome *o, exit_hook hook, void *data)
 {
@@ -297,7 +279,7 @@ static struct ug_mem ug_mem[LHV_MAX_CPUS];
 static const char *ug_unsupported(char *buf, size_t size)
 {
     if (!(vmx_caps.proc.allowed1 & CPU_ACTIVATE_SECONDARY_CONTROLS))
-        snprintf(buf, size, "no secondary controls (%s bit 31)", proc_msr());
+        snprintf(buf, size, "no secondary controls (%s bit 31)", control_msr(CTL_PROC));
     else if (!vmx_has_proc2(CPU2_ENABLE_EPT))
         snprintf(buf, size, "EPT not supported (IA32_VMX_PROCBASED_CTLS2 bit 1)");
     else if (!vmx_has_proc2(CPU2_UNRESTRICTED_GUEST))
@@ -307,11 +289,11 @@ static const char *ug_unsupported(char *buf, size_t size)
     else if (!(vmx_caps.ept_vpid & (EPT_CAP_WB | EPT_CAP_UC)))
         snprintf(buf, size, "no EPT memory type (IA32_VMX_EPT_VPID_CAP bits 8 and 14)");
     else if (!(vmx_caps.proc.allowed1 & CPU_UNCONDITIONAL_IO_EXITING))
-        snprintf(buf, size, "unconditional I/O exiting not supported (%s bit 24)", proc_msr());
+        snprintf(buf, size, "unconditional I/O exiting not supported (%s bit 24)", control_msr(CTL_PROC));
 #ifdef __x86_64__
     /* The guest's EFER.LME must be clear for its 32-bit paging */
     else if (!(vmx_caps.entry.allowed1 & ENTRY_LOAD_IA32_EFER))
-        snprintf(buf, size, "load IA32_EFER not supported (%s bit 15)", entry_msr());
+        snprintf(buf, size, "load IA32_EFER not supported (%s bit 15)", control_msr(CTL_ENTRY));
 #endif
     else
         return NULL;
@@ -733,10 +715,9 @@ static void check_irq_to_guest(struct cpu_outcome *o, void *arg)
     struct irq_log l = {0};
     (void)arg;
 
-    if (vmx_caps.present && (vmx_caps.pin.allowed0 & PIN_EXTERNAL_INTERRUPT_EXITING)) {
-        outcome_skip(o, "external-interrupt exiting cannot be cleared (%s bit 0)", pin_msr());
+    if (!require_control_clear(o, CTL_PIN, PIN_EXTERNAL_INTERRUPT_EXITING,
+                               "external-interrupt exiting"))
         return;
-    }
     struct vcpu *v = fresh_guest(o, irq_hook, &l);
     if (!v)
         return;
@@ -907,10 +888,8 @@ static void check_ext_exiting(struct cpu_outcome *o, void *arg)
 {
     (void)arg;
 
-    if (vmx_caps.present && !(vmx_caps.pin.allowed1 & PIN_EXTERNAL_INTERRUPT_EXITING)) {
-        outcome_skip(o, "external-interrupt exiting not supported (%s bit 0)", pin_msr());
+    if (!require_control(o, CTL_PIN, PIN_EXTERNAL_INTERRUPT_EXITING, "external-interrupt exiting"))
         return;
-    }
     struct vcpu *v = fresh_guest(o, NULL, NULL);
     if (!v)
         return;
@@ -920,7 +899,7 @@ static void check_ext_exiting(struct cpu_outcome *o, void *arg)
         return;
     if (!(vmx_caps.exit.allowed1 & EXIT_ACK_INTERRUPT_ON_EXIT))
         outcome_skip(o, "acknowledge interrupt on exit not supported (%s bit 15); the exit "
-                     "without it passed", exit_msr());
+                     "without it passed", control_msr(CTL_EXIT));
     else
         ext_once(o, v, true);
 }

@@ -37,11 +37,6 @@
 
 extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 
-static const char *proc_msr(void)
-{
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS";
-}
-
 /* Sets bits in the primary processor-based controls (the caller checked
  * they are allowed). */
 static void proc_on(u32 bits) { vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | bits); }
@@ -143,18 +138,10 @@ static void check_preemption_timer(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
+    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
+        !require_control(o, CTL_EXIT, EXIT_SAVE_PREEMPTION_TIMER,
+                         "save VMX-preemption timer value"))
         return;
-    }
-    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
-        outcome_skip(o, "IA32_VMX_PINBASED_CTLS bit 6 (VMX-preemption timer) may not be 1");
-        return;
-    }
-    if (!(vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER)) {
-        outcome_skip(o, "IA32_VMX_EXIT_CTLS bit 22 (save VMX-preemption timer value) may not be 1");
-        return;
-    }
     /* 0: the exit comes before the guest's first instruction */
     if (!(v = pt_guest(o, &d)))
         return;
@@ -222,19 +209,9 @@ static void check_tsc_offsetting(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_TSC_OFFSETTING)) {
-        outcome_skip(o, "%s bit 3 (use TSC offsetting) may not be 1", proc_msr());
-        return;
-    }
-    if (vmx_caps.proc.allowed0 & CPU_RDTSC_EXITING) {
-        outcome_skip(o, "%s bit 12 (RDTSC exiting) may not be 0", proc_msr());
-        return;
-    }
-    if (!(v = test_guest(o)))
+    if (!require_control(o, CTL_PROC, CPU_USE_TSC_OFFSETTING, "use TSC offsetting") ||
+        !require_control_clear(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
+        !(v = test_guest(o)))
         return;
     proc_on(CPU_USE_TSC_OFFSETTING);
     vmw(TSC_OFFSET, off);
@@ -283,15 +260,8 @@ static void check_rdtsc_exiting(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_RDTSC_EXITING)) {
-        outcome_skip(o, "%s bit 12 (RDTSC exiting) may not be 1", proc_msr());
-        return;
-    }
-    if (!(v = test_guest(o)))
+    if (!require_control(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
+        !(v = test_guest(o)))
         return;
     proc_on(CPU_RDTSC_EXITING);
     v->hook = rdtsc_hook;
@@ -461,7 +431,7 @@ static void check_cr3_exiting(struct cpu_outcome *o, void *arg)
     store = vmx_caps.proc.allowed1 & CPU_CR3_STORE_EXITING;
     if (!load && !store) {
         outcome_skip(o, "%s bits 15 and 16 (CR3-load/store exiting) may not be 1, or "
-                     "IA32_VMX_MISC bits 24:16 (CR3 targets) are 0", proc_msr());
+                     "IA32_VMX_MISC bits 24:16 (CR3 targets) are 0", control_msr(CTL_PROC));
         return;
     }
     if (load) {
@@ -555,15 +525,8 @@ static void check_mov_dr(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_MOV_DR_EXITING)) {
-        outcome_skip(o, "%s bit 23 (MOV-DR exiting) may not be 1", proc_msr());
-        return;
-    }
-    if (!(v = test_guest(o)))
+    if (!require_control(o, CTL_PROC, CPU_MOV_DR_EXITING, "MOV-DR exiting") ||
+        !(v = test_guest(o)))
         return;
     proc_on(CPU_MOV_DR_EXITING);
     v->hook = dr_hook;
@@ -747,7 +710,7 @@ static void check_instruction_exits(struct cpu_outcome *o, void *arg)
     ie_plan(&d, &proc, &proc2, &osxsave);
     if (!d.n) {
         outcome_skip(o, "%s allows none of INVLPG/RDPMC/PAUSE/MONITOR exiting, and no XSAVE",
-                     proc_msr());
+                     control_msr(CTL_PROC));
         return;
     }
     if (!vmx_adjust(&vmx_caps.proc, (u32)vmr(CPU_BASED_VM_EXEC_CONTROL) | proc, &value,

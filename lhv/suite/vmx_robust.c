@@ -165,16 +165,8 @@ static void check_endless_loop(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
-        outcome_skip(o, "IA32_VMX_PINBASED_CTLS bit 6 (VMX-preemption timer) may not be 1");
-        return;
-    }
-    v = test_guest(o);
-    if (!v)
+    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
+        !(v = test_guest(o)))
         return;
     pin = (u32)vmr(PIN_BASED_VM_EXEC_CONTROL) | PIN_PREEMPTION_TIMER;
     vmw(PIN_BASED_VM_EXEC_CONTROL, pin);
@@ -573,14 +565,8 @@ static void check_io_bitmap(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
+    if (!require_control(o, CTL_PROC, CPU_USE_IO_BITMAPS, "use I/O bitmaps"))
         return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_IO_BITMAPS)) {
-        outcome_skip(o, "IA32_VMX_PROCBASED_CTLS bit 25 (use I/O bitmaps) may not be 1");
-        return;
-    }
     if (!bm[0]) {
         bm[0] = alloc_pages(1);
         bm[1] = alloc_pages(1);
@@ -707,16 +693,8 @@ static void check_msrs(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
-        outcome_skip(o, "IA32_VMX_PROCBASED_CTLS bit 28 (use MSR bitmaps) may not be 1");
-        return;
-    }
-    v = test_guest(o);
-    if (!v)
+    if (!require_control(o, CTL_PROC, CPU_USE_MSR_BITMAPS, "use MSR bitmaps") ||
+        !(v = test_guest(o)))
         return;
     for (u32 i = 0; i < HOST_MSRS; i++) {
         host[i] = rdmsr(host_msrs[i]);
