@@ -65,8 +65,8 @@ struct pt_data {
     volatile u32 stop;
     u32 timer_exits;
     u64 start, exit_tsc, saved;
-    uintptr_t first_rip;
-    u32 first_reason;
+    uintptr_t first_rip, timer_rip;
+    u32 first_reason, timer_activity;
     bool saw_cpuid;
 };
 
@@ -96,7 +96,10 @@ static enum exit_action pt_hook(struct vcpu *v, u32 reason)
         d->exit_tsc = now;
         d->timer_exits++;
         d->stop = 1;
+        d->timer_rip = (uintptr_t)vmr(GUEST_RIP);
+        d->timer_activity = (u32)vmr(GUEST_ACTIVITY_STATE);
         timer_off();
+        vmw(GUEST_ACTIVITY_STATE, 0); /* a guest woken from HLT goes on */
         return EXIT_RESUME;
     }
     if (reason == EXIT_REASON_CPUID) {
@@ -191,6 +194,83 @@ TEST("vmx/preemption-timer-rate", test_preemption_timer);
 static void test_preemption_timer(const char *name)
 {
     verdict_all_cpus(name, check_preemption_timer, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* vmx/preemption-timer-hlt: the VMX-preemption timer counts down while the
+ * guest is halted and its expiry wakes the guest with an exit (reason 52),
+ * as an NMI would wake it from HLT (SDM 3C 26.2, 26.5.1). The exit saves
+ * the HLT activity state (28.3.4): once for a guest entered in the HLT
+ * activity state (25.4.2; RIP the entry's), once for a guest that ran HLT
+ * itself without HLT exiting (RIP after the HLT). "Save VMX-preemption
+ * timer value" keeps the count across other exits (external interrupts).
+ * The exit comes no sooner than the count allows: the guest waited. */
+
+#define ACTIVITY_HLT 1
+#define MISC_ACTIVITY_HLT (1ull << 6)
+
+__asm__(".text\n"
+        ".globl ic_hlt, ic_after_hlt\n"
+        "ic_hlt: hlt\n"
+        "ic_after_hlt: ret\n");
+extern const char ic_hlt[], ic_after_hlt[];
+
+static void guest_nothing(void *arg) { (void)arg; }
+
+static bool pt_hlt_run(struct cpu_outcome *o, const char *what, bool hlt_state,
+                       uintptr_t want_rip)
+{
+    u32 rate = (u32)(vmx_caps.misc & 0x1f), count = PT_COUNTS_TSC >> rate;
+    struct pt_data d;
+    struct vcpu *v = pt_guest(o, &d);
+
+    if (!v)
+        return false;
+    count = count ? count : 1;
+    timer_on(count, true);
+    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_HLT_EXITING);
+    if (hlt_state)
+        vmw(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+    u64 t0 = rdtsc();
+    if (!test_guest_run(o, v, hlt_state ? guest_nothing : (void (*)(void *))(uintptr_t)ic_hlt,
+                        NULL))
+        return false;
+    u64 took = d.exit_tsc - t0, want = (u64)count << rate;
+    if (d.timer_exits != 1 || d.timer_activity != ACTIVITY_HLT || d.timer_rip != want_rip) {
+        outcome_fail(o, "%s: %u timer exits, the first with activity state %u at guest RIP "
+                     "0x%lx; expected one in HLT (1) at 0x%lx", what, d.timer_exits,
+                     d.timer_activity, (unsigned long)d.timer_rip, (unsigned long)want_rip);
+        return false;
+    }
+    if (took + (1ull << rate) < want) {
+        outcome_fail(o, "%s: the timer exit came %llu TSC ticks after entry, before the %llu "
+                     "the count of %u allows", what, took, want, count);
+        return false;
+    }
+    return true;
+}
+
+static void check_preemption_timer_hlt(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
+        !require_control(o, CTL_EXIT, EXIT_SAVE_PREEMPTION_TIMER,
+                         "save VMX-preemption timer value") ||
+        !require_control_clear(o, CTL_PROC, CPU_HLT_EXITING, "HLT exiting"))
+        return;
+    if (!pt_hlt_run(o, "HLT in the guest", false, (uintptr_t)ic_after_hlt))
+        return;
+    if (!(vmx_caps.misc & MISC_ACTIVITY_HLT)) {
+        outcome_skip(o, "HLT instruction passed; no HLT activity state (IA32_VMX_MISC bit 6)");
+        return;
+    }
+    pt_hlt_run(o, "entered in the HLT activity state", true, (uintptr_t)guest_entry);
+}
+
+TEST("vmx/preemption-timer-hlt", test_preemption_timer_hlt);
+static void test_preemption_timer_hlt(const char *name)
+{
+    verdict_all_cpus(name, check_preemption_timer_hlt, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
