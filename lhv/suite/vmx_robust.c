@@ -72,6 +72,21 @@ static bool expect_failure(struct cpu_outcome *o, struct vcpu *v, bool ran, cons
     return true;
 }
 
+/* The run failed naming words, with exit reason want; then the next guest
+ * on this CPU runs (check_next_guest_runs). */
+static void expect_exit_then_next(struct cpu_outcome *o, struct vcpu *v, bool ran,
+                                  const char *what, const char *words, u32 want,
+                                  const char *after)
+{
+    if (!expect_failure(o, v, ran, what, words))
+        return;
+    if (v->exit_reason != want) {
+        outcome_fail(o, "exit reason %u, expected %u", v->exit_reason, want);
+        return;
+    }
+    check_next_guest_runs(o, after);
+}
+
 static void guest_ud2(void *arg)
 {
     (void)arg;
@@ -93,13 +108,8 @@ static void check_triple_fault(struct cpu_outcome *o, void *arg)
     vmw(EXCEPTION_BITMAP, 0);
     vmw(GUEST_IDTR_LIMIT, 0);
     bool ran = vcpu_run(v, guest_ud2, NULL);
-    if (!expect_failure(o, v, ran, "UD2 with an empty IDT", "exit 2 (triple fault)"))
-        return;
-    if (v->exit_reason != EXIT_REASON_TRIPLE_FAULT) {
-        outcome_fail(o, "exit reason %u, expected 2", v->exit_reason);
-        return;
-    }
-    check_next_guest_runs(o, "a triple fault");
+    expect_exit_then_next(o, v, ran, "UD2 with an empty IDT", "exit 2 (triple fault)",
+                          EXIT_REASON_TRIPLE_FAULT, "a triple fault");
 }
 
 TEST("vmx/fault-triple-fault", test_triple_fault);
@@ -182,13 +192,8 @@ static void check_endless_loop(struct cpu_outcome *o, void *arg)
                rate, count ? count : 1,
                (vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER) ? "on" : "not offered");
     bool ran = vcpu_run(v, guest_loop, NULL);
-    if (!expect_failure(o, v, ran, "the endless loop", "exit 52 (VMX-preemption timer expired)"))
-        return;
-    if (v->exit_reason != EXIT_REASON_PREEMPTION_TIMER) {
-        outcome_fail(o, "exit reason %u, expected 52", v->exit_reason);
-        return;
-    }
-    check_next_guest_runs(o, "the preemption timer stopped a loop");
+    expect_exit_then_next(o, v, ran, "the endless loop", "exit 52 (VMX-preemption timer expired)",
+                          EXIT_REASON_PREEMPTION_TIMER, "the preemption timer stopped a loop");
 }
 
 TEST("vmx/fault-endless-loop", test_endless_loop);
