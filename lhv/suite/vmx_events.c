@@ -1,12 +1,15 @@
 /* Events, on every CPU: event injection on VM entry (SDM 3C 27.6), the
  * IDT-vectoring information of an exit during event delivery (28.2.4),
  * interrupt-window exiting (26.7.5) and HLT exiting / the HLT activity
- * state (25.6.2, 25.4.2). The guest gets an IDT of its own whose gates
+ * state (25.6.2, 25.4.2), the interrupt shadow of STI and MOV SS across VM
+ * entry and exit (25.4.2 table 25-3, 27.3.1.5, 28.3.4) and pending debug
+ * exceptions (27.7.3). The guest gets an IDT of its own whose gates
  * point to stubs (below) that report the vector, the error code slot and
  * the return IP with a VMCALL the hook answers, then IRET. */
 #include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
+#include "emulator.h"
 #include "spinlock.h"
 #include "string.h"
 #include "vmx_test.h"
@@ -31,13 +34,21 @@
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_AC 17
+#define VEC_DB 1
 #define ACTIVITY_HLT 1
+/* Interruptibility state (SDM 3C 25.4.2 table 25-3) */
+#define BLOCK_STI (1u << 0)
+#define BLOCK_MOV_SS (1u << 1)
+/* Pending debug exceptions (25.4.2 table 25-4) and the #DB exit
+ * qualification (28.2.1 table 28-1): BS, a single step */
+#define DBG_BS (1u << 14)
 #define MISC_ACTIVITY_HLT (1ull << 6)
 
 
 extern char guest_entry[];
 extern const char ev_stub_ext[], ev_stub_soft[], ev_stub_ud[], ev_stub_pf[];
 extern const char ev_iwin_guest[], ev_iwin_after_nop[], ev_hlt_guest[];
+extern const char ev_shadow_guest[], ev_shadow_after[], ev_saves_guest[];
 
 /* Gate stubs: each pushes a fake error code when the CPU pushes none, then
  * its vector; the common part reports {vector, error code, return IP} in
@@ -79,6 +90,17 @@ __asm__(".text\n"
         "ev_hlt_guest: hlt\n ret\n");
 #endif
 
+/* Entered directly, IF=1: two NOPs and HC_DONE. And a program entered with
+ * IF=0 whose CPUIDs follow STI, MOV SS and nothing. Both subarchs. */
+__asm__(".text\n"
+        ".globl ev_shadow_guest, ev_shadow_after, ev_saves_guest\n"
+        "ev_shadow_guest: nop\n"
+        "ev_shadow_after: nop\n xor %eax, %eax\n vmcall\n"
+        "ev_saves_guest: xor %eax, %eax\n sti\n cpuid\n cli\n"
+        " mov %ss, %eax\n mov %eax, %ss\n cpuid\n"
+        " xor %eax, %eax\n cpuid\n"
+        " xor %eax, %eax\n vmcall\n");
+
 /* The guest's IDTs, shared by all CPUs (the guest only reads them): one
  * with gates for the injection tests, one with no gate at all. */
 static void *ev_idt, *ev_empty_idt;
@@ -119,6 +141,9 @@ struct ev_log {
     uintptr_t exit_rip;     /* GUEST_RIP at the interrupt-window / HLT exit */
     u32 exit_len, interruptibility;
     u32 exit_info, exit_error, vect_info, vect_error;
+    uintptr_t exc_rip;      /* GUEST_RIP at the exception exit */
+    u64 exc_qual;
+    u32 cpuid_exits, cpuid_shadow[3]; /* interruptibility at each CPUID exit */
 };
 
 static enum exit_action ev_hook(struct vcpu *v, u32 reason)
@@ -161,7 +186,20 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
         l->vect_info = (u32)vmr(IDT_VECTORING_INFO_FIELD);
         l->vect_error = (u32)vmr(IDT_VECTORING_ERROR_CODE);
         l->exit_len = (u32)vmr(VM_EXIT_INSTRUCTION_LEN);
+        l->exc_rip = (uintptr_t)vmr(GUEST_RIP);
+        l->exc_qual = v->exit_qual;
+        /* A #DB test's guest goes on without single-stepping */
+        vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) & ~(u64)EFLAGS_TF);
+        vmw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
         return EXIT_RESUME;
+    case EXIT_REASON_CPUID:
+        if (l->cpuid_exits < 3)
+            l->cpuid_shadow[l->cpuid_exits] = (u32)vmr(GUEST_INTERRUPTIBILITY_INFO);
+        l->cpuid_exits++;
+        /* The shadow covered the CPUID the host now completes (SDM 3A 6.8.3) */
+        vmw(GUEST_INTERRUPTIBILITY_INFO,
+            vmr(GUEST_INTERRUPTIBILITY_INFO) & ~(u64)(BLOCK_STI | BLOCK_MOV_SS));
+        return EXIT_DEFAULT;
     default:
         return EXIT_DEFAULT;
     }
@@ -304,10 +342,8 @@ static void check_iwin(struct cpu_outcome *o, void *arg)
     struct ev_log l;
     (void)arg;
 
-    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_INTERRUPT_WINDOW_EXITING)) {
-        outcome_skip(o, "interrupt-window exiting not supported (IA32_VMX_PROCBASED_CTLS bit 2)");
+    if (!require_control(o, CTL_PROC, CPU_INTERRUPT_WINDOW_EXITING, "interrupt-window exiting"))
         return;
-    }
     struct vcpu *v = ev_guest(o, &l, ev_idt);
     if (!v)
         return;
@@ -342,10 +378,8 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
     struct ev_log l;
     (void)arg;
 
-    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_HLT_EXITING)) {
-        outcome_skip(o, "HLT exiting not supported (IA32_VMX_PROCBASED_CTLS bit 7)");
+    if (!require_control(o, CTL_PROC, CPU_HLT_EXITING, "HLT exiting"))
         return;
-    }
     struct vcpu *v = ev_guest(o, &l, ev_idt);
     if (!v)
         return;
@@ -450,4 +484,201 @@ static void test_idt_vectoring(const char *name)
 {
     ev_prepare();
     verdict_all_cpus(name, check_idt_vectoring, NULL);
+}
+
+/* A guest entered at ev_shadow_guest with interruptibility block and RFLAGS
+ * rflags; true when VM entry took it */
+static bool ev_enter_shadow(struct cpu_outcome *o, struct vcpu *v, u32 block,
+                            unsigned long rflags)
+{
+    vmw(GUEST_INTERRUPTIBILITY_INFO, block);
+    memset(&v->regs, 0, sizeof(v->regs));
+    return test_guest_run_at(o, v, (uintptr_t)ev_shadow_guest, 0, rflags);
+}
+
+/* VM entry must refuse the guest state: exit reason 33 (SDM 3C 27.8) */
+static bool ev_refused(struct cpu_outcome *o, struct vcpu *v, bool ran, const char *what)
+{
+    if (!ran && v->exit_reason == EXIT_REASON_INVALID_GUEST_STATE)
+        return true;
+    outcome_fail(o, "%s: VM entry %s, expected it to fail with reason 33 (SDM 3C 27.3.1.5)",
+                 what, ran ? "took the guest" : v->why);
+    return false;
+}
+
+/* ===== vmx/entry-interrupt-shadow =========================================
+ * Interrupt-window exiting with IF=1: without blocking the exit (reason 7)
+ * comes before the guest's first instruction (SDM 3C 26.7.5); entered with
+ * blocking by STI or by MOV SS (interruptibility bits 0, 1: 25.4.2) it
+ * comes after one instruction, as if the instruction before entry had
+ * been STI or MOV SS (3A 6.8.3). Blocking by STI with IF=0 is no valid
+ * guest state (27.3.1.5). */
+static void check_entry_shadow(struct cpu_outcome *o, void *arg)
+{
+    static const struct {
+        const char *what;
+        u32 block;
+        const char *want;
+    } cases[] = {
+        {"no blocking", 0, ev_shadow_guest},
+        {"blocking by STI", BLOCK_STI, ev_shadow_after},
+        {"blocking by MOV SS", BLOCK_MOV_SS, ev_shadow_after},
+    };
+    struct ev_log l;
+    struct vcpu *v;
+    (void)arg;
+
+    if (!require_control(o, CTL_PROC, CPU_INTERRUPT_WINDOW_EXITING, "interrupt-window exiting"))
+        return;
+    for (u32 i = 0; i < ARRAY_SIZE(cases); i++) {
+        if (!(v = ev_guest(o, &l, ev_idt)))
+            return;
+        vmw(CPU_BASED_VM_EXEC_CONTROL,
+            vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTERRUPT_WINDOW_EXITING);
+        if (!ev_enter_shadow(o, v, cases[i].block, EFLAGS_IF))
+            return;
+        if (l.iwin_exits != 1 || l.exit_rip != (uintptr_t)cases[i].want) {
+            outcome_fail(o, "%s: %u interrupt-window exits, the first at guest RIP 0x%lx; "
+                         "expected one at 0x%lx (entry at 0x%lx)", cases[i].what, l.iwin_exits,
+                         (unsigned long)l.exit_rip, (unsigned long)cases[i].want,
+                         (unsigned long)ev_shadow_guest);
+            return;
+        }
+    }
+    if (!(v = ev_guest(o, &l, ev_idt)))
+        return;
+    vmw(GUEST_INTERRUPTIBILITY_INFO, BLOCK_STI);
+    ev_refused(o, v, vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, 0),
+               "blocking by STI with IF=0");
+}
+
+TEST("vmx/entry-interrupt-shadow", test_entry_shadow);
+static void test_entry_shadow(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_entry_shadow, NULL);
+}
+
+/* ===== vmx/exit-saves-interrupt-shadow ====================================
+ * A VM exit saves the interruptibility state (SDM 3C 28.3.4): CPUID (which
+ * always exits, 26.1.2) right after STI with IF=0 before it exits with
+ * blocking by STI (bit 0); right after MOV SS with blocking by MOV SS (bit
+ * 1); with nothing before it, with neither. The host clears the blocking
+ * as it completes each CPUID. */
+static void check_exit_shadow(struct cpu_outcome *o, void *arg)
+{
+    static const u32 want[3] = {BLOCK_STI, BLOCK_MOV_SS, 0};
+    static const char *const after[3] = {"STI", "MOV SS", "no STI or MOV SS"};
+    struct ev_log l;
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    (void)arg;
+
+    if (!v)
+        return;
+    memset(&v->regs, 0, sizeof(v->regs));
+    if (!test_guest_run_at(o, v, (uintptr_t)ev_saves_guest, 0, 0))
+        return;
+    if (l.cpuid_exits != 3) {
+        outcome_fail(o, "%u CPUID exits, expected 3", l.cpuid_exits);
+        return;
+    }
+    for (u32 i = 0; i < 3; i++)
+        if ((l.cpuid_shadow[i] & (BLOCK_STI | BLOCK_MOV_SS)) != want[i]) {
+            outcome_fail(o, "CPUID after %s: interruptibility 0x%x saved, expected bits 1:0 = %u",
+                         after[i], l.cpuid_shadow[i], want[i]);
+            return;
+        }
+}
+
+TEST("vmx/exit-saves-interrupt-shadow", test_exit_shadow);
+static void test_exit_shadow(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_exit_shadow, NULL);
+}
+
+/* ===== vmx/pending-debug-exceptions =======================================
+ * Entered with RFLAGS.TF=1 and the pending debug exception BS (single
+ * step), the #DB is delivered before the guest's first instruction (SDM 3C
+ * 27.7.3: a trap on the instruction before entry), also under blocking by
+ * STI, which holds back interrupts but not debug exceptions; with #DB in
+ * the exception bitmap it exits: reason 0, vector 1, hardware exception,
+ * the exit qualification with BS (28.2.1 table 28-1), and DR6 untouched
+ * (28.1: a #DB that exits does not update DR6). Under blocking by STI or
+ * MOV SS, BS must equal TF (without IA32_DEBUGCTL.BTF): else VM entry
+ * fails (27.3.1.5). */
+static bool ev_db_exit(struct cpu_outcome *o, const char *what, u32 block)
+{
+    struct ev_log l;
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+    unsigned long dr6;
+
+    if (!v)
+        return false;
+    __asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
+    vmw(GUEST_INTERRUPTIBILITY_INFO, block);
+    vmw(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+    if (!ev_run(o, v, ev_nothing, EFLAGS_TF | EFLAGS_IF))
+        return false;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+    if (l.exc_exits != 1 || l.exit_info != (II_VALID | II_TYPE_HW_EXC | VEC_DB) ||
+        l.exc_rip != (uintptr_t)guest_entry) {
+        outcome_fail(o, "%s: %u exception exits, the first with interruption info 0x%x at guest "
+                     "RIP 0x%lx; expected one #DB (0x%x) at 0x%lx", what, l.exc_exits,
+                     l.exit_info, (unsigned long)l.exc_rip, II_VALID | II_TYPE_HW_EXC | VEC_DB,
+                     (unsigned long)guest_entry);
+        return false;
+    }
+    if ((l.exc_qual & (DBG_BS | 0xf)) != DBG_BS) {
+        outcome_fail(o, "%s: #DB exit qualification 0x%llx, expected BS (0x4000) and no B0-B3",
+                     what, (unsigned long long)l.exc_qual);
+        return false;
+    }
+    if (dr6 & DBG_BS) {
+        outcome_fail(o, "%s: DR6 0x%lx after the #DB exit, expected BS clear (SDM 3C 28.1)", what,
+                     dr6);
+        return false;
+    }
+    return true;
+}
+
+/* VM entry with block, RFLAGS and pending debug exceptions that disagree */
+static bool ev_db_refused(struct cpu_outcome *o, const char *what, u32 block,
+                          unsigned long rflags, u32 pending)
+{
+    struct ev_log l;
+    struct vcpu *v = ev_guest(o, &l, ev_idt);
+
+    if (!v)
+        return false;
+    vmw(GUEST_INTERRUPTIBILITY_INFO, block);
+    vmw(GUEST_PENDING_DBG_EXCEPTIONS, pending);
+    memset(&v->regs, 0, sizeof(v->regs));
+    bool ran = vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, rflags);
+    /* Bochs 2.7 (cpu/vmx.cc, VMenterLoadCheckGuestState) checks only the
+     * reserved bits of the pending debug exceptions field, never BS
+     * against TF: it enters such a guest. */
+    if (ran && emulator_detect() == EMU_BOCHS) {
+        outcome_xfail(o, "%s: Bochs 2.7 entered the guest (no BS/TF check, SDM 3C 27.3.1.5)",
+                      what);
+        return true;
+    }
+    return ev_refused(o, v, ran, what);
+}
+
+static void check_pending_db(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+    if (ev_db_exit(o, "TF and BS", 0) &&
+        ev_db_exit(o, "TF and BS under blocking by STI", BLOCK_STI) &&
+        ev_db_refused(o, "TF without BS under blocking by STI", BLOCK_STI,
+                      EFLAGS_TF | EFLAGS_IF, 0))
+        ev_db_refused(o, "BS without TF under blocking by MOV SS", BLOCK_MOV_SS, 0, DBG_BS);
+}
+
+TEST("vmx/pending-debug-exceptions", test_pending_db);
+static void test_pending_db(const char *name)
+{
+    ev_prepare();
+    verdict_all_cpus(name, check_pending_db, NULL);
 }

@@ -54,8 +54,8 @@ struct pt_data {
     volatile u32 stop;
     u32 timer_exits;
     u64 start, exit_tsc, saved;
-    uintptr_t first_rip;
-    u32 first_reason;
+    uintptr_t first_rip, timer_rip;
+    u32 first_reason, timer_activity;
     bool saw_cpuid;
 };
 
@@ -85,7 +85,10 @@ static enum exit_action pt_hook(struct vcpu *v, u32 reason)
         d->exit_tsc = now;
         d->timer_exits++;
         d->stop = 1;
+        d->timer_rip = (uintptr_t)vmr(GUEST_RIP);
+        d->timer_activity = (u32)vmr(GUEST_ACTIVITY_STATE);
         timer_off();
+        vmw(GUEST_ACTIVITY_STATE, 0); /* a guest woken from HLT goes on */
         return EXIT_RESUME;
     }
     if (reason == EXIT_REASON_CPUID) {
@@ -127,18 +130,10 @@ static void check_preemption_timer(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
+    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
+        !require_control(o, CTL_EXIT, EXIT_SAVE_PREEMPTION_TIMER,
+                         "save VMX-preemption timer value"))
         return;
-    }
-    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
-        outcome_skip(o, "IA32_VMX_PINBASED_CTLS bit 6 (VMX-preemption timer) may not be 1");
-        return;
-    }
-    if (!(vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER)) {
-        outcome_skip(o, "IA32_VMX_EXIT_CTLS bit 22 (save VMX-preemption timer value) may not be 1");
-        return;
-    }
     /* 0: the exit comes before the guest's first instruction */
     if (!(v = pt_guest(o, &d)))
         return;
@@ -191,6 +186,83 @@ static void test_preemption_timer(const char *name)
 }
 
 /* ------------------------------------------------------------------------ */
+/* vmx/preemption-timer-hlt: the VMX-preemption timer counts down while the
+ * guest is halted and its expiry wakes the guest with an exit (reason 52),
+ * as an NMI would wake it from HLT (SDM 3C 26.2, 26.5.1). The exit saves
+ * the HLT activity state (28.3.4): once for a guest entered in the HLT
+ * activity state (25.4.2; RIP the entry's), once for a guest that ran HLT
+ * itself without HLT exiting (RIP after the HLT). "Save VMX-preemption
+ * timer value" keeps the count across other exits (external interrupts).
+ * The exit comes no sooner than the count allows: the guest waited. */
+
+#define ACTIVITY_HLT 1
+#define MISC_ACTIVITY_HLT (1ull << 6)
+
+__asm__(".text\n"
+        ".globl ic_hlt, ic_after_hlt\n"
+        "ic_hlt: hlt\n"
+        "ic_after_hlt: ret\n");
+extern const char ic_hlt[], ic_after_hlt[];
+
+static void guest_nothing(void *arg) { (void)arg; }
+
+static bool pt_hlt_run(struct cpu_outcome *o, const char *what, bool hlt_state,
+                       uintptr_t want_rip)
+{
+    u32 rate = (u32)(vmx_caps.misc & 0x1f), count = PT_COUNTS_TSC >> rate;
+    struct pt_data d;
+    struct vcpu *v = pt_guest(o, &d);
+
+    if (!v)
+        return false;
+    count = count ? count : 1;
+    timer_on(count, true);
+    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_HLT_EXITING);
+    if (hlt_state)
+        vmw(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+    u64 t0 = rdtsc();
+    if (!test_guest_run(o, v, hlt_state ? guest_nothing : (void (*)(void *))(uintptr_t)ic_hlt,
+                        NULL))
+        return false;
+    u64 took = d.exit_tsc - t0, want = (u64)count << rate;
+    if (d.timer_exits != 1 || d.timer_activity != ACTIVITY_HLT || d.timer_rip != want_rip) {
+        outcome_fail(o, "%s: %u timer exits, the first with activity state %u at guest RIP "
+                     "0x%lx; expected one in HLT (1) at 0x%lx", what, d.timer_exits,
+                     d.timer_activity, (unsigned long)d.timer_rip, (unsigned long)want_rip);
+        return false;
+    }
+    if (took + (1ull << rate) < want) {
+        outcome_fail(o, "%s: the timer exit came %llu TSC ticks after entry, before the %llu "
+                     "the count of %u allows", what, took, want, count);
+        return false;
+    }
+    return true;
+}
+
+static void check_preemption_timer_hlt(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
+        !require_control(o, CTL_EXIT, EXIT_SAVE_PREEMPTION_TIMER,
+                         "save VMX-preemption timer value") ||
+        !require_control_clear(o, CTL_PROC, CPU_HLT_EXITING, "HLT exiting"))
+        return;
+    if (!pt_hlt_run(o, "HLT in the guest", false, (uintptr_t)ic_after_hlt))
+        return;
+    if (!(vmx_caps.misc & MISC_ACTIVITY_HLT)) {
+        outcome_skip(o, "HLT instruction passed; no HLT activity state (IA32_VMX_MISC bit 6)");
+        return;
+    }
+    pt_hlt_run(o, "entered in the HLT activity state", true, (uintptr_t)guest_entry);
+}
+
+TEST("vmx/preemption-timer-hlt", test_preemption_timer_hlt);
+static void test_preemption_timer_hlt(const char *name)
+{
+    verdict_all_cpus(name, check_preemption_timer_hlt, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
 /* vmx/tsc-offsetting: with "use TSC offsetting" (processor-based bit 3)
  * and RDTSC exiting clear, the guest's RDTSC returns the TSC plus
  * TSC_OFFSET (SDM 3C 25.6.5, 26.3). The guest's value must lie between
@@ -206,19 +278,9 @@ static void check_tsc_offsetting(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_TSC_OFFSETTING)) {
-        outcome_skip(o, "%s bit 3 (use TSC offsetting) may not be 1", proc_msr());
-        return;
-    }
-    if (vmx_caps.proc.allowed0 & CPU_RDTSC_EXITING) {
-        outcome_skip(o, "%s bit 12 (RDTSC exiting) may not be 0", proc_msr());
-        return;
-    }
-    if (!(v = test_guest(o)))
+    if (!require_control(o, CTL_PROC, CPU_USE_TSC_OFFSETTING, "use TSC offsetting") ||
+        !require_control_clear(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
+        !(v = test_guest(o)))
         return;
     proc_on(CPU_USE_TSC_OFFSETTING);
     vmw(TSC_OFFSET, off);
@@ -267,15 +329,8 @@ static void check_rdtsc_exiting(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_RDTSC_EXITING)) {
-        outcome_skip(o, "%s bit 12 (RDTSC exiting) may not be 1", proc_msr());
-        return;
-    }
-    if (!(v = test_guest(o)))
+    if (!require_control(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
+        !(v = test_guest(o)))
         return;
     proc_on(CPU_RDTSC_EXITING);
     v->hook = rdtsc_hook;
@@ -445,7 +500,7 @@ static void check_cr3_exiting(struct cpu_outcome *o, void *arg)
     store = vmx_caps.proc.allowed1 & CPU_CR3_STORE_EXITING;
     if (!load && !store) {
         outcome_skip(o, "%s bits 15 and 16 (CR3-load/store exiting) may not be 1, or "
-                     "IA32_VMX_MISC bits 24:16 (CR3 targets) are 0", proc_msr());
+                     "IA32_VMX_MISC bits 24:16 (CR3 targets) are 0", control_msr(CTL_PROC));
         return;
     }
     if (load) {
@@ -539,15 +594,8 @@ static void check_mov_dr(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_MOV_DR_EXITING)) {
-        outcome_skip(o, "%s bit 23 (MOV-DR exiting) may not be 1", proc_msr());
-        return;
-    }
-    if (!(v = test_guest(o)))
+    if (!require_control(o, CTL_PROC, CPU_MOV_DR_EXITING, "MOV-DR exiting") ||
+        !(v = test_guest(o)))
         return;
     proc_on(CPU_MOV_DR_EXITING);
     v->hook = dr_hook;
@@ -731,7 +779,7 @@ static void check_instruction_exits(struct cpu_outcome *o, void *arg)
     ie_plan(&d, &proc, &proc2, &osxsave);
     if (!d.n) {
         outcome_skip(o, "%s allows none of INVLPG/RDPMC/PAUSE/MONITOR exiting, and no XSAVE",
-                     proc_msr());
+                     control_msr(CTL_PROC));
         return;
     }
     if (!vmx_adjust(&vmx_caps.proc, (u32)vmr(CPU_BASED_VM_EXEC_CONTROL) | proc, &value,

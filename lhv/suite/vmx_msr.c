@@ -32,10 +32,8 @@
  * (26.1.3) and the guest could not reach the real MSRs. */
 static struct vcpu *guest_with_msr_bitmaps(struct cpu_outcome *o)
 {
-    if (vmx_caps.present && !(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
-        outcome_skip(o, "\"use MSR bitmaps\" not supported (IA32_VMX_PROCBASED_CTLS bit 28)");
+    if (!require_control(o, CTL_PROC, CPU_USE_MSR_BITMAPS, "use MSR bitmaps"))
         return NULL;
-    }
     struct vcpu *v = test_guest(o);
     if (v && !(vmr(CPU_BASED_VM_EXEC_CONTROL) & CPU_USE_MSR_BITMAPS)) {
         outcome_fail(o, "guest setup left \"use MSR bitmaps\" clear");

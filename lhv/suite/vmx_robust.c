@@ -5,8 +5,11 @@
  * v->why, and the next guest on the same CPU runs normally. Isolation: under
  * EPT the guest cannot write LHV's image, stacks, page tables or VMCS; the
  * I/O bitmap keeps it off the serial port, the PICs and the PIT; the MSR
- * bitmap keeps its writes off MSRs that hold host state. Hypercalls from the
- * guest's ring 3 are refused: vmx/guest-ring3 checks that. */
+ * bitmap keeps its writes off MSRs that hold host state. Which I/O
+ * instructions exit under the I/O bitmaps or unconditional I/O exiting, and
+ * what their exits report, is vmx/io-bitmaps and vmx/io-unconditional.
+ * Hypercalls from the guest's ring 3 are refused: vmx/guest-ring3 checks
+ * that. */
 #include "alloc.h"
 #include "console.h"
 #include "cpu.h"
@@ -59,6 +62,21 @@ static bool expect_failure(struct cpu_outcome *o, struct vcpu *v, bool ran, cons
     return true;
 }
 
+/* The run failed naming words, with exit reason want; then the next guest
+ * on this CPU runs (check_next_guest_runs). */
+static void expect_exit_then_next(struct cpu_outcome *o, struct vcpu *v, bool ran,
+                                  const char *what, const char *words, u32 want,
+                                  const char *after)
+{
+    if (!expect_failure(o, v, ran, what, words))
+        return;
+    if (v->exit_reason != want) {
+        outcome_fail(o, "exit reason %u, expected %u", v->exit_reason, want);
+        return;
+    }
+    check_next_guest_runs(o, after);
+}
+
 static void guest_ud2(void *arg)
 {
     (void)arg;
@@ -80,13 +98,8 @@ static void check_triple_fault(struct cpu_outcome *o, void *arg)
     vmw(EXCEPTION_BITMAP, 0);
     vmw(GUEST_IDTR_LIMIT, 0);
     bool ran = vcpu_run(v, guest_ud2, NULL);
-    if (!expect_failure(o, v, ran, "UD2 with an empty IDT", "exit 2 (triple fault)"))
-        return;
-    if (v->exit_reason != EXIT_REASON_TRIPLE_FAULT) {
-        outcome_fail(o, "exit reason %u, expected 2", v->exit_reason);
-        return;
-    }
-    check_next_guest_runs(o, "a triple fault");
+    expect_exit_then_next(o, v, ran, "UD2 with an empty IDT", "exit 2 (triple fault)",
+                          EXIT_REASON_TRIPLE_FAULT, "a triple fault");
 }
 
 TEST("vmx/fault-triple-fault", test_triple_fault);
@@ -155,16 +168,8 @@ static void check_endless_loop(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
-        outcome_skip(o, "IA32_VMX_PINBASED_CTLS bit 6 (VMX-preemption timer) may not be 1");
-        return;
-    }
-    v = test_guest(o);
-    if (!v)
+    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
+        !(v = test_guest(o)))
         return;
     pin = (u32)vmr(PIN_BASED_VM_EXEC_CONTROL) | PIN_PREEMPTION_TIMER;
     vmw(PIN_BASED_VM_EXEC_CONTROL, pin);
@@ -177,13 +182,8 @@ static void check_endless_loop(struct cpu_outcome *o, void *arg)
                rate, count ? count : 1,
                (vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER) ? "on" : "not offered");
     bool ran = vcpu_run(v, guest_loop, NULL);
-    if (!expect_failure(o, v, ran, "the endless loop", "exit 52 (VMX-preemption timer expired)"))
-        return;
-    if (v->exit_reason != EXIT_REASON_PREEMPTION_TIMER) {
-        outcome_fail(o, "exit reason %u, expected 52", v->exit_reason);
-        return;
-    }
-    check_next_guest_runs(o, "the preemption timer stopped a loop");
+    expect_exit_then_next(o, v, ran, "the endless loop", "exit 52 (VMX-preemption timer expired)",
+                          EXIT_REASON_PREEMPTION_TIMER, "the preemption timer stopped a loop");
 }
 
 TEST("vmx/fault-endless-loop", test_endless_loop);
@@ -554,31 +554,39 @@ static void guest_io(void *arg)
     (void)inb(FREE_PORT);
 }
 
-static void check_io_bitmap(struct cpu_outcome *o, void *arg)
+/* This CPU's I/O bitmaps A and B, all clear (no port exits) */
+static u8 **io_bitmaps_clear(void)
 {
     static u8 *bitmaps[LHV_MAX_CPUS][2];
     u8 **bm = bitmaps[this_cpu()->index];
-    struct io_data d;
-    u32 proc, missing;
-    struct vcpu *v;
-    (void)arg;
-
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_IO_BITMAPS)) {
-        outcome_skip(o, "IA32_VMX_PROCBASED_CTLS bit 25 (use I/O bitmaps) may not be 1");
-        return;
-    }
     if (!bm[0]) {
         bm[0] = alloc_pages(1);
         bm[1] = alloc_pages(1);
     }
     memset(bm[0], 0, PAGE_SIZE);
     memset(bm[1], 0, PAGE_SIZE);
+    return bm;
+}
+
+/* Sets port's bit: bitmap A holds 0-0x7fff, B 0x8000-0xffff (SDM 3C 25.6.4) */
+static void io_bitmap_set(u8 **bm, u16 port)
+{
+    bm[port >> 15][(port & 0x7fff) / 8] |= (u8)(1u << (port % 8));
+}
+
+static void check_io_bitmap(struct cpu_outcome *o, void *arg)
+{
+    u8 **bm;
+    struct io_data d;
+    u32 proc, missing;
+    struct vcpu *v;
+    (void)arg;
+
+    if (!require_control(o, CTL_PROC, CPU_USE_IO_BITMAPS, "use I/O bitmaps"))
+        return;
+    bm = io_bitmaps_clear();
     for (u32 i = 0; i < ARRAY_SIZE(host_ports); i++)
-        bm[0][host_ports[i] / 8] |= (u8)(1u << (host_ports[i] % 8));
+        io_bitmap_set(bm, host_ports[i]);
     memset(&d, 0, sizeof(d));
     d.pic1_mask = inb(0x21);
     d.pic2_mask = inb(0xa1);
@@ -619,6 +627,238 @@ static void check_io_bitmap(struct cpu_outcome *o, void *arg)
 
 TEST("vmx/isolation-io-bitmap", test_io_bitmap);
 static void test_io_bitmap(const char *name) { verdict_all_cpus(name, check_io_bitmap, NULL); }
+
+/* ------------------------------------------------------------------------ */
+/* vmx/io-bitmaps and vmx/io-unconditional: which IN/OUT/INS/OUTS exit and
+ * what the exit says. An I/O exit (reason 30) has the qualification of SDM
+ * 3C 28.2.1 table 28-5: size - 1 (bits 2:0), IN (bit 3), string (bit 4),
+ * REP (bit 5), immediate port operand (bit 6), the port (bits 31:16), the
+ * rest 0. For INS/OUTS the guest-linear address field holds the address of
+ * the memory operand (ES:rDI, DS:rSI) and, when IA32_VMX_BASIC bit 54 says
+ * so, the instruction information holds the address size (bits 9:7) and,
+ * for OUTS, the segment (bits 17:15, DS = 3) (28.2.5 table 28-8). The host
+ * skips each exiting instruction (nothing reaches a port). The ports:
+ * IOB_PORT (0x84, an unused DMA page register) and IOB_PORT_B (in bitmap
+ * B) are the intercepted ones, 0x80 (POST codes) the one that may pass. */
+
+#define IO_QUAL_REP (1u << 5)
+#define IO_QUAL_IMM (1u << 6)
+#define IO_QUAL(port, size, flags) (((u32)(port) << 16) | ((size) - 1) | (flags))
+#define VMX_BASIC_INOUT_INFO (1ull << 54)
+#define IOB_PORT 0x84
+#define IOB_PORT_B 0x8a00
+#define IOB_EDGE 0x7fff /* a word there touches 0x7fff (bitmap A) and 0x8000 (B) */
+#ifdef __x86_64__
+#define IOB_ADDR_SIZE 2 /* 64-bit */
+#else
+#define IOB_ADDR_SIZE 1 /* 32-bit */
+#endif
+
+enum iob_op { IOB_IN_IMM, IOB_OUT_WORD, IOB_IN_DWORD_B, IOB_IN_WORD_EDGE, IOB_OUTSB,
+              IOB_REP_OUTSB, IOB_REP_INSB, IOB_OUT_FREE, IOB_IN_FREE, IOB_OPS };
+
+static const struct {
+    const char *name;
+    u32 qual;
+    bool string, in;
+} iob_ops[IOB_OPS] = {
+    [IOB_IN_IMM] = {"IN AL, 0x84", IO_QUAL(IOB_PORT, 1, IO_QUAL_IN | IO_QUAL_IMM), false, true},
+    [IOB_OUT_WORD] = {"OUT DX=0x84, AX", IO_QUAL(IOB_PORT, 2, 0), false, false},
+    [IOB_IN_DWORD_B] = {"IN EAX, DX=0x8a00", IO_QUAL(IOB_PORT_B, 4, IO_QUAL_IN), false, true},
+    [IOB_IN_WORD_EDGE] = {"IN AX, DX=0x7fff", IO_QUAL(IOB_EDGE, 2, IO_QUAL_IN), false, true},
+    [IOB_OUTSB] = {"OUTSB", IO_QUAL(IOB_PORT, 1, IO_QUAL_STRING), true, false},
+    [IOB_REP_OUTSB] = {"REP OUTSB", IO_QUAL(IOB_PORT, 1, IO_QUAL_STRING | IO_QUAL_REP), true,
+                       false},
+    [IOB_REP_INSB] = {"REP INSB", IO_QUAL(IOB_PORT, 1, IO_QUAL_IN | IO_QUAL_STRING | IO_QUAL_REP),
+                      true, true},
+    [IOB_OUT_FREE] = {"OUT 0x80, AL", IO_QUAL(FREE_PORT, 1, IO_QUAL_IMM), false, false},
+    [IOB_IN_FREE] = {"IN AL, 0x80", IO_QUAL(FREE_PORT, 1, IO_QUAL_IN | IO_QUAL_IMM), false, true},
+};
+
+struct iob_data {
+    u32 ops[IOB_OPS], n;
+    bool expect[IOB_OPS];    /* whether ops[i] must exit */
+    u32 exits[IOB_OPS];
+    volatile u32 at;         /* the guest's current op */
+    u8 buf[4];               /* INS/OUTS memory operand */
+    char bad[150];
+};
+
+static void guest_iob_op(struct iob_data *d, u32 op)
+{
+    void *p = d->buf;
+    unsigned long n = 3;
+    u32 v;
+    switch (op) {
+    case IOB_IN_IMM: __asm__ volatile("inb %1, %%al" : "=a"(v) : "N"(IOB_PORT)); break;
+    case IOB_OUT_WORD: __asm__ volatile("outw %%ax, %%dx" : : "a"(0x5a5a), "d"(IOB_PORT)); break;
+    case IOB_IN_DWORD_B: __asm__ volatile("inl %%dx, %%eax" : "=a"(v) : "d"(IOB_PORT_B)); break;
+    case IOB_IN_WORD_EDGE: __asm__ volatile("inw %%dx, %%ax" : "=a"(v) : "d"(IOB_EDGE)); break;
+    case IOB_OUTSB: __asm__ volatile("outsb" : "+S"(p) : "d"(IOB_PORT) : "memory"); break;
+    case IOB_REP_OUTSB:
+        __asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"(IOB_PORT) : "memory");
+        break;
+    case IOB_REP_INSB:
+        __asm__ volatile("rep insb" : "+D"(p), "+c"(n) : "d"(IOB_PORT) : "memory");
+        break;
+    case IOB_OUT_FREE: __asm__ volatile("outb %%al, %1" : : "a"(0x88), "N"(FREE_PORT)); break;
+    case IOB_IN_FREE: __asm__ volatile("inb %1, %%al" : "=a"(v) : "N"(FREE_PORT)); break;
+    }
+    (void)v;
+}
+
+static void guest_iob(void *arg)
+{
+    struct iob_data *d = arg;
+    for (u32 i = 0; i < d->n; i++) {
+        d->at = i;
+        guest_iob_op(d, d->ops[i]);
+    }
+}
+
+/* What a string instruction's exit must add: the operand's address and,
+ * when reported, the address size and (OUTS) DS */
+static bool iob_string_ok(struct iob_data *d, u32 op)
+{
+    u64 addr = vmr(GUEST_LINEAR_ADDRESS);
+    u32 info = (u32)vmr(VMX_INSTRUCTION_INFO);
+    if (addr != (uintptr_t)d->buf) {
+        snprintf(d->bad, sizeof(d->bad), "%s: guest-linear address 0x%llx, expected the "
+                 "operand 0x%lx", iob_ops[op].name, addr, (unsigned long)(uintptr_t)d->buf);
+        return false;
+    }
+    if (!(vmx_caps.basic & VMX_BASIC_INOUT_INFO))
+        return true;
+    if (((info >> 7) & 7) != IOB_ADDR_SIZE || (!iob_ops[op].in && ((info >> 15) & 7) != 3)) {
+        snprintf(d->bad, sizeof(d->bad), "%s: instruction information 0x%x, expected address "
+                 "size %u%s", iob_ops[op].name, info, IOB_ADDR_SIZE,
+                 iob_ops[op].in ? "" : " and segment DS (3)");
+        return false;
+    }
+    return true;
+}
+
+static enum exit_action iob_hook(struct vcpu *v, u32 reason)
+{
+    struct iob_data *d = v->test_data;
+    if (reason != EXIT_REASON_IO_INSTRUCTION)
+        return EXIT_DEFAULT;
+    u32 i = d->at, op = d->ops[i];
+    d->exits[i]++;
+    if (!d->expect[i])
+        snprintf(d->bad, sizeof(d->bad), "%s exited (qualification 0x%llx), expected it to "
+                 "pass", iob_ops[op].name, v->exit_qual);
+    else if (v->exit_qual != iob_ops[op].qual)
+        snprintf(d->bad, sizeof(d->bad), "%s: qualification 0x%llx, expected 0x%x",
+                 iob_ops[op].name, v->exit_qual, iob_ops[op].qual);
+    else if (!iob_ops[op].string || iob_string_ok(d, op)) {
+        vcpu_skip_instruction();
+        return EXIT_RESUME;
+    }
+    v->failed = true;
+    snprintf(v->why, sizeof(v->why), "%s", d->bad);
+    return EXIT_STOP;
+}
+
+/* Runs the ops in the guest with proc-based controls proc (adjusted) and
+ * the bitmaps bm; each op must exit once when its expect bit is set in
+ * exit_mask (1 << op), never otherwise. */
+static bool iob_run(struct cpu_outcome *o, const char *what, u32 proc, u8 **bm,
+                    const u32 *ops, u32 n, u32 exit_mask)
+{
+    struct iob_data d;
+    u32 value, missing;
+    struct vcpu *v = test_guest(o);
+
+    if (!v)
+        return false;
+    if (!vmx_adjust(&vmx_caps.proc, (u32)vmr(CPU_BASED_VM_EXEC_CONTROL) | proc, &value,
+                    &missing)) {
+        outcome_fail(o, "processor-based controls: bits 0x%x not allowed", missing);
+        return false;
+    }
+    vmw(CPU_BASED_VM_EXEC_CONTROL, value);
+    vmw(IO_BITMAP_A, (uintptr_t)bm[0]);
+    vmw(IO_BITMAP_B, (uintptr_t)bm[1]);
+    memset(&d, 0, sizeof(d));
+    memcpy(d.ops, ops, n * sizeof(*ops));
+    d.n = n;
+    for (u32 i = 0; i < n; i++)
+        d.expect[i] = exit_mask & (1u << ops[i]);
+    v->hook = iob_hook;
+    v->test_data = &d;
+    if (!vcpu_run(v, guest_iob, &d)) {
+        outcome_fail(o, "%s: %s", what, v->why);
+        return false;
+    }
+    for (u32 i = 0; i < n; i++)
+        if (d.exits[i] != (u32)d.expect[i]) {
+            outcome_fail(o, "%s: %s caused %u exits, expected %u", what, iob_ops[ops[i]].name,
+                         d.exits[i], (u32)d.expect[i]);
+            return false;
+        }
+    return true;
+}
+
+/* vmx/io-bitmaps: with "use I/O bitmaps" (processor-based bit 25) an
+ * instruction exits when the bit of any port it touches is set (SDM 3C
+ * 26.1.3, 25.6.4): set here are 0x84, 0x8a00 (bitmap B) and 0x8000, which
+ * only the second byte of a word access at 0x7fff touches. Port 0x80's bit
+ * is clear: OUT and IN there pass. */
+static void check_io_bitmaps(struct cpu_outcome *o, void *arg)
+{
+    static const u32 ops[] = {IOB_IN_IMM, IOB_OUT_WORD, IOB_IN_DWORD_B, IOB_IN_WORD_EDGE,
+                              IOB_OUTSB, IOB_REP_OUTSB, IOB_REP_INSB, IOB_OUT_FREE, IOB_IN_FREE};
+    u8 **bm;
+    (void)arg;
+
+    if (!require_control(o, CTL_PROC, CPU_USE_IO_BITMAPS, "use I/O bitmaps"))
+        return;
+    bm = io_bitmaps_clear();
+    io_bitmap_set(bm, IOB_PORT);
+    io_bitmap_set(bm, IOB_PORT_B);
+    io_bitmap_set(bm, IOB_EDGE + 1);
+    iob_run(o, "I/O bitmaps", CPU_USE_IO_BITMAPS, bm, ops, ARRAY_SIZE(ops),
+            ~((1u << IOB_OUT_FREE) | (1u << IOB_IN_FREE)));
+}
+
+TEST("vmx/io-bitmaps", test_io_bitmaps);
+static void test_io_bitmaps(const char *name) { verdict_all_cpus(name, check_io_bitmaps, NULL); }
+
+/* vmx/io-unconditional: with "unconditional I/O exiting" (processor-based
+ * bit 24) and no I/O bitmaps every IN, OUT, INS and OUTS exits, port 0x80
+ * too; with "use I/O bitmaps" also set the bitmaps decide and the
+ * unconditional control is ignored (SDM 3C 25.6.2, 26.1.3): 0x80, its bit
+ * clear, passes, 0x84 exits. */
+static void check_io_unconditional(struct cpu_outcome *o, void *arg)
+{
+    static const u32 ops[] = {IOB_IN_IMM, IOB_OUT_WORD, IOB_OUTSB, IOB_REP_INSB, IOB_OUT_FREE,
+                              IOB_IN_FREE};
+    u8 **bm;
+    (void)arg;
+
+    if (!require_control(o, CTL_PROC, CPU_UNCONDITIONAL_IO_EXITING,
+                         "unconditional I/O exiting") ||
+        !require_control_clear(o, CTL_PROC, CPU_USE_IO_BITMAPS, "use I/O bitmaps"))
+        return;
+    bm = io_bitmaps_clear();
+    if (!iob_run(o, "unconditional I/O exiting", CPU_UNCONDITIONAL_IO_EXITING, bm, ops,
+                 ARRAY_SIZE(ops), ~0u))
+        return;
+    if (!require_control(o, CTL_PROC, CPU_USE_IO_BITMAPS,
+                         "use I/O bitmaps; unconditional exiting passed"))
+        return;
+    io_bitmap_set(bm, IOB_PORT);
+    iob_run(o, "unconditional I/O exiting under I/O bitmaps",
+            CPU_UNCONDITIONAL_IO_EXITING | CPU_USE_IO_BITMAPS, bm, ops, ARRAY_SIZE(ops),
+            ~((1u << IOB_OUT_FREE) | (1u << IOB_IN_FREE)));
+}
+
+TEST("vmx/io-unconditional", test_io_unconditional);
+static void test_io_unconditional(const char *name)
+{
+    verdict_all_cpus(name, check_io_unconditional, NULL);
+}
 
 /* ------------------------------------------------------------------------ */
 /* vmx/isolation-msrs: MSRs that hold the host's state are the host's: with
@@ -697,16 +937,8 @@ static void check_msrs(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (vmx_unavailable()) {
-        outcome_skip(o, "%s", vmx_unavailable());
-        return;
-    }
-    if (!(vmx_caps.proc.allowed1 & CPU_USE_MSR_BITMAPS)) {
-        outcome_skip(o, "IA32_VMX_PROCBASED_CTLS bit 28 (use MSR bitmaps) may not be 1");
-        return;
-    }
-    v = test_guest(o);
-    if (!v)
+    if (!require_control(o, CTL_PROC, CPU_USE_MSR_BITMAPS, "use MSR bitmaps") ||
+        !(v = test_guest(o)))
         return;
     for (u32 i = 0; i < HOST_MSRS; i++) {
         host[i] = rdmsr(host_msrs[i]);

@@ -1,5 +1,6 @@
 /* One test guest per CPU, shared by the VMX suite files (vmx_test.h). */
 #include "cpu.h"
+#include "string.h"
 #include "vmx_test.h"
 
 static struct vcpu guests[LHV_MAX_CPUS];
@@ -47,22 +48,64 @@ void guest_echo(void *arg)
     e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
 }
 
-const char *pin_msr(void)
+/* The capability MSR that reports a control field's allowed settings (SDM
+ * 3D A.3-A.5): the TRUE one when IA32_VMX_BASIC bit 55 says so. */
+static const char *const ctl_msr[2][5] = {
+    {"IA32_VMX_PINBASED_CTLS", "IA32_VMX_PROCBASED_CTLS", "IA32_VMX_PROCBASED_CTLS2",
+     "IA32_VMX_EXIT_CTLS", "IA32_VMX_ENTRY_CTLS"},
+    {"IA32_VMX_TRUE_PINBASED_CTLS", "IA32_VMX_TRUE_PROCBASED_CTLS", "IA32_VMX_PROCBASED_CTLS2",
+     "IA32_VMX_TRUE_EXIT_CTLS", "IA32_VMX_TRUE_ENTRY_CTLS"},
+};
+
+const char *control_msr(enum vmx_ctl ctl) { return ctl_msr[vmx_caps.true_ctls][ctl]; }
+
+static const struct vmx_ctl_caps *ctl_caps(enum vmx_ctl ctl)
 {
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PINBASED_CTLS" : "IA32_VMX_PINBASED_CTLS";
+    switch (ctl) {
+    case CTL_PIN: return &vmx_caps.pin;
+    case CTL_PROC: return &vmx_caps.proc;
+    case CTL_PROC2: return &vmx_caps.proc2;
+    case CTL_EXIT: return &vmx_caps.exit;
+    default: return &vmx_caps.entry;
+    }
 }
 
-const char *proc_msr(void)
+/* "bit 6" or "bits 15, 16" */
+static void bit_list(char *buf, size_t size, u32 bits)
 {
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_PROCBASED_CTLS" : "IA32_VMX_PROCBASED_CTLS";
+    size_t len = (size_t)snprintf(buf, size, "bit%s", (bits & (bits - 1)) ? "s" : "");
+    for (u32 i = 0, n = 0; i < 32 && len < size; i++)
+        if (bits & (1u << i))
+            len += (size_t)snprintf(buf + len, size - len, "%s %u", n++ ? "," : "", i);
 }
 
-const char *exit_msr(void)
+static bool require(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, bool one,
+                    const char *what)
 {
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_EXIT_CTLS" : "IA32_VMX_EXIT_CTLS";
+    const char *why = vmx_unavailable();
+    char list[48];
+
+    if (why) {
+        outcome_skip(o, "%s", why);
+        return false;
+    }
+    const struct vmx_ctl_caps *c = ctl_caps(ctl);
+    bool no_proc2 = ctl == CTL_PROC2 && !(vmx_caps.proc.allowed1 & CPU_ACTIVATE_SECONDARY_CONTROLS);
+    u32 refused = one ? bits & ~c->allowed1 : bits & c->allowed0;
+    if (!no_proc2 && !refused)
+        return true;
+    bit_list(list, sizeof(list), no_proc2 ? bits : refused);
+    outcome_skip(o, "%s %s (%s) may not be %u%s", control_msr(ctl), list, what, one,
+                 no_proc2 ? " (no secondary controls)" : "");
+    return false;
 }
 
-const char *entry_msr(void)
+bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what)
 {
-    return vmx_caps.true_ctls ? "IA32_VMX_TRUE_ENTRY_CTLS" : "IA32_VMX_ENTRY_CTLS";
+    return require(o, ctl, bits, true, what);
+}
+
+bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what)
+{
+    return require(o, ctl, bits, false, what);
 }

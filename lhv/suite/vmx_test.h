@@ -23,14 +23,6 @@
 
 /* LHV's echo hypercall from a guest: result is what the host answered for
  * (a, b). */
-/* Names for SKIP lines: the capability MSR that holds the allowed-1 bits of
- * the pin-based, primary processor-based, VM-exit and VM-entry controls (the TRUE
- * ones when IA32_VMX_BASIC bit 55 says so). */
-const char *pin_msr(void);
-const char *proc_msr(void);
-const char *exit_msr(void);
-const char *entry_msr(void);
-
 struct echo {
     unsigned long a, b, result;
 };
@@ -50,5 +42,19 @@ bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), v
  * caller's to fill). */
 bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp,
                        unsigned long rflags);
+
+/* The control fields whose allowed settings capability MSRs report */
+enum vmx_ctl { CTL_PIN, CTL_PROC, CTL_PROC2, CTL_EXIT, CTL_ENTRY };
+
+/* The name of the MSR that reports ctl's allowed settings on this CPU */
+const char *control_msr(enum vmx_ctl ctl);
+
+/* True when VMX is usable and every one of bits may be 1 in ctl; else
+ * outcome_skip naming the MSR, the bits and what (e.g. "use I/O bitmaps"):
+ * "IA32_VMX_PROCBASED_CTLS bit 25 (use I/O bitmaps) may not be 1". */
+bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what);
+
+/* The same for bits that must be allowed to be 0 */
+bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what);
 
 #endif

@@ -10,6 +10,7 @@
 #define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
 /* EFLAGS (SDM Vol. 1, 3.4.3) */
+#define EFLAGS_TF (1u << 8)
 #define EFLAGS_IF (1u << 9)
 /* CR4 */
 #define CR4_PSE (1u << 4)
