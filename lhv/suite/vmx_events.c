@@ -36,13 +36,11 @@
 #define MISC_ACTIVITY_HLT (1ull << 6)
 
 #ifdef __x86_64__
-#define IDT_GATE_SIZE 16
 #define REG_AX(v) ((v)->regs.rax)
 #define REG_BX(v) ((v)->regs.rbx)
 #define REG_CX(v) ((v)->regs.rcx)
 #define REG_DX(v) ((v)->regs.rdx)
 #else
-#define IDT_GATE_SIZE 8
 #define REG_AX(v) ((v)->regs.eax)
 #define REG_BX(v) ((v)->regs.ebx)
 #define REG_CX(v) ((v)->regs.ecx)
@@ -97,18 +95,6 @@ __asm__(".text\n"
  * with gates for the injection tests, one with no gate at all. */
 static void *ev_idt, *ev_empty_idt;
 
-static void ev_gate(void *idt, u32 vector, const char *handler)
-{
-    uintptr_t h = (uintptr_t)handler;
-    u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
-    g[0] = ((u32)SEL_KCODE << 16) | (u32)(h & 0xffff);
-    g[1] = ((u32)h & 0xffff0000u) | (0x8eu << 8); /* present, DPL 0, interrupt gate */
-#ifdef __x86_64__
-    g[2] = (u32)((u64)h >> 32);
-    g[3] = 0;
-#endif
-}
-
 static void ev_prepare(void)
 {
     if (!vmx_caps.present || ev_idt)
@@ -117,10 +103,10 @@ static void ev_prepare(void)
     ev_empty_idt = alloc_pages(1);
     memset(ev_idt, 0, PAGE_SIZE);
     memset(ev_empty_idt, 0, PAGE_SIZE);
-    ev_gate(ev_idt, EV_VEC_EXT, ev_stub_ext);
-    ev_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft);
-    ev_gate(ev_idt, VEC_UD, ev_stub_ud);
-    ev_gate(ev_idt, VEC_PF, ev_stub_pf);
+    test_idt_gate(ev_idt, EV_VEC_EXT, ev_stub_ext);
+    test_idt_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft);
+    test_idt_gate(ev_idt, VEC_UD, ev_stub_ud);
+    test_idt_gate(ev_idt, VEC_PF, ev_stub_pf);
 }
 
 /* What the hook saw */

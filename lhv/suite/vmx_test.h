@@ -20,4 +20,13 @@ bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), v
 bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp,
                        unsigned long rflags);
 
+/* Guest IDTs the tests build: gate size, and a present, DPL-0 interrupt
+ * gate to SEL_KCODE:handler (SDM 3A 6.11, 6.14.1). */
+#ifdef __x86_64__
+#define IDT_GATE_SIZE 16
+#else
+#define IDT_GATE_SIZE 8
+#endif
+void test_idt_gate(void *idt, u32 vector, const void *handler);
+
 #endif
