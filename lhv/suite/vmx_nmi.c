@@ -8,7 +8,8 @@
  * delivery mode NMI, SDM 3A 11.6.1). The guest shares the host's address
  * space and MSR bitmap of zeros, so it reaches the xAPIC page or the x2APIC
  * MSRs as the host does. The host counts the NMIs it takes itself
- * (trap.c, this_cpu()->nmi_count).
+ * (trap.c, this_cpu()->nmi_count), on a stack of their own (IST on amd64,
+ * a task gate on i386; desc.c), so a stray one only adds to the count.
  *
  * Facts the tests rest on:
  * - An NMI that causes a VM exit (NMI exiting) leaves NMIs blocked in the
@@ -61,7 +62,7 @@ void nmi_iret_self(void);
  * at the same privilege level. It ends blocking by NMI where IRET does:
  * in the host always, in a guest as 26.3 says. Clobbers only what a call
  * may. nmi_guest_handler: the guest's NMI handler; reports the return IP
- * of its frame in ECX with a VMCALL, then IRETs. */
+ * of its frame in ECX with a VMCALL (0x0f20: NMI_HC_REPORT), then IRETs. */
 #ifdef __x86_64__
 __asm__(".text\n"
         ".globl nmi_iret_self, nmi_iret_self_after, nmi_guest_handler\n"
