@@ -105,18 +105,6 @@ __asm__(".text\n"
  * with gates for the injection tests, one with no gate at all. */
 static void *ev_idt, *ev_empty_idt;
 
-static void ev_gate(void *idt, u32 vector, const char *handler)
-{
-    uintptr_t h = (uintptr_t)handler;
-    u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
-    g[0] = ((u32)SEL_KCODE << 16) | (u32)(h & 0xffff);
-    g[1] = ((u32)h & 0xffff0000u) | (0x8eu << 8); /* present, DPL 0, interrupt gate */
-#ifdef __x86_64__
-    g[2] = (u32)((u64)h >> 32);
-    g[3] = 0;
-#endif
-}
-
 static void ev_prepare(void)
 {
     if (!vmx_caps.present || ev_idt)
@@ -125,10 +113,10 @@ static void ev_prepare(void)
     ev_empty_idt = alloc_pages(1);
     memset(ev_idt, 0, PAGE_SIZE);
     memset(ev_empty_idt, 0, PAGE_SIZE);
-    ev_gate(ev_idt, EV_VEC_EXT, ev_stub_ext);
-    ev_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft);
-    ev_gate(ev_idt, VEC_UD, ev_stub_ud);
-    ev_gate(ev_idt, VEC_PF, ev_stub_pf);
+    test_idt_gate(ev_idt, EV_VEC_EXT, ev_stub_ext);
+    test_idt_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft);
+    test_idt_gate(ev_idt, VEC_UD, ev_stub_ud);
+    test_idt_gate(ev_idt, VEC_PF, ev_stub_pf);
 }
 
 /* What the hook saw */
@@ -205,7 +193,6 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
     }
 }
 
-static void ev_nothing(void *arg) { (void)arg; }
 
 /* A fresh guest with the hook, the given IDT and nothing injected yet */
 static struct vcpu *ev_guest(struct cpu_outcome *o, struct ev_log *l, void *idt)
@@ -261,7 +248,7 @@ static void check_inject_ext(struct cpu_outcome *o, void *arg)
     if (!v)
         return;
     vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_EXT | EV_VEC_EXT);
-    if (ev_run(o, v, ev_nothing, EFLAGS_IF))
+    if (ev_run(o, v, guest_nothing, EFLAGS_IF))
         ev_check_report(o, "external interrupt 0x70", &l, EV_VEC_EXT, EV_NO_ERROR,
                         (uintptr_t)guest_entry);
 }
@@ -284,13 +271,13 @@ static void check_inject_exc(struct cpu_outcome *o, void *arg)
         return;
     vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_PF);
     vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, EV_PF_ERROR);
-    if (!ev_run(o, v, ev_nothing, 0) ||
+    if (!ev_run(o, v, guest_nothing, 0) ||
         !ev_check_report(o, "#PF", &l, VEC_PF, EV_PF_ERROR, (uintptr_t)guest_entry))
         return;
     if (!(v = ev_guest(o, &l, ev_idt)))
         return;
     vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_HW_EXC | VEC_UD);
-    if (ev_run(o, v, ev_nothing, 0))
+    if (ev_run(o, v, guest_nothing, 0))
         ev_check_report(o, "#UD", &l, VEC_UD, EV_NO_ERROR, (uintptr_t)guest_entry);
 }
 
@@ -321,7 +308,7 @@ static void check_inject_soft(struct cpu_outcome *o, void *arg)
     u32 len = 1; /* guest_entry's PUSH %eax: the CALL comes next */
 #endif
     vmw(VM_ENTRY_INSTRUCTION_LEN, len);
-    if (ev_run(o, v, ev_nothing, 0))
+    if (ev_run(o, v, guest_nothing, 0))
         ev_check_report(o, "INT 0x71", &l, EV_VEC_SOFT, EV_NO_ERROR,
                         (uintptr_t)guest_entry + len);
 }
@@ -400,7 +387,7 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
         return;
     vmw(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
     vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_EXT | EV_VEC_EXT);
-    if (!ev_run(o, v, ev_nothing, EFLAGS_IF) ||
+    if (!ev_run(o, v, guest_nothing, EFLAGS_IF) ||
         !ev_check_report(o, "external interrupt into the HLT state", &l, EV_VEC_EXT, EV_NO_ERROR,
                          (uintptr_t)guest_entry))
         return;
@@ -451,7 +438,7 @@ static void check_idt_vectoring(struct cpu_outcome *o, void *arg)
         vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, c->error);
         vmw(VM_ENTRY_INSTRUCTION_LEN, 2);
         bool ext = (c->info & (7u << 8)) == II_TYPE_EXT;
-        if (!ev_run(o, v, ev_nothing, ext ? EFLAGS_IF : 0))
+        if (!ev_run(o, v, guest_nothing, ext ? EFLAGS_IF : 0))
             return;
         if (l.exc_exits != 1) {
             outcome_fail(o, "%s: %u exception exits, expected 1", c->what, l.exc_exits);
@@ -618,7 +605,7 @@ static bool ev_db_exit(struct cpu_outcome *o, const char *what, u32 block)
     __asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
     vmw(GUEST_INTERRUPTIBILITY_INFO, block);
     vmw(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
-    if (!ev_run(o, v, ev_nothing, EFLAGS_TF | EFLAGS_IF))
+    if (!ev_run(o, v, guest_nothing, EFLAGS_TF | EFLAGS_IF))
         return false;
     __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
     if (l.exc_exits != 1 || l.exit_info != (II_VALID | II_TYPE_HW_EXC | VEC_DB) ||

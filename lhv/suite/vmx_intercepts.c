@@ -204,7 +204,6 @@ __asm__(".text\n"
         "ic_after_hlt: ret\n");
 extern const char ic_hlt[], ic_after_hlt[];
 
-static void guest_nothing(void *arg) { (void)arg; }
 
 static bool pt_hlt_run(struct cpu_outcome *o, const char *what, bool hlt_state,
                        uintptr_t want_rip)

@@ -1,6 +1,7 @@
 /* One test guest per CPU, shared by the VMX suite files (vmx_test.h). */
 #include "cpu.h"
 #include "string.h"
+#include "desc.h"
 #include "vmx_test.h"
 
 static struct vcpu guests[LHV_MAX_CPUS];
@@ -41,6 +42,8 @@ bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uin
     outcome_fail(o, "%s", v->why);
     return false;
 }
+
+void guest_nothing(void *arg) { (void)arg; }
 
 void guest_echo(void *arg)
 {
@@ -108,4 +111,16 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what)
 {
     return require(o, ctl, bits, false, what);
+}
+
+void test_idt_gate(void *idt, u32 vector, const void *handler)
+{
+    uintptr_t h = (uintptr_t)handler;
+    u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
+    g[0] = ((u32)SEL_KCODE << 16) | (u32)(h & 0xffff);
+    g[1] = ((u32)h & 0xffff0000u) | (0x8eu << 8); /* present, DPL 0, interrupt gate */
+#ifdef __x86_64__
+    g[2] = (u32)((u64)h >> 32);
+    g[3] = 0;
+#endif
 }

@@ -28,6 +28,9 @@ struct echo {
 };
 void guest_echo(void *arg);
 
+/* A guest function that returns at once (the run ends with its VMCALL) */
+void guest_nothing(void *arg);
+
 /* This CPU's test guest, as it is (for tests that manage its VMCS). */
 struct vcpu *test_guest_of_this_cpu(void);
 
@@ -56,5 +59,9 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 
 /* The same for bits that must be allowed to be 0 */
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what);
+
+/* A present, DPL-0 interrupt gate to SEL_KCODE:handler in a guest IDT the
+ * test builds (SDM 3A 6.11, 6.14.1). */
+void test_idt_gate(void *idt, u32 vector, const void *handler);
 
 #endif

@@ -72,17 +72,16 @@ static u64 current_vmcs(void)
     return pa;
 }
 
-static void guest_nop(void *arg) { (void)arg; }
 
 static bool run_nop(struct cpu_outcome *o, struct vcpu *v, const char *when)
 {
-    if (vcpu_run(v, guest_nop, NULL))
+    if (vcpu_run(v, guest_nothing, NULL))
         return true;
     outcome_fail(o, "%s: %s", when, v->why);
     return false;
 }
 
-/* One VMLAUNCH (resume false) or VMRESUME of v set up to run guest_nop;
+/* One VMLAUNCH (resume false) or VMRESUME of v set up to run guest_nothing;
  * returns the instruction's status. Should the entry succeed against
  * expectation, the guest ends with its HC_DONE VMCALL, whose exit comes
  * back here as VMX_OK. */
@@ -92,9 +91,9 @@ static int enter_once(struct vcpu *v, bool resume)
 
     memset(&v->regs, 0, sizeof(v->regs));
 #ifdef __x86_64__
-    v->regs.rbx = (uintptr_t)guest_nop;
+    v->regs.rbx = (uintptr_t)guest_nothing;
 #else
-    v->regs.ebx = (uintptr_t)guest_nop;
+    v->regs.ebx = (uintptr_t)guest_nothing;
 #endif
     vmw(GUEST_RIP, (uintptr_t)guest_entry);
     vmw(GUEST_RSP, (uintptr_t)v->stack + PAGE_SIZE);
