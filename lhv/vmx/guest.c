@@ -313,6 +313,7 @@ static enum exit_action (*const default_handlers[EXIT_REASON_MAX])(struct vcpu *
 static bool entry_failed(struct vcpu *v, int status)
 {
     v->failed = true;
+    v->entry_status = status;
     if (status == VMX_FAIL_VALID) {
         u32 err = (u32)vmr(VM_INSTRUCTION_ERROR);
         snprintf(v->why, sizeof(v->why), "%s failed: VMfailValid, error %u (%s)",
@@ -330,9 +331,14 @@ bool vcpu_resume_loop(struct vcpu *v)
         int st = vmx_enter(&v->regs, v->launched);
         if (st != VMX_OK)
             return entry_failed(v, st);
-        v->launched = true;
         v->exits++;
         u32 reason = (u32)vmr(VM_EXIT_REASON);
+        /* A VM entry that fails while or after loading guest state (exit
+         * reason bit 31) leaves the launch state as it was: VMLAUNCH marks
+         * the VMCS launched only when the entry succeeds (SDM 3C 27.8, the
+         * VMLAUNCH operation in 31.3). */
+        if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+            v->launched = true;
         v->exit_reason = reason & 0xffff;
         v->exit_qual = vmr(EXIT_QUALIFICATION);
         if (reason & EXIT_REASON_ENTRY_FAILURE) {
@@ -359,6 +365,7 @@ bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rfl
     unsigned long flags = irq_save();
 
     v->done = v->failed = false;
+    v->entry_status = VMX_OK;
     v->exits = 0;
     v->why[0] = '\0';
     vmw(GUEST_RIP, rip);

@@ -87,6 +87,7 @@ struct vcpu {
     u32 exit_reason;     /* basic reason of the last exit */
     u64 exit_qual;
     u32 exits;           /* exits taken in this run */
+    int entry_status;    /* VMX_FAIL_* of a VMLAUNCH/VMRESUME that failed, else VMX_OK */
     bool done;           /* the guest program returned (HC_DONE) */
     bool failed;
     char why[160];       /* what went wrong, when failed */
