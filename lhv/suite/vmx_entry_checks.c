@@ -76,16 +76,6 @@ struct ec_run {
     struct { u64 *addr; u64 value; } words[EC_UNDO_MAX];
 };
 
-struct echo {
-    unsigned long a, b, result;
-};
-
-static void guest_echo(void *arg)
-{
-    struct echo *e = arg;
-    e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
-}
-
 /* --- small facts --------------------------------------------------------- */
 
 static u32 phys_bits(void)
@@ -343,11 +333,6 @@ static const struct ec_ctl ctl_exit = {VM_EXIT_CONTROLS, &vmx_caps.exit, "EXIT_C
 static const struct ec_ctl ctl_entry = {VM_ENTRY_CONTROLS, &vmx_caps.entry, "ENTRY_CTLS",
                                         false};
 
-static void proc_on(u32 bits)
-{
-    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | bits);
-}
-
 static const char *need_proc(u32 bit, const char *why)
 {
     return (vmx_caps.proc.allowed1 & bit) ? NULL : why;
@@ -357,7 +342,7 @@ static const char *prep_secondary(void)
 {
     if (!(vmx_caps.proc.allowed1 & CPU_ACTIVATE_SECONDARY_CONTROLS))
         return "IA32_VMX_PROCBASED_CTLS bit 31 (activate secondary controls) may not be 1";
-    proc_on(CPU_ACTIVATE_SECONDARY_CONTROLS);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_ACTIVATE_SECONDARY_CONTROLS);
     vmw(SECONDARY_VM_EXEC_CONTROL, vmx_caps.proc2.allowed0);
     return NULL;
 }
@@ -410,7 +395,7 @@ static const char *prep_io_bitmaps(struct ec_run *r)
         return skip;
     vmw(IO_BITMAP_A, (uintptr_t)cpu_page(&io_pages[0]));
     vmw(IO_BITMAP_B, (uintptr_t)cpu_page(&io_pages[1]));
-    proc_on(CPU_USE_IO_BITMAPS);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_IO_BITMAPS);
     return NULL;
 }
 
@@ -486,7 +471,7 @@ static const char *prep_tpr_shadow(struct ec_run *r)
         return skip;
     vmw(VIRTUAL_APIC_PAGE_ADDR, (uintptr_t)cpu_page(&apic_pages));
     vmw(TPR_THRESHOLD, 0);
-    proc_on(CPU_USE_TPR_SHADOW);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TPR_SHADOW);
     return NULL;
 }
 

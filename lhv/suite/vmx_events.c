@@ -334,8 +334,7 @@ static void check_iwin(struct cpu_outcome *o, void *arg)
     struct vcpu *v = ev_guest(o, &l, ev_idt);
     if (!v)
         return;
-    vmw(CPU_BASED_VM_EXEC_CONTROL,
-        vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTERRUPT_WINDOW_EXITING);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_INTERRUPT_WINDOW_EXITING);
     if (!ev_run(o, v, (void (*)(void *))(uintptr_t)ev_iwin_guest, 0))
         return;
     if (l.iwin_exits != 1)
@@ -370,7 +369,7 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
     struct vcpu *v = ev_guest(o, &l, ev_idt);
     if (!v)
         return;
-    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_HLT_EXITING);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_HLT_EXITING);
     if (!ev_run(o, v, (void (*)(void *))(uintptr_t)ev_hlt_guest, 0))
         return;
     if (l.hlt_exits != 1 || l.exit_rip != (uintptr_t)ev_hlt_guest || l.exit_len != 1) {
@@ -520,8 +519,7 @@ static void check_entry_shadow(struct cpu_outcome *o, void *arg)
     for (u32 i = 0; i < ARRAY_SIZE(cases); i++) {
         if (!(v = ev_guest(o, &l, ev_idt)))
             return;
-        vmw(CPU_BASED_VM_EXEC_CONTROL,
-            vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_INTERRUPT_WINDOW_EXITING);
+        vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_INTERRUPT_WINDOW_EXITING);
         if (!ev_enter_shadow(o, v, cases[i].block, EFLAGS_IF))
             return;
         if (l.iwin_exits != 1 || l.exit_rip != (uintptr_t)cases[i].want) {

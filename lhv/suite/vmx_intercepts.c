@@ -26,9 +26,6 @@
 
 extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 
-/* Sets bits in the primary processor-based controls (the caller checked
- * they are allowed). */
-static void proc_on(u32 bits) { vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | bits); }
 
 static enum exit_action hook_fail(struct vcpu *v, const char *fmt, unsigned long long a,
                                   unsigned long long b)
@@ -281,7 +278,7 @@ static void check_tsc_offsetting(struct cpu_outcome *o, void *arg)
         !require_control_clear(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
         !(v = test_guest(o)))
         return;
-    proc_on(CPU_USE_TSC_OFFSETTING);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_USE_TSC_OFFSETTING);
     vmw(TSC_OFFSET, off);
     u64 t0 = rdtsc();
     if (!test_guest_run(o, v, guest_rdtsc, &got))
@@ -331,7 +328,7 @@ static void check_rdtsc_exiting(struct cpu_outcome *o, void *arg)
     if (!require_control(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
         !(v = test_guest(o)))
         return;
-    proc_on(CPU_RDTSC_EXITING);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_RDTSC_EXITING);
     v->hook = rdtsc_hook;
     v->test_data = &d;
     if (!test_guest_run(o, v, guest_rdtsc, &got))
@@ -508,7 +505,7 @@ static void check_cr3_exiting(struct cpu_outcome *o, void *arg)
         memset(&d, 0, sizeof(d));
         d.target = read_cr3();
         d.other = d.target ^ 0x8;
-        proc_on(CPU_CR3_LOAD_EXITING);
+        vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_CR3_LOAD_EXITING);
         vmw(CR3_TARGET_COUNT, 1);
         vmw(CR3_TARGET_VALUE0, d.target);
         v->hook = cr3_hook;
@@ -526,7 +523,7 @@ static void check_cr3_exiting(struct cpu_outcome *o, void *arg)
             return;
         memset(&d, 0, sizeof(d));
         d.store = true;
-        proc_on(CPU_CR3_STORE_EXITING);
+        vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_CR3_STORE_EXITING);
         v->hook = cr3_hook;
         v->test_data = &d;
         if (!test_guest_run(o, v, guest_cr3_store, &d))
@@ -596,7 +593,7 @@ static void check_mov_dr(struct cpu_outcome *o, void *arg)
     if (!require_control(o, CTL_PROC, CPU_MOV_DR_EXITING, "MOV-DR exiting") ||
         !(v = test_guest(o)))
         return;
-    proc_on(CPU_MOV_DR_EXITING);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_MOV_DR_EXITING);
     v->hook = dr_hook;
     v->test_data = &d;
     if (!test_guest_run(o, v, guest_dr, &d))

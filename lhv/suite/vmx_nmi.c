@@ -263,7 +263,7 @@ static struct vcpu *nmi_guest(struct cpu_outcome *o, struct nmi_log *l, u32 pin,
     vmw(GUEST_IDTR_BASE, (uintptr_t)nmi_idt);
     vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
     vmw(PIN_BASED_VM_EXEC_CONTROL, vmr(PIN_BASED_VM_EXEC_CONTROL) | pin);
-    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | proc);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
     vmw(GUEST_INTERRUPTIBILITY_INFO, intr);
     return v;
 }

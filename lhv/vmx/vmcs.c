@@ -93,6 +93,8 @@ void vmw(u32 field, u64 value)
     }
 }
 
+void vmw_or(u32 field, u64 bits) { vmw(field, vmr(field) | bits); }
+
 /* VM-instruction error numbers (SDM 3C 31.4) */
 const char *vmx_error_text(u32 error)
 {

@@ -56,6 +56,7 @@ int vmx_vmread(u32 field, u64 *value);
 int vmx_vmwrite(u32 field, u64 value);
 u64 vmr(u32 field);                /* vmread, 0 on failure */
 void vmw(u32 field, u64 value);    /* vmwrite; a failure is FATAL (LHV bug) */
+void vmw_or(u32 field, u64 bits);  /* sets bits in a field */
 const char *vmx_error_text(u32 error);
 const char *vmx_exit_reason_name(u32 reason);
 
