@@ -4,14 +4,32 @@
 #include "smp.h"
 #include "string.h"
 #include "suite.h"
+#include "x86.h"
 
 extern const struct test __tests_start[], __tests_end[];
 
+static bool interrupts_on(void)
+{
+    unsigned long flags;
+    __asm__ volatile("pushf\n\tpop %0" : "=r"(flags));
+    return flags & EFLAGS_IF;
+}
+
+/* Each test starts with the interrupt flag as the suite had it, whatever
+ * the one before left (with lhv.iterations any test may follow any other). */
 void suite_run(void)
 {
-    for (const struct test *t = __tests_start; t < __tests_end; t++)
-        if (test_selected(t->name))
-            t->run(t->name);
+    bool on = interrupts_on();
+
+    for (const struct test *t = __tests_start; t < __tests_end; t++) {
+        if (!test_selected(t->name))
+            continue;
+        t->run(t->name);
+        if (on)
+            __asm__ volatile("sti" : : : "memory");
+        else
+            __asm__ volatile("cli" : : : "memory");
+    }
 }
 
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };

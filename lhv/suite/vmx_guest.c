@@ -942,6 +942,7 @@ static bool ext_once(struct cpu_outcome *o, struct vcpu *v, bool ack)
      * LAPIC interrupts after an exit caused by a PIC interrupt, until the
      * host toggles EFLAGS.IF. An edge that comes meanwhile waits in the
      * 8259, as it would with interrupts off. */
+    unsigned long flags = irq_save();
     __asm__ volatile("sti\n\tnop\n\tcli" : : : "memory");
     u8 pic_mask = cpu == 0 ? inb(PIC_MASTER_DATA) : 0;
     if (cpu == 0)
@@ -949,6 +950,7 @@ static bool ext_once(struct cpu_outcome *o, struct vcpu *v, bool ack)
     bool ran = test_guest_run(o, v, guest_ext, &r);
     if (cpu == 0)
         outb(PIC_MASTER_DATA, pic_mask);
+    irq_restore(flags);
     if (!ran)
         return false;
     u32 host = host_got[1][cpu], other = host_got[0][cpu];

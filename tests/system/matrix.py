@@ -112,6 +112,11 @@ def bochs_cases():
                    ["--subarch", sub, "--emulator", "bochs", "--bochs-cpu", "tigerlake",
                     "--smp", "2"] + vmx)
               for sub in test3.SUBARCHS]
+    # the suite twice: a test must leave the machine as it found it (a test
+    # that left interrupts off once made the next keyboard test fail)
+    cases.append(Case("amd64-bochs-iterations2",
+                      ["--subarch", "amd64", "--emulator", "bochs", "--cmdline",
+                       "lhv.iterations=2"]))
     cases.append(Case("i386-bochs-atom-no-vmx",
                       ["--subarch", "i386", "--emulator", "bochs", "--bochs-cpu", "atom_n270"] +
                       [a for t in VMX_CORE_TESTS
