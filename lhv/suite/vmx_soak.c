@@ -154,14 +154,15 @@ static void soak_result(struct cpu_outcome *o, void *arg)
     else
         printf("soak: CPU %u: %u exits in %llu TSC ticks (%llu ms, %llu ticks per exit)\n",
                this_cpu()->index, s->host_count, s->ticks,
-               udiv64(s->ticks, smp_tsc_per_ms(), NULL), udiv64(s->ticks, s->want, NULL));
+               udiv64(s->ticks, smp_tsc_per_ms() ? smp_tsc_per_ms() : 1, NULL),
+               udiv64(s->ticks, s->want, NULL));
 }
 
 TEST("vmx/soak-exits", test_soak_exits);
 static void test_soak_exits(const char *name)
 {
     memset(soak, 0, sizeof(soak));
-    slice_ticks = SLICE_MS * smp_tsc_per_ms();
+    slice_ticks = SLICE_MS * smp_tsc_per_ms(); /* 0 if the TSC stood still: one exit a slice */
     for (u32 n = 0; n < SOAK_MAX_SLICES && !all_finished(); n++)
         on_all_cpus(soak_slice, NULL);
     verdict_all_cpus(name, soak_result, NULL);
