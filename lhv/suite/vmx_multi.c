@@ -2,7 +2,8 @@
  * switched with VMPTRLD, each keeping its guest's state and launch state
  * (SDM 3C 25.1, 25.11.3, 31.3); VMCS shadowing, where a guest's VMREAD and
  * VMWRITE reach a shadow VMCS without an exit (25.10, 25.6.15, 26.1.3);
- * and guests on all CPUs at once under a storm of IPIs between the CPUs. */
+ * and guests on all CPUs at once under a storm of IPIs between the CPUs,
+ * external-interrupt exiting taking each one (25.6.1, 26.2). */
 #include "alloc.h"
 #include "console.h"
 #include "cpu.h"
@@ -256,8 +257,8 @@ static void test_multi_switch(const char *name)
  * exits with reason 23 or 25 (26.1.3), the VM-exit instruction
  * information naming the registers (28.2.5, table "VMREAD and VMWRITE").
  * The host reads the guest's write in the shadow VMCS with VMPTRLD; a
- * link pointer to an ordinary VMCS fails VM entry (26.3.1.5: exit reason
- * 33, qualification 4). */
+ * link pointer to an ordinary VMCS fails VM entry (27.3.1.5, 27.8: exit
+ * reason 33, qualification 4). */
 
 #define SHADOW_INDICATOR 0x80000000u
 #ifdef __x86_64__
@@ -523,7 +524,7 @@ static bool shadow_check_region(struct cpu_outcome *o, u64 pa, u64 guest_vmcs)
     return false;
 }
 
-/* A link pointer to an ordinary VMCS: VM entry fails (26.3.1.5). */
+/* A link pointer to an ordinary VMCS: VM entry fails (27.3.1.5). */
 static bool shadow_check_plain_link(struct cpu_outcome *o, struct shadow_log *l)
 {
     u32 i = this_cpu()->index;
@@ -581,25 +582,27 @@ static void test_shadowing(const char *name)
 
 /* ===== vmx/multi-ipi-storm =================================================
  * Every CPU runs a guest with external-interrupt exiting (25.6.1) at the
- * same time, and every guest sends STORM_ROUNDS fixed IPIs (SDM 3A 11.6.1)
- * to every other CPU through the LAPIC it shares with the host (no APIC
- * virtualization, no MSR exits). An IPI that arrives while its target is
+ * same time, and every guest sends fixed IPIs (SDM 3A 11.6.1), STORM_IPIS
+ * spread over the other CPUs in rounds (at least STORM_MIN_ROUNDS to each),
+ * through the LAPIC it shares with the host (no APIC virtualization, no
+ * MSR exits). An IPI that arrives while its target is
  * in its guest exits (reason 1, 26.2) and the host takes it through its
  * IDT; a guest stays in until the IPIs of every other CPU have come, so
  * every one must be taken at an exit of the target's guest (the host keeps
  * interrupts off around the run, pending ones exit right after VM entry).
  * The guests run with RFLAGS.IF=1, which external-interrupt exiting makes
  * irrelevant on hardware; with IF=0 Bochs 2.7 misses the exits (see
- * vmx/multi-ipi-pending-at-entry). A sender's vector is STORM_VECTOR + (sender mod
- * STORM_VECTORS), and a sender claims its slot at the target before it
- * sends: with at most one IPI per vector in flight the LAPIC cannot merge
+ * vmx/multi-ipi-pending-at-entry). A sender's vector is STORM_VECTOR +
+ * (sender mod STORM_VECTORS), and a sender claims its slot at the target
+ * before it sends: with at most one IPI per vector in flight the LAPIC cannot merge
  * two (one IRR bit per vector), so every IPI sent must be counted at its
  * target, by sender. A lost IPI leaves its slot claimed: the senders
  * waiting for it time out. */
 
 #define STORM_VECTOR 0xc0
 #define STORM_VECTORS 4
-#define STORM_ROUNDS 1000
+#define STORM_IPIS 1000
+#define STORM_MIN_ROUNDS 100
 #define STORM_TIMEOUT_MS 2000
 #define EFLAGS_IF (1ul << 9)
 
@@ -618,6 +621,7 @@ static volatile u32 storm_in_guest[LHV_MAX_CPUS];  /* taken at an exit of the gu
 static volatile u32 storm_stray[LHV_MAX_CPUS];     /* arrived with no sender in the slot */
 static struct storm_cpu storm[LHV_MAX_CPUS];
 static struct smp_barrier storm_barrier;
+static u32 storm_rounds; /* IPIs from each CPU to each other one */
 
 /* Host handler of the storm vectors: the slot names the sender. */
 static void storm_interrupt(struct trap_frame *f)
@@ -656,7 +660,7 @@ static bool storm_claim(u32 me, u32 t, u64 start, u64 timeout)
 static u32 storm_missing(u32 me)
 {
     for (u32 i = 0; i < smp_cpu_count(); i++)
-        if (i != me && cpus[i].online && storm_got[me][i] < STORM_ROUNDS)
+        if (i != me && cpus[i].online && storm_got[me][i] < storm_rounds)
             return i;
     return NO_CPU;
 }
@@ -668,7 +672,7 @@ static void storm_timed_out(struct storm_cpu *s, bool sending, u32 cpu)
     s->waiting_for = cpu;
 }
 
-/* The guest: STORM_ROUNDS rounds of one IPI to each other online CPU, then
+/* The guest: storm_rounds rounds of one IPI to each other online CPU, then
  * it waits for theirs. */
 static void storm_guest(void *arg)
 {
@@ -676,7 +680,7 @@ static void storm_guest(void *arg)
     u32 me = this_cpu()->index, from;
     u64 start = rdtsc();
 
-    for (u32 r = 0; r < STORM_ROUNDS; r++)
+    for (u32 r = 0; r < storm_rounds; r++)
         for (u32 t = 0; t < smp_cpu_count(); t++) {
             if (t == me || !cpus[t].online)
                 continue;
@@ -725,9 +729,9 @@ static bool storm_count(struct cpu_outcome *o)
     for (u32 i = 0; i < smp_cpu_count(); i++) {
         if (i == me || !cpus[i].online)
             continue;
-        if (storm_got[me][i] != storm_sent[i][me] || storm_sent[i][me] != STORM_ROUNDS) {
+        if (storm_got[me][i] != storm_sent[i][me] || storm_sent[i][me] != storm_rounds) {
             outcome_fail(o, "from CPU %u: %u IPIs sent, %u received, expected %u", i,
-                         storm_sent[i][me], storm_got[me][i], STORM_ROUNDS);
+                         storm_sent[i][me], storm_got[me][i], storm_rounds);
             return false;
         }
         got += storm_got[me][i];
@@ -781,7 +785,7 @@ static void check_storm(struct cpu_outcome *o, void *arg)
     }
     if (s->timed_out) {
         outcome_fail(o, "the guest timed out (%u ms) waiting for the IPIs of CPU %u (%u of %u "
-                     "arrived)", STORM_TIMEOUT_MS, t, storm_got[me][t], STORM_ROUNDS);
+                     "arrived)", STORM_TIMEOUT_MS, t, storm_got[me][t], storm_rounds);
         return;
     }
     /* every CPU has all its IPIs: the senders' counts are final */
@@ -807,6 +811,9 @@ static void test_storm(const char *name)
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
         storm[i].timeout = timeout;
     smp_barrier_init(&storm_barrier, smp_online_count());
+    storm_rounds = STORM_IPIS / (smp_online_count() > 1 ? smp_online_count() - 1 : 1);
+    if (storm_rounds < STORM_MIN_ROUNDS)
+        storm_rounds = STORM_MIN_ROUNDS;
     verdict_all_cpus(name, check_storm, NULL);
 }
 
@@ -814,8 +821,8 @@ static void test_storm(const char *name)
  * Found with the storm: an IPI pending when the host (interrupts off)
  * enters a guest with external-interrupt exiting and RFLAGS.IF=0 must exit
  * (reason 1) before the guest's first instruction, since that control
- * makes RFLAGS.IF irrelevant to blocking (SDM 3C 26.2, 26.3.2.5 no
- * blocking by STI or MOV SS). The guest spins a while and never touches
+ * makes RFLAGS.IF irrelevant to blocking (SDM 3C 26.2; the interruptibility
+ * state, 25.4.2, is 0: no blocking by STI or MOV SS). The guest spins a while and never touches
  * IF; the host's handler counts the IPI once it comes. */
 
 #define PENDING_VECTOR (STORM_VECTOR + STORM_VECTORS)
