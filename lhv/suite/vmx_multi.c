@@ -61,18 +61,19 @@ static u64 current_vmcs(void)
 #define MULTI_ROUNDS 8
 #define MULTI_HC_TICK 0x0f30 /* LHV's range (DESIGN §3) */
 
-extern char multi_guest[];
+extern char multi_guest_loop[];
 
 /* In: BX step, SI start. The counter lives at (SP); ECX/RCX reports it,
- * EDI/RDI the low half of IA32_SYSENTER_ESP. */
+ * EDI/RDI the low half of IA32_SYSENTER_ESP (MSR 0x175), with the VMCALL
+ * MULTI_HC_TICK (0x0f30). */
 #ifdef __x86_64__
-__asm__(".text\n.globl multi_guest\nmulti_guest:\n"
+__asm__(".text\n.globl multi_guest_loop\nmulti_guest_loop:\n"
         " push %rsi\n"
         "1: mov $0x175, %ecx\n rdmsr\n mov %eax, %edi\n"
         " mov (%rsp), %rcx\n add %rbx, %rcx\n mov %rcx, (%rsp)\n"
         " mov $0x0f30, %eax\n vmcall\n jmp 1b\n");
 #else
-__asm__(".text\n.globl multi_guest\nmulti_guest:\n"
+__asm__(".text\n.globl multi_guest_loop\nmulti_guest_loop:\n"
         " push %esi\n"
         "1: mov $0x175, %ecx\n rdmsr\n mov %eax, %edi\n"
         " mov (%esp), %ecx\n add %ebx, %ecx\n mov %ecx, (%esp)\n"
@@ -113,7 +114,7 @@ static enum exit_action multi_hook(struct vcpu *v, u32 reason)
     return EXIT_STOP;
 }
 
-/* Guest k of this CPU: a fresh VMCS (current afterwards) at multi_guest. */
+/* Guest k of this CPU: a fresh VMCS (current afterwards) at multi_guest_loop. */
 static bool multi_setup(struct cpu_outcome *o, struct multi_guest *g, u32 k)
 {
     struct vcpu *v = &g->v;
@@ -133,7 +134,7 @@ static bool multi_setup(struct cpu_outcome *o, struct multi_guest *g, u32 k)
     REG_BX(v) = g->step;
     REG_SI(v) = g->start;
     vmw(GUEST_SYSENTER_ESP, g->tag);
-    vcpu_set_entry(v, (uintptr_t)multi_guest, 0, 0);
+    vcpu_set_entry(v, (uintptr_t)multi_guest_loop, 0, 0);
     g->entry_rsp = (uintptr_t)vmr(GUEST_RSP);
     return true;
 }
