@@ -1,6 +1,7 @@
 /* Runs the tests the linker collected, in link order, and combines the
  * outcomes of tests that run on every CPU into one verdict. */
 #include "cpu.h"
+#include "options.h"
 #include "smp.h"
 #include "string.h"
 #include "suite.h"
@@ -31,6 +32,11 @@ void suite_run(void)
             __asm__ volatile("cli" : : : "memory");
     }
 }
+
+static u32 soak_exits = LHV_SOAK_DEFAULT;
+
+void suite_set_soak(u32 exits) { soak_exits = exits; }
+u32 suite_soak(void) { return soak_exits; }
 
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
 

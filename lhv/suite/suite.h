@@ -23,6 +23,11 @@ void suite_run(void);
 /* How many tests lhv.tests= selects. */
 u32 suite_selected_count(void);
 
+/* lhv.soak=N: how many VM exits each CPU's guest makes in the soak tests
+ * (set by lhv_main before the suite runs). */
+void suite_set_soak(u32 exits);
+u32 suite_soak(void);
+
 /* A test that runs on every CPU prints one verdict (DESIGN §4): each CPU
  * fills its outcome, and the combination passes only when every CPU
  * passed; a failure names the CPUs and the first reason. */

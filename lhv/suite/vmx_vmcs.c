@@ -65,13 +65,6 @@ static bool succeeds(struct cpu_outcome *o, const char *what, int st)
     return false;
 }
 
-static u64 current_vmcs(void)
-{
-    u64 pa = 0;
-    vmx_vmptrst(&pa);
-    return pa;
-}
-
 
 static bool run_nop(struct cpu_outcome *o, struct vcpu *v, const char *when)
 {
@@ -115,7 +108,7 @@ static bool recovers(struct cpu_outcome *o, struct vcpu *v, const char *after)
     snprintf(when, sizeof(when), "after %s", after);
     if (!succeeds(o, when, vmx_vmptrld(vmcs)))
         return false;
-    if ((cur = current_vmcs()) != vmcs) {
+    if ((cur = vmx_current_vmcs()) != vmcs) {
         outcome_fail(o, "%s: VMPTRST gave 0x%llx, expected the VMCS 0x%llx", when, cur, vmcs);
         return false;
     }
@@ -154,7 +147,7 @@ static void check_lifecycle(struct cpu_outcome *o, void *arg)
     if (!v)
         return;
     vmcs = (uintptr_t)v->vmcs;
-    if ((cur = current_vmcs()) != vmcs) {
+    if ((cur = vmx_current_vmcs()) != vmcs) {
         outcome_fail(o, "VMPTRST gave 0x%llx after VMPTRLD of 0x%llx", cur, vmcs);
         return;
     }
@@ -166,7 +159,7 @@ static void check_lifecycle(struct cpu_outcome *o, void *arg)
 
     if (!succeeds(o, "VMCLEAR of the current VMCS", vmx_vmclear(vmcs)))
         return;
-    if ((cur = current_vmcs()) != NO_VMCS) {
+    if ((cur = vmx_current_vmcs()) != NO_VMCS) {
         outcome_fail(o, "VMPTRST gave 0x%llx after VMCLEAR of the current VMCS, expected "
                      "FFFFFFFF_FFFFFFFF", cur);
         return;
@@ -347,7 +340,7 @@ static void check_vmxoff_vmxon(struct cpu_outcome *o, void *arg)
     }
     if (!ok)
         return;
-    if ((cur = current_vmcs()) != NO_VMCS) {
+    if ((cur = vmx_current_vmcs()) != NO_VMCS) {
         outcome_fail(o, "VMPTRST gave 0x%llx right after VMXON, expected FFFFFFFF_FFFFFFFF", cur);
         return;
     }

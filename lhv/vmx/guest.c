@@ -360,30 +360,14 @@ bool vcpu_resume_loop(struct vcpu *v)
     }
 }
 
-bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
+void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
 {
-    unsigned long flags = irq_save();
-
-    v->done = v->failed = false;
-    v->entry_status = VMX_OK;
-    v->exits = 0;
-    v->why[0] = '\0';
     vmw(GUEST_RIP, rip);
     vmw(GUEST_RSP, rsp ? rsp : (uintptr_t)v->stack + GUEST_STACK_PAGES * PAGE_SIZE);
     vmw(GUEST_RFLAGS, rflags | 0x2); /* bit 1 is reserved as 1 */
-    this_cpu()->in_guest = true;
-    bool ok = vcpu_resume_loop(v);
-    this_cpu()->in_guest = false;
-    irq_restore(flags);
-    if (ok && !v->done) {
-        v->failed = true;
-        snprintf(v->why, sizeof(v->why), "the guest stopped at exit %u (%s) before it finished",
-                 v->exit_reason, vmx_exit_reason_name(v->exit_reason));
-    }
-    return !v->failed;
 }
 
-bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
+void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg)
 {
 #ifdef __x86_64__
     v->regs.rbx = (uintptr_t)fn;
@@ -392,5 +376,44 @@ bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
     v->regs.ebx = (uintptr_t)fn;
     v->regs.eax = (uintptr_t)arg;
 #endif
-    return vcpu_run_at(v, (uintptr_t)guest_entry, 0, 0);
+    vcpu_set_entry(v, (uintptr_t)guest_entry, 0, 0);
+}
+
+bool vcpu_continue(struct vcpu *v)
+{
+    unsigned long flags = irq_save();
+
+    v->done = v->failed = false;
+    v->entry_status = VMX_OK;
+    v->why[0] = '\0';
+    this_cpu()->in_guest = true;
+    bool ok = vcpu_resume_loop(v);
+    this_cpu()->in_guest = false;
+    irq_restore(flags);
+    return ok;
+}
+
+/* One whole run: the guest must finish (HC_DONE). */
+static bool run_to_done(struct vcpu *v)
+{
+    v->exits = 0;
+    bool ok = vcpu_continue(v);
+    if (ok && !v->done) {
+        v->failed = true;
+        snprintf(v->why, sizeof(v->why), "the guest stopped at exit %u (%s) before it finished",
+                 v->exit_reason, vmx_exit_reason_name(v->exit_reason));
+    }
+    return !v->failed;
+}
+
+bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
+{
+    vcpu_set_entry(v, rip, rsp, rflags);
+    return run_to_done(v);
+}
+
+bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
+{
+    vcpu_set_call(v, fn, arg);
+    return run_to_done(v);
 }

@@ -93,6 +93,13 @@ void vmw(u32 field, u64 value)
     }
 }
 
+u64 vmx_current_vmcs(void)
+{
+    u64 pa = 0;
+    vmx_vmptrst(&pa);
+    return pa;
+}
+
 void vmw_or(u32 field, u64 bits) { vmw(field, vmr(field) | bits); }
 
 /* VM-instruction error numbers (SDM 3C 31.4) */

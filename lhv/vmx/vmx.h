@@ -52,6 +52,7 @@ u64 vmx_vmxon_pointer(void);       /* this CPU's VMXON region (0 before VMXON) *
 int vmx_vmclear(u64 pa);
 int vmx_vmptrld(u64 pa);
 int vmx_vmptrst(u64 *pa);
+u64 vmx_current_vmcs(void);        /* VMPTRST: ~0 when there is none */
 int vmx_vmread(u32 field, u64 *value);
 int vmx_vmwrite(u32 field, u64 value);
 u64 vmr(u32 field);                /* vmread, 0 on failure */
@@ -112,6 +113,16 @@ bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rfl
 /* Enters the guest at its current state and handles exits until one
  * stops the run. */
 bool vcpu_resume_loop(struct vcpu *v);
+/* A run in parts, for guests that stop and go on later (several VMCSs per
+ * CPU, long runs): vcpu_set_entry places the guest at RIP and RSP (0: its
+ * own stack) with RFLAGS in the current VMCS; vcpu_set_call places it at
+ * fn(arg) on its own stack. vcpu_continue enters it where it stands
+ * (VMLAUNCH or VMRESUME by v->launched), interrupts off, until an exit
+ * stops the run: true unless something went wrong (v->why); v->done says
+ * whether the guest finished. v->exits keeps counting. */
+void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags);
+void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg);
+bool vcpu_continue(struct vcpu *v);
 /* Writes the selector, base, limit and access rights of one guest segment
  * (sel_field is its GUEST_*_SELECTOR). */
 void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar);

@@ -30,7 +30,7 @@ def write(outdir, name, seed, data):
 CMDLINES = [
     b'serial=115200,8n1,0x3f8 boot_drive=0x80',
     b'/boot/init-x86-amd64.bin serial=9600,7e2,0x2f8 lhv.tests=vmx/*,smp/ipi lhv.cpus=4',
-    b'lhv.end=poweroff lhv.e9=1 lhv.iterations=1000000000 quiet',
+    b'lhv.end=poweroff lhv.e9=1 lhv.iterations=1000000000 lhv.soak=1000000 quiet',
     b'lhv.end=halt\tlhv.end=reboot lhv.e9=0 lhv.cpus=0x10 lhv.bogus=1',
     b'serial=50,5o1,65535 boot_drive lhv.tests=a?c,*.d',
 ]

@@ -60,6 +60,7 @@ static void test_defaults(void **state)
     assert_string_equal(opts.tests, "");
     assert_int_equal(opts.cpus, 0);
     assert_int_equal(opts.iterations, 1);
+    assert_int_equal(opts.soak, LHV_SOAK_DEFAULT);
     assert_int_equal(opts.end, LHV_END_DEFAULT);
     assert_false(opts.e9);
 }
@@ -310,6 +311,31 @@ static void test_iterations(void **state)
     refused_naming("lhv.iterations=1e3", "lhv.iterations=1e3", "expected lhv.iterations=N");
 }
 
+static void test_soak(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.soak, 10000);
+    assert_int_equal(parse("lhv.soak=1"), 0);
+    assert_int_equal(opts.soak, 1);
+    assert_int_equal(parse("lhv.soak=1000000"), 0);
+    assert_int_equal(opts.soak, 1000000);
+    assert_int_equal(parse("lhv.soak=1000000000"), 0);
+    assert_int_equal(opts.soak, 1000000000);
+    assert_int_equal(parse("lhv.soak=0x10"), 0);
+    assert_int_equal(opts.soak, 16);
+    assert_int_equal(parse("lhv.soak=5 lhv.soak=7"), 0); /* the later wins */
+    assert_int_equal(opts.soak, 7);
+
+    refused("lhv.soak=0", "lhv.soak=0: expected lhv.soak=N with N in 1..1000000000");
+    refused_naming("lhv.soak=1000000001", "lhv.soak=1000000001", "expected lhv.soak=N");
+    refused_naming("lhv.soak=-1", "lhv.soak=-1", "expected lhv.soak=N");
+    refused_naming("lhv.soak", "lhv.soak", "expected lhv.soak=N");
+    refused_naming("lhv.soak=", "lhv.soak=", "expected lhv.soak=N");
+    refused_naming("lhv.soak=1e6", "lhv.soak=1e6", "expected lhv.soak=N");
+    refused_naming("lhv.soak=many", "lhv.soak=many", "expected lhv.soak=N");
+}
+
 static void test_inject(void **state)
 {
     (void)state;
@@ -356,18 +382,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
 }
 
 static void test_option_names(void **state)
@@ -377,13 +403,14 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
     assert_string_equal(lhv_option_names[3], "lhv.e9");
     assert_string_equal(lhv_option_names[4], "lhv.iterations");
     assert_string_equal(lhv_option_names[5], "lhv.inject");
+    assert_string_equal(lhv_option_names[7], "lhv.soak");
 }
 
 static void test_all_together(void **state)
@@ -531,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_end),
         cmocka_unit_test(test_e9),
         cmocka_unit_test(test_iterations),
+        cmocka_unit_test(test_soak),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_console),
         cmocka_unit_test(test_unknown_lhv_option),

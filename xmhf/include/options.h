@@ -15,6 +15,7 @@ enum lhv_end_action {
 };
 
 #define LHV_TESTS_MAX 256
+#define LHV_SOAK_DEFAULT 10000
 
 /* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
 enum lhv_inject {
@@ -33,6 +34,8 @@ struct lhv_options {
     char tests[LHV_TESTS_MAX];    /* lhv.tests=GLOB[,GLOB...]; "" = all */
     u32 cpus;                     /* lhv.cpus=N; 0 = every CPU */
     u32 iterations;               /* lhv.iterations=N; default 1 */
+    u32 soak;                     /* lhv.soak=N: VM exits per CPU in vmx/soak-exits;
+                                     default LHV_SOAK_DEFAULT */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */

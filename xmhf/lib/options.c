@@ -4,7 +4,7 @@
 
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
-    "lhv.console", NULL,
+    "lhv.console", "lhv.soak", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -15,6 +15,7 @@ const char *const lhv_option_names[] = {
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
+#define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|phantom-cpu"
@@ -29,6 +30,7 @@ void options_default(struct lhv_options *o)
     o->serial.stop_bits = 1;
     o->boot_drive = 0xffffffff;
     o->iterations = 1;
+    o->soak = LHV_SOAK_DEFAULT;
 }
 
 /* Word separators: space and tab (and line breaks, which keep the error
@@ -175,6 +177,11 @@ static const char *parse_iterations(const char *v, size_t len, struct lhv_option
     return parse_range(v, len, 1, 1000000000, &o->iterations) ? NULL : ITERATIONS_FORM;
 }
 
+static const char *parse_soak(const char *v, size_t len, struct lhv_options *o)
+{
+    return parse_range(v, len, 1, 1000000000, &o->soak) ? NULL : SOAK_FORM;
+}
+
 static const char *parse_inject(const char *v, size_t len, struct lhv_options *o)
 {
     static const char *const names[] = {
@@ -220,6 +227,7 @@ static const struct option {
     { "lhv.iterations", ITERATIONS_FORM, parse_iterations },
     { "lhv.inject", INJECT_FORM, parse_inject },
     { "lhv.console", CONSOLE_FORM, parse_console },
+    { "lhv.soak", SOAK_FORM, parse_soak },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */
