@@ -100,9 +100,11 @@ $$(B_$(1))/init/%.o: xmhf/init/%.S Makefile ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.c Makefile ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.S Makefile ; $$(compile)
 
-# Runtime objects: the subarch's own code model.
+# Runtime objects: the subarch's own code model. (-iquote . finds the files a
+# unity source includes; the prefix map names them lhv/x.c, not ./lhv/x.c, in
+# debug information.)
 $$(B_$(1))/runtime/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/unity/%.o: \
-		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv -iquote .
+		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv -iquote . -ffile-prefix-map=./=
 $$(B_$(1))/runtime/%.o: xmhf/runtime/%.S Makefile ; $$(compile)
 $$(B_$(1))/lhv/%.o: lhv/%.S Makefile ; $$(compile)
 $$(B_$(1))/unity/%.o: build/unity/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
@@ -191,7 +193,7 @@ build/unity/%.c: FORCE
 # (for init, SL and the i386 runtime) and init's and the SL's other files.
 B32 := build/common32$(SUFFIX)
 LIB32 := $(B32)/unity/lib.o
-$(B32)/%.o: CFLAGS = $(CFLAGS_32) -iquote .
+$(B32)/%.o: CFLAGS = $(CFLAGS_32) -iquote . -ffile-prefix-map=./=
 $(LIB32): build/unity/lib.c Makefile ; $(compile)
 $(B32)/init/%.o: xmhf/init/%.S Makefile ; $(compile)
 $(B32)/sl/%.o: xmhf/sl/%.S Makefile ; $(compile)

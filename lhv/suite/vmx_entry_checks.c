@@ -500,6 +500,16 @@ static void brk_intr_error_high(struct ec_run *r)
     brk_intr(r, EC_INTR(3, VEC_GP) | EC_INTR_ERROR_CODE);
 }
 
+static const char *prep_error_code_rule(struct ec_run *r)
+{
+    (void)r;
+    /* IA32_VMX_BASIC bit 56 (A.1): a hardware exception of any vector may be
+     * injected with or without an error code (tigerlake in Bochs sets it) */
+    return (vmx_caps.basic & (1ull << 56))
+               ? "IA32_VMX_BASIC bit 56 allows any exception with or without an error code"
+               : NULL;
+}
+
 static const char *prep_no_zero_length(struct ec_run *r)
 {
     (void)r;
@@ -553,8 +563,10 @@ static const struct ec_row control_rows[] = {
     CTL("injected event of reserved type 1", "3", NULL, brk_intr_type1, NULL),
     CTL("injected NMI with vector 3", "3", NULL, brk_intr_nmi_vector, NULL),
     CTL("injected hardware exception with vector 32", "3", NULL, brk_intr_exception_32, NULL),
-    CTL("injected #UD with deliver-error-code", "3", NULL, brk_intr_ud_error_code, NULL),
-    CTL("injected #GP without deliver-error-code", "3", NULL, brk_intr_gp_no_error_code, NULL),
+    CTL("injected #UD with deliver-error-code", "3", prep_error_code_rule,
+        brk_intr_ud_error_code, NULL),
+    CTL("injected #GP without deliver-error-code", "3", prep_error_code_rule,
+        brk_intr_gp_no_error_code, NULL),
     CTL("interruption-information bits 30:12 set", "3", NULL, brk_intr_reserved, NULL),
     CTL("injected error code bits 31:16 set", "3", NULL, brk_intr_error_high, NULL),
     CTL("injected software interrupt with instruction length 16", "3", NULL,

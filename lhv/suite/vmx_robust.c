@@ -144,6 +144,39 @@ static void test_invalid_opcode(const char *name)
 }
 
 /* ------------------------------------------------------------------------ */
+/* vmx/fault-in-guest-handler: with no exception exiting the guest's UD2
+ * goes through the guest's IDT, which is LHV's own (the test guests run
+ * LHV's code): its handler finds itself in a guest and hands the report to
+ * the host (HC_GUEST_EXCEPTION), which fails that guest and goes on,
+ * instead of ending the whole run from inside the guest. */
+
+static void check_fault_in_guest_handler(struct cpu_outcome *o, void *arg)
+{
+    struct vcpu *v = test_guest(o);
+    (void)arg;
+
+    if (!v)
+        return;
+    vmw(EXCEPTION_BITMAP, 0);
+    bool ran = vcpu_run(v, guest_ud2, NULL);
+    if (!expect_failure(o, v, ran, "UD2 through LHV's IDT",
+                        "exception #UD invalid opcode (vector 6)"))
+        return;
+    if (v->exit_reason != EXIT_REASON_VMCALL) {
+        outcome_fail(o, "the guest stopped at exit %u, expected its VMCALL (%u)", v->exit_reason,
+                     EXIT_REASON_VMCALL);
+        return;
+    }
+    check_next_guest_runs(o, "an exception in the guest's handler");
+}
+
+TEST("vmx/fault-in-guest-handler", test_fault_in_guest_handler);
+static void test_fault_in_guest_handler(const char *name)
+{
+    verdict_all_cpus(name, check_fault_in_guest_handler, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
 /* vmx/fault-endless-loop: a guest that never gives the CPU back is stopped
  * by the VMX-preemption timer (pin-based control bit 6): it counts down
  * once every 2^X TSC ticks, X = IA32_VMX_MISC bits 4:0, and exits with

@@ -10,6 +10,7 @@
 #include "hypapp.h"
 #include "spinlock.h"
 #include "string.h"
+#include "trap.h"
 #include "vmx.h"
 #include "x86.h"
 
@@ -252,6 +253,13 @@ static enum exit_action handle_vmcall(struct vcpu *v)
     }
     if (nr == HC_DONE) {
         v->done = true;
+        return EXIT_STOP;
+    }
+    if (nr == HC_GUEST_EXCEPTION) {
+        v->failed = true;
+        snprintf(v->why, sizeof(v->why), "the guest took exception %s (vector %lu) at ip "
+                 "0x%lx, error code 0x%lx, in LHV's handler", exception_name((u32)REG_BX(v)),
+                 (unsigned long)REG_BX(v), (unsigned long)REG_CX(v), (unsigned long)REG_DX(v));
         return EXIT_STOP;
     }
     if (nr == HC_ECHO)

@@ -98,6 +98,10 @@ struct vcpu {
 /* LHV's hypercalls (0x0000-0x0fff; DESIGN §3) */
 #define HC_DONE 0x0000   /* the guest program finished */
 #define HC_ECHO 0x0001   /* returns arg1 + arg2 */
+/* LHV's exception handler, running in a test guest, met an exception that
+ * nothing expected: arg1 vector, arg2 ip, arg3 error code. Stops the guest
+ * as failed; the run goes on (trap.c). */
+#define HC_GUEST_EXCEPTION 0x0002
 
 /* Makes a VMCS for a guest that shares the host's address space and runs
  * in ring 0 with the host's code: 64-bit guest on amd64, 32-bit protected
