@@ -40,8 +40,8 @@ class Case:
     name: str
     args: list           # test3.py options
     quick: bool = False  # part of --quick
-    full: bool = False   # only with --full (make test-full)
     fatal_within: float = 0  # bad input: the FATAL must come this soon (seconds)
+    full: bool = False   # only with --full (make test-full)
 
 
 def boot_cases():

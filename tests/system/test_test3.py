@@ -6,6 +6,7 @@ how Bochs ended. No emulator runs.
     python3 tests/system/test_test3.py
 """
 
+import argparse
 import contextlib
 import importlib.util
 import io
@@ -607,6 +608,40 @@ class Report(unittest.TestCase):
     def test_end_action_last_wins(self):
         self.assertEqual(test3.end_action("lhv.end=halt x lhv.end=reboot"), "reboot")
         self.assertEqual(test3.end_action("serial=115200,8n1,0x3f8"), "poweroff")
+
+
+class MatrixSelection(unittest.TestCase):
+    """tests/system/matrix.py: which cases make test and make test-full run
+    (a bad-input case once landed in --full only through a field order)."""
+
+    @classmethod
+    def setUpClass(cls):
+        spec = importlib.util.spec_from_file_location(
+            "matrix", os.path.join(ROOT, "tests", "system", "matrix.py"))
+        cls.matrix = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(cls.matrix)
+        cls.cases = cls.matrix.all_cases("/nonexistent", "/nonexistent")
+
+    def names(self, *argv):
+        args = argparse.Namespace(full="--full" in argv, quick="--quick" in argv, filter=None)
+        return [c.name for c in self.matrix.select(self.cases, args)]
+
+    def test_bad_inputs_and_faults_in_make_test(self):
+        names = self.names()
+        for prefix in ("bad-", "fault-"):
+            self.assertTrue(any(n.startswith(prefix) for n in names), prefix)
+        every = [c for c in self.cases if c.name.startswith("bad-") and c.fatal_within]
+        self.assertTrue(every)
+        self.assertTrue(all(not c.full for c in every))
+
+    def test_full_adds_cases_and_keeps_the_rest(self):
+        default, full = set(self.names()), set(self.names("--full"))
+        self.assertTrue(default < full)
+        self.assertIn("amd64-bochs-tigerlake-smp2", default)
+        self.assertIn("amd64-bochs-ryzen-no-vmx", full - default)
+
+    def test_quick_is_a_subset(self):
+        self.assertTrue(set(self.names("--quick")) <= set(self.names()))
 
 
 if __name__ == "__main__":
