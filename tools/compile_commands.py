@@ -2,9 +2,10 @@
 """Writes compile_commands.json (the clang JSON compilation database that
 clangd, ccls and most editors read) from the Makefile's real commands:
 `make -n -B` prints every compile without running it, and each line of the
-form `gcc ... -c -o OBJ SRC` becomes one entry. Both subarchs are listed, so
-a shared file (xmhf/lib/*.c) appears with its 32-bit and its 64-bit flags;
-editors take the first.
+form `gcc ... -c -o OBJ SRC` becomes one entry (a directory's unity source,
+build/unity/NAME.c, one entry per file it includes, with its flags). Both
+subarchs are listed, so a shared file (xmhf/lib/*.c) appears with its 32-bit
+and its 64-bit flags; editors take the first.
 
     tools/compile_commands.py [-o FILE] [make variables, e.g. DEBUG=1 SUBARCHS=amd64]
 """
@@ -18,8 +19,26 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def unity_members(make_output):
+    """build/unity/NAME.c -> the files it includes, from the printf line
+    that writes it (make -n prints it; the file need not exist yet)."""
+    members = {}
+    for line in make_output.splitlines():
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        if words[:2] == ["printf", '#include "%s"\\n'] and ">" in words:
+            out = words[words.index(">") + 1]
+            if out.endswith(".tmp"):
+                members[out[:-len(".tmp")]] = words[2:words.index(">")]
+    return members
+
+
 def entries(make_output, directory):
-    """The compile lines of `make -n` output -> list of database entries."""
+    """The compile lines of `make -n` output -> list of database entries; a
+    unity source (build/unity/NAME.c) gives one entry per file it includes."""
+    members = unity_members(make_output)
     out = []
     for line in make_output.splitlines():
         try:
@@ -34,7 +53,9 @@ def entries(make_output, directory):
         if not source.endswith((".c", ".S")):
             continue
         obj = words[words.index("-o") + 1]
-        out.append({"directory": directory, "arguments": words, "file": source, "output": obj})
+        for member in members.get(source, [source]):
+            out.append({"directory": directory, "arguments": words[:-1] + [member],
+                        "file": member, "output": obj})
     return out
 
 
