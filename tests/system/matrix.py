@@ -137,7 +137,8 @@ def full_cases():
     """The longer matrix behind make test-full: every other Bochs CPU model
     with VMX (each VMX test passes or SKIPs naming what that model lacks),
     an AMD model (no VMX), suite repetitions (lhv.iterations) in Bochs and
-    QEMU, and QEMU with 8 CPUs and 8 GiB."""
+    QEMU, 10^6 VM exits per CPU (lhv.soak) in Bochs, and QEMU with 8 CPUs
+    and 8 GiB."""
     vmx = [a for t in VMX_CORE_TESTS for a in ("--require-pass", t)]
     cases = [Case("%s-bochs-%s-smp2" % (sub, model),
                   ["--subarch", sub, "--emulator", "bochs", "--bochs-cpu", model, "--smp", "2"] +
@@ -154,6 +155,12 @@ def full_cases():
         cases.append(Case("%s-grub-smp8-iterations5" % sub,
                           ["--subarch", sub, "--boot", "grub", "--smp", "8", "--memory", "2G",
                            "--cmdline", "lhv.iterations=5", "--timeout", "120"], full=True))
+    # soak: 10^6 VM exits per CPU, counted by host and guest
+    for sub in test3.SUBARCHS:
+        cases.append(Case("%s-bochs-smp2-soak1m" % sub,
+                          ["--subarch", sub, "--emulator", "bochs", "--smp", "2", "--cmdline",
+                           "lhv.tests=vmx/soak-exits lhv.soak=1000000", "--require-pass",
+                           "vmx/soak-exits", "--timeout", "300"], full=True))
     cases.append(Case("amd64-grub-smp8-8G",
                       ["--subarch", "amd64", "--boot", "grub", "--smp", "8", "--memory", "8G",
                        "--require-pass", "boot/high-memory"], full=True))
