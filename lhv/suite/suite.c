@@ -5,6 +5,7 @@
 #include "smp.h"
 #include "string.h"
 #include "suite.h"
+#include "vmx/vmx.h"
 #include "x86.h"
 
 extern const struct test __tests_start[], __tests_end[];
@@ -25,7 +26,10 @@ void suite_run(void)
     for (const struct test *t = __tests_start; t < __tests_end; t++) {
         if (!test_selected(t->name))
             continue;
-        t->run(t->name);
+        if (t->needs_vmx && !vmx_caps.present)
+            verdict_skip(t->name, "%s", vmx_caps.absent);
+        else
+            t->run(t->name);
         if (on)
             __asm__ volatile("sti" : : : "memory");
         else

@@ -1,6 +1,7 @@
 /* The experiments LHV runs, one file per theme. Each test is declared with
- * TEST(group/name, function) and prints exactly one verdict; the linker
- * collects them (section .lhv_tests) in link order. */
+ * TEST(group/name, function) (VMX_TEST for one that needs VMX) and prints
+ * exactly one verdict; the linker collects them (section .lhv_tests) in
+ * link order. */
 #ifndef LHV_SUITE_H
 #define LHV_SUITE_H
 
@@ -9,13 +10,18 @@
 struct test {
     const char *name;
     void (*run)(const char *name);
+    bool needs_vmx; /* SKIPped at once when the CPU has no VMX */
 };
 
-#define TEST(test_name, fn)                                                          \
+#define DECLARE_TEST(test_name, fn, vmx)                                             \
     static void fn(const char *name);                                                \
     static const struct test test_##fn __attribute__((section(".lhv_tests"), used, \
                                                       aligned(sizeof(void *)))) = {   \
-        test_name, fn}
+        test_name, fn, vmx}
+#define TEST(test_name, fn) DECLARE_TEST(test_name, fn, false)
+/* A test that needs VMX: where the CPU has none it is not run (no cross-call
+ * to every CPU to learn that each would skip) and SKIPs with the reason. */
+#define VMX_TEST(test_name, fn) DECLARE_TEST(test_name, fn, true)
 
 /* Runs every selected test (lhv.tests=) once. */
 void suite_run(void);

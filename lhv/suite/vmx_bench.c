@@ -231,7 +231,7 @@ static void bench_exits(struct cpu_outcome *o)
     ept_flush(&bench_ept);
 }
 
-TEST("bench/vmx-exit-costs", test_bench_exits);
+VMX_TEST("bench/vmx-exit-costs", test_bench_exits);
 static void test_bench_exits(const char *name)
 {
     struct cpu_outcome o;

@@ -16,7 +16,7 @@ static void check_vmxon(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "not in VMX operation");
 }
 
-TEST("vmx/vmxon", test_vmxon);
+VMX_TEST("vmx/vmxon", test_vmxon);
 static void test_vmxon(const char *name) { verdict_all_cpus(name, check_vmxon, NULL); }
 
 /* The cost of a VMCALL round trip, measured in the guest with RDTSC around
@@ -63,7 +63,7 @@ static void check_vmcall(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the guest got 0x%lx, expected 0x%lx", e.result, e.a + e.b);
 }
 
-TEST("vmx/vmcall-roundtrip", test_vmcall);
+VMX_TEST("vmx/vmcall-roundtrip", test_vmcall);
 static void test_vmcall(const char *name)
 {
     verdict_all_cpus(name, check_vmcall, NULL);
@@ -113,7 +113,7 @@ static void check_cpuid(struct cpu_outcome *o, void *arg)
                      r.ebx, r.ecx, r.edx, LHV_CPUID_ANSWER);
 }
 
-TEST("vmx/cpuid-exiting", test_cpuid);
+VMX_TEST("vmx/cpuid-exiting", test_cpuid);
 static void test_cpuid(const char *name) { verdict_all_cpus(name, check_cpuid, NULL); }
 
 static void guest_app_call(void *arg)
@@ -134,7 +134,7 @@ static void check_app_hypercall(struct cpu_outcome *o, void *arg)
                      HYPERCALL_APP_FIRST);
 }
 
-TEST("hypapp/hypercall", test_app_hypercall);
+VMX_TEST("hypapp/hypercall", test_app_hypercall);
 static void test_app_hypercall(const char *name)
 {
     verdict_all_cpus(name, check_app_hypercall, NULL);
@@ -162,7 +162,7 @@ static void check_guest_knows(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the host believes it is an LHV guest");
 }
 
-TEST("vmx/guest-knows-it-is-a-guest", test_guest_knows);
+VMX_TEST("vmx/guest-knows-it-is-a-guest", test_guest_knows);
 static void test_guest_knows(const char *name)
 {
     verdict_all_cpus(name, check_guest_knows, NULL);

@@ -578,7 +578,7 @@ static const struct ec_row control_rows[] = {
 static const struct ec_table control_table = {"entry-checks-controls", control_rows,
                                               ARRAY_SIZE(control_rows)};
 
-TEST("vmx/entry-checks-controls", test_entry_controls);
+VMX_TEST("vmx/entry-checks-controls", test_entry_controls);
 static void test_entry_controls(const char *name)
 {
     verdict_all_cpus(name, ec_check_table, (void *)&control_table);
@@ -726,7 +726,7 @@ static const struct ec_row host_rows[] = {
 static const struct ec_table host_table = {"entry-checks-host-state", host_rows,
                                            ARRAY_SIZE(host_rows)};
 
-TEST("vmx/entry-checks-host-state", test_entry_host);
+VMX_TEST("vmx/entry-checks-host-state", test_entry_host);
 static void test_entry_host(const char *name)
 {
     verdict_all_cpus(name, ec_check_table, (void *)&host_table);
@@ -910,7 +910,7 @@ static const struct ec_row guest_rows[] = {
 static const struct ec_table guest_table = {"entry-checks-guest-state", guest_rows,
                                             ARRAY_SIZE(guest_rows)};
 
-TEST("vmx/entry-checks-guest-state", test_entry_guest);
+VMX_TEST("vmx/entry-checks-guest-state", test_entry_guest);
 static void test_entry_guest(const char *name)
 {
     verdict_all_cpus(name, ec_check_table, (void *)&guest_table);
@@ -979,7 +979,7 @@ static const struct ec_row msr_rows[] = {
 static const struct ec_table msr_table = {"entry-checks-msr-load", msr_rows,
                                           ARRAY_SIZE(msr_rows)};
 
-TEST("vmx/entry-checks-msr-load", test_entry_msr_load);
+VMX_TEST("vmx/entry-checks-msr-load", test_entry_msr_load);
 static void test_entry_msr_load(const char *name)
 {
     verdict_all_cpus(name, ec_check_table, (void *)&msr_table);

@@ -285,7 +285,7 @@ static void check_identity(struct cpu_outcome *o, void *arg)
     }
 }
 
-TEST("vmx/ept-identity", test_ept_identity);
+VMX_TEST("vmx/ept-identity", test_ept_identity);
 static void test_ept_identity(const char *name) { verdict_all_cpus(name, check_identity, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -405,7 +405,7 @@ static void check_violation(struct cpu_outcome *o, void *arg)
     ept_flush(d.e);
 }
 
-TEST("vmx/ept-violation", test_ept_violation);
+VMX_TEST("vmx/ept-violation", test_ept_violation);
 static void test_ept_violation(const char *name) { verdict_all_cpus(name, check_violation, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -504,7 +504,7 @@ static void check_switch(struct cpu_outcome *o, void *arg)
     ept_flush(&c->other);
 }
 
-TEST("vmx/ept-switch-invept", test_ept_switch);
+VMX_TEST("vmx/ept-switch-invept", test_ept_switch);
 static void test_ept_switch(const char *name) { verdict_all_cpus(name, check_switch, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -582,7 +582,7 @@ static void check_2mb(struct cpu_outcome *o, void *arg)
     ept_flush(&c->ident);
 }
 
-TEST("vmx/ept-2mb-pages", test_ept_2mb);
+VMX_TEST("vmx/ept-2mb-pages", test_ept_2mb);
 static void test_ept_2mb(const char *name) { verdict_all_cpus(name, check_2mb, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -667,7 +667,7 @@ static void check_execute_only(struct cpu_outcome *o, void *arg)
     ept_flush(d.e);
 }
 
-TEST("vmx/ept-execute-only", test_ept_execute_only);
+VMX_TEST("vmx/ept-execute-only", test_ept_execute_only);
 static void test_ept_execute_only(const char *name)
 {
     verdict_all_cpus(name, check_execute_only, NULL);
@@ -759,5 +759,5 @@ static void check_vpid(struct cpu_outcome *o, void *arg)
     echo_run(o, v, "after INVVPID");
 }
 
-TEST("vmx/vpid-invvpid", test_vpid);
+VMX_TEST("vmx/vpid-invvpid", test_vpid);
 static void test_vpid(const char *name) { verdict_all_cpus(name, check_vpid, NULL); }

@@ -253,7 +253,7 @@ static void check_inject_ext(struct cpu_outcome *o, void *arg)
                         (uintptr_t)guest_entry);
 }
 
-TEST("vmx/inject-external-interrupt", test_inject_ext);
+VMX_TEST("vmx/inject-external-interrupt", test_inject_ext);
 static void test_inject_ext(const char *name)
 {
     ev_prepare();
@@ -281,7 +281,7 @@ static void check_inject_exc(struct cpu_outcome *o, void *arg)
         ev_check_report(o, "#UD", &l, VEC_UD, EV_NO_ERROR, (uintptr_t)guest_entry);
 }
 
-TEST("vmx/inject-exception-with-error-code", test_inject_exc);
+VMX_TEST("vmx/inject-exception-with-error-code", test_inject_exc);
 static void test_inject_exc(const char *name)
 {
     ev_prepare();
@@ -313,7 +313,7 @@ static void check_inject_soft(struct cpu_outcome *o, void *arg)
                         (uintptr_t)guest_entry + len);
 }
 
-TEST("vmx/inject-software-interrupt", test_inject_soft);
+VMX_TEST("vmx/inject-software-interrupt", test_inject_soft);
 static void test_inject_soft(const char *name)
 {
     ev_prepare();
@@ -348,7 +348,7 @@ static void check_iwin(struct cpu_outcome *o, void *arg)
                      l.interruptibility);
 }
 
-TEST("vmx/interrupt-window-exiting", test_iwin);
+VMX_TEST("vmx/interrupt-window-exiting", test_iwin);
 static void test_iwin(const char *name)
 {
     ev_prepare();
@@ -394,7 +394,7 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "activity state %u in the handler, expected 0 (active)", l.activity);
 }
 
-TEST("vmx/hlt-exiting", test_hlt);
+VMX_TEST("vmx/hlt-exiting", test_hlt);
 static void test_hlt(const char *name)
 {
     ev_prepare();
@@ -465,7 +465,7 @@ static void check_idt_vectoring(struct cpu_outcome *o, void *arg)
     }
 }
 
-TEST("vmx/idt-vectoring-info", test_idt_vectoring);
+VMX_TEST("vmx/idt-vectoring-info", test_idt_vectoring);
 static void test_idt_vectoring(const char *name)
 {
     ev_prepare();
@@ -537,7 +537,7 @@ static void check_entry_shadow(struct cpu_outcome *o, void *arg)
                "blocking by STI with IF=0");
 }
 
-TEST("vmx/entry-interrupt-shadow", test_entry_shadow);
+VMX_TEST("vmx/entry-interrupt-shadow", test_entry_shadow);
 static void test_entry_shadow(const char *name)
 {
     ev_prepare();
@@ -575,7 +575,7 @@ static void check_exit_shadow(struct cpu_outcome *o, void *arg)
         }
 }
 
-TEST("vmx/exit-saves-interrupt-shadow", test_exit_shadow);
+VMX_TEST("vmx/exit-saves-interrupt-shadow", test_exit_shadow);
 static void test_exit_shadow(const char *name)
 {
     ev_prepare();
@@ -661,7 +661,7 @@ static void check_pending_db(struct cpu_outcome *o, void *arg)
         ev_db_refused(o, "BS without TF under blocking by MOV SS", BLOCK_MOV_SS, 0, DBG_BS);
 }
 
-TEST("vmx/pending-debug-exceptions", test_pending_db);
+VMX_TEST("vmx/pending-debug-exceptions", test_pending_db);
 static void test_pending_db(const char *name)
 {
     ev_prepare();

@@ -202,7 +202,7 @@ static void check_guest_32bit(struct cpu_outcome *o, void *arg)
                      "CR4 0x%lx", r.cr0, r.cr3, r.cr4);
 }
 
-TEST("vmx/guest-32bit", test_guest_32bit);
+VMX_TEST("vmx/guest-32bit", test_guest_32bit);
 static void test_guest_32bit(const char *name)
 {
     static u8 *stacks[LHV_MAX_CPUS];
@@ -462,7 +462,7 @@ static void check_unrestricted(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "back in real mode, CS base 0x%llx, expected 0", l.step[5].cs_base);
 }
 
-TEST("vmx/unrestricted-guest", test_unrestricted);
+VMX_TEST("vmx/unrestricted-guest", test_unrestricted);
 static void test_unrestricted(const char *name)
 {
     char why[96];
@@ -622,7 +622,7 @@ static bool r3_prepare(const char *name)
     return true;
 }
 
-TEST("vmx/guest-ring3", test_guest_ring3);
+VMX_TEST("vmx/guest-ring3", test_guest_ring3);
 static void test_guest_ring3(const char *name)
 {
     if (r3_prepare(name))
@@ -715,7 +715,7 @@ static void check_xsetbv_cpl3(struct cpu_outcome *o, void *arg)
                      (u32)r.out[2]);
 }
 
-TEST("vmx/xsetbv-cpl3", test_xsetbv_cpl3);
+VMX_TEST("vmx/xsetbv-cpl3", test_xsetbv_cpl3);
 static void test_xsetbv_cpl3(const char *name)
 {
     if (r3_prepare(name))
@@ -828,7 +828,7 @@ static void check_irq_to_guest(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "%u external-interrupt exits with the control clear", l.ext_exits);
 }
 
-TEST("vmx/interrupt-to-guest", test_irq_to_guest);
+VMX_TEST("vmx/interrupt-to-guest", test_irq_to_guest);
 static void test_irq_to_guest(const char *name)
 {
     trap_set_handler(VG_VEC_GUEST, host_vec_guest);
@@ -997,7 +997,7 @@ static void check_ext_exiting(struct cpu_outcome *o, void *arg)
         ext_once(o, v, true);
 }
 
-TEST("vmx/external-interrupt-exiting", test_ext_exiting);
+VMX_TEST("vmx/external-interrupt-exiting", test_ext_exiting);
 static void test_ext_exiting(const char *name)
 {
     trap_set_handler(VG_VEC_GUEST, host_vec_guest);

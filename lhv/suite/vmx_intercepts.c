@@ -176,7 +176,7 @@ static void check_preemption_timer(struct cpu_outcome *o, void *arg)
                      "most %llu", PT_SAVE_START, d.saved, spent + 1);
 }
 
-TEST("vmx/preemption-timer-rate", test_preemption_timer);
+VMX_TEST("vmx/preemption-timer-rate", test_preemption_timer);
 static void test_preemption_timer(const char *name)
 {
     verdict_all_cpus(name, check_preemption_timer, NULL);
@@ -252,7 +252,7 @@ static void check_preemption_timer_hlt(struct cpu_outcome *o, void *arg)
     pt_hlt_run(o, "entered in the HLT activity state", true, (uintptr_t)guest_entry);
 }
 
-TEST("vmx/preemption-timer-hlt", test_preemption_timer_hlt);
+VMX_TEST("vmx/preemption-timer-hlt", test_preemption_timer_hlt);
 static void test_preemption_timer_hlt(const char *name)
 {
     verdict_all_cpus(name, check_preemption_timer_hlt, NULL);
@@ -289,7 +289,7 @@ static void check_tsc_offsetting(struct cpu_outcome *o, void *arg)
                      "[0x%llx, 0x%llx]", got, off, t0 + off, t1 + off);
 }
 
-TEST("vmx/tsc-offsetting", test_tsc_offsetting);
+VMX_TEST("vmx/tsc-offsetting", test_tsc_offsetting);
 static void test_tsc_offsetting(const char *name)
 {
     verdict_all_cpus(name, check_tsc_offsetting, NULL);
@@ -338,7 +338,7 @@ static void check_rdtsc_exiting(struct cpu_outcome *o, void *arg)
                      "0x%llx", d.exits, got, answer);
 }
 
-TEST("vmx/rdtsc-exiting", test_rdtsc_exiting);
+VMX_TEST("vmx/rdtsc-exiting", test_rdtsc_exiting);
 static void test_rdtsc_exiting(const char *name)
 {
     verdict_all_cpus(name, check_rdtsc_exiting, NULL);
@@ -426,7 +426,7 @@ static void check_cr_masks(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the guest's real CR0.TS is set: the masked bit was written");
 }
 
-TEST("vmx/cr-masks-shadows", test_cr_masks);
+VMX_TEST("vmx/cr-masks-shadows", test_cr_masks);
 static void test_cr_masks(const char *name) { verdict_all_cpus(name, check_cr_masks, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -534,7 +534,7 @@ static void check_cr3_exiting(struct cpu_outcome *o, void *arg)
     }
 }
 
-TEST("vmx/cr3-exiting", test_cr3_exiting);
+VMX_TEST("vmx/cr3-exiting", test_cr3_exiting);
 static void test_cr3_exiting(const char *name)
 {
     verdict_all_cpus(name, check_cr3_exiting, NULL);
@@ -603,7 +603,7 @@ static void check_mov_dr(struct cpu_outcome *o, void *arg)
                      d.exits, d.read, DR_ANSWER);
 }
 
-TEST("vmx/mov-dr-exiting", test_mov_dr);
+VMX_TEST("vmx/mov-dr-exiting", test_mov_dr);
 static void test_mov_dr(const char *name) { verdict_all_cpus(name, check_mov_dr, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -805,7 +805,7 @@ static void check_instruction_exits(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "%s did not exit", ie_ops[d.ops[d.step]].name);
 }
 
-TEST("vmx/instruction-exits", test_instruction_exits);
+VMX_TEST("vmx/instruction-exits", test_instruction_exits);
 static void test_instruction_exits(const char *name)
 {
     if (vmx_caps.present && !vmx_unavailable()) {
@@ -931,7 +931,7 @@ static void pf_gate(void *idt, u32 vector, uintptr_t handler)
 #endif
 }
 
-TEST("vmx/exception-bitmap-pf-mask-match", test_pf_mask_match);
+VMX_TEST("vmx/exception-bitmap-pf-mask-match", test_pf_mask_match);
 static void test_pf_mask_match(const char *name)
 {
     if (vmx_caps.present && !pf_idt) {

@@ -213,7 +213,7 @@ static void check_load_store(struct cpu_outcome *o, void *arg)
         check_msr_load_failure(o, v, &ls_runs[cpu], cpu);
 }
 
-TEST("vmx/msr-load-store", test_load_store);
+VMX_TEST("vmx/msr-load-store", test_load_store);
 static void test_load_store(const char *name) { verdict_all_cpus(name, check_load_store, NULL); }
 
 /* --- vmx/msr-bitmap ----------------------------------------------------- */
@@ -489,7 +489,7 @@ static void check_bitmap(struct cpu_outcome *o, void *arg)
         bitmap_variant(o, cpu, true);
 }
 
-TEST("vmx/msr-bitmap", test_bitmap);
+VMX_TEST("vmx/msr-bitmap", test_bitmap);
 static void test_bitmap(const char *name)
 {
 #ifndef __x86_64__

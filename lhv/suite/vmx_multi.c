@@ -236,7 +236,7 @@ static void check_multi_switch(struct cpu_outcome *o, void *arg)
         vmx_vmclear((uintptr_t)gs[k].v.vmcs);
 }
 
-TEST("vmx/multi-vmcs-switch", test_multi_switch);
+VMX_TEST("vmx/multi-vmcs-switch", test_multi_switch);
 static void test_multi_switch(const char *name)
 {
     verdict_all_cpus(name, check_multi_switch, NULL);
@@ -567,7 +567,7 @@ static void check_shadowing(struct cpu_outcome *o, void *arg)
     shadow_check_plain_link(o, &l);
 }
 
-TEST("vmx/multi-vmcs-shadowing", test_shadowing);
+VMX_TEST("vmx/multi-vmcs-shadowing", test_shadowing);
 static void test_shadowing(const char *name)
 {
     shadow_prepare();
@@ -788,7 +788,7 @@ static void check_storm(struct cpu_outcome *o, void *arg)
         storm_count(o);
 }
 
-TEST("vmx/multi-ipi-storm", test_storm);
+VMX_TEST("vmx/multi-ipi-storm", test_storm);
 static void test_storm(const char *name)
 {
     u64 timeout = STORM_TIMEOUT_MS * smp_tsc_per_ms();
@@ -914,7 +914,7 @@ static void check_pending(struct cpu_outcome *o, void *arg)
                      l.got_at_exit, got);
 }
 
-TEST("vmx/multi-ipi-pending-at-entry", test_pending);
+VMX_TEST("vmx/multi-ipi-pending-at-entry", test_pending);
 static void test_pending(const char *name)
 {
     trap_set_handler(PENDING_VECTOR, pending_interrupt);

@@ -325,7 +325,7 @@ static void check_nmi_exiting(struct cpu_outcome *o, void *arg)
                      "expected none", l.nmi_intr);
 }
 
-TEST("vmx/nmi-exiting", test_nmi_exiting);
+VMX_TEST("vmx/nmi-exiting", test_nmi_exiting);
 static void test_nmi_exiting(const char *name)
 {
     nmi_prepare();
@@ -369,7 +369,7 @@ static void check_nmi_exit_blocks_host(struct cpu_outcome *o, void *arg)
                      "expected 1 (one held pending, one lost)", l.host[2] - l.host[0]);
 }
 
-TEST("vmx/nmi-exit-blocks-host", test_nmi_exit_blocks_host);
+VMX_TEST("vmx/nmi-exit-blocks-host", test_nmi_exit_blocks_host);
 static void test_nmi_exit_blocks_host(const char *name)
 {
     nmi_prepare();
@@ -420,7 +420,7 @@ static void check_nmi_pending_at_entry(struct cpu_outcome *o, void *arg)
                      (unsigned long)l.nmi_rip[0]);
 }
 
-TEST("vmx/nmi-pending-at-entry", test_nmi_pending_at_entry);
+VMX_TEST("vmx/nmi-pending-at-entry", test_nmi_pending_at_entry);
 static void test_nmi_pending_at_entry(const char *name)
 {
     nmi_prepare();
@@ -484,7 +484,7 @@ static void check_nmi_blocking_at_entry(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the host's NMI handler ran %u times, expected 0", host_nmis() - before);
 }
 
-TEST("vmx/nmi-blocking-at-entry", test_nmi_blocking_at_entry);
+VMX_TEST("vmx/nmi-blocking-at-entry", test_nmi_blocking_at_entry);
 static void test_nmi_blocking_at_entry(const char *name)
 {
     nmi_prepare();
@@ -543,7 +543,7 @@ static void check_nmi_window(struct cpu_outcome *o, void *arg)
         check_window_at(o, "virtual-NMI blocking", &l, (uintptr_t)nmi_iret_self_after);
 }
 
-TEST("vmx/nmi-window-exiting", test_nmi_window);
+VMX_TEST("vmx/nmi-window-exiting", test_nmi_window);
 static void test_nmi_window(const char *name)
 {
     nmi_prepare();
@@ -588,7 +588,7 @@ static void check_nmi_inject(struct cpu_outcome *o, void *arg)
                      "by NMI", intr);
 }
 
-TEST("vmx/nmi-inject", test_nmi_inject);
+VMX_TEST("vmx/nmi-inject", test_nmi_inject);
 static void test_nmi_inject(const char *name)
 {
     nmi_prepare();
@@ -619,7 +619,7 @@ static void check_nmi_inject_virtual(struct cpu_outcome *o, void *arg)
         check_window_at(o, "after the handler", &l, (uintptr_t)guest_entry);
 }
 
-TEST("vmx/nmi-inject-virtual", test_nmi_inject_virtual);
+VMX_TEST("vmx/nmi-inject-virtual", test_nmi_inject_virtual);
 static void test_nmi_inject_virtual(const char *name)
 {
     nmi_prepare();
@@ -670,7 +670,7 @@ static void check_nmi_across_exit(struct cpu_outcome *o, void *arg)
                      host_nmis() - l.host[0]);
 }
 
-TEST("vmx/nmi-blocking-across-exit", test_nmi_across_exit);
+VMX_TEST("vmx/nmi-blocking-across-exit", test_nmi_across_exit);
 static void test_nmi_across_exit(const char *name)
 {
     nmi_prepare();
@@ -743,7 +743,7 @@ static void check_nmi_ipi(struct cpu_outcome *o, void *arg)
         outcome_skip(o, "only CPUs 0 and 1 take part");
 }
 
-TEST("vmx/nmi-ipi-from-other-cpu", test_nmi_ipi);
+VMX_TEST("vmx/nmi-ipi-from-other-cpu", test_nmi_ipi);
 static void test_nmi_ipi(const char *name)
 {
     struct nmi_pair p = {0};

@@ -102,7 +102,7 @@ static void check_triple_fault(struct cpu_outcome *o, void *arg)
                           EXIT_REASON_TRIPLE_FAULT, "a triple fault");
 }
 
-TEST("vmx/fault-triple-fault", test_triple_fault);
+VMX_TEST("vmx/fault-triple-fault", test_triple_fault);
 static void test_triple_fault(const char *name) { verdict_all_cpus(name, check_triple_fault, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -137,7 +137,7 @@ static void check_invalid_opcode(struct cpu_outcome *o, void *arg)
     check_next_guest_runs(o, "an invalid opcode");
 }
 
-TEST("vmx/fault-invalid-opcode", test_invalid_opcode);
+VMX_TEST("vmx/fault-invalid-opcode", test_invalid_opcode);
 static void test_invalid_opcode(const char *name)
 {
     verdict_all_cpus(name, check_invalid_opcode, NULL);
@@ -170,7 +170,7 @@ static void check_fault_in_guest_handler(struct cpu_outcome *o, void *arg)
     check_next_guest_runs(o, "an exception in the guest's handler");
 }
 
-TEST("vmx/fault-in-guest-handler", test_fault_in_guest_handler);
+VMX_TEST("vmx/fault-in-guest-handler", test_fault_in_guest_handler);
 static void test_fault_in_guest_handler(const char *name)
 {
     verdict_all_cpus(name, check_fault_in_guest_handler, NULL);
@@ -219,7 +219,7 @@ static void check_endless_loop(struct cpu_outcome *o, void *arg)
                           EXIT_REASON_PREEMPTION_TIMER, "the preemption timer stopped a loop");
 }
 
-TEST("vmx/fault-endless-loop", test_endless_loop);
+VMX_TEST("vmx/fault-endless-loop", test_endless_loop);
 static void test_endless_loop(const char *name) { verdict_all_cpus(name, check_endless_loop, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -269,7 +269,7 @@ static void check_entry_failure(struct cpu_outcome *o, void *arg)
         check_next_guest_runs(o, "refused VM entries");
 }
 
-TEST("vmx/fault-entry-failure", test_entry_failure);
+VMX_TEST("vmx/fault-entry-failure", test_entry_failure);
 static void test_entry_failure(const char *name)
 {
     verdict_all_cpus(name, check_entry_failure, NULL);
@@ -477,7 +477,7 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the host stack word changed");
 }
 
-TEST("vmx/isolation-ept", test_isolation_ept);
+VMX_TEST("vmx/isolation-ept", test_isolation_ept);
 static void test_isolation_ept(const char *name)
 {
     verdict_all_cpus(name, check_isolation_ept, NULL);
@@ -658,7 +658,7 @@ static void check_io_bitmap(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the PIC masks changed");
 }
 
-TEST("vmx/isolation-io-bitmap", test_io_bitmap);
+VMX_TEST("vmx/isolation-io-bitmap", test_io_bitmap);
 static void test_io_bitmap(const char *name) { verdict_all_cpus(name, check_io_bitmap, NULL); }
 
 /* ------------------------------------------------------------------------ */
@@ -855,7 +855,7 @@ static void check_io_bitmaps(struct cpu_outcome *o, void *arg)
             ~((1u << IOB_OUT_FREE) | (1u << IOB_IN_FREE)));
 }
 
-TEST("vmx/io-bitmaps", test_io_bitmaps);
+VMX_TEST("vmx/io-bitmaps", test_io_bitmaps);
 static void test_io_bitmaps(const char *name) { verdict_all_cpus(name, check_io_bitmaps, NULL); }
 
 /* vmx/io-unconditional: with "unconditional I/O exiting" (processor-based
@@ -887,7 +887,7 @@ static void check_io_unconditional(struct cpu_outcome *o, void *arg)
             ~((1u << IOB_OUT_FREE) | (1u << IOB_IN_FREE)));
 }
 
-TEST("vmx/io-unconditional", test_io_unconditional);
+VMX_TEST("vmx/io-unconditional", test_io_unconditional);
 static void test_io_unconditional(const char *name)
 {
     verdict_all_cpus(name, check_io_unconditional, NULL);
@@ -1005,5 +1005,5 @@ static void check_msrs(struct cpu_outcome *o, void *arg)
         }
 }
 
-TEST("vmx/isolation-msrs", test_isolation_msrs);
+VMX_TEST("vmx/isolation-msrs", test_isolation_msrs);
 static void test_isolation_msrs(const char *name) { verdict_all_cpus(name, check_msrs, NULL); }

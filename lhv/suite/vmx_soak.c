@@ -158,7 +158,7 @@ static void soak_result(struct cpu_outcome *o, void *arg)
                udiv64(s->ticks, s->want, NULL));
 }
 
-TEST("vmx/soak-exits", test_soak_exits);
+VMX_TEST("vmx/soak-exits", test_soak_exits);
 static void test_soak_exits(const char *name)
 {
     memset(soak, 0, sizeof(soak));

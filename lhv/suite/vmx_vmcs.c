@@ -210,7 +210,7 @@ static void check_lifecycle(struct cpu_outcome *o, void *arg)
         return;
 }
 
-TEST("vmx/vmcs-lifecycle", test_lifecycle);
+VMX_TEST("vmx/vmcs-lifecycle", test_lifecycle);
 static void test_lifecycle(const char *name) { verdict_all_cpus(name, check_lifecycle, NULL); }
 
 /* --- VMXOFF, VMXON ---------------------------------------------------- */
@@ -348,7 +348,7 @@ static void check_vmxoff_vmxon(struct cpu_outcome *o, void *arg)
         run_nop(o, v, "a guest after VMXOFF and VMXON");
 }
 
-TEST("vmx/vmxoff-vmxon", test_vmxoff_vmxon);
+VMX_TEST("vmx/vmxoff-vmxon", test_vmxoff_vmxon);
 static void test_vmxoff_vmxon(const char *name)
 {
     verdict_all_cpus(name, check_vmxoff_vmxon, NULL);
@@ -549,7 +549,7 @@ static void run_widths(struct cpu_outcome *o, void *arg)
     check_widths(o, arg);
 }
 
-TEST("vmx/vmread-vmwrite-widths", test_widths);
+VMX_TEST("vmx/vmread-vmwrite-widths", test_widths);
 static void test_widths(const char *name)
 {
     on_bochs = emulator_detect() == EMU_BOCHS;
@@ -609,5 +609,5 @@ static void check_read_only(struct cpu_outcome *o, void *arg)
     }
 }
 
-TEST("vmx/vmwrite-read-only", test_read_only);
+VMX_TEST("vmx/vmwrite-read-only", test_read_only);
 static void test_read_only(const char *name) { verdict_all_cpus(name, check_read_only, NULL); }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when the docs drift from the code: every test name (TEST(...) in
+"""Fails when the docs drift from the code: every test name (TEST(...) and VMX_TEST(...) in
 lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
 docs/tests.md, every lhv. option (xmhf/lib/options.c) and every build.sh
 flag in docs/options.md. Ends with the plain line `N passed, N failed`."""
@@ -20,7 +20,8 @@ def test_names():
     suite = os.path.join(ROOT, "lhv", "suite")
     for f in sorted(os.listdir(suite)):
         if f.endswith(".c"):
-            names.update(re.findall(r'TEST\("([^"]+)"', read(os.path.join("lhv", "suite", f))))
+            text = read(os.path.join("lhv", "suite", f))
+            names.update(re.findall(r'(?:VMX_)?TEST\("([^"]+)"', text))
     names.update(re.findall(r'\{"(boot/[^"]+)"', read("xmhf/runtime/selftest.c")))
     return names
 
