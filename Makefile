@@ -265,6 +265,7 @@ system: all
 test: deps
 	$(MAKE) --no-print-directory all unit
 	$(PYTHON) tests/system/test_test3.py
+	$(PYTHON) tests/system/test_tools.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
 	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)

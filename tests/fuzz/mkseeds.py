@@ -8,10 +8,10 @@ address | 1 at 0). image: small valid images of both subarchs and
 a gzip header. acpi: the captured tables of tests/unit/data/acpi-*.acpi moved
 down into a few KiB of memory (the BDA names an EBDA at 0x500 that holds the
 RSDP, the tables follow), pointers and checksums fixed."""
+import argparse
 import glob
 import os
 import struct
-import sys
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -227,7 +227,10 @@ def acpi_seed(path):
 
 
 def main():
-    outdir = sys.argv[1]
+    parser = argparse.ArgumentParser(description="Write the fuzzers' seed inputs to "
+                                     "OUTDIR/NAME/ (make fuzz calls it).")
+    parser.add_argument("outdir", metavar="OUTDIR")
+    outdir = parser.parse_args().outdir
     for i, c in enumerate(CMDLINES):
         write(outdir, 'options', 'cmdline%d' % i, c)
     for name, data in bootinfo_seeds():

@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Tests of the small tools around the build: tools/compile_commands.py
+(unity sources expand to their files) and tests/fuzz/mkseeds.py (--help
+prints usage instead of writing seeds into a directory named --help)."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+compile_commands = load("compile_commands", "tools/compile_commands.py")
+
+MAKE_N = """printf '#include "%s"\\n' lhv/a.c lhv/b.c > build/unity/lhv.c.tmp
+cmp -s build/unity/lhv.c.tmp build/unity/lhv.c && rm build/unity/lhv.c.tmp || mv build/unity/lhv.c.tmp build/unity/lhv.c
+gcc -m64 -O2 -iquote . -c -o build/amd64/unity/lhv.o build/unity/lhv.c
+gcc -m32 -c -o build/common32/init/entry.o xmhf/init/entry.S
+ld -o x.elf build/amd64/unity/lhv.o
+"""
+
+
+class CompileCommands(unittest.TestCase):
+    def test_unity_source_lists_its_files(self):
+        db = compile_commands.entries(MAKE_N, "/src")
+        self.assertEqual([e["file"] for e in db], ["lhv/a.c", "lhv/b.c", "xmhf/init/entry.S"])
+        self.assertEqual(db[0]["arguments"][-1], "lhv/a.c")
+        self.assertIn("-m64", db[1]["arguments"])
+        self.assertEqual(db[1]["output"], "build/amd64/unity/lhv.o")
+
+    def test_the_real_makefile(self):
+        make = subprocess.run(["make", "--no-print-directory", "-n", "-B", "V=1", "all"],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        files = {e["file"] for e in compile_commands.entries(make.stdout, ROOT)}
+        self.assertIn("lhv/vmx/guest.c", files)
+        self.assertIn("xmhf/lib/printf.c", files)
+        self.assertFalse([f for f in files if f.startswith("build/unity/")])
+
+
+class MkSeeds(unittest.TestCase):
+    def test_help_writes_nothing(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = subprocess.run([sys.executable, os.path.join(ROOT, "tests/fuzz/mkseeds.py"),
+                                  "--help"], cwd=tmp, capture_output=True, text=True)
+            self.assertEqual(run.returncode, 0)
+            self.assertIn("usage:", run.stdout)
+            self.assertEqual(os.listdir(tmp), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
