@@ -113,10 +113,10 @@ static void ev_prepare(void)
     ev_empty_idt = alloc_pages(1);
     memset(ev_idt, 0, PAGE_SIZE);
     memset(ev_empty_idt, 0, PAGE_SIZE);
-    test_idt_gate(ev_idt, EV_VEC_EXT, ev_stub_ext);
-    test_idt_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft);
-    test_idt_gate(ev_idt, VEC_UD, ev_stub_ud);
-    test_idt_gate(ev_idt, VEC_PF, ev_stub_pf);
+    test_idt_gate(ev_idt, EV_VEC_EXT, ev_stub_ext, 0);
+    test_idt_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft, 0);
+    test_idt_gate(ev_idt, VEC_UD, ev_stub_ud, 0);
+    test_idt_gate(ev_idt, VEC_PF, ev_stub_pf, 0);
 }
 
 /* What the hook saw */

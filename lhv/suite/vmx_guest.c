@@ -52,19 +52,6 @@ static struct vcpu *fresh_guest(struct cpu_outcome *o, exit_hook hook, void *dat
 
 static u32 guest_cpl(void) { return (u32)(vmr(GUEST_SS_AR_BYTES) >> 5) & 3; }
 
-
-/* An interrupt gate with selector SEL_KCODE (SDM 3A 6.11, 6.14.1) */
-static void set_gate(void *idt, u32 vector, uintptr_t handler, u8 type)
-{
-    u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
-    g[0] = ((u32)SEL_KCODE << 16) | (u32)(handler & 0xffff);
-    g[1] = ((u32)handler & 0xffff0000u) | ((u32)type << 8);
-#ifdef __x86_64__
-    g[2] = (u32)((u64)handler >> 32);
-    g[3] = 0;
-#endif
-}
-
 /* Enters the guest at rip (not the standard guest_entry) with clean
  * registers and handles exits until the guest ends with HC_DONE. */
 static bool run_from(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp)
@@ -610,7 +597,7 @@ static bool r3_prepare(const char *name)
     }
     if (!r3_idt) {
         r3_idt = alloc_pages(1);
-        set_gate(r3_idt, VG_GATE_VEC, (uintptr_t)vg_ring3_gate, 0xee); /* DPL 3 */
+        test_idt_gate(r3_idt, VG_GATE_VEC, vg_ring3_gate, 3);
         memcpy((void *)(USER_CODE_PAGE + VG_R3_OFFSET), vg_r3_prog,
                (size_t)(vg_r3_prog_end - vg_r3_prog));
         memcpy((void *)(USER_CODE_PAGE + VG_R3_XSETBV_OFFSET), vg_r3_xsetbv,
@@ -840,7 +827,7 @@ static void test_irq_to_guest(const char *name)
         __asm__ volatile("sidt %0" : "=m"(idtr));
         irq_idt = alloc_pages(1);
         memcpy(irq_idt, (void *)idtr.base, (size_t)idtr.limit + 1);
-        set_gate(irq_idt, VG_VEC_GUEST, (uintptr_t)vg_irq_stub, 0x8e);
+        test_idt_gate(irq_idt, VG_VEC_GUEST, vg_irq_stub, 0);
     }
     verdict_all_cpus(name, check_irq_to_guest, NULL);
 }

@@ -97,7 +97,7 @@ static void nmi_prepare(void)
         return;
     nmi_idt = alloc_pages(1);
     memset(nmi_idt, 0, PAGE_SIZE);
-    test_idt_gate(nmi_idt, VEC_NMI, nmi_guest_handler);
+    test_idt_gate(nmi_idt, VEC_NMI, nmi_guest_handler, 0);
 }
 
 /* ----- NMIs, on host or guest ----- */

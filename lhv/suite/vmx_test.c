@@ -113,12 +113,13 @@ bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, co
     return require(o, ctl, bits, false, what);
 }
 
-void test_idt_gate(void *idt, u32 vector, const void *handler)
+void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl)
 {
     uintptr_t h = (uintptr_t)handler;
     u32 *g = (u32 *)((u8 *)idt + vector * IDT_GATE_SIZE);
     g[0] = ((u32)SEL_KCODE << 16) | (u32)(h & 0xffff);
-    g[1] = ((u32)h & 0xffff0000u) | (0x8eu << 8); /* present, DPL 0, interrupt gate */
+    /* present, DPL, 32/64-bit interrupt gate (type 0xe) */
+    g[1] = ((u32)h & 0xffff0000u) | ((0x8eu | (dpl & 3) << 5) << 8);
 #ifdef __x86_64__
     g[2] = (u32)((u64)h >> 32);
     g[3] = 0;

@@ -60,8 +60,8 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 /* The same for bits that must be allowed to be 0 */
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what);
 
-/* A present, DPL-0 interrupt gate to SEL_KCODE:handler in a guest IDT the
- * test builds (SDM 3A 6.11, 6.14.1). */
-void test_idt_gate(void *idt, u32 vector, const void *handler);
+/* A present interrupt gate to SEL_KCODE:handler with the given DPL (3 lets
+ * ring 3 use INT n) in a guest IDT the test builds (SDM 3A 6.11, 6.14.1). */
+void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl);
 
 #endif
