@@ -61,9 +61,9 @@ LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecst
 
 LHV_RELEASE := 0.1
 # C is compiled one directory at a time: each group below is one translation
-# unit (a generated file of #include lines, build/.../NAME.unity.c), so a
-# clean build starts ~20 compilers instead of ~150 (docs/performance.md).
-# Static names must therefore be unique within a directory.
+# unit (build/unity/NAME.c, a generated file of #include lines), so a clean
+# build of both subarchs runs 35 compile jobs instead of 151
+# (docs/performance.md). Static names must be unique within a directory.
 LIB_C := $(wildcard xmhf/lib/*.c)
 RT_C := $(wildcard xmhf/runtime/*.c)
 LHV_GROUPS := lhv lhv/vmx lhv/suite
