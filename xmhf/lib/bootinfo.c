@@ -91,27 +91,36 @@ static int read_mbi(const struct phys_mem *mem, u32 addr, struct multiboot_info 
     return 0;
 }
 
-/* The command line without QEMU's kernel path, into p->cmdline. */
+/* The command line the loader gave, without QEMU's kernel path, into
+ * p->cmdline (multiboot v1 and v2 alike). */
+static int store_cmdline(const char *cmdline, const char *loader, struct lhv_boot_params *p,
+                         char *err, size_t errlen)
+{
+    size_t len;
+
+    cmdline = cmdline_skip_loader_path(cmdline, loader);
+    len = strnlen(cmdline, LHV_CMDLINE_MAX + 1);
+    if (len > LHV_CMDLINE_MAX)
+        return bootinfo_fail(err, errlen,
+                             "command line is longer than %u bytes: shorten it (docs/options.md)",
+                             LHV_CMDLINE_MAX);
+    memcpy(p->cmdline, cmdline, len);
+    p->cmdline[len] = '\0';
+    return 0;
+}
+
+/* The command line of the multiboot v1 info. */
 static int read_cmdline(const struct phys_mem *mem, const struct multiboot_info *mbi,
                         const char *loader, struct lhv_boot_params *p, char *err, size_t errlen)
 {
     const char *cmdline = "";
-    size_t len;
 
     if (mbi->flags & MBI_CMDLINE) {
         cmdline = mem_string(mem, mbi->cmdline, NULL);
         if (!cmdline)
             return unterminated(err, errlen, "the command line", mbi->cmdline);
     }
-    cmdline = cmdline_skip_loader_path(cmdline, loader);
-    len = strnlen(cmdline, LHV_CMDLINE_MAX + 1);
-    if (len > LHV_CMDLINE_MAX)
-        return bootinfo_fail(err, errlen,
-                    "command line is longer than %u bytes: shorten it (docs/options.md)",
-                    LHV_CMDLINE_MAX);
-    memcpy(p->cmdline, cmdline, len);
-    p->cmdline[len] = '\0';
-    return 0;
+    return store_cmdline(cmdline, loader, p, err, errlen);
 }
 
 /* options_parse's message, with room kept for what to do. */
@@ -445,7 +454,6 @@ static int mb2_read_options(const struct phys_mem *mem, u32 addr, struct lhv_boo
     u32 biosdev = 0xffffffffu;
     struct mb2_iter it;
     struct mb2_tag t;
-    size_t len;
     int r;
 
     if (mb2_block(mem, addr, &it, err, errlen))
@@ -470,14 +478,8 @@ static int mb2_read_options(const struct phys_mem *mem, u32 addr, struct lhv_boo
     p->loader_name[0] = '\0';
     if (loader)
         strlcpy(p->loader_name, loader, sizeof(p->loader_name));
-    cmdline = cmdline_skip_loader_path(cmdline, loader);
-    len = strnlen(cmdline, LHV_CMDLINE_MAX + 1);
-    if (len > LHV_CMDLINE_MAX)
-        return bootinfo_fail(err, errlen,
-                    "command line is longer than %u bytes: shorten it (docs/options.md)",
-                    LHV_CMDLINE_MAX);
-    memcpy(p->cmdline, cmdline, len);
-    p->cmdline[len] = '\0';
+    if (store_cmdline(cmdline, loader, p, err, errlen))
+        return -1;
     if (parse_options(p->cmdline, opts, err, errlen))
         return -1;
     p->multiboot_version = 2;
