@@ -180,29 +180,29 @@ static int table_get(struct reader *r, u64 addr, const char *sig, u32 min_len, c
 
     if (!t)
         return acpi_fail(r, ACPI_E_RANGE, sig && memcmp(sig, "APIC", 4) == 0,
-                    "%s at 0x%llx: outside memory (0x%llx bytes)", what, addr, r->mem->size);
+                         "%s at 0x%llx: outside memory (0x%llx bytes)", what, addr, r->mem->size);
     if (sig && memcmp(t, sig, 4) != 0)
-        return acpi_fail(r, ACPI_E_SIGNATURE, false, "%s at 0x%llx: signature '%s', not '%.4s'", what,
-                    addr, sig_text(t, buf), sig);
+        return acpi_fail(r, ACPI_E_SIGNATURE, false, "%s at 0x%llx: signature '%s', not '%.4s'",
+                         what, addr, sig_text(t, buf), sig);
     name = table_name(t, buf);
     madt = memcmp(t, "APIC", 4) == 0;
     n = rd32(t + 4);
     if (n < min_len || n < HDR_LEN)
-        return acpi_fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is less than %u", name, addr,
-                    n, min_len < HDR_LEN ? HDR_LEN : min_len);
+        return acpi_fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is less than %u", name,
+                         addr, n, min_len < HDR_LEN ? HDR_LEN : min_len);
     if (n > ACPI_TABLE_MAX_LEN)
-        return acpi_fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is more than %u", name, addr,
-                    n, ACPI_TABLE_MAX_LEN);
+        return acpi_fail(r, ACPI_E_LENGTH, madt, "%s at 0x%llx: length %u is more than %u", name,
+                         addr, n, ACPI_TABLE_MAX_LEN);
     t = phys_ptr(r->mem, addr, n);
     if (!t)
         return acpi_fail(r, ACPI_E_RANGE, madt,
-                    "%s at 0x%llx: its %u bytes run past the end of memory (0x%llx bytes)", name,
-                    addr, n, r->mem->size);
+                         "%s at 0x%llx: its %u bytes run past the end of memory (0x%llx bytes)",
+                         name, addr, n, r->mem->size);
     u8 sum = sum_bytes(t, n);
     if (sum != 0)
         return acpi_fail(r, ACPI_E_CHECKSUM, madt,
-                    "%s at 0x%llx: bad checksum (its %u bytes sum to 0x%02x, not 0)", name, addr,
-                    n, sum);
+                         "%s at 0x%llx: bad checksum (its %u bytes sum to 0x%02x, not 0)", name,
+                         addr, n, sum);
     *out = t;
     *len = n;
     return 0;
@@ -279,7 +279,7 @@ static void parse_madt(struct reader *r, u64 addr, const u8 *t, u32 len)
 
     if (len < MADT_ENTRIES) {
         acpi_fail(r, ACPI_E_LENGTH, true, "MADT at 0x%llx: length %u is less than %u", addr, len,
-             MADT_ENTRIES);
+                  MADT_ENTRIES);
         return;
     }
     info->madt = addr;
@@ -291,22 +291,23 @@ static void parse_madt(struct reader *r, u64 addr, const u8 *t, u32 len)
 
         if (len - off < 2) {
             acpi_fail(r, ACPI_E_LENGTH, true,
-                 "MADT at 0x%llx: entry at offset %u cut by the table's end (length %u)", addr,
-                 off, len);
+                      "MADT at 0x%llx: entry at offset %u cut by the table's end (length %u)", addr,
+                      off, len);
             goto broken;
         }
         type = e[0];
         elen = e[1];
         if (elen < 2 || elen > len - off) {
-            acpi_fail(r, ACPI_E_LENGTH, true,
-                 "MADT at 0x%llx: entry type %u at offset %u has length %u, %s (table length %u)",
-                 addr, type, off, elen, elen < 2 ? "less than 2" : "past the table's end", len);
+            acpi_fail(
+                r, ACPI_E_LENGTH, true,
+                "MADT at 0x%llx: entry type %u at offset %u has length %u, %s (table length %u)",
+                addr, type, off, elen, elen < 2 ? "less than 2" : "past the table's end", len);
             goto broken;
         }
         if (elen < madt_entry_min(type)) {
             acpi_fail(r, ACPI_E_LENGTH, true,
-                 "MADT at 0x%llx: entry type %u at offset %u has length %u, less than %u", addr,
-                 type, off, elen, madt_entry_min(type));
+                      "MADT at 0x%llx: entry type %u at offset %u has length %u, less than %u",
+                      addr, type, off, elen, madt_entry_min(type));
             goto broken;
         }
         switch (type) {
@@ -392,7 +393,7 @@ static void parse_fadt(struct reader *r, u64 addr, const u8 *t, u32 len)
 
     if (len < FADT_V1_LEN) {
         acpi_fail(r, ACPI_E_LENGTH, false, "FADT at 0x%llx: length %u is less than %u", addr, len,
-             FADT_V1_LEN);
+                  FADT_V1_LEN);
         return;
     }
     info->have_fadt = true;
@@ -534,9 +535,9 @@ int acpi_parse(const struct phys_mem *mem, u64 rsdp, struct acpi_info *info, cha
     if (!rp) {
         const u8 *raw = phys_ptr(mem, rsdp, RSDP_V1_LEN);
         return acpi_fail(&r, ACPI_E_RSDP, false, "RSDP at 0x%llx: %s", rsdp,
-                    !raw ? "outside memory"
-                    : memcmp(raw, "RSD PTR ", 8) != 0 ? "no 'RSD PTR ' signature"
-                                                      : "bad checksum");
+                         !raw                              ? "outside memory"
+                         : memcmp(raw, "RSD PTR ", 8) != 0 ? "no 'RSD PTR ' signature"
+                                                           : "bad checksum");
     }
     info->rsdp = rsdp;
     info->rsdp_revision = rp[15];
@@ -582,8 +583,9 @@ int acpi_parse(const struct phys_mem *mem, u64 rsdp, struct acpi_info *info, cha
     for (u32 i = 0; i < r.nssdts && !info->have_s5; i++)
         scan_s5(&r, r.ssdts[i], "SSDT", "SSDT");
     if (!info->madt)
-        acpi_fail(&r, ACPI_E_NO_MADT, true, "no MADT (APIC) among the %u tables of the %s at 0x%llx",
-             info->ntables, root_name, root_addr);
+        acpi_fail(&r, ACPI_E_NO_MADT, true,
+                  "no MADT (APIC) among the %u tables of the %s at 0x%llx", info->ntables,
+                  root_name, root_addr);
     return r.err;
 }
 

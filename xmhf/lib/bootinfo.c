@@ -73,13 +73,14 @@ static const char *mem_string(const struct phys_mem *mem, u64 addr, u64 *len)
 
 static int outside(char *err, size_t errlen, const char *what, u64 addr, u64 len)
 {
-    return bootinfo_fail(err, errlen, "%s (0x%llx, %llu bytes) lies outside memory: " BROKEN, what, addr,
-                len);
+    return bootinfo_fail(err, errlen, "%s (0x%llx, %llu bytes) lies outside memory: " BROKEN, what,
+                         addr, len);
 }
 
 static int unterminated(char *err, size_t errlen, const char *what, u64 addr)
 {
-    return bootinfo_fail(err, errlen, "%s at 0x%llx does not end inside memory: " BROKEN, what, addr);
+    return bootinfo_fail(err, errlen, "%s at 0x%llx does not end inside memory: " BROKEN, what,
+                         addr);
 }
 
 static int read_mbi(const struct phys_mem *mem, u32 addr, struct multiboot_info *mbi, char *err,
@@ -148,9 +149,9 @@ int bootinfo_read_options(const struct phys_mem *mem, u32 magic, u32 mbi_addr,
         return mb2_read_options(mem, mbi_addr, p, opts, err, errlen);
     if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
         return bootinfo_fail(err, errlen,
-                    "not started by a multiboot loader (EAX=0x%x): boot init-x86-%s.bin "
-                    "with GRUB's 'multiboot' or 'multiboot2' command or QEMU -kernel",
-                    magic, bootinfo_subarch_name(p->subarch));
+                             "not started by a multiboot loader (EAX=0x%x): boot init-x86-%s.bin "
+                             "with GRUB's 'multiboot' or 'multiboot2' command or QEMU -kernel",
+                             magic, bootinfo_subarch_name(p->subarch));
     if (read_mbi(mem, mbi_addr, &mbi, err, errlen))
         return -1;
     p->loader_name[0] = '\0';
@@ -179,9 +180,9 @@ static int add_mmap_entry(struct lhv_boot_params *p, u64 base, u64 length, u32 t
 {
     if (p->mmap_count == LHV_MMAP_MAX)
         return bootinfo_fail(err, errlen,
-                    "memory map has more than %u entries: LHV cannot hold it; raise "
-                    "LHV_MMAP_MAX in xmhf/include/boot_params.h and rebuild",
-                    LHV_MMAP_MAX);
+                             "memory map has more than %u entries: LHV cannot hold it; raise "
+                             "LHV_MMAP_MAX in xmhf/include/boot_params.h and rebuild",
+                             LHV_MMAP_MAX);
     p->mmap[p->mmap_count++] =
         (struct lhv_mmap_entry){ .base = base, .length = length, .type = type };
     return 0;
@@ -200,8 +201,9 @@ static int read_loader_map(const struct phys_mem *mem, const struct multiboot_in
     for (; addr + sizeof(e) <= end; addr += (u64)e.size + sizeof(e.size)) {
         memcpy(&e, at(mem, addr), sizeof(e));
         if (e.size < sizeof(e) - sizeof(e.size))
-            return bootinfo_fail(err, errlen, "memory map entry at 0x%llx has size %u, less than %u: "
-                        BROKEN, addr, e.size, (u32)(sizeof(e) - sizeof(e.size)));
+            return bootinfo_fail(err, errlen,
+                                 "memory map entry at 0x%llx has size %u, less than %u: " BROKEN,
+                                 addr, e.size, (u32)(sizeof(e) - sizeof(e.size)));
         if (add_mmap_entry(p, e.addr, e.len, e.type, err, errlen))
             return -1;
     }
@@ -221,7 +223,7 @@ static int read_memory_map(const struct phys_mem *mem, const struct multiboot_in
     }
     if (p->mmap_count == 0)
         return bootinfo_fail(err, errlen,
-                    "the boot loader gave no memory map: boot LHV with GRUB 2 or QEMU");
+                             "the boot loader gave no memory map: boot LHV with GRUB 2 or QEMU");
     return 0;
 }
 
@@ -231,19 +233,21 @@ static int read_module(const struct phys_mem *mem, u32 i, const struct multiboot
     const char *s;
 
     if (m->mod_end < m->mod_start)
-        return bootinfo_fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN, i,
-                    m->mod_end, m->mod_start);
+        return bootinfo_fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN,
+                             i, m->mod_end, m->mod_start);
     if (!in_mem(mem, m->mod_start, m->mod_end - m->mod_start))
         return bootinfo_fail(err, errlen, "module %u (0x%x-0x%x) lies outside memory: " BROKEN, i,
-                    m->mod_start, m->mod_end);
+                             m->mod_start, m->mod_end);
     out->start = m->mod_start;
     out->end = m->mod_end;
     out->string[0] = '\0';
     if (m->string) {
         s = mem_string(mem, m->string, NULL);
         if (!s)
-            return bootinfo_fail(err, errlen, "the string of module %u at 0x%x does not end inside "
-                        "memory: " BROKEN, i, m->string);
+            return bootinfo_fail(err, errlen,
+                                 "the string of module %u at 0x%x does not end inside "
+                                 "memory: " BROKEN,
+                                 i, m->string);
         strlcpy(out->string, s, sizeof(out->string));
     }
     return 0;
@@ -258,12 +262,16 @@ static int read_modules(const struct phys_mem *mem, const struct multiboot_info 
 
     p->module_count = 0;
     if (!(mbi->flags & MBI_MODS) || n == 0)
-        return bootinfo_fail(err, errlen, "no module: module 0 must be the hypervisor image; add "
-                    "'module /boot/hypervisor-x86-%s.bin.gz' to the GRUB entry or "
-                    "'-initrd hypervisor-x86-%s.bin' to QEMU", sub, sub);
+        return bootinfo_fail(err, errlen,
+                             "no module: module 0 must be the hypervisor image; add "
+                             "'module /boot/hypervisor-x86-%s.bin.gz' to the GRUB entry or "
+                             "'-initrd hypervisor-x86-%s.bin' to QEMU",
+                             sub, sub);
     if (n > LHV_MODULES_MAX)
-        return bootinfo_fail(err, errlen, "%u modules: LHV takes at most %u; drop the extra modules "
-                    "from the boot entry", n, LHV_MODULES_MAX);
+        return bootinfo_fail(err, errlen,
+                             "%u modules: LHV takes at most %u; drop the extra modules "
+                             "from the boot entry",
+                             n, LHV_MODULES_MAX);
     if (!in_mem(mem, mbi->mods_addr, (u64)n * sizeof(m)))
         return outside(err, errlen, "the module list", mbi->mods_addr, (u64)n * sizeof(m));
     for (i = 0; i < n; i++) {
@@ -295,9 +303,10 @@ static int clear_of(u64 base, u64 span, u64 start, u64 len, const char *what, ch
 {
     if (!ranges_overlap(base, span, start, len))
         return 0;
-    return bootinfo_fail(err, errlen, "%s (0x%llx-0x%llx) lies in LHV's target span 0x%llx-0x%llx: "
-                "rebuild with another --sl-base", what, start, start + len - 1, base,
-                base + span - 1);
+    return bootinfo_fail(err, errlen,
+                         "%s (0x%llx-0x%llx) lies in LHV's target span 0x%llx-0x%llx: "
+                         "rebuild with another --sl-base",
+                         what, start, start + len - 1, base, base + span - 1);
 }
 
 /* Bytes of the command line the loader gave, its NUL included (0: none). */
@@ -326,10 +335,12 @@ int bootinfo_check_target(const struct phys_mem *mem, u32 mbi_addr,
     u32 i;
 
     if (!mmap_range_usable(p->mmap, p->mmap_count, base, span))
-        return bootinfo_fail(err, errlen, "not enough RAM: LHV needs usable RAM at 0x%llx-0x%llx (%llu KiB "
-                    "at its base, %llu MiB in all); give the machine more memory or rebuild "
-                    "with a lower --sl-base", base, base + span - 1, span >> 10,
-                    (base + span + MiB(1) - 1) >> 20);
+        return bootinfo_fail(
+            err, errlen,
+            "not enough RAM: LHV needs usable RAM at 0x%llx-0x%llx (%llu KiB "
+            "at its base, %llu MiB in all); give the machine more memory or rebuild "
+            "with a lower --sl-base",
+            base, base + span - 1, span >> 10, (base + span + MiB(1) - 1) >> 20);
     if (p->multiboot_version == 2)
         return mb2_check_target(p, base, span, init_start, init_end, err, errlen);
     if (read_mbi(mem, mbi_addr, &mbi, err, errlen) ||
@@ -377,15 +388,17 @@ static int mb2_block(const struct phys_mem *mem, u64 addr, struct mb2_iter *it, 
     struct mb2_info_header h;
 
     if (addr & 7)
-        return bootinfo_fail(err, errlen, "the multiboot2 information at 0x%llx is not 8-byte aligned: "
-                    BROKEN, addr);
+        return bootinfo_fail(err, errlen,
+                             "the multiboot2 information at 0x%llx is not 8-byte aligned: " BROKEN,
+                             addr);
     if (!in_mem(mem, addr, sizeof(h)))
         return outside(err, errlen, "the multiboot2 information", addr, sizeof(h));
     memcpy(&h, at(mem, addr), sizeof(h));
     if (h.total_size < sizeof(h) + sizeof(struct mb2_tag))
-        return bootinfo_fail(err, errlen, "the multiboot2 information at 0x%llx has total_size %u, "
-                    "less than %u: " BROKEN, addr, h.total_size,
-                    (u32)(sizeof(h) + sizeof(struct mb2_tag)));
+        return bootinfo_fail(err, errlen,
+                             "the multiboot2 information at 0x%llx has total_size %u, "
+                             "less than %u: " BROKEN,
+                             addr, h.total_size, (u32)(sizeof(h) + sizeof(struct mb2_tag)));
     if (!in_mem(mem, addr, h.total_size))
         return outside(err, errlen, "the multiboot2 information", addr, h.total_size);
     *it = (struct mb2_iter){ .mem = mem, .pos = addr + sizeof(h), .end = addr + h.total_size };
@@ -398,13 +411,16 @@ static int mb2_next(struct mb2_iter *it, u64 *tag_addr, struct mb2_tag *t, char 
                     size_t errlen)
 {
     if (it->pos > it->end || it->end - it->pos < sizeof(*t))
-        return bootinfo_fail(err, errlen, "the multiboot2 information ends at 0x%llx without an end "
-                    "tag: " BROKEN, it->end);
+        return bootinfo_fail(err, errlen,
+                             "the multiboot2 information ends at 0x%llx without an end "
+                             "tag: " BROKEN,
+                             it->end);
     memcpy(t, at(it->mem, it->pos), sizeof(*t));
     if (t->size < sizeof(*t) || t->size > it->end - it->pos)
-        return bootinfo_fail(err, errlen, "multiboot2 tag %u at 0x%llx has size %u, outside its "
-                    "information block (8..%llu bytes): " BROKEN, t->type, it->pos, t->size,
-                    it->end - it->pos);
+        return bootinfo_fail(err, errlen,
+                             "multiboot2 tag %u at 0x%llx has size %u, outside its "
+                             "information block (8..%llu bytes): " BROKEN,
+                             t->type, it->pos, t->size, it->end - it->pos);
     if (t->type == MB2_TAG_END)
         return 0;
     *tag_addr = it->pos;
@@ -429,8 +445,10 @@ static const char *mb2_string(const struct phys_mem *mem, u64 tag_addr, u32 size
 
 static int mb2_unterminated(char *err, size_t errlen, const char *what, u64 tag_addr)
 {
-    return bootinfo_fail(err, errlen, "the %s in the multiboot2 tag at 0x%llx does not end inside the "
-                "tag: " BROKEN, what, tag_addr);
+    return bootinfo_fail(err, errlen,
+                         "the %s in the multiboot2 tag at 0x%llx does not end inside the "
+                         "tag: " BROKEN,
+                         what, tag_addr);
 }
 
 /* The RSDP copy of tag 14 (ACPI 1.0: 20 bytes) or 15 (2.0+: 36 bytes). */
@@ -439,8 +457,10 @@ static int mb2_rsdp(u64 tag_addr, const struct mb2_tag *t, u64 *rsdp, char *err,
     u32 need = t->type == MB2_TAG_ACPI_NEW ? 36 : 20;
 
     if (t->size < sizeof(*t) + need)
-        return bootinfo_fail(err, errlen, "multiboot2 ACPI tag %u at 0x%llx holds %u bytes, an RSDP "
-                    "needs %u: " BROKEN, t->type, tag_addr, t->size - (u32)sizeof(*t), need);
+        return bootinfo_fail(err, errlen,
+                             "multiboot2 ACPI tag %u at 0x%llx holds %u bytes, an RSDP "
+                             "needs %u: " BROKEN,
+                             t->type, tag_addr, t->size - (u32)sizeof(*t), need);
     *rsdp = tag_addr + sizeof(*t);
     return 0;
 }
@@ -511,13 +531,16 @@ static int mb2_read_map(const struct phys_mem *mem, u64 tag_addr, const struct m
     u64 pos;
 
     if (t->size < sizeof(m))
-        return bootinfo_fail(err, errlen, "the multiboot2 memory map tag at 0x%llx has size %u, less "
-                    "than %u: " BROKEN, tag_addr, t->size, (u32)sizeof(m));
+        return bootinfo_fail(err, errlen,
+                             "the multiboot2 memory map tag at 0x%llx has size %u, less "
+                             "than %u: " BROKEN,
+                             tag_addr, t->size, (u32)sizeof(m));
     memcpy(&m, at(mem, tag_addr), sizeof(m));
     if (m.entry_size < sizeof(e) || (m.entry_size & 7))
-        return bootinfo_fail(err, errlen, "the multiboot2 memory map at 0x%llx has entry_size %u, not a "
-                    "multiple of 8 of at least %u: " BROKEN, tag_addr, m.entry_size,
-                    (u32)sizeof(e));
+        return bootinfo_fail(err, errlen,
+                             "the multiboot2 memory map at 0x%llx has entry_size %u, not a "
+                             "multiple of 8 of at least %u: " BROKEN,
+                             tag_addr, m.entry_size, (u32)sizeof(e));
     for (pos = sizeof(m); pos + m.entry_size <= t->size; pos += m.entry_size) {
         memcpy(&e, at(mem, tag_addr + pos), sizeof(e));
         if (add_mmap_entry(p, e.base_addr, e.length, mb2_mem_type(e.type), err, errlen))
@@ -535,22 +558,27 @@ static int mb2_read_module(const struct phys_mem *mem, u64 tag_addr, const struc
     u32 i = p->module_count;
 
     if (t->size < sizeof(m))
-        return bootinfo_fail(err, errlen, "multiboot2 module tag at 0x%llx has size %u, less than %u: "
-                    BROKEN, tag_addr, t->size, (u32)sizeof(m));
+        return bootinfo_fail(err, errlen,
+                             "multiboot2 module tag at 0x%llx has size %u, less than %u: " BROKEN,
+                             tag_addr, t->size, (u32)sizeof(m));
     if (i == LHV_MODULES_MAX)
-        return bootinfo_fail(err, errlen, "more than %u modules: drop the extra module2 lines from the "
-                    "boot entry", LHV_MODULES_MAX);
+        return bootinfo_fail(err, errlen,
+                             "more than %u modules: drop the extra module2 lines from the "
+                             "boot entry",
+                             LHV_MODULES_MAX);
     memcpy(&m, at(mem, tag_addr), sizeof(m));
     s = mb2_string(mem, tag_addr, t->size, sizeof(m));
     if (!s)
-        return bootinfo_fail(err, errlen, "the string of module %u in the multiboot2 tag at 0x%llx does "
-                    "not end inside the tag: " BROKEN, i, tag_addr);
+        return bootinfo_fail(err, errlen,
+                             "the string of module %u in the multiboot2 tag at 0x%llx does "
+                             "not end inside the tag: " BROKEN,
+                             i, tag_addr);
     if (m.mod_end < m.mod_start)
-        return bootinfo_fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN, i,
-                    m.mod_end, m.mod_start);
+        return bootinfo_fail(err, errlen, "module %u ends (0x%x) before it starts (0x%x): " BROKEN,
+                             i, m.mod_end, m.mod_start);
     if (!in_mem(mem, m.mod_start, m.mod_end - m.mod_start))
         return bootinfo_fail(err, errlen, "module %u (0x%x-0x%x) lies outside memory: " BROKEN, i,
-                    m.mod_start, m.mod_end);
+                             m.mod_start, m.mod_end);
     out = &p->modules[i];
     out->start = m.mod_start;
     out->end = m.mod_end;
@@ -598,10 +626,12 @@ static int mb2_read_memory(const struct phys_mem *mem, u32 addr, struct lhv_boot
     }
     if (p->mmap_count == 0)
         return bootinfo_fail(err, errlen,
-                    "the boot loader gave no memory map: boot LHV with GRUB 2 or QEMU");
+                             "the boot loader gave no memory map: boot LHV with GRUB 2 or QEMU");
     if (p->module_count == 0)
-        return bootinfo_fail(err, errlen, "no module: module 0 must be the hypervisor image; add "
-                    "'module2 /boot/hypervisor-x86-%s.bin.gz' to the GRUB entry", sub);
+        return bootinfo_fail(err, errlen,
+                             "no module: module 0 must be the hypervisor image; add "
+                             "'module2 /boot/hypervisor-x86-%s.bin.gz' to the GRUB entry",
+                             sub);
     return 0;
 }
 

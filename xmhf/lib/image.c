@@ -40,40 +40,43 @@ static int check_layout(const struct lhv_image_header *h, char *msg, size_t msgl
 
     if (h->sl_offset < h->header_size)
         return image_fail(e, msg, msglen, "sl_offset: 0x%x is inside the header (0x%x bytes)",
-                    h->sl_offset, h->header_size);
+                          h->sl_offset, h->header_size);
     if (sl_end > h->file_size)
-        return image_fail(e, msg, msglen, "sl_size: the SL [0x%x, 0x%llx) ends after file_size 0x%x",
-                    h->sl_offset, sl_end, h->file_size);
+        return image_fail(e, msg, msglen,
+                          "sl_size: the SL [0x%x, 0x%llx) ends after file_size 0x%x",
+                          h->sl_offset, sl_end, h->file_size);
     if (h->runtime_offset < h->header_size || !IS_ALIGNED(h->runtime_offset, PAGE_SIZE))
         return image_fail(e, msg, msglen,
-                    "runtime_offset: 0x%x, expected 4 KiB aligned and after the header",
-                    h->runtime_offset);
+                          "runtime_offset: 0x%x, expected 4 KiB aligned and after the header",
+                          h->runtime_offset);
     if (rt_end > h->file_size)
         return image_fail(e, msg, msglen,
-                    "runtime_size: the runtime [0x%x, 0x%llx) ends after file_size 0x%x",
-                    h->runtime_offset, rt_end, h->file_size);
+                          "runtime_size: the runtime [0x%x, 0x%llx) ends after file_size 0x%x",
+                          h->runtime_offset, rt_end, h->file_size);
     if (h->sl_size && h->runtime_size && h->sl_offset < rt_end && h->runtime_offset < sl_end)
-        return image_fail(e, msg, msglen,
-                    "runtime_offset: the runtime [0x%x, 0x%llx) overlaps the SL [0x%x, 0x%llx)",
-                    h->runtime_offset, rt_end, h->sl_offset, sl_end);
+        return image_fail(
+            e, msg, msglen,
+            "runtime_offset: the runtime [0x%x, 0x%llx) overlaps the SL [0x%x, 0x%llx)",
+            h->runtime_offset, rt_end, h->sl_offset, sl_end);
     if (h->bss_offset < h->file_size || !IS_ALIGNED(h->bss_offset, PAGE_SIZE))
         return image_fail(e, msg, msglen,
-                    "bss_offset: 0x%x, expected 4 KiB aligned and at least file_size 0x%x",
-                    h->bss_offset, h->file_size);
+                          "bss_offset: 0x%x, expected 4 KiB aligned and at least file_size 0x%x",
+                          h->bss_offset, h->file_size);
     if (h->sl_area_offset < bss_end || !IS_ALIGNED(h->sl_area_offset, PAGE_SIZE))
         return image_fail(e, msg, msglen,
-                    "sl_area_offset: 0x%x, expected 4 KiB aligned and at least the end of "
-                    "bss 0x%llx",
-                    h->sl_area_offset, bss_end);
+                          "sl_area_offset: 0x%x, expected 4 KiB aligned and at least the end of "
+                          "bss 0x%llx",
+                          h->sl_area_offset, bss_end);
     if (h->sl_area_size < LHV_SL_AREA_MIN)
         return image_fail(e, msg, msglen, "sl_area_size: 0x%x, expected at least 0x%x",
-                    h->sl_area_size, LHV_SL_AREA_MIN);
+                          h->sl_area_size, LHV_SL_AREA_MIN);
     if (h->sl_entry < h->sl_offset || h->sl_entry >= sl_end)
         return image_fail(e, msg, msglen, "sl_entry: 0x%x is outside the SL [0x%x, 0x%llx)",
                     h->sl_entry, h->sl_offset, sl_end);
     if (h->runtime_entry < h->runtime_offset || h->runtime_entry >= rt_end)
-        return image_fail(e, msg, msglen, "runtime_entry: 0x%x is outside the runtime [0x%x, 0x%llx)",
-                    h->runtime_entry, h->runtime_offset, rt_end);
+        return image_fail(e, msg, msglen,
+                          "runtime_entry: 0x%x is outside the runtime [0x%x, 0x%llx)",
+                          h->runtime_entry, h->runtime_offset, rt_end);
     return LHV_IMAGE_OK;
 }
 
@@ -89,7 +92,7 @@ static int check_link_base(const struct lhv_image_header *h, char *msg, size_t m
         return image_fail(e, msg, msglen, "link_base: 0x%llx is not 4 KiB aligned", base);
     if (span > GiB(4) || base > GiB(4) - span)
         return image_fail(e, msg, msglen, "link_base: 0x%llx plus the span 0x%llx ends above 4 GiB",
-                    base, span);
+                          base, span);
     return LHV_IMAGE_OK;
 }
 
@@ -107,38 +110,37 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
 
     if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
         return image_fail(LHV_IMAGE_E_GZIP, msg, msglen,
-                    "is gzip-compressed: the loader did not unpack it; "
-                    "give QEMU the uncompressed hypervisor-x86-%s.bin",
-                    image_subarch_name(subarch, tmp1, sizeof(tmp1)));
+                          "is gzip-compressed: the loader did not unpack it; "
+                          "give QEMU the uncompressed hypervisor-x86-%s.bin",
+                          image_subarch_name(subarch, tmp1, sizeof(tmp1)));
     if (len < sizeof(h))
         return image_fail(LHV_IMAGE_E_TRUNCATED, msg, msglen,
-                    "truncated: %llu of at least %zu bytes", len,
-                    sizeof(h));
+                          "truncated: %llu of at least %zu bytes", len, sizeof(h));
     memcpy(&h, buf, sizeof(h));
     if (h.magic != LHV_IMAGE_MAGIC)
         return image_fail(LHV_IMAGE_E_MAGIC, msg, msglen,
-                    "magic: 0x%08x, expected 0x%08x (\"LHVI\"): not an LHV image", h.magic,
-                    LHV_IMAGE_MAGIC);
+                          "magic: 0x%08x, expected 0x%08x (\"LHVI\"): not an LHV image", h.magic,
+                          LHV_IMAGE_MAGIC);
     if (h.version != LHV_IMAGE_VERSION)
-        return image_fail(LHV_IMAGE_E_VERSION, msg, msglen, "version: %u, this init reads version %u",
-                    h.version, LHV_IMAGE_VERSION);
+        return image_fail(LHV_IMAGE_E_VERSION, msg, msglen,
+                          "version: %u, this init reads version %u", h.version, LHV_IMAGE_VERSION);
     if (h.header_size != sizeof(h))
         return image_fail(LHV_IMAGE_E_HEADER_SIZE, msg, msglen, "header_size: %u, expected %zu",
-                    h.header_size, sizeof(h));
+                          h.header_size, sizeof(h));
     if (h.subarch != subarch)
-        return image_fail(LHV_IMAGE_E_SUBARCH, msg, msglen, "subarch: image is %s, this init boots %s",
-                    image_subarch_name(h.subarch, tmp1, sizeof(tmp1)),
-                    image_subarch_name(subarch, tmp2, sizeof(tmp2)));
+        return image_fail(LHV_IMAGE_E_SUBARCH, msg, msglen,
+                          "subarch: image is %s, this init boots %s",
+                          image_subarch_name(h.subarch, tmp1, sizeof(tmp1)),
+                          image_subarch_name(subarch, tmp2, sizeof(tmp2)));
     rc = check_link_base(&h, msg, msglen);
     if (rc)
         return rc;
     if (h.file_size > len)
-        return image_fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "truncated: %llu of %u bytes",
-                    len, h.file_size);
+        return image_fail(LHV_IMAGE_E_TRUNCATED, msg, msglen, "truncated: %llu of %u bytes", len,
+                          h.file_size);
     if (h.file_size < len)
         return image_fail(LHV_IMAGE_E_FILE_SIZE, msg, msglen,
-                    "file_size: %u, but the module has %llu bytes", h.file_size,
-                    len);
+                          "file_size: %u, but the module has %llu bytes", h.file_size, len);
     rc = check_layout(&h, msg, msglen);
     if (rc)
         return rc;
@@ -146,8 +148,7 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
     crc = crc32_update(crc, zero, sizeof(zero));
     crc = crc32_update(crc, p + CRC_OFFSET + 4, h.file_size - CRC_OFFSET - 4);
     if (crc != h.crc32)
-        return image_fail(LHV_IMAGE_E_CRC, msg, msglen,
-                    "crc32: stored 0x%08x, computed 0x%08x",
-                    h.crc32, crc);
+        return image_fail(LHV_IMAGE_E_CRC, msg, msglen, "crc32: stored 0x%08x, computed 0x%08x",
+                          h.crc32, crc);
     return LHV_IMAGE_OK;
 }
