@@ -15,14 +15,6 @@
 
 #define BENCH_SAMPLES 201
 
-#ifdef __x86_64__
-#define BENCH_AX(v) ((v)->regs.rax)
-#define BENCH_DX(v) ((v)->regs.rdx)
-#else
-#define BENCH_AX(v) ((v)->regs.eax)
-#define BENCH_DX(v) ((v)->regs.edx)
-#endif
-
 /* CPUID leaf the host answers itself, and the MSR the bitmap intercepts
  * (IA32_SYSENTER_CS: present on every VMX CPU). */
 #define BENCH_CPUID_LEAF 0x4c485642u
@@ -63,9 +55,9 @@ static void print_figure(const char *what)
 static enum exit_action bench_cpuid_hook(struct vcpu *v, u32 reason)
 {
     struct bench_run *r = v->test_data;
-    if (reason != EXIT_REASON_CPUID || (u32)BENCH_AX(v) != BENCH_CPUID_LEAF)
+    if (reason != EXIT_REASON_CPUID || (u32)REG_AX(v) != BENCH_CPUID_LEAF)
         return EXIT_DEFAULT;
-    BENCH_AX(v) = BENCH_CPUID_ANSWER;
+    REG_AX(v) = BENCH_CPUID_ANSWER;
     r->exits++;
     vcpu_skip_instruction();
     return EXIT_RESUME;
@@ -90,8 +82,8 @@ static enum exit_action bench_msr_hook(struct vcpu *v, u32 reason)
     struct bench_run *r = v->test_data;
     if (reason != EXIT_REASON_MSR_READ)
         return EXIT_DEFAULT;
-    BENCH_AX(v) = BENCH_MSR_ANSWER;
-    BENCH_DX(v) = 0;
+    REG_AX(v) = BENCH_MSR_ANSWER;
+    REG_DX(v) = 0;
     r->exits++;
     vcpu_skip_instruction();
     return EXIT_RESUME;
@@ -131,7 +123,7 @@ static enum exit_action bench_ept_hook(struct vcpu *v, u32 reason)
             return EXIT_RESUME;
         return EXIT_DEFAULT;
     }
-    BENCH_AX(v) = BENCH_MMIO_ANSWER;
+    REG_AX(v) = BENCH_MMIO_ANSWER;
     vmw(GUEST_RIP, vmr(GUEST_RIP) + 2);
     r->exits++;
     return EXIT_RESUME;

@@ -78,15 +78,9 @@ static enum exit_action cpuid_hook(struct vcpu *v, u32 reason)
 {
     if (reason != EXIT_REASON_CPUID)
         return EXIT_DEFAULT;
-#ifdef __x86_64__
-    if (v->regs.rax != LHV_CPUID_LEAF)
+    if (REG_AX(v) != LHV_CPUID_LEAF)
         return EXIT_DEFAULT;
-    v->regs.rax = v->regs.rbx = v->regs.rcx = v->regs.rdx = LHV_CPUID_ANSWER;
-#else
-    if (v->regs.eax != LHV_CPUID_LEAF)
-        return EXIT_DEFAULT;
-    v->regs.eax = v->regs.ebx = v->regs.ecx = v->regs.edx = LHV_CPUID_ANSWER;
-#endif
+    REG_AX(v) = REG_BX(v) = REG_CX(v) = REG_DX(v) = LHV_CPUID_ANSWER;
     vcpu_skip_instruction();
     return EXIT_RESUME;
 }

@@ -149,13 +149,7 @@ static void ec_undo(struct ec_run *r)
 /* Enters the guest at r->rip (the guest_echo call of vcpu_run) */
 static bool ec_enter(struct ec_run *r, struct echo *e)
 {
-#ifdef __x86_64__
-    r->v->regs.rbx = (uintptr_t)guest_echo;
-    r->v->regs.rdi = (uintptr_t)e;
-#else
-    r->v->regs.ebx = (uintptr_t)guest_echo;
-    r->v->regs.eax = (uintptr_t)e;
-#endif
+    vcpu_set_call(r->v, guest_echo, e);
     return vcpu_run_at(r->v, r->rip, 0, r->rflags);
 }
 

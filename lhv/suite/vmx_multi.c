@@ -17,22 +17,6 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_BX(v) ((v)->regs.rbx)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
-#define REG_SI(v) ((v)->regs.rsi)
-#define REG_DI(v) ((v)->regs.rdi)
-#else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_BX(v) ((v)->regs.ebx)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
-#define REG_SI(v) ((v)->regs.esi)
-#define REG_DI(v) ((v)->regs.edi)
-#endif
-
 #define MSR_IA32_SYSENTER_ESP 0x175
 
 extern char guest_entry[];

@@ -46,14 +46,6 @@
 /* Guest interruptibility state (SDM 3C 25.4.2, table 25-3) */
 #define INTR_BLOCKING_NMI (1u << 3)
 
-#ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_CX(v) ((v)->regs.rcx)
-#else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_CX(v) ((v)->regs.ecx)
-#endif
-
 extern char guest_entry[];
 extern const char nmi_guest_handler[], nmi_iret_self_after[];
 void nmi_iret_self(void);

@@ -551,16 +551,9 @@ static enum exit_action io_hook(struct vcpu *v, u32 reason)
                  d->step, q, port, a.in ? "IN" : "OUT", a.port);
         return EXIT_STOP;
     }
-#ifdef __x86_64__
     if (a.in)
-        v->regs.rax = (v->regs.rax & ~0xffull) | 0xff;
-    else if ((u8)v->regs.rax != value)
-#else
-    if (a.in)
-        v->regs.eax = (v->regs.eax & ~0xffu) | 0xff;
-    else if ((u8)v->regs.eax != value)
-#endif
-    {
+        REG_AX(v) = (REG_AX(v) & ~0xffull) | 0xff;
+    else if ((u8)REG_AX(v) != value) {
         v->failed = true;
         snprintf(v->why, sizeof(v->why), "OUT to port 0x%x: AL is not the guest's value 0x%x",
                  port, value);
@@ -935,13 +928,8 @@ static enum exit_action isolation_msr_hook(struct vcpu *v, u32 reason)
     struct msr_data *d = v->test_data;
     if (reason != EXIT_REASON_MSR_WRITE)
         return EXIT_DEFAULT;
-#ifdef __x86_64__
-    u32 msr = (u32)v->regs.rcx;
-    u64 value = (v->regs.rdx << 32) | (u32)v->regs.rax;
-#else
-    u32 msr = v->regs.ecx;
-    u64 value = ((u64)v->regs.edx << 32) | v->regs.eax;
-#endif
+    u32 msr = (u32)REG_CX(v);
+    u64 value = ((u64)(u32)REG_DX(v) << 32) | (u32)REG_AX(v);
     if (d->exits >= HOST_MSRS || msr != host_msrs[d->exits] || value != d->wrote[d->exits]) {
         v->failed = true;
         snprintf(v->why, sizeof(v->why), "WRMSR exit %u: MSR 0x%x value 0x%llx, unexpected",

@@ -24,14 +24,6 @@
 #define SLICE_MS 200
 #define SOAK_MAX_SLICES 1000000u    /* an end for a guest that makes no progress */
 
-#ifdef __x86_64__
-#define SOAK_AX(v) ((v)->regs.rax)
-#define SOAK_BX(v) ((v)->regs.rbx)
-#else
-#define SOAK_AX(v) ((v)->regs.eax)
-#define SOAK_BX(v) ((v)->regs.ebx)
-#endif
-
 /* One CPU's soak: the guest's side (written by the guest) and the host's. */
 struct soak_cpu {
     u32 want;                /* exits to make */
@@ -70,11 +62,11 @@ static enum exit_action soak_hook(struct vcpu *v, u32 reason)
 {
     struct soak_cpu *s = v->test_data;
 
-    if (reason == EXIT_REASON_CPUID && (u32)SOAK_AX(v) == SOAK_CPUID_LEAF) {
-        SOAK_AX(v) = ++s->host_count;
-    } else if (reason == EXIT_REASON_VMCALL && (u32)SOAK_AX(v) == SOAK_HC) {
-        s->mismatch += (u32)SOAK_BX(v) != s->host_count + 1;
-        SOAK_AX(v) = ++s->host_count;
+    if (reason == EXIT_REASON_CPUID && (u32)REG_AX(v) == SOAK_CPUID_LEAF) {
+        REG_AX(v) = ++s->host_count;
+    } else if (reason == EXIT_REASON_VMCALL && (u32)REG_AX(v) == SOAK_HC) {
+        s->mismatch += (u32)REG_BX(v) != s->host_count + 1;
+        REG_AX(v) = ++s->host_count;
     } else {
         return EXIT_DEFAULT;
     }

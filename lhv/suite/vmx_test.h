@@ -5,19 +5,10 @@
 #include "suite.h"
 #include "vmx/vmx.h"
 
-/* The guest's general registers as the exit left them, by their 32-bit
- * names on both subarchs; the size of one guest IDT gate. */
+/* The size of one guest IDT gate */
 #ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_BX(v) ((v)->regs.rbx)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
 #define IDT_GATE_SIZE 16
 #else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_BX(v) ((v)->regs.ebx)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
 #define IDT_GATE_SIZE 8
 #endif
 

@@ -83,11 +83,7 @@ static int enter_once(struct vcpu *v, bool resume)
     unsigned long flags = irq_save();
 
     memset(&v->regs, 0, sizeof(v->regs));
-#ifdef __x86_64__
-    v->regs.rbx = (uintptr_t)guest_nothing;
-#else
-    v->regs.ebx = (uintptr_t)guest_nothing;
-#endif
+    REG_BX(v) = (uintptr_t)guest_nothing;
     vmw(GUEST_RIP, (uintptr_t)guest_entry);
     vmw(GUEST_RSP, (uintptr_t)v->stack + PAGE_SIZE);
     vmw(GUEST_RFLAGS, 0x2);

@@ -227,18 +227,6 @@ unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long 
     return ret;
 }
 
-#ifdef __x86_64__
-#define REG_AX(v) ((v)->regs.rax)
-#define REG_BX(v) ((v)->regs.rbx)
-#define REG_CX(v) ((v)->regs.rcx)
-#define REG_DX(v) ((v)->regs.rdx)
-#else
-#define REG_AX(v) ((v)->regs.eax)
-#define REG_BX(v) ((v)->regs.ebx)
-#define REG_CX(v) ((v)->regs.ecx)
-#define REG_DX(v) ((v)->regs.edx)
-#endif
-
 /* VMCALL: LHV's numbers here, the app's range to the app (DESIGN §3).
  * Only ring 0 of the guest may call. */
 static enum exit_action handle_vmcall(struct vcpu *v)

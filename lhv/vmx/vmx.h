@@ -72,6 +72,24 @@ struct guest_regs {
 };
 #endif
 
+/* A vcpu's general registers as the exit left them, by one name on both
+ * subarchs */
+#ifdef __x86_64__
+#define REG_AX(v) ((v)->regs.rax)
+#define REG_BX(v) ((v)->regs.rbx)
+#define REG_CX(v) ((v)->regs.rcx)
+#define REG_DX(v) ((v)->regs.rdx)
+#define REG_SI(v) ((v)->regs.rsi)
+#define REG_DI(v) ((v)->regs.rdi)
+#else
+#define REG_AX(v) ((v)->regs.eax)
+#define REG_BX(v) ((v)->regs.ebx)
+#define REG_CX(v) ((v)->regs.ecx)
+#define REG_DX(v) ((v)->regs.edx)
+#define REG_SI(v) ((v)->regs.esi)
+#define REG_DI(v) ((v)->regs.edi)
+#endif
+
 struct vcpu;
 /* What an exit handler tells the run loop */
 enum exit_action { EXIT_RESUME, EXIT_STOP, EXIT_DEFAULT };
