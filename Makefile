@@ -62,14 +62,15 @@ LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecst
 LHV_RELEASE := 0.1
 # C is compiled one directory at a time: each group below is one translation
 # unit (build/unity/NAME.c, a generated file of #include lines), so a clean
-# build of both subarchs runs 35 compile jobs instead of 151
+# build of both subarchs runs 25 compile jobs instead of 151
 # (docs/performance.md). Static names must be unique within a directory.
 LIB_C := $(wildcard xmhf/lib/*.c)
 RT_C := $(wildcard xmhf/runtime/*.c)
 LHV_GROUPS := lhv lhv/vmx lhv/suite
-# Assembly with a -amd64/-i386 twin.
-LHV_S_amd64 := $(wildcard lhv/*-amd64.S lhv/*/*-amd64.S)
-LHV_S_i386 := $(wildcard lhv/*-i386.S lhv/*/*-i386.S)
+# lhv's assembly (files with an -amd64/-i386 twin) is one unit per subarch
+# as well: build/unity/lhv-asm-SUBARCH.S.
+UNITY_lhv-asm-amd64 := $(wildcard lhv/*-amd64.S lhv/*/*-amd64.S)
+UNITY_lhv-asm-i386 := $(wildcard lhv/*-i386.S lhv/*/*-i386.S)
 
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -86,8 +87,8 @@ RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/unity/lib.o,$$(LIB32))
 INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(LIB32)
 SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o $$(LIB32)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o \
-	$$(foreach g,runtime $$(subst /,-,$$(LHV_GROUPS)) app-$$(notdir $$(APP)),$$(B_$(1))/unity/$$(g).o) \
-	$$(patsubst %.S,$$(B_$(1))/%.o,$$(LHV_S_$(1))) $$(RTLIB_$(1))
+	$$(foreach g,runtime $$(subst /,-,$$(LHV_GROUPS)) app-$$(notdir $$(APP)) lhv-asm-$(1),$$(B_$(1))/unity/$$(g).o) \
+	$$(RTLIB_$(1))
 
 .PHONY: $(1)
 $(1): init-x86-$(1).bin hypervisor-x86-$(1).bin.gz
@@ -103,20 +104,20 @@ $$(B_$(1))/sl/%.o: xmhf/sl/%.S Makefile ; $$(compile)
 # Runtime objects: the subarch's own code model. (-iquote . finds the files a
 # unity source includes; the prefix map names them lhv/x.c, not ./lhv/x.c, in
 # debug information.)
-$$(B_$(1))/runtime/%.o $$(B_$(1))/lhv/%.o $$(B_$(1))/unity/%.o: \
+$$(B_$(1))/runtime/%.o $$(B_$(1))/unity/%.o: \
 		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv -iquote . -ffile-prefix-map=./=
 $$(B_$(1))/runtime/%.o: xmhf/runtime/%.S Makefile ; $$(compile)
-$$(B_$(1))/lhv/%.o: lhv/%.S Makefile ; $$(compile)
 $$(B_$(1))/unity/%.o: build/unity/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
+$$(B_$(1))/unity/%.o: build/unity/%.S Makefile ; $$(compile)
 $$(B_$(1))/unity/lhv-vmx.o: CFLAGS += $$(EXIT_PATH_OPT)
 
-# Build facts the banner prints; rewritten only when they change, so a new
-# base or app relinks (the links depend on it) and nothing else rebuilds.
-$$(B_$(1))/buildinfo.h: FORCE
-	@mkdir -p $$(@D)
-	@printf '#define LHV_VERSION "%s (git %s)"\n#define LHV_SUBARCH_NAME "%s"\n#define LHV_BUILD_CONFIG "%s"\n' \
-		'$$(LHV_RELEASE)' '$$(GIT_VERSION)' '$(1)' 'app=$$(APP) sl-base=$$(SL_BASE) debug=$$(DEBUG)' > $$@.tmp
-	@cmp -s $$@.tmp $$@ && rm $$@.tmp || mv $$@.tmp $$@
+# Build facts the banner prints (written when the Makefile is read, below);
+# rewritten only when they change, so a new base or app relinks (the links
+# depend on it) and nothing else rebuilds.
+GENERATED += $$(B_$(1))/buildinfo.h build/root-$(1).stamp
+TEXT_$$(B_$(1))/buildinfo.h = $$(hash)define LHV_VERSION "$$(LHV_RELEASE) (git $$(GIT_VERSION))"$$(nl)$$\
+	$$(hash)define LHV_SUBARCH_NAME "$(1)"$$(nl)$$\
+	$$(hash)define LHV_BUILD_CONFIG "app=$$(APP) sl-base=$$(SL_BASE) debug=$$(DEBUG)"
 
 $$(B_$(1))/init.elf: $$(INIT_OBJS_$(1)) xmhf/init/init.ld
 	$$(Q)$$(LD) -m elf_i386 $$(LDFLAGS) -T xmhf/init/init.ld -o $$@ $$(INIT_OBJS_$(1))
@@ -141,12 +142,10 @@ else
 	$$(Q)$$(LINK_RT_$(1)) -o $$@ $$(RT_OBJS_$(1))
 endif
 
-# The tree root holds one build of each subarch: remember which (release or
-# debug), so switching back re-copies even when the objects are older.
-build/root-$(1).stamp: FORCE
-	@mkdir -p $$(@D)
-	@echo '$$(B_$(1))' > $$@.tmp
-	@cmp -s $$@.tmp $$@ && rm $$@.tmp || mv $$@.tmp $$@
+# The tree root holds one build of each subarch: build/root-$(1).stamp (written
+# below) remembers which (release or debug), so switching back re-copies even
+# when the objects are older.
+TEXT_build/root-$(1).stamp = $$(B_$(1))
 
 init-x86-$(1).bin: $$(B_$(1))/init.elf build/root-$(1).stamp
 	$$(Q)objcopy --strip-all $$< $$@
@@ -169,7 +168,7 @@ $$(B_$(1))/hypervisor.bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/m
 	$$(Q)build/host/mkimage --subarch $(1) --base $$(SL_BASE) --sl-area-size $$(SL_AREA_SIZE) \
 		$(if $(filter 1,$(DEBUG)),--debug) $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf $$@
 
--include $$(shell find $$(B_$(1)) -name '*.d' 2>/dev/null)
+-include $$(wildcard $$(B_$(1))/*/*.d $$(B_$(1))/*/*/*.d)
 endef
 
 # One process per object (mkdir and echo cost as much as a small compile):
@@ -178,16 +177,40 @@ define compile
 $(if $(filter 1,$(V)),,$(info $(sp) CC      $@))$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 endef
 sp :=
+space := $(sp) $(sp)
+hash := \#
+define nl
+
+
+endef
+
+# Generated files (GENERATED, each one's text in TEXT_path) are written when
+# the Makefile is read, without starting a process, and only when their text
+# changed, so their times change only with their text. build/generated.mk
+# records what was written: GNU Make 4.3's $(file <) misread these files.
+-include build/generated.mk
+text_key = $(subst $(nl),$(space)\n$(space),$(TEXT_$(1)))
+same_text = $(if $(subst x$(1)x,,x$(2)x)$(subst x$(2)x,,x$(1)x),,same)
+stale_files = $(foreach p,$(GENERATED),\
+	$(if $(and $(wildcard $(p)),$(call same_text,$(WRITTEN_$(p)),$(call text_key,$(p)))),,$(p)))
+define write_generated
+$(foreach p,$(1),$(file >$(p),$(TEXT_$(p))))
+$(if $(1),$(file >build/generated.mk,$(foreach p,$(GENERATED),\
+	WRITTEN_$(p) := $(subst $(hash),\$(hash),$(call text_key,$(p)))$(nl))))
+endef
 
 # The translation units: build/unity/NAME.c includes every .c file of one
-# group; rewritten only when the list changes (a file added or removed).
+# group (written below, when the list changes: a file added or removed).
 UNITY_lib := $(LIB_C)
 UNITY_runtime := $(RT_C)
 UNITY_app-$(notdir $(APP)) := $(wildcard $(APP)/*.c)
 $(foreach g,$(LHV_GROUPS),$(eval UNITY_$(subst /,-,$(g)) := $(wildcard $(g)/*.c)))
-build/unity/%.c: FORCE
-	@$(if $(UNITY_$*),printf '#include "%s"\n' $(UNITY_$*),true) > $@.tmp
-	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+UNITY_C := lib runtime app-$(notdir $(APP)) $(subst /,-,$(LHV_GROUPS))
+UNITY_S := lhv-asm-amd64 lhv-asm-i386
+unity_text = $(subst $(space)$(hash),$(nl)$(hash),$(patsubst %,$(hash)include "%",$(UNITY_$(1))))
+GENERATED += $(foreach g,$(UNITY_C),build/unity/$(g).c) $(foreach g,$(UNITY_S),build/unity/$(g).S)
+$(foreach g,$(UNITY_C),$(eval TEXT_build/unity/$(g).c = $$(call unity_text,$(g))))
+$(foreach g,$(UNITY_S),$(eval TEXT_build/unity/$(g).S = $$(call unity_text,$(g))))
 
 # 32-bit code that does not depend on the subarch, built once: the library
 # (for init, SL and the i386 runtime) and init's and the SL's other files.
@@ -201,12 +224,17 @@ $(B32)/sl/%.o: xmhf/sl/%.S Makefile ; $(compile)
 
 $(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
 
+# Generated sources and directories, made when the Makefile is read: one
+# process (mkdir) in all, where a rule per file costs several (process
+# creation is most of a small job's time here, docs/performance.md).
 OBJ_DIRS := build/unity build/host $(B32)/init $(B32)/sl $(B32)/unity \
-	$(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime unity $(sort $(dir $(LHV_S_$(a))))))
-$(if $(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),$(shell mkdir -p $(OBJ_DIRS)))
+	$(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime unity))
+ifneq ($(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
+$(shell mkdir -p $(OBJ_DIRS))
+$(eval $(call write_generated,$(stale_files)))
+endif
 
 build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/include/types.h
-	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -iquote xmhf/include -o $@ tools/mkimage.c \
 		xmhf/lib/crc32.c
 

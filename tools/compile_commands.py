@@ -3,7 +3,7 @@
 clangd, ccls and most editors read) from the Makefile's real commands:
 `make -n -B` prints every compile without running it, and each line of the
 form `gcc ... -c -o OBJ SRC` becomes one entry (a directory's unity source,
-build/unity/NAME.c, one entry per file it includes, with its flags). Both
+build/unity/NAME.c or .S, one entry per file it includes, with its flags). Both
 subarchs are listed, so a shared file (xmhf/lib/*.c) appears with its 32-bit
 and its 64-bit flags; editors take the first.
 
@@ -19,26 +19,24 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def unity_members(make_output):
-    """build/unity/NAME.c -> the files it includes, from the printf line
-    that writes it (make -n prints it; the file need not exist yet)."""
-    members = {}
-    for line in make_output.splitlines():
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            continue
-        if words[:2] == ["printf", '#include "%s"\\n'] and ">" in words:
-            out = words[words.index(">") + 1]
-            if out.endswith(".tmp"):
-                members[out[:-len(".tmp")]] = words[2:words.index(">")]
+def unity_members(source, directory):
+    """build/unity/NAME.c or .S -> the files it includes (make writes these
+    sources when it reads the Makefile, so they exist after `make -n`); any
+    other source -> [source]."""
+    if not source.startswith("build/unity/"):
+        return [source]
+    members = []
+    with open(os.path.join(directory, source)) as f:
+        for line in f:
+            words = line.split()
+            if len(words) == 2 and words[0] == "#include" and words[1].startswith('"'):
+                members.append(words[1].strip('"'))
     return members
 
 
 def entries(make_output, directory):
     """The compile lines of `make -n` output -> list of database entries; a
     unity source (build/unity/NAME.c) gives one entry per file it includes."""
-    members = unity_members(make_output)
     out = []
     for line in make_output.splitlines():
         try:
@@ -53,7 +51,7 @@ def entries(make_output, directory):
         if not source.endswith((".c", ".S")):
             continue
         obj = words[words.index("-o") + 1]
-        for member in members.get(source, [source]):
+        for member in unity_members(source, directory):
             out.append({"directory": directory, "arguments": words[:-1] + [member],
                         "file": member, "output": obj})
     return out
