@@ -1,6 +1,12 @@
 /* VGA text mode: a cell is a character byte and an attribute byte. The
  * hardware cursor is switched off through the CRTC (index port 0x3d4, data
- * 0x3d5; register 0x0a bit 5 = cursor disable). */
+ * 0x3d5; register 0x0a bit 5 = cursor disable).
+ *
+ * Video memory is slow to touch: every access is an MMIO exit in an
+ * emulator, and an uncached bus cycle on real hardware (reads worst). So a
+ * copy of the screen in RAM is what scrolling reads, and a cell is written
+ * to the screen only when it changes: a scroll rewrites the characters
+ * that differ from the row below, not all 80 x 24 cells. */
 #include "string.h"
 #include "vga.h"
 #include "x86.h"
@@ -16,10 +22,21 @@
 static u32 text_rows = VGA_ROWS; /* rows above the status area */
 static u32 row, column;
 static bool enabled;
+/* What the screen holds since vga_init (0 before: no cell is ever 0, the
+ * attribute bytes are not). */
+static u16 screen[VGA_ROWS * VGA_COLUMNS];
+
+static void set_cell(u32 i, u16 cell)
+{
+    if (screen[i] != cell) {
+        screen[i] = cell;
+        VGA_TEXT[i] = cell;
+    }
+}
 
 static void put_cell(u32 r, u32 c, char ch, u8 attr)
 {
-    VGA_TEXT[r * VGA_COLUMNS + c] = (u16)((u8)ch | (attr << 8));
+    set_cell(r * VGA_COLUMNS + c, (u16)((u8)ch | (attr << 8)));
 }
 
 static void clear_row(u32 r, u8 attr)
@@ -44,9 +61,8 @@ void vga_init(u32 ncpus)
 
 static void scroll(void)
 {
-    for (u32 r = 1; r < text_rows; r++)
-        for (u32 c = 0; c < VGA_COLUMNS; c++)
-            VGA_TEXT[(r - 1) * VGA_COLUMNS + c] = VGA_TEXT[r * VGA_COLUMNS + c];
+    for (u32 i = 0; i < (text_rows - 1) * VGA_COLUMNS; i++)
+        set_cell(i, screen[i + VGA_COLUMNS]);
     clear_row(text_rows - 1, ATTR_CONSOLE);
 }
 
