@@ -222,6 +222,7 @@ class Outcome:
     emulator: str = "qemu"
     log_hint: str = ""            # where the emulator's own log is, for failure messages
     screenshot_problem: str = ""  # why --screenshot saved no picture, or ''
+    cut_line: str = ""            # the serial output's last line when it had no newline
 
 
 @dataclasses.dataclass
@@ -305,6 +306,7 @@ def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), req
     if result.end is not None and result.end.kind == "SUMMARY":
         check_summary(result)
     check_exit(result, end_action(cmdline))
+    check_last_line(result)
     check_required(result, require_pass)
     if outcome.screenshot_problem:
         result.problems.append(Problem("screenshot", outcome.screenshot_problem))
@@ -371,6 +373,17 @@ def check_exit(result, action):
                                        "status %s (%s)%s%s"
                                        % (action, result.end.kind, o.emulator, o.exit_status,
                                           o.exit_kind, detail, hint)))
+
+
+def check_last_line(result):
+    """An emulator that powered off by itself has printed its last line
+    whole: LHV lets the UART's FIFO empty before the end action, or the END
+    line (or a FATAL's) is cut off on a slow line."""
+    o = result.outcome
+    if o.exited and o.cut_line:
+        result.problems.append(Problem("cut-off", "the serial output ends mid-line: '%s' (the "
+                                       "end action came before the UART sent it all)"
+                                       % o.cut_line))
 
 
 def check_required(result, names):
@@ -890,8 +903,9 @@ DEFAULT_TIMEOUTS = {"qemu": 30.0, "bochs": 120.0}
 # Running the emulator
 
 def read_serial(stream, t0, out):
-    """Reader thread: puts (seconds since t0, raw line) on the queue out as
-    each line completes, the unterminated rest at EOF, then None."""
+    """Reader thread: puts (seconds since t0, raw line, whole) on the queue
+    out as each line completes (whole=True), the unterminated rest at EOF
+    (whole=False), then None."""
     pending = b""
     while True:
         chunk = os.read(stream.fileno(), 4096)
@@ -901,9 +915,9 @@ def read_serial(stream, t0, out):
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for raw in complete:
-            out.put((now, raw))
+            out.put((now, raw, True))
     if pending:
-        out.put((time.monotonic() - t0, pending))
+        out.put((time.monotonic() - t0, pending, False))
     out.put(None)
 
 
@@ -915,16 +929,19 @@ class SerialSession:
         self.lines, self.log, self.echo, self.verbose = [], log, echo, verbose
         self.queue = queue.Queue()
         self.eof = False
+        self.cut_line = ""  # the last line, when it came without a newline
 
     def take(self, item):
         """Files one queue item; returns the Event it carries, if any."""
         if item is None:
             self.eof = True
             return None
-        t, raw = item
+        t, raw, whole = item
         text = clean_line(raw)
         if not text:
             return None
+        if not whole:
+            self.cut_line = text
         self.lines.append((t, text))
         self.log.write(format_line(t, text) + "\n")
         self.log.flush()
@@ -1002,7 +1019,7 @@ def run_emulator(config, image, echo=None):
     outcome = Outcome(exited=exited, exit_status=status, exit_time=exit_time, exit_kind=kind,
                       timed_out=not ended and not exited, timeout=config.timeout,
                       stderr_tail=detail, emulator=backend.name, log_hint=log_hint,
-                      screenshot_problem=screenshot_problem)
+                      screenshot_problem=screenshot_problem, cut_line=session.cut_line)
     return session.lines, outcome
 
 

@@ -117,6 +117,15 @@ def bochs_cases():
     cases.append(Case("amd64-bochs-iterations2",
                       ["--subarch", "amd64", "--emulator", "bochs", "--cmdline",
                        "lhv.iterations=2"]))
+    # a slow serial line (Bochs sends at the programmed rate): the last line
+    # must arrive whole, the UART's FIFO emptied before the power-off; on
+    # the normal end and on a FATAL in init
+    cases.append(Case("amd64-bochs-serial-9600",
+                      ["--subarch", "amd64", "--emulator", "bochs", "--cmdline",
+                       "serial=9600,8n1,0x3f8 lhv.tests=boot/*"]))
+    cases.append(Case("bad-i386-bochs-serial-9600-unknown-option",
+                      ["--subarch", "i386", "--emulator", "bochs", "--cmdline",
+                       "serial=9600,8n1,0x3f8 lhv.bogus=1", "--expect-fatal", "unknown option"]))
     cases.append(Case("i386-bochs-atom-no-vmx",
                       ["--subarch", "i386", "--emulator", "bochs", "--bochs-cpu", "atom_n270"] +
                       [a for t in VMX_CORE_TESTS

@@ -113,6 +113,16 @@ class Judge(unittest.TestCase):
         self.assertEqual([p.name for p in r.problems], ["power-off"])
         self.assertTrue(judge(GOOD_RUN, killed, cmdline="lhv.end=halt").ok)
 
+    def test_last_line_cut_off_by_the_power_off(self):
+        cut = test3.Outcome(exited=True, exit_status=1, exit_kind="poweroff",
+                            cut_line="END: poweroff (Bochs shutdown port 0x890")
+        r = judge(GOOD_RUN, cut)
+        self.assertEqual([p.name for p in r.problems], ["cut-off"])
+        self.assertIn("0x890'", r.problems[0].message)
+        killed = test3.Outcome(exited=False, exit_status=-9, exit_kind="killed",
+                               cut_line="END: ha")
+        self.assertTrue(judge(GOOD_RUN, killed, cmdline="lhv.end=halt").ok)
+
     def test_summary_disagreeing_with_verdicts(self):
         r = judge(["PASS: a/b", "FAIL: a/c: no", "SUMMARY: 2 tests, 0 failures, 0 skipped"])
         self.assertEqual([p.name for p in r.problems], ["summary-count"])

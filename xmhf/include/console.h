@@ -10,6 +10,8 @@
 void console_init_default(void);
 void console_init(const struct lhv_serial_cfg *cfg, bool e9);
 void console_write(const char *s, size_t n);
+/* Returns once the UART has sent every character written so far. */
+void console_drain(void);
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap);
 

@@ -90,6 +90,15 @@ static void serial_putc(char c)
     outb(serial_port + UART_THR, (u8)c);
 }
 
+/* Waits (bounded) until the UART has sent everything: before an end action,
+ * which would otherwise cut off what is still in its FIFO. */
+void console_drain(void)
+{
+    for (u32 i = 0; i < 1000000 && !(inb(serial_port + UART_LSR) & UART_LSR_TEMT); i++)
+        cpu_relax();
+    tx_room = 0;
+}
+
 /* The console lock: 0 when free, else the holder's CPU id + 1. One word
  * that names the owner, so there is no moment at which this CPU holds the
  * lock but an NMI arriving here would not know it. */

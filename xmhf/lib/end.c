@@ -18,6 +18,7 @@ void end_set_action(u8 action) { fatal_action = action; }
 static void bochs_shutdown(void)
 {
     static const char word[] = "Shutdown";
+    console_drain();
     for (const char *p = word; *p; p++)
         outb(BOCHS_SHUTDOWN_PORT, (u8)*p);
 }
@@ -37,6 +38,7 @@ static void acpi_poweroff(void)
     if (!s5.pm1a_cnt)
         return;
     printf("END: poweroff (ACPI S5 through PM1 control port 0x%x)\n", s5.pm1a_cnt);
+    console_drain();
     if (!(inw(s5.pm1a_cnt) & PM1_SCI_EN) && s5.smi_cmd) {
         outb(s5.smi_cmd, s5.acpi_enable);
         for (u32 i = 0; i < 1000000 && !(inw(s5.pm1a_cnt) & PM1_SCI_EN); i++)
@@ -54,6 +56,7 @@ static void poweroff(bool failed)
     if (emu == EMU_QEMU_TCG || emu == EMU_KVM) {
         printf("END: poweroff (QEMU isa-debug-exit, status %d)\n", failed ? 3 : 1);
         /* QEMU exits with (value << 1) | 1 */
+        console_drain();
         outl(QEMU_EXIT_PORT, failed ? 1 : 0);
         printf("END: no isa-debug-exit device at port 0xf4\n");
     } else if (emu == EMU_BOCHS) {
@@ -68,6 +71,7 @@ static void poweroff(bool failed)
 static void reboot(void)
 {
     printf("END: reboot\n");
+    console_drain();
     outb(KBC_COMMAND_PORT, KBC_PULSE_RESET);
     /* No keyboard controller: a triple fault resets the machine. */
     static const struct __attribute__((packed)) { u16 limit; uintptr_t base; } no_idt = {0, 0};
