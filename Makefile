@@ -193,10 +193,14 @@ text_key = $(subst $(nl),$(space)\n$(space),$(TEXT_$(1)))
 same_text = $(if $(subst x$(1)x,,x$(2)x)$(subst x$(2)x,,x$(1)x),,same)
 stale_files = $(foreach p,$(GENERATED),\
 	$(if $(and $(wildcard $(p)),$(call same_text,$(WRITTEN_$(p)),$(call text_key,$(p)))),,$(p)))
+# What generated.mk records: every file this make generates and those other
+# builds did (a DEBUG=1 build must not make the release one rewrite its files).
+recorded = $(sort $(WRITTEN_FILES) $(GENERATED))
+record_key = $(if $(filter $(1),$(GENERATED)),$(call text_key,$(1)),$(WRITTEN_$(1)))
 define write_generated
 $(foreach p,$(1),$(file >$(p),$(TEXT_$(p))))
-$(if $(1),$(file >build/generated.mk,$(foreach p,$(GENERATED),\
-	WRITTEN_$(p) := $(subst $(hash),\$(hash),$(call text_key,$(p)))$(nl))))
+$(if $(1),$(file >build/generated.mk,WRITTEN_FILES := $(recorded)$(nl)$(foreach p,$(recorded),\
+	WRITTEN_$(p) := $(subst $(hash),\$(hash),$(call record_key,$(p)))$(nl))))
 endef
 
 # The translation units: build/unity/NAME.c includes every .c file of one

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Tests of the small tools around the build: tools/compile_commands.py
-(unity sources expand to their files) and tests/fuzz/mkseeds.py (--help
-prints usage instead of writing seeds into a directory named --help)."""
+(unity sources expand to their files), the Makefile's generated files (only
+rewritten when their text changes) and tests/fuzz/mkseeds.py (--help prints
+usage instead of writing seeds into a directory named --help)."""
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,37 @@ class CompileCommands(unittest.TestCase):
         self.assertIn("xmhf/lib/printf.c", files)
         self.assertIn("lhv/vmx/enter-amd64.S", files)
         self.assertFalse([f for f in files if f.startswith("build/unity/")])
+
+
+class GeneratedFiles(unittest.TestCase):
+    """The Makefile writes the unity sources and buildinfo.h when it is
+    read, each only when its text changes: a DEBUG=1 build in between must
+    not make the release build's files new (that recompiled everything)."""
+
+    def make_n(self, tree, *variables):
+        subprocess.run(["make", "--no-print-directory", "-n", "all"] + list(variables),
+                       cwd=tree, capture_output=True, check=True)
+
+    def test_debug_build_leaves_release_files_alone(self):
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                               check=True).stdout.decode().split("\0")
+        with tempfile.TemporaryDirectory() as tree:
+            for f in filter(None, files):
+                os.makedirs(os.path.join(tree, os.path.dirname(f)), exist_ok=True)
+                if os.path.isfile(os.path.join(ROOT, f)):
+                    shutil.copy2(os.path.join(ROOT, f), os.path.join(tree, f))
+            watched = ["build/amd64/buildinfo.h", "build/i386/buildinfo.h",
+                       "build/unity/lhv.c", "build/unity/lhv-asm-amd64.S"]
+            self.make_n(tree)
+            before = {f: os.stat(os.path.join(tree, f)).st_mtime_ns for f in watched}
+            self.make_n(tree, "DEBUG=1")
+            self.make_n(tree)
+            after = {f: os.stat(os.path.join(tree, f)).st_mtime_ns for f in watched}
+            self.assertEqual(before, after)
+            with open(os.path.join(tree, "build/amd64/buildinfo.h")) as f:
+                self.assertIn('#define LHV_SUBARCH_NAME "amd64"', f.read())
+            with open(os.path.join(tree, "build/unity/lhv.c")) as f:
+                self.assertIn('#include "lhv/main.c"\n', f.read())
 
 
 class MkSeeds(unittest.TestCase):
