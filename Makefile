@@ -13,9 +13,34 @@
 #   make compile_commands.json   compilation database for editors (clangd)
 #   make clean
 #
+# Jobs: as many as CPUs unless -j says otherwise.
 # Variables: SUBARCHS (amd64 i386), APP (hypapps/helloworld), SL_BASE
 # (0x10000000 = 256 MiB), DEBUG=1, V=1 (show commands), KVM=1 (make run under
 # KVM with nested VMX, docs/kvm.md). build.sh sets them.
+
+# As many jobs as CPUs unless -j says otherwise (the command line wins);
+# makes started by this one share its job slots.
+ifeq ($(MAKELEVEL),0)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
+# `make clean all` and the like: this make only runs other makes, one after
+# the other: the goals before clean, clean, the goals after it. (Making them
+# here would use the directories and generated sources this make created when
+# it read the Makefile, before clean removed them, and with -j race clean.)
+goals_before_clean = $(if $(filter-out clean,$(firstword $(1))),$(firstword $(1)) \
+	$(call goals_before_clean,$(wordlist 2,$(words $(1)),$(1))))
+BEFORE_CLEAN := $(strip $(call goals_before_clean,$(MAKECMDGOALS)))
+AFTER_CLEAN := $(filter-out clean,$(wordlist $(words $(BEFORE_CLEAN) x x),$(words \
+	$(MAKECMDGOALS)),$(MAKECMDGOALS)))
+ifneq ($(and $(filter clean,$(MAKECMDGOALS)),$(filter-out clean,$(MAKECMDGOALS))),)
+.PHONY: $(MAKECMDGOALS)
+$(firstword $(MAKECMDGOALS)):
+	$(if $(BEFORE_CLEAN),@$(MAKE) --no-print-directory $(BEFORE_CLEAN))
+	@$(MAKE) --no-print-directory clean
+	$(if $(AFTER_CLEAN),@$(MAKE) --no-print-directory $(AFTER_CLEAN))
+$(filter-out $(firstword $(MAKECMDGOALS)),$(MAKECMDGOALS)): ; @:
+else
 
 SUBARCHS ?= amd64 i386
 APP ?= hypapps/helloworld
@@ -254,13 +279,17 @@ include tests/fuzz/fuzz.mk
 deps:
 	@bash tools/deps.sh
 
-iso: deps all
+# deps comes first and alone: on a fresh machine it installs the compiler.
+iso: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)for a in $(SUBARCHS); do $(PYTHON) tools/mkiso.py $$a lhv-$$a.iso || exit 1; done
 
-run: deps amd64
+run: deps
+	$(Q)$(MAKE) --no-print-directory amd64
 	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial $(if $(filter 1,$(KVM)),--accel kvm)
 
-run-bochs: deps amd64
+run-bochs: deps
+	$(Q)$(MAKE) --no-print-directory amd64
 	$(PYTHON) .jenkins/test3.py --subarch amd64 --emulator bochs --watch-serial
 
 # Debugging (docs/debugging.md): the amd64 debug build in QEMU, stopped at the
@@ -280,7 +309,8 @@ compile_commands.json: FORCE
 	$(PYTHON) tools/compile_commands.py
 
 # Real hardware (docs/hardware.md): the hybrid GRUB image as a disk image.
-usb: deps amd64
+usb: deps
+	$(Q)$(MAKE) --no-print-directory amd64
 	$(PYTHON) tools/mkiso.py amd64 lhv-usb-amd64.img
 	@echo "make usb: lhv-usb-amd64.img is a hybrid image; write it to a USB stick (ALL DATA ON IT IS LOST):"
 	@echo "  lsblk    # find the stick, e.g. /dev/sdX (not a partition like /dev/sdX1)"
@@ -288,7 +318,8 @@ usb: deps amd64
 
 # Build, size, boot, VM-exit and timer figures (docs/performance.md) into
 # bench/results.json; BASELINE=FILE prints ratios, BENCH_ARGS="--quick" etc.
-bench: deps all
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(PYTHON) tools/bench/bench.py $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
 
 system: all
@@ -310,3 +341,5 @@ clean:
 	rm -rf build init-x86-*.bin init-x86-*.elf sl-x86-*.elf runtime-x86-*.elf \
 		hypervisor-x86-*.bin hypervisor-x86-*.bin.gz lhv-*.iso lhv-usb-*.img \
 		compile_commands.json
+
+endif # AFTER_CLEAN

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Tests of the small tools around the build: tools/compile_commands.py
 (unity sources expand to their files), the Makefile's generated files (only
-rewritten when their text changes) and tests/fuzz/mkseeds.py (--help prints
-usage instead of writing seeds into a directory named --help)."""
+rewritten when their text changes), make clean with other goals, and
+tests/fuzz/mkseeds.py (--help prints usage instead of writing seeds into a
+directory named --help)."""
 
 import importlib.util
 import os
@@ -52,6 +53,16 @@ class CompileCommands(unittest.TestCase):
         self.assertFalse([f for f in files if f.startswith("build/unity/")])
 
 
+def copy_tree(dest):
+    """The files git knows, as they are in the working tree, into dest."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for f in filter(None, files):
+        if os.path.isfile(os.path.join(ROOT, f)):
+            os.makedirs(os.path.join(dest, os.path.dirname(f)), exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, f), os.path.join(dest, f))
+
+
 class GeneratedFiles(unittest.TestCase):
     """The Makefile writes the unity sources and buildinfo.h when it is
     read, each only when its text changes: a DEBUG=1 build in between must
@@ -62,13 +73,8 @@ class GeneratedFiles(unittest.TestCase):
                        cwd=tree, capture_output=True, check=True)
 
     def test_debug_build_leaves_release_files_alone(self):
-        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                               check=True).stdout.decode().split("\0")
         with tempfile.TemporaryDirectory() as tree:
-            for f in filter(None, files):
-                os.makedirs(os.path.join(tree, os.path.dirname(f)), exist_ok=True)
-                if os.path.isfile(os.path.join(ROOT, f)):
-                    shutil.copy2(os.path.join(ROOT, f), os.path.join(tree, f))
+            copy_tree(tree)
             watched = ["build/amd64/buildinfo.h", "build/i386/buildinfo.h",
                        "build/unity/lhv.c", "build/unity/lhv-asm-amd64.S"]
             self.make_n(tree)
@@ -81,6 +87,27 @@ class GeneratedFiles(unittest.TestCase):
                 self.assertIn('#define LHV_SUBARCH_NAME "amd64"', f.read())
             with open(os.path.join(tree, "build/unity/lhv.c")) as f:
                 self.assertIn('#include "lhv/main.c"\n', f.read())
+
+
+class CleanWithOtherGoals(unittest.TestCase):
+    """make clean GOAL builds GOAL after cleaning (it once failed: the
+    directories and generated sources made when make read the Makefile were
+    gone), and make GOAL clean ends clean."""
+
+    def make(self, tree, *goals):
+        return subprocess.run(["make", "--no-print-directory", "SUBARCHS=amd64"] + list(goals),
+                              cwd=tree, capture_output=True, text=True)
+
+    def test_goal_after_clean_is_made(self):
+        obj = "build/amd64/unity/runtime.o"
+        with tempfile.TemporaryDirectory() as tree:
+            copy_tree(tree)
+            run = self.make(tree, "clean", obj)
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            self.assertTrue(os.path.exists(os.path.join(tree, obj)))
+            run = self.make(tree, obj, "clean")
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tree, "build")))
 
 
 class MkSeeds(unittest.TestCase):
