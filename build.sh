@@ -41,7 +41,7 @@ app="hypapps/helloworld"
 sl_base="0x10000000"
 debug=0
 dry_run=0
-jobs="$(nproc 2>/dev/null || echo 2)"
+jobs="" # none: make picks (as many as CPUs, or the job slots of a make running this)
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -72,7 +72,7 @@ done
 [ -n "$subarch" ] || die "give the subarchitecture: amd64 or i386"
 [ -d "$app" ] || die "--app $app: no such directory"
 ls "$app"/*.c >/dev/null 2>&1 || die "--app $app: no .c files in it"
-[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j $jobs: not a positive number"
+[ -z "$jobs" ] || [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j $jobs: not a positive number"
 
 # The base: a number, 2 MiB aligned, in range for the subarch.
 [[ "$sl_base" =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || die "--sl-base $sl_base: not a number"
@@ -82,7 +82,7 @@ limit=$([ "$subarch" = amd64 ] && echo $((0x80000000)) || echo $((0x100000000)))
 ((base >= 0x1000000)) || die "--sl-base $sl_base: below 16 MiB, where loaders put init and modules"
 ((base + 0x1000000 <= limit)) || die "--sl-base $sl_base: too high for $subarch (limit $(printf 0x%x $limit) minus 16 MiB)"
 
-cmd=(make -j"$jobs" SUBARCHS="$subarch" APP="$app" SL_BASE="$(printf 0x%x "$base")" DEBUG="$debug" "$subarch")
+cmd=(make ${jobs:+-j"$jobs"} SUBARCHS="$subarch" APP="$app" SL_BASE="$(printf 0x%x "$base")" DEBUG="$debug" "$subarch")
 if [ "$dry_run" = 1 ]; then
     echo "${cmd[*]}"
     exit 0
