@@ -31,11 +31,13 @@ def free_port():
 
 
 def build_debug_images():
-    """make picks the jobs: as many as CPUs, or those of the make running this."""
+    """A make of its own (as many jobs as CPUs), also when `make test` runs
+    this: a recipe line without $(MAKE) does not hand its job slots on."""
     targets = [os.path.join("build", "amd64-debug", name) for name in
                ("init.bin", "hypervisor.bin", "init.elf", "sl.elf", "runtime.elf")]
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     subprocess.run(["make", "--no-print-directory", "-s", "DEBUG=1",
-                    "SUBARCHS=amd64"] + targets, cwd=ROOT, check=True)
+                    "SUBARCHS=amd64"] + targets, cwd=ROOT, env=env, check=True)
 
 
 class GdbAgainstQemu(unittest.TestCase):
