@@ -212,7 +212,8 @@ endef
 # Generated files (GENERATED, each one's text in TEXT_path) are written when
 # the Makefile is read, without starting a process, and only when their text
 # changed, so their times change only with their text. build/generated.mk
-# records what was written: GNU Make 4.3's $(file <) misread these files.
+# records what was written (reading the files back with $(file <) made equal
+# texts compare unequal here, GNU Make 4.3).
 -include build/generated.mk
 text_key = $(subst $(nl),$(space)\n$(space),$(TEXT_$(1)))
 same_text = $(if $(subst x$(1)x,,x$(2)x)$(subst x$(2)x,,x$(1)x),,same)
