@@ -111,15 +111,28 @@ def stage(cfg_text, sources, boot_dir):
         shutil.copyfile(src, os.path.join(boot_dir, name))
 
 
+# xorriso 1.5.4 (Debian 12) now and then dies of a signal as it exits, after
+# writing the image ("UNIX-SIGNAL: SIGSEGV" in its output; about one run in
+# a hundred here): grub-mkrescue then fails. Such a crash is tried again.
+XORRISO_CRASH = "UNIX-SIGNAL:"
+MKRESCUE_TRIES = 3
+
+
 def run_mkrescue(staging, output, efi=False):
     cmd = ["grub-mkrescue", "-d", GRUB_EFI_PLATFORM_DIR if efi else GRUB_PLATFORM_DIR,
            "--install-modules=" + (GRUB_EFI_MODULES if efi else GRUB_MODULES),
            "--fonts=", "--locales=", "--themes=", "-o", output, staging]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
-    if proc.returncode != 0:
-        raise MkisoError("grub-mkrescue failed (status %d):\n%s"
-                         % (proc.returncode, proc.stdout.strip()))
+    for attempt in range(1, MKRESCUE_TRIES + 1):
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+        if proc.returncode == 0:
+            return
+        if XORRISO_CRASH not in proc.stdout or attempt == MKRESCUE_TRIES:
+            break
+        print("mkiso: xorriso crashed (%s); trying again" % proc.stdout.split(
+            XORRISO_CRASH, 1)[1].split()[0], file=sys.stderr)
+    raise MkisoError("grub-mkrescue failed (status %d):\n%s"
+                     % (proc.returncode, proc.stdout.strip()))
 
 
 def make_iso(subarch, output, bin_dir=ROOT, cmdline=None, module=None,

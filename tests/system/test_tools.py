@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Tests of the small tools around the build: tools/compile_commands.py
 (unity sources expand to their files), the Makefile's generated files (only
-rewritten when their text changes), make clean with other goals, and
-tests/fuzz/mkseeds.py (--help prints usage instead of writing seeds into a
-directory named --help)."""
+rewritten when their text changes), make clean with other goals,
+tools/mkiso.py (an xorriso crash is tried again) and tests/fuzz/mkseeds.py
+(--help prints usage instead of writing seeds into a directory named
+--help)."""
 
 import importlib.util
 import os
@@ -24,6 +25,7 @@ def load(name, path):
 
 
 compile_commands = load("compile_commands", "tools/compile_commands.py")
+mkiso = load("mkiso", "tools/mkiso.py")
 
 MAKE_N = """gcc -m64 -O2 -iquote . -c -o build/amd64/unity/lhv.o build/unity/lhv.c
 gcc -m32 -c -o build/common32/init/entry.o xmhf/init/entry.S
@@ -108,6 +110,58 @@ class CleanWithOtherGoals(unittest.TestCase):
             run = self.make(tree, obj, "clean")
             self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
             self.assertFalse(os.path.exists(os.path.join(tree, "build")))
+
+
+class MkisoRetry(unittest.TestCase):
+    """xorriso sometimes crashes (SIGSEGV) as it exits: mkiso tries again,
+    and gives up with grub-mkrescue's output on any other failure."""
+
+    def fake_mkrescue(self, bin_dir, crashes, other_failure=False):
+        """A grub-mkrescue that crashes `crashes` times, then succeeds (or
+        fails for another reason)."""
+        script = os.path.join(bin_dir, "grub-mkrescue")
+        with open(script, "w") as f:
+            f.write("""#!/bin/sh
+n=$(cat "$0.count" 2>/dev/null || echo 0); echo $((n + 1)) > "$0.count"
+if [ "$n" -lt %d ]; then echo 'UNIX-SIGNAL:  SIGSEGV  errno= 0'; exit 1; fi
+if [ %d = 1 ]; then echo 'xorriso : FAILURE : no space'; exit 1; fi
+exit 0
+""" % (crashes, int(other_failure)))
+        os.chmod(script, 0o755)
+        return script + ".count"
+
+    def run_with(self, bin_dir):
+        path = os.environ["PATH"]
+        os.environ["PATH"] = bin_dir + os.pathsep + path
+        try:
+            mkiso.run_mkrescue("/nonexistent", os.path.join(bin_dir, "x.iso"))
+        finally:
+            os.environ["PATH"] = path
+
+    def calls(self, count_file):
+        with open(count_file) as f:
+            return int(f.read())
+
+    def test_crash_is_tried_again(self):
+        with tempfile.TemporaryDirectory() as d:
+            count = self.fake_mkrescue(d, crashes=2)
+            self.run_with(d)
+            self.assertEqual(self.calls(count), 3)
+
+    def test_other_failure_is_not(self):
+        with tempfile.TemporaryDirectory() as d:
+            count = self.fake_mkrescue(d, crashes=0, other_failure=True)
+            with self.assertRaises(mkiso.MkisoError) as e:
+                self.run_with(d)
+            self.assertIn("no space", str(e.exception))
+            self.assertEqual(self.calls(count), 1)
+
+    def test_gives_up_after_three_crashes(self):
+        with tempfile.TemporaryDirectory() as d:
+            count = self.fake_mkrescue(d, crashes=5)
+            with self.assertRaises(mkiso.MkisoError):
+                self.run_with(d)
+            self.assertEqual(self.calls(count), 3)
 
 
 class MkSeeds(unittest.TestCase):
