@@ -6,7 +6,9 @@ tools/mkiso.py (an xorriso crash is tried again) and tests/fuzz/mkseeds.py
 (--help prints usage instead of writing seeds into a directory named
 --help)."""
 
+import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -134,7 +136,8 @@ exit 0
         path = os.environ["PATH"]
         os.environ["PATH"] = bin_dir + os.pathsep + path
         try:
-            mkiso.run_mkrescue("/nonexistent", os.path.join(bin_dir, "x.iso"))
+            with contextlib.redirect_stderr(io.StringIO()):
+                mkiso.run_mkrescue("/nonexistent", os.path.join(bin_dir, "x.iso"))
         finally:
             os.environ["PATH"] = path
 
