@@ -309,6 +309,21 @@ static int clear_of(u64 base, u64 span, u64 start, u64 len, const char *what, ch
                          what, start, start + len - 1, base, base + span - 1);
 }
 
+/* Modules 1 and up (module 0, the image, is copied away before LHV runs). */
+static int modules_clear_of(const struct lhv_boot_params *p, u64 base, u64 span, char *err,
+                            size_t errlen)
+{
+    char what[24];
+
+    for (u32 i = 1; i < p->module_count; i++) {
+        snprintf(what, sizeof(what), "module %u", i);
+        if (clear_of(base, span, p->modules[i].start, p->modules[i].end - p->modules[i].start,
+                     what, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
 /* Bytes of the command line the loader gave, its NUL included (0: none). */
 static int cmdline_size(const struct phys_mem *mem, const struct multiboot_info *mbi, u64 *size,
                         char *err, size_t errlen)
@@ -331,7 +346,6 @@ int bootinfo_check_target(const struct phys_mem *mem, u32 mbi_addr,
 {
     struct multiboot_info mbi;
     u64 cmdline_len;
-    char what[24];
     u32 i;
 
     if (!mmap_range_usable(p->mmap, p->mmap_count, base, span))
@@ -357,13 +371,7 @@ int bootinfo_check_target(const struct phys_mem *mem, u32 mbi_addr,
     for (i = 0; i < ARRAY_SIZE(loader); i++)
         if (clear_of(base, span, loader[i].start, loader[i].len, loader[i].what, err, errlen))
             return -1;
-    for (i = 1; i < p->module_count; i++) {
-        snprintf(what, sizeof(what), "module %u", i);
-        if (clear_of(base, span, p->modules[i].start, p->modules[i].end - p->modules[i].start,
-                     what, err, errlen))
-            return -1;
-    }
-    return 0;
+    return modules_clear_of(p, base, span, err, errlen);
 }
 
 /* ------------------------------------------------------------------------
@@ -640,18 +648,9 @@ static int mb2_read_memory(const struct phys_mem *mem, u32 addr, struct lhv_boot
 static int mb2_check_target(const struct lhv_boot_params *p, u64 base, u64 span,
                             u64 init_start, u64 init_end, char *err, size_t errlen)
 {
-    char what[24];
-    u32 i;
-
     if (clear_of(base, span, init_start, init_end - init_start, "init", err, errlen) ||
         clear_of(base, span, p->multiboot_info, p->multiboot_flags,
                  "the multiboot2 information", err, errlen))
         return -1;
-    for (i = 1; i < p->module_count; i++) {
-        snprintf(what, sizeof(what), "module %u", i);
-        if (clear_of(base, span, p->modules[i].start, p->modules[i].end - p->modules[i].start,
-                     what, err, errlen))
-            return -1;
-    }
-    return 0;
+    return modules_clear_of(p, base, span, err, errlen);
 }
