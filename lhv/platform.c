@@ -107,7 +107,7 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     timer_init();
     keyboard_init();
     __asm__ volatile("sti");
-    timer_calibrate_lapic(&platform.calibration);
+    timer_calibrate_lapic(&platform.calibration, &platform.pit_rate_at_boot);
     print_calibration(&platform.calibration);
     /* lhv.inject=phantom-cpu: an APIC ID no CPU has, to show that a CPU
      * that never reports in is named and the others go on */

@@ -10,6 +10,7 @@
 struct platform {
     u16 pic_masks_at_init;              /* right after remapping */
     struct lapic_calibration calibration;
+    struct pit_rate_sample pit_rate_at_boot; /* IRQ0s counted during the calibration */
     bool user_pages;                    /* user_init found its pages */
 };
 

@@ -89,35 +89,61 @@ void timer_wait_ms(u32 ms)
         cpu_relax();
 }
 
+void timer_pit_rate_begin(struct pit_rate_sample *s, u16 divisor)
+{
+    unsigned long flags = irq_save();
+    bool pm = pmtimer_present();
+
+    s->divisor = divisor;
+    pit_start_periodic(divisor);
+    s->ticks_at_start = pit_ticks;
+    s->pm_at_start = pm ? pmtimer_read() : 0;
+    irq_restore(flags);
+}
+
+void timer_pit_rate_end(struct pit_rate_sample *s)
+{
+    unsigned long flags = irq_save();
+    bool pm = pmtimer_present();
+
+    s->irqs = pit_ticks - s->ticks_at_start;
+    s->pm_clocks = pm ? pmtimer_delta(s->pm_at_start, pmtimer_read()) : 0;
+    timer_init();
+    irq_restore(flags);
+}
+
 /* One window of CALIBRATION_MS, timed by polling the PIT's channel-2
  * counter (a delayed CPU loses no time that way, unlike counting IRQ0s):
- * the LAPIC counter and the PM timer are read next to the PIT at both ends,
- * with interrupts off so nothing comes between the reads. */
+ * the LAPIC counter and the PM timer are read next to the PIT at both ends
+ * with interrupts off, so nothing comes between the reads; in between the
+ * CPU takes interrupts (the IRQ0s being counted). */
 static void measure_window(u64 *by_pit, u64 *by_pm)
 {
     struct pit_counter pc;
     u64 window = udiv64((u64)CALIBRATION_MS * PIT_HZ, 1000, NULL), clocks;
-    unsigned long flags = irq_save();
     bool pm = pmtimer_present();
 
+    __asm__ volatile("cli");
     lapic_timer_start(0, 0xffffffffu, false);
     pit_counter_start(&pc);
     u32 c0 = lapic_timer_current(), p0 = pm ? pmtimer_read() : 0;
     while ((clocks = pit_counter_elapsed(&pc)) < window)
-        cpu_relax();
+        __asm__ volatile("sti; nop; cli"); /* nop: STI defers interrupts by one instruction */
     u32 c1 = lapic_timer_current(), p1 = pm ? pmtimer_read() : 0;
-    irq_restore(flags);
+    __asm__ volatile("sti");
     u64 counts = c0 - c1;
     *by_pit = udiv64(counts * PIT_HZ, clocks, NULL);
     *by_pm = pm ? udiv64(counts * PMTIMER_HZ, pmtimer_delta(p0, p1), NULL) : 0;
 }
 
-void timer_calibrate_lapic(struct lapic_calibration *out)
+void timer_calibrate_lapic(struct lapic_calibration *out, struct pit_rate_sample *irq0)
 {
     u64 pit[CALIBRATION_WINDOWS], pm[CALIBRATION_WINDOWS];
 
+    timer_pit_rate_begin(irq0, PIT_SAMPLE_DIVISOR);
     for (int i = 0; i < CALIBRATION_WINDOWS; i++)
         measure_window(&pit[i], &pm[i]);
+    timer_pit_rate_end(irq0);
     lapic_timer_stop();
     out->hz_by_pit = median3(pit[0], pit[1], pit[2]);
     out->hz_by_pm = median3(pm[0], pm[1], pm[2]);

@@ -32,8 +32,30 @@ struct lapic_calibration {
     u32 window_ms;
 };
 
-/* Measures the LAPIC timer frequency (divide by 1) on this CPU. */
-void timer_calibrate_lapic(struct lapic_calibration *out);
+/* IRQ0 interrupts counted over a span timed by the ACPI PM timer, with the
+ * PIT's channel 0 periodic at PIT_HZ / divisor: what timer/pit-periodic
+ * checks. pm_clocks is 0 when there is no PM timer. */
+struct pit_rate_sample {
+    u16 divisor;
+    u32 irqs;
+    u32 pm_clocks;
+    u32 ticks_at_start, pm_at_start;
+};
+
+/* Runs the PIT at PIT_HZ / divisor and starts counting; the CPU must take
+ * interrupts until timer_pit_rate_end, which stores the counts and puts
+ * the PIT back to the timer_init rate. Bootstrap processor only. */
+void timer_pit_rate_begin(struct pit_rate_sample *s, u16 divisor);
+void timer_pit_rate_end(struct pit_rate_sample *s);
+
+/* The PIT rate timer/pit-periodic checks: 1193182 / 11932 = 100.0 Hz. */
+#define PIT_SAMPLE_DIVISOR 11932
+
+/* Measures the LAPIC timer frequency (divide by 1) on this CPU. Call with
+ * interrupts on: meanwhile the PIT runs at PIT_SAMPLE_DIVISOR and its IRQ0s
+ * are counted into `irq0`, so timer/pit-periodic needs no time of its own at
+ * boot. */
+void timer_calibrate_lapic(struct lapic_calibration *out, struct pit_rate_sample *irq0);
 
 /* The calibrated frequency (0 before calibration). */
 u64 timer_lapic_hz(void);
