@@ -2,9 +2,9 @@
 """Tests of the small tools around the build: tools/compile_commands.py
 (unity sources expand to their files), the Makefile's generated files (only
 rewritten when their text changes), make clean with other goals,
-tools/mkiso.py (an xorriso crash is tried again) and tests/fuzz/mkseeds.py
-(--help prints usage instead of writing seeds into a directory named
---help)."""
+tools/mkiso.py (an xorriso crash is tried again), tools/bench/bench.py's
+target verdicts and tests/fuzz/mkseeds.py (--help prints usage instead of
+writing seeds into a directory named --help)."""
 
 import contextlib
 import importlib.util
@@ -28,6 +28,7 @@ def load(name, path):
 
 compile_commands = load("compile_commands", "tools/compile_commands.py")
 mkiso = load("mkiso", "tools/mkiso.py")
+bench = load("bench", "tools/bench/bench.py")
 
 MAKE_N = """gcc -m64 -O2 -iquote . -c -o build/amd64/unity/lhv.o build/unity/lhv.c
 gcc -m32 -c -o build/common32/init/entry.o xmhf/init/entry.S
@@ -165,6 +166,55 @@ exit 0
             with self.assertRaises(mkiso.MkisoError):
                 self.run_with(d)
             self.assertEqual(self.calls(count), 3)
+
+
+class BenchTargets(unittest.TestCase):
+    """make bench judges issue #7's targets on the medians it measured."""
+
+    def figures(self, grub=0.9, **override):
+        medians = {"size/amd64/image": 200000, "size/i386/image": 210000,
+                   "build/clean-both-subarchs": 2.5}
+        for boot, one in (("grub", grub), ("direct", 0.5)):
+            stem = "boot/qemu-%s-amd64-smp" % boot
+            medians.update({stem + "1-512M/summary": one, stem + "1-2G/summary": one,
+                            stem + "1-8G/summary": one * 1.04,
+                            stem + "8-512M/summary": one * 1.09})
+        medians.update(override)
+        return {name: {"median": v, "min": v} for name, v in medians.items()}
+
+    def verdicts(self, figures):
+        return [t["met"] for t in bench.check_targets(figures)]
+
+    def test_all_met(self):
+        self.assertEqual(self.verdicts(self.figures()), [True] * 7)
+
+    def test_each_limit(self):
+        cases = [({"size/i386/image": 262144}, 0), ({"build/clean-both-subarchs": 3.0}, 1),
+                 ({"grub": 1.0}, 2),
+                 ({"boot/qemu-grub-amd64-smp1-8G/summary": 0.85}, 3),  # -5.6 %: flat both ways
+                 ({"boot/qemu-direct-amd64-smp8-512M/summary": 0.55}, 6)]
+        for override, index in cases:
+            with self.subTest(override=override):
+                expected = [True] * 7
+                expected[index] = False
+                self.assertEqual(self.verdicts(self.figures(**override)), expected)
+
+    def test_not_measured(self):
+        figures = self.figures()
+        del figures["build/clean-both-subarchs"]
+        figures["boot/qemu-direct-amd64-smp8-512M/summary"]["median"] = None
+        self.assertEqual(self.verdicts(figures), [True, None, True, True, True, True, None])
+
+    def test_ratio_on_the_fastest_runs_too(self):
+        figures = self.figures()
+        figures["boot/qemu-grub-amd64-smp8-512M/summary"]["min"] = 0.99
+        cpus = bench.check_targets(figures)[4]
+        self.assertEqual((cpus["values"], cpus["fastest"]), ([9.0], [10.0]))
+        figures["build/clean-both-subarchs"] = {"median": 3.9, "min": 3.8}
+        out = io.StringIO()
+        bench.print_targets(bench.check_targets(figures), out)
+        self.assertIn("NOT MET      clean build of both subarchs under 3 s: 3.900 s", out.getvalue())
+        self.assertIn("+9.0 % (fastest runs: +10.0 %)", out.getvalue())
 
 
 class MkSeeds(unittest.TestCase):

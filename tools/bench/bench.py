@@ -362,6 +362,77 @@ def print_table(figures, baseline, out=sys.stdout):
         print(row, file=out)
 
 
+# ---------------------------------------------------------------------------
+# targets: issue #7's, judged on the medians of this run (the ratios also on
+# the fastest runs, the ones the host disturbed least)
+
+IMAGE_LIMIT_B = 256 * 1024
+BUILD_LIMIT_S = 3.0
+GRUB_LIMIT_S = 1.0
+MEMORY_FLAT_PCT = 5.0       # "flat": what this host can tell apart from noise
+CPU_GROWTH_PCT = 10.0
+
+
+def growth_pct(figures, base, other, stat):
+    b = figures.get(base, {}).get(stat)
+    o = figures.get(other, {}).get(stat)
+    return None if b is None or o is None else round((o - b) / b * 100, 1)
+
+
+def check_targets(figures):
+    """Issue #7's targets: a list of {"target", "unit", "values", "met"} (met
+    is None when this run did not measure what the target needs), ratio
+    targets with "fastest": the same values from the fastest runs."""
+    out = []
+
+    def add(target, unit, values, ok, fastest=None):
+        measured = all(v is not None for v in values)
+        t = {"target": target, "unit": unit, "values": values,
+             "met": ok(values) if measured else None}
+        if fastest is not None:
+            t["fastest"] = fastest
+        out.append(t)
+
+    def med(name):
+        return figures.get(name, {}).get("median")
+
+    add("hypervisor image under 256 KiB (amd64, i386)", "B",
+        [med("size/%s/image" % a) for a in SUBARCHS], lambda v: max(v) < IMAGE_LIMIT_B)
+    add("clean build of both subarchs under 3 s", "s", [med("build/clean-both-subarchs")],
+        lambda v: v[0] < BUILD_LIMIT_S)
+    add("GRUB boot to SUMMARY in QEMU under 1 s (amd64, -smp 1, 512M)", "s",
+        [med("boot/qemu-grub-amd64-smp1-512M/summary")], lambda v: v[0] < GRUB_LIMIT_S)
+    for boot in ("grub", "direct"):
+        stem = "boot/qemu-%s-amd64-smp" % boot
+        pairs = [(stem + "1-512M/summary", stem + "1-%s/summary" % m) for m in ("2G", "8G")]
+        add("%s boot flat in memory size (2G and 8G against 512M, within %g %%)"
+            % (boot, MEMORY_FLAT_PCT), "%",
+            [growth_pct(figures, *p, "median") for p in pairs],
+            lambda v: max(abs(x) for x in v) <= MEMORY_FLAT_PCT,
+            [growth_pct(figures, *p, "min") for p in pairs])
+        pair = (stem + "1-512M/summary", stem + "8-512M/summary")
+        add("%s boot growing under %g %% from 1 to 8 CPUs" % (boot, CPU_GROWTH_PCT), "%",
+            [growth_pct(figures, *pair, "median")], lambda v: v[0] < CPU_GROWTH_PCT,
+            [growth_pct(figures, *pair, "min")])
+    return out
+
+
+def fmt_target_values(values, unit):
+    if unit == "%":
+        return ", ".join("-" if v is None else "%+.1f %%" % v for v in values)
+    return ", ".join(fmt(v, unit) + ("" if v is None else " " + unit) for v in values)
+
+
+def print_targets(targets, out=sys.stdout):
+    print("\ntargets (issue #7; judged on the medians):", file=out)
+    for t in targets:
+        verdict = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+        line = "  %-12s %s: %s" % (verdict, t["target"], fmt_target_values(t["values"], t["unit"]))
+        if t.get("fastest") and t["met"] is not None:
+            line += " (fastest runs: %s)" % fmt_target_values(t["fastest"], t["unit"])
+        print(line, file=out)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="LHV benchmarks: build, sizes, boot, VMX exit costs, "
                                 "timer calibration (docs/performance.md).")
@@ -420,12 +491,14 @@ def main(argv=None):
         "options": {"runs": args.runs, "quick": args.quick, "only": list(args.only)},
         "figures": figs.summary(),
     }
+    results["targets"] = check_targets(results["figures"])
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output + ".tmp", "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
     os.replace(args.output + ".tmp", args.output)
     print_table(results["figures"], baseline)
+    print_targets(results["targets"])
     print("\n%s, git %s, %d runs; written to %s (%.0f s)" % (
         results["date"], results["git"]["describe"] or "?", args.runs,
         os.path.relpath(args.output, os.getcwd()), results["duration_s"]))
