@@ -210,11 +210,15 @@ class BenchTargets(unittest.TestCase):
         figures["boot/qemu-grub-amd64-smp8-512M/summary"]["min"] = 0.99
         cpus = bench.check_targets(figures)[4]
         self.assertEqual((cpus["values"], cpus["fastest"]), ([9.0], [10.0]))
+        self.assertEqual((cpus["met"], cpus["unclear"]), (None, True))
         figures["build/clean-both-subarchs"] = {"median": 3.9, "min": 3.8}
         out = io.StringIO()
         bench.print_targets(bench.check_targets(figures), out)
         self.assertIn("NOT MET      clean build of both subarchs under 3 s: 3.900 s", out.getvalue())
-        self.assertIn("+9.0 % (fastest runs: +10.0 %)", out.getvalue())
+        self.assertIn("UNCLEAR      grub boot growing under 10 % from 1 to 8 CPUs: +9.0 % (fastest "
+                      "runs: +10.0 %): medians and fastest runs disagree", out.getvalue())
+        self.assertIn("met          direct boot growing under 10 % from 1 to 8 CPUs: +9.0 % "
+                      "(fastest runs: +9.0 %)\n", out.getvalue())
 
 
 class MkSeeds(unittest.TestCase):
