@@ -46,6 +46,10 @@ class SetupError(Exception):
     """The run could not start: missing file, bad option, ISO build failed."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a run: the emulator is stopped; args[0] is the serial log."""
+
+
 # ---------------------------------------------------------------------------
 # Serial output: cleaning and parsing (pure functions)
 
@@ -236,17 +240,30 @@ class Result:
     expected_fails: list = dataclasses.field(default_factory=list)  # FAILs --expect-fail matched
     outcome: Outcome = None
     wall: float = 0.0             # seconds run_once took, ISO build included
+    notes: list = dataclasses.field(default_factory=list)  # "test3: ..." lines for the report
 
     def count(self, *kinds):
         return sum(1 for v in self.verdicts if v.kind in kinds)
 
     def counts(self):
-        """(passed, failed, skipped): XFAIL counts as skipped; FAIL, XPASS
-        and every runner problem as failed; an expected FATAL as passed."""
+        """(passed, failed, skipped): FAIL, XPASS and every runner problem
+        count as failed; an expected FATAL as passed; XFAIL in none of the
+        three (expected_failures() lists them)."""
         expected = len(self.expected_fails)
         passed = self.count("PASS") + (1 if self.expected_fatal else 0) + expected
         failed = self.count("FAIL", "XPASS") - expected + len(self.problems)
-        return passed, failed, self.count("SKIP", "XFAIL")
+        return passed, failed, self.count("SKIP")
+
+    def failed_names(self):
+        """The names of what failed: tests (FAIL, XPASS), then runner/NAME
+        for each runner problem; each once, in order."""
+        names = [v.name for v in self.verdicts if v.kind in ("FAIL", "XPASS")
+                 and not any(v is e for e in self.expected_fails)]
+        names += ["runner/" + p.name for p in self.problems]
+        return list(dict.fromkeys(names))
+
+    def expected_failures(self):
+        return [v.name for v in self.verdicts if v.kind == "XFAIL"]
 
     @property
     def ok(self):
@@ -273,13 +290,18 @@ class Result:
         return "times: " + (", ".join(parts) if parts else "no serial output")
 
 
-def end_action(cmdline):
-    """The end action the command line asks for: the last lhv.end= wins."""
-    action = "poweroff"
+def option_value(cmdline, key, default=None):
+    """The value of key= on the command line: the last one wins."""
+    value = default
     for word in cmdline.split():
-        if word.startswith("lhv.end="):
-            action = word[len("lhv.end="):]
-    return action
+        if word.startswith(key + "="):
+            value = word[len(key) + 1:]
+    return value
+
+
+def end_action(cmdline):
+    """The end action the command line asks for (default poweroff)."""
+    return option_value(cmdline, "lhv.end", "poweroff")
 
 
 def last_line(lines):
@@ -322,7 +344,8 @@ def check_end(result, expect_fatal):
         if o.timed_out:
             why = "no %s within %g s" % (want, o.timeout)
         else:
-            reset = ", a reset or triple fault" if o.exit_kind == "reset" else ""
+            reset = {"reset": ", a reset or triple fault",
+                     "stopped": ", stopped from outside"}.get(o.exit_kind, "")
             why = "%s exited (status %s%s) before %s" % (o.emulator, o.exit_status, reset, want)
             if o.stderr_tail:
                 why += " [%s: %s]" % (o.emulator, o.stderr_tail)
@@ -426,11 +449,20 @@ def check_expected_fails(result, specs):
 # Reports
 
 def report_lines(result):
-    """The lines the CLI prints after the run: problems, times, counts."""
+    """The lines the CLI prints after the run: problems, notes, times, the
+    failed and expected-failure names, counts."""
     out = [p.line() for p in result.problems]
+    out += result.notes
     if result.expected_fatal:
         out.append("PASS: runner/expected-fatal: " + result.end.text)
     out.append(result.milestones())
+    failed = result.failed_names()
+    if failed:
+        out.append("failed: " + ", ".join(failed))
+    xfail = result.expected_failures()
+    if xfail:
+        out.append("expected failures (XFAIL, not counted below): %d: %s"
+                   % (len(xfail), ", ".join(xfail)))
     out.append("%d passed, %d failed, %d skipped" % result.counts())
     return out
 
@@ -495,6 +527,88 @@ def junit_xml(result):
 
 
 # ---------------------------------------------------------------------------
+# Stack traces: LHV prints the faulting ip and, per frame, the return address
+# (release builds) or FUNCTION+0xOFFSET (debug builds, tools/symtab.py). The
+# runner looks them up in the runtime ELF with addr2line: a return address
+# at ADDR-1 (the call itself: after a call to a noreturn function ADDR is
+# already in the next function), with file:line where the ELF has DWARF
+# (debug builds).
+
+TRACE_IP_RE = re.compile(r"^\s+ip (0x[0-9a-f]+) cs ")
+TRACE_RE = re.compile(r"^\s+stack trace:(.*)$")
+FRAME_RE = re.compile(r"^(?:0x([0-9a-f]+)|([A-Za-z_.$][\w.$]*)\+0x([0-9a-f]+))$")
+
+
+def trace_addresses(texts):
+    """Serial lines -> one list per stack trace of (label, address to look
+    up): the ip of the report before it (as is), then each frame (ADDR-1).
+    Debug frames NAME+0xOFF give ('NAME+0xOFF', (NAME, OFF-1))."""
+    traces, ip = [], None
+    for text in texts:
+        m = TRACE_IP_RE.match(text)
+        if m:
+            ip = m.group(1)
+            continue
+        m = TRACE_RE.match(text)
+        if not m:
+            continue
+        frames = [("ip " + ip, int(ip, 16))] if ip else []
+        for word in m.group(1).split():
+            f = FRAME_RE.match(word)
+            if f and f.group(1):
+                frames.append((word, int(f.group(1), 16) - 1))
+            elif f:
+                frames.append((word, (f.group(2), int(f.group(3), 16) - 1)))
+        traces.append(frames)
+        ip = None
+    return traces
+
+
+def elf_symbols(elf):
+    """{name: address} of the ELF's symbols (nm), {} when nm fails."""
+    try:
+        out = subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {p[2]: int(p[0], 16) for p in (line.split() for line in out.splitlines())
+            if len(p) == 3}
+
+
+def addr2line(elf, addresses):
+    """addresses -> ['function at file:line' or 'function', ...]; None when
+    addr2line cannot run."""
+    try:
+        out = subprocess.run(["addr2line", "-f", "-p", "-e", elf] +
+                             ["0x%x" % a for a in addresses],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [re.sub(r" at \?\?:\?$|:\?$", "", line.strip()) for line in out.splitlines()]
+
+
+def symbolised_frames(lines, config):
+    """Report lines naming each frame of the run's stack traces."""
+    traces = trace_addresses([text for _, text in lines])
+    if not traces:
+        return []
+    elf = os.path.join(config.xmhf_bin, "runtime-x86-%s.elf" % config.subarch)
+    if not os.path.isfile(elf):
+        return ["test3: stack trace: %s is missing, the frames stay unnamed" % elf]
+    symbols = elf_symbols(elf) if any(isinstance(a, tuple) for t in traces for _, a in t) else {}
+    out = []
+    for frames in traces:
+        known = [(label, a if isinstance(a, int) else symbols.get(a[0], 0) + a[1])
+                 for label, a in frames if isinstance(a, int) or a[0] in symbols]
+        names = addr2line(elf, [a for _, a in known]) if known else []
+        if names is None:
+            return ["test3: stack trace: addr2line failed on %s" % elf]
+        out.append("test3: stack trace (%s; a return address looked up at ADDR-1, the call):"
+                   % os.path.relpath(elf))
+        out += ["test3:   %-24s %s" % (label, name) for (label, _), name in zip(known, names)]
+    return out
+
+
+# ---------------------------------------------------------------------------
 # Boot images
 
 @dataclasses.dataclass
@@ -523,18 +637,36 @@ def load_mkiso():
 
 def built_file(config, name):
     path = os.path.join(config.xmhf_bin, name)
-    if not os.path.isfile(path):
-        raise SetupError("%s not found: run make (or test3.py --build), or pass --xmhf-bin" % path)
-    return path
+    if os.path.isfile(path):
+        return path
+    if config.boot == "direct" and os.path.isfile(path + ".gz"):
+        raise SetupError("%s not found, only %s.gz: direct boot needs the uncompressed image "
+                         "(QEMU's -initrd does not unpack gzip; GRUB does): gunzip -k %s.gz, "
+                         "or boot it with --boot grub" % (path, name, path))
+    raise SetupError("%s not found: run make (or test3.py --build), or pass --xmhf-bin DIR "
+                     "(the directory holding init-x86-%s.bin and hypervisor-x86-%s.bin.gz)"
+                     % (path, config.subarch, config.subarch))
 
 
 def prepared_iso(config):
-    """An ISO for the subarch in --boot-dir, or None."""
+    """The ISO for the subarch in --boot-dir, or None without --boot-dir.
+    Raises SetupError when --boot-dir is given but cannot be used: the user
+    must not believe a freshly built image was theirs."""
     if not config.boot_dir:
         return None
+    where = "--boot-dir %s" % config.boot_dir
+    if config.boot == "direct":
+        raise SetupError("%s holds GRUB images: it cannot go with --boot direct "
+                         "(use --xmhf-bin DIR for the direct boot's files)" % where)
+    if not os.path.isdir(config.boot_dir):
+        raise SetupError("%s: no such directory" % where)
     isos = sorted(glob.glob(os.path.join(config.boot_dir, "*%s*.iso" % config.subarch)))
     if not isos:
-        return None
+        held = sorted(os.listdir(config.boot_dir))
+        what = "it is empty" if not held else "it holds %s" % ", ".join(held[:8]) + (
+            ", ..." if len(held) > 8 else "")
+        raise SetupError("%s: no ISO whose name contains %s (*%s*.iso); %s"
+                         % (where, config.subarch, config.subarch, what))
     if config.cmdline is not None or config.module or config.no_module:
         raise SetupError("%s is prepared: it cannot take --cmdline, --module or --no-module"
                          % isos[0])
@@ -549,6 +681,9 @@ def prepare_boot(config):
         iso = prepared_iso(config)
         if iso:
             return BootImage(iso=iso, efi=efi)
+        built_file(config, "init-x86-%s.bin" % sub)  # test3's words, not mkiso's
+        if not config.module and not config.no_module:
+            built_file(config, "hypervisor-x86-%s.bin.gz" % sub)
         mkiso = load_mkiso()
         iso = os.path.join(config.work_dir, "lhv-%s%s.iso" % (sub, "-efi" if efi else ""))
         try:
@@ -581,7 +716,11 @@ class Qemu:
         monitor = "none"
         if config.screenshot:
             monitor = "unix:%s,server=on,wait=off" % monitor_path(config)
-        cmd = [self.binary, "-display", "none", "-monitor", monitor, "-serial", "stdio",
+        serial = ["-serial", "stdio"]
+        if getattr(config, "vga_only", False):
+            serial = ["-serial", "file:" + os.path.join(config.work_dir, "com1.out"),
+                      "-debugcon", "file:" + console_path(config)]
+        cmd = [self.binary, "-display", "none", "-monitor", monitor] + serial + [
                "-no-reboot", "-nic", "none",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                "-m", config.memory, "-smp", str(config.smp), "-cpu", config.cpu]
@@ -599,9 +738,16 @@ class Qemu:
 
     def start(self, config, image, stderr):
         self.stderr_path = stderr.name
+        if not getattr(config, "vga_only", False):
+            proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=stderr)
+            return proc, proc.stdout
+        e9 = console_path(config)
+        if os.path.exists(e9):
+            os.remove(e9)
         proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=stderr)
-        return proc, proc.stdout
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+        return proc, tail_stream(e9, proc)
 
     @staticmethod
     def exit_kind(status):
@@ -615,7 +761,12 @@ class Qemu:
 
     def ending(self, status, exited):
         kind = self.exit_kind(status) if exited else "killed"
-        return kind, stderr_tail(self.stderr_path), ""
+        detail = stderr_tail(self.stderr_path)
+        # QEMU exits with status 0 when gdb kills it or a signal ends it:
+        # its stderr, not the status, says that this was no reset.
+        if kind == "reset" and QEMU_STOPPED_RE.search(detail):
+            kind = "stopped"
+        return kind, detail, ""
 
     def screenshot(self, config):
         """Saves the VGA screen as PNG through the monitor socket (QEMU's
@@ -624,6 +775,10 @@ class Qemu:
             return monitor_screendump(monitor_path(config), config.screenshot)
         except OSError as e:
             return "monitor: %s" % e
+
+
+# What QEMU prints when it is stopped from outside (gdb's kill, SIGINT, SIGTERM).
+QEMU_STOPPED_RE = re.compile(r"Terminated via GDBstub|terminating on signal \d+")
 
 
 def monitor_path(config):
@@ -837,6 +992,14 @@ def tail_into_pipe(path, proc, wfd, poll=0.01):
         os.close(wfd)
 
 
+def tail_stream(path, proc):
+    """A binary stream of what proc writes into the file at path, reaching
+    EOF once proc has ended."""
+    rfd, wfd = os.pipe()
+    threading.Thread(target=tail_into_pipe, args=(path, proc, wfd), daemon=True).start()
+    return os.fdopen(rfd, "rb", buffering=0)
+
+
 class Bochs:
     name = "bochs"
     boots = ("grub",)
@@ -878,10 +1041,8 @@ class Bochs:
         with open(f["stdout"], "wb") as stdout:
             proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
                                     stdout=stdout, stderr=stderr, cwd=config.work_dir)
-        rfd, wfd = os.pipe()
-        threading.Thread(target=tail_into_pipe, args=(f["com1"], proc, wfd),
-                         daemon=True).start()
-        return proc, os.fdopen(rfd, "rb", buffering=0)
+        source = console_path(config) if getattr(config, "vga_only", False) else f["com1"]
+        return proc, tail_stream(source, proc)
 
     def ending(self, status, exited):
         def text(path):
@@ -993,24 +1154,29 @@ def run_emulator(config, image, echo=None):
         reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue),
                                   daemon=True)
         reader.start()
-        ended = session.until_end(t0 + config.timeout)
-        if ended and getattr(config, "screenshot", None):
-            why = backend.screenshot(config)
-            if why and echo:
-                echo("test3: --screenshot %s: %s" % (config.screenshot, why))
-            screenshot_problem = why
-        # After SUMMARY/FATAL (or EOF) the emulator gets the grace time to
-        # power off, none when lhv.end=halt; after a timeout it is killed.
-        grace = POWEROFF_GRACE if ended or session.eof else 0.0
-        if ended and end_action(config.cmdline or "") == "halt":
-            grace = 0.0
         try:
-            status = proc.wait(timeout=grace)
-            exited = True
-        except subprocess.TimeoutExpired:
+            ended = session.until_end(t0 + config.timeout)
+            if ended and getattr(config, "screenshot", None):
+                why = backend.screenshot(config)
+                if why and echo:
+                    echo("test3: --screenshot %s: %s" % (config.screenshot, why))
+                screenshot_problem = why
+            # After SUMMARY/FATAL (or EOF) the emulator gets the grace time to
+            # power off, none when lhv.end=halt; after a timeout it is killed.
+            grace = POWEROFF_GRACE if ended or session.eof else 0.0
+            if ended and end_action(config.cmdline or "") == "halt":
+                grace = 0.0
+            try:
+                status = proc.wait(timeout=grace)
+                exited = True
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                status = proc.wait()
+                exited = False
+        except KeyboardInterrupt:
             proc.kill()
-            status = proc.wait()
-            exited = False
+            proc.wait()
+            raise Interrupted(log.name)
         exit_time = time.monotonic() - t0
         session.drain()
         reader.join()
@@ -1032,14 +1198,76 @@ def run_once(config, echo=None):
     image = prepare_boot(config)
     with open(os.path.join(config.work_dir, "command.txt"), "w") as f:
         f.write(shlex.join(EMULATORS[config.emulator]().command(config, image)) + "\n")
+    kept = keep_previous_log(config.work_dir)
     lines, outcome = run_emulator(config, image, echo)
     result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
                    config.require_pass, config.require_skip, config.expect_fail)
     result.wall = time.monotonic() - start
+    if getattr(config, "vga_only", False):
+        result.notes.append("test3: lhv.console=vga: LHV's serial output stops early; the "
+                            "verdicts were read from port 0xe9 (lhv.e9=1): %s"
+                            % console_path(config))
+    if config.screenshot and not outcome.screenshot_problem and os.path.isfile(config.screenshot):
+        result.notes.append("test3: the screen is in " + config.screenshot)
+    if kept:
+        result.notes.append("test3: the previous run's serial log is kept as " + kept)
+    result.notes += symbolised_frames(result.lines, config)
     if config.junit:
-        with open(config.junit, "w") as f:
-            f.write(junit_xml(result))
+        try:
+            with open(config.junit, "w") as f:
+                f.write(junit_xml(result))
+        except OSError as e:
+            result.problems.append(Problem("junit", "cannot write %s: %s" % (config.junit, e)))
     return result
+
+
+def keep_previous_log(work_dir):
+    """Moves the last run's serial.log to serial.prev.log (one run back), so
+    that a mistyped rerun does not destroy the log to --compare with.
+    Returns the kept path, or None."""
+    log = os.path.join(work_dir, "serial.log")
+    if not os.path.isfile(log) or os.path.getsize(log) == 0:
+        return None
+    kept = os.path.join(work_dir, "serial.prev.log")
+    os.replace(log, kept)
+    return kept
+
+
+# Sources whose change makes the tree root's images stale.
+SOURCE_DIRS = ("xmhf", "lhv", "hypapps")
+SOURCE_SUFFIXES = (".c", ".h", ".S", ".ld")
+
+
+def images_booted(config):
+    """The files of the tree this run boots (the ones make writes)."""
+    sub = config.subarch
+    names = ["init-x86-%s.bin" % sub]
+    if not config.module and not config.no_module:
+        names.append("hypervisor-x86-%s.bin%s" % (sub, "" if config.boot == "direct" else ".gz"))
+    return [os.path.join(config.xmhf_bin, n) for n in names]
+
+
+def stale_warning(config, root=ROOT):
+    """A warning when a source file of the tree is newer than an image this
+    run boots from it, else ''. Only for the images make builds in root."""
+    if config.xmhf_bin != root or config.boot_dir:
+        return ""
+    images = [p for p in images_booted(config) if os.path.isfile(p)]
+    if not images:
+        return ""
+    oldest = min(images, key=os.path.getmtime)
+    newest, newest_time = None, os.path.getmtime(oldest)
+    for top in SOURCE_DIRS:
+        for d, _, files in os.walk(os.path.join(root, top)):
+            for f in files:
+                path = os.path.join(d, f)
+                if f.endswith(SOURCE_SUFFIXES) and os.path.getmtime(path) > newest_time:
+                    newest, newest_time = path, os.path.getmtime(path)
+    if newest is None:
+        return ""
+    return ("warning: %s changed after %s was built: this run boots the old image "
+            "(run make first, or add --build)" % (os.path.relpath(newest, root),
+                                                  os.path.basename(oldest)))
 
 
 # ---------------------------------------------------------------------------
@@ -1049,15 +1277,29 @@ HELP_EPILOG = """\
 output: each verdict line as it arrives, timestamped in seconds since the
 emulator started ("[  0.412] PASS: boot/params"); runner failures as
 "FAIL: runner/<what>: ..."; the times of the first serial line, SUMMARY/FATAL
-and the emulator's exit; and last the plain line "N passed, N failed,
-N skipped" (XFAIL counts as skipped; FAIL, XPASS, an unexpected FATAL, a
-missing SUMMARY and a missing power-off as failed).
+and the emulator's exit; the names of what failed ("failed: ..."); the
+expected failures, counted apart ("expected failures (XFAIL, not counted
+below): N: ..."); and last the plain line "N passed, N failed, N skipped"
+(SKIP as skipped; FAIL, XPASS, an unexpected FATAL, a missing SUMMARY and a
+missing power-off as failed; XFAIL in none of the three).
 
-The work directory keeps serial.log (the full timestamped log), emulator.log
-(the emulator's stderr), command.txt (the exact emulator command) and the ISO.
+The work directory keeps serial.log (the full timestamped log; the run before
+it is moved to serial.prev.log), emulator.log (the emulator's stderr),
+command.txt (the exact emulator command) and the ISO. A run that boots the
+tree's images while a source under xmhf/, lhv/ or hypapps/ is newer warns
+("run make first, or add --build"). A stack trace in the log is looked up in
+runtime-x86-SUBARCH.elf with addr2line and printed with the frames' names
+(return addresses at ADDR-1; file:line in debug builds).
+
 With Bochs also bochsrc and bochs.rc (generated), com1.out (COM1 as Bochs
 wrote it), bochs.log (Bochs' own log: read it when Bochs panics or a VM entry
 fails) and bochs.out (its stdout: the debugger, port 0xe9 output).
+
+lhv.console=vga ends LHV's serial output once the platform is up: the runner
+then adds lhv.e9=1 and reads the verdicts from port 0xe9 (QEMU: -debugcon into
+e9.out, COM1 into com1.out; Bochs: bochs.out), and under QEMU saves the screen
+at SUMMARY/FATAL as screen.png in the work directory (lhv.end=halt added,
+unless --screenshot names the file or the command line has its own lhv.end=).
 
 Bochs boots the GRUB image only. LHV ends a Bochs run through the shutdown
 port 0x8900 (Bochs exits with status 1 and a "Shutdown port" panic message:
@@ -1089,16 +1331,17 @@ def build_parser():
     a = p.add_argument
     a("--subarch", required=True, choices=SUBARCHS, help="which build to boot")
     a("--compare", nargs=2, metavar=("A.log", "B.log"),
-      help="compare two serial logs' verdicts instead of booting (must come first; "
-           "see below)")
+      help="compare two serial logs' verdicts instead of booting (goes alone: no other "
+           "option; see below)")
     a("--xmhf-bin", metavar="DIR", default=ROOT,
       help="directory holding init-x86-SUBARCH.bin and hypervisor-x86-SUBARCH.bin[.gz] "
            "(default: the repository root, where make puts them)")
     a("--work-dir", metavar="DIR",
       help="where logs and the ISO go (default: build/test3/NAME)")
     a("--boot-dir", metavar="DIR",
-      help="directory with a prepared boot image: an .iso whose name contains the "
-           "subarch is booted as is instead of building one (GRUB boot only)")
+      help="directory with a prepared boot image: the first .iso (by name) whose name "
+           "contains the subarch is booted as is instead of building one (GRUB or UEFI "
+           "boot); a missing or empty DIR, or one without such an ISO, is an error")
     a("--skip-reset-qemu", action="store_true",
       help="accepted for compatibility with the reference runner; does nothing")
     a("--skip-test", action="store_true",
@@ -1197,19 +1440,19 @@ def parse_args(argv):
         check_kvm()
         config.cpu = kvm_cpu(config.cpu)
     config.cpu = config.cpu or "qemu64"
-    if config.screenshot:
-        if bochs:
-            raise SetupError("--screenshot needs QEMU (its monitor's screendump)")
-        config.screenshot = os.path.abspath(config.screenshot)
-        if end_action(config.cmdline or "") != "halt":
-            words = config.cmdline
-            if words is None:
-                words = DEFAULT_CMDLINE if config.boot == "direct" else grub_cfg_cmdline(
-                    config.subarch, config.boot == "uefi")
-            config.cmdline = (words + " lhv.end=halt").strip()
     config.bochs_cpu = config.bochs_cpu or BOCHS_DEFAULT_CPU
     if config.timeout is None:
         config.timeout = DEFAULT_TIMEOUTS[config.emulator]
+    if not config.timeout > 0:
+        raise SetupError("--timeout %g: give a number of seconds above 0" % config.timeout)
+    if config.junit:
+        config.junit = os.path.abspath(config.junit)
+        if not os.path.isdir(os.path.dirname(config.junit)):
+            raise SetupError("--junit %s: the directory %s does not exist (create it first)"
+                             % (config.junit, os.path.dirname(config.junit)))
+    if config.boot_dir:
+        config.boot_dir = os.path.abspath(config.boot_dir)
+        prepared_iso(config)  # refuses a --boot-dir it cannot use, before anything runs
     if bochs:
         memory_mib(config.memory)  # refuses what a bochsrc cannot say
     config.name = config.name or ("%s-bochs" % config.subarch if bochs
@@ -1217,6 +1460,14 @@ def parse_args(argv):
     config.work_dir = os.path.abspath(config.work_dir
                                       or os.path.join(ROOT, "build", "test3", config.name))
     config.xmhf_bin = os.path.abspath(config.xmhf_bin)
+    if config.screenshot:
+        config.screenshot = os.path.abspath(config.screenshot)
+    vga_console(config)
+    if config.screenshot:
+        if bochs:
+            raise SetupError("--screenshot needs QEMU (its monitor's screendump)")
+        if end_action(config.cmdline or "") != "halt":
+            config.cmdline = (lhv_cmdline(config) + " lhv.end=halt").strip()
     config.extra_qemu_args = shlex.split(config.extra_qemu_args)
     if config.module:
         config.module = os.path.abspath(config.module)
@@ -1230,6 +1481,40 @@ def parse_args(argv):
         except re.error as e:
             raise SetupError("--expect-fatal %r: %s" % (config.expect_fatal, e))
     return config
+
+
+def lhv_cmdline(config):
+    """The command line LHV will get: --cmdline, or the default for the boot."""
+    if config.cmdline is not None:
+        return config.cmdline
+    if config.boot == "direct":
+        return DEFAULT_CMDLINE
+    return grub_cfg_cmdline(config.subarch, config.boot == "uefi")
+
+
+def vga_console(config):
+    """lhv.console=vga stops LHV's serial output early: the runner then
+    reads the verdicts from port 0xe9 (adding lhv.e9=1; QEMU -debugcon, Bochs
+    port_e9_hack) and, under QEMU, saves the screen as WORK/screen.png unless
+    --screenshot or an lhv.end= of the user's says otherwise."""
+    words = config.cmdline or ""
+    config.vga_only = option_value(words, "lhv.console") == "vga"
+    if not config.vga_only:
+        return
+    if option_value(words, "lhv.e9") == "0":
+        raise SetupError("lhv.console=vga with lhv.e9=0 leaves the runner nothing to read "
+                         "(no serial output after the platform is up): drop lhv.e9=0")
+    config.cmdline = words + " lhv.e9=1"
+    if (config.emulator == "qemu" and not config.screenshot
+            and option_value(words, "lhv.end") is None):
+        config.screenshot = os.path.join(config.work_dir, "screen.png")
+
+
+def console_path(config):
+    """The file the runner reads LHV's console from in a VGA-only run: port
+    0xe9's output (Bochs writes it to its stdout)."""
+    name = "bochs.out" if config.emulator == "bochs" else "e9.out"
+    return os.path.join(config.work_dir, name)
 
 
 def grub_cfg_cmdline(subarch, efi=False):
@@ -1252,17 +1537,36 @@ def build(subarch):
 
 
 def main(argv=None):
-    words = sys.argv[1:] if argv is None else argv
+    try:
+        return run_main(sys.argv[1:] if argv is None else argv)
+    except Interrupted as e:
+        print("test3: interrupted (Ctrl-C): the emulator is stopped; the serial log so far "
+              "is in %s" % e.args[0], file=sys.stderr)
+    except KeyboardInterrupt:
+        print("test3: interrupted (Ctrl-C)", file=sys.stderr)
+    return 130
+
+
+def run_main(words):
     if "--compare" in words:
-        if words[:1] != ["--compare"] or len(words) != 3:
+        at = words.index("--compare")
+        logs, others = words[at + 1:at + 3], words[:at] + words[at + 3:]
+        if len(logs) != 2 or any(w.startswith("--") for w in logs):
             print("test3: --compare takes two serial logs: --compare A.log B.log",
                   file=sys.stderr)
             return 2
-        return compare_main(words[1:])
+        if others:
+            print("test3: --compare A.log B.log goes alone (it boots nothing): drop %s"
+                  % shlex.join(others), file=sys.stderr)
+            return 2
+        return compare_main(logs)
     try:
         config = parse_args(words)
         if config.build:
             build(config.subarch)
+        stale = stale_warning(config)
+        if stale:
+            print("test3: " + stale, file=sys.stderr, flush=True)
         if config.skip_test:
             os.makedirs(config.work_dir, exist_ok=True)
             print(prepare_boot(config).describe())
