@@ -2,6 +2,8 @@
 # Installs the Debian packages LHV needs to build, test and boot, if any is
 # missing. Quiet when everything is already there; safe to run again.
 # `tools/deps.sh fuzz` also installs clang and its libFuzzer runtime (make fuzz).
+# Each step prints one line; apt's own output goes to build/deps.log and is
+# shown (its end) only when a step fails.
 set -eu
 
 PACKAGES="gcc make binutils gzip grub-pc-bin grub-common xorriso mtools
@@ -10,6 +12,7 @@ ovmf grub-efi-amd64-bin"
 if [ "${1:-}" = fuzz ]; then
     PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 fi
+LOG="${DEPS_LOG:-$(dirname "$0")/../build/deps.log}"
 
 # One dpkg-query call for all of them (one per package costs ~30 ms each).
 # shellcheck disable=SC2086  # $PACKAGES is a word list on purpose
@@ -22,18 +25,39 @@ for pkg in $PACKAGES; do
 done
 [ -z "$missing" ] && exit 0
 
-echo "deps.sh: installing$missing"
 if [ "$(id -u)" -eq 0 ]; then
     sudo=""
 elif command -v sudo >/dev/null 2>&1; then
     sudo="sudo"
 else
+    echo "deps.sh: missing:$missing" >&2
     echo "deps.sh: not root and no sudo; as root, run:" >&2
     echo "  apt-get update && apt-get install -y --no-install-recommends$missing" >&2
     exit 1
 fi
 
-$sudo apt-get update -qq
+mkdir -p "$(dirname "$LOG")"
+: >"$LOG"
+
+# step WHAT COMMAND...: one line for the step; the command's output into the
+# log; on failure the log's end and where the whole of it is.
+step() {
+    what=$1
+    shift
+    printf 'deps.sh: %s ... ' "$what"
+    echo "### $what: $*" >>"$LOG"
+    if "$@" >>"$LOG" 2>&1; then
+        echo ok
+    else
+        echo FAILED
+        echo "deps.sh: '$*' failed; the end of $LOG (the whole output is there):" >&2
+        tail -n 25 "$LOG" >&2
+        exit 1
+    fi
+}
+
+step "apt-get update" $sudo apt-get update -q
 # shellcheck disable=SC2086  # $missing is a word list on purpose
-$sudo env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends $missing
+step "installing$missing" $sudo env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends $missing
+echo "deps.sh: done (apt's output: $LOG)"

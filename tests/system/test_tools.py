@@ -115,6 +115,52 @@ class CleanWithOtherGoals(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(tree, "build")))
 
 
+class DepsQuiet(unittest.TestCase):
+    """tools/deps.sh on a machine missing packages: one line per step, apt's
+    output in a log shown only on failure (it once printed hundreds of
+    lines). apt-get, dpkg-query and id are stand-ins on PATH."""
+
+    def run_deps(self, fail):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        fakes = {"dpkg-query": "exit 1",
+                 "id": "echo 0",
+                 "apt-get": 'for i in $(seq 300); do echo "apt line $i"; done\n'
+                            '[ "$1" = install ] && [ -n "${FAKE_APT_FAIL:-}" ] && '
+                            '{ echo "E: Unable to locate package bochs"; exit 100; }\nexit 0'}
+        for name, body in fakes.items():
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\n" + body + "\n")
+            os.chmod(path, 0o755)
+        env = dict(os.environ, PATH=tmp + ":" + os.environ["PATH"],
+                   DEPS_LOG=os.path.join(tmp, "deps.log"))
+        if fail:
+            env["FAKE_APT_FAIL"] = "1"
+        proc = subprocess.run(["sh", os.path.join(ROOT, "tools", "deps.sh")], env=env,
+                              capture_output=True, text=True)
+        with open(env["DEPS_LOG"]) as f:
+            return proc, f.read()
+
+    def test_one_line_per_step(self):
+        proc, log = self.run_deps(fail=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(len(lines), 3, proc.stdout)
+        self.assertEqual(lines[0], "deps.sh: apt-get update ... ok")
+        self.assertRegex(lines[1], r"^deps.sh: installing gcc make .* ok$")
+        self.assertEqual(proc.stderr, "")
+        self.assertEqual(log.count("apt line"), 600)
+
+    def test_failure_shows_the_log(self):
+        proc, log = self.run_deps(fail=True)
+        self.assertEqual(proc.returncode, 1)
+        self.assertTrue(proc.stdout.endswith("FAILED\n"), proc.stdout)
+        self.assertIn("E: Unable to locate package bochs", proc.stderr)
+        self.assertIn("deps.log (the whole output is there)", proc.stderr)
+        self.assertLess(len(proc.stderr.splitlines()), 30)
+
+
 class MkisoRetry(unittest.TestCase):
     """xorriso sometimes crashes (SIGSEGV) as it exits: mkiso tries again,
     and gives up with grub-mkrescue's output on any other failure."""
