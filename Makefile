@@ -1,7 +1,7 @@
 # LHV: plain GNU Make, both subarchs in parallel, incremental, -Werror.
 #
 #   make                 build amd64 and i386 (images in the tree root)
-#   make run             boot amd64 in QEMU through GRUB, serial log on the terminal
+#   make run             boot amd64 in QEMU through GRUB (2 CPUs), serial log on the terminal
 #   make run-bochs       the same in Bochs (VMX, x2APIC)
 #   make test            host unit tests and the QEMU boot matrix (both subarchs)
 #   make test-full       make test plus the long matrix (every Bochs CPU model, soaks)
@@ -287,7 +287,7 @@ iso: deps
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory amd64
-	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --watch-serial $(if $(filter 1,$(KVM)),--accel kvm)
+	$(PYTHON) .jenkins/test3.py --subarch amd64 --boot grub --smp 2 --watch-serial $(if $(filter 1,$(KVM)),--accel kvm)
 
 run-bochs: deps
 	$(Q)$(MAKE) --no-print-directory amd64

@@ -64,6 +64,9 @@ SUMMARY_RE = re.compile(r"^(\d+) tests?, (\d+) failures?, (\d+) skipped"
                         r"(?:, (\d+) expected failures?)?$")
 
 
+NO_VMX_RE = re.compile(r"\bno VMX\b")  # a SKIP reason: the CPU has no VMX
+
+
 def clean_line(raw):
     """Serial bytes of one line -> text without escape sequences, CRs or other
     control characters (tabs stay)."""
@@ -262,6 +265,9 @@ class Result:
         names += ["runner/" + p.name for p in self.problems]
         return list(dict.fromkeys(names))
 
+    def no_vmx_skips(self):
+        return sum(1 for v in self.verdicts if v.kind == "SKIP" and NO_VMX_RE.search(v.reason))
+
     def expected_failures(self):
         return [v.name for v in self.verdicts if v.kind == "XFAIL"]
 
@@ -453,6 +459,11 @@ def report_lines(result):
     failed and expected-failure names, counts."""
     out = [p.line() for p in result.problems]
     out += result.notes
+    no_vmx = result.no_vmx_skips()
+    if no_vmx:
+        out.append("test3: %d tests SKIP for want of VMX (QEMU TCG has none); they run in Bochs "
+                   "(make run-bochs, test3.py --emulator bochs), nested under KVM (--accel kvm, "
+                   "docs/kvm.md) or on hardware (docs/hardware.md)" % no_vmx)
     if result.expected_fatal:
         out.append("PASS: runner/expected-fatal: " + result.end.text)
     out.append(result.milestones())

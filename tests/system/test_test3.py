@@ -858,6 +858,15 @@ class Report(unittest.TestCase):
         self.assertEqual(lines[-2], "failed: a/bad, a/fixed, runner/summary-count")
         self.assertEqual(lines[-1], "1 passed, 4 failed, 0 skipped")
 
+    def test_where_the_vmx_tests_run(self):
+        lines = test3.report_lines(judge(GOOD_RUN))
+        note = [line for line in lines if "want of VMX" in line]
+        self.assertEqual(len(note), 1)
+        self.assertRegex(note[0], r"^test3: 1 tests SKIP .*make run-bochs.*--accel kvm.*hardware")
+        lines = test3.report_lines(judge(["PASS: a/b", "SKIP: c/d: no ACPI PM timer",
+                                          "SUMMARY: 2 tests, 0 failures, 1 skipped"]))
+        self.assertFalse(any("want of VMX" in line for line in lines))
+
     def test_expected_fail_is_not_named(self):
         r = judge(["FAIL: smp/x: cpu 3 never answered", "SUMMARY: 1 tests, 1 failures, 0 skipped"],
                   expect_fail=["smp/x:never answered"])
