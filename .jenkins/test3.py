@@ -594,7 +594,8 @@ def addr2line(elf, addresses):
                              capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    return [re.sub(r" at \?\?:\?$|:\?$", "", line.strip()) for line in out.splitlines()]
+    names = [re.sub(r" at \?\?:\?$|:\?$", "", line.strip()) for line in out.splitlines()]
+    return [name.replace(" at %s/" % ROOT, " at ") for name in names]
 
 
 def symbolised_frames(lines, config):
@@ -613,8 +614,9 @@ def symbolised_frames(lines, config):
         names = addr2line(elf, [a for _, a in known]) if known else []
         if names is None:
             return ["test3: stack trace: addr2line failed on %s" % elf]
+        shown = os.path.relpath(elf)
         out.append("test3: stack trace (%s; a return address looked up at ADDR-1, the call):"
-                   % os.path.relpath(elf))
+                   % (elf if shown.startswith("..") else shown))
         out += ["test3:   %-24s %s" % (label, name) for (label, _), name in zip(known, names)]
     return out
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Fails when the docs drift from the code: every test name (TEST(...) and VMX_TEST(...) in
 lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
-docs/tests.md, every lhv. option (xmhf/lib/options.c) and every build.sh
-flag in docs/options.md. Ends with the plain line `N passed, N failed`."""
+docs/tests.md, and every row of its tables must name a test that exists;
+README.md's count of tests and groups must be the code's; every lhv. option
+(xmhf/lib/options.c) and every build.sh flag must appear in docs/options.md.
+Ends with the plain line `N passed, N failed`."""
 import os
 import re
 import sys
@@ -35,6 +37,34 @@ def build_flags():
     return set(re.findall(r"^\s+(--[a-z-]+)(?: \||\))", read("build.sh"), re.M))
 
 
+TEST_ROW_RE = re.compile(r"^\| `([a-z0-9-]+/[a-z0-9-]+)` \|", re.M)
+README_COUNT_RE = re.compile(r"\*\*(\d+) tests\*\* in (\d+) groups")
+
+
+def check_rows(names, doc="docs/tests.md"):
+    """Each table row of doc names a test that exists (a renamed or removed
+    test must not stay documented)."""
+    stale = sorted(set(TEST_ROW_RE.findall(read(doc))) - names)
+    for n in stale:
+        print("FAIL docs/tests: %s has a row for %s, which no TEST() defines" % (doc, n))
+    return 1 - bool(stale), len(stale)
+
+
+def check_readme_count(names, doc="README.md"):
+    """README.md says '**N tests** in G groups': N and G must be the code's."""
+    groups = len({n.split("/", 1)[0] for n in names})
+    m = README_COUNT_RE.search(read(doc))
+    if not m:
+        print("FAIL docs/readme: %s has no '**N tests** in G groups' sentence" % doc)
+        return 0, 1
+    said = (int(m.group(1)), int(m.group(2)))
+    if said != (len(names), groups):
+        print("FAIL docs/readme: %s says **%d tests** in %d groups; the code has **%d tests** "
+              "in %d groups: write that" % ((doc,) + said + (len(names), groups)))
+        return 0, 1
+    return 1, 0
+
+
 def check(kind, names, doc):
     text = read(doc)
     missing = sorted(n for n in names if n.rstrip("=") not in text)
@@ -50,6 +80,8 @@ def main():
                              ("build-flags", build_flags(), "docs/options.md")):
         p, f = check(kind, names, doc)
         print("%s: %d documented, %d missing" % (kind, p, f))
+        passed, failed = passed + p, failed + f
+    for p, f in (check_rows(test_names()), check_readme_count(test_names())):
         passed, failed = passed + p, failed + f
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
