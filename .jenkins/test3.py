@@ -604,12 +604,15 @@ def symbolised_frames(lines, config):
     if not traces:
         return []
     elf = os.path.join(config.xmhf_bin, "runtime-x86-%s.elf" % config.subarch)
+    if getattr(config, "boot_dir", None) or getattr(config, "module", None):
+        return ["test3: stack trace: the image came from --boot-dir or --module; look the frames "
+                "up (at ADDR-1) in its own runtime ELF"]
     if not os.path.isfile(elf):
         return ["test3: stack trace: %s is missing, the frames stay unnamed" % elf]
     symbols = elf_symbols(elf) if any(isinstance(a, tuple) for t in traces for _, a in t) else {}
     out = []
     for frames in traces:
-        known = [(label, a if isinstance(a, int) else symbols.get(a[0], 0) + a[1])
+        known = [(label, a if isinstance(a, int) else symbols[a[0]] + a[1])
                  for label, a in frames if isinstance(a, int) or a[0] in symbols]
         names = addr2line(elf, [a for _, a in known]) if known else []
         if names is None:
