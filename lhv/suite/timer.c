@@ -65,50 +65,72 @@ static bool stamp_read(struct stamp *s, u32 (*counter)(void))
     return false;
 }
 
-/* PIT channel 0's period in 1/1000 PIT clocks, from its count against the
- * PM timer. In mode 2 the count runs from the divisor N down to 1 and
- * reloads: a read c0 before a reload and a read c1 after it, D clocks
- * later, give N = D - c0 + c1 (the reload came c0 clocks after the first
- * read). D comes from the PM timer: it and the PIT divide one 14.31818 MHz
- * crystal (by 4 and by 12), so they cannot drift apart. Only pairs less
- * than half the nominal period apart count (no second reload between
- * them); the median of PIT_RELOADS such estimates, found within twice as
- * many nominal periods and PIT_POLL_MS more. *got says how many it found.
- * Bootstrap processor. */
+/* PIT channel 0's period, from its count against the PM timer. In mode 2
+ * the count runs from the divisor N down to 1 and reloads: a read c0 before
+ * a reload and a read c1 after it, D clocks later, give N = D - c0 + c1
+ * (the reload came c0 clocks after the first read). D comes from the PM
+ * timer: it and the PIT divide one 14.31818 MHz crystal (by 4 and by 12),
+ * so they cannot drift apart. Only pairs less than half the nominal period
+ * apart count (no second reload between them): each gives N within a few
+ * clocks. Up to PIT_RELOADS of them, within twice as many nominal periods
+ * and PIT_POLL_MS more. Bootstrap processor. */
 #define PIT_RELOADS 5
 #define PIT_POLL_MS 20
 #define PIT_CLOCK_TOLERANCE_PPM 5000 /* 0.5 % */
 
+struct pit_period {
+    u64 milli;   /* the median estimate, in 1/1000 PIT clocks */
+    u32 reloads; /* estimates found */
+    u32 stalls;  /* reloads missed because the host stopped the CPU: two reads
+                  * half a period apart, or a read the PM timer could not
+                  * bracket */
+};
+
 static u32 pit_channel0(void) { return pit_channel0_count(); }
 
-static u64 pit_period_milli(u32 nominal, u32 *got)
+static void pit_period_measure(struct pit_period *p, u32 nominal)
 {
     u64 est[PIT_RELOADS];
     struct stamp prev = {0, 0}, cur;
     bool have_prev = false;
-    u32 n = 0, start = pmtimer_read();
+    u32 start = pmtimer_read();
     u32 limit = (u32)udiv64((u64)nominal * 2 * PIT_RELOADS * PMTIMER_HZ, PIT_HZ, NULL) +
                 PMTIMER_HZ / 1000 * PIT_POLL_MS;
 
-    while (n < PIT_RELOADS && pmtimer_delta(start, pmtimer_read()) < limit) {
+    *p = (struct pit_period){0, 0, 0};
+    while (p->reloads < PIT_RELOADS && pmtimer_delta(start, pmtimer_read()) < limit) {
         if (!stamp_read(&cur, pit_channel0)) {
+            p->stalls++;
             have_prev = false;
             continue;
         }
         u64 d = udiv64((u64)pmtimer_delta(prev.pm, cur.pm) * PIT_HZ * 1000, PMTIMER_HZ, NULL);
-        if (have_prev && cur.count > prev.count && d < (u64)nominal * 500)
-            est[n++] = d - (u64)prev.count * 1000 + (u64)cur.count * 1000;
+        if (have_prev && cur.count > prev.count && d >= (u64)nominal * 500)
+            p->stalls++;
+        else if (have_prev && cur.count > prev.count)
+            est[p->reloads++] = d - (u64)prev.count * 1000 + (u64)cur.count * 1000;
         prev = cur;
         have_prev = true;
     }
-    *got = n;
-    for (u32 i = 1; i < n; i++) /* insertion sort: a few values */
+    for (u32 i = 1; i < p->reloads; i++) /* insertion sort: a few values */
         for (u32 j = i; j > 0 && est[j - 1] > est[j]; j--) {
             u64 t = est[j];
             est[j] = est[j - 1];
             est[j - 1] = t;
         }
-    return n ? est[n / 2] : 0;
+    p->milli = p->reloads ? est[p->reloads / 2] : 0;
+}
+
+static bool pit_period_right(const struct pit_period *p, u64 want_milli)
+{
+    return p->reloads && ppm_apart(p->milli, want_milli) <= PIT_CLOCK_TOLERANCE_PPM;
+}
+
+/* "1193.333" */
+static void format_clocks(char *buf, size_t size, u64 milli)
+{
+    u64 frac, clocks = udiv64(milli, 1000, &frac);
+    snprintf(buf, size, "%llu.%03llu", clocks, frac);
 }
 
 /* Interrupt counts in an emulator are at the mercy of the host: QEMU TCG
@@ -195,20 +217,23 @@ static void test_pit_periodic(const char *name)
     if (!dropped_by_qemu(tries))
         return verdict_fail(name, "%s", got);
     /* The evidence that the interrupts were lost, not the rate wrong: the
-     * channel-0 count runs at the divisor's period by the PM timer. */
+     * channel-0 count runs at the divisor's period by the PM timer (or the
+     * host stopped the CPU at every reload, so no period could be read). */
     struct pit_rate_sample s;
-    u32 reloads;
+    struct pit_period p;
+    char period[24];
     timer_pit_rate_begin(&s, PIT_SAMPLE_DIVISOR);
-    u64 frac, period = pit_period_milli(PIT_SAMPLE_DIVISOR, &reloads);
+    pit_period_measure(&p, PIT_SAMPLE_DIVISOR);
     timer_pit_rate_end(&s);
-    u64 clocks = udiv64(period, 1000, &frac);
-    if (reloads > PIT_RELOADS / 2 &&
-        ppm_apart(period, (u64)PIT_SAMPLE_DIVISOR * 1000) <= PIT_CLOCK_TOLERANCE_PPM)
+    format_clocks(period, sizeof(period), p.milli);
+    if (pit_period_right(&p, (u64)PIT_SAMPLE_DIVISOR * 1000))
         return verdict_xfail(name, "QEMU TCG dropped timer interrupts while the host was busy "
-                             "(the count's period was %llu.%03llu clocks as programmed): %s",
-                             clocks, frac, got);
-    verdict_fail(name, "%s; channel 0's period %llu.%03llu clocks by the PM timer (%u reloads), "
-                 "programmed %u", got, clocks, frac, reloads, PIT_SAMPLE_DIVISOR);
+                             "(channel 0's period %s clocks, as programmed): %s", period, got);
+    if (!p.reloads && p.stalls)
+        return verdict_xfail(name, "QEMU TCG dropped timer interrupts while the host was busy "
+                             "(it stopped the CPU at each of %u reloads): %s", p.stalls, got);
+    verdict_fail(name, "%s; channel 0's period %s clocks by the PM timer (%u reloads), "
+                 "programmed %u", got, period, p.reloads, PIT_SAMPLE_DIVISOR);
 }
 
 /* The PIT's clock as timer_init runs it (PIT_TICK_HZ, about 1 kHz, the
@@ -217,25 +242,25 @@ static void test_pit_periodic(const char *name)
 TEST("timer/pit-clock-rate", test_pit_clock_rate);
 static void test_pit_clock_rate(const char *name)
 {
-    u32 nominal = PIT_HZ / PIT_TICK_HZ, got;
-    u64 want = (u64)PIT_HZ * 1000 / PIT_TICK_HZ, frac, want_frac;
+    u64 want = (u64)PIT_HZ * 1000 / PIT_TICK_HZ;
+    struct pit_period p;
+    char period[24], expected[24];
 
     if (!pmtimer_present())
         return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the PIT with");
-    u64 period = pit_period_milli(nominal, &got);
-    if (got < PIT_RELOADS / 2 + 1) {
-        if (emulator_detect() == EMU_QEMU_TCG)
-            return verdict_xfail(name, "QEMU TCG's host kept the CPU off: %u of %u reloads "
-                                 "seen with reads < half a period apart in %u ms", got,
-                                 PIT_RELOADS, PIT_POLL_MS + 2 * PIT_RELOADS * 1000 / PIT_TICK_HZ);
-        return verdict_fail(name, "%u of %u reloads of channel 0 seen in %u ms", got,
-                            PIT_RELOADS, PIT_POLL_MS + 2 * PIT_RELOADS * 1000 / PIT_TICK_HZ);
-    }
-    u64 clocks = udiv64(period, 1000, &frac), want_clocks = udiv64(want, 1000, &want_frac);
-    verdict(ppm_apart(period, want) <= PIT_CLOCK_TOLERANCE_PPM, name,
-            "channel 0 period %llu.%03llu PIT clocks by the PM timer (median of %u reloads), "
-            "expected %llu.%03llu (%u Hz) +/- 0.5 %%", clocks, frac, got,
-            want_clocks, want_frac, PIT_TICK_HZ);
+    pit_period_measure(&p, PIT_HZ / PIT_TICK_HZ);
+    format_clocks(period, sizeof(period), p.milli);
+    format_clocks(expected, sizeof(expected), want);
+    if (p.reloads <= PIT_RELOADS / 2 && p.stalls && emulator_detect() == EMU_QEMU_TCG)
+        return verdict_xfail(name, "QEMU TCG's host stopped the CPU at %u reloads: %u of %u "
+                             "measured (median %s clocks)", p.stalls, p.reloads, PIT_RELOADS,
+                             period);
+    if (p.reloads <= PIT_RELOADS / 2)
+        return verdict_fail(name, "%u of %u reloads of channel 0 measured (%u missed)",
+                            p.reloads, PIT_RELOADS, p.stalls);
+    verdict(pit_period_right(&p, want), name, "channel 0 period %s PIT clocks by the PM timer "
+            "(median of %u reloads), expected %s (%u Hz) +/- 0.5 %%", period, p.reloads,
+            expected, PIT_TICK_HZ);
 }
 
 /* Mode 0: exactly one interrupt. A long mode-0 count first stops the
