@@ -3,7 +3,7 @@
 (unity sources expand to their files), the Makefile's generated files (only
 rewritten when their text changes), make clean with other goals,
 tools/mkiso.py (an xorriso crash is tried again), tools/bench/bench.py's
-target verdicts and tests/fuzz/mkseeds.py (--help prints usage instead of
+target verdicts and KVM rows, test3.py's KVM probe, and tests/fuzz/mkseeds.py (--help prints usage instead of
 writing seeds into a directory named --help)."""
 
 import contextlib

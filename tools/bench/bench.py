@@ -643,8 +643,10 @@ def print_targets(targets, out=None):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description="LHV benchmarks: build, sizes, boot, VMX exit costs, "
-                                "timer calibration (docs/performance.md).")
+    p = argparse.ArgumentParser(description="LHV benchmarks: build (and the edit-to-verdict "
+                                "loop), sizes, boot (against a trivial kernel booted the same "
+                                "way), VMX exit costs, timer calibration; then the targets' "
+                                "verdicts (docs/performance.md).")
     p.add_argument("--runs", type=int, default=None,
                    help="runs of each timed figure (default 3; 1 with --quick)")
     p.add_argument("--quick", action="store_true",
