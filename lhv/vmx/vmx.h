@@ -91,7 +91,9 @@ struct guest_regs {
 #endif
 
 struct vcpu;
-/* What an exit handler tells the run loop */
+/* What an exit handler tells the run loop. EXIT_RESUME goes back in with
+ * VMRESUME of the VMCS that exited, straight from the exit stub: a hook
+ * that resumes must leave that VMCS current. */
 enum exit_action { EXIT_RESUME, EXIT_STOP, EXIT_DEFAULT };
 typedef enum exit_action (*exit_hook)(struct vcpu *v, u32 reason);
 
