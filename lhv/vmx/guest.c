@@ -17,8 +17,8 @@
 
 /* The exit path's functions take their arguments in registers on i386 too
  * (EAX, EDX, ECX), so that calls between them can be tail calls as on
- * amd64. Only the hot handlers are inline: the others are called (tail
- * calls), so that the hot path needs no saved registers. */
+ * amd64. Only the hot handlers are inline; the others are reached by tail
+ * calls, so that on amd64 the hot path saves no register. */
 #ifdef __x86_64__
 #define EXIT_PATH
 #else
