@@ -3,8 +3,9 @@
 (unity sources expand to their files), the Makefile's generated files (only
 rewritten when their text changes), make clean with other goals,
 tools/mkiso.py (an xorriso crash is tried again), tools/bench/bench.py's
-target verdicts and KVM rows, test3.py's KVM probe, and tests/fuzz/mkseeds.py (--help prints usage instead of
-writing seeds into a directory named --help)."""
+target verdicts and KVM rows, test3.py's KVM probe, tools/bench/exit_trace.py's
+trace window and tests/fuzz/mkseeds.py (--help prints usage instead of writing
+seeds into a directory named --help)."""
 
 import contextlib
 import importlib.util
@@ -485,6 +486,30 @@ class MkSeeds(unittest.TestCase):
             self.assertEqual(run.returncode, 0)
             self.assertIn("usage:", run.stdout)
             self.assertEqual(os.listdir(tmp), [])
+
+
+class ExitTrace(unittest.TestCase):
+    """tools/bench/exit_trace.py reads Bochs' trace lines and counts the
+    window the guest's own RDTSC difference counts."""
+
+    tools = load("exit_trace", "tools/bench/exit_trace.py")
+
+    def test_trace_line(self):
+        for line, address, text in (
+                ("(0).[98588232] [0x00001000c2d8] 0008:000000001000c2d8 (unk. ctxt): "
+                 "rdtsc                     ; 0f31", 0x1000c2d8, "rdtsc"),
+                ("(0).[7] [0x000010008bd0] 0008:10008bd0 (unk. ctxt): push ebp ; 55",
+                 0x10008bd0, "push ebp")):
+            m = self.tools.TRACE_LINE.match(line)
+            self.assertEqual((int(m.group(1), 16), m.group(2).split(";")[0].rstrip()),
+                             (address, text))
+
+    def test_window_is_the_second_one(self):
+        steps = list(enumerate(["rdtsc", "a", "rdtsc", "b", "rdtsc", "c", "d", "rdtsc", "e"]))
+        self.assertEqual([t for _, t in self.tools.window(steps)], ["rdtsc", "c", "d"])
+
+    def test_window_needs_four_rdtscs(self):
+        self.assertIsNone(self.tools.window(list(enumerate(["rdtsc", "x", "rdtsc", "rdtsc"]))))
 
 
 if __name__ == "__main__":
