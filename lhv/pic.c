@@ -99,4 +99,16 @@ void pic_enable_irq(u32 irq, irq_handler h)
     set_masks(masks);
 }
 
+void pic_disable_irq(u32 irq)
+{
+    u16 masks = pic_masks() | (1u << irq);
+
+    if ((masks & 0xff00) == 0xff00)
+        masks |= 1u << CASCADE_IRQ; /* no slave line left in use */
+    set_masks(masks);
+    irq_handlers[irq] = NULL;
+}
+
+u16 pic_in_service(void) { return (u16)(read_isr(MASTER_CMD) | (read_isr(SLAVE_CMD) << 8)); }
+
 u32 pic_spurious_count(void) { return spurious; }

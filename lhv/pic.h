@@ -14,6 +14,13 @@ void pic_init(void);
  * it (and the cascade line for IRQ8-15). */
 void pic_enable_irq(u32 irq, irq_handler h);
 
+/* Masks an IRQ line again (and the cascade when no slave line is left
+ * unmasked) and forgets its handler. */
+void pic_disable_irq(u32 irq);
+
+/* The in-service registers: master in bits 0-7, slave in 8-15. */
+u16 pic_in_service(void);
+
 /* The interrupt mask registers: master in bits 0-7, slave in 8-15. */
 u16 pic_masks(void);
 

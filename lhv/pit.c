@@ -27,12 +27,17 @@ void pit_start_periodic(u16 divisor) { load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PI
 
 void pit_start_oneshot(u16 count) { load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0, count); }
 
-static u16 ch2_read(void)
+/* Latches a channel's count and reads it, low byte first */
+static u16 latch_read(u8 select, u16 port)
 {
-    outb(PIT_MODE, PIT_SEL_CH2 | PIT_LATCH);
-    u8 lo = inb(PIT_CH2);
-    return (u16)(lo | (inb(PIT_CH2) << 8));
+    outb(PIT_MODE, select | PIT_LATCH);
+    u8 lo = inb(port);
+    return (u16)(lo | (inb(port) << 8));
 }
+
+static u16 ch2_read(void) { return latch_read(PIT_SEL_CH2, PIT_CH2); }
+
+u16 pit_channel0_count(void) { return latch_read(PIT_SEL_CH0, PIT_CH0); }
 
 /* Mode 2 with count 0 (= 65536): counts down and reloads forever. */
 void pit_counter_start(struct pit_counter *c)

@@ -13,6 +13,11 @@
 void pit_start_periodic(u16 divisor);
 void pit_start_oneshot(u16 count);
 
+/* Channel 0's current count (latched). In mode 2 it runs from the divisor
+ * down to 1, then reloads. One user at a time (the bootstrap processor):
+ * the latch and its two reads belong together. */
+u16 pit_channel0_count(void);
+
 /* Channel 2 as a counter of input clocks: start it, then read the clocks
  * elapsed since the start. Poll at least every 54 ms (one wrap). One user
  * at a time (the bootstrap processor). */

@@ -34,6 +34,12 @@ bool user_init(const struct lhv_boot_params *p)
     memset((void *)USER_CODE_PAGE, 0xcc, PAGE_SIZE); /* int3 around the programs */
     memcpy((void *)(USER_CODE_PAGE + USER_PROG_SYSCALL), prog_syscall, sizeof(prog_syscall));
     memcpy((void *)(USER_CODE_PAGE + USER_PROG_READ), prog_read, sizeof(prog_read));
+    for (u32 n = 0; n < 256; n++) {
+        u8 *prog = (u8 *)(uintptr_t)(USER_CODE_PAGE + USER_PROG_INT(n));
+        prog[0] = 0xcd; /* int $n */
+        prog[1] = (u8)n;
+        memcpy(prog + 2, prog_syscall, sizeof(prog_syscall));
+    }
     paging_make_user_page(USER_CODE_PAGE);
     paging_make_user_page(USER_STACK_PAGE);
     trap_set_handler(VEC_SYSCALL, syscall_handler);

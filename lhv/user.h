@@ -16,6 +16,8 @@ bool user_init(const struct lhv_boot_params *p);
 /* The user programs, at offsets in USER_CODE_PAGE */
 #define USER_PROG_SYSCALL 0x00 /* int $0x80 */
 #define USER_PROG_READ 0x10    /* mov (AX), %eax; int $0x80 */
+/* int $n; int $0x80 -- one for each vector n, 4 bytes apart */
+#define USER_PROG_INT(n) (0x100 + 4 * (n))
 
 /* Runs the user program at offset prog in ring 3 with AX = arg. It ends
  * with the first interrupt or exception it raises (the system call gate

@@ -2,12 +2,25 @@
  * through the DPL-3 gate on the TSS's ring-0 stack, and the page protection
  * that keeps ring 3 out of supervisor pages (SDM 3A 4.6, 6.12.1). */
 #include "desc.h"
+#include "emulator.h"
 #include "platform.h"
 #include "suite.h"
+#include "trap.h"
 #include "user.h"
 
 #define PF_PRESENT (1u << 0)
 #define PF_USER (1u << 2)
+
+/* QEMU TCG in long mode: the one place whose #GP error code for a refused
+ * INT n is known to differ (see check_int_refused). */
+static bool long_mode_qemu(void)
+{
+#ifdef __x86_64__
+    return emulator_detect() == EMU_QEMU_TCG;
+#else
+    return false;
+#endif
+}
 
 static bool user_pages_ready(struct cpu_outcome *o)
 {
@@ -83,4 +96,58 @@ TEST("ring3/supervisor-page-fault", test_supervisor_pf);
 static void test_supervisor_pf(const char *name)
 {
     verdict_all_cpus(name, check_supervisor_pf, NULL);
+}
+
+/* INT n from ring 3 through a gate of DPL 0 is refused before delivery:
+ * #GP at the INT with error code (n << 3) | 2, the IDT bit (SDM 3A
+ * 6.12.1.1, 6.13). Every vector but the system call's is such a gate, the
+ * exceptions (#BP and #OF included: LHV keeps them from ring 3), the IRQs,
+ * the LAPIC vectors and the IPIs. A gate that let ring 3 in shows up as the
+ * vector itself, or as the system call that follows INT n in the program. */
+static bool int_refused(struct cpu_outcome *o, u32 n, u32 *qemu_code)
+{
+    struct caught c;
+    uintptr_t frame, at = USER_CODE_PAGE + USER_PROG_INT(n);
+    u32 want = (n << 3) | 2;
+    int v = user_run(USER_PROG_INT(n), 0, &c, &frame);
+
+    if (v == VEC_SYSCALL)
+        outcome_fail(o, "int $0x%x from ring 3 went through (its handler returned to ring 3), "
+                     "expected #GP error 0x%x", n, want);
+    else if (v != VEC_GP)
+        outcome_fail(o, "int $0x%x from ring 3 raised vector %d (%s), expected #GP error 0x%x",
+                     n, v, v < 0 ? "none" : exception_name((u32)v), want);
+    else if (c.ip != at || c.cs != SEL_UCODE)
+        outcome_fail(o, "int $0x%x from ring 3: #GP at cs 0x%lx ip 0x%lx, expected 0x%x 0x%lx",
+                     n, c.cs, c.ip, SEL_UCODE, (unsigned long)at);
+    else if (c.error_code == want)
+        return true;
+    else if (c.error_code == ((n << 4) | 2) && long_mode_qemu())
+        *qemu_code = *qemu_code ? *qemu_code : n; /* the first such vector */
+    else
+        outcome_fail(o, "int $0x%x from ring 3: #GP error 0x%x, expected 0x%x", n,
+                     c.error_code, want);
+    return !o->failed;
+}
+
+static void check_int_refused(struct cpu_outcome *o, void *arg)
+{
+    u32 qemu_code = 0;
+    (void)arg;
+
+    if (!user_pages_ready(o))
+        return;
+    for (u32 n = 0; n < 256; n++)
+        if (n != VEC_SYSCALL && !int_refused(o, n, &qemu_code))
+            return; /* a gate that lets ring 3 in runs kernel code: stop at the first */
+    if (qemu_code)
+        outcome_xfail(o, "all refused; QEMU TCG (do_interrupt64) gives #GP error (n << 4) | 2 in "
+                      "long mode, not (n << 3) | 2 (SDM 3A 6.13): int $0x%x gave 0x%x",
+                      qemu_code, (qemu_code << 4) | 2);
+}
+
+TEST("ring3/int-kernel-vectors", test_int_refused);
+static void test_int_refused(const char *name)
+{
+    verdict_all_cpus(name, check_int_refused, NULL);
 }

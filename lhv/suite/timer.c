@@ -42,6 +42,97 @@ static void test_calibration(const char *name)
     verdict_pass(name);
 }
 
+/* A counter read next to the ACPI PM timer: the PM time is the midpoint of
+ * two PM reads around the counter's, which must be at most
+ * STAMP_MAX_WIDTH apart (else a busy host stopped the virtual CPU in
+ * between: read again). The error is then at most half that width. */
+#define STAMP_MAX_WIDTH 36 /* PM clocks: 10 us */
+#define STAMP_TRIES 20
+
+struct stamp {
+    u32 pm, count;
+};
+
+static bool stamp_read(struct stamp *s, u32 (*counter)(void))
+{
+    for (int i = 0; i < STAMP_TRIES; i++) {
+        u32 a = pmtimer_read(), count = counter(), w = pmtimer_delta(a, pmtimer_read());
+        if (w <= STAMP_MAX_WIDTH) {
+            *s = (struct stamp){a + w / 2, count};
+            return true;
+        }
+    }
+    return false;
+}
+
+/* PIT channel 0's period, from its count against the PM timer. In mode 2
+ * the count runs from the divisor N down to 1 and reloads: a read c0 before
+ * a reload and a read c1 after it, D clocks later, give N = D - c0 + c1
+ * (the reload came c0 clocks after the first read). D comes from the PM
+ * timer: it and the PIT divide one 14.31818 MHz crystal (by 4 and by 12),
+ * so they cannot drift apart. Only pairs less than half the nominal period
+ * apart count (no second reload between them): each gives N within a few
+ * clocks. Up to PIT_RELOADS of them, within twice as many nominal periods
+ * and PIT_POLL_MS more. Bootstrap processor. */
+#define PIT_RELOADS 5
+#define PIT_POLL_MS 20
+#define PIT_CLOCK_TOLERANCE_PPM 5000 /* 0.5 % */
+
+struct pit_period {
+    u64 milli;   /* the median estimate, in 1/1000 PIT clocks */
+    u32 reloads; /* estimates found */
+    u32 stalls;  /* reloads missed because the host stopped the CPU: two reads
+                  * half a period apart, or a read the PM timer could not
+                  * bracket */
+};
+
+static u32 pit_channel0(void) { return pit_channel0_count(); }
+
+static void pit_period_measure(struct pit_period *p, u32 nominal)
+{
+    u64 est[PIT_RELOADS];
+    struct stamp prev = {0, 0}, cur;
+    bool have_prev = false;
+    u32 start = pmtimer_read();
+    u32 limit = (u32)udiv64((u64)nominal * 2 * PIT_RELOADS * PMTIMER_HZ, PIT_HZ, NULL) +
+                PMTIMER_HZ / 1000 * PIT_POLL_MS;
+
+    *p = (struct pit_period){0, 0, 0};
+    while (p->reloads < PIT_RELOADS && pmtimer_delta(start, pmtimer_read()) < limit) {
+        if (!stamp_read(&cur, pit_channel0)) {
+            p->stalls++;
+            have_prev = false;
+            continue;
+        }
+        u64 d = udiv64((u64)pmtimer_delta(prev.pm, cur.pm) * PIT_HZ * 1000, PMTIMER_HZ, NULL);
+        if (have_prev && cur.count > prev.count && d >= (u64)nominal * 500)
+            p->stalls++;
+        else if (have_prev && cur.count > prev.count)
+            est[p->reloads++] = d - (u64)prev.count * 1000 + (u64)cur.count * 1000;
+        prev = cur;
+        have_prev = true;
+    }
+    for (u32 i = 1; i < p->reloads; i++) /* insertion sort: a few values */
+        for (u32 j = i; j > 0 && est[j - 1] > est[j]; j--) {
+            u64 t = est[j];
+            est[j] = est[j - 1];
+            est[j - 1] = t;
+        }
+    p->milli = p->reloads ? est[p->reloads / 2] : 0;
+}
+
+static bool pit_period_right(const struct pit_period *p, u64 want_milli)
+{
+    return p->reloads && ppm_apart(p->milli, want_milli) <= PIT_CLOCK_TOLERANCE_PPM;
+}
+
+/* "1193.333" */
+static void format_clocks(char *buf, size_t size, u64 milli)
+{
+    u64 frac, clocks = udiv64(milli, 1000, &frac);
+    snprintf(buf, size, "%llu.%03llu", clocks, frac);
+}
+
 /* Interrupt counts in an emulator are at the mercy of the host: QEMU TCG
  * drops a timer interrupt that comes while the host has the virtual CPU's
  * thread off the CPU. A measurement therefore gets up to ATTEMPTS tries and
@@ -123,10 +214,53 @@ static void test_pit_periodic(const char *name)
     }
     char got[160];
     describe_tries(got, sizeof(got), tries);
-    if (dropped_by_qemu(tries))
-        return verdict_xfail(name, "QEMU TCG dropped timer interrupts while the host was busy: "
-                             "%s", got);
-    verdict_fail(name, "%s", got);
+    if (!dropped_by_qemu(tries))
+        return verdict_fail(name, "%s", got);
+    /* The evidence that the interrupts were lost, not the rate wrong: the
+     * channel-0 count runs at the divisor's period by the PM timer (or the
+     * host stopped the CPU at every reload, so no period could be read). */
+    struct pit_rate_sample s;
+    struct pit_period p;
+    char period[24];
+    timer_pit_rate_begin(&s, PIT_SAMPLE_DIVISOR);
+    pit_period_measure(&p, PIT_SAMPLE_DIVISOR);
+    timer_pit_rate_end(&s);
+    format_clocks(period, sizeof(period), p.milli);
+    if (pit_period_right(&p, (u64)PIT_SAMPLE_DIVISOR * 1000))
+        return verdict_xfail(name, "QEMU TCG dropped timer interrupts while the host was busy "
+                             "(channel 0's period %s clocks, as programmed): %s", period, got);
+    if (!p.reloads && p.stalls)
+        return verdict_xfail(name, "QEMU TCG dropped timer interrupts while the host was busy "
+                             "(it stopped the CPU at each of %u reloads): %s", p.stalls, got);
+    verdict_fail(name, "%s; channel 0's period %s clocks by the PM timer (%u reloads), "
+                 "programmed %u", got, period, p.reloads, PIT_SAMPLE_DIVISOR);
+}
+
+/* The PIT's clock as timer_init runs it (PIT_TICK_HZ, about 1 kHz, the
+ * ticks timer_sleep_ticks counts): its period by the PM timer, within
+ * 0.5 %, from the counter, not from counted interrupts. */
+TEST("timer/pit-clock-rate", test_pit_clock_rate);
+static void test_pit_clock_rate(const char *name)
+{
+    u64 want = (u64)PIT_HZ * 1000 / PIT_TICK_HZ;
+    struct pit_period p;
+    char period[24], expected[24];
+
+    if (!pmtimer_present())
+        return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the PIT with");
+    pit_period_measure(&p, PIT_HZ / PIT_TICK_HZ);
+    format_clocks(period, sizeof(period), p.milli);
+    format_clocks(expected, sizeof(expected), want);
+    if (p.reloads <= PIT_RELOADS / 2 && p.stalls && emulator_detect() == EMU_QEMU_TCG)
+        return verdict_xfail(name, "QEMU TCG's host stopped the CPU at %u reloads: %u of %u "
+                             "measured (median %s clocks)", p.stalls, p.reloads, PIT_RELOADS,
+                             period);
+    if (p.reloads <= PIT_RELOADS / 2)
+        return verdict_fail(name, "%u of %u reloads of channel 0 measured (%u missed)",
+                            p.reloads, PIT_RELOADS, p.stalls);
+    verdict(pit_period_right(&p, want), name, "channel 0 period %s PIT clocks by the PM timer "
+            "(median of %u reloads), expected %s (%u Hz) +/- 0.5 %%", period, p.reloads,
+            expected, PIT_TICK_HZ);
 }
 
 /* Mode 0: exactly one interrupt. A long mode-0 count first stops the
@@ -154,46 +288,157 @@ static void test_pit_oneshot(const char *name)
                  got[1], got[2]);
 }
 
-/* The LAPIC timer at 100 Hz on every CPU at once, for 200 ms timed by the
- * PIT on the bootstrap processor: 20 ticks on each. */
+/* "10.512" for a span of 1/1000 PM clocks, in ms */
+static void format_ms(char *buf, size_t size, u64 milli_pm)
+{
+    u64 frac, us = udiv64(milli_pm * 1000, PMTIMER_HZ, NULL);
+    u64 ms = udiv64(us, 1000, &frac);
+    snprintf(buf, size, "%llu.%03llu", ms, frac);
+}
+
+/* The LAPIC timer at 100 Hz on every CPU at once, programmed the way the
+ * timer code's calibration says (initial count = timer_lapic_hz() / 100).
+ * First its period: measured on each CPU from the current-count register
+ * against the PM timer over the first half period (no interrupt counted, so
+ * a host that delays interrupts cannot hide a wrong rate), it must be 10 ms
+ * within 1 %. Then the interrupts over PERIODIC_MS: as many as that span of
+ * PM timer time holds at the measured period, +/- 1. */
 #define PERIODIC_HZ 100
 #define PERIODIC_MS 200
-#define PERIODIC_TICKS (PERIODIC_HZ * PERIODIC_MS / 1000)
+#define PERIOD_PM_MILLI ((u64)PMTIMER_HZ * 1000 / PERIODIC_HZ) /* 10 ms in 1/1000 PM clocks */
+#define PERIOD_TOLERANCE_PPM 10000                             /* 1 % */
+#define PERIOD_TRIES 5
 
-static u32 ticks_before[LHV_MAX_CPUS], ticks_got[LHV_MAX_CPUS];
+struct periodic_run {
+    u32 initial;         /* the initial count programmed */
+    u64 period;          /* measured, in 1/1000 PM clocks; 0 when no try was clean */
+    bool reloaded;       /* the count reloaded within the half period */
+    u32 elapsed_pm;      /* the measurement's span */
+    u32 overran[PERIOD_TRIES]; /* PM clocks of the tries the host stretched */
+    u32 pm_start, pm_end, ticks_before, ticks;
+};
+
+static struct periodic_run runs[LHV_MAX_CPUS];
+
+/* One try: the timer started afresh, the count read at once and again half
+ * a nominal period later, polled in between to see a reload. False when the
+ * host stretched the span to most of a period (no verdict from it). */
+static bool period_try(struct periodic_run *r, u32 try)
+{
+    struct stamp s0, s1;
+    u32 last, now;
+    bool reloaded = false;
+
+    lapic_timer_start(VEC_LAPIC_TIMER, r->initial, true);
+    if (!stamp_read(&s0, lapic_timer_current))
+        return false;
+    r->pm_start = s0.pm;
+    last = s0.count;
+    do {
+        now = pmtimer_read();
+        u32 count = lapic_timer_current();
+        reloaded |= count > last;
+        last = count;
+    } while (pmtimer_delta(s0.pm, now) < PERIOD_PM_MILLI / 2000);
+    if (!stamp_read(&s1, lapic_timer_current))
+        return false;
+    reloaded |= s1.count > last;
+    r->elapsed_pm = pmtimer_delta(s0.pm, s1.pm);
+    if (r->elapsed_pm >= PERIOD_PM_MILLI * 9 / 10000) {
+        r->overran[try] = r->elapsed_pm;
+        return false;
+    }
+    r->reloaded = reloaded;
+    if (!reloaded && s0.count > s1.count)
+        r->period = udiv64((u64)r->initial * r->elapsed_pm * 1000, s0.count - s1.count, NULL);
+    else
+        r->period = (u64)r->elapsed_pm * 1000; /* shorter than this */
+    return true;
+}
 
 static void start_periodic(void *arg)
 {
+    u32 i = this_cpu()->index;
+    struct periodic_run *r = &runs[i];
+    unsigned long flags = irq_save();
     (void)arg;
-    ticks_before[this_cpu()->index] = timer_lapic_ticks(this_cpu()->index);
-    lapic_timer_start(VEC_LAPIC_TIMER, (u32)udiv64(timer_lapic_hz(), PERIODIC_HZ, NULL), true);
+
+    *r = (struct periodic_run){.initial = (u32)udiv64(timer_lapic_hz(), PERIODIC_HZ, NULL)};
+    for (u32 t = 0; t < PERIOD_TRIES && !period_try(r, t); t++)
+        ;
+    r->ticks_before = timer_lapic_ticks(i);
+    irq_restore(flags);
 }
 
 static void stop_periodic(void *arg)
 {
     u32 i = this_cpu()->index;
+    struct periodic_run *r = &runs[i];
     (void)arg;
+    unsigned long flags = irq_save();
+    r->pm_end = pmtimer_read();
     lapic_timer_stop();
-    ticks_got[i] = timer_lapic_ticks(i) - ticks_before[i];
+    r->ticks = timer_lapic_ticks(i) - r->ticks_before;
+    irq_restore(flags);
+}
+
+/* Interrupts the run's span of PM time holds at its measured period */
+static u32 ticks_expected(const struct periodic_run *r)
+{
+    return r->period ? (u32)udiv64((u64)pmtimer_delta(r->pm_start, r->pm_end) * 1000, r->period,
+                                   NULL)
+                     : 0;
+}
+
+static bool ticks_right(const struct periodic_run *r)
+{
+    u32 want = ticks_expected(r);
+    return r->period && r->ticks + 1 >= want && r->ticks <= want + 1;
+}
+
+static bool period_right(const struct periodic_run *r)
+{
+    return r->period && !r->reloaded && ppm_apart(r->period, PERIOD_PM_MILLI) <= PERIOD_TOLERANCE_PPM;
 }
 
 static void check_periodic(struct cpu_outcome *o, void *arg)
 {
-    u32 got = ticks_got[this_cpu()->index];
+    const struct periodic_run *r = &runs[this_cpu()->index];
+    bool qemu = emulator_detect() == EMU_QEMU_TCG;
+    char period[16], span[16];
     (void)arg;
-    if (got + 1 < PERIODIC_TICKS && emulator_detect() == EMU_QEMU_TCG)
-        outcome_xfail(o, "QEMU TCG dropped timer interrupts while the host was busy: %u ticks "
-                      "at %u Hz in %u ms, expected %u", got, PERIODIC_HZ, PERIODIC_MS,
-                      PERIODIC_TICKS);
-    else if (got + 1 < PERIODIC_TICKS || got > PERIODIC_TICKS + 1)
-        outcome_fail(o, "%u ticks at %u Hz in %u ms, expected %u", got, PERIODIC_HZ,
-                     PERIODIC_MS, PERIODIC_TICKS);
+
+    if (!r->period) {
+        /* every try stretched past 90 % of a period by the host */
+        if (qemu)
+            return outcome_xfail(o, "QEMU TCG's host kept the CPU off in every try: %u, %u, %u, "
+                                 "%u, %u PM clocks for a 17898-clock span", r->overran[0],
+                                 r->overran[1], r->overran[2], r->overran[3], r->overran[4]);
+        return outcome_fail(o, "no clean measurement of the period in %d tries", PERIOD_TRIES);
+    }
+    format_ms(period, sizeof(period), r->period);
+    if (r->reloaded)
+        return outcome_fail(o, "the count reloaded within %s ms: the period is that short, "
+                            "expected 10 ms (initial count %u)", period, r->initial);
+    if (!period_right(r))
+        return outcome_fail(o, "period %s ms by the PM timer (initial count %u from the "
+                            "calibrated %llu Hz), expected 10 ms +/- 1 %%", period, r->initial,
+                            timer_lapic_hz());
+    if (ticks_right(r))
+        return;
+    format_ms(span, sizeof(span), (u64)pmtimer_delta(r->pm_start, r->pm_end) * 1000);
+    if (qemu && r->ticks < ticks_expected(r))
+        return outcome_xfail(o, "QEMU TCG dropped timer interrupts while the host was busy: "
+                             "%u in %s ms of PM time at a verified %s ms period, expected %u",
+                             r->ticks, span, period, ticks_expected(r));
+    outcome_fail(o, "%u interrupts in %s ms of PM time at a %s ms period, expected %u",
+                 r->ticks, span, period, ticks_expected(r));
 }
 
-static bool all_counts_right(void)
+static bool all_runs_right(void)
 {
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
-        if (cpus[i].online && (ticks_got[i] + 1 < PERIODIC_TICKS || ticks_got[i] > PERIODIC_TICKS + 1))
+        if (cpus[i].online && !(period_right(&runs[i]) && ticks_right(&runs[i])))
             return false;
     return true;
 }
@@ -203,11 +448,13 @@ static void test_lapic_periodic(const char *name)
 {
     if (!timer_lapic_hz())
         return verdict_skip(name, "the LAPIC timer was not calibrated");
+    if (!pmtimer_present())
+        return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the period with");
     for (int i = 0; i < ATTEMPTS; i++) {
         on_all_cpus(start_periodic, NULL);
         timer_wait_ms(PERIODIC_MS);
         on_all_cpus(stop_periodic, NULL);
-        if (all_counts_right())
+        if (all_runs_right())
             break;
     }
     verdict_all_cpus(name, check_periodic, NULL);

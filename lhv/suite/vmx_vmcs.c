@@ -16,8 +16,8 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-/* Entering a guest directly (enter-SUBARCH.S, used by guest.c): the tests
- * need the status of one VMLAUNCH/VMRESUME, not the run loop's text. */
+/* Entering a guest directly (guest.c): the tests need the status of one
+ * VMLAUNCH/VMRESUME, not the run loop's text. */
 int vmx_enter(struct guest_regs *regs, int launched);
 extern char guest_entry[];
 

@@ -1,10 +1,20 @@
-/* vmx_enter(regs, launched): loads the guest's general registers and
- * enters the guest with VMLAUNCH or VMRESUME. Returns 0 after a VM exit
- * (the guest registers saved back into regs), or 1 (VMfailInvalid) / 2
- * (VMfailValid) when the instruction failed (SDM 3C 31.2). The VM exit
- * lands at vmx_exit_landing (HOST_RIP) on the stack written to HOST_RSP
- * here, where the regs pointer waits. */
-#define HOST_RSP 0x6c14
+/* vmx_run(regs, launched, on_exit, on_default): loads the guest's general
+ * registers and enters the guest with VMLAUNCH or VMRESUME. At each VM exit
+ * (HOST_RIP vmx_exit_landing, HOST_RSP the frame below) the guest registers
+ * are saved into regs and on_exit(regs) decides: EXIT_RESUME goes back in
+ * with VMRESUME straight from here, EXIT_DEFAULT asks on_default(regs) to
+ * decide, anything else returns 0 from vmx_run. 1 (VMfailInvalid) or 2
+ * (VMfailValid) when VMLAUNCH/VMRESUME failed (SDM 3C 31.2). HOST_RSP is
+ * written once per call, not at every entry.
+ *
+ * The frame HOST_RSP points at (16-byte aligned, so the handlers are called
+ * as the ABI wants):
+ *   0 regs   8 on_exit   16 on_default   24 r15 r14 r13 r12 rbx   64 rbp   72 return address */
+#define VMCS_HOST_RSP 0x6c14 /* vmcs.h's HOST_RSP (an enum the assembler cannot see) */
+#define EXIT_ACTION_DEFAULT 2 /* vmx.h's EXIT_DEFAULT; EXIT_RESUME is 0 */
+#define FRAME_ON_EXIT 8
+#define FRAME_ON_DEFAULT 16
+#define FRAME_RBP 64
 /* struct guest_regs offsets */
 #define RAX 0
 #define RBX 8
@@ -22,20 +32,8 @@
 #define R14 104
 #define R15 112
 
-    .text
-    .code64
-    .globl vmx_enter
-vmx_enter:
-    push %rbp
-    push %rbx
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    push %rdi                   /* regs, found again after the exit */
-    mov $HOST_RSP, %eax
-    vmwrite %rsp, %rax
-    test %esi, %esi             /* ZF survives the loads below */
+/* All guest registers from regs (in %rdi; %rdi itself last) */
+.macro load_guest_gprs
     mov RAX(%rdi), %rax
     mov RBX(%rdi), %rbx
     mov RCX(%rdi), %rcx
@@ -51,15 +49,31 @@ vmx_enter:
     mov R14(%rdi), %r14
     mov R15(%rdi), %r15
     mov RDI(%rdi), %rdi
+.endm
+
+    .text
+    .code64
+    .globl vmx_run
+vmx_run:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    push %rcx                   /* on_default */
+    push %rdx                   /* on_exit */
+    push %rdi                   /* regs, found again at each exit */
+    mov $VMCS_HOST_RSP, %eax
+    vmwrite %rsp, %rax
+    test %esi, %esi
     jnz 1f
+    load_guest_gprs
     vmlaunch
-    jmp 2f
-1:  vmresume
-2:  mov $1, %eax                /* still here: the instruction failed */
-    jc 3f
-    mov $2, %eax
-3:  add $8, %rsp
-    jmp 4f
+    jmp .Lentry_failed
+1:  load_guest_gprs
+    vmresume
+    jmp .Lentry_failed
 
     .globl vmx_exit_landing
 vmx_exit_landing:
@@ -79,11 +93,34 @@ vmx_exit_landing:
     mov %r13, R13(%rdi)
     mov %r14, R14(%rdi)
     mov %r15, R15(%rdi)
-    pop %rax
-    mov %rax, RDI(%rdi)
-    add $8, %rsp
+    pop RDI(%rdi)
+    /* RBP still holds the guest's: point it at vmx_run's frame, so a stack
+     * trace from the handler goes on into the host's callers */
+    lea FRAME_RBP(%rsp), %rbp
+    call *FRAME_ON_EXIT(%rsp)
+    test %eax, %eax             /* EXIT_RESUME */
+    jnz .Lnot_resume
+.Lresume:
+    mov (%rsp), %rdi
+    load_guest_gprs
+    vmresume
+.Lentry_failed:                 /* still here: the instruction failed */
+    mov $1, %eax
+    jc .Lout
+    mov $2, %eax
+    jmp .Lout
+.Lnot_resume:
+    cmp $EXIT_ACTION_DEFAULT, %eax
+    jne .Lleave
+    mov (%rsp), %rdi
+    call *FRAME_ON_DEFAULT(%rsp)
+    test %eax, %eax
+    jz .Lresume
+.Lleave:
     xor %eax, %eax
-4:  pop %r15
+.Lout:
+    add $24, %rsp
+    pop %r15
     pop %r14
     pop %r13
     pop %r12

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "desc.h"
+#include "end.h"
 #include "hypapp.h"
 #include "spinlock.h"
 #include "string.h"
@@ -14,7 +15,27 @@
 #include "vmx.h"
 #include "x86.h"
 
-int vmx_enter(struct guest_regs *regs, int launched);
+/* The exit path's functions take their arguments in registers on i386 too
+ * (EAX, EDX, ECX), so that calls between them can be tail calls as on
+ * amd64. Only the hot handlers are inline; the others are reached by tail
+ * calls, so that on amd64 the hot path saves no register. */
+#ifdef __x86_64__
+#define EXIT_PATH
+#else
+#define EXIT_PATH __attribute__((regparm(3)))
+#endif
+#define EXIT_PATH_COLD __attribute__((noinline, cold)) EXIT_PATH
+
+/* What the exit stub calls at each exit with the guest's registers saved:
+ * EXIT_RESUME (0) goes back in (VMRESUME from the stub), EXIT_STOP returns
+ * from vmx_run. On i386 regs comes in EAX, the stub's base register. */
+typedef enum exit_action EXIT_PATH (*vmx_exit_fn)(struct guest_regs *regs);
+/* enter-SUBARCH.S: enters the guest, then at each exit calls on_exit(regs)
+ * and, when that returns EXIT_DEFAULT, on_default(regs). 0 when a handler
+ * stopped the run, VMX_FAIL_* when VMLAUNCH/VMRESUME failed. */
+int vmx_run(struct guest_regs *regs, int launched, vmx_exit_fn on_exit, vmx_exit_fn on_default);
+_Static_assert(EXIT_RESUME == 0 && EXIT_DEFAULT == 2, "enter-SUBARCH.S tests these values");
+_Static_assert(offsetof(struct vcpu, regs) == 0, "vcpu_exit finds the vcpu at regs");
 extern char vmx_exit_landing[], guest_entry[];
 
 #define GUEST_STACK_PAGES 2
@@ -207,10 +228,44 @@ bool vcpu_init(struct vcpu *v)
     return setup_controls(v);
 }
 
-void vcpu_skip_instruction(void)
+/* VMREAD and VMWRITE for the exit path, beside vmr()/vmw(): one
+ * instruction each. VMREAD fails only without a current VMCS or for a field
+ * the CPU lacks (SDM 3C 31.3 VMREAD); a VM exit leaves its VMCS current and
+ * the fields read here exist wherever VMX does (appendix B), so these reads
+ * do not test the status. The VMWRITE of the guest RIP does (one JBE) and
+ * ends the run through vmw()'s FATAL: a hook may call
+ * vcpu_skip_instruction with no VMCS current. Natural-width and 32-bit
+ * fields only (one instruction on i386 too). In Bochs each instruction is a
+ * tick of every exit (docs/performance.md). */
+static inline unsigned long exit_vmread(u32 field)
 {
-    vmw(GUEST_RIP, vmr(GUEST_RIP) + vmr(VM_EXIT_INSTRUCTION_LEN));
+    unsigned long value;
+    __asm__ volatile("vmread %1, %0" : "=r"(value) : "r"((unsigned long)field) : "cc");
+    return value;
 }
+
+static EXIT_PATH_COLD __attribute__((noreturn)) void exit_vmwrite_failed(u32 field,
+                                                                         unsigned long value)
+{
+    vmw(field, value); /* fails again and says why */
+    fatal("VMWRITE of field 0x%x failed once, then succeeded", field);
+}
+
+static inline void exit_vmwrite(u32 field, unsigned long value)
+{
+    __asm__ goto("vmwrite %1, %0\n\tjbe %l[failed]"
+                 : : "r"((unsigned long)field), "rm"(value) : "cc", "memory" : failed);
+    return;
+failed:
+    exit_vmwrite_failed(field, value);
+}
+
+static inline void skip_instruction(void)
+{
+    exit_vmwrite(GUEST_RIP, exit_vmread(GUEST_RIP) + exit_vmread(VM_EXIT_INSTRUCTION_LEN));
+}
+
+void vcpu_skip_instruction(void) { skip_instruction(); }
 
 bool guest_in_lhv(void)
 {
@@ -227,18 +282,10 @@ unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long 
     return ret;
 }
 
-/* VMCALL: LHV's numbers here, the app's range to the app (DESIGN §3).
- * Only ring 0 of the guest may call. */
-static enum exit_action handle_vmcall(struct vcpu *v)
+/* The VMCALLs other than the echo: stop, report, the app's. */
+static __attribute__((noinline)) EXIT_PATH enum exit_action vmcall_other(struct vcpu *v,
+                                                                        unsigned long nr)
 {
-    u64 nr = REG_AX(v), result = ~0ull;
-    u32 cpl = (u32)(vmr(GUEST_SS_AR_BYTES) >> 5) & 3;
-
-    vcpu_skip_instruction();
-    if (cpl != 0) {
-        REG_AX(v) = (unsigned long)result; /* refused */
-        return EXIT_RESUME;
-    }
     if (nr == HC_DONE) {
         v->done = true;
         return EXIT_STOP;
@@ -250,19 +297,36 @@ static enum exit_action handle_vmcall(struct vcpu *v)
                  (unsigned long)REG_BX(v), (unsigned long)REG_CX(v), (unsigned long)REG_DX(v));
         return EXIT_STOP;
     }
-    if (nr == HC_ECHO)
-        result = REG_BX(v) + REG_CX(v);
-    else if (nr >= HYPERCALL_APP_FIRST && nr <= HYPERCALL_APP_LAST && hypapp.hypercall)
+    u64 result = ~0ull;
+    if (nr >= HYPERCALL_APP_FIRST && nr <= HYPERCALL_APP_LAST && hypapp.hypercall)
         hypapp.hypercall(this_cpu()->index, nr, REG_BX(v), REG_CX(v), REG_DX(v), &result);
     REG_AX(v) = (unsigned long)result;
     return EXIT_RESUME;
+}
+
+/* VMCALL: LHV's numbers here, the app's range to the app (DESIGN §3).
+ * Only ring 0 of the guest may call: SS.DPL (AR bits 6:5) is the CPL (SDM
+ * 3A 5.5); others get ~0. The echo, which the benchmark calls, stays
+ * inline. */
+static inline enum exit_action handle_vmcall(struct vcpu *v)
+{
+    unsigned long nr = REG_AX(v);
+
+    skip_instruction();
+    if (exit_vmread(GUEST_SS_AR_BYTES) & 0x60)
+        nr = ~0ul; /* refused: answered as a call that does not exist, ~0 */
+    if (nr == HC_ECHO) {
+        REG_AX(v) = REG_BX(v) + REG_CX(v);
+        return EXIT_RESUME;
+    }
+    return vmcall_other(v, nr);
 }
 
 /* The guest sees the real CPUID, plus what a hypervisor shows (the
  * convention KVM, Xen and Hyper-V follow): CPUID.01H:ECX bit 31 set and
  * leaf 0x40000000 naming LHV. So code shared by host and guest finds out
  * where it runs by asking, not guessing (guest_in_lhv). */
-static enum exit_action handle_cpuid(struct vcpu *v)
+static __attribute__((noinline)) EXIT_PATH enum exit_action handle_cpuid(struct vcpu *v)
 {
     u32 leaf = (u32)REG_AX(v);
     struct cpuid_regs r = cpuid(leaf, (u32)REG_CX(v));
@@ -276,20 +340,19 @@ static enum exit_action handle_cpuid(struct vcpu *v)
     REG_BX(v) = r.ebx;
     REG_CX(v) = r.ecx;
     REG_DX(v) = r.edx;
-    vcpu_skip_instruction();
+    skip_instruction();
     return EXIT_RESUME;
 }
 
 /* The interrupt is still pending (not acknowledged on exit): let the host
  * take it through its IDT, then go back in. */
-static enum exit_action handle_external_interrupt(struct vcpu *v)
+static enum exit_action handle_external_interrupt(void)
 {
-    (void)v;
     __asm__ volatile("sti\n\tnop\n\tcli" : : : "memory");
     return EXIT_RESUME;
 }
 
-static enum exit_action unexpected_exit(struct vcpu *v)
+static EXIT_PATH_COLD enum exit_action unexpected_exit(struct vcpu *v)
 {
     v->failed = true;
     snprintf(v->why, sizeof(v->why),
@@ -300,11 +363,75 @@ static enum exit_action unexpected_exit(struct vcpu *v)
     return EXIT_STOP;
 }
 
-static enum exit_action (*const default_handlers[EXIT_REASON_MAX])(struct vcpu *) = {
-    [EXIT_REASON_VMCALL] = handle_vmcall,
-    [EXIT_REASON_CPUID] = handle_cpuid,
-    [EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
-};
+/* LHV's own handling of an exit no hook took; hypercalls first */
+static inline enum exit_action default_exit(struct vcpu *v)
+{
+    if (v->exit_reason == EXIT_REASON_VMCALL)
+        return handle_vmcall(v);
+    switch (v->exit_reason) {
+    case EXIT_REASON_CPUID:
+        return handle_cpuid(v);
+    case EXIT_REASON_EXTERNAL_INTERRUPT:
+        return handle_external_interrupt();
+    default:
+        return unexpected_exit(v);
+    }
+}
+
+/* A VM entry that fails while or after loading guest state (exit reason
+ * bit 31) leaves the launch state as it was: VMLAUNCH marks the VMCS
+ * launched only when the entry succeeds (SDM 3C 27.8, the VMLAUNCH
+ * operation in 31.3). */
+static EXIT_PATH_COLD enum exit_action entry_failure_exit(struct vcpu *v, u32 reason)
+{
+    v->exit_reason = reason & 0xffff;
+    v->exit_qual = exit_vmread(EXIT_QUALIFICATION);
+    v->failed = true;
+    snprintf(v->why, sizeof(v->why), "VM entry failed: exit reason %u (%s), qualification 0x%llx",
+             v->exit_reason, vmx_exit_reason_name(v->exit_reason), v->exit_qual);
+    return EXIT_STOP;
+}
+
+/* One VM exit, called by the exit stub (vmx_exit_landing) with the guest's
+ * registers saved in v->regs: the test's hook first; when it answers
+ * EXIT_DEFAULT the stub calls vcpu_default_exit. So the hook is a tail
+ * call, and neither function keeps anything across a call or saves a
+ * register. This is the path docs/performance.md measures: in Bochs each
+ * instruction here is a tick of every exit. */
+static EXIT_PATH enum exit_action vcpu_exit(struct guest_regs *regs)
+{
+    struct vcpu *v = (struct vcpu *)regs; /* regs is v's first member */
+    u32 reason = (u32)exit_vmread(VM_EXIT_REASON);
+
+    v->exits++;
+    if (reason & EXIT_REASON_ENTRY_FAILURE)
+        return entry_failure_exit(v, reason);
+    v->launched = true;
+    v->exit_reason = reason & 0xffff;
+    v->exit_qual = exit_vmread(EXIT_QUALIFICATION);
+    if (v->hook)
+        return v->hook(v, v->exit_reason);
+    return default_exit(v);
+}
+
+/* LHV's handling of an exit the hook left to it (EXIT_DEFAULT). */
+static EXIT_PATH enum exit_action vcpu_default_exit(struct guest_regs *regs)
+{
+    return default_exit((struct vcpu *)regs);
+}
+
+static EXIT_PATH enum exit_action stop_at_exit(struct guest_regs *regs)
+{
+    (void)regs;
+    return EXIT_STOP;
+}
+
+/* One VMLAUNCH/VMRESUME that returns at the first exit (0) or with the
+ * instruction's failure (VMX_FAIL_*): for tests of entry itself. */
+int vmx_enter(struct guest_regs *regs, int launched)
+{
+    return vmx_run(regs, launched, stop_at_exit, stop_at_exit);
+}
 
 static bool entry_failed(struct vcpu *v, int status)
 {
@@ -323,37 +450,10 @@ static bool entry_failed(struct vcpu *v, int status)
 
 bool vcpu_resume_loop(struct vcpu *v)
 {
-    for (;;) {
-        int st = vmx_enter(&v->regs, v->launched);
-        if (st != VMX_OK)
-            return entry_failed(v, st);
-        v->exits++;
-        u32 reason = (u32)vmr(VM_EXIT_REASON);
-        /* A VM entry that fails while or after loading guest state (exit
-         * reason bit 31) leaves the launch state as it was: VMLAUNCH marks
-         * the VMCS launched only when the entry succeeds (SDM 3C 27.8, the
-         * VMLAUNCH operation in 31.3). */
-        if (!(reason & EXIT_REASON_ENTRY_FAILURE))
-            v->launched = true;
-        v->exit_reason = reason & 0xffff;
-        v->exit_qual = vmr(EXIT_QUALIFICATION);
-        if (reason & EXIT_REASON_ENTRY_FAILURE) {
-            v->failed = true;
-            snprintf(v->why, sizeof(v->why), "VM entry failed: exit reason %u (%s), "
-                     "qualification 0x%llx", v->exit_reason,
-                     vmx_exit_reason_name(v->exit_reason), v->exit_qual);
-            return false;
-        }
-        enum exit_action a = v->hook ? v->hook(v, v->exit_reason) : EXIT_DEFAULT;
-        if (a == EXIT_DEFAULT) {
-            if (v->exit_reason < EXIT_REASON_MAX && default_handlers[v->exit_reason])
-                a = default_handlers[v->exit_reason](v);
-            else
-                a = unexpected_exit(v);
-        }
-        if (a == EXIT_STOP)
-            return !v->failed;
-    }
+    int st = vmx_run(&v->regs, v->launched, vcpu_exit, vcpu_default_exit);
+    if (st != VMX_OK)
+        return entry_failed(v, st);
+    return !v->failed;
 }
 
 void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)

@@ -91,14 +91,16 @@ struct guest_regs {
 #endif
 
 struct vcpu;
-/* What an exit handler tells the run loop */
+/* What an exit handler tells the run loop. EXIT_RESUME goes back in with
+ * VMRESUME of the VMCS that exited, straight from the exit stub: a hook
+ * that resumes must leave that VMCS current. */
 enum exit_action { EXIT_RESUME, EXIT_STOP, EXIT_DEFAULT };
 typedef enum exit_action (*exit_hook)(struct vcpu *v, u32 reason);
 
 struct vcpu {
+    struct guest_regs regs; /* first: the exit stub's pointer is the vcpu's */
     void *vmcs;
     bool launched;
-    struct guest_regs regs;
     u8 *stack;           /* the guest's stack page(s) */
     void *msr_bitmap;    /* all zero: no MSR exits (a test may use its own) */
     exit_hook hook;      /* a test's handler, consulted first */
