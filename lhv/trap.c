@@ -1,18 +1,19 @@
 /* Trap dispatch: expected exceptions go back to whoever asked for them
  * (catch.c), device vectors to their handlers, anything else is reported
  * and ends the run. */
+#include "catch.h"
 #include "console.h"
 #include "cpu.h"
 #include "end.h"
 #include "runtime.h"
 #include "symbols.h"
 #include "trap.h"
-#include "vmx/vmx.h"
 #include "x86.h"
 
-void catch_deliver(struct lhv_cpu *c, const struct trap_frame *f) __attribute__((noreturn));
-
 static irq_handler handlers[256];
+static const struct trap_guest_ops *guest_ops;
+
+void trap_set_guest_ops(const struct trap_guest_ops *ops) { guest_ops = ops; }
 
 void trap_set_handler(u32 vector, irq_handler h) { handlers[vector] = h; }
 
@@ -95,13 +96,12 @@ static void print_registers(const struct trap_frame *f)
 }
 
 /* The test guests run LHV's own code with LHV's IDT. An exception there
- * that nothing expected ends that guest, not the run: the host fails the
- * guest's test with the vector and ip (HC_GUEST_EXCEPTION). */
+ * that nothing expected ends that guest, not the run: the layer that runs
+ * guests hands it to the host, which fails the guest's test. */
 static void report_to_host(const struct trap_frame *f)
 {
-    if (this_cpu()->in_guest && guest_in_lhv())
-        guest_hypercall(HC_GUEST_EXCEPTION, (unsigned long)f->vector, (unsigned long)f->ip,
-                        (unsigned long)f->error_code);
+    if (this_cpu()->in_guest && guest_ops && guest_ops->in_guest_mode())
+        guest_ops->exception_to_host(f);
 }
 
 void exception_report(const struct trap_frame *f)
