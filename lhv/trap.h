@@ -41,8 +41,16 @@ struct trap_guest_ops {
      * which ends the guest's run and fails its test; returns only when the
      * host went back into the guest. */
     void (*exception_to_host)(const struct trap_frame *f);
+    /* On the host while this CPU runs a guest (between its exits): the
+     * guest's ip. */
+    unsigned long (*guest_ip)(void);
 };
 void trap_set_guest_ops(const struct trap_guest_ops *ops);
+
+/* Describes where a CPU was: "rip 0x... (symbol+offset) on the host", or
+ * "in a guest" with the guest's ip when this CPU runs one (ip is then
+ * ignored unless the code asking runs in guest mode). */
+void trap_describe_ip(unsigned long ip, char *buf, size_t len);
 
 /* Prints the exception report (registers, control registers, stack trace)
  * and ends the run with FATAL. */

@@ -293,9 +293,19 @@ static void exception_to_host(const struct trap_frame *f)
                     (unsigned long)f->error_code);
 }
 
+/* Between the guest's exits the current VMCS is the guest's: a probe,
+ * since whoever asks is about to report something else that went wrong. */
+static unsigned long guest_rip(void)
+{
+    u64 rip = 0;
+    vmr_safe(GUEST_RIP, &rip);
+    return (unsigned long)rip;
+}
+
 static const struct trap_guest_ops guest_trap_ops = {
     .in_guest_mode = guest_in_lhv,
     .exception_to_host = exception_to_host,
+    .guest_ip = guest_rip,
 };
 
 /* The VMCALLs other than the echo: stop, report, the app's. */
