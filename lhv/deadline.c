@@ -11,9 +11,13 @@
  *    IRQ 8, which the I/O APIC delivers to the BSP as an NMI. It ends a
  *    hang with interrupts off on the host with one CPU, where no other CPU
  *    could send the NMI. In a guest without NMI exiting the NMI goes
- *    through LHV's IDT in guest mode (SDM 3C 26.2) and is reported from
- *    there on amd64; on i386 its task gate makes a task-switch exit
- *    (SDM 3C 26.1.2), which the guest's test reports as unexpected.
+ *    through LHV's IDT in guest mode (SDM 3C 26.2): on amd64 its handler,
+ *    or a timer tick that exits the guest meanwhile, reports the hang "in
+ *    a guest" (the ip may then be the NMI's entry); on i386 its task gate
+ *    makes a task-switch exit
+ *    (SDM 3C 26.4.2), which the guest's test reports as unexpected. Bochs
+ *    2.7 needs it for any guest entered with IF=0: it keeps external
+ *    interrupts masked there until the guest writes IF (lhv/vmx/inject.c).
  * The alarm fires only when a test overran (and whenever another user of
  * IRQ 8 raises it; such NMIs are counted like any other). */
 #include "console.h"
