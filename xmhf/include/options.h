@@ -16,7 +16,7 @@ enum lhv_end_action {
 
 #define LHV_TESTS_MAX 256
 #define LHV_SOAK_DEFAULT 10000
-#define LHV_TEST_TIMEOUT_DEFAULT 300 /* seconds: 10x the longest test (Bochs soak, 30 s) */
+#define LHV_TEST_TIMEOUT_DEFAULT 300 /* s: 20x the longest test (Bochs lhv.soak=10^6, 15 s) */
 
 /* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
 enum lhv_inject {
