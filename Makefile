@@ -332,6 +332,8 @@ test: deps
 	$(PYTHON) tests/system/test_tools.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
+	$(PYTHON) tests/system/check_layers.py
+	$(PYTHON) tests/system/check_layers.py --self-test
 	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)
 
 # make test with the long cases as well (tests/system/matrix.py --full)

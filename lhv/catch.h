@@ -15,4 +15,10 @@
  * were at the call. NMIs are never caught. */
 int catch_exception(void (*fn)(void *), void *arg, struct caught *out);
 
+struct trap_frame;
+/* The trap path's half (trap.c, and user.c's system call, which ends a
+ * user program the same way): records the exception in f and returns from
+ * the catch_exception of CPU c with it. */
+__attribute__((noreturn)) void catch_deliver(struct lhv_cpu *c, const struct trap_frame *f);
+
 #endif

@@ -1,12 +1,14 @@
-/* Deliberate faults (lhv.inject=, docs/options.md). Each ends the run
- * through the normal paths: the exception report and FATAL on whichever CPU
- * faulted, or the double-fault path for a fault while delivering a fault. */
+/* Deliberate faults of the platform (lhv.inject=, docs/options.md; the
+ * VMX layer has its own, lhv/vmx/inject.c). Each ends the run through the
+ * normal paths: the exception report and FATAL on whichever CPU faulted,
+ * the double-fault path for a fault while delivering a fault, the
+ * deadline for a hang. */
 #include "console.h"
 #include "cpu.h"
+#include "deadline.h"
 #include "end.h"
 #include "inject.h"
 #include "smp.h"
-#include "vmx/vmx.h"
 #include "x86.h"
 
 /* Page 0 is not present (paging_unmap_null_page) */
@@ -45,39 +47,26 @@ static void ap_hang(void)
               "should", cpus[1].apic_id);
 }
 
-static enum exit_action faulting_hook(struct vcpu *v, u32 reason)
+/* The BSP spins with interrupts off, as a test that lost its way would:
+ * only an NMI reaches it, the deadline's backstop (deadline.c). */
+static void bsp_hang(void)
 {
-    (void)v, (void)reason;
-    page_fault(NULL);
-    return EXIT_DEFAULT;
-}
-
-static void guest_cpuid(void *arg)
-{
-    (void)arg;
-    cpuid(0, 0);
-}
-
-/* A guest whose first exit runs a handler that faults. */
-static void exit_handler_fault(void)
-{
-    static struct vcpu v;
-    const char *why = vmx_unavailable();
-
-    if (why)
-        fatal("lhv.inject=exit-handler-fault needs VMX (%s): run it in Bochs or on VMX "
-              "hardware", why);
-    if (!vcpu_init(&v))
-        fatal("lhv.inject=exit-handler-fault: guest setup failed: %s", v.why);
-    v.hook = faulting_hook;
-    vcpu_run(&v, guest_cpuid, NULL);
-    fatal("lhv.inject=exit-handler-fault: the exit handler did not fault (%s)", v.why);
+    deadline_start("inject/bsp-hang");
+    __asm__ volatile("cli" : : : "memory");
+    for (;;)
+        cpu_relax();
 }
 
 void inject_fault(const struct lhv_options *opts)
 {
-    if (opts->inject == LHV_INJECT_NONE || opts->inject == LHV_INJECT_PHANTOM_CPU)
-        return; /* phantom-cpu acts during bring-up (platform.c) */
+    switch (opts->inject) {
+    case LHV_INJECT_NONE:
+    case LHV_INJECT_PHANTOM_CPU: /* acts during bring-up (platform.c) */
+    case LHV_INJECT_EXIT_HANDLER_FAULT: /* the VMX layer's (lhv/vmx/inject.c) */
+    case LHV_INJECT_GUEST_HANG:
+    case LHV_INJECT_VMREAD_UNSUPPORTED:
+        return;
+    }
     printf("inject: causing a fault on purpose (lhv.inject=)\n");
     switch (opts->inject) {
     case LHV_INJECT_BSP_FAULT:
@@ -91,12 +80,11 @@ void inject_fault(const struct lhv_options *opts)
     case LHV_INJECT_DOUBLE_FAULT:
         double_fault();
         break;
-    case LHV_INJECT_EXIT_HANDLER_FAULT:
-        exit_handler_fault();
-        break;
     case LHV_INJECT_AP_HANG:
         ap_hang();
         break;
+    case LHV_INJECT_BSP_HANG:
+        bsp_hang();
     }
     fatal("lhv.inject=: the fault did not happen");
 }

@@ -5,8 +5,9 @@
 
 #include "options.h"
 
-/* Carries out the injection opts asks for (nothing for LHV_INJECT_NONE).
- * Does not return when the fault happens. */
+/* Carries out the platform's injection opts asks for; returns for
+ * LHV_INJECT_NONE and the VMX layer's (vmx_inject_fault), does not return
+ * otherwise. */
 void inject_fault(const struct lhv_options *opts);
 
 #endif

@@ -52,6 +52,7 @@ void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
     platform_init_bsp(p, opts);
     vmx_start_all_cpus();
     inject_fault(opts);
+    vmx_inject_fault(opts);
     if (hypapp.init)
         hypapp.init(p);
     if (hypapp.cpu_init)

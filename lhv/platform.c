@@ -4,8 +4,10 @@
 #include "alloc.h"
 #include "console.h"
 #include "cpu.h"
+#include "deadline.h"
 #include "div64.h"
 #include "end.h"
+#include "ioapic.h"
 #include "keyboard.h"
 #include "lapic.h"
 #include "paging.h"
@@ -35,6 +37,7 @@ static u32 read_acpi(const struct lhv_boot_params *p, u32 bsp_apic_id)
         printf("acpi: no RSDP found: one CPU, no PM timer\n");
     else if (acpi_parse(&mem, p->acpi_rsdp, &acpi, msg, sizeof(msg)) != ACPI_OK)
         printf("acpi: %s%s\n", msg, acpi.have_madt ? "" : "; falling back to one CPU");
+    ioapic_init(&acpi);
     if (acpi.have_fadt && acpi.pm_timer_port)
         pmtimer_init(acpi.pm_timer_port, acpi.pm_timer_32bit);
     if (acpi.have_fadt && acpi.have_s5) {
@@ -109,6 +112,7 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     __asm__ volatile("sti");
     timer_calibrate_lapic(&platform.calibration, &platform.pit_rate_at_boot);
     print_calibration(&platform.calibration);
+    deadline_init(opts->test_timeout, bsp->apic_id);
     /* lhv.inject=phantom-cpu: an APIC ID no CPU has, to show that a CPU
      * that never reports in is named and the others go on */
     if (opts->inject == LHV_INJECT_PHANTOM_CPU && ncpus < LHV_MAX_CPUS)

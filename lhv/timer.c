@@ -5,6 +5,7 @@
  * and counts instructions in Bochs). */
 #include "console.h"
 #include "cpu.h"
+#include "deadline.h"
 #include "desc.h"
 #include "div64.h"
 #include "lapic.h"
@@ -36,7 +37,7 @@ static void show_status(struct lhv_cpu *c)
 
 static void pit_tick(struct trap_frame *f)
 {
-    (void)f;
+    deadline_tick((unsigned long)f->ip);
     if (++pit_ticks % 100 == 0)
         show_status(this_cpu());
 }

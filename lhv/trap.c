@@ -1,18 +1,21 @@
 /* Trap dispatch: expected exceptions go back to whoever asked for them
  * (catch.c), device vectors to their handlers, anything else is reported
  * and ends the run. */
+#include "catch.h"
 #include "console.h"
 #include "cpu.h"
+#include "deadline.h"
 #include "end.h"
 #include "runtime.h"
+#include "string.h"
 #include "symbols.h"
 #include "trap.h"
-#include "vmx/vmx.h"
 #include "x86.h"
 
-void catch_deliver(struct lhv_cpu *c, const struct trap_frame *f) __attribute__((noreturn));
-
 static irq_handler handlers[256];
+static const struct trap_guest_ops *guest_ops;
+
+void trap_set_guest_ops(const struct trap_guest_ops *ops) { guest_ops = ops; }
 
 void trap_set_handler(u32 vector, irq_handler h) { handlers[vector] = h; }
 
@@ -95,13 +98,29 @@ static void print_registers(const struct trap_frame *f)
 }
 
 /* The test guests run LHV's own code with LHV's IDT. An exception there
- * that nothing expected ends that guest, not the run: the host fails the
- * guest's test with the vector and ip (HC_GUEST_EXCEPTION). */
+ * that nothing expected ends that guest, not the run: the layer that runs
+ * guests hands it to the host, which fails the guest's test. */
 static void report_to_host(const struct trap_frame *f)
 {
-    if (this_cpu()->in_guest && guest_in_lhv())
-        guest_hypercall(HC_GUEST_EXCEPTION, (unsigned long)f->vector, (unsigned long)f->ip,
-                        (unsigned long)f->error_code);
+    if (this_cpu()->in_guest && guest_ops && guest_ops->in_guest_mode())
+        guest_ops->exception_to_host(f);
+}
+
+void trap_describe_ip(unsigned long ip, char *buf, size_t len)
+{
+    const char *mode = "on the host";
+    unsigned long offset;
+
+    if (this_cpu()->in_guest && guest_ops) {
+        if (!guest_ops->in_guest_mode())
+            ip = guest_ops->guest_ip(); /* the host is between the guest's exits */
+        mode = "in a guest";
+    }
+    const char *sym = symbol_name(ip, &offset);
+    if (sym)
+        snprintf(buf, len, "rip 0x%lx (%s+0x%lx) %s", ip, sym, offset, mode);
+    else
+        snprintf(buf, len, "rip 0x%lx %s", ip, mode);
 }
 
 void exception_report(const struct trap_frame *f)
@@ -133,12 +152,18 @@ void exception_report(const struct trap_frame *f)
           exception_name((u32)f->vector), (unsigned long)f->vector, cpu, (unsigned long)f->ip);
 }
 
-/* NMIs are counted per CPU; the tests that send them read the count. */
-static void nmi_handle(void) { this_cpu()->nmi_count++; }
+/* NMIs are counted per CPU; the tests that send them read the count. One
+ * may be the test deadline's backstop (deadline.c). */
+static void nmi_handle(unsigned long ip)
+{
+    deadline_nmi(ip);
+    this_cpu()->nmi_count++;
+}
 
 #ifndef __x86_64__
-/* i386 NMI task (isr-i386.S) */
-void nmi_task(void) { nmi_handle(); }
+/* i386 NMI task (isr-i386.S): the interrupted state is in the TSS it
+ * switched away from. */
+void nmi_task(void) { nmi_handle(this_cpu()->tss.eip); }
 
 /* i386 double-fault task: the interrupted state is in the TSS the CPU
  * switched away from, named by the back link of this task's TSS. An
@@ -181,7 +206,7 @@ void trap_dispatch(struct trap_frame *f)
     struct lhv_cpu *c = this_cpu();
 
     if (f->vector == VEC_NMI)
-        return nmi_handle();
+        return nmi_handle((unsigned long)f->ip);
     /* Vectors 0-31 are exceptions, whatever a device may also send there
      * (an unremapped PIC would): caught when expected, else reported. */
     if (f->vector < 32) {

@@ -3,13 +3,13 @@
  * system-call handler ends the user program the same way an exception does:
  * it hands the frame to catch_deliver, so user_run returns. */
 #include "boot_params.h"
+#include "catch.h"
 #include "mmap.h"
 #include "paging.h"
 #include "string.h"
 #include "trap.h"
 #include "user.h"
 
-void catch_deliver(struct lhv_cpu *c, const struct trap_frame *f) __attribute__((noreturn));
 void enter_user(uintptr_t ip, uintptr_t sp, unsigned long ax); /* user-SUBARCH.S */
 
 /* Machine code valid in both 32- and 64-bit mode */

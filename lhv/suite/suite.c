@@ -1,6 +1,7 @@
 /* Runs the tests the linker collected, in link order, and combines the
  * outcomes of tests that run on every CPU into one verdict. */
 #include "cpu.h"
+#include "deadline.h"
 #include "options.h"
 #include "smp.h"
 #include "string.h"
@@ -26,10 +27,13 @@ void suite_run(void)
     for (const struct test *t = __tests_start; t < __tests_end; t++) {
         if (!test_selected(t->name))
             continue;
-        if (t->needs_vmx && !vmx_caps.present)
+        if (t->needs_vmx && !vmx_caps.present) {
             verdict_skip(t->name, "%s", vmx_caps.absent);
-        else
+        } else {
+            deadline_start(t->name);
             t->run(t->name);
+            deadline_stop();
+        }
         if (on)
             __asm__ volatile("sti" : : : "memory");
         else

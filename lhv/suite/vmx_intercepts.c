@@ -54,6 +54,7 @@ struct pt_data {
     uintptr_t first_rip, timer_rip;
     u32 first_reason, timer_activity;
     bool saw_cpuid;
+    int saved_status; /* of the VMREAD of the timer value: a probe (vmr_safe) */
 };
 
 static void timer_off(void)
@@ -89,7 +90,7 @@ static enum exit_action pt_hook(struct vcpu *v, u32 reason)
         return EXIT_RESUME;
     }
     if (reason == EXIT_REASON_CPUID) {
-        d->saved = vmr(VMX_PREEMPTION_TIMER_VALUE);
+        d->saved_status = vmr_safe(VMX_PREEMPTION_TIMER_VALUE, &d->saved);
         d->saw_cpuid = true;
     }
     return EXIT_DEFAULT;
@@ -171,7 +172,10 @@ static void check_preemption_timer(struct cpu_outcome *o, void *arg)
     if (!test_guest_run(o, v, guest_pt_cpuid, NULL))
         return;
     u64 spent = (rdtsc() - t0) >> rate;
-    if (!d.saw_cpuid || d.saved >= PT_SAVE_START || d.saved + spent + 1 < PT_SAVE_START)
+    if (d.saw_cpuid && d.saved_status != VMX_OK)
+        outcome_fail(o, "VMREAD of the preemption-timer value (0x%x) failed at a CPUID exit: "
+                     "status %d", VMX_PREEMPTION_TIMER_VALUE, d.saved_status);
+    else if (!d.saw_cpuid || d.saved >= PT_SAVE_START || d.saved + spent + 1 < PT_SAVE_START)
         outcome_fail(o, "timer 0x%x saved at a CPUID exit as 0x%llx, expected below it by at "
                      "most %llu", PT_SAVE_START, d.saved, spent + 1);
 }

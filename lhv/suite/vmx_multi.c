@@ -490,8 +490,8 @@ static bool shadow_check_region(struct cpu_outcome *o, u64 pa, u64 guest_vmcs)
         outcome_fail(o, "VMPTRLD of the shadow VMCS after the run failed");
         return false;
     }
-    vmx_vmread(GUEST_ES_SELECTOR, &sel);
-    vmx_vmread(GUEST_RSP, &rsp);
+    vmr_safe(GUEST_ES_SELECTOR, &sel);
+    vmr_safe(GUEST_RSP, &rsp);
     vmx_vmclear(pa);
     vmx_vmptrld(guest_vmcs);
     if (sel == SHADOW_SELECTOR && rsp == SHADOW_RSP)

@@ -160,7 +160,7 @@ static void check_lifecycle(struct cpu_outcome *o, void *arg)
                      "FFFFFFFF_FFFFFFFF", cur);
         return;
     }
-    int st = vmx_vmread(GUEST_RIP, &value);
+    int st = vmr_safe(GUEST_RIP, &value);
     if (st != VMX_FAIL_INVALID) {
         outcome_fail(o, "VMREAD without a current VMCS: %s, expected VMfailInvalid",
                      status_name(st));
@@ -512,12 +512,12 @@ static void check_widths(struct cpu_outcome *o, void *arg)
         !reads(o, "64-bit field (high half after the full rewrite)", TSC_OFFSET | 1, FULL_HIGH))
         return;
     /* LHV's accessors reach all 64 bits on both subarchs */
-    if (!succeeds(o, "vmx_vmwrite of a 64-bit field", vmx_vmwrite(TSC_OFFSET,
+    if (!succeeds(o, "vmw_safe of a 64-bit field", vmw_safe(TSC_OFFSET,
                                                                    0xfedcba9876543210ull)) ||
-        !succeeds(o, "vmx_vmread of a 64-bit field", vmx_vmread(TSC_OFFSET, &v64)))
+        !succeeds(o, "vmr_safe of a 64-bit field", vmr_safe(TSC_OFFSET, &v64)))
         return;
     if (v64 != 0xfedcba9876543210ull) {
-        outcome_fail(o, "vmx_vmread of a 64-bit field gave 0x%llx, expected 0xfedcba9876543210",
+        outcome_fail(o, "vmr_safe of a 64-bit field gave 0x%llx, expected 0xfedcba9876543210",
                      v64);
         return;
     }
@@ -585,14 +585,14 @@ static void check_read_only(struct cpu_outcome *o, void *arg)
         if (f->field == GUEST_PHYSICAL_ADDRESS && !vmx_has_proc2(CPU2_ENABLE_EPT))
             continue;
         snprintf(what, sizeof(what), "VMREAD of %s", f->name);
-        if (!succeeds(o, what, vmx_vmread(f->field, &before)))
+        if (!succeeds(o, what, vmr_safe(f->field, &before)))
             return;
         snprintf(what, sizeof(what), "VMWRITE of read-only %s with IA32_VMX_MISC bit 29 %s",
                  f->name, any ? "set" : "clear");
-        int st = vmx_vmwrite(f->field, f->value);
+        int st = vmw_safe(f->field, f->value);
         if (any ? !succeeds(o, what, st) : !fails_with(o, what, st, 13))
             return;
-        vmx_vmread(f->field, &after);
+        vmr_safe(f->field, &after);
         if (any && after != f->value) {
             outcome_fail(o, "%s: reads back 0x%llx, wrote 0x%llx", what, after, f->value);
             return;

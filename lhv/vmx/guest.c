@@ -204,6 +204,8 @@ static void setup_guest_state(struct vcpu *v)
     vmw(VMCS_LINK_POINTER, ~0ull);
 }
 
+static const struct trap_guest_ops guest_trap_ops;
+
 bool vcpu_init(struct vcpu *v)
 {
     const char *why = vmx_unavailable();
@@ -211,6 +213,7 @@ bool vcpu_init(struct vcpu *v)
         snprintf(v->why, sizeof(v->why), "%s", why);
         return false;
     }
+    trap_set_guest_ops(&guest_trap_ops);
     if (!v->vmcs)
         v->vmcs = vmx_alloc_region();
     if (!v->stack)
@@ -281,6 +284,29 @@ unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long 
     __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(a1), "c"(a2), "d"(a3) : "memory");
     return ret;
 }
+
+/* The platform's trap path in guest mode (trap.h): an exception nothing
+ * expected goes to the host as HC_GUEST_EXCEPTION. */
+static void exception_to_host(const struct trap_frame *f)
+{
+    guest_hypercall(HC_GUEST_EXCEPTION, (unsigned long)f->vector, (unsigned long)f->ip,
+                    (unsigned long)f->error_code);
+}
+
+/* Between the guest's exits the current VMCS is the guest's: a probe,
+ * since whoever asks is about to report something else that went wrong. */
+static unsigned long guest_rip(void)
+{
+    u64 rip = 0;
+    vmr_safe(GUEST_RIP, &rip);
+    return (unsigned long)rip;
+}
+
+static const struct trap_guest_ops guest_trap_ops = {
+    .in_guest_mode = guest_in_lhv,
+    .exception_to_host = exception_to_host,
+    .guest_ip = guest_rip,
+};
 
 /* The VMCALLs other than the echo: stop, report, the app's. */
 static __attribute__((noinline)) EXIT_PATH enum exit_action vmcall_other(struct vcpu *v,

@@ -52,7 +52,7 @@ static int vmwrite_native(u32 field, unsigned long value)
     return STATUS(cf, zf);
 }
 
-int vmx_vmread(u32 field, u64 *value)
+int vmr_safe(u32 field, u64 *value)
 {
     unsigned long lo = 0, hi = 0;
     int st = vmread_native(field, &lo);
@@ -64,7 +64,7 @@ int vmx_vmread(u32 field, u64 *value)
     return st;
 }
 
-int vmx_vmwrite(u32 field, u64 value)
+int vmw_safe(u32 field, u64 value)
 {
     int st = vmwrite_native(field, (unsigned long)value);
 #ifndef __x86_64__
@@ -74,23 +74,53 @@ int vmx_vmwrite(u32 field, u64 value)
     return st;
 }
 
+/* A VMREAD or VMWRITE that failed where LHV expected it to work: FATAL
+ * with the field and the VM-instruction error (a VMfailValid leaves it in
+ * the current VMCS; VMfailInvalid means there is none, SDM 3C 31.2). */
+static __attribute__((noreturn, cold)) void access_failed(const char *insn, u32 field, int st)
+{
+    u64 err = 0;
+    if (st == VMX_FAIL_VALID)
+        vmr_safe(VM_INSTRUCTION_ERROR, &err);
+    fatal("%s of field 0x%x failed (%s, error %llu: %s): a bug in LHV, or a probe that "
+          "should use vmr_safe()/vmw_safe()", insn, field,
+          st == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid", err,
+          st == VMX_FAIL_VALID ? vmx_error_text((u32)err) : "no current VMCS");
+}
+
+static __attribute__((noreturn, cold)) void vmr_failed(u32 field)
+{
+    u64 ignored;
+    access_failed("VMREAD", field, vmr_safe(field, &ignored)); /* again, for the status */
+}
+
+/* VMREAD whose failure (CF or ZF set, SDM 3C 31.2) jumps straight to the
+ * report: one JBE on the VM-exit path instead of SETC/SETZ and a compare. */
+static inline unsigned long vmread_checked(u32 field)
+{
+    unsigned long value;
+    __asm__ goto("vmread %1, %0\n\tjbe %l[failed]"
+                 : "=r"(value) : "r"((unsigned long)field) : "cc" : failed);
+    return value;
+failed:
+    vmr_failed(field);
+}
+
 u64 vmr(u32 field)
 {
-    u64 v = 0;
-    vmx_vmread(field, &v);
+    u64 v = vmread_checked(field);
+#ifndef __x86_64__
+    if (is_64bit_field(field))
+        v |= (u64)vmread_checked(field | 1) << 32;
+#endif
     return v;
 }
 
 void vmw(u32 field, u64 value)
 {
-    int st = vmx_vmwrite(field, value);
-    if (st != VMX_OK) {
-        u64 err = 0;
-        vmx_vmread(VM_INSTRUCTION_ERROR, &err);
-        fatal("VMWRITE of field 0x%x failed (%s, error %llu: %s): a bug in LHV's VMCS setup",
-              field, st == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid", err,
-              st == VMX_FAIL_VALID ? vmx_error_text((u32)err) : "no current VMCS");
-    }
+    int st = vmw_safe(field, value);
+    if (st != VMX_OK)
+        access_failed("VMWRITE", field, st);
 }
 
 u64 vmx_current_vmcs(void)

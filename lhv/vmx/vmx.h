@@ -53,10 +53,15 @@ int vmx_vmclear(u64 pa);
 int vmx_vmptrld(u64 pa);
 int vmx_vmptrst(u64 *pa);
 u64 vmx_current_vmcs(void);        /* VMPTRST: ~0 when there is none */
-int vmx_vmread(u32 field, u64 *value);
-int vmx_vmwrite(u32 field, u64 value);
-u64 vmr(u32 field);                /* vmread, 0 on failure */
-void vmw(u32 field, u64 value);    /* vmwrite; a failure is FATAL (LHV bug) */
+/* VMREAD and VMWRITE for probes that expect a failure (a field the CPU may
+ * lack, no current VMCS): the status, VMX_OK or VMX_FAIL_*. */
+int vmr_safe(u32 field, u64 *value);
+int vmw_safe(u32 field, u64 value);
+/* VMREAD and VMWRITE that must work: a failure is FATAL naming the field
+ * and the VM-instruction error, never a value (a believable 0 would let a
+ * test pass for the wrong reason). */
+u64 vmr(u32 field);
+void vmw(u32 field, u64 value);
 void vmw_or(u32 field, u64 bits);  /* sets bits in a field */
 const char *vmx_error_text(u32 error);
 const char *vmx_exit_reason_name(u32 reason);
@@ -164,6 +169,10 @@ bool guest_in_lhv(void);
 /* Guest side: a hypercall (VMCALL with the number in AX). */
 unsigned long guest_hypercall(unsigned long nr, unsigned long a1, unsigned long a2,
                               unsigned long a3);
+
+/* lhv.inject= faults of the VMX layer (inject.c); returns for the others. */
+struct lhv_options;
+void vmx_inject_fault(const struct lhv_options *opts);
 
 /* SKIP reason for a test that needs VMX, or NULL when VMX is usable. */
 const char *vmx_unavailable(void);

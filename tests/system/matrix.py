@@ -274,9 +274,39 @@ def fault_cases():
     return cases
 
 
+def robust_cases():
+    """Runs that go wrong must end by themselves (issue 15 sections 2 and 7): a hang
+    on the BSP with interrupts off (QEMU: only the deadline's NMI backstop reaches it),
+    a guest spinning with interrupts off (Bochs: the timer tick exits the guest), each
+    with lhv.test-timeout=1 and within a short timeout; vmr() of a field the CPU lacks
+    ends in FATAL, not a value, and says it needs VMX where there is none."""
+    cases = []
+    for sub in test3.SUBARCHS:
+        cases.append(Case("hang-%s-bsp-irqs-off" % sub,
+                          ["--subarch", sub, "--boot", "direct", "--timeout", "20",
+                           "--cmdline", "lhv.inject=bsp-hang lhv.test-timeout=1",
+                           "--expect-fatal", r"test inject/bsp-hang still running after 1 s: "
+                           r"cpu 0 rip 0x[0-9a-f]+ .*on the host \(seen by the NMI backstop\)"],
+                          fatal_within=10))
+        cases.append(Case("hang-%s-guest-bochs" % sub,
+                          ["--subarch", sub, "--emulator", "bochs", "--timeout", "60",
+                           "--cmdline", "lhv.inject=guest-hang lhv.test-timeout=1",
+                           "--expect-fatal", r"test inject/guest-hang still running after 1 s: "
+                           r"cpu 0 rip 0x[0-9a-f]+ .*in a guest"]))
+        cases.append(Case("vmread-%s-unsupported-bochs" % sub,
+                          ["--subarch", sub, "--emulator", "bochs", "--timeout", "60",
+                           "--cmdline", "lhv.inject=vmread-unsupported", "--expect-fatal",
+                           r"VMREAD of field 0x[0-9a-f]+ failed \(VMfailValid, error 12"]))
+    cases.append(Case("vmread-amd64-no-vmx",
+                      ["--subarch", "amd64", "--boot", "direct", "--timeout", BAD_INPUT_TIMEOUT,
+                       "--cmdline", "lhv.inject=vmread-unsupported",
+                       "--expect-fatal", r"lhv.inject=vmread-unsupported needs VMX"]))
+    return cases
+
+
 def all_cases(work, bin_dir):
-    return (bochs_cases() + boot_cases() + fault_cases() + bad_input_cases(work, bin_dir) +
-            full_cases())
+    return (bochs_cases() + boot_cases() + fault_cases() + robust_cases() +
+            bad_input_cases(work, bin_dir) + full_cases())
 
 
 def make_bad_files(work, bin_dir):

@@ -61,6 +61,7 @@ static void test_defaults(void **state)
     assert_int_equal(opts.cpus, 0);
     assert_int_equal(opts.iterations, 1);
     assert_int_equal(opts.soak, LHV_SOAK_DEFAULT);
+    assert_int_equal(opts.test_timeout, LHV_TEST_TIMEOUT_DEFAULT);
     assert_int_equal(opts.end, LHV_END_DEFAULT);
     assert_false(opts.e9);
 }
@@ -336,6 +337,21 @@ static void test_soak(void **state)
     refused_naming("lhv.soak=many", "lhv.soak=many", "expected lhv.soak=N");
 }
 
+static void test_test_timeout(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("lhv.test-timeout=1"), 0);
+    assert_int_equal(opts.test_timeout, 1);
+    assert_int_equal(parse("lhv.test-timeout=86000"), 0);
+    assert_int_equal(opts.test_timeout, 86000);
+    refused("lhv.test-timeout=0",
+            "lhv.test-timeout=0: expected lhv.test-timeout=SECONDS with SECONDS in 1..86000");
+    refused_naming("lhv.test-timeout=86001", "lhv.test-timeout=86001",
+                   "expected lhv.test-timeout=SECONDS");
+    refused_naming("lhv.test-timeout", "lhv.test-timeout", "expected lhv.test-timeout=");
+    refused_naming("lhv.test-timeout=5s", "lhv.test-timeout=5s", "expected lhv.test-timeout=");
+}
+
 static void test_inject(void **state)
 {
     (void)state;
@@ -353,6 +369,12 @@ static void test_inject(void **state)
     assert_int_equal(opts.inject, LHV_INJECT_AP_HANG);
     assert_int_equal(parse("lhv.inject=phantom-cpu"), 0);
     assert_int_equal(opts.inject, LHV_INJECT_PHANTOM_CPU);
+    assert_int_equal(parse("lhv.inject=bsp-hang"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_BSP_HANG);
+    assert_int_equal(parse("lhv.inject=guest-hang"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_GUEST_HANG);
+    assert_int_equal(parse("lhv.inject=vmread-unsupported"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_VMREAD_UNSUPPORTED);
     refused_naming("lhv.inject=crash", "lhv.inject=crash", "expected lhv.inject=bsp-fault|");
     refused_naming("lhv.inject", "lhv.inject", "expected lhv.inject=");
     refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");
@@ -382,18 +404,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
 }
 
 static void test_option_names(void **state)
@@ -403,7 +425,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -411,6 +433,7 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[4], "lhv.iterations");
     assert_string_equal(lhv_option_names[5], "lhv.inject");
     assert_string_equal(lhv_option_names[7], "lhv.soak");
+    assert_string_equal(lhv_option_names[8], "lhv.test-timeout");
 }
 
 static void test_all_together(void **state)
@@ -559,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_e9),
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_soak),
+        cmocka_unit_test(test_test_timeout),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_console),
         cmocka_unit_test(test_unknown_lhv_option),

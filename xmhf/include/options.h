@@ -16,6 +16,7 @@ enum lhv_end_action {
 
 #define LHV_TESTS_MAX 256
 #define LHV_SOAK_DEFAULT 10000
+#define LHV_TEST_TIMEOUT_DEFAULT 300 /* s: 20x the longest test (Bochs lhv.soak=10^6, 15 s) */
 
 /* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
 enum lhv_inject {
@@ -26,6 +27,9 @@ enum lhv_inject {
     LHV_INJECT_EXIT_HANDLER_FAULT, /* a page fault in the VM-exit handler */
     LHV_INJECT_AP_HANG,            /* CPU 1 stops answering (interrupts off, hlt) */
     LHV_INJECT_PHANTOM_CPU,        /* start an APIC ID no CPU has: it never reports in */
+    LHV_INJECT_BSP_HANG,           /* the BSP spins with interrupts off: the deadline ends it */
+    LHV_INJECT_GUEST_HANG,         /* a guest spins with interrupts off: the deadline ends it */
+    LHV_INJECT_VMREAD_UNSUPPORTED, /* vmr() of a field the CPU lacks: FATAL, not a value */
 };
 
 struct lhv_options {
@@ -36,6 +40,7 @@ struct lhv_options {
     u32 iterations;               /* lhv.iterations=N; default 1 */
     u32 soak;                     /* lhv.soak=N: VM exits per CPU in vmx/soak-exits;
                                      default LHV_SOAK_DEFAULT */
+    u32 test_timeout;             /* lhv.test-timeout=SECONDS: the per-test deadline */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */

@@ -4,7 +4,7 @@
 
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
-    "lhv.console", "lhv.soak", NULL,
+    "lhv.console", "lhv.soak", "lhv.test-timeout", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -16,9 +16,11 @@ const char *const lhv_option_names[] = {
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
+#define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
 #define INJECT_FORM \
-    "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|phantom-cpu"
+    "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|" \
+    "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported"
 
 void options_default(struct lhv_options *o)
 {
@@ -31,6 +33,7 @@ void options_default(struct lhv_options *o)
     o->boot_drive = 0xffffffff;
     o->iterations = 1;
     o->soak = LHV_SOAK_DEFAULT;
+    o->test_timeout = LHV_TEST_TIMEOUT_DEFAULT;
 }
 
 /* Word separators: space and tab (and line breaks, which keep the error
@@ -182,6 +185,13 @@ static const char *parse_soak(const char *v, size_t len, struct lhv_options *o)
     return parse_range(v, len, 1, 1000000000, &o->soak) ? NULL : SOAK_FORM;
 }
 
+/* At most a day less a little: the deadline's backstop is an RTC alarm,
+ * which names a time of day (lhv/deadline.c). */
+static const char *parse_test_timeout(const char *v, size_t len, struct lhv_options *o)
+{
+    return parse_range(v, len, 1, 86000, &o->test_timeout) ? NULL : TEST_TIMEOUT_FORM;
+}
+
 static const char *parse_inject(const char *v, size_t len, struct lhv_options *o)
 {
     static const char *const names[] = {
@@ -191,6 +201,9 @@ static const char *parse_inject(const char *v, size_t len, struct lhv_options *o
         [LHV_INJECT_EXIT_HANDLER_FAULT] = "exit-handler-fault",
         [LHV_INJECT_AP_HANG] = "ap-hang",
         [LHV_INJECT_PHANTOM_CPU] = "phantom-cpu",
+        [LHV_INJECT_BSP_HANG] = "bsp-hang",
+        [LHV_INJECT_GUEST_HANG] = "guest-hang",
+        [LHV_INJECT_VMREAD_UNSUPPORTED] = "vmread-unsupported",
     };
     for (u8 i = 1; i < sizeof(names) / sizeof(names[0]); i++)
         if (equals(v, len, names[i])) {
@@ -228,6 +241,7 @@ static const struct option {
     { "lhv.inject", INJECT_FORM, parse_inject },
     { "lhv.console", CONSOLE_FORM, parse_console },
     { "lhv.soak", SOAK_FORM, parse_soak },
+    { "lhv.test-timeout", TEST_TIMEOUT_FORM, parse_test_timeout },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */
