@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""LHV regression runner (DESIGN.md section 4).
+"""LHV regression runner (docs/design.md section 4).
 
 Boots LHV in an emulator, timestamps its serial output, parses the verdict
 lines (PASS/FAIL/SKIP/XFAIL/XPASS, FATAL, SUMMARY), stops at SUMMARY or
@@ -1382,7 +1382,7 @@ examples:
 def build_parser():
     p = argparse.ArgumentParser(
         description="Boot LHV in an emulator and judge its serial test report "
-                    "(DESIGN.md section 4).",
+                    "(docs/design.md section 4).",
         epilog=HELP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
     a("--subarch", required=True, choices=SUBARCHS, help="which build to boot")

@@ -1,4 +1,4 @@
-/* Platform bring-up on the bootstrap processor (DESIGN §3): descriptor
+/* Platform bring-up on the bootstrap processor (docs/design.md §3): descriptor
  * tables, PIC remap, LAPIC, PIT, LAPIC timer calibration, then the APs. */
 #include "acpi.h"
 #include "alloc.h"

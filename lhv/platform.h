@@ -1,5 +1,5 @@
 /* The machine LHV owns before it touches VMX: bring-up on the bootstrap
- * processor, in the order of DESIGN §3, and what it found. */
+ * processor, in the order of docs/design.md §3, and what it found. */
 #ifndef LHV_PLATFORM_H
 #define LHV_PLATFORM_H
 

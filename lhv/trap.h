@@ -33,7 +33,7 @@ const char *exception_name(u32 vector);
 /* What the trap path does for code that runs in a guest of a layer above
  * the platform: the VMX layer, whose test guests run LHV's own code with
  * LHV's IDT, registers it (lhv/vmx/guest.c). The platform names no VMX
- * symbol: dependencies point one way (DESIGN §1). */
+ * symbol: dependencies point one way (docs/design.md §1). */
 struct trap_guest_ops {
     /* True when the code asking runs in guest mode, not on the host. */
     bool (*in_guest_mode)(void);

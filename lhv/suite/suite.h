@@ -34,7 +34,7 @@ u32 suite_selected_count(void);
 void suite_set_soak(u32 exits);
 u32 suite_soak(void);
 
-/* A test that runs on every CPU prints one verdict (DESIGN §4): each CPU
+/* A test that runs on every CPU prints one verdict (docs/design.md §4): each CPU
  * fills its outcome, and the combination passes only when every CPU
  * passed; a failure names the CPUs and the first reason. */
 struct cpu_outcome {
@@ -43,7 +43,7 @@ struct cpu_outcome {
 };
 void outcome_fail(struct cpu_outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void outcome_skip(struct cpu_outcome *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A known emulator or hardware bug showed on this CPU (DESIGN §4 XFAIL):
+/* A known emulator or hardware bug showed on this CPU (docs/design.md §4 XFAIL):
  * the test ends as XFAIL unless some CPU failed outright. */
 void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

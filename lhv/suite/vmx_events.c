@@ -16,7 +16,7 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#define EV_HC_REPORT 0x0f10   /* LHV's range (DESIGN §3): a stub's report */
+#define EV_HC_REPORT 0x0f10   /* LHV's range (docs/design.md §3): a stub's report */
 #define EV_NO_ERROR 0xfeed    /* what a stub reports for "no error code" */
 #define EV_VEC_EXT 0x70       /* injected as an external interrupt */
 #define EV_VEC_SOFT 0x71      /* injected as a software interrupt (INT n) */

@@ -36,7 +36,7 @@ extern char guest_entry[];
 
 #define MULTI_GUESTS 3
 #define MULTI_ROUNDS 8
-#define MULTI_HC_TICK 0x0f30 /* LHV's range (DESIGN §3) */
+#define MULTI_HC_TICK 0x0f30 /* LHV's range (docs/design.md §3) */
 
 extern char multi_guest_loop[];
 

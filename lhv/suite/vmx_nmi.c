@@ -33,7 +33,7 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#define NMI_HC_REPORT 0x0f20  /* LHV's range (DESIGN §3): the guest's NMI handler ran */
+#define NMI_HC_REPORT 0x0f20  /* LHV's range (docs/design.md §3): the guest's NMI handler ran */
 #define NMI_HC_MARK 0x0f21    /* the guest reached a point the test looks at */
 #define NMI_WAIT_MS 200       /* how long a guest waits for an NMI exit */
 

@@ -20,7 +20,7 @@
 #include "x86.h"
 
 #define SOAK_CPUID_LEAF 0x4c48534bu /* "KSHL": a leaf only LHV's host answers */
-#define SOAK_HC 0x0f20              /* LHV's hypercall range (DESIGN §3) */
+#define SOAK_HC 0x0f20              /* LHV's hypercall range (docs/design.md §3) */
 #define SLICE_MS 200
 #define SOAK_MAX_SLICES 1000000u    /* an end for a guest that makes no progress */
 

@@ -330,7 +330,7 @@ static __attribute__((noinline)) EXIT_PATH enum exit_action vmcall_other(struct 
     return EXIT_RESUME;
 }
 
-/* VMCALL: LHV's numbers here, the app's range to the app (DESIGN §3).
+/* VMCALL: LHV's numbers here, the app's range to the app (docs/design.md §3).
  * Only ring 0 of the guest may call: SS.DPL (AR bits 6:5) is the CPL (SDM
  * 3A 5.5); others get ~0. The echo, which the benchmark calls, stays
  * inline. */

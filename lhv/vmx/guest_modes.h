@@ -6,7 +6,7 @@
 #ifndef LHV_VMX_GUEST_MODES_H
 #define LHV_VMX_GUEST_MODES_H
 
-/* A hypercall only the tests' exit hooks answer (LHV's range, DESIGN §3):
+/* A hypercall only the tests' exit hooks answer (LHV's range, docs/design.md §3):
  * EAX = VG_HC_REPORT, EBX = what is reported, ECX/EDX = values. */
 #define VG_HC_REPORT 0x0f00
 

@@ -120,7 +120,7 @@ struct vcpu {
     char why[160];       /* what went wrong, when failed */
 };
 
-/* LHV's hypercalls (0x0000-0x0fff; DESIGN §3) */
+/* LHV's hypercalls (0x0000-0x0fff; docs/design.md §3) */
 #define HC_DONE 0x0000   /* the guest program finished */
 #define HC_ECHO 0x0001   /* returns arg1 + arg2 */
 /* LHV's exception handler, running in a test guest, met an exception that

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fails when an include points up the layers (DESIGN §1: dependencies run one way).
+"""Fails when an include points up the layers (docs/design.md §1: dependencies run one way).
 
 The layers, bottom up: xmhf/ (boot chain, lib, includes), the lhv platform
 (lhv/*.c, *.h, *.S, *.inc), lhv/vmx/, lhv/l0/, lhv/suite/. A file may include

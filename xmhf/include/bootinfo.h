@@ -2,7 +2,7 @@
  * modules and boot drive, read into the boot parameters, and the check that
  * LHV's target span is usable RAM clear of everything the loader gave.
  *
- * Pure logic (DESIGN §2): every loader structure is read through a
+ * Pure logic (docs/design.md §2): every loader structure is read through a
  * struct phys_mem and every read is bounds-checked, so a pointer the loader
  * got wrong is an error message, never a wild read. init passes base 0 and
  * size 4 GiB; the host tests pass a buffer holding a fake multiboot info.

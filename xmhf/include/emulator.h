@@ -1,6 +1,6 @@
 /* Which machine (L0) LHV runs on: named in the banner and the platform
  * report, and it decides how a run ends: only a detected emulator gets its
- * exit port written (DESIGN §3). */
+ * exit port written (docs/design.md §3). */
 #ifndef XMHF_EMULATOR_H
 #define XMHF_EMULATOR_H
 

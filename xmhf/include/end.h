@@ -1,4 +1,4 @@
-/* Ending a run: the end action of DESIGN §4 (lhv.end=poweroff|halt|reboot). */
+/* Ending a run: the end action of docs/design.md §4 (lhv.end=poweroff|halt|reboot). */
 #ifndef XMHF_END_H
 #define XMHF_END_H
 

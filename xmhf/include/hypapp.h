@@ -1,4 +1,4 @@
-/* The hypapp interface (DESIGN §3): the runtime links exactly one app
+/* The hypapp interface (docs/design.md §3): the runtime links exactly one app
  * (build.sh --app DIR), which defines `hypapp`. lhv calls its hooks. */
 #ifndef XMHF_HYPAPP_H
 #define XMHF_HYPAPP_H

@@ -1,4 +1,4 @@
-/* Test verdicts on the console, in the protocol of DESIGN §4:
+/* Test verdicts on the console, in the protocol of docs/design.md §4:
  *   PASS: group/name          FAIL: group/name: reason
  *   SKIP: group/name: reason  XFAIL: group/name: reason
  * and one closing SUMMARY line. Names are group/test, lower case, dashes. */

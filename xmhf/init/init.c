@@ -1,4 +1,4 @@
-/* init: stage 1 of the boot chain (DESIGN §2). Loaded by a multiboot v1 or
+/* init: stage 1 of the boot chain (docs/design.md §2). Loaded by a multiboot v1 or
  * multiboot2 loader, it reads the command line, memory map and modules (the logic is in
  * xmhf/lib/bootinfo.c), checks module 0 (the SL + runtime image) and the
  * memory it will occupy, copies it to its link base, zeroes its bss and SL

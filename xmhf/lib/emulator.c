@@ -1,4 +1,4 @@
-/* Emulator / L0 detection (DESIGN §3).
+/* Emulator / L0 detection (docs/design.md §3).
  *
  * A hypervisor sets CPUID.1:ECX bit 31 and names itself in the 12 bytes
  * EBX:ECX:EDX of leaf 0x40000000. One that also offers another's interface

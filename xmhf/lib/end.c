@@ -1,4 +1,4 @@
-/* The end action (DESIGN §4): power-off through an emulator's exit port when
+/* The end action (docs/design.md §4): power-off through an emulator's exit port when
  * that emulator was detected, halt, or reboot. Emulator ports are never
  * touched on a machine that is not known to be that emulator. */
 #include "end.h"

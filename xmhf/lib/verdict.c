@@ -1,4 +1,4 @@
-/* Verdict lines and their count (DESIGN §4). */
+/* Verdict lines and their count (docs/design.md §4). */
 #include "verdict.h"
 #include "console.h"
 #include "glob.h"

@@ -1,4 +1,4 @@
-/* Runtime: stage 3 (DESIGN §2). Console from the boot parameters, banner,
+/* Runtime: stage 3 (docs/design.md §2). Console from the boot parameters, banner,
  * memory map, self-checks of the boot, then lhv_main. */
 #include "console.h"
 #include "emulator.h"

@@ -1,4 +1,4 @@
-/* SL: stage 2 of the boot chain (DESIGN §2). Builds the runtime's
+/* SL: stage 2 of the boot chain (docs/design.md §2). Builds the runtime's
  * identity-mapped page tables in the SL area the image header declared,
  * records them in the boot parameters and enters the runtime (through long
  * mode on amd64). */
