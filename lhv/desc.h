@@ -32,6 +32,7 @@
 #define VEC_DF 8
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_AC 17
 #define VEC_MC 18
 #define VEC_IRQ_BASE 0x20   /* PIC master; the slave at 0x28 */
 #define VEC_SYSCALL 0x80    /* DPL-3 gate for ring-3 code */

@@ -10,6 +10,8 @@
 #define LAPIC_REG_VERSION 0x30
 #define LAPIC_REG_TPR 0x80
 #define LAPIC_REG_EOI 0xb0
+#define LAPIC_REG_ISR 0x100       /* in-service, 8 registers 0x10 apart */
+#define LAPIC_REG_IRR 0x200       /* interrupt request, likewise */
 #define LAPIC_REG_SVR 0xf0        /* spurious-interrupt vector register */
 #define LAPIC_SVR_ENABLE (1u << 8)
 #define LAPIC_REG_ESR 0x280

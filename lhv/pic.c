@@ -8,7 +8,6 @@
 #include "x86.h"
 
 #define MASTER_CMD 0x20
-#define MASTER_DATA 0x21
 #define SLAVE_CMD 0xa0
 #define SLAVE_DATA 0xa1
 
@@ -68,21 +67,21 @@ static void pic_interrupt(struct trap_frame *f)
 
 static void set_masks(u16 masks)
 {
-    outb(MASTER_DATA, (u8)masks);
+    outb(PIC_MASTER_DATA, (u8)masks);
     outb(SLAVE_DATA, (u8)(masks >> 8));
 }
 
-u16 pic_masks(void) { return (u16)(inb(MASTER_DATA) | (inb(SLAVE_DATA) << 8)); }
+u16 pic_masks(void) { return (u16)(inb(PIC_MASTER_DATA) | (inb(SLAVE_DATA) << 8)); }
 
 void pic_init(void)
 {
     outb(MASTER_CMD, ICW1_INIT | ICW1_ICW4);
     outb(SLAVE_CMD, ICW1_INIT | ICW1_ICW4);
-    outb(MASTER_DATA, PIC_MASTER_BASE);
+    outb(PIC_MASTER_DATA, PIC_MASTER_BASE);
     outb(SLAVE_DATA, PIC_SLAVE_BASE);
-    outb(MASTER_DATA, ICW3_MASTER);
+    outb(PIC_MASTER_DATA, ICW3_MASTER);
     outb(SLAVE_DATA, ICW3_SLAVE);
-    outb(MASTER_DATA, ICW4_8086);
+    outb(PIC_MASTER_DATA, ICW4_8086);
     outb(SLAVE_DATA, ICW4_8086);
     set_masks(0xffff);
     for (u32 v = PIC_MASTER_BASE; v < PIC_SLAVE_BASE + 8; v++)

@@ -6,6 +6,7 @@
 
 #define PIC_MASTER_BASE 0x20 /* IRQ0-7 -> vectors 0x20-0x27, clear of exceptions */
 #define PIC_SLAVE_BASE 0x28  /* IRQ8-15 -> vectors 0x28-0x2f */
+#define PIC_MASTER_DATA 0x21 /* the master's data port: its interrupt mask (OCW1) */
 
 /* Remaps both controllers and masks every line. */
 void pic_init(void);

@@ -5,6 +5,7 @@
 #include "desc.h"
 #include "suite.h"
 #include "trap.h"
+#include "x86.h"
 
 /* The probes: the label marks the instruction that raises the exception. */
 #define PROBE(fn, label, body)                                                  \
@@ -35,7 +36,6 @@ PROBE(overflow_stack, probe_df, "mov $0x800, %%rsp\n\t.globl probe_df\nprobe_df:
 PROBE(overflow_stack, probe_df, "mov $0x800, %%esp\n\t.globl probe_df\nprobe_df: int3")
 #endif
 
-#define PF_WRITE (1u << 1)
 
 /* Checks the caught exception; a mismatch fails the test with the reason. */
 static void expect(const char *name, void (*probe)(void *), u32 vector, u32 error_code,

@@ -7,9 +7,8 @@
 #include "suite.h"
 #include "trap.h"
 #include "user.h"
+#include "x86.h"
 
-#define PF_PRESENT (1u << 0)
-#define PF_USER (1u << 2)
 
 /* QEMU TCG in long mode: the one place whose #GP error code for a refused
  * INT n is known to differ (see check_int_refused). */

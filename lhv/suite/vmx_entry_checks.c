@@ -26,21 +26,6 @@
 
 extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 
-#define EC_MSR_IA32_PAT 0x277
-#define EC_MSR_IA32_SMBASE 0x9e
-#define EC_MSR_IA32_SYSENTER_ESP 0x175
-#define EC_MSR_IA32_KERNEL_GS_BASE 0xc0000102
-#define EC_MSR_X2APIC_TPR 0x808
-#define EC_CPUID1_EDX_PAT (1u << 16)
-#define EC_CR0_NE (1ul << 5)
-#define EC_CR4_PCIDE (1ul << 17)
-#define EC_AR_UNUSABLE (1u << 16)
-#define EC_AR_G (1u << 15)
-#define EC_AR_DB (1u << 14)
-#define EC_AR_DPL3 (3u << 5)
-#define EC_RFLAGS_IF (1ul << 9)
-#define EC_RFLAGS_BIT15 (1ul << 15)
-#define EC_RFLAGS_VM (1ul << 17)
 #define EC_PAT_BAD 0x02 /* memory type 2 is reserved (SDM 3A 12.12.2) */
 
 enum ec_expect { EC_VMFAIL, EC_EXIT };
@@ -413,7 +398,7 @@ static struct vmx_msr_area *ec_area(u32 which)
 {
     struct vmx_msr_area *a = &ec_areas[which][this_cpu()->index];
     msr_area_reset(a);
-    msr_area_add(a, EC_MSR_IA32_SYSENTER_ESP, 0);
+    msr_area_add(a, MSR_IA32_SYSENTER_ESP, 0);
     return a;
 }
 
@@ -475,23 +460,32 @@ static void brk_tpr_above_vtpr(struct ec_run *r) { ec_set(r, TPR_THRESHOLD, 1); 
 
 /* VM-entry interruption information (25.8.3): valid bit 31, type 10:8,
  * deliver error code 11, vector 7:0 */
-#define EC_INTR(type, vector) (0x80000000u | ((type) << 8) | (vector))
-#define EC_INTR_ERROR_CODE (1u << 11)
 
 static void brk_intr(struct ec_run *r, u32 info) { ec_set(r, VM_ENTRY_INTR_INFO_FIELD, info); }
-static void brk_intr_type1(struct ec_run *r) { brk_intr(r, EC_INTR(1, 0x20)); }
-static void brk_intr_nmi_vector(struct ec_run *r) { brk_intr(r, EC_INTR(2, 3)); }
-static void brk_intr_exception_32(struct ec_run *r) { brk_intr(r, EC_INTR(3, 32)); }
+/* type 1 is reserved */
+static void brk_intr_type1(struct ec_run *r) { brk_intr(r, INTR_INFO(1u << 8, 0x20)); }
+static void brk_intr_nmi_vector(struct ec_run *r) { brk_intr(r, INTR_INFO(INTR_TYPE_NMI, 3)); }
+static void brk_intr_exception_32(struct ec_run *r)
+{
+    brk_intr(r, INTR_INFO(INTR_TYPE_HW_EXCEPTION, 32));
+}
 static void brk_intr_ud_error_code(struct ec_run *r)
 {
-    brk_intr(r, EC_INTR(3, VEC_UD) | EC_INTR_ERROR_CODE);
+    brk_intr(r, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_UD) | INTR_INFO_DELIVER_CODE);
 }
-static void brk_intr_gp_no_error_code(struct ec_run *r) { brk_intr(r, EC_INTR(3, VEC_GP)); }
-static void brk_intr_reserved(struct ec_run *r) { brk_intr(r, EC_INTR(0, 0x20) | (1u << 12)); }
+static void brk_intr_gp_no_error_code(struct ec_run *r)
+{
+    brk_intr(r, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_GP));
+}
+/* bits 30:12 are reserved */
+static void brk_intr_reserved(struct ec_run *r)
+{
+    brk_intr(r, INTR_INFO(INTR_TYPE_EXT_INTR, 0x20) | (1u << 12));
+}
 static void brk_intr_error_high(struct ec_run *r)
 {
     ec_set(r, VM_ENTRY_EXCEPTION_ERROR_CODE, 0x10000);
-    brk_intr(r, EC_INTR(3, VEC_GP) | EC_INTR_ERROR_CODE);
+    brk_intr(r, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_GP) | INTR_INFO_DELIVER_CODE);
 }
 
 static const char *prep_error_code_rule(struct ec_run *r)
@@ -516,13 +510,13 @@ static const char *prep_no_zero_length(struct ec_run *r)
 static void brk_intr_soft_length16(struct ec_run *r)
 {
     ec_set(r, VM_ENTRY_INSTRUCTION_LEN, 16);
-    brk_intr(r, EC_INTR(4, 0x30));
+    brk_intr(r, INTR_INFO(INTR_TYPE_SOFT_INTR, 0x30));
 }
 
 static void brk_intr_soft_length0(struct ec_run *r)
 {
     ec_set(r, VM_ENTRY_INSTRUCTION_LEN, 0);
-    brk_intr(r, EC_INTR(4, 0x30));
+    brk_intr(r, INTR_INFO(INTR_TYPE_SOFT_INTR, 0x30));
 }
 
 #define CTL(name, sdm, prep, brk, arg) \
@@ -586,7 +580,7 @@ static void test_entry_controls(const char *name)
 static const char *prep_cr0_ne(struct ec_run *r)
 {
     (void)r;
-    return (vmx_caps.cr0_fixed0 & EC_CR0_NE) ? NULL : "IA32_VMX_CR0_FIXED0 does not fix CR0.NE";
+    return (vmx_caps.cr0_fixed0 & CR0_NE) ? NULL : "IA32_VMX_CR0_FIXED0 does not fix CR0.NE";
 }
 
 /* The lowest bit IA32_VMX_CR4_FIXED1 says must be 0 (within the field) */
@@ -596,7 +590,7 @@ static const char *prep_cr4_reserved(struct ec_run *r)
     return r->bit ? NULL : "IA32_VMX_CR4_FIXED1 allows every CR4 bit";
 }
 
-static void brk_host_cr0_ne(struct ec_run *r) { ec_clear(r, HOST_CR0, EC_CR0_NE); }
+static void brk_host_cr0_ne(struct ec_run *r) { ec_clear(r, HOST_CR0, CR0_NE); }
 static void brk_host_cr4_vmxe(struct ec_run *r) { ec_clear(r, HOST_CR4, CR4_VMXE); }
 static void brk_host_cr4_reserved(struct ec_run *r) { ec_or(r, HOST_CR4, r->bit); }
 static void brk_host_cs_zero(struct ec_run *r) { ec_set(r, HOST_CS_SELECTOR, 0); }
@@ -608,11 +602,11 @@ static void brk_host_tr_zero(struct ec_run *r) { ec_set(r, HOST_TR_SELECTOR, 0);
 static const char *prep_host_pat(struct ec_run *r)
 {
     (void)r;
-    if (!(cpuid(1, 0).edx & EC_CPUID1_EDX_PAT))
+    if (!(cpuid(1, 0).edx & CPUID1_EDX_PAT))
         return "no IA32_PAT (CPUID.01H:EDX bit 16)";
     if (!(vmx_caps.exit.allowed1 & EXIT_LOAD_IA32_PAT))
         return "IA32_VMX_EXIT_CTLS bit 19 (load IA32_PAT) may not be 1";
-    vmw(HOST_IA32_PAT, rdmsr(EC_MSR_IA32_PAT));
+    vmw(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
     vmw(VM_EXIT_CONTROLS, vmr(VM_EXIT_CONTROLS) | EXIT_LOAD_IA32_PAT);
     return NULL;
 }
@@ -681,10 +675,10 @@ static void brk_ia32e_guest(struct ec_run *r)
 static const char *prep_pcide(struct ec_run *r)
 {
     (void)r;
-    return (vmx_caps.cr4_fixed1 & EC_CR4_PCIDE) ? NULL : "IA32_VMX_CR4_FIXED1 lacks CR4.PCIDE";
+    return (vmx_caps.cr4_fixed1 & CR4_PCIDE) ? NULL : "IA32_VMX_CR4_FIXED1 lacks CR4.PCIDE";
 }
 
-static void brk_host_pcide(struct ec_run *r) { ec_or(r, HOST_CR4, EC_CR4_PCIDE); }
+static void brk_host_pcide(struct ec_run *r) { ec_or(r, HOST_CR4, CR4_PCIDE); }
 #endif
 
 #define HOST(name, sdm, prep, brk) {name, "27.2." sdm, prep, brk, NULL, EC_VMFAIL, 8, 0, NULL}
@@ -730,7 +724,7 @@ static void test_entry_host(const char *name)
 /* Guest state: exit reason 33 with bit 31 (27.3.1), qualification 0 but
  * for the PDPTEs (2) and the VMCS link pointer (4) (27.8). */
 
-static void brk_guest_cr0_ne(struct ec_run *r) { ec_clear(r, GUEST_CR0, EC_CR0_NE); }
+static void brk_guest_cr0_ne(struct ec_run *r) { ec_clear(r, GUEST_CR0, CR0_NE); }
 static void brk_guest_cr4_vmxe(struct ec_run *r) { ec_clear(r, GUEST_CR4, CR4_VMXE); }
 static void brk_guest_cr4_reserved(struct ec_run *r) { ec_or(r, GUEST_CR4, r->bit); }
 
@@ -738,11 +732,11 @@ static void brk_guest_cr4_reserved(struct ec_run *r) { ec_or(r, GUEST_CR4, r->bi
 static const char *prep_guest_pat(struct ec_run *r)
 {
     (void)r;
-    if (!(cpuid(1, 0).edx & EC_CPUID1_EDX_PAT))
+    if (!(cpuid(1, 0).edx & CPUID1_EDX_PAT))
         return "no IA32_PAT (CPUID.01H:EDX bit 16)";
     if (!(vmx_caps.entry.allowed1 & ENTRY_LOAD_IA32_PAT))
         return "IA32_VMX_ENTRY_CTLS bit 14 (load IA32_PAT) may not be 1";
-    vmw(GUEST_IA32_PAT, rdmsr(EC_MSR_IA32_PAT));
+    vmw(GUEST_IA32_PAT, rdmsr(MSR_IA32_PAT));
     vmw(VM_ENTRY_CONTROLS, vmr(VM_ENTRY_CONTROLS) | ENTRY_LOAD_IA32_PAT);
     return NULL;
 }
@@ -758,20 +752,20 @@ static void brk_seg_ar(struct ec_run *r, u32 ar_field, u32 clear, u32 set)
 }
 
 static void brk_cs_data(struct ec_run *r) { brk_seg_ar(r, GUEST_CS_AR_BYTES, 0xf, 0x3); }
-static void brk_cs_dpl(struct ec_run *r) { brk_seg_ar(r, GUEST_CS_AR_BYTES, 0, EC_AR_DPL3); }
+static void brk_cs_dpl(struct ec_run *r) { brk_seg_ar(r, GUEST_CS_AR_BYTES, 0, AR_DPL3); }
 static void brk_ss_code(struct ec_run *r) { brk_seg_ar(r, GUEST_SS_AR_BYTES, 0xf, 0xb); }
 static void brk_ds_unaccessed(struct ec_run *r) { brk_seg_ar(r, GUEST_DS_AR_BYTES, 1, 0); }
-static void brk_ds_granularity(struct ec_run *r) { brk_seg_ar(r, GUEST_DS_AR_BYTES, EC_AR_G, 0); }
+static void brk_ds_granularity(struct ec_run *r) { brk_seg_ar(r, GUEST_DS_AR_BYTES, AR_G, 0); }
 static void brk_tr_unusable(struct ec_run *r)
 {
-    brk_seg_ar(r, GUEST_TR_AR_BYTES, 0, EC_AR_UNUSABLE);
+    brk_seg_ar(r, GUEST_TR_AR_BYTES, 0, AR_UNUSABLE);
 }
 static void brk_tr_available(struct ec_run *r) { brk_seg_ar(r, GUEST_TR_AR_BYTES, 0xf, 0x9); }
 /* LDTR usable (present system segment) with type 3 instead of 2 */
 static void brk_ldtr_type(struct ec_run *r) { ec_set(r, GUEST_LDTR_AR_BYTES, 0x83); }
 static void brk_gdtr_limit(struct ec_run *r) { ec_set(r, GUEST_GDTR_LIMIT, 0x10000); }
-static void brk_rflags_reserved(struct ec_run *r) { r->rflags = EC_RFLAGS_BIT15; }
-static void brk_rflags_vm(struct ec_run *r) { r->rflags = EC_RFLAGS_VM; }
+static void brk_rflags_reserved(struct ec_run *r) { r->rflags = EFLAGS_RESERVED_15; }
+static void brk_rflags_vm(struct ec_run *r) { r->rflags = EFLAGS_VM; }
 static void brk_activity(struct ec_run *r) { ec_set(r, GUEST_ACTIVITY_STATE, 4); }
 static void brk_sti_movss(struct ec_run *r) { ec_set(r, GUEST_INTERRUPTIBILITY_INFO, 3); }
 /* Blocking by STI with RFLAGS.IF = 0 (the run enters with IF clear) */
@@ -797,7 +791,7 @@ static void brk_link_unaligned(struct ec_run *r)
 
 #ifdef __x86_64__
 static void brk_guest_cr3_beyond(struct ec_run *r) { ec_or(r, GUEST_CR3, beyond_phys()); }
-static void brk_cs_l_db(struct ec_run *r) { brk_seg_ar(r, GUEST_CS_AR_BYTES, 0, EC_AR_DB); }
+static void brk_cs_l_db(struct ec_run *r) { brk_seg_ar(r, GUEST_CS_AR_BYTES, 0, AR_DB); }
 static void brk_fs_base(struct ec_run *r) { ec_set(r, GUEST_FS_BASE, noncanonical(0)); }
 static void brk_gdtr_base(struct ec_run *r)
 {
@@ -929,7 +923,7 @@ static const char *prep_entry_load(struct ec_run *r)
 
     msr_area_reset(a);
     for (u32 i = 0; i < b->count; i++)
-        msr_area_add(a, EC_MSR_IA32_SYSENTER_ESP, 0);
+        msr_area_add(a, MSR_IA32_SYSENTER_ESP, 0);
     vmx_set_msr_areas(a, NULL, NULL);
     return NULL;
 }
@@ -953,20 +947,20 @@ static void brk_entry_load(struct ec_run *r)
 }
 
 static const struct ec_bad_msr bad_fs_base = {3, MSR_IA32_FS_BASE, 0, 0};
-static const struct ec_bad_msr bad_smbase = {2, EC_MSR_IA32_SMBASE, 0, 0x30000};
-static const struct ec_bad_msr bad_x2apic = {3, EC_MSR_X2APIC_TPR, 0, 0};
-static const struct ec_bad_msr bad_reserved = {2, EC_MSR_IA32_SYSENTER_ESP, 1, 0};
-static const struct ec_bad_msr bad_kernel_gs = {1, EC_MSR_IA32_KERNEL_GS_BASE, 0, 1ull << 62};
+static const struct ec_bad_msr bad_smbase = {2, MSR_IA32_SMBASE, 0, 0x30000};
+static const struct ec_bad_msr bad_x2apic = {3, MSR_X2APIC_TPR, 0, 0};
+static const struct ec_bad_msr bad_reserved = {2, MSR_IA32_SYSENTER_ESP, 1, 0};
+static const struct ec_bad_msr bad_kernel_gs = {1, MSR_IA32_KERNEL_GS_BASE, 0, 1ull << 62};
 
-#define MSR_ROW(name, prep, bad, pos) \
+#define EC_MSR_ROW(name, prep, bad, pos) \
     {name, "27.4", prep, brk_entry_load, &bad, EC_EXIT, EXIT_REASON_MSR_LOADING, pos, NULL}
 
 static const struct ec_row msr_rows[] = {
-    MSR_ROW("IA32_FS_BASE as entry 2 of 3", prep_entry_load, bad_fs_base, 2),
-    MSR_ROW("IA32_SMBASE (SMM only) as entry 1 of 2", prep_entry_load, bad_smbase, 1),
-    MSR_ROW("x2APIC TPR (0x808) as entry 3 of 3", prep_entry_load, bad_x2apic, 3),
-    MSR_ROW("entry 2 of 2 with reserved bits 63:32 set", prep_entry_load, bad_reserved, 2),
-    MSR_ROW("IA32_KERNEL_GS_BASE not canonical (WRMSR would #GP) as entry 1 of 1",
+    EC_MSR_ROW("IA32_FS_BASE as entry 2 of 3", prep_entry_load, bad_fs_base, 2),
+    EC_MSR_ROW("IA32_SMBASE (SMM only) as entry 1 of 2", prep_entry_load, bad_smbase, 1),
+    EC_MSR_ROW("x2APIC TPR (0x808) as entry 3 of 3", prep_entry_load, bad_x2apic, 3),
+    EC_MSR_ROW("entry 2 of 2 with reserved bits 63:32 set", prep_entry_load, bad_reserved, 2),
+    EC_MSR_ROW("IA32_KERNEL_GS_BASE not canonical (WRMSR would #GP) as entry 1 of 1",
             prep_entry_load_lm, bad_kernel_gs, 1),
 };
 

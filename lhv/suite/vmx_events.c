@@ -25,24 +25,9 @@
 #define EV_AC_ERROR 0xc0
 
 /* Interruption-information format (SDM 3C 25.8.3, 28.2.2, 28.2.4) */
-#define II_VALID (1u << 31)
-#define II_ERROR_CODE (1u << 11)
-#define II_TYPE_EXT (0u << 8)
-#define II_TYPE_HW_EXC (3u << 8)
-#define II_TYPE_SOFT_INT (4u << 8)
-#define VEC_UD 6
-#define VEC_GP 13
-#define VEC_PF 14
-#define VEC_AC 17
-#define VEC_DB 1
-#define ACTIVITY_HLT 1
 /* Interruptibility state (SDM 3C 25.4.2 table 25-3) */
-#define BLOCK_STI (1u << 0)
-#define BLOCK_MOV_SS (1u << 1)
 /* Pending debug exceptions (25.4.2 table 25-4) and the #DB exit
  * qualification (28.2.1 table 28-1): BS, a single step */
-#define DBG_BS (1u << 14)
-#define MISC_ACTIVITY_HLT (1ull << 6)
 
 
 extern char guest_entry[];
@@ -186,7 +171,7 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
         l->cpuid_exits++;
         /* The shadow covered the CPUID the host now completes (SDM 3A 6.8.3) */
         vmw(GUEST_INTERRUPTIBILITY_INFO,
-            vmr(GUEST_INTERRUPTIBILITY_INFO) & ~(u64)(BLOCK_STI | BLOCK_MOV_SS));
+            vmr(GUEST_INTERRUPTIBILITY_INFO) & ~(u64)(INTR_BLOCKING_STI | INTR_BLOCKING_MOV_SS));
         return EXIT_DEFAULT;
     default:
         return EXIT_DEFAULT;
@@ -247,7 +232,7 @@ static void check_inject_ext(struct cpu_outcome *o, void *arg)
 
     if (!v)
         return;
-    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_EXT | EV_VEC_EXT);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_EXT_INTR, EV_VEC_EXT));
     if (ev_run(o, v, guest_nothing, EFLAGS_IF))
         ev_check_report(o, "external interrupt 0x70", &l, EV_VEC_EXT, EV_NO_ERROR,
                         (uintptr_t)guest_entry);
@@ -269,14 +254,15 @@ static void check_inject_exc(struct cpu_outcome *o, void *arg)
 
     if (!v)
         return;
-    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_PF);
+    vmw(VM_ENTRY_INTR_INFO_FIELD,
+        INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_PF) | INTR_INFO_DELIVER_CODE);
     vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, EV_PF_ERROR);
     if (!ev_run(o, v, guest_nothing, 0) ||
         !ev_check_report(o, "#PF", &l, VEC_PF, EV_PF_ERROR, (uintptr_t)guest_entry))
         return;
     if (!(v = ev_guest(o, &l, ev_idt)))
         return;
-    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_HW_EXC | VEC_UD);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_UD));
     if (ev_run(o, v, guest_nothing, 0))
         ev_check_report(o, "#UD", &l, VEC_UD, EV_NO_ERROR, (uintptr_t)guest_entry);
 }
@@ -301,7 +287,7 @@ static void check_inject_soft(struct cpu_outcome *o, void *arg)
 
     if (!v)
         return;
-    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_SOFT_INT | EV_VEC_SOFT);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_SOFT_INTR, EV_VEC_SOFT));
 #ifdef __x86_64__
     u32 len = 2; /* guest_entry's CALL *%rbx */
 #else
@@ -378,14 +364,14 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
                      (unsigned long)ev_hlt_guest);
         return;
     }
-    if (!(vmx_caps.misc & MISC_ACTIVITY_HLT)) {
+    if (!(vmx_caps.misc & VMX_MISC_ACTIVITY_HLT)) {
         outcome_skip(o, "HLT exits passed; no HLT activity state (IA32_VMX_MISC bit 6)");
         return;
     }
     if (!(v = ev_guest(o, &l, ev_idt)))
         return;
     vmw(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
-    vmw(VM_ENTRY_INTR_INFO_FIELD, II_VALID | II_TYPE_EXT | EV_VEC_EXT);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_EXT_INTR, EV_VEC_EXT));
     if (!ev_run(o, v, guest_nothing, EFLAGS_IF) ||
         !ev_check_report(o, "external interrupt into the HLT state", &l, EV_VEC_EXT, EV_NO_ERROR,
                          (uintptr_t)guest_entry))
@@ -418,10 +404,11 @@ struct ev_case {
 static void check_idt_vectoring(struct cpu_outcome *o, void *arg)
 {
     static const struct ev_case cases[] = {
-        {"external interrupt 0x72", II_VALID | II_TYPE_EXT | EV_VEC_MISSING, 0, true},
-        {"#UD", II_VALID | II_TYPE_HW_EXC | VEC_UD, 0, true},
-        {"#AC(0xc0)", II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_AC, EV_AC_ERROR, true},
-        {"INT 0x72", II_VALID | II_TYPE_SOFT_INT | EV_VEC_MISSING, 0, false},
+        {"external interrupt 0x72", INTR_INFO(INTR_TYPE_EXT_INTR, EV_VEC_MISSING), 0, true},
+        {"#UD", INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_UD), 0, true},
+        {"#AC(0xc0)", INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_AC) | INTR_INFO_DELIVER_CODE,
+         EV_AC_ERROR, true},
+        {"INT 0x72", INTR_INFO(INTR_TYPE_SOFT_INTR, EV_VEC_MISSING), 0, false},
     };
     struct ev_log l;
     (void)arg;
@@ -436,28 +423,29 @@ static void check_idt_vectoring(struct cpu_outcome *o, void *arg)
         vmw(VM_ENTRY_INTR_INFO_FIELD, c->info);
         vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, c->error);
         vmw(VM_ENTRY_INSTRUCTION_LEN, 2);
-        bool ext = (c->info & (7u << 8)) == II_TYPE_EXT;
+        bool ext = INTR_INFO_TYPE(c->info) == INTR_TYPE_EXT_INTR;
         if (!ev_run(o, v, guest_nothing, ext ? EFLAGS_IF : 0))
             return;
         if (l.exc_exits != 1) {
             outcome_fail(o, "%s: %u exception exits, expected 1", c->what, l.exc_exits);
             return;
         }
-        if (l.exit_info != (II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_GP) ||
+        if (l.exit_info != (INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_GP) | INTR_INFO_DELIVER_CODE) ||
             l.exit_error != want_gp) {
             outcome_fail(o, "%s: exit interruption info 0x%x error 0x%x, expected #GP 0x%x "
                          "error 0x%x", c->what, l.exit_info, l.exit_error,
-                         II_VALID | II_TYPE_HW_EXC | II_ERROR_CODE | VEC_GP, want_gp);
+                         INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_GP) | INTR_INFO_DELIVER_CODE,
+                         want_gp);
             return;
         }
         /* bit 12 of the vectoring info is undefined; compare the rest */
         if ((l.vect_info & ~(1u << 12)) != c->info ||
-            ((c->info & II_ERROR_CODE) && l.vect_error != c->error)) {
+            ((c->info & INTR_INFO_DELIVER_CODE) && l.vect_error != c->error)) {
             outcome_fail(o, "%s: IDT-vectoring info 0x%x error 0x%x, expected 0x%x error 0x%x",
                          c->what, l.vect_info, l.vect_error, c->info, c->error);
             return;
         }
-        if ((c->info & (7u << 8)) == II_TYPE_SOFT_INT && l.exit_len != 2) {
+        if (INTR_INFO_TYPE(c->info) == INTR_TYPE_SOFT_INTR && l.exit_len != 2) {
             outcome_fail(o, "%s: VM-exit instruction length %u, expected the injected 2",
                          c->what, l.exit_len);
             return;
@@ -507,8 +495,8 @@ static void check_entry_shadow(struct cpu_outcome *o, void *arg)
         const char *want;
     } cases[] = {
         {"no blocking", 0, ev_shadow_guest},
-        {"blocking by STI", BLOCK_STI, ev_shadow_after},
-        {"blocking by MOV SS", BLOCK_MOV_SS, ev_shadow_after},
+        {"blocking by STI", INTR_BLOCKING_STI, ev_shadow_after},
+        {"blocking by MOV SS", INTR_BLOCKING_MOV_SS, ev_shadow_after},
     };
     struct ev_log l;
     struct vcpu *v;
@@ -532,7 +520,7 @@ static void check_entry_shadow(struct cpu_outcome *o, void *arg)
     }
     if (!(v = ev_guest(o, &l, ev_idt)))
         return;
-    vmw(GUEST_INTERRUPTIBILITY_INFO, BLOCK_STI);
+    vmw(GUEST_INTERRUPTIBILITY_INFO, INTR_BLOCKING_STI);
     ev_refused(o, v, vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, 0),
                "blocking by STI with IF=0");
 }
@@ -552,7 +540,7 @@ static void test_entry_shadow(const char *name)
  * as it completes each CPUID. */
 static void check_exit_shadow(struct cpu_outcome *o, void *arg)
 {
-    static const u32 want[3] = {BLOCK_STI, BLOCK_MOV_SS, 0};
+    static const u32 want[3] = {INTR_BLOCKING_STI, INTR_BLOCKING_MOV_SS, 0};
     static const char *const after[3] = {"STI", "MOV SS", "no STI or MOV SS"};
     struct ev_log l;
     struct vcpu *v = ev_guest(o, &l, ev_idt);
@@ -568,7 +556,7 @@ static void check_exit_shadow(struct cpu_outcome *o, void *arg)
         return;
     }
     for (u32 i = 0; i < 3; i++)
-        if ((l.cpuid_shadow[i] & (BLOCK_STI | BLOCK_MOV_SS)) != want[i]) {
+        if ((l.cpuid_shadow[i] & (INTR_BLOCKING_STI | INTR_BLOCKING_MOV_SS)) != want[i]) {
             outcome_fail(o, "CPUID after %s: interruptibility 0x%x saved, expected bits 1:0 = %u",
                          after[i], l.cpuid_shadow[i], want[i]);
             return;
@@ -602,24 +590,25 @@ static bool ev_db_exit(struct cpu_outcome *o, const char *what, u32 block)
         return false;
     __asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
     vmw(GUEST_INTERRUPTIBILITY_INFO, block);
-    vmw(GUEST_PENDING_DBG_EXCEPTIONS, DBG_BS);
+    vmw(GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS);
     if (!ev_run(o, v, guest_nothing, EFLAGS_TF | EFLAGS_IF))
         return false;
     __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
-    if (l.exc_exits != 1 || l.exit_info != (II_VALID | II_TYPE_HW_EXC | VEC_DB) ||
+    if (l.exc_exits != 1 || l.exit_info != (INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB)) ||
         l.exc_rip != (uintptr_t)guest_entry) {
         outcome_fail(o, "%s: %u exception exits, the first with interruption info 0x%x at guest "
                      "RIP 0x%lx; expected one #DB (0x%x) at 0x%lx", what, l.exc_exits,
-                     l.exit_info, (unsigned long)l.exc_rip, II_VALID | II_TYPE_HW_EXC | VEC_DB,
+                     l.exit_info, (unsigned long)l.exc_rip,
+                     INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB),
                      (unsigned long)guest_entry);
         return false;
     }
-    if ((l.exc_qual & (DBG_BS | 0xf)) != DBG_BS) {
+    if ((l.exc_qual & (PENDING_DBG_BS | 0xf)) != PENDING_DBG_BS) {
         outcome_fail(o, "%s: #DB exit qualification 0x%llx, expected BS (0x4000) and no B0-B3",
                      what, (unsigned long long)l.exc_qual);
         return false;
     }
-    if (dr6 & DBG_BS) {
+    if (dr6 & PENDING_DBG_BS) {
         outcome_fail(o, "%s: DR6 0x%lx after the #DB exit, expected BS clear (SDM 3C 28.1)", what,
                      dr6);
         return false;
@@ -655,10 +644,11 @@ static void check_pending_db(struct cpu_outcome *o, void *arg)
 {
     (void)arg;
     if (ev_db_exit(o, "TF and BS", 0) &&
-        ev_db_exit(o, "TF and BS under blocking by STI", BLOCK_STI) &&
-        ev_db_refused(o, "TF without BS under blocking by STI", BLOCK_STI,
+        ev_db_exit(o, "TF and BS under blocking by STI", INTR_BLOCKING_STI) &&
+        ev_db_refused(o, "TF without BS under blocking by STI", INTR_BLOCKING_STI,
                       EFLAGS_TF | EFLAGS_IF, 0))
-        ev_db_refused(o, "BS without TF under blocking by MOV SS", BLOCK_MOV_SS, 0, DBG_BS);
+        ev_db_refused(o, "BS without TF under blocking by MOV SS", INTR_BLOCKING_MOV_SS, 0,
+                      PENDING_DBG_BS);
 }
 
 VMX_TEST("vmx/pending-debug-exceptions", test_pending_db);

@@ -8,6 +8,7 @@
 #include "desc.h"
 #include "emulator.h"
 #include "lapic.h"
+#include "pic.h"
 #include "platform.h"
 #include "smp.h"
 #include "spinlock.h"
@@ -20,22 +21,9 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#define CR0_NE (1u << 5)
-#define CR0_ET (1u << 4)
-#define CPUID1_EDX_PSE (1u << 3)
-#define PDE_ACCESSED (1u << 5)
-#define PDE_DIRTY (1u << 6)
-#define AR_UNUSABLE (1u << 16)
-#define AR_L (1u << 13)
-#define AR_DB (1u << 14)
-#define INTR_INFO_VALID (1u << 31)
 #define SPIN_LIMIT 1000000u
 
 /* I/O exit qualification (SDM 3C table 28-5) */
-#define IOQ_SIZE_MASK 0x7
-#define IOQ_IN (1u << 3)
-#define IOQ_STRING (1u << 4)
-#define IOQ_IMMEDIATE (1u << 6)
 
 /* One guest per CPU for these tests, reset by each. */
 
@@ -371,8 +359,8 @@ static const char *ug_event_name(u8 e)
 static bool ug_check_io(struct cpu_outcome *o, const struct ug_log *l, u32 k, u8 want)
 {
     u32 q = l->io_qual[k];
-    if ((q >> 16) != VG_PORT || (q & (IOQ_SIZE_MASK | IOQ_IN | IOQ_STRING)) != 0 ||
-        !(q & IOQ_IMMEDIATE) || l->io_data[k] != want || l->io_len[k] != 2) {
+    if ((q >> 16) != VG_PORT || (q & (IO_QUAL_SIZE_MASK | IO_QUAL_IN | IO_QUAL_STRING)) != 0 ||
+        !(q & IO_QUAL_IMM) || l->io_data[k] != want || l->io_len[k] != 2) {
         outcome_fail(o, "I/O exit %u: qualification 0x%x (port 0x%x), AL 0x%x, length %u; "
                      "expected port 0x%x, 1-byte OUT, immediate, AL 0x%x, length 2", k + 1, q,
                      q >> 16, l->io_data[k], l->io_len[k], VG_PORT, want);
@@ -624,8 +612,6 @@ static void test_guest_ring3(const char *name)
  * with reason 55. The guest has CR4.OSXSAVE (else #UD); the host steps the
  * ring-3 program over the XSETBV (3 bytes) and it returns to ring 0. */
 
-#define CR4_OSXSAVE (1ul << 18)
-#define CPUID1_ECX_XSAVE (1u << 26)
 #define XSETBV_LEN 3
 
 struct xs_log {
@@ -666,7 +652,7 @@ static void guest_xsetbv_cpl3(void *arg)
 static void check_xsetbv_cpl3(struct cpu_outcome *o, void *arg)
 {
     uintptr_t at = USER_CODE_PAGE + VG_R3_XSETBV_OFFSET + (uintptr_t)(vg_r3_xsetbv_insn - vg_r3_xsetbv);
-    u32 want = INTR_INFO_VALID | (3u << 8) | (1u << 11) | 13; /* #GP, error code */
+    u32 want = INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_GP) | INTR_INFO_DELIVER_CODE;
     struct xs_log l;
     struct r3_run r;
     (void)arg;
@@ -735,8 +721,6 @@ static bool lapic_vector_bit(u32 base_reg, u32 vector)
 {
     return (lapic_read(base_reg + 0x10 * (vector / 32)) >> (vector % 32)) & 1;
 }
-#define LAPIC_REG_ISR 0x100
-#define LAPIC_REG_IRR 0x200
 
 /* ===== vmx/interrupt-to-guest ==============================================
  * With "external-interrupt exiting" clear (SDM 3C 25.6.1) an interrupt that
@@ -856,7 +840,6 @@ struct ext_run {
     u32 infos[4];          /* of the first external-interrupt exits */
 };
 
-#define PIC_MASTER_DATA 0x21
 
 static void guest_ext(void *arg)
 {

@@ -15,14 +15,7 @@
 
 /* Register numbers in CR and DR exit qualifications, bits 11:8 (SDM 3C
  * 28.2.1 tables 28-3 and 28-4) */
-#define QREG_CX 1
-#define QREG_DX 2
 
-#define IC_CR0_TS (1ul << 3)
-#define IC_CR4_TSD (1ul << 2)
-#define IC_CR4_OSXSAVE (1ul << 18)
-#define IC_CPUID1_ECX_MONITOR (1u << 3)
-#define IC_CPUID1_ECX_XSAVE (1u << 26)
 
 extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 
@@ -196,8 +189,6 @@ static void test_preemption_timer(const char *name)
  * timer value" keeps the count across other exits (external interrupts).
  * The exit comes no sooner than the count allows: the guest waited. */
 
-#define ACTIVITY_HLT 1
-#define MISC_ACTIVITY_HLT (1ull << 6)
 
 __asm__(".text\n"
         ".globl ic_hlt, ic_after_hlt\n"
@@ -249,7 +240,7 @@ static void check_preemption_timer_hlt(struct cpu_outcome *o, void *arg)
         return;
     if (!pt_hlt_run(o, "HLT in the guest", false, (uintptr_t)ic_after_hlt))
         return;
-    if (!(vmx_caps.misc & MISC_ACTIVITY_HLT)) {
+    if (!(vmx_caps.misc & VMX_MISC_ACTIVITY_HLT)) {
         outcome_skip(o, "HLT instruction passed; no HLT activity state (IA32_VMX_MISC bit 6)");
         return;
     }
@@ -372,7 +363,7 @@ static void guest_cr(void *arg)
     d->cr4_a = read_cr4();
     d->cr0_a = cr0;
     __asm__ volatile("mov %0, %%cr0" : : "d"(cr0) : "memory"); /* as the shadow: no exit */
-    d->wrote = cr0 & ~IC_CR0_TS;
+    d->wrote = cr0 & ~(unsigned long)CR0_TS;
     __asm__ volatile("mov %0, %%cr0" : : "d"(d->wrote) : "memory"); /* TS changed: exits */
     d->cr0_b = read_cr0();
 }
@@ -384,7 +375,7 @@ static enum exit_action cr_hook(struct vcpu *v, u32 reason)
         return EXIT_DEFAULT;
     d->exits++;
     d->qual = v->exit_qual;
-    if (v->exit_qual != (QREG_DX << 8) || (unsigned long)REG_DX(v) != d->wrote)
+    if (v->exit_qual != MOV_QUAL(0, 0, GPR_DX) || (unsigned long)REG_DX(v) != d->wrote)
         return hook_fail(v, "MOV to CR0: qualification 0x%llx, RDX 0x%llx, expected 0x200 "
                          "(CR0, MOV to CR, RDX) and the guest's value",
                          v->exit_qual, (u64)REG_DX(v));
@@ -404,19 +395,19 @@ static void check_cr_masks(struct cpu_outcome *o, void *arg)
     if (!(v = test_guest(o)))
         return;
     memset(&d, 0, sizeof(d));
-    u64 cr0 = vmr(GUEST_CR0) & ~(u64)IC_CR0_TS, cr4 = vmr(GUEST_CR4) & ~(u64)IC_CR4_TSD;
+    u64 cr0 = vmr(GUEST_CR0) & ~(u64)CR0_TS, cr4 = vmr(GUEST_CR4) & ~(u64)CR4_TSD;
     vmw(GUEST_CR0, cr0);
     vmw(GUEST_CR4, cr4);
-    vmw(CR0_GUEST_HOST_MASK, IC_CR0_TS);
-    vmw(CR0_READ_SHADOW, IC_CR0_TS);
-    vmw(CR4_GUEST_HOST_MASK, CR4_VMXE | IC_CR4_TSD);
-    vmw(CR4_READ_SHADOW, IC_CR4_TSD);
+    vmw(CR0_GUEST_HOST_MASK, CR0_TS);
+    vmw(CR0_READ_SHADOW, CR0_TS);
+    vmw(CR4_GUEST_HOST_MASK, CR4_VMXE | CR4_TSD);
+    vmw(CR4_READ_SHADOW, CR4_TSD);
     v->hook = cr_hook;
     v->test_data = &d;
     if (!test_guest_run(o, v, guest_cr, &d))
         return;
-    unsigned long want0 = (unsigned long)cr0 | IC_CR0_TS;
-    unsigned long want4 = ((unsigned long)cr4 & ~(unsigned long)CR4_VMXE) | IC_CR4_TSD;
+    unsigned long want0 = (unsigned long)cr0 | CR0_TS;
+    unsigned long want4 = ((unsigned long)cr4 & ~(unsigned long)CR4_VMXE) | CR4_TSD;
     if (d.cr0_a != want0 || d.cr4_a != want4)
         outcome_fail(o, "the guest read CR0 0x%lx, CR4 0x%lx; expected 0x%lx, 0x%lx (TS, TSD "
                      "from the shadows, VMXE hidden)", d.cr0_a, d.cr4_a, want0, want4);
@@ -426,7 +417,7 @@ static void check_cr_masks(struct cpu_outcome *o, void *arg)
     else if (d.cr0_b != (unsigned long)cr0)
         outcome_fail(o, "after the emulated write the guest read CR0 0x%lx, expected 0x%lx",
                      d.cr0_b, (unsigned long)cr0);
-    else if ((vmr(GUEST_CR0) & IC_CR0_TS) != 0)
+    else if ((vmr(GUEST_CR0) & CR0_TS) != 0)
         outcome_fail(o, "the guest's real CR0.TS is set: the masked bit was written");
 }
 
@@ -472,11 +463,11 @@ static enum exit_action cr3_hook(struct vcpu *v, u32 reason)
         return EXIT_DEFAULT;
     d->exits++;
     if (d->store) {
-        if (v->exit_qual != (3 | (1u << 4) | (QREG_DX << 8)))
+        if (v->exit_qual != MOV_QUAL(3, MOV_QUAL_FROM, GPR_DX))
             return hook_fail(v, "MOV from CR3: qualification 0x%llx, expected 0x%llx",
-                             v->exit_qual, 3 | (1u << 4) | (QREG_DX << 8));
+                             v->exit_qual, MOV_QUAL(3, MOV_QUAL_FROM, GPR_DX));
         REG_DX(v) = CR3_ANSWER;
-    } else if (v->exit_qual != (3 | (QREG_DX << 8)) || (unsigned long)REG_DX(v) != d->other) {
+    } else if (v->exit_qual != MOV_QUAL(3, 0, GPR_DX) || (unsigned long)REG_DX(v) != d->other) {
         return hook_fail(v, "MOV to CR3: qualification 0x%llx, RDX 0x%llx, expected 0x203 and "
                          "the non-target value", v->exit_qual, (u64)REG_DX(v));
     }
@@ -574,13 +565,13 @@ static enum exit_action dr_hook(struct vcpu *v, u32 reason)
     struct dr_data *d = v->test_data;
     if (reason != EXIT_REASON_DR_ACCESS)
         return EXIT_DEFAULT;
-    if (d->exits == 0 && (v->exit_qual != (1 | (QREG_DX << 8)) ||
+    if (d->exits == 0 && (v->exit_qual != MOV_QUAL(1, 0, GPR_DX) ||
                           (unsigned long)REG_DX(v) != DR_WRITTEN))
         return hook_fail(v, "MOV to DR1: qualification 0x%llx, RDX 0x%llx, expected 0x201",
                          v->exit_qual, (u64)REG_DX(v));
-    if (d->exits == 1 && v->exit_qual != (3 | (1u << 4) | (QREG_CX << 8)))
+    if (d->exits == 1 && v->exit_qual != MOV_QUAL(3, MOV_QUAL_FROM, GPR_CX))
         return hook_fail(v, "MOV from DR3: qualification 0x%llx, expected 0x%llx", v->exit_qual,
-                         3 | (1u << 4) | (QREG_CX << 8));
+                         MOV_QUAL(3, MOV_QUAL_FROM, GPR_CX));
     if (d->exits == 1)
         REG_CX(v) = DR_ANSWER;
     d->exits++;
@@ -743,14 +734,14 @@ static void ie_plan(struct ie_data *d, u32 *proc, u32 *proc2, bool *osxsave)
         *proc2 |= CPU2_WBINVD_EXITING;
         IE_ADD(IE_WBINVD);
     }
-    if ((c1.ecx & IC_CPUID1_ECX_MONITOR) &&
+    if ((c1.ecx & CPUID1_ECX_MONITOR) &&
         (vmx_caps.proc.allowed1 & (CPU_MONITOR_EXITING | CPU_MWAIT_EXITING)) ==
             (CPU_MONITOR_EXITING | CPU_MWAIT_EXITING)) {
         *proc |= CPU_MONITOR_EXITING | CPU_MWAIT_EXITING;
         IE_ADD(IE_MONITOR);
         IE_ADD(IE_MWAIT);
     }
-    if ((c1.ecx & IC_CPUID1_ECX_XSAVE) && (vmx_caps.cr4_fixed1 & IC_CR4_OSXSAVE)) {
+    if ((c1.ecx & CPUID1_ECX_XSAVE) && (vmx_caps.cr4_fixed1 & CR4_OSXSAVE)) {
         *osxsave = true;
         IE_ADD(IE_XSETBV);
     }
@@ -796,7 +787,7 @@ static void check_instruction_exits(struct cpu_outcome *o, void *arg)
         vmw(SECONDARY_VM_EXEC_CONTROL, value);
     }
     if (osxsave)
-        vmw(GUEST_CR4, vmr(GUEST_CR4) | IC_CR4_OSXSAVE);
+        vmw(GUEST_CR4, vmr(GUEST_CR4) | CR4_OSXSAVE);
     v->hook = ie_hook;
     v->test_data = &d;
     bool ran = vcpu_run(v, guest_ie, &d);

@@ -12,14 +12,6 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_KERNEL_GS_BASE 0xc0000102
-#define MSR_IA32_TSC_AUX 0xc0000103
-#define CPUID80000001_EDX_RDTSCP (1u << 27)
-#define CPUID80000001_EDX_SYSCALL (1u << 11)
-#define CPUID80000001_EDX_NX (1u << 20)
 
 #ifdef __x86_64__
 /* Canonical addresses for the MSRs that hold one: full 64-bit patterns */

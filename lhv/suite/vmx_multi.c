@@ -17,7 +17,6 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-#define MSR_IA32_SYSENTER_ESP 0x175
 
 extern char guest_entry[];
 
@@ -238,7 +237,6 @@ static void test_multi_switch(const char *name)
  * link pointer to an ordinary VMCS fails VM entry (27.3.1.5, 27.8: exit
  * reason 33, qualification 4). */
 
-#define SHADOW_INDICATOR 0x80000000u
 #ifdef __x86_64__
 #define SHADOW_RIP 0xfedcba9876543210ul
 #else
@@ -250,11 +248,6 @@ static void test_multi_switch(const char *name)
 #define SHADOW_EXIT_ANSWER 0x0badc0deul /* the host's answer to an exiting VMREAD */
 #define SHADOW_EXIT_WRITE 0x7777ul     /* what the guest's exiting VMWRITE carries */
 #define FIELD_BIT15 0x8000ul           /* beyond the bitmaps: always exits */
-#define RFLAGS_ARITH 0x8d5ul           /* CF PF AF ZF SF OF: cleared for VMsucceed */
-#define INFO_REGISTER (1u << 10)
-#define REG_INDEX_AX 0
-#define REG_INDEX_DX 2
-#define EXIT_QUAL_LINK_POINTER 4
 #define SHADOW_OPS 7
 
 #define STATUS(cf, zf) ((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
@@ -357,13 +350,13 @@ static enum exit_action shadow_hook(struct vcpu *v, u32 reason)
     l->reason = reason;
     l->info = info;
     l->field = reg2 ? *reg2 : ~0ul;
-    if (reg1 && (info & INFO_REGISTER)) {
+    if (reg1 && (info & VMX_INSN_INFO_REG)) {
         if (reason == EXIT_REASON_VMREAD)
             *reg1 = SHADOW_EXIT_ANSWER;
         else
             l->written = *reg1;
     }
-    vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) & ~RFLAGS_ARITH);
+    vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) & ~(u64)EFLAGS_STATUS);
     vcpu_skip_instruction();
     l->exits++;
     return EXIT_RESUME;
@@ -403,7 +396,7 @@ static bool shadow_fill(struct cpu_outcome *o, u64 *pa)
         shadow_region[i] = vmx_alloc_region();
         plain_region[i] = vmx_alloc_region();
     }
-    shadow_region[i][0] = vmx_caps.revision | SHADOW_INDICATOR;
+    shadow_region[i][0] = vmx_caps.revision | VMCS_SHADOW_INDICATOR;
     *pa = (uintptr_t)shadow_region[i];
     if (vmx_vmclear(*pa) != VMX_OK || vmx_vmptrld(*pa) != VMX_OK) {
         outcome_fail(o, "VMCLEAR/VMPTRLD of a shadow VMCS (revision 0x%x) failed",
@@ -469,8 +462,8 @@ static bool shadow_check_op(struct cpu_outcome *o, const struct shadow_log *l, u
 /* The exit's instruction information: register operands, Reg1 AX, Reg2 DX. */
 static bool shadow_check_info(struct cpu_outcome *o, const struct shadow_log *l)
 {
-    u32 want = INFO_REGISTER | (REG_INDEX_AX << 3) | ((u32)REG_INDEX_DX << 28);
-    u32 mask = INFO_REGISTER | (15u << 3) | (15u << 28);
+    u32 want = VMX_INSN_INFO_REG | (GPR_AX << 3) | ((u32)GPR_DX << 28);
+    u32 mask = VMX_INSN_INFO_REG | (15u << 3) | (15u << 28);
 
     if ((l->info & mask) == want && l->written == SHADOW_EXIT_WRITE)
         return true;
@@ -805,7 +798,6 @@ static void test_storm(const char *name)
 #define PENDING_VECTOR (STORM_VECTOR + STORM_VECTORS)
 #define PENDING_SPINS 20000
 #define PENDING_WINDOWS 1000
-#define LAPIC_REG_IRR 0x200
 
 static volatile u32 pending_got[LHV_MAX_CPUS];
 

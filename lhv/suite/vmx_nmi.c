@@ -38,13 +38,8 @@
 #define NMI_WAIT_MS 200       /* how long a guest waits for an NMI exit */
 
 /* Interruption information (SDM 3C 25.8.3, 28.2.2) */
-#define II_VALID (1u << 31)
-#define II_TYPE_MASK (7u << 8)
-#define II_TYPE_NMI (2u << 8)
-#define II_NMI_UNBLOCKING (1u << 12) /* undefined for NMI exits without virtual NMIs */
-#define II_NMI (II_VALID | II_TYPE_NMI | VEC_NMI)
+#define II_NMI (INTR_INFO(INTR_TYPE_NMI, VEC_NMI))
 /* Guest interruptibility state (SDM 3C 25.4.2, table 25-3) */
-#define INTR_BLOCKING_NMI (1u << 3)
 
 extern char guest_entry[];
 extern const char nmi_guest_handler[], nmi_iret_self_after[];
@@ -152,7 +147,7 @@ static enum exit_action nmi_exit(struct nmi_log *l)
 {
     u32 info = (u32)vmr(VM_EXIT_INTR_INFO);
 
-    if ((info & II_TYPE_MASK) != II_TYPE_NMI)
+    if ((info & INTR_INFO_TYPE_MASK) != INTR_TYPE_NMI)
         return EXIT_DEFAULT; /* an exception: unexpected */
     if (l->nmi_exits < 2)
         l->nmi_rip[l->nmi_exits] = (uintptr_t)vmr(GUEST_RIP);
@@ -283,7 +278,7 @@ static bool check_nmi_info(struct cpu_outcome *o, const struct nmi_log *l, u32 w
     if (l->nmi_exits != want_exits)
         outcome_fail(o, "%u NMI exits (reason 0, type NMI), expected %u", l->nmi_exits,
                      want_exits);
-    else if ((l->nmi_info & ~II_NMI_UNBLOCKING) != II_NMI)
+    else if ((l->nmi_info & ~INTR_INFO_NMI_UNBLOCKING) != II_NMI)
         outcome_fail(o, "NMI exit with interruption info 0x%x, expected 0x%x (valid, NMI, "
                      "vector 2)", l->nmi_info, II_NMI);
     else

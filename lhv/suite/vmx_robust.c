@@ -110,9 +110,6 @@ static void test_triple_fault(const char *name) { verdict_all_cpus(name, check_t
  * VM-exit interruption information valid, type 3 (hardware exception),
  * vector 6 (SDM 3C 28.2.2). */
 
-#define INTR_INFO_VALID (1u << 31)
-#define INTR_INFO_TYPE(x) (((x) >> 8) & 7)
-#define INTR_TYPE_HW_EXCEPTION 3
 
 static void check_invalid_opcode(struct cpu_outcome *o, void *arg)
 {
@@ -499,8 +496,6 @@ static void test_isolation_ept(const char *name)
 static const u16 host_ports[] = {0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
                                  0x20,  0x21,  0xa0,  0xa1,  0x40,  0x41,  0x42,  0x43};
 #define FREE_PORT 0x80
-#define IO_QUAL_IN (1u << 3)
-#define IO_QUAL_STRING (1u << 4)
 
 struct io_data {
     u32 step;             /* index of the access the guest makes next */
@@ -667,10 +662,6 @@ static void test_io_bitmap(const char *name) { verdict_all_cpus(name, check_io_b
  * IOB_PORT (0x84, an unused DMA page register) and IOB_PORT_B (in bitmap
  * B) are the intercepted ones, 0x80 (POST codes) the one that may pass. */
 
-#define IO_QUAL_REP (1u << 5)
-#define IO_QUAL_IMM (1u << 6)
-#define IO_QUAL(port, size, flags) (((u32)(port) << 16) | ((size) - 1) | (flags))
-#define VMX_BASIC_INOUT_INFO (1ull << 54)
 #define IOB_PORT 0x84
 #define IOB_PORT_B 0x8a00
 #define IOB_EDGE 0x7fff /* a word there touches 0x7fff (bitmap A) and 0x8000 (B) */
@@ -896,7 +887,6 @@ static void test_io_unconditional(const char *name)
  * toggled, LSTAR + 0x10), the others unchanged (a leak there would stop
  * the machine): afterwards the host's values are what they were. */
 
-#define MSR_IA32_LSTAR 0xc0000082 /* SYSCALL target in 64-bit mode (SDM 4) */
 
 static const u32 host_msrs[] = {
     MSR_IA32_EFER,

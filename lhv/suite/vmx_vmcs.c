@@ -22,7 +22,6 @@ int vmx_enter(struct guest_regs *regs, int launched);
 extern char guest_entry[];
 
 #define NO_VMCS (~0ull) /* the current-VMCS pointer when there is none */
-#define VECTOR_UD 6
 
 static void *scratch_vmcs[LHV_MAX_CPUS]; /* never launched: field tests */
 static u32 *bad_region[LHV_MAX_CPUS];    /* a VMCS region with a wrong revision */
@@ -260,7 +259,7 @@ static bool raises_ud(struct cpu_outcome *o, const struct probe *p, void *arg, c
     struct caught c;
     int vector = catch_exception(p->fn, arg, &c);
 
-    if (vector == VECTOR_UD)
+    if (vector == VEC_UD)
         return true;
     if (vector == NO_EXCEPTION)
         outcome_fail(o, "%s %s: no exception, expected #UD", p->name, when);

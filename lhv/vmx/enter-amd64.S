@@ -10,7 +10,7 @@
  * The frame HOST_RSP points at (16-byte aligned, so the handlers are called
  * as the ABI wants):
  *   0 regs   8 on_exit   16 on_default   24 r15 r14 r13 r12 rbx   64 rbp   72 return address */
-#define VMCS_HOST_RSP 0x6c14 /* vmcs.h's HOST_RSP (an enum the assembler cannot see) */
+#include "vmcs.h"
 #define EXIT_ACTION_DEFAULT 2 /* vmx.h's EXIT_DEFAULT; EXIT_RESUME is 0 */
 #define FRAME_ON_EXIT 8
 #define FRAME_ON_DEFAULT 16
@@ -64,7 +64,7 @@ vmx_run:
     push %rcx                   /* on_default */
     push %rdx                   /* on_exit */
     push %rdi                   /* regs, found again at each exit */
-    mov $VMCS_HOST_RSP, %eax
+    mov $HOST_RSP, %eax
     vmwrite %rsp, %rax
     test %esi, %esi
     jnz 1f

@@ -4,7 +4,7 @@
  *
  * The frame HOST_RSP points at (16-byte aligned):
  *   0 regs   4 on_exit   8 on_default   12 edi esi ebx   24 ebp   28 return address */
-#define VMCS_HOST_RSP 0x6c14 /* vmcs.h's HOST_RSP (an enum the assembler cannot see) */
+#include "vmcs.h"
 #define EXIT_ACTION_DEFAULT 2 /* vmx.h's EXIT_DEFAULT; EXIT_RESUME is 0 */
 #define FRAME_ON_EXIT 4
 #define FRAME_ON_DEFAULT 8
@@ -42,7 +42,7 @@ vmx_run:
     push 32(%esp)               /* on_default */
     push 32(%esp)               /* on_exit */
     push %eax                   /* regs, found again at each exit */
-    mov $VMCS_HOST_RSP, %edx
+    mov $HOST_RSP, %edx
     vmwrite %esp, %edx
     test %ecx, %ecx
     jnz 1f

@@ -39,7 +39,6 @@ _Static_assert(offsetof(struct vcpu, regs) == 0, "vcpu_exit finds the vcpu at re
 extern char vmx_exit_landing[], guest_entry[];
 
 #define GUEST_STACK_PAGES 2
-#define AR_UNUSABLE (1u << 16)
 #ifdef __x86_64__
 #define AR_CODE 0xa09b /* present, S, execute/read accessed, L, G */
 #else

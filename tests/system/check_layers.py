@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fails when an include points up the layers (docs/design.md §1: dependencies run one way).
+"""Fails when an include points up the layers (docs/design.md §1: dependencies run one way),
+or when the suite defines its own copy of an architectural constant (one hardware vocabulary).
 
 The layers, bottom up: xmhf/ (boot chain, lib, includes), the lhv platform
 (lhv/*.c, *.h, *.S, *.inc), lhv/vmx/, lhv/l0/, lhv/suite/. A file may include
@@ -10,10 +11,16 @@ from its own layer and the ones below, never from one above:
 One file is exempt: lhv/main.c, lhv_main, the top that wires the layers together
 (the runtime's one call into LHV).
 
+The suite (lhv/suite/) may not #define a name that a shared header defines
+(SHARED: xmhf/include/x86.h, lhv/vmx/vmcs.h, and the platform's lhv/desc.h and
+lhv/lapic.h), nor a name with an architectural prefix (ARCH_PREFIXES: CR0_,
+EFER_, MSR_, AR_, INTR_INFO_, ...): such a constant belongs in x86.h or vmcs.h
+with the SDM's name, once.
+
 Each #include "X" (and .include "X") is resolved the way the build does: the
 including file's directory, then the -iquote directories in the Makefile's
 order (xmhf/include, lhv, the tree root). `--self-test` plants upward includes
-in a scratch tree and checks that each is reported.
+and private architectural #defines in a scratch tree and checks that each is reported.
 Ends with the plain line `N passed, N failed`."""
 import os
 import re
@@ -26,6 +33,11 @@ SEARCH = ("xmhf/include", "lhv", ".")
 SOURCES = (".c", ".h", ".S", ".inc")
 EXEMPT = {"lhv/main.c"}
 INCLUDE = re.compile(r'^\s*[#.]\s*include\s+"([^"]+)"', re.M)
+DEFINE = re.compile(r'^\s*#\s*define\s+(\w+)', re.M)
+SHARED = ("xmhf/include/x86.h", "lhv/vmx/vmcs.h", "lhv/desc.h", "lhv/lapic.h")
+ARCH_PREFIXES = ("CR0_", "CR4_", "EFER_", "RFLAGS_", "EFLAGS_", "MSR_", "AR_",
+                 "INTR_INFO_", "INTR_TYPE_", "INTR_BLOCKING_", "EXIT_REASON_", "CPUID1_",
+                 "CPUID7_", "CPUID80000001_", "VMX_BASIC_", "VMX_MISC_", "IO_QUAL_", "VEC_")
 
 # layer rank: a file may include only files of a rank <= its own
 RANKS = (("lhv/suite/", 4), ("lhv/l0/", 3), ("lhv/vmx/", 2), ("lhv/", 1), ("xmhf/", 0))
@@ -72,13 +84,51 @@ def violations(root):
     return found, count
 
 
+def shared_names(root):
+    """{name: header} for every #define in the shared headers (include guards left out)."""
+    names = {}
+    for rel in SHARED:
+        with open(os.path.join(root, rel), encoding="utf-8") as f:
+            for name in DEFINE.findall(f.read()):
+                if not name.endswith("_H"):
+                    names.setdefault(name, rel)
+    return names
+
+
+def private_constants(root):
+    """(file:line, name, why) for every #define in lhv/suite/ that copies the shared vocabulary."""
+    shared, found = shared_names(root), []
+    for rel in sources(root):
+        if not rel.startswith("lhv/suite/"):
+            continue
+        with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for m in DEFINE.finditer(text):
+            name, line = m.group(1), text.count("\n", 0, m.start()) + 1
+            if name in shared:
+                why = "%s defines it: use that" % shared[name]
+            elif name.startswith(ARCH_PREFIXES):
+                why = ("an architectural name (%s...): define it once, with the SDM's name, in "
+                       "xmhf/include/x86.h or lhv/vmx/vmcs.h"
+                       % next(p for p in ARCH_PREFIXES if name.startswith(p)))
+            else:
+                continue
+            found.append(("%s:%d" % (rel, line), name, why))
+    return found
+
+
 def report(root):
     found, count = violations(root)
     for rel, name, target in found:
         print('FAIL layers: %s includes "%s" (%s): %s must not depend on %s'
               % (rel, name, target, NAMES[layer(rel)], NAMES[layer(target)]))
     print("layers: %d files, %d upward includes" % (count, len(found)))
-    return count - len({v[0] for v in found}), len(found)
+    private = private_constants(root)
+    for where, name, why in private:
+        print("FAIL vocabulary: %s defines %s: %s" % (where, name, why))
+    print("vocabulary: %d private architectural #defines in lhv/suite/" % len(private))
+    bad = {v[0] for v in found} | {v[0].rsplit(":", 1)[0] for v in private}
+    return count - len(bad), len(found) + len(private)
 
 
 def self_test():
@@ -107,8 +157,33 @@ def self_test():
                 f.write(text)
             print("%s self-test: planted %s in %s" % ("ok" if caught else "FAIL", name, rel))
             failed += not caught
-    print("%d passed, %d failed" % (len(plants) - failed, failed))
+        for rel, line in DEFINE_PLANTS:
+            path = os.path.join(tmp, rel)
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(line + "\n" + text)
+            name = DEFINE.match(line).group(1)
+            caught = any(v[0].startswith(rel + ":") and v[1] == name for v in private_constants(tmp))
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            print("%s self-test: planted %s in %s" % ("ok" if caught else "FAIL", line, rel))
+            failed += not caught
+        clean = not private_constants(tmp)
+        print("%s self-test: the suite as it is defines no architectural constant"
+              % ("ok" if clean else "FAIL"))
+        failed += not clean
+    total = len(plants) + len(DEFINE_PLANTS) + 1
+    print("%d passed, %d failed" % (total - failed, failed))
     return 1 if failed else 0
+
+
+# one per rule: a name x86.h defines, one vmcs.h defines, and architectural prefixes
+DEFINE_PLANTS = (("lhv/suite/vmx_guest.c", "#define CR0_PE (1u << 0)"),
+                 ("lhv/suite/vmx_robust.c", "#define HOST_RSP 0x6c14"),
+                 ("lhv/suite/vmx_events.c", "#define INTR_INFO_ERR (1u << 11)"),
+                 ("lhv/suite/timer.c", "#define MSR_IA32_TSC_DEADLINE 0x6e0"),
+                 ("lhv/suite/vmx_entry_checks.c", "#define AR_PRESENT (1u << 7)"))
 
 
 def main():

@@ -5,33 +5,79 @@
 
 #include "types.h"
 
+/* The constants below are the architecture's, named as the SDM names them.
+ * The rest of the tree uses these names and defines no copies
+ * (tests/system/check_layers.py keeps lhv/suite/ to that). */
+
 /* CR0 (SDM Vol. 3A, 2.5) */
 #define CR0_PE (1u << 0)
+#define CR0_TS (1u << 3)
+#define CR0_ET (1u << 4)
+#define CR0_NE (1u << 5)
 #define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
-/* EFLAGS (SDM Vol. 1, 3.4.3) */
-#define EFLAGS_TF (1u << 8)
-#define EFLAGS_IF (1u << 9)
-/* CR4 */
+/* CR4 (SDM Vol. 3A, 2.5) */
+#define CR4_TSD (1u << 2)
 #define CR4_PSE (1u << 4)
 #define CR4_PAE (1u << 5)
+#define CR4_VMXE (1u << 13)
+#define CR4_PCIDE (1u << 17)
+#define CR4_OSXSAVE (1u << 18)
+/* EFLAGS/RFLAGS (SDM Vol. 1, 3.4.3) */
+#define EFLAGS_CF (1u << 0)
+#define EFLAGS_PF (1u << 2)
+#define EFLAGS_AF (1u << 4)
+#define EFLAGS_ZF (1u << 6)
+#define EFLAGS_SF (1u << 7)
+#define EFLAGS_TF (1u << 8)
+#define EFLAGS_IF (1u << 9)
+#define EFLAGS_OF (1u << 11)
+#define EFLAGS_RESERVED_15 (1u << 15) /* reserved, must be 0 */
+#define EFLAGS_VM (1u << 17)
+/* the status flags (SDM Vol. 1, 3.4.3.1) */
+#define EFLAGS_STATUS (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | EFLAGS_OF)
+
+/* Page-fault error code (SDM Vol. 3A, 4.7) */
+#define PF_PRESENT (1u << 0)
+#define PF_WRITE (1u << 1)
+#define PF_USER (1u << 2)
+/* Paging-structure entry bits (SDM Vol. 3A, 4.3, 4.4.2, 4.5.4) */
+#define PDE_ACCESSED (1u << 5)
+#define PDE_DIRTY (1u << 6)
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_IA32_APIC_BASE 0x1b
 #define APIC_BASE_ENABLE (1u << 11)
 #define APIC_BASE_ADDR_MASK 0xfffff000ull
+#define MSR_IA32_SMBASE 0x9e
+#define MSR_IA32_SYSENTER_CS 0x174
+#define MSR_IA32_SYSENTER_ESP 0x175
+#define MSR_IA32_SYSENTER_EIP 0x176
+#define MSR_IA32_PAT 0x277
+#define MSR_X2APIC_TPR 0x808
 #define MSR_IA32_EFER 0xc0000080
+#define MSR_IA32_LSTAR 0xc0000082 /* SYSCALL target in 64-bit mode */
 #define MSR_IA32_FS_BASE 0xc0000100
 #define MSR_IA32_GS_BASE 0xc0000101
+#define MSR_IA32_KERNEL_GS_BASE 0xc0000102
+#define MSR_IA32_TSC_AUX 0xc0000103
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
 
 /* CPUID feature bits */
-#define CPUID1_EDX_PAE (1u << 6)
+#define CPUID1_EDX_PSE (1u << 3)
 #define CPUID1_EDX_MSR (1u << 5)
+#define CPUID1_EDX_PAE (1u << 6)
 #define CPUID1_EDX_APIC (1u << 9)
+#define CPUID1_EDX_PAT (1u << 16)
+#define CPUID1_ECX_MONITOR (1u << 3)
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_XSAVE (1u << 26)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID80000001_EDX_SYSCALL (1u << 11)
+#define CPUID80000001_EDX_NX (1u << 20)
 #define CPUID80000001_EDX_PAGE1GB (1u << 26)
+#define CPUID80000001_EDX_RDTSCP (1u << 27)
 #define CPUID80000001_EDX_LM (1u << 29)
 
 /* xAPIC registers (SDM Vol. 3A, 11.4.1), offsets from the APIC base */
