@@ -46,8 +46,7 @@ static void check_syscall(struct cpu_outcome *o, void *arg)
                      SEL_UCODE, USER_CODE_PAGE + USER_PROG_SYSCALL + 2);
 }
 
-TEST("ring3/syscall", test_syscall);
-static void test_syscall(const char *name) { verdict_all_cpus(name, check_syscall, NULL); }
+TEST_ALL_CPUS("ring3/syscall", check_syscall);
 
 /* The CPU switched to the ring-0 stack its own TSS names. */
 static void check_tss_stack(struct cpu_outcome *o, void *arg)
@@ -66,8 +65,7 @@ static void check_tss_stack(struct cpu_outcome *o, void *arg)
                      (unsigned long)lo, (unsigned long)hi);
 }
 
-TEST("ring3/tss-stack", test_tss_stack);
-static void test_tss_stack(const char *name) { verdict_all_cpus(name, check_tss_stack, NULL); }
+TEST_ALL_CPUS("ring3/tss-stack", check_tss_stack);
 
 /* Ring 3 reads its own page, then is refused a supervisor page with #PF,
  * error code P|U (a present page, a user-mode read). */
@@ -91,11 +89,7 @@ static void check_supervisor_pf(struct cpu_outcome *o, void *arg)
                      c.error_code, c.cr2, c.cs, PF_PRESENT | PF_USER, kernel, SEL_UCODE);
 }
 
-TEST("ring3/supervisor-page-fault", test_supervisor_pf);
-static void test_supervisor_pf(const char *name)
-{
-    verdict_all_cpus(name, check_supervisor_pf, NULL);
-}
+TEST_ALL_CPUS("ring3/supervisor-page-fault", check_supervisor_pf);
 
 /* INT n from ring 3 through a gate of DPL 0 is refused before delivery:
  * #GP at the INT with error code (n << 3) | 2, the IDT bit (SDM 3A
@@ -145,8 +139,4 @@ static void check_int_refused(struct cpu_outcome *o, void *arg)
                       qemu_code, (qemu_code << 4) | 2);
 }
 
-TEST("ring3/int-kernel-vectors", test_int_refused);
-static void test_int_refused(const char *name)
-{
-    verdict_all_cpus(name, check_int_refused, NULL);
-}
+TEST_ALL_CPUS("ring3/int-kernel-vectors", check_int_refused);

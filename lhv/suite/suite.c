@@ -91,6 +91,23 @@ void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
     va_end(ap);
 }
 
+bool outcome_check(struct cpu_outcome *o, bool ok, const char *file, int line, const char *cond)
+{
+    if (!ok)
+        outcome_fail(o, "%s:%d: %s", file, line, cond);
+    return ok;
+}
+
+bool outcome_check_eq(struct cpu_outcome *o, u64 got, u64 want, const char *file, int line,
+                      const char *got_expr, const char *want_expr)
+{
+    if (got == want)
+        return true;
+    outcome_fail(o, "%s:%d: %s == %s: got 0x%llx (%llu), expected 0x%llx (%llu)", file, line,
+                 got_expr, want_expr, got, got, want, want);
+    return false;
+}
+
 static struct cpu_outcome outcomes[LHV_MAX_CPUS];
 
 struct all_cpus_check {

@@ -55,4 +55,34 @@ void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
 void verdict_all_cpus(const char *name, void (*check)(struct cpu_outcome *o, void *arg),
                       void *arg);
 
+/* A test that runs check(o, NULL) on every CPU (verdict_all_cpus): the
+ * registration and the test function in one. The _AFTER form first calls
+ * prepare() once on the CPU that runs the suite (state the checks share). */
+#define DECLARE_ALL_CPUS_TEST(test_name, prepare, check, vmx)                         \
+    static void check(struct cpu_outcome *o, void *arg);                              \
+    static void check##_on_all_cpus(const char *name)                                 \
+    {                                                                                 \
+        prepare;                                                                      \
+        verdict_all_cpus(name, check, NULL);                                          \
+    }                                                                                 \
+    DECLARE_TEST(test_name, check##_on_all_cpus, vmx)
+#define TEST_ALL_CPUS(test_name, check) DECLARE_ALL_CPUS_TEST(test_name, (void)0, check, false)
+#define VMX_TEST_ALL_CPUS(test_name, check)                                             \
+    DECLARE_ALL_CPUS_TEST(test_name, (void)0, check, true)
+#define VMX_TEST_ALL_CPUS_AFTER(test_name, prepare, check)                              \
+    DECLARE_ALL_CPUS_TEST(test_name, prepare(), check, true)
+
+/* Checks that say where and what: when the condition is false (the values
+ * differ) this CPU's outcome fails with "file:line: cond" ("file:line:
+ * a == b: got A, expected B", a being what the test saw, b what it wanted),
+ * and the check is false, so a test stops at the first with `if (!CHECK..)
+ * return;`. The first failure stays the reason. */
+#define CHECK(o, cond) outcome_check((o), !!(cond), __FILE_NAME__, __LINE__, #cond)
+#define CHECK_EQ(o, a, b)                                                               \
+    outcome_check_eq((o), (u64)(a), (u64)(b), __FILE_NAME__, __LINE__, #a, #b)
+bool outcome_check(struct cpu_outcome *o, bool ok, const char *file, int line,
+                   const char *cond);
+bool outcome_check_eq(struct cpu_outcome *o, u64 got, u64 want, const char *file, int line,
+                      const char *got_expr, const char *want_expr);
+
 #endif

@@ -16,8 +16,7 @@ static void check_vmxon(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "not in VMX operation");
 }
 
-VMX_TEST("vmx/vmxon", test_vmxon);
-static void test_vmxon(const char *name) { verdict_all_cpus(name, check_vmxon, NULL); }
+VMX_TEST_ALL_CPUS("vmx/vmxon", check_vmxon);
 
 /* The cost of a VMCALL round trip, measured in the guest with RDTSC around
  * each of VMCALL_SAMPLES echo hypercalls (in Bochs with one CPU, TSC ticks
@@ -39,7 +38,7 @@ static void report_vmcall_cost(void)
     static u64 ticks[VMCALL_SAMPLES];
     struct vcpu *v = test_guest_of_this_cpu();
 
-    if (vmx_unavailable() || !vcpu_init(v) || !vcpu_run(v, guest_vmcall_cost, ticks))
+    if (vmx_unavailable() || !vcpu_init(v) || vcpu_run(v, guest_vmcall_cost, ticks).end != RUN_DONE)
         return;
     /* insertion sort: 101 values */
     for (int i = 1; i < VMCALL_SAMPLES; i++)
@@ -59,8 +58,8 @@ static void check_vmcall(struct cpu_outcome *o, void *arg)
     struct vcpu *v = test_guest(o);
     (void)arg;
 
-    if (v && test_guest_run(o, v, guest_echo, &e) && e.result != e.a + e.b)
-        outcome_fail(o, "the guest got 0x%lx, expected 0x%lx", e.result, e.a + e.b);
+    if (v && test_guest_run(o, v, guest_echo, &e))
+        CHECK_EQ(o, e.result, e.a + e.b);
 }
 
 VMX_TEST("vmx/vmcall-roundtrip", test_vmcall);
@@ -107,8 +106,7 @@ static void check_cpuid(struct cpu_outcome *o, void *arg)
                      r.ebx, r.ecx, r.edx, LHV_CPUID_ANSWER);
 }
 
-VMX_TEST("vmx/cpuid-exiting", test_cpuid);
-static void test_cpuid(const char *name) { verdict_all_cpus(name, check_cpuid, NULL); }
+VMX_TEST_ALL_CPUS("vmx/cpuid-exiting", check_cpuid);
 
 static void guest_app_call(void *arg)
 {
@@ -128,11 +126,7 @@ static void check_app_hypercall(struct cpu_outcome *o, void *arg)
                      HYPERCALL_APP_FIRST);
 }
 
-VMX_TEST("hypapp/hypercall", test_app_hypercall);
-static void test_app_hypercall(const char *name)
-{
-    verdict_all_cpus(name, check_app_hypercall, NULL);
-}
+VMX_TEST_ALL_CPUS("hypapp/hypercall", check_app_hypercall);
 
 static void guest_ask_where(void *arg)
 {
@@ -156,8 +150,4 @@ static void check_guest_knows(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the host believes it is an LHV guest");
 }
 
-VMX_TEST("vmx/guest-knows-it-is-a-guest", test_guest_knows);
-static void test_guest_knows(const char *name)
-{
-    verdict_all_cpus(name, check_guest_knows, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/guest-knows-it-is-a-guest", check_guest_knows);

@@ -135,7 +135,7 @@ static void ec_undo(struct ec_run *r)
 static bool ec_enter(struct ec_run *r, struct echo *e)
 {
     vcpu_set_call(r->v, guest_echo, e);
-    return vcpu_run_at(r->v, r->rip, 0, r->rflags);
+    return vcpu_run_at(r->v, r->rip, 0, r->rflags).end == RUN_DONE;
 }
 
 static void ec_expected(const struct ec_row *row, char *buf, size_t n)
@@ -151,8 +151,8 @@ static bool ec_matches(const struct ec_row *row, const struct vcpu *v, bool ran)
     if (ran)
         return false;
     if (row->expect == EC_VMFAIL)
-        return v->exits == 0 && v->entry_status == VMX_FAIL_VALID &&
-               vmr(VM_INSTRUCTION_ERROR) == row->code;
+        return v->exits == 0 && v->result.end == RUN_VMFAIL &&
+               v->result.vmfail == VMX_FAIL_VALID && v->result.vm_error == row->code;
     return v->exits == 1 && (u32)vmr(VM_EXIT_REASON) == (EXIT_REASON_ENTRY_FAILURE | row->code) &&
            v->exit_qual == row->qual;
 }
@@ -161,9 +161,9 @@ static void ec_got(const struct vcpu *v, bool ran, char *buf, size_t n)
 {
     if (ran)
         snprintf(buf, n, "entered and reached its VMCALL");
-    else if (v->entry_status == VMX_FAIL_VALID)
-        snprintf(buf, n, "VMfailValid error %llu", vmr(VM_INSTRUCTION_ERROR));
-    else if (v->entry_status == VMX_FAIL_INVALID)
+    else if (v->result.end == RUN_VMFAIL && v->result.vmfail == VMX_FAIL_VALID)
+        snprintf(buf, n, "VMfailValid error %u", v->result.vm_error);
+    else if (v->result.end == RUN_VMFAIL)
         snprintf(buf, n, "VMfailInvalid");
     else if (vmr(VM_EXIT_REASON) & EXIT_REASON_ENTRY_FAILURE)
         snprintf(buf, n, "failure exit %u qualification %llu", v->exit_reason, v->exit_qual);

@@ -238,12 +238,7 @@ static void check_inject_ext(struct cpu_outcome *o, void *arg)
                         (uintptr_t)guest_entry);
 }
 
-VMX_TEST("vmx/inject-external-interrupt", test_inject_ext);
-static void test_inject_ext(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_inject_ext, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/inject-external-interrupt", ev_prepare, check_inject_ext);
 
 /* ===== vmx/inject-exception-with-error-code =============================== */
 static void check_inject_exc(struct cpu_outcome *o, void *arg)
@@ -267,12 +262,7 @@ static void check_inject_exc(struct cpu_outcome *o, void *arg)
         ev_check_report(o, "#UD", &l, VEC_UD, EV_NO_ERROR, (uintptr_t)guest_entry);
 }
 
-VMX_TEST("vmx/inject-exception-with-error-code", test_inject_exc);
-static void test_inject_exc(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_inject_exc, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/inject-exception-with-error-code", ev_prepare, check_inject_exc);
 
 /* ===== vmx/inject-software-interrupt ======================================
  * INT n injected at guest_entry with the length of guest_entry's first
@@ -299,12 +289,7 @@ static void check_inject_soft(struct cpu_outcome *o, void *arg)
                         (uintptr_t)guest_entry + len);
 }
 
-VMX_TEST("vmx/inject-software-interrupt", test_inject_soft);
-static void test_inject_soft(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_inject_soft, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/inject-software-interrupt", ev_prepare, check_inject_soft);
 
 /* ===== vmx/interrupt-window-exiting =======================================
  * Entered with IF=0: no exit. STI blocks interrupts for one more
@@ -334,12 +319,7 @@ static void check_iwin(struct cpu_outcome *o, void *arg)
                      l.interruptibility);
 }
 
-VMX_TEST("vmx/interrupt-window-exiting", test_iwin);
-static void test_iwin(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_iwin, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/interrupt-window-exiting", ev_prepare, check_iwin);
 
 /* ===== vmx/hlt-exiting ====================================================
  * HLT exits with reason 12 and length 1 (SDM 3C 26.1.3); then, without HLT
@@ -380,12 +360,7 @@ static void check_hlt(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "activity state %u in the handler, expected 0 (active)", l.activity);
 }
 
-VMX_TEST("vmx/hlt-exiting", test_hlt);
-static void test_hlt(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_hlt, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/hlt-exiting", ev_prepare, check_hlt);
 
 /* ===== vmx/idt-vectoring-info =============================================
  * Injected events into an IDT of all-zero entries: a descriptor of type 0
@@ -453,12 +428,7 @@ static void check_idt_vectoring(struct cpu_outcome *o, void *arg)
     }
 }
 
-VMX_TEST("vmx/idt-vectoring-info", test_idt_vectoring);
-static void test_idt_vectoring(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_idt_vectoring, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/idt-vectoring-info", ev_prepare, check_idt_vectoring);
 
 /* A guest entered at ev_shadow_guest with interruptibility block and RFLAGS
  * rflags; true when VM entry took it */
@@ -521,16 +491,11 @@ static void check_entry_shadow(struct cpu_outcome *o, void *arg)
     if (!(v = ev_guest(o, &l, ev_idt)))
         return;
     vmw(GUEST_INTERRUPTIBILITY_INFO, INTR_BLOCKING_STI);
-    ev_refused(o, v, vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, 0),
+    ev_refused(o, v, vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, 0).end == RUN_DONE,
                "blocking by STI with IF=0");
 }
 
-VMX_TEST("vmx/entry-interrupt-shadow", test_entry_shadow);
-static void test_entry_shadow(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_entry_shadow, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/entry-interrupt-shadow", ev_prepare, check_entry_shadow);
 
 /* ===== vmx/exit-saves-interrupt-shadow ====================================
  * A VM exit saves the interruptibility state (SDM 3C 28.3.4): CPUID (which
@@ -563,12 +528,7 @@ static void check_exit_shadow(struct cpu_outcome *o, void *arg)
         }
 }
 
-VMX_TEST("vmx/exit-saves-interrupt-shadow", test_exit_shadow);
-static void test_exit_shadow(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_exit_shadow, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/exit-saves-interrupt-shadow", ev_prepare, check_exit_shadow);
 
 /* ===== vmx/pending-debug-exceptions =======================================
  * Entered with RFLAGS.TF=1 and the pending debug exception BS (single
@@ -628,7 +588,7 @@ static bool ev_db_refused(struct cpu_outcome *o, const char *what, u32 block,
     vmw(GUEST_INTERRUPTIBILITY_INFO, block);
     vmw(GUEST_PENDING_DBG_EXCEPTIONS, pending);
     memset(&v->regs, 0, sizeof(v->regs));
-    bool ran = vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, rflags);
+    bool ran = vcpu_run_at(v, (uintptr_t)ev_shadow_guest, 0, rflags).end == RUN_DONE;
     /* Bochs 2.7 (cpu/vmx.cc, VMenterLoadCheckGuestState) checks only the
      * reserved bits of the pending debug exceptions field, never BS
      * against TF: it enters such a guest. */
@@ -651,9 +611,4 @@ static void check_pending_db(struct cpu_outcome *o, void *arg)
                       PENDING_DBG_BS);
 }
 
-VMX_TEST("vmx/pending-debug-exceptions", test_pending_db);
-static void test_pending_db(const char *name)
-{
-    ev_prepare();
-    verdict_all_cpus(name, check_pending_db, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/pending-debug-exceptions", ev_prepare, check_pending_db);

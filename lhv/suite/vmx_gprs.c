@@ -237,5 +237,4 @@ static void check_gprs(struct cpu_outcome *o, void *arg)
     }
 }
 
-VMX_TEST("vmx/guest-gprs-preserved", test_gprs);
-static void test_gprs(const char *name) { verdict_all_cpus(name, check_gprs, NULL); }
+VMX_TEST_ALL_CPUS("vmx/guest-gprs-preserved", check_gprs);

@@ -52,8 +52,7 @@ static bool run_from(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintp
 /* HC_DONE from a guest that is not 64-bit: taken on the low 32 bits of EAX */
 static enum exit_action take_done(struct vcpu *v)
 {
-    v->done = true;
-    return EXIT_STOP;
+    return vcpu_finish(v);
 }
 
 /* ===== vmx/guest-32bit =====================================================

@@ -23,9 +23,7 @@ extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 static enum exit_action hook_fail(struct vcpu *v, const char *fmt, unsigned long long a,
                                   unsigned long long b)
 {
-    v->failed = true;
-    snprintf(v->why, sizeof(v->why), fmt, a, b);
-    return EXIT_STOP;
+    return vcpu_fail(v, fmt, a, b);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -173,11 +171,7 @@ static void check_preemption_timer(struct cpu_outcome *o, void *arg)
                      "most %llu", PT_SAVE_START, d.saved, spent + 1);
 }
 
-VMX_TEST("vmx/preemption-timer-rate", test_preemption_timer);
-static void test_preemption_timer(const char *name)
-{
-    verdict_all_cpus(name, check_preemption_timer, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/preemption-timer-rate", check_preemption_timer);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/preemption-timer-hlt: the VMX-preemption timer counts down while the
@@ -247,11 +241,7 @@ static void check_preemption_timer_hlt(struct cpu_outcome *o, void *arg)
     pt_hlt_run(o, "entered in the HLT activity state", true, (uintptr_t)guest_entry);
 }
 
-VMX_TEST("vmx/preemption-timer-hlt", test_preemption_timer_hlt);
-static void test_preemption_timer_hlt(const char *name)
-{
-    verdict_all_cpus(name, check_preemption_timer_hlt, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/preemption-timer-hlt", check_preemption_timer_hlt);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/tsc-offsetting: with "use TSC offsetting" (processor-based bit 3)
@@ -284,11 +274,7 @@ static void check_tsc_offsetting(struct cpu_outcome *o, void *arg)
                      "[0x%llx, 0x%llx]", got, off, t0 + off, t1 + off);
 }
 
-VMX_TEST("vmx/tsc-offsetting", test_tsc_offsetting);
-static void test_tsc_offsetting(const char *name)
-{
-    verdict_all_cpus(name, check_tsc_offsetting, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/tsc-offsetting", check_tsc_offsetting);
 
 /* vmx/rdtsc-exiting: with RDTSC exiting (processor-based bit 12) the
  * guest's RDTSC exits with reason 16 (SDM 3C 26.1.3) and what the host
@@ -333,11 +319,7 @@ static void check_rdtsc_exiting(struct cpu_outcome *o, void *arg)
                      "0x%llx", d.exits, got, answer);
 }
 
-VMX_TEST("vmx/rdtsc-exiting", test_rdtsc_exiting);
-static void test_rdtsc_exiting(const char *name)
-{
-    verdict_all_cpus(name, check_rdtsc_exiting, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/rdtsc-exiting", check_rdtsc_exiting);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/cr-masks-shadows: bits set in the CR0/CR4 guest/host masks belong to
@@ -421,8 +403,7 @@ static void check_cr_masks(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the guest's real CR0.TS is set: the masked bit was written");
 }
 
-VMX_TEST("vmx/cr-masks-shadows", test_cr_masks);
-static void test_cr_masks(const char *name) { verdict_all_cpus(name, check_cr_masks, NULL); }
+VMX_TEST_ALL_CPUS("vmx/cr-masks-shadows", check_cr_masks);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/cr3-exiting: with CR3-load exiting (processor-based bit 15) a MOV
@@ -529,11 +510,7 @@ static void check_cr3_exiting(struct cpu_outcome *o, void *arg)
     }
 }
 
-VMX_TEST("vmx/cr3-exiting", test_cr3_exiting);
-static void test_cr3_exiting(const char *name)
-{
-    verdict_all_cpus(name, check_cr3_exiting, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/cr3-exiting", check_cr3_exiting);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/mov-dr-exiting: with MOV-DR exiting (processor-based bit 23) every
@@ -598,8 +575,7 @@ static void check_mov_dr(struct cpu_outcome *o, void *arg)
                      d.exits, d.read, DR_ANSWER);
 }
 
-VMX_TEST("vmx/mov-dr-exiting", test_mov_dr);
-static void test_mov_dr(const char *name) { verdict_all_cpus(name, check_mov_dr, NULL); }
+VMX_TEST_ALL_CPUS("vmx/mov-dr-exiting", check_mov_dr);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/instruction-exits: each instruction whose exit control this CPU
@@ -685,8 +661,7 @@ static enum exit_action ie_hook(struct vcpu *v, u32 reason)
         return EXIT_DEFAULT;
     if (d->step >= d->n) {
         snprintf(d->bad, sizeof(d->bad), "exit %u after the last instruction", reason);
-        v->failed = true;
-        return EXIT_STOP;
+        return vcpu_fail(v, "%s", d->bad);
     }
     u32 op = d->ops[d->step];
     u32 info = (u32)vmr(VMX_INSTRUCTION_INFO);
@@ -701,8 +676,7 @@ static enum exit_action ie_hook(struct vcpu *v, u32 reason)
         snprintf(d->bad, sizeof(d->bad), "%s: exit reason %u, qualification 0x%llx, "
                  "instruction information 0x%x; expected reason %u", ie_ops[op].name, reason,
                  v->exit_qual, info, ie_ops[op].reason);
-        v->failed = true;
-        return EXIT_STOP;
+        return vcpu_fail(v, "%s", d->bad);
     }
     d->step++;
     vcpu_skip_instruction();
@@ -790,7 +764,7 @@ static void check_instruction_exits(struct cpu_outcome *o, void *arg)
         vmw(GUEST_CR4, vmr(GUEST_CR4) | CR4_OSXSAVE);
     v->hook = ie_hook;
     v->test_data = &d;
-    bool ran = vcpu_run(v, guest_ie, &d);
+    bool ran = vcpu_run(v, guest_ie, &d).end == RUN_DONE;
     if (d.bad[0])
         outcome_fail(o, "%s", d.bad);
     else if (!ran)

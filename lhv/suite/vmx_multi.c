@@ -137,11 +137,12 @@ static bool multi_step(struct cpu_outcome *o, struct multi_guest *g, const char 
 {
     u32 want = g->start + g->step * (g->ticks + 1);
 
-    if (!vcpu_continue(&g->v)) {
-        outcome_fail(o, "%s: guest %c after %u reports: %s", when, g->name, g->ticks, g->v.why);
+    struct run_result r = vcpu_continue(&g->v);
+    if (run_failed(r)) {
+        outcome_fail(o, "%s: guest %c after %u reports: %s", when, g->name, g->ticks, r.why);
         return false;
     }
-    if (g->v.done || g->v.exit_reason != EXIT_REASON_VMCALL) {
+    if (r.end == RUN_DONE || r.exit_reason != EXIT_REASON_VMCALL) {
         outcome_fail(o, "%s: guest %c stopped at exit %u (%s), not at its report", when,
                      g->name, g->v.exit_reason, vmx_exit_reason_name(g->v.exit_reason));
         return false;
@@ -191,9 +192,10 @@ static bool multi_vmclear(struct cpu_outcome *o, struct multi_guest *a, struct m
     }
     if (!multi_step(o, a, "after VMCLEAR of B") || !multi_load(o, b))
         return false;
-    if (vcpu_continue(&b->v) || vmr(VM_INSTRUCTION_ERROR) != 5) {
+    struct run_result r = vcpu_continue(&b->v);
+    if (r.end != RUN_VMFAIL || r.vmfail != VMX_FAIL_VALID || r.vm_error != 5) {
         outcome_fail(o, "VMRESUME of guest B after VMCLEAR: %s, expected VMfailValid error 5",
-                     b->v.failed ? b->v.why : "entered");
+                     run_failed(r) ? r.why : "entered");
         return false;
     }
     b->v.launched = false;
@@ -219,11 +221,7 @@ static void check_multi_switch(struct cpu_outcome *o, void *arg)
         vmx_vmclear((uintptr_t)gs[k].v.vmcs);
 }
 
-VMX_TEST("vmx/multi-vmcs-switch", test_multi_switch);
-static void test_multi_switch(const char *name)
-{
-    verdict_all_cpus(name, check_multi_switch, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/multi-vmcs-switch", check_multi_switch);
 
 /* ===== vmx/multi-vmcs-shadowing ============================================
  * A shadow VMCS (bit 31 of its revision dword, 25.10) referenced by the
@@ -504,7 +502,7 @@ static bool shadow_check_plain_link(struct cpu_outcome *o, struct shadow_log *l)
     if (!v)
         return false;
     plain_region[i][0] = vmx_caps.revision;
-    if (vcpu_run(v, guest_shadow, l)) {
+    if (vcpu_run(v, guest_shadow, l).end == RUN_DONE) {
         outcome_fail(o, "VM entry with the link pointer at an ordinary VMCS succeeded");
         return false;
     }
@@ -544,12 +542,7 @@ static void check_shadowing(struct cpu_outcome *o, void *arg)
     shadow_check_plain_link(o, &l);
 }
 
-VMX_TEST("vmx/multi-vmcs-shadowing", test_shadowing);
-static void test_shadowing(const char *name)
-{
-    shadow_prepare();
-    verdict_all_cpus(name, check_shadowing, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/multi-vmcs-shadowing", shadow_prepare, check_shadowing);
 
 /* ===== vmx/multi-ipi-storm =================================================
  * Every CPU runs a guest with external-interrupt exiting (25.6.1) at the
@@ -677,9 +670,10 @@ static bool run_with_if(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *
     vcpu_set_call(v, fn, arg);
     vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) | EFLAGS_IF);
     v->exits = 0;
-    if (vcpu_continue(v) && v->done)
+    struct run_result r = vcpu_continue(v);
+    if (r.end == RUN_DONE)
         return true;
-    outcome_fail(o, "%s", v->failed ? v->why : "the guest stopped before it finished");
+    outcome_fail(o, "%s", run_failed(r) ? r.why : "the guest stopped before it finished");
     return false;
 }
 

@@ -312,12 +312,7 @@ static void check_nmi_exiting(struct cpu_outcome *o, void *arg)
                      "expected none", l.nmi_intr);
 }
 
-VMX_TEST("vmx/nmi-exiting", test_nmi_exiting);
-static void test_nmi_exiting(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_exiting, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-exiting", nmi_prepare, check_nmi_exiting);
 
 /* ===== vmx/nmi-exit-blocks-host ===========================================
  * An NMI exit leaves NMIs blocked in the host (SDM 3C 28.1: "causes
@@ -356,12 +351,7 @@ static void check_nmi_exit_blocks_host(struct cpu_outcome *o, void *arg)
                      "expected 1 (one held pending, one lost)", l.host[2] - l.host[0]);
 }
 
-VMX_TEST("vmx/nmi-exit-blocks-host", test_nmi_exit_blocks_host);
-static void test_nmi_exit_blocks_host(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_exit_blocks_host, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-exit-blocks-host", nmi_prepare, check_nmi_exit_blocks_host);
 
 /* ===== vmx/nmi-pending-at-entry ===========================================
  * An NMI the host sends itself while the NMI exit keeps NMIs blocked stays
@@ -407,12 +397,7 @@ static void check_nmi_pending_at_entry(struct cpu_outcome *o, void *arg)
                      (unsigned long)l.nmi_rip[0]);
 }
 
-VMX_TEST("vmx/nmi-pending-at-entry", test_nmi_pending_at_entry);
-static void test_nmi_pending_at_entry(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_pending_at_entry, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-pending-at-entry", nmi_prepare, check_nmi_pending_at_entry);
 
 /* ===== vmx/nmi-blocking-at-entry ==========================================
  * NMI exiting without virtual NMIs, entered with blocking by NMI
@@ -471,12 +456,7 @@ static void check_nmi_blocking_at_entry(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the host's NMI handler ran %u times, expected 0", host_nmis() - before);
 }
 
-VMX_TEST("vmx/nmi-blocking-at-entry", test_nmi_blocking_at_entry);
-static void test_nmi_blocking_at_entry(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_blocking_at_entry, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-blocking-at-entry", nmi_prepare, check_nmi_blocking_at_entry);
 
 /* ===== vmx/nmi-window-exiting =============================================
  * Virtual NMIs with NMI-window exiting (SDM 3C 25.6.1-25.6.2, 26.2): with
@@ -530,12 +510,7 @@ static void check_nmi_window(struct cpu_outcome *o, void *arg)
         check_window_at(o, "virtual-NMI blocking", &l, (uintptr_t)nmi_iret_self_after);
 }
 
-VMX_TEST("vmx/nmi-window-exiting", test_nmi_window);
-static void test_nmi_window(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_window, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-window-exiting", nmi_prepare, check_nmi_window);
 
 /* ===== vmx/nmi-inject =====================================================
  * An NMI injected on VM entry (type 2, vector 2; SDM 3C 27.6) runs the
@@ -575,12 +550,7 @@ static void check_nmi_inject(struct cpu_outcome *o, void *arg)
                      "by NMI", intr);
 }
 
-VMX_TEST("vmx/nmi-inject", test_nmi_inject);
-static void test_nmi_inject(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_inject, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-inject", nmi_prepare, check_nmi_inject);
 
 /* ===== vmx/nmi-inject-virtual =============================================
  * With virtual NMIs, an injected NMI sets virtual-NMI blocking (SDM 3C
@@ -606,12 +576,7 @@ static void check_nmi_inject_virtual(struct cpu_outcome *o, void *arg)
         check_window_at(o, "after the handler", &l, (uintptr_t)guest_entry);
 }
 
-VMX_TEST("vmx/nmi-inject-virtual", test_nmi_inject_virtual);
-static void test_nmi_inject_virtual(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_inject_virtual, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-inject-virtual", nmi_prepare, check_nmi_inject_virtual);
 
 /* ===== vmx/nmi-blocking-across-exit =======================================
  * Without NMI exiting or virtual NMIs, blocking by NMI is the CPU's own: a
@@ -657,12 +622,7 @@ static void check_nmi_across_exit(struct cpu_outcome *o, void *arg)
                      host_nmis() - l.host[0]);
 }
 
-VMX_TEST("vmx/nmi-blocking-across-exit", test_nmi_across_exit);
-static void test_nmi_across_exit(const char *name)
-{
-    nmi_prepare();
-    verdict_all_cpus(name, check_nmi_across_exit, NULL);
-}
+VMX_TEST_ALL_CPUS_AFTER("vmx/nmi-blocking-across-exit", nmi_prepare, check_nmi_across_exit);
 
 /* ===== vmx/nmi-ipi-from-other-cpu =========================================
  * CPU 1 sends CPU 0 an NMI IPI (SDM 3A 11.6.1) while CPU 0's guest runs

@@ -1,8 +1,8 @@
 /* Guests that go wrong on purpose, and guests kept out of what the host
  * owns (issue #8), on every CPU. Faults: each guest below fails (triple
  * fault, #UD, an endless loop stopped by the VMX-preemption timer, a VM
- * entry refused), LHV reports that guest as failed with the reason in
- * v->why, and the next guest on the same CPU runs normally. Isolation: under
+ * entry refused), LHV reports how that guest's run ended (struct
+ * run_result), and the next guest on the same CPU runs normally. Isolation: under
  * EPT the guest cannot write LHV's image, stacks, page tables or VMCS; the
  * I/O bitmap keeps it off the serial port, the PICs and the PIT; the MSR
  * bitmap keeps its writes off MSRs that hold host state. Which I/O
@@ -20,16 +20,6 @@
 #include "vmx/msr_area.h"
 #include "x86.h"
 
-/* True when text contains word (no strstr in the freestanding library) */
-static bool contains(const char *text, const char *word)
-{
-    size_t n = strlen(word);
-    for (; *text; text++)
-        if (!strncmp(text, word, n))
-            return true;
-    return false;
-}
-
 /* After a guest failed: a fresh guest on this CPU runs and its hypercall
  * works, so the failure ended that guest, not LHV. */
 static void check_next_guest_runs(struct cpu_outcome *o, const char *after)
@@ -39,42 +29,36 @@ static void check_next_guest_runs(struct cpu_outcome *o, const char *after)
 
     if (!v)
         return;
-    if (!vcpu_run(v, guest_echo, &e))
-        outcome_fail(o, "after %s the next guest failed: %s", after, v->why);
+    struct run_result r = vcpu_run(v, guest_echo, &e);
+    if (r.end != RUN_DONE)
+        outcome_fail(o, "after %s the next guest failed: %s", after, r.why);
     else if (e.result != e.a + e.b)
         outcome_fail(o, "after %s the next guest's hypercall returned 0x%lx, expected 0x%lx",
                      after, e.result, e.a + e.b);
 }
 
-/* The run must have failed with these words in v->why. */
-static bool expect_failure(struct cpu_outcome *o, struct vcpu *v, bool ran, const char *what,
-                           const char *words)
+/* The run must have ended as want (a failure of the guest, not LHV's) */
+static bool expect_end(struct cpu_outcome *o, struct vcpu *v, struct run_result r,
+                       const char *what, enum run_end want)
 {
-    if (ran) {
-        outcome_fail(o, "%s: the guest ran to its end (%u exits), expected it to fail", what,
-                     v->exits);
-        return false;
-    }
-    if (!v->failed || !contains(v->why, words)) {
-        outcome_fail(o, "%s: expected a failure naming \"%s\", got \"%s\"", what, words, v->why);
-        return false;
-    }
-    return true;
+    if (r.end == want)
+        return true;
+    if (r.end == RUN_DONE)
+        outcome_fail(o, "%s: the guest ran to its end (%u exits), expected %s", what, v->exits,
+                     run_end_name(want));
+    else
+        outcome_fail(o, "%s: the run ended as %s, expected %s: %s", what, run_end_name(r.end),
+                     run_end_name(want), r.why);
+    return false;
 }
 
-/* The run failed naming words, with exit reason want; then the next guest
- * on this CPU runs (check_next_guest_runs). */
-static void expect_exit_then_next(struct cpu_outcome *o, struct vcpu *v, bool ran,
-                                  const char *what, const char *words, u32 want,
-                                  const char *after)
+/* The run stopped at an unexpected exit with reason want; then the next
+ * guest on this CPU runs (check_next_guest_runs). */
+static void expect_exit_then_next(struct cpu_outcome *o, struct vcpu *v, struct run_result r,
+                                  const char *what, u32 want, const char *after)
 {
-    if (!expect_failure(o, v, ran, what, words))
-        return;
-    if (v->exit_reason != want) {
-        outcome_fail(o, "exit reason %u, expected %u", v->exit_reason, want);
-        return;
-    }
-    check_next_guest_runs(o, after);
+    if (expect_end(o, v, r, what, RUN_UNEXPECTED_EXIT) && CHECK_EQ(o, r.exit_reason, want))
+        check_next_guest_runs(o, after);
 }
 
 static void guest_ud2(void *arg)
@@ -97,13 +81,12 @@ static void check_triple_fault(struct cpu_outcome *o, void *arg)
         return;
     vmw(EXCEPTION_BITMAP, 0);
     vmw(GUEST_IDTR_LIMIT, 0);
-    bool ran = vcpu_run(v, guest_ud2, NULL);
-    expect_exit_then_next(o, v, ran, "UD2 with an empty IDT", "exit 2 (triple fault)",
-                          EXIT_REASON_TRIPLE_FAULT, "a triple fault");
+    struct run_result r = vcpu_run(v, guest_ud2, NULL);
+    expect_exit_then_next(o, v, r, "UD2 with an empty IDT", EXIT_REASON_TRIPLE_FAULT,
+                          "a triple fault");
 }
 
-VMX_TEST("vmx/fault-triple-fault", test_triple_fault);
-static void test_triple_fault(const char *name) { verdict_all_cpus(name, check_triple_fault, NULL); }
+VMX_TEST_ALL_CPUS("vmx/fault-triple-fault", check_triple_fault);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/fault-invalid-opcode: UD2 with every exception exiting: exit reason 0,
@@ -118,27 +101,16 @@ static void check_invalid_opcode(struct cpu_outcome *o, void *arg)
 
     if (!v)
         return;
-    bool ran = vcpu_run(v, guest_ud2, NULL);
-    u32 info = (u32)vmr(VM_EXIT_INTR_INFO);
-    /* unexpected_exit names reason 0 and prints the information field,
-     * 0x80000306 for #UD */
-    if (!expect_failure(o, v, ran, "UD2", "exit 0 (exception or NMI)") ||
-        !expect_failure(o, v, ran, "UD2", "interruption info 0x80000306"))
-        return;
-    if (v->exit_reason != EXIT_REASON_EXCEPTION_NMI || !(info & INTR_INFO_VALID) ||
-        INTR_INFO_TYPE(info) != INTR_TYPE_HW_EXCEPTION || (info & 0xff) != 6) {
-        outcome_fail(o, "exit reason %u, interruption info 0x%x, expected 0 and vector 6",
-                     v->exit_reason, info);
-        return;
-    }
-    check_next_guest_runs(o, "an invalid opcode");
+    struct run_result r = vcpu_run(v, guest_ud2, NULL);
+    /* the run's interruption information is the exit's: 0x80000306 for #UD */
+    if (expect_end(o, v, r, "UD2", RUN_UNEXPECTED_EXIT) &&
+        CHECK_EQ(o, r.exit_reason, EXIT_REASON_EXCEPTION_NMI) &&
+        CHECK_EQ(o, r.intr_info, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_UD)) &&
+        CHECK_EQ(o, (u32)vmr(VM_EXIT_INTR_INFO), r.intr_info))
+        check_next_guest_runs(o, "an invalid opcode");
 }
 
-VMX_TEST("vmx/fault-invalid-opcode", test_invalid_opcode);
-static void test_invalid_opcode(const char *name)
-{
-    verdict_all_cpus(name, check_invalid_opcode, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/fault-invalid-opcode", check_invalid_opcode);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/fault-in-guest-handler: with no exception exiting the guest's UD2
@@ -155,23 +127,15 @@ static void check_fault_in_guest_handler(struct cpu_outcome *o, void *arg)
     if (!v)
         return;
     vmw(EXCEPTION_BITMAP, 0);
-    bool ran = vcpu_run(v, guest_ud2, NULL);
-    if (!expect_failure(o, v, ran, "UD2 through LHV's IDT",
-                        "exception #UD invalid opcode (vector 6)"))
-        return;
-    if (v->exit_reason != EXIT_REASON_VMCALL) {
-        outcome_fail(o, "the guest stopped at exit %u, expected its VMCALL (%u)", v->exit_reason,
-                     EXIT_REASON_VMCALL);
-        return;
-    }
-    check_next_guest_runs(o, "an exception in the guest's handler");
+    struct run_result r = vcpu_run(v, guest_ud2, NULL);
+    /* the handler's report: vector 6 at the UD2, no error code; by its VMCALL */
+    if (expect_end(o, v, r, "UD2 through LHV's IDT", RUN_GUEST_EXCEPTION) &&
+        CHECK_EQ(o, r.vector, VEC_UD) && CHECK_EQ(o, r.error_code, 0) &&
+        CHECK_EQ(o, r.exit_reason, EXIT_REASON_VMCALL))
+        check_next_guest_runs(o, "an exception in the guest's handler");
 }
 
-VMX_TEST("vmx/fault-in-guest-handler", test_fault_in_guest_handler);
-static void test_fault_in_guest_handler(const char *name)
-{
-    verdict_all_cpus(name, check_fault_in_guest_handler, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/fault-in-guest-handler", check_fault_in_guest_handler);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/fault-endless-loop: a guest that never gives the CPU back is stopped
@@ -211,13 +175,12 @@ static void check_endless_loop(struct cpu_outcome *o, void *arg)
         printf("vmx: preemption timer: 1 count per 2^%u TSC ticks, %u counts, save on exit %s\n",
                rate, count ? count : 1,
                (vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER) ? "on" : "not offered");
-    bool ran = vcpu_run(v, guest_loop, NULL);
-    expect_exit_then_next(o, v, ran, "the endless loop", "exit 52 (VMX-preemption timer expired)",
-                          EXIT_REASON_PREEMPTION_TIMER, "the preemption timer stopped a loop");
+    struct run_result r = vcpu_run(v, guest_loop, NULL);
+    expect_exit_then_next(o, v, r, "the endless loop", EXIT_REASON_PREEMPTION_TIMER,
+                          "the preemption timer stopped a loop");
 }
 
-VMX_TEST("vmx/fault-endless-loop", test_endless_loop);
-static void test_endless_loop(const char *name) { verdict_all_cpus(name, check_endless_loop, NULL); }
+VMX_TEST_ALL_CPUS("vmx/fault-endless-loop", check_endless_loop);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/fault-entry-failure: guest state that VM entry refuses, checked after
@@ -229,17 +192,21 @@ static void test_endless_loop(const char *name) { verdict_all_cpus(name, check_e
  * earlier (27.2.1.1: CR3-target count above IA32_VMX_MISC bits 24:16),
  * VMfailValid with error 7. */
 
-static bool entry_fails_with(struct cpu_outcome *o, const char *what, const char *words,
-                             void (*breakit)(void))
+/* The entry fails as want: a VM-entry failure with basic exit reason
+ * code, or VMfailValid with VM-instruction error code */
+static bool entry_fails_with(struct cpu_outcome *o, const char *what, enum run_end want,
+                             u32 code, void (*breakit)(void))
 {
     struct vcpu *v = test_guest(o);
     if (!v)
         return false;
     breakit();
-    bool ran = vcpu_run(v, guest_echo, NULL);
-    if (!expect_failure(o, v, ran, what, words))
+    struct run_result r = vcpu_run(v, guest_echo, NULL);
+    if (!expect_end(o, v, r, what, want))
         return false;
-    return true;
+    if (want == RUN_VMFAIL)
+        return CHECK_EQ(o, r.vmfail, VMX_FAIL_VALID) && CHECK_EQ(o, r.vm_error, code);
+    return CHECK_EQ(o, r.exit_reason, code);
 }
 
 static void break_cr0(void) { vmw(GUEST_CR0, vmr(GUEST_CR0) & ~(u64)CR0_PE); }
@@ -253,24 +220,16 @@ static void break_cr3_targets(void)
 static void check_entry_failure(struct cpu_outcome *o, void *arg)
 {
     (void)arg;
-    if (entry_fails_with(o, "guest CR0.PE clear with PG set",
-                         "VM entry failed: exit reason 33 (VM-entry failure: invalid guest state)",
-                         break_cr0) &&
-        entry_fails_with(o, "guest CS of data type 3",
-                         "VM entry failed: exit reason 33 (VM-entry failure: invalid guest state)",
-                         break_cs) &&
-        entry_fails_with(o, "CR3-target count too large",
-                         "VMLAUNCH failed: VMfailValid, error 7 (VM entry with invalid control "
-                         "field(s))",
-                         break_cr3_targets))
+    /* error 7: VM entry with invalid control field(s) (SDM 3C 31.4) */
+    if (entry_fails_with(o, "guest CR0.PE clear with PG set", RUN_ENTRY_FAILURE,
+                         EXIT_REASON_INVALID_GUEST_STATE, break_cr0) &&
+        entry_fails_with(o, "guest CS of data type 3", RUN_ENTRY_FAILURE,
+                         EXIT_REASON_INVALID_GUEST_STATE, break_cs) &&
+        entry_fails_with(o, "CR3-target count too large", RUN_VMFAIL, 7, break_cr3_targets))
         check_next_guest_runs(o, "refused VM entries");
 }
 
-VMX_TEST("vmx/fault-entry-failure", test_entry_failure);
-static void test_entry_failure(const char *name)
-{
-    verdict_all_cpus(name, check_entry_failure, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/fault-entry-failure", check_entry_failure);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/isolation-ept: the guest shares LHV's address space, but its EPT maps
@@ -318,10 +277,8 @@ static void iso_map(struct ept *e, u64 gpa, u64 perms)
 
 static enum exit_action iso_fail(struct vcpu *v, const char *what, u64 gpa)
 {
-    v->failed = true;
-    snprintf(v->why, sizeof(v->why), "%s: EPT violation at 0x%llx, qualification 0x%llx, rip 0x%llx",
-             what, gpa, v->exit_qual, vmr(GUEST_RIP));
-    return EXIT_STOP;
+    return vcpu_fail(v, "%s: EPT violation at 0x%llx, qualification 0x%llx, rip 0x%llx", what,
+                     gpa, v->exit_qual, vmr(GUEST_RIP));
 }
 
 static enum exit_action iso_hook(struct vcpu *v, u32 reason)
@@ -442,13 +399,13 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "INVEPT failed");
         return;
     }
-    bool ran = vcpu_run(v, guest_iso, d);
+    struct run_result r = vcpu_run(v, guest_iso, d);
     /* Put the targets' pages back as they were before the run */
     for (u32 i = 0; i < ISO_TARGETS; i++)
         iso_map(&c->ept, page_of(d->addr[i]), perms[i]);
     ept_flush(&c->ept);
-    if (!ran) {
-        outcome_fail(o, "after %u of %u writes: %s", d->written, ISO_TARGETS, v->why);
+    if (r.end != RUN_DONE) {
+        outcome_fail(o, "after %u of %u writes: %s", d->written, ISO_TARGETS, r.why);
         return;
     }
     for (u32 i = 0; i < ISO_TARGETS; i++) {
@@ -474,11 +431,7 @@ static void check_isolation_ept(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the host stack word changed");
 }
 
-VMX_TEST("vmx/isolation-ept", test_isolation_ept);
-static void test_isolation_ept(const char *name)
-{
-    verdict_all_cpus(name, check_isolation_ept, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/isolation-ept", check_isolation_ept);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/isolation-io-bitmap: with "use I/O bitmaps" (processor-based control
@@ -534,25 +487,17 @@ static enum exit_action io_hook(struct vcpu *v, u32 reason)
     d->exits++;
     if (d->step >= IO_ACCESSES) {
         snprintf(d->bad, sizeof(d->bad), "an exit for port 0x%x after the host's ports", port);
-        v->failed = true;
-        snprintf(v->why, sizeof(v->why), "%s", d->bad);
-        return EXIT_STOP;
+        return vcpu_fail(v, "%s", d->bad);
     }
     struct io_access a = io_access_at(d, d->step, &value);
     if (port != a.port || !!(q & IO_QUAL_IN) != a.in || (q & 7) != 0 || (q & IO_QUAL_STRING)) {
-        v->failed = true;
-        snprintf(v->why, sizeof(v->why),
-                 "access %u: qualification 0x%llx (port 0x%x), expected a 1-byte %s of port 0x%x",
-                 d->step, q, port, a.in ? "IN" : "OUT", a.port);
-        return EXIT_STOP;
+        return vcpu_fail(v, "access %u: qualification 0x%llx (port 0x%x), expected a 1-byte %s "
+                         "of port 0x%x", d->step, q, port, a.in ? "IN" : "OUT", a.port);
     }
     if (a.in)
         REG_AX(v) = (REG_AX(v) & ~0xffull) | 0xff;
     else if ((u8)REG_AX(v) != value) {
-        v->failed = true;
-        snprintf(v->why, sizeof(v->why), "OUT to port 0x%x: AL is not the guest's value 0x%x",
-                 port, value);
-        return EXIT_STOP;
+        return vcpu_fail(v, "OUT to port 0x%x: AL is not the guest's value 0x%x", port, value);
     }
     d->step++;
     vcpu_skip_instruction();
@@ -646,8 +591,7 @@ static void check_io_bitmap(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the PIC masks changed");
 }
 
-VMX_TEST("vmx/isolation-io-bitmap", test_io_bitmap);
-static void test_io_bitmap(const char *name) { verdict_all_cpus(name, check_io_bitmap, NULL); }
+VMX_TEST_ALL_CPUS("vmx/isolation-io-bitmap", check_io_bitmap);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/io-bitmaps and vmx/io-unconditional: which IN/OUT/INS/OUTS exit and
@@ -772,9 +716,7 @@ static enum exit_action iob_hook(struct vcpu *v, u32 reason)
         vcpu_skip_instruction();
         return EXIT_RESUME;
     }
-    v->failed = true;
-    snprintf(v->why, sizeof(v->why), "%s", d->bad);
-    return EXIT_STOP;
+    return vcpu_fail(v, "%s", d->bad);
 }
 
 /* Runs the ops in the guest with proc-based controls proc (adjusted) and
@@ -804,8 +746,9 @@ static bool iob_run(struct cpu_outcome *o, const char *what, u32 proc, u8 **bm,
         d.expect[i] = exit_mask & (1u << ops[i]);
     v->hook = iob_hook;
     v->test_data = &d;
-    if (!vcpu_run(v, guest_iob, &d)) {
-        outcome_fail(o, "%s: %s", what, v->why);
+    struct run_result r = vcpu_run(v, guest_iob, &d);
+    if (r.end != RUN_DONE) {
+        outcome_fail(o, "%s: %s", what, r.why);
         return false;
     }
     for (u32 i = 0; i < n; i++)
@@ -839,8 +782,7 @@ static void check_io_bitmaps(struct cpu_outcome *o, void *arg)
             ~((1u << IOB_OUT_FREE) | (1u << IOB_IN_FREE)));
 }
 
-VMX_TEST("vmx/io-bitmaps", test_io_bitmaps);
-static void test_io_bitmaps(const char *name) { verdict_all_cpus(name, check_io_bitmaps, NULL); }
+VMX_TEST_ALL_CPUS("vmx/io-bitmaps", check_io_bitmaps);
 
 /* vmx/io-unconditional: with "unconditional I/O exiting" (processor-based
  * bit 24) and no I/O bitmaps every IN, OUT, INS and OUTS exits, port 0x80
@@ -871,11 +813,7 @@ static void check_io_unconditional(struct cpu_outcome *o, void *arg)
             ~((1u << IOB_OUT_FREE) | (1u << IOB_IN_FREE)));
 }
 
-VMX_TEST("vmx/io-unconditional", test_io_unconditional);
-static void test_io_unconditional(const char *name)
-{
-    verdict_all_cpus(name, check_io_unconditional, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/io-unconditional", check_io_unconditional);
 
 /* ------------------------------------------------------------------------ */
 /* vmx/isolation-msrs: MSRs that hold the host's state are the host's: with
@@ -921,10 +859,8 @@ static enum exit_action isolation_msr_hook(struct vcpu *v, u32 reason)
     u32 msr = (u32)REG_CX(v);
     u64 value = ((u64)(u32)REG_DX(v) << 32) | (u32)REG_AX(v);
     if (d->exits >= HOST_MSRS || msr != host_msrs[d->exits] || value != d->wrote[d->exits]) {
-        v->failed = true;
-        snprintf(v->why, sizeof(v->why), "WRMSR exit %u: MSR 0x%x value 0x%llx, unexpected",
-                 d->exits, msr, value);
-        return EXIT_STOP;
+        return vcpu_fail(v, "WRMSR exit %u: MSR 0x%x value 0x%llx, unexpected", d->exits, msr,
+                         value);
     }
     d->exits++;
     vcpu_skip_instruction(); /* dropped */
@@ -983,5 +919,4 @@ static void check_msrs(struct cpu_outcome *o, void *arg)
         }
 }
 
-VMX_TEST("vmx/isolation-msrs", test_isolation_msrs);
-static void test_isolation_msrs(const char *name) { verdict_all_cpus(name, check_msrs, NULL); }
+VMX_TEST_ALL_CPUS("vmx/isolation-msrs", check_msrs);

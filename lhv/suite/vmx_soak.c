@@ -101,11 +101,11 @@ static void soak_slice(void *arg)
     }
     u64 t0 = rdtsc();
     s->deadline = t0 + slice_ticks;
-    bool ok = vcpu_continue(v);
+    struct run_result r = vcpu_continue(v);
     s->ticks += rdtsc() - t0;
-    if (!ok)
-        outcome_fail(&s->o, "after %u exits: %s", s->host_count, v->why);
-    s->finished = !ok || v->done;
+    if (run_failed(r))
+        outcome_fail(&s->o, "after %u exits: %s", s->host_count, r.why);
+    s->finished = r.end != RUN_STOPPED;
 }
 
 static bool all_finished(void)

@@ -28,7 +28,7 @@ struct vcpu *test_guest(struct cpu_outcome *o)
 
 bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
 {
-    if (vcpu_run(v, fn, arg))
+    if (vcpu_run(v, fn, arg).end == RUN_DONE)
         return true;
     outcome_fail(o, "%s", v->why);
     return false;
@@ -37,7 +37,7 @@ bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), v
 bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp,
                        unsigned long rflags)
 {
-    if (vcpu_run_at(v, rip, rsp, rflags))
+    if (vcpu_run_at(v, rip, rsp, rflags).end == RUN_DONE)
         return true;
     outcome_fail(o, "%s", v->why);
     return false;

@@ -67,7 +67,7 @@ static bool succeeds(struct cpu_outcome *o, const char *what, int st)
 
 static bool run_nop(struct cpu_outcome *o, struct vcpu *v, const char *when)
 {
-    if (vcpu_run(v, guest_nothing, NULL))
+    if (vcpu_run(v, guest_nothing, NULL).end == RUN_DONE)
         return true;
     outcome_fail(o, "%s: %s", when, v->why);
     return false;
@@ -205,8 +205,7 @@ static void check_lifecycle(struct cpu_outcome *o, void *arg)
         return;
 }
 
-VMX_TEST("vmx/vmcs-lifecycle", test_lifecycle);
-static void test_lifecycle(const char *name) { verdict_all_cpus(name, check_lifecycle, NULL); }
+VMX_TEST_ALL_CPUS("vmx/vmcs-lifecycle", check_lifecycle);
 
 /* --- VMXOFF, VMXON ---------------------------------------------------- */
 
@@ -343,11 +342,7 @@ static void check_vmxoff_vmxon(struct cpu_outcome *o, void *arg)
         run_nop(o, v, "a guest after VMXOFF and VMXON");
 }
 
-VMX_TEST("vmx/vmxoff-vmxon", test_vmxoff_vmxon);
-static void test_vmxoff_vmxon(const char *name)
-{
-    verdict_all_cpus(name, check_vmxoff_vmxon, NULL);
-}
+VMX_TEST_ALL_CPUS("vmx/vmxoff-vmxon", check_vmxoff_vmxon);
 
 /* --- VMREAD/VMWRITE by width ------------------------------------------- */
 
@@ -604,5 +599,4 @@ static void check_read_only(struct cpu_outcome *o, void *arg)
     }
 }
 
-VMX_TEST("vmx/vmwrite-read-only", test_read_only);
-static void test_read_only(const char *name) { verdict_all_cpus(name, check_read_only, NULL); }
+VMX_TEST_ALL_CPUS("vmx/vmwrite-read-only", check_read_only);

@@ -307,19 +307,59 @@ static const struct trap_guest_ops guest_trap_ops = {
     .guest_ip = guest_rip,
 };
 
+const char *run_end_name(enum run_end end)
+{
+    static const char *const names[] = {
+        [RUN_DONE] = "done", [RUN_STOPPED] = "stopped by a hook",
+        [RUN_HOOK_FAILED] = "failed in a hook", [RUN_UNEXPECTED_EXIT] = "unexpected exit",
+        [RUN_GUEST_EXCEPTION] = "exception in the guest", [RUN_ENTRY_FAILURE] = "VM-entry failure",
+        [RUN_VMFAIL] = "VMfail",
+    };
+    return (u32)end < ARRAY_SIZE(names) ? names[end] : "?";
+}
+
+/* Marks how the run ended, with the words for a report */
+static __attribute__((format(printf, 3, 4))) void run_end(struct vcpu *v, enum run_end end,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+
+    v->result.end = end;
+    va_start(ap, fmt);
+    vsnprintf(v->why, sizeof(v->why), fmt, ap);
+    va_end(ap);
+}
+
+enum exit_action vcpu_fail(struct vcpu *v, const char *fmt, ...)
+{
+    va_list ap;
+
+    v->result.end = RUN_HOOK_FAILED;
+    va_start(ap, fmt);
+    vsnprintf(v->why, sizeof(v->why), fmt, ap);
+    va_end(ap);
+    return EXIT_STOP;
+}
+
+enum exit_action vcpu_finish(struct vcpu *v)
+{
+    v->result.end = RUN_DONE;
+    return EXIT_STOP;
+}
+
 /* The VMCALLs other than the echo: stop, report, the app's. */
 static __attribute__((noinline)) EXIT_PATH enum exit_action vmcall_other(struct vcpu *v,
                                                                         unsigned long nr)
 {
-    if (nr == HC_DONE) {
-        v->done = true;
-        return EXIT_STOP;
-    }
+    if (nr == HC_DONE)
+        return vcpu_finish(v);
     if (nr == HC_GUEST_EXCEPTION) {
-        v->failed = true;
-        snprintf(v->why, sizeof(v->why), "the guest took exception %s (vector %lu) at ip "
-                 "0x%lx, error code 0x%lx, in LHV's handler", exception_name((u32)REG_BX(v)),
-                 (unsigned long)REG_BX(v), (unsigned long)REG_CX(v), (unsigned long)REG_DX(v));
+        v->result.vector = (u32)REG_BX(v);
+        v->result.ip = (unsigned long)REG_CX(v);
+        v->result.error_code = (unsigned long)REG_DX(v);
+        run_end(v, RUN_GUEST_EXCEPTION, "the guest took exception %s (vector %u) at ip 0x%lx, "
+                "error code 0x%lx, in LHV's handler", exception_name(v->result.vector),
+                v->result.vector, v->result.ip, v->result.error_code);
         return EXIT_STOP;
     }
     u64 result = ~0ull;
@@ -379,12 +419,11 @@ static enum exit_action handle_external_interrupt(void)
 
 static EXIT_PATH_COLD enum exit_action unexpected_exit(struct vcpu *v)
 {
-    v->failed = true;
-    snprintf(v->why, sizeof(v->why),
-             "unexpected exit %u (%s), qualification 0x%llx, guest rip 0x%llx, "
-             "instruction length %llu, interruption info 0x%llx",
-             v->exit_reason, vmx_exit_reason_name(v->exit_reason), v->exit_qual,
-             vmr(GUEST_RIP), vmr(VM_EXIT_INSTRUCTION_LEN), vmr(VM_EXIT_INTR_INFO));
+    v->result.intr_info = (u32)vmr(VM_EXIT_INTR_INFO);
+    run_end(v, RUN_UNEXPECTED_EXIT, "unexpected exit %u (%s), qualification 0x%llx, guest rip "
+            "0x%llx, instruction length %llu, interruption info 0x%x", v->exit_reason,
+            vmx_exit_reason_name(v->exit_reason), v->exit_qual, vmr(GUEST_RIP),
+            vmr(VM_EXIT_INSTRUCTION_LEN), v->result.intr_info);
     return EXIT_STOP;
 }
 
@@ -411,9 +450,8 @@ static EXIT_PATH_COLD enum exit_action entry_failure_exit(struct vcpu *v, u32 re
 {
     v->exit_reason = reason & 0xffff;
     v->exit_qual = exit_vmread(EXIT_QUALIFICATION);
-    v->failed = true;
-    snprintf(v->why, sizeof(v->why), "VM entry failed: exit reason %u (%s), qualification 0x%llx",
-             v->exit_reason, vmx_exit_reason_name(v->exit_reason), v->exit_qual);
+    run_end(v, RUN_ENTRY_FAILURE, "VM entry failed: exit reason %u (%s), qualification 0x%llx",
+            v->exit_reason, vmx_exit_reason_name(v->exit_reason), v->exit_qual);
     return EXIT_STOP;
 }
 
@@ -458,27 +496,27 @@ int vmx_enter(struct guest_regs *regs, int launched)
     return vmx_run(regs, launched, stop_at_exit, stop_at_exit);
 }
 
-static bool entry_failed(struct vcpu *v, int status)
+static void entry_failed(struct vcpu *v, int status)
 {
-    v->failed = true;
-    v->entry_status = status;
+    const char *insn = v->launched ? "VMRESUME" : "VMLAUNCH";
+
+    v->result.vmfail = status;
     if (status == VMX_FAIL_VALID) {
-        u32 err = (u32)vmr(VM_INSTRUCTION_ERROR);
-        snprintf(v->why, sizeof(v->why), "%s failed: VMfailValid, error %u (%s)",
-                 v->launched ? "VMRESUME" : "VMLAUNCH", err, vmx_error_text(err));
+        v->result.vm_error = (u32)vmr(VM_INSTRUCTION_ERROR);
+        run_end(v, RUN_VMFAIL, "%s failed: VMfailValid, error %u (%s)", insn,
+                v->result.vm_error, vmx_error_text(v->result.vm_error));
     } else {
-        snprintf(v->why, sizeof(v->why), "%s failed: VMfailInvalid (no current VMCS)",
-                 v->launched ? "VMRESUME" : "VMLAUNCH");
+        run_end(v, RUN_VMFAIL, "%s failed: VMfailInvalid (no current VMCS)", insn);
     }
-    return false;
 }
 
-bool vcpu_resume_loop(struct vcpu *v)
+/* Enters the guest at its current state and handles exits until one
+ * stops the run. */
+static void vcpu_resume_loop(struct vcpu *v)
 {
     int st = vmx_run(&v->regs, v->launched, vcpu_exit, vcpu_default_exit);
     if (st != VMX_OK)
-        return entry_failed(v, st);
-    return !v->failed;
+        entry_failed(v, st);
 }
 
 void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
@@ -500,40 +538,43 @@ void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg)
     vcpu_set_entry(v, (uintptr_t)guest_entry, 0, 0);
 }
 
-bool vcpu_continue(struct vcpu *v)
+struct run_result vcpu_continue(struct vcpu *v)
 {
     unsigned long flags = irq_save();
 
-    v->done = v->failed = false;
-    v->entry_status = VMX_OK;
+    /* a run that no handler marks ended because a hook stopped it */
+    v->result = (struct run_result){.end = RUN_STOPPED, .why = v->why};
     v->why[0] = '\0';
     this_cpu()->in_guest = true;
-    bool ok = vcpu_resume_loop(v);
+    vcpu_resume_loop(v);
     this_cpu()->in_guest = false;
     irq_restore(flags);
-    return ok;
+    if (v->result.end != RUN_VMFAIL) {
+        v->result.exit_reason = v->exit_reason;
+        v->result.qualification = v->exit_qual;
+    }
+    return v->result;
 }
 
 /* One whole run: the guest must finish (HC_DONE). */
-static bool run_to_done(struct vcpu *v)
+static struct run_result run_to_done(struct vcpu *v)
 {
     v->exits = 0;
-    bool ok = vcpu_continue(v);
-    if (ok && !v->done) {
-        v->failed = true;
+    struct run_result r = vcpu_continue(v);
+    if (r.end == RUN_STOPPED)
         snprintf(v->why, sizeof(v->why), "the guest stopped at exit %u (%s) before it finished",
                  v->exit_reason, vmx_exit_reason_name(v->exit_reason));
-    }
-    return !v->failed;
+    return r;
 }
 
-bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
+struct run_result vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp,
+                              unsigned long rflags)
 {
     vcpu_set_entry(v, rip, rsp, rflags);
     return run_to_done(v);
 }
 
-bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
+struct run_result vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
 {
     vcpu_set_call(v, fn, arg);
     return run_to_done(v);

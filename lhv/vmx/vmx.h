@@ -95,6 +95,35 @@ struct guest_regs {
 #define REG_DI(v) ((v)->regs.edi)
 #endif
 
+/* How a run of a guest ended (vcpu_run, vcpu_run_at, vcpu_continue). The
+ * tests judge these fields, never the words. */
+enum run_end {
+    RUN_DONE,            /* the guest program returned (HC_DONE) */
+    RUN_STOPPED,         /* a test's hook stopped the run (EXIT_STOP): exit_reason */
+    RUN_HOOK_FAILED,     /* a test's hook found the guest wrong (vcpu_fail) */
+    RUN_UNEXPECTED_EXIT, /* an exit nothing handled: exit_reason, qualification, intr_info */
+    RUN_GUEST_EXCEPTION, /* an exception reached LHV's handler inside the guest: vector, ip,
+                            error_code */
+    RUN_ENTRY_FAILURE,   /* VM entry failed loading guest state or MSRs (exit reason bit 31,
+                            SDM 3C 27.8): exit_reason, qualification */
+    RUN_VMFAIL,          /* VMLAUNCH/VMRESUME failed: vmfail, vm_error (SDM 3C 31.4) */
+};
+struct run_result {
+    enum run_end end;
+    u32 exit_reason;     /* basic reason of the last exit */
+    u64 qualification;   /* its exit qualification */
+    u32 intr_info;       /* VM-exit interruption information (RUN_UNEXPECTED_EXIT) */
+    int vmfail;          /* VMX_FAIL_VALID or VMX_FAIL_INVALID (RUN_VMFAIL) */
+    u32 vm_error;        /* VM-instruction error (RUN_VMFAIL with VMX_FAIL_VALID) */
+    u32 vector;          /* RUN_GUEST_EXCEPTION: the exception, where, its error code */
+    unsigned long ip, error_code;
+    const char *why;     /* all of it in words, for a report ("" when done) */
+};
+/* "done", "unexpected exit", ...: how a run ended, for reports */
+const char *run_end_name(enum run_end end);
+/* True when the run ended in a failure (neither done nor stopped by a hook) */
+static inline bool run_failed(struct run_result r) { return r.end > RUN_STOPPED; }
+
 struct vcpu;
 /* What an exit handler tells the run loop. EXIT_RESUME goes back in with
  * VMRESUME of the VMCS that exited, straight from the exit stub: a hook
@@ -114,10 +143,8 @@ struct vcpu {
     u32 exit_reason;     /* basic reason of the last exit */
     u64 exit_qual;
     u32 exits;           /* exits taken in this run */
-    int entry_status;    /* VMX_FAIL_* of a VMLAUNCH/VMRESUME that failed, else VMX_OK */
-    bool done;           /* the guest program returned (HC_DONE) */
-    bool failed;
-    char why[160];       /* what went wrong, when failed */
+    struct run_result result; /* how the current or last run ended */
+    char why[160];       /* that in words (result.why), or why vcpu_init failed */
 };
 
 /* LHV's hypercalls (0x0000-0x0fff; docs/design.md §3) */
@@ -134,24 +161,28 @@ struct vcpu {
  * v->why on failure. */
 bool vcpu_init(struct vcpu *v);
 /* Runs fn(arg) in the guest until it returns (HC_DONE), a hook stops it or
- * something unexpected happens (v->failed, v->why). */
-bool vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg);
+ * something unexpected happens: end is RUN_DONE only when the guest
+ * finished (a hook's stop is RUN_STOPPED here, a failure too). */
+struct run_result vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg);
 /* The same from any guest RIP and RSP (0: the vcpu's own stack) with the
  * given guest RFLAGS, the registers as the caller left them in v->regs. */
-bool vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags);
-/* Enters the guest at its current state and handles exits until one
- * stops the run. */
-bool vcpu_resume_loop(struct vcpu *v);
+struct run_result vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp,
+                              unsigned long rflags);
+/* For a test's exit hook: ends the run as RUN_HOOK_FAILED with the reason
+ * (returns EXIT_STOP), or as RUN_DONE, the guest's work finished. */
+enum exit_action vcpu_fail(struct vcpu *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+enum exit_action vcpu_finish(struct vcpu *v);
 /* A run in parts, for guests that stop and go on later (several VMCSs per
  * CPU, long runs): vcpu_set_entry places the guest at RIP and RSP (0: its
  * own stack) with RFLAGS in the current VMCS; vcpu_set_call places it at
  * fn(arg) on its own stack. vcpu_continue enters it where it stands
  * (VMLAUNCH or VMRESUME by v->launched), interrupts off, until an exit
- * stops the run: true unless something went wrong (v->why); v->done says
- * whether the guest finished. v->exits keeps counting. */
+ * stops the run: RUN_DONE when the guest finished, RUN_STOPPED when a
+ * hook stopped it, else a failure. v->exits keeps counting. */
 void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags);
 void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg);
-bool vcpu_continue(struct vcpu *v);
+struct run_result vcpu_continue(struct vcpu *v);
 /* Writes the selector, base, limit and access rights of one guest segment
  * (sel_field is its GUEST_*_SELECTOR). */
 void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar);

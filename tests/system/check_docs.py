@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Fails when the docs drift from the code: every test name (TEST(...) and VMX_TEST(...) in
-lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
+"""Fails when the docs drift from the code: every test name (TEST(...), VMX_TEST(...) and
+their _ALL_CPUS forms in lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
 docs/tests.md, and every row of its tables must name a test that exists;
 README.md's count of tests and groups must be the code's; every lhv. option
 (xmhf/lib/options.c) and every build.sh flag must appear in docs/options.md.
@@ -23,7 +23,7 @@ def test_names():
     for f in sorted(os.listdir(suite)):
         if f.endswith(".c"):
             text = read(os.path.join("lhv", "suite", f))
-            names.update(re.findall(r'(?:VMX_)?TEST\("([^"]+)"', text))
+            names.update(re.findall(r'(?:VMX_)?TEST(?:_ALL_CPUS(?:_AFTER)?)?\("([^"]+)"', text))
     names.update(re.findall(r'\{"(boot/[^"]+)"', read("xmhf/runtime/selftest.c")))
     return names
 
