@@ -25,6 +25,7 @@ docs/tests.md describes the list's format."""
 import argparse
 import ast
 import configparser
+import contextlib
 import filecmp
 import os
 import queue
@@ -277,6 +278,8 @@ class Worker:
         self.dir = os.path.join(scratch_parent, "w%d" % index)
         self.root, self.timeout, self.verbose = root, timeout, verbose
         self.env = child_env(scratch_parent)
+        self.child = None
+        self.interrupted = False  # Ctrl-C: what runs now is killed, not judged
 
     def run(self, argv, timeout, shell=False):
         """(ok, output) of a command in the copy; a timeout is a failure
@@ -286,16 +289,28 @@ class Worker:
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, errors="replace",
                              start_new_session=True)
+        self.child = p
         try:
             out, _ = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+            self.stop()
             out, _ = p.communicate()
             return False, (out or "") + "\nFAIL: mutate: timed out after %d s" % timeout
+        finally:
+            self.child = None
         return p.returncode == 0, out
 
-    def build(self):
-        return self.run(["make", "--no-print-directory", "all"], 600)
+    def stop(self):
+        """Ends the running command with its process group (its own
+        session: a Ctrl-C on the terminal does not reach it)."""
+        p = self.child
+        if p and p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+
+    def build(self, subarchs=SUBARCHS):
+        return self.run(["make", "--no-print-directory", "SUBARCHS=" + " ".join(subarchs), "all"],
+                        600)
 
     def run_test(self, test):
         """(ok, first failing line) of one test."""
@@ -319,7 +334,9 @@ class Worker:
         try:
             with open(path, "w", newline="") as f:
                 f.write(original.replace(m.old, m.new))
-            ok, out = self.build()
+            # Only the subarchs the tests boot (both for host commands).
+            ok, out = self.build(sorted({t.subarch for t in m.tests if t.kind != "host"})
+                                 if all(t.kind != "host" for t in m.tests) else SUBARCHS)
             if not ok:
                 errors = [l for l in out.splitlines() if "error" in l.lower()]
                 return Result(m, "invalid", "build fails: " + (errors or ["(see make)"])[0].strip(),
@@ -343,20 +360,38 @@ def run_parallel(jobs, workers, fn):
     for j in jobs:
         todo.put(j)
     results = {}
+    finished = [threading.Event() for _ in workers]
 
-    def loop(w):
-        while True:
-            try:
-                j = todo.get_nowait()
-            except queue.Empty:
-                return
-            results[id(j)] = fn(w, j)
+    def loop(w, done):
+        try:
+            while True:
+                try:
+                    j = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[id(j)] = fn(w, j)
+        finally:
+            done.set()
 
-    threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
+    threads = [threading.Thread(target=loop, args=a) for a in zip(workers, finished)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.join()
+    except KeyboardInterrupt:
+        # Ctrl-C: no new job, the running ones killed; each worker's finally
+        # puts its mutated file back before its thread ends. (Events, not
+        # is_alive(): after an interrupted join() Python 3.11 may call a
+        # running thread stopped.)
+        while not todo.empty():
+            todo.get_nowait()
+        while not all(e.is_set() for e in finished):
+            for w in workers:
+                w.interrupted = True
+                w.stop()
+            time.sleep(0.1)
+        raise
     return [results[id(j)] for j in jobs]
 
 
@@ -454,7 +489,8 @@ def main(argv=None):
             r = Result(m, "broken", "fails without the mutation: %s" % bad[0])
         else:
             r = w.mutate(m)
-        report(r, lock)
+        if not w.interrupted:
+            report(r, lock)
         return r
 
     results = run_parallel(mutations, workers, one)
@@ -467,4 +503,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("mutate: interrupted; the scratch copies hold the unmutated sources again")
+        sys.exit(130)

@@ -3,14 +3,17 @@
 parsing, the test3.py command a test line becomes, the score and exit
 status, and a whole run on a small fake tree whose tests are host commands
 (caught, survived, invalid, broken by a text that occurs twice or not at
-all, broken by a test that fails without the mutation, a test that hangs)."""
+all, broken by a test that fails without the mutation, a test that hangs, Ctrl-C)."""
 
 import contextlib
 import importlib.util
 import io
 import os
+import signal
 import subprocess
+import sys
 import tempfile
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -203,6 +206,38 @@ class FakeTree(unittest.TestCase):
         _, status, out = self.run_mutate("--only", "nosuch")
         self.assertIn("FATAL: mutate: no mutation nosuch", out)
         self.assertEqual(status, 2)
+
+    def test_ctrl_c_restores_the_copy_and_ends_the_test(self):
+        tree = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", tree])
+        with open(os.path.join(tree, "a.c"), "w") as f:
+            f.write(SOURCE)
+        with open(os.path.join(tree, "Makefile"), "w") as f:
+            f.write("all:\n\ttrue\n")
+        with open(os.path.join(tree, "m.ini"), "w") as f:
+            f.write("[h]\nfile = a.c\nfrom = x = 1\nto = x = 2\n"
+                    "tests = host echo $$ > ../test.pid; exec sleep 30\n")
+        subprocess.run(["git", "init", "-q", tree], check=True)
+        p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools/mutate.py"), "--root", tree,
+                              "--file", "m.ini", "--no-baseline"], stdout=subprocess.PIPE,
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                         signal.SIG_DFL))
+        pidfile = os.path.join(tree, "build/mutate/test.pid")
+        for _ in range(100):
+            if os.path.exists(pidfile) and os.path.getsize(pidfile):
+                break
+            time.sleep(0.05)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 130)
+        self.assertIn("mutate: interrupted", out)
+        self.assertNotIn("caught", out)
+        with open(os.path.join(tree, "build/mutate/w0/a.c")) as f:
+            self.assertEqual(f.read(), SOURCE)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
 
     def test_list_names_broken_entries(self):
         _, status, out = self.run_mutate("--list")
