@@ -44,6 +44,7 @@ DEFAULT_CMDLINE = "serial=115200,8n1,0x3f8 boot_drive=0x80"
 EMULATORS = ("qemu", "bochs")
 SUBARCHS = ("amd64", "i386")
 TEST_KEYS = ("boot", "smp", "cpu", "memory", "tests", "cmdline", "pass", "timeout")
+TESTS_MAX = 255  # longest lhv.tests= value (xmhf/lib/options.c)
 FAIL_RE = re.compile(r"\b(FAIL|FATAL|XPASS): .*")
 MANIFEST = ".mutate-files"
 # Variables of the make that runs this script: a child make in a scratch copy
@@ -263,6 +264,41 @@ def sync(root, dest):
         f.write("\n".join(files) + "\n")
 
 
+def merged_runs(tests):
+    """The baseline's runs: emulator tests that differ only in tests=, pass=
+    and timeout= share one boot (the union of their selections); returns
+    [(run, [tests it stands for])]. A merged run that fails is repeated
+    test by test to find the failing lines."""
+    groups = {}
+    for t in tests:
+        key = (t.line,) if t.kind == "host" else (t.kind, t.subarch) + tuple(sorted(
+            (k, v) for k, v in t.opts.items() if k not in ("tests", "pass", "timeout")))
+        chunks = groups.setdefault(key, [[]])
+        selection = {g for u in chunks[-1] + [t] for g in u.opts.get("tests", "").split(",")}
+        if len(",".join(selection)) > TESTS_MAX:
+            chunks.append([])
+        chunks[-1].append(t)
+    runs = []
+    for members in (c for chunks in groups.values() for c in chunks):
+        if len(members) == 1:
+            runs.append((members[0], members))
+            continue
+        first = members[0]
+        words = [first.kind, first.subarch] + ["%s=%s" % (k, shlex.quote(v)) for k, v in
+                                               sorted(first.opts.items())
+                                               if k not in ("tests", "pass", "timeout")]
+        if all("tests" in t.opts for t in members):
+            globs = sorted({g for t in members for g in t.opts["tests"].split(",") if g})
+            words.append("tests=" + ",".join(globs))
+        passes = sorted({n for t in members for n in t.required_passes()})
+        words.append("pass=" + (",".join(passes) or "none"))
+        timeouts = [int(t.opts["timeout"]) for t in members if "timeout" in t.opts]
+        if timeouts:
+            words.append("timeout=%d" % max(timeouts))
+        runs.append((Test(" ".join(words)), members))
+    return runs
+
+
 def match_problem(root, m):
     """Why m cannot be applied to the tree at root, or None."""
     try:
@@ -473,11 +509,20 @@ def main(argv=None):
 
     failing = {}
     if not args.no_baseline:
-        lines = sorted({t.line: t for m in mutations for t in m.tests}.items())
-        verdicts = run_parallel([t for _, t in lines], workers, lambda w, t: w.run_test(t))
-        failing = {line: why for (line, _), (ok, why) in zip(lines, verdicts) if not ok}
-        print("mutate: baseline: %d tests on the unmutated tree, %d failing (%.0f s)"
-              % (len(lines), len(failing), time.monotonic() - start), flush=True)
+        tests = [t for _, t in sorted({t.line: t for m in mutations for t in m.tests}.items())]
+        runs = merged_runs(tests)
+
+        def baseline(w, run):
+            merged, members = run
+            ok, why = w.run_test(merged)
+            if ok or len(members) == 1:
+                return {members[0].line: why} if not ok else {}
+            return {t.line: why for t in members for ok, why in [w.run_test(t)] if not ok}
+
+        for bad in run_parallel(runs, workers, baseline):
+            failing.update(bad)
+        print("mutate: baseline: %d tests in %d runs on the unmutated tree, %d failing (%.0f s)"
+              % (len(tests), len(runs), len(failing), time.monotonic() - start), flush=True)
         for line, why in failing.items():
             print("mutate: baseline: %s: %s" % (line, why))
 

@@ -81,6 +81,22 @@ class TestLines(unittest.TestCase):
         for bad in ("host", "host timeout=300", "host timeout=x make"):
             self.assertRaises(ValueError, mutate.Test, bad)
 
+    def test_baseline_merges_boots_that_differ_only_in_their_selection(self):
+        lines = ["bochs i386 tests=vmx/a", "bochs i386 tests=vmx/b* timeout=90",
+                 "bochs i386 smp=2 tests=vmx/a", "qemu i386 tests=x/y pass=none",
+                 "host make unit", "host make unit V=1"]
+        runs = mutate.merged_runs([mutate.Test(l) for l in lines])
+        self.assertEqual([(r.line, [t.line for t in m]) for r, m in runs], [
+            ("bochs i386 tests=vmx/a,vmx/b* pass=vmx/a timeout=90", lines[0:2]),
+            (lines[2], [lines[2]]), (lines[3], [lines[3]]),
+            (lines[4], [lines[4]]), (lines[5], [lines[5]])])
+        # lhv.tests= takes at most 255 characters: longer unions are split
+        many = [mutate.Test("qemu amd64 tests=g/%s%d" % ("n" * 60, i)) for i in range(8)]
+        runs = mutate.merged_runs(many)
+        self.assertEqual(sum(len(m) for _, m in runs), 8)
+        self.assertTrue(all(len(r.opts["tests"]) <= 255 for r, _ in runs))
+        self.assertGreater(len(runs), 1)
+
     def test_first_failure(self):
         out = "[ 1.0] PASS: a/b\n[ 2.0] FAIL: a/c: wrong\n[ 3.0] FATAL: x\n1 passed, 1 failed\n"
         self.assertEqual(mutate.first_failure(out), "FAIL: a/c: wrong")
