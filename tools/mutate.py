@@ -18,9 +18,10 @@ score is below --min-score (default 90) or any entry is invalid or broken.
 Scratch copies (build/mutate/wN, one per worker, -j) hold the files git
 knows (tracked and untracked-not-ignored) as they are in the working tree;
 a file is copied only when its text changed, so the copies' build
-directories stay and each mutation costs one incremental rebuild: the
-mutated file's unit, and the restored one at the next mutation.
-docs/tests.md describes the list's format."""
+directories stay and each mutation costs one incremental rebuild (of the
+subarchs its tests boot): the mutated file's unit, and the restored one at
+the next mutation. Before the mutations, their tests run once on the
+unmutated copy (the baseline). docs/tests.md describes the list's format."""
 
 import argparse
 import ast
