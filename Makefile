@@ -5,6 +5,7 @@
 #   make run-bochs       the same in Bochs (VMX, x2APIC)
 #   make test            host unit tests and the QEMU boot matrix (both subarchs)
 #   make test-full       make test plus the long matrix (every Bochs CPU model, soaks)
+#   make mutate          mutation testing: does a test catch each bug of tests/mutations.ini
 #   make unit            host unit tests only
 #   make iso             GRUB ISO images (lhv-amd64.iso, lhv-i386.iso)
 #   make usb             lhv-usb-amd64.img for a USB stick (prints the dd command)
@@ -330,11 +331,19 @@ test: deps
 	$(MAKE) --no-print-directory all unit
 	$(PYTHON) tests/system/test_test3.py
 	$(PYTHON) tests/system/test_tools.py
+	$(PYTHON) tests/system/test_mutate.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
 	$(PYTHON) tests/system/check_layers.py
 	$(PYTHON) tests/system/check_layers.py --self-test
 	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)
+
+# Mutation testing (docs/tests.md): each bug of tests/mutations.ini applied to
+# a scratch copy (build/mutate), built, its tests run; caught/survived and the
+# score. Minutes, so not part of make test. MUTATE_ARGS="-j 2 --only ID".
+.PHONY: mutate
+mutate: deps
+	$(PYTHON) tools/mutate.py $(MUTATE_ARGS)
 
 # make test with the long cases as well (tests/system/matrix.py --full)
 test-full:
