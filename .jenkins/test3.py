@@ -26,6 +26,7 @@ import queue
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -1194,6 +1195,33 @@ def stderr_tail(path, limit=300):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def parse_host_stalls(text):
+    """--host-stalls MS:EVERY -> (stop seconds, period seconds), or None."""
+    if not text:
+        return None
+    try:
+        stop, every = (float(x) / 1000 for x in text.split(":"))
+    except ValueError:
+        stop = every = -1
+    if not 0 < stop < every:
+        raise SetupError("--host-stalls %r: give MS:EVERY in milliseconds, 0 < MS < EVERY "
+                         "(e.g. 70:250)" % text)
+    return stop, every
+
+
+def stall_emulator(proc, stalls, done):
+    """Stops proc for stalls[0] seconds every stalls[1] seconds until done is
+    set (--host-stalls): the emulator's clocks go on while it is stopped."""
+    stop, every = stalls
+    while not done.wait(every - stop):
+        try:
+            proc.send_signal(signal.SIGSTOP)
+            done.wait(stop)
+            proc.send_signal(signal.SIGCONT)
+        except ProcessLookupError:
+            return
+
+
 def run_emulator(config, image, echo=None):
     """Runs the emulator on image; returns (cleaned lines, Outcome)."""
     backend = EMULATORS[config.emulator]()
@@ -1210,8 +1238,13 @@ def run_emulator(config, image, echo=None):
         reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue),
                                   daemon=True)
         reader.start()
+        stalls_done = threading.Event()
+        if getattr(config, "host_stalls", None):
+            threading.Thread(target=stall_emulator, args=(proc, config.host_stalls, stalls_done),
+                             daemon=True).start()
         try:
             ended = session.until_end(t0 + config.timeout)
+            stalls_done.set()
             if ended and getattr(config, "screenshot", None):
                 why = backend.screenshot(config)
                 if why and echo:
@@ -1233,6 +1266,10 @@ def run_emulator(config, image, echo=None):
             proc.kill()
             proc.wait()
             raise Interrupted(log.name)
+        finally:
+            stalls_done.set()
+            if getattr(config, "host_stalls", None) and proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
         exit_time = time.monotonic() - t0
         session.drain()
         reader.join()
@@ -1415,6 +1452,10 @@ def build_parser():
            "(QEMU, amd64 only; Debian's ovmf, grub-efi-amd64-bin). Default grub")
     a("--smp", type=int, default=1, metavar="N",
       help="number of CPUs (default 1): QEMU -smp N, Bochs cpu: count=N")
+    a("--host-stalls", metavar="MS:EVERY",
+      help="stop the emulator's process (SIGSTOP) for MS milliseconds every EVERY "
+           "milliseconds of the run, as a busy host does: LHV's timing code must "
+           "notice the lost time, not measure it wrong (e.g. 70:250)")
     a("--memory", default="512M", metavar="SIZE",
       help="guest RAM in QEMU -m syntax: 512M, 2G, 6G (default 512M); for Bochs "
            "megs: (memory: guest= above 2 GiB)")
@@ -1501,6 +1542,7 @@ def parse_args(argv):
         config.timeout = DEFAULT_TIMEOUTS[config.emulator]
     if not config.timeout > 0:
         raise SetupError("--timeout %g: give a number of seconds above 0" % config.timeout)
+    config.host_stalls = parse_host_stalls(config.host_stalls)
     if config.junit:
         config.junit = os.path.abspath(config.junit)
         if not os.path.isdir(os.path.dirname(config.junit)):

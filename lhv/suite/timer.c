@@ -156,13 +156,16 @@ static bool irqs_right(const struct pit_rate_sample *s)
 /* QEMU TCG drops a timer interrupt that falls due while the host keeps the
  * virtual CPU's thread off the processor: counts only too low, every try,
  * are that known emulator behaviour (XFAIL) there, and a failure anywhere
- * else. A count too high is always a failure. */
+ * else. A count too high is always a failure, and so is one below half
+ * the expected: a busy host delays the CPU, it does not lose most of its
+ * interrupts (an interrupt path that loses them, e.g. a missing EOI, does). */
 static bool dropped_by_qemu(const struct pit_rate_sample *tries)
 {
     if (emulator_detect() != EMU_QEMU_TCG)
         return false;
     for (int i = 0; i < ATTEMPTS; i++)
-        if (tries[i].irqs + 1 >= irqs_expected(&tries[i]))
+        if (tries[i].irqs + 1 >= irqs_expected(&tries[i]) ||
+            tries[i].irqs * 2 < irqs_expected(&tries[i]))
             return false;
     return true;
 }
@@ -427,7 +430,8 @@ static void check_periodic(struct cpu_outcome *o, void *arg)
     if (ticks_right(r))
         return;
     format_ms(span, sizeof(span), (u64)pmtimer_delta(r->pm_start, r->pm_end) * 1000);
-    if (qemu && r->ticks < ticks_expected(r))
+    /* Below half the expected count is not a busy host (dropped_by_qemu). */
+    if (qemu && r->ticks < ticks_expected(r) && r->ticks * 2 >= ticks_expected(r))
         return outcome_xfail(o, "QEMU TCG dropped timer interrupts while the host was busy: "
                              "%u in %s ms of PM time at a verified %s ms period, expected %u",
                              r->ticks, span, period, ticks_expected(r));

@@ -85,6 +85,17 @@ class ParseLine(unittest.TestCase):
         self.assertIsNone(test3.parse_summary("all good"))
 
 
+class HostStalls(unittest.TestCase):
+    def test_parsed_to_seconds(self):
+        self.assertEqual(test3.parse_host_stalls("70:250"), (0.07, 0.25))
+        self.assertIsNone(test3.parse_host_stalls(None))
+
+    def test_bad_values_refused(self):
+        for text in ("70", "250:70", "0:100", "a:b", "70:250:1", "-5:10"):
+            with self.assertRaises(test3.SetupError, msg=text):
+                test3.parse_host_stalls(text)
+
+
 class Judge(unittest.TestCase):
     def test_good_run(self):
         r = judge(GOOD_RUN)
