@@ -76,6 +76,7 @@ static bool stamp_read(struct stamp *s, u32 (*counter)(void))
  * and PIT_POLL_MS more. Bootstrap processor. */
 #define PIT_RELOADS 5
 #define PIT_POLL_MS 20
+#define PIT_PERIOD_TRIES 3
 #define PIT_CLOCK_TOLERANCE_PPM 5000 /* 0.5 % */
 
 struct pit_period {
@@ -105,8 +106,8 @@ static void pit_period_measure(struct pit_period *p, u32 nominal)
             continue;
         }
         u64 d = udiv64((u64)pmtimer_delta(prev.pm, cur.pm) * PIT_HZ * 1000, PMTIMER_HZ, NULL);
-        if (have_prev && cur.count > prev.count && d >= (u64)nominal * 500)
-            p->stalls++;
+        if (have_prev && d >= (u64)nominal * 500)
+            p->stalls++; /* a reload may hide in the gap, seen or not */
         else if (have_prev && cur.count > prev.count)
             est[p->reloads++] = d - (u64)prev.count * 1000 + (u64)cur.count * 1000;
         prev = cur;
@@ -251,7 +252,13 @@ static void test_pit_clock_rate(const char *name)
 
     if (!pmtimer_present())
         return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the PIT with");
-    pit_period_measure(&p, PIT_HZ / PIT_TICK_HZ);
+    /* A host that stops the CPU near the end of the 30 ms window leaves too
+     * few reloads and nothing to see the stall by: measure again. */
+    for (int i = 0; i < PIT_PERIOD_TRIES; i++) {
+        pit_period_measure(&p, PIT_HZ / PIT_TICK_HZ);
+        if (p.reloads > PIT_RELOADS / 2)
+            break;
+    }
     format_clocks(period, sizeof(period), p.milli);
     format_clocks(expected, sizeof(expected), want);
     if (p.reloads <= PIT_RELOADS / 2 && p.stalls && emulator_detect() == EMU_QEMU_TCG)

@@ -72,10 +72,11 @@ def boot_cases():
                        "--require-skip", "timer/lapic-calibration:no ACPI PM timer"]))
     # a busy host: QEMU stopped for 70 ms every 250 ms (longer than a wrap of
     # the PIT's 16-bit counter) must not skew the LAPIC calibration (it made
-    # the PIT's figure 55 % high before the windows were checked against the PM timer)
+    # the PIT's figure 55 % high before the windows were checked against the PM
+    # timer) nor fail a timer test (lost interrupts may XFAIL, with evidence)
     cases.append(Case("amd64-direct-host-stalls",
                       ["--subarch", "amd64", "--boot", "direct", "--host-stalls", "70:250",
-                       "--cmdline", "lhv.tests=timer/lapic-calibration",
+                       "--cmdline", "lhv.tests=timer/*",
                        "--require-pass", "timer/lapic-calibration"]))
     # every CPU count the platform issue names: 2 and 8 as well, direct boot
     for sub in test3.SUBARCHS:
