@@ -24,8 +24,9 @@ UNIT_SRCS_bootinfo := xmhf/lib/bootinfo.c xmhf/lib/options.c xmhf/lib/parse.c xm
 UNIT_SRCS_bootinfo_mb2 := $(UNIT_SRCS_bootinfo)
 UNIT_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
 UNIT_SRCS_emulator := xmhf/lib/emulator.c
+UNIT_SRCS_entry_checks := lhv/vmx/entry_checks.c
 
-UNIT_NAMES := options mmap image printf pagetable glob bootinfo bootinfo_mb2 acpi vmx ept emulator
+UNIT_NAMES := options mmap image printf pagetable glob bootinfo bootinfo_mb2 acpi vmx ept emulator entry_checks
 UNIT_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/test_%)
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h) tests/unit/unit.mk
