@@ -332,6 +332,7 @@ test: deps
 	$(PYTHON) tests/system/test_tools.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
+	$(PYTHON) tests/system/check_entry_checks_doc.py
 	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)
 
 # make test with the long cases as well (tests/system/matrix.py --full)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -1198,8 +1199,90 @@ static void test_suite_rows(void **state)
     assert_int_equal(bad, 0);
 }
 
-int main(void)
+/* --- docs/entry-checks.md, generated from the table (--doc) ------------- */
+
+/* (printf only: snprintf is the library's in this build, see unit.mk) */
+static void print_outcome(const struct ecm_check *k)
 {
+    switch (k->stage) {
+    case ECM_BASIC: case ECM_CTL: case ECM_HOST:
+        printf("VMfailValid %u", k->error);
+        break;
+    case ECM_GUEST:
+        printf("exit 33, qual. %u%s", k->qual, k->how == ECM_IMPL ? " or entry" : "");
+        break;
+    default:
+        printf("%s", k->how == ECM_UNDEF ? "undefined" : "exit 34, qual. = entry");
+    }
+}
+
+static void print_doc(void)
+{
+    static const char *const stage[] = {
+        "27.1 basic checks (in this order)",
+        "27.2.1 VM-execution, VM-exit and VM-entry control fields",
+        "27.2.2-27.2.4 host-state area",
+        "27.3.1 guest-state area",
+        "27.4 MSR loading (each entry of the VM-entry MSR-load area, in order)",
+    };
+    printf("# VM-entry checks\n\n"
+           "<!-- Generated from ecm_checks[] in lhv/vmx/entry_checks.c by\n"
+           "     build/host/test_entry_checks --doc > docs/entry-checks.md\n"
+           "     (make test fails when this file and the table differ). -->\n\n"
+           "LHV carries an executable model of the checks VMLAUNCH and VMRESUME make, written\n"
+           "from the Intel SDM Vol. 3C chapter 27 \"VM Entries\" (`lhv/vmx/entry_checks.c`,\n"
+           "`ecm_predict`). Given a VMCS image, the VMX capability MSRs and the processor facts\n"
+           "the checks read (MAXPHYADDR, linear-address width, IA-32e mode, launch state, MOV SS\n"
+           "blocking, physical memory, which WRMSRs fault), it predicts the outcome, names the\n"
+           "check that decided it, and lists every outcome the SDM allows. It is a pure function,\n"
+           "unit-tested on the host (`tests/unit/test_entry_checks.c`: for every check a valid\n"
+           "state and the same state with that one rule broken; the rows of\n"
+           "`vmx/entry-checks-*` replayed) and built into LHV for both subarchs.\n\n"
+           "## Order and outcomes\n\n"
+           "- 27.1: blocking by MOV SS (VMfailValid 26), then VMLAUNCH of a launched VMCS (4),\n"
+           "  then VMRESUME of a clear one (5), in that order.\n"
+           "- 27.2: control fields (VMfailValid 7) and host state (VMfailValid 8). The SDM says\n"
+           "  these checks \"may be performed in any order\": with both kinds broken, 7 and 8 are\n"
+           "  both acceptable. They all come before any guest-state check.\n"
+           "- 27.3.1: guest state, VM-entry failure exit 33 (bit 31 set). The exit qualification\n"
+           "  is 0, 2 (PDPTEs), 3 (NMI injected with blocking by STI) or 4 (VMCS link pointer);\n"
+           "  these checks too may be made in any order (27.8), so with several broken every\n"
+           "  failing check's qualification is acceptable. The NMI/STI check is\n"
+           "  implementation-specific: a CPU may fail it or go on.\n"
+           "- 27.4: after the guest state is loaded, the VM-entry MSR-load area entry by entry:\n"
+           "  exit 34 with the 1-based index of the first failing entry. A count above\n"
+           "  512 * (IA32_VMX_MISC[27:25] + 1) is undefined behaviour (A.6): any outcome goes.\n"
+           "- Memory the model reads (VTPR, the VMCS link pointer's revision word, PDPTEs without\n"
+           "  EPT, MSR-load entries) comes from a callback; where nothing is there it reads\n"
+           "  all-ones bytes. Physical addresses of VMCS data structures must fit in 32 bits when\n"
+           "  IA32_VMX_BASIC[48] is 1. \"(Intel 64)\" marks checks the SDM makes only on\n"
+           "  processors that support Intel 64.\n\n"
+           "Not modelled (LHV's VMCS does not use these, or the state cannot arise outside SMM):\n"
+           "27.1's #UD/#GP and VMfailInvalid cases (no current VMCS, CPL > 0), SMM and the\n"
+           "dual-monitor treatment beyond \"entry to SMM\" and \"deactivate dual-monitor\n"
+           "treatment\" being 0 (the executive-VMCS errors), tertiary processor-based and secondary\n"
+           "VM-exit controls, and the guest/host CET, PKRS, IA32_RTIT_CTL, IA32_LBR_CTL and\n"
+           "UINV checks; a machine check during entry (exit 41) is the L0's business.\n");
+    for (int st = ECM_BASIC; st <= ECM_MSR; st++) {
+        printf("\n## %s\n\n| id | SDM 3C | outcome | rule |\n|---|---|---|---|\n", stage[st]);
+        for (u32 i = 0; i < ecm_nchecks; i++) {
+            const struct ecm_check *k = &ecm_checks[i];
+            if (k->stage != st)
+                continue;
+            printf("| `%s` | %s | ", k->id, k->sdm);
+            print_outcome(k);
+            printf(" | %s |\n", k->text);
+        }
+    }
+    printf("\n%u checks.\n", ecm_nchecks);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "--doc")) {
+        print_doc();
+        return 0;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_check_has_a_case),
         cmocka_unit_test(test_each_check_both_ways),

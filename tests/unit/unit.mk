@@ -33,6 +33,9 @@ $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/includ
 	@mkdir -p $(@D)
 	$(Q)$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) $(UNIT_LDLIBS)
 
+# The entry-check model is also read through its headers
+$(UNIT_DIR)/test_entry_checks: lhv/vmx/entry_checks.h lhv/vmx/vmcs.h
+
 .PHONY: unit
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do $$t; done
