@@ -660,7 +660,14 @@ static bool ecm_64bit_code(const struct ecm_ctx *c)
     return c->ia32e_guest && (ecm_ar(c, ECM_SEG_CS) & ECM_AR_L);
 }
 ECM_RULE(rip_high) { return ecm_64bit_code(c) || ecm_high_zero(c, ecm_g(c, GUEST_RIP)); }
-ECM_RULE(rip_canonical) { return !ecm_64bit_code(c) || ecm_canonical(c, ecm_g(c, GUEST_RIP)); }
+/* Not the canonical check: bits 63:N identical, N the linear-address width
+ * (bit N-1 is free; a fetch from such a RIP faults in the guest instead) */
+ECM_RULE(rip_canonical)
+{
+    u64 top = ecm_g(c, GUEST_RIP) >> c->cpu->linear_bits;
+    return !ecm_64bit_code(c) || c->cpu->linear_bits >= 64 || top == 0 ||
+           top == (~0ull >> c->cpu->linear_bits);
+}
 ECM_RULE(rflags_rsvd)
 {
     u64 rsvd = (c->cpu->intel64 ? ~0ull << 22 : 0xffc00000ull) | (1u << 15) | (1u << 5) | (1u << 3);
@@ -1060,7 +1067,7 @@ const struct ecm_check ecm_checks[] = {
     ECM_G("guest.rip.high", "4", 0, rip_high,
           "not (IA-32e mode guest and CS.L): RIP bits 63:32 0 (Intel 64)"),
     ECM_G("guest.rip.canonical", "4", 0, rip_canonical,
-          "IA-32e mode guest and CS.L: RIP canonical"),
+          "IA-32e mode guest and CS.L: RIP bits 63:N identical (N linear-address bits)"),
     ECM_G("guest.rflags.reserved", "4", 0, rflags_rsvd,
           "RFLAGS bits 63:22, 15, 5, 3 0 and bit 1 1"),
     ECM_G("guest.rflags.vm", "4", 0, rflags_vm,

@@ -555,7 +555,7 @@ CASE(idtr_base, b64, NOP, put(s, GUEST_IDTR_BASE, NC))
 CASE(gdtr_limit, b64, NOP, put(s, GUEST_GDTR_LIMIT, 0x10000))
 CASE(idtr_limit, b64, NOP, put(s, GUEST_IDTR_LIMIT, 0x10000))
 CASE(rip_high, b32, NOP, put(s, GUEST_RIP, 1ull << 32))
-CASE(rip_canonical, b64, NOP, put(s, GUEST_RIP, NC))
+CASE(rip_canonical, b64, NOP, put(s, GUEST_RIP, 1ull << 48))
 CASE(rflags_rsvd, b64, NOP, set(s, GUEST_RFLAGS, 1u << 15))
 CASE(rflags_vm, bv86, NOP, clr(s, GUEST_CR0, 1))
 CASE(rflags_if, b64, ext_int(s), clr(s, GUEST_RFLAGS, 1u << 9))
@@ -964,12 +964,16 @@ static void test_widths(void **state)
     s->k.basic |= 1ull << 48;
     predict(s, &r);
     assert_int_equal(r.outcome.code, 7);
+    /* guest RIP: bits 63:N identical, bit N-1 free (27.3.1.4) */
     b64(s);
     put(s, GUEST_RIP, NC);
+    predict(s, &r);
+    assert_int_equal(r.outcome.kind, ECM_ENTRY);
+    put(s, GUEST_RIP, 1ull << 48);
     s->cpu.linear_bits = 57;
     predict(s, &r);
     assert_int_equal(r.outcome.kind, ECM_ENTRY);
-    put(s, GUEST_RIP, 1ull << 56);
+    put(s, GUEST_RIP, 1ull << 57);
     predict(s, &r);
     assert_int_equal(r.outcome.qual, 0);
     assert_int_equal(r.outcome.code, 33);
