@@ -1241,7 +1241,8 @@ static void print_doc(void)
            "check that decided it, and lists every outcome the SDM allows. It is a pure function,\n"
            "unit-tested on the host (`tests/unit/test_entry_checks.c`: for every check a valid\n"
            "state and the same state with that one rule broken; the rows of\n"
-           "`vmx/entry-checks-*` replayed) and built into LHV for both subarchs.\n\n"
+           "`vmx/entry-checks-*` replayed) and built into LHV for both subarchs, where the\n"
+           "suite test `vmx/fuzz-entry` holds it against the L0 (docs/tests.md).\n\n"
            "## Order and outcomes\n\n"
            "- 27.1: blocking by MOV SS (VMfailValid 26), then VMLAUNCH of a launched VMCS (4),\n"
            "  then VMRESUME of a clear one (5), in that order.\n"
@@ -1264,9 +1265,10 @@ static void print_doc(void)
            "Not modelled (LHV's VMCS does not use these, or the state cannot arise outside SMM):\n"
            "27.1's #UD/#GP and VMfailInvalid cases (no current VMCS, CPL > 0), SMM and the\n"
            "dual-monitor treatment beyond \"entry to SMM\" and \"deactivate dual-monitor\n"
-           "treatment\" being 0 (the executive-VMCS errors), tertiary processor-based and secondary\n"
-           "VM-exit controls, and the guest/host CET, PKRS, IA32_RTIT_CTL, IA32_LBR_CTL and\n"
-           "UINV checks; a machine check during entry (exit 41) is the L0's business.\n");
+           "treatment\" being 0 (the executive-VMCS errors), tertiary processor-based and\n"
+           "secondary VM-exit controls, and the guest/host CET, PKRS, IA32_RTIT_CTL,\n"
+           "IA32_LBR_CTL and UINV checks; a machine check during entry (exit 41) is the L0's\n"
+           "business.\n");
     for (int st = ECM_BASIC; st <= ECM_MSR; st++) {
         printf("\n## %s\n\n| id | SDM 3C | outcome | rule |\n|---|---|---|---|\n", stage[st]);
         for (u32 i = 0; i < ecm_nchecks; i++) {
