@@ -21,6 +21,7 @@
 #include "catch.h"
 #include "console.h"
 #include "cpu.h"
+#include "div64.h"
 #include "emulator.h"
 #include "string.h"
 #include "vmx_test.h"
@@ -422,9 +423,9 @@ static void fz_run(struct cpu_outcome *o, void *arg)
             return;
     fz_restore(o);
     printf("fuzz: %u trials, %u disagreements (%u explained), %u entered, %u not entered, "
-           "%u TSC ticks per trial\n",
+           "%llu TSC ticks per trial\n",
            fz_stats.trials, fz_stats.diffs, fz_stats.explained, fz_stats.entered,
-           fz_stats.not_entered, (u32)(rdtsc() - t0) / (fz_stats.trials ? fz_stats.trials : 1));
+           fz_stats.not_entered, udiv64(rdtsc() - t0, fz_stats.trials ? fz_stats.trials : 1, NULL));
     fz_coverage();
     if (fz_stats.diffs > fz_stats.explained)
         outcome_fail(o, "%u disagreements with the model (DIFF lines above)",
