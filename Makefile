@@ -336,6 +336,7 @@ test: deps
 	$(PYTHON) tests/system/check_docs.py
 	$(PYTHON) tests/system/check_layers.py
 	$(PYTHON) tests/system/check_layers.py --self-test
+	$(PYTHON) tests/system/check_entry_checks_doc.py
 	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)
 
 # Mutation testing (docs/tests.md): each bug of tests/mutations.ini applied to

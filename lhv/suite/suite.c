@@ -46,6 +46,16 @@ static u32 soak_exits = LHV_SOAK_DEFAULT;
 void suite_set_soak(u32 exits) { soak_exits = exits; }
 u32 suite_soak(void) { return soak_exits; }
 
+static u32 fuzz_trials = LHV_FUZZ_DEFAULT, fuzz_seed = 1;
+
+void suite_set_fuzz(u32 trials, u32 seed)
+{
+    fuzz_trials = trials;
+    fuzz_seed = seed;
+}
+u32 suite_fuzz_trials(void) { return fuzz_trials; }
+u32 suite_fuzz_seed(void) { return fuzz_seed; }
+
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
 
 u32 suite_selected_count(void)

@@ -34,6 +34,12 @@ u32 suite_selected_count(void);
 void suite_set_soak(u32 exits);
 u32 suite_soak(void);
 
+/* lhv.fuzz=N and lhv.fuzz.seed=S: the trials of vmx/fuzz-entry and the
+ * seed they are drawn from (set by lhv_main) */
+void suite_set_fuzz(u32 trials, u32 seed);
+u32 suite_fuzz_trials(void);
+u32 suite_fuzz_seed(void);
+
 /* A test that runs on every CPU prints one verdict (DESIGN §4): each CPU
  * fills its outcome, and the combination passes only when every CPU
  * passed; a failure names the CPUs and the first reason. */

@@ -17,6 +17,8 @@ enum lhv_end_action {
 #define LHV_TESTS_MAX 256
 #define LHV_SOAK_DEFAULT 10000
 #define LHV_TEST_TIMEOUT_DEFAULT 300 /* s: 20x the longest test (Bochs lhv.soak=10^6, 15 s) */
+/* lhv.fuzz=N: trials of vmx/fuzz-entry by default */
+#define LHV_FUZZ_DEFAULT 2000
 
 /* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
 enum lhv_inject {
@@ -41,6 +43,8 @@ struct lhv_options {
     u32 soak;                     /* lhv.soak=N: VM exits per CPU in vmx/soak-exits;
                                      default LHV_SOAK_DEFAULT */
     u32 test_timeout;             /* lhv.test-timeout=SECONDS: the per-test deadline */
+    u32 fuzz;                     /* lhv.fuzz=N: vmx/fuzz-entry trials */
+    u32 fuzz_seed;                /* lhv.fuzz.seed=S; default 1 */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
