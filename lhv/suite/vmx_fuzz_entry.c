@@ -7,7 +7,7 @@
  * instruction, SDM 3C 26.5.1) and compares outcome class, error number,
  * exit reason and qualification. A disagreement prints
  * "DIFF: fuzz seed=S trial=T field=F bit=B value=V ... model=... l0=...".
- * lhv.fuzz=N sets the number of trials (default 2000), lhv.fuzz.seed=S
+ * lhv.fuzz=N sets the number of trials (default 300), lhv.fuzz.seed=S
  * the seed (default 1): the same seed gives the same trials.
  *
  * What this cut leaves out (the host must survive every trial): host-state
