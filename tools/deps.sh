@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="gcc make binutils gzip grub-pc-bin grub-common xorriso mtools
-qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb
+qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb g++ xz-utils
 ovmf grub-efi-amd64-bin"
 if [ "${1:-}" = fuzz ]; then
     PACKAGES="$PACKAGES clang libclang-rt-14-dev"
@@ -20,7 +20,8 @@ missing=""
 for pkg in $PACKAGES; do
     echo "$present" | grep -qx "$pkg" || missing="$missing $pkg"
 done
-[ -z "$missing" ] && exit 0
+# Then Bochs 3.0, the second L0, built once into build-deps/ (tools/bochs3.sh).
+[ -z "$missing" ] && exec sh "$(dirname "$0")/bochs3.sh"
 
 echo "deps.sh: installing$missing"
 if [ "$(id -u)" -eq 0 ]; then
@@ -37,3 +38,4 @@ $sudo apt-get update -qq
 # shellcheck disable=SC2086  # $missing is a word list on purpose
 $sudo env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends $missing
+exec sh "$(dirname "$0")/bochs3.sh"
