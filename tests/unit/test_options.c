@@ -336,6 +336,22 @@ static void test_soak(void **state)
     refused_naming("lhv.soak=many", "lhv.soak=many", "expected lhv.soak=N");
 }
 
+static void test_bochs(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.bochs, LHV_BOCHS_UNKNOWN);
+    assert_int_equal(parse("lhv.bochs=2.7"), 0);
+    assert_int_equal(opts.bochs, LHV_BOCHS_2_7);
+    assert_int_equal(parse("lhv.bochs=2.7 lhv.bochs=3.0"), 0); /* the later wins */
+    assert_int_equal(opts.bochs, LHV_BOCHS_3_0);
+
+    refused("lhv.bochs=2.8", "lhv.bochs=2.8: expected lhv.bochs=2.7 or lhv.bochs=3.0");
+    refused_naming("lhv.bochs=3", "lhv.bochs=3", "expected lhv.bochs=2.7");
+    refused_naming("lhv.bochs", "lhv.bochs", "expected lhv.bochs=2.7");
+    refused_naming("lhv.bochs=", "lhv.bochs=", "expected lhv.bochs=2.7");
+}
+
 static void test_inject(void **state)
 {
     (void)state;
@@ -382,18 +398,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.bochs");
 }
 
 static void test_option_names(void **state)
@@ -403,7 +419,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -411,6 +427,7 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[4], "lhv.iterations");
     assert_string_equal(lhv_option_names[5], "lhv.inject");
     assert_string_equal(lhv_option_names[7], "lhv.soak");
+    assert_string_equal(lhv_option_names[8], "lhv.bochs");
 }
 
 static void test_all_together(void **state)
@@ -559,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_e9),
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_soak),
+        cmocka_unit_test(test_bochs),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_console),
         cmocka_unit_test(test_unknown_lhv_option),

@@ -4,7 +4,7 @@
 
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
-    "lhv.console", "lhv.soak", NULL,
+    "lhv.console", "lhv.soak", "lhv.bochs", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -17,6 +17,7 @@ const char *const lhv_option_names[] = {
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
+#define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|phantom-cpu"
 
@@ -213,6 +214,17 @@ static const char *parse_console(const char *v, size_t len, struct lhv_options *
     return NULL;
 }
 
+static const char *parse_bochs(const char *v, size_t len, struct lhv_options *o)
+{
+    if (equals(v, len, "2.7"))
+        o->bochs = LHV_BOCHS_2_7;
+    else if (equals(v, len, "3.0"))
+        o->bochs = LHV_BOCHS_3_0;
+    else
+        return BOCHS_FORM;
+    return NULL;
+}
+
 static const struct option {
     const char *key;
     const char *form; /* the message when the value is missing */
@@ -228,6 +240,7 @@ static const struct option {
     { "lhv.inject", INJECT_FORM, parse_inject },
     { "lhv.console", CONSOLE_FORM, parse_console },
     { "lhv.soak", SOAK_FORM, parse_soak },
+    { "lhv.bochs", BOCHS_FORM, parse_bochs },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */
