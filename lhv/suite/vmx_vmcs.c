@@ -427,7 +427,7 @@ static bool round_trip(struct cpu_outcome *o, const char *what, unsigned long fi
     return succeeds(o, what, vmwrite_raw(field, value)) && reads(o, what, field, expect);
 }
 
-/* Bochs 2.7 removes the encodings a model lacks from CPU 0's VMCS map only
+/* Bochs 2.7 and 3.0 remove the encodings a model lacks from CPU 0's VMCS map only
  * (init_VMCS runs that pass once, behind a static flag, though every CPU
  * has its own map): on the other CPUs VMREAD/VMWRITE accept any encoding
  * whose reserved bits (31:15, 12) are clear. Recorded per CPU, reported as
