@@ -195,11 +195,22 @@ def boot_configs(quick, kvm):
                           ("boot", "vmx")))
     boots.append(Boot("bochs-amd64-smp2", ["--subarch", "amd64", "--emulator", "bochs",
                                            "--smp", "2"], ("boot",)))
+    boots += bochs_version_boots()
     if kvm:
         boots.append(Boot("kvm-direct-amd64-smp1",
                           ["--subarch", "amd64", "--boot", "direct", "--cpu", "host",
                            "--extra-qemu-args", "-enable-kvm"], ("boot", "vmx", "timer")))
     return boots
+
+
+def bochs_version_boots():
+    """The whole suite on Bochs 2.7 and 3.0 in the same run (issue #16):
+    tigerlake (a model both have), amd64, 1 CPU; its summary figure is the
+    suite's time on each version."""
+    return [Boot("bochs-%s-amd64-tigerlake-smp1" % version,
+                 ["--subarch", "amd64", "--emulator", "bochs", "--bochs-version", version,
+                  "--bochs-cpu", "tigerlake"], ("boot",))
+            for version in ("2.7", "3.0")]
 
 
 def first_time(lines, pattern):
