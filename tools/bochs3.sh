@@ -103,7 +103,7 @@ say "configuring (VMX level 2, x86-64, SMP, AVX/EVEX/CET/AMX, RFB display, no de
     --without-x11 --without-wx --without-sdl2 --enable-debugger=no) \
     >>"$LOG" 2>&1 || fail "configure of bochs $version"
 
-say "compiling with make -j$jobs (about 3 minutes on 2 idle cores)"
+say "compiling with make -j$jobs (4 min of CPU: 2-6 min on 2 cores)"
 start=$(date +%s)
 (cd "$srcdir" && make -j"$jobs") >>"$LOG" 2>&1 &
 make_pid=$!
@@ -123,6 +123,7 @@ echo "$version" >"$WORK/stage$PREFIX/VERSION"
 # The source stays for reading (docs/l0-deviations.md cites its functions).
 mkdir -p "$WORK/stage$PREFIX/src"
 mv "$WORK/src/$tarball" "$WORK/stage$PREFIX/src/"
+rm -rf "$PREFIX" # whatever is there has no bin/bochs: not a finished build
 mv "$WORK/stage$PREFIX" "$PREFIX" || fail "moving the build into $PREFIX"
 rm -rf "$WORK"
 say "installed bochs $version in build-deps/bochs-3.0/"
