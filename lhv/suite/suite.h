@@ -62,6 +62,7 @@ const char *l0_bochs_names(u32 versions);
 
 /* The Bochs versions of each deviation (docs/l0-deviations.md) */
 #define BOCHS_2_7_ONLY LHV_BOCHS_2_7
+#define BOCHS_3_0_ONLY LHV_BOCHS_3_0
 #define BOCHS_2_7_AND_3_0 (LHV_BOCHS_2_7 | LHV_BOCHS_3_0)
 
 /* Runs check(o, arg) on every online CPU at once (interrupts off on each,
