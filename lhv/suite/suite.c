@@ -2,6 +2,7 @@
  * outcomes of tests that run on every CPU into one verdict. */
 #include "cpu.h"
 #include "deadline.h"
+#include "emulator.h"
 #include "options.h"
 #include "smp.h"
 #include "string.h"
@@ -99,6 +100,21 @@ void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
     va_start(ap, fmt);
     outcome_set(o, OUTCOME_XFAIL, fmt, ap);
     va_end(ap);
+}
+
+bool l0_bochs_deviates(u32 versions)
+{
+    u32 v = emulator_bochs_version();
+    return emulator_detect() == EMU_BOCHS && (v == LHV_BOCHS_UNKNOWN || (v & versions));
+}
+
+const char *l0_bochs_names(u32 versions)
+{
+    switch (versions & (LHV_BOCHS_2_7 | LHV_BOCHS_3_0)) {
+    case LHV_BOCHS_2_7: return "Bochs 2.7";
+    case LHV_BOCHS_3_0: return "Bochs 3.0";
+    default: return "Bochs 2.7 and 3.0";
+    }
 }
 
 static struct cpu_outcome outcomes[LHV_MAX_CPUS];

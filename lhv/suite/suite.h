@@ -54,6 +54,23 @@ void outcome_skip(struct cpu_outcome *o, const char *fmt, ...) __attribute__((fo
 void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The gate of an XFAIL for a Bochs deviation: true when the L0 is Bochs
+ * of one of `versions` (enum lhv_bochs_version bits, options.h), or Bochs
+ * of a version the command line did not give (lhv.bochs=; the runner
+ * always gives it). Bochs shows the guest no version of its own, so the
+ * runner that started it names it. A version that does not deviate then
+ * FAILs where another XFAILs. Each deviation, its versions, Bochs source
+ * function and SDM section: docs/l0-deviations.md. */
+bool l0_bochs_deviates(u32 versions);
+
+/* The versions for an XFAIL reason: "Bochs 2.7", "Bochs 2.7 and 3.0" */
+const char *l0_bochs_names(u32 versions);
+
+/* The Bochs versions of each deviation (docs/l0-deviations.md) */
+#define BOCHS_2_7_ONLY LHV_BOCHS_2_7
+#define BOCHS_3_0_ONLY LHV_BOCHS_3_0
+#define BOCHS_2_7_AND_3_0 (LHV_BOCHS_2_7 | LHV_BOCHS_3_0)
+
 /* Runs check(o, arg) on every online CPU at once (interrupts off on each,
  * see on_all_cpus) and prints the one verdict: FAIL when a CPU failed,
  * else XFAIL when a CPU met a known bug, else SKIP when all skipped, else

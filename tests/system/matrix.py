@@ -195,6 +195,22 @@ def full_cases():
     return cases
 
 
+def bochs3_cases():
+    """Bochs 3.0 (tools/bochs3.sh, issue #16) beside 2.7: the whole suite on
+    tigerlake, amd64 with 2 CPUs and i386 with 1 (any FAIL fails the case);
+    with --full every model with VMX, as on 2.7."""
+    vmx = [a for t in VMX_CORE_TESTS for a in ("--require-pass", t)]
+    v3 = ["--emulator", "bochs", "--bochs-version", "3.0"]
+    cases = [Case("%s-bochs3-tigerlake-smp%d" % (sub, smp),
+                  ["--subarch", sub] + v3 + ["--bochs-cpu", "tigerlake", "--smp", str(smp)] + vmx)
+             for sub, smp in (("amd64", 2), ("i386", 1))]
+    cases += [Case("%s-bochs3-%s-smp2" % (sub, model),
+                   ["--subarch", sub] + v3 + ["--bochs-cpu", model, "--smp", "2"] + vmx,
+                   full=True)
+              for model in ("corei7_skylake_x",) + BOCHS_VMX_MODELS for sub in test3.SUBARCHS]
+    return cases
+
+
 def bad_file(work, kind, sub):
     """Path of a corrupt module made at run time (see make_bad_files)."""
     return os.path.join(work, "inputs", "%s-%s.bin" % (kind, sub))
@@ -319,7 +335,7 @@ def robust_cases():
 
 
 def all_cases(work, bin_dir):
-    return (bochs_cases() + boot_cases() + fault_cases() + robust_cases() +
+    return (bochs_cases() + bochs3_cases() + boot_cases() + fault_cases() + robust_cases() +
             bad_input_cases(work, bin_dir) + full_cases())
 
 

@@ -375,6 +375,22 @@ static void test_fuzz(void **state)
     refused_naming("lhv.fuzz.seed=x", "lhv.fuzz.seed=x", "expected lhv.fuzz.seed=S");
 }
 
+static void test_bochs(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.bochs, LHV_BOCHS_UNKNOWN);
+    assert_int_equal(parse("lhv.bochs=2.7"), 0);
+    assert_int_equal(opts.bochs, LHV_BOCHS_2_7);
+    assert_int_equal(parse("lhv.bochs=2.7 lhv.bochs=3.0"), 0); /* the later wins */
+    assert_int_equal(opts.bochs, LHV_BOCHS_3_0);
+
+    refused("lhv.bochs=2.8", "lhv.bochs=2.8: expected lhv.bochs=2.7 or lhv.bochs=3.0");
+    refused_naming("lhv.bochs=3", "lhv.bochs=3", "expected lhv.bochs=2.7");
+    refused_naming("lhv.bochs", "lhv.bochs", "expected lhv.bochs=2.7");
+    refused_naming("lhv.bochs=", "lhv.bochs=", "expected lhv.bochs=2.7");
+}
+
 static void test_inject(void **state)
 {
     (void)state;
@@ -427,18 +443,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
 }
 
 static void test_option_names(void **state)
@@ -448,7 +464,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 11);
+    assert_int_equal(n, 12);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -459,6 +475,7 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[8], "lhv.test-timeout");
     assert_string_equal(lhv_option_names[9], "lhv.fuzz");
     assert_string_equal(lhv_option_names[10], "lhv.fuzz.seed");
+    assert_string_equal(lhv_option_names[11], "lhv.bochs");
 }
 
 static void test_all_together(void **state)
@@ -609,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_soak),
         cmocka_unit_test(test_test_timeout),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_bochs),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_console),
         cmocka_unit_test(test_unknown_lhv_option),

@@ -34,6 +34,15 @@ enum lhv_inject {
     LHV_INJECT_VMREAD_UNSUPPORTED, /* vmr() of a field the CPU lacks: FATAL, not a value */
 };
 
+/* lhv.bochs=: the Bochs version the runner started, as a bit so a deviation
+ * can name a set of versions (lhv/suite/suite.h). Bochs shows the guest no
+ * version of its own: docs/l0-deviations.md. */
+enum lhv_bochs_version {
+    LHV_BOCHS_UNKNOWN = 0, /* not given */
+    LHV_BOCHS_2_7 = 1u << 0,
+    LHV_BOCHS_3_0 = 1u << 1,
+};
+
 struct lhv_options {
     struct lhv_serial_cfg serial; /* default 115200,8n1,0x3f8 */
     u32 boot_drive;               /* 0xffffffff unless boot_drive= */
@@ -47,6 +56,7 @@ struct lhv_options {
     u32 fuzz_seed;                /* lhv.fuzz.seed=S; default 1 */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
+    u8 bochs;                     /* lhv.bochs=, an enum lhv_bochs_version */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
     u8 console;                   /* lhv.console=: LHV_CONSOLE_* bits; 0 = the
                                      default for the boot (boot_params.h) */

@@ -5,7 +5,7 @@
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
-    "lhv.fuzz.seed", NULL,
+    "lhv.fuzz.seed", "lhv.bochs", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -21,6 +21,7 @@ const char *const lhv_option_names[] = {
 #define FUZZ_FORM "expected lhv.fuzz=N with N in 1..1000000000"
 #define FUZZ_SEED_FORM "expected lhv.fuzz.seed=S with S in 1..4294967295"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
+#define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|" \
     "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported"
@@ -241,6 +242,17 @@ static const char *parse_console(const char *v, size_t len, struct lhv_options *
     return NULL;
 }
 
+static const char *parse_bochs(const char *v, size_t len, struct lhv_options *o)
+{
+    if (equals(v, len, "2.7"))
+        o->bochs = LHV_BOCHS_2_7;
+    else if (equals(v, len, "3.0"))
+        o->bochs = LHV_BOCHS_3_0;
+    else
+        return BOCHS_FORM;
+    return NULL;
+}
+
 static const struct option {
     const char *key;
     const char *form; /* the message when the value is missing */
@@ -259,6 +271,7 @@ static const struct option {
     { "lhv.test-timeout", TEST_TIMEOUT_FORM, parse_test_timeout },
     { "lhv.fuzz", FUZZ_FORM, parse_fuzz },
     { "lhv.fuzz.seed", FUZZ_SEED_FORM, parse_fuzz_seed },
+    { "lhv.bochs", BOCHS_FORM, parse_bochs },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */
