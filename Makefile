@@ -5,13 +5,16 @@
 #   make run-bochs       the same in Bochs (VMX, x2APIC)
 #   make test            host unit tests and the QEMU boot matrix (both subarchs)
 #   make test-full       make test plus the long matrix (every Bochs CPU model, soaks)
+#   make mutate          mutation testing: does a test catch each bug of tests/mutations.ini
 #   make unit            host unit tests only
 #   make iso             GRUB ISO images (lhv-amd64.iso, lhv-i386.iso)
 #   make usb             lhv-usb-amd64.img for a USB stick (prints the dd command)
 #   make debug           amd64 debug build in QEMU, waiting for gdb on :1234
 #   make gdb             gdb with every stage's symbols, attached to make debug's QEMU
 #   make compile_commands.json   compilation database for editors (clangd)
+#   make compare-l0      docs/l0-compare.md: the suite on Bochs 2.7 and 3.0, compared
 #   make clean
+#   make distclean       make clean, and Bochs 3.0 (build-deps/, tools/bochs3.sh)
 #
 # Jobs: as many as CPUs unless -j says otherwise.
 # Variables: SUBARCHS (amd64 i386), APP (hypapps/helloworld), SL_BASE
@@ -275,7 +278,8 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 
 # --- running and testing ----------------------------------------------------
-.PHONY: deps iso run run-bochs debug gdb usb bench test test-full system clean
+.PHONY: deps iso run run-bochs debug gdb usb bench test test-full system clean distclean \
+	compare-l0
 
 deps:
 	@bash tools/deps.sh
@@ -330,15 +334,34 @@ test: deps
 	$(MAKE) --no-print-directory all unit
 	$(PYTHON) tests/system/test_test3.py
 	$(PYTHON) tests/system/test_tools.py
+	$(PYTHON) tests/system/test_mutate.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
 	$(PYTHON) tests/system/check_layers.py
 	$(PYTHON) tests/system/check_layers.py --self-test
+	$(PYTHON) tests/system/check_entry_checks_doc.py
 	$(PYTHON) tests/system/matrix.py $(MATRIX_ARGS)
+	$(PYTHON) tests/system/check_deviations.py
+
+# Mutation testing (docs/tests.md): each bug of tests/mutations.ini applied to
+# a scratch copy (build/mutate), built, its tests run; caught/survived and the
+# score. Minutes, so not part of make test. MUTATE_ARGS="-j 2 --only ID".
+.PHONY: mutate
+mutate: deps
+	$(PYTHON) tools/mutate.py $(MUTATE_ARGS)
 
 # make test with the long cases as well (tests/system/matrix.py --full)
 test-full:
 	$(MAKE) --no-print-directory test MATRIX_ARGS=--full
+
+# One suite run per Bochs version and subarch (tools/l0compare.py)
+compare-l0: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(PYTHON) tools/l0compare.py
+
+# make clean leaves build-deps/ (Bochs 3.0, minutes to rebuild); this does not
+distclean: clean
+	rm -rf build-deps
 
 clean:
 	rm -rf build init-x86-*.bin init-x86-*.elf sl-x86-*.elf runtime-x86-*.elf \

@@ -26,6 +26,7 @@ import queue
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -924,6 +925,14 @@ def kvm_cpu(model):
 # runs with LC_ALL=C.
 
 BOCHS_SHARE = "/usr/share/bochs"
+# Bochs 3.0 (issue #16): built from Debian 13's source by tools/bochs3.sh,
+# without debugger (no -rc: it runs at once) and without sound (a sound:
+# line is a fatal config error); its source has no BIOS images, so it boots
+# Debian 12's, as 2.7 does. LHV learns the version from lhv.bochs= (the
+# guest cannot read it from Bochs: docs/l0-deviations.md).
+BOCHS_VERSIONS = ("2.7", "3.0")
+BOCHS_BINARIES = {"2.7": "bochs",
+                  "3.0": os.path.join(ROOT, "build-deps", "bochs-3.0", "bin", "bochs")}
 BOCHS_DEFAULT_CPU = "corei7_skylake_x"
 BOCHS_MAX_HOST_MIB = 2048  # 'megs' (host memory) stops there; 'memory: guest=' goes beyond
 BOCHS_IPS = 10000000       # instructions per emulated second: larger makes BIOS/GRUB waits longer
@@ -953,10 +962,10 @@ def bochsrc_quote(path):
     return '"%s"' % path
 
 
-def bochsrc_text(model, cpus, mib, iso, com1, log, share=BOCHS_SHARE):
+def bochsrc_text(model, cpus, mib, iso, com1, log, share=BOCHS_SHARE, version="2.7"):
     """The bochsrc for one run: the GRUB ISO as a CD on ata0-master, mib MiB
     of RAM, cpus processors of Bochs model `model`, COM1 into the file com1,
-    Bochs' log into the file log."""
+    Bochs' log into the file log; for Bochs `version`."""
     if mib <= BOCHS_MAX_HOST_MIB:
         memory = "megs: %d" % mib
     else:
@@ -986,6 +995,8 @@ def bochsrc_text(model, cpus, mib, iso, com1, log, share=BOCHS_SHARE):
         "sound: driver=dummy",  # no ALSA noise on stderr
         'display_library: rfb, options="timeout=0"',
     ]
+    if version == "3.0":  # built without debugger and sound (tools/bochs3.sh)
+        lines = [line for line in lines if not line.startswith(("sound:", "magic_break:"))]
     return "\n".join(lines) + "\n"
 
 
@@ -1070,15 +1081,20 @@ class Bochs:
 
     def command(self, config, image):
         f = self.files(config)
-        return ["env", "LC_ALL=C", self.binary, "-q", "-f", f["bochsrc"], "-rc", f["rc"]]
+        binary = BOCHS_BINARIES[config.bochs_version]
+        rc = ["-rc", f["rc"]] if config.bochs_version == "2.7" else []
+        return ["env", "LC_ALL=C", binary, "-q", "-f", f["bochsrc"]] + rc
 
     def bochsrc(self, config, image):
         f = self.files(config)
         return bochsrc_text(config.bochs_cpu, config.smp, memory_mib(config.memory),
-                            image.iso, f["com1"], f["log"])
+                            image.iso, f["com1"], f["log"], version=config.bochs_version)
 
     def start(self, config, image, stderr):
-        if shutil.which(self.binary) is None:
+        if config.bochs_version == "3.0" and not os.access(BOCHS_BINARIES["3.0"], os.X_OK):
+            raise SetupError("Bochs 3.0 not built (%s missing): run tools/bochs3.sh "
+                             "(make test does)" % BOCHS_BINARIES["3.0"])
+        if shutil.which(BOCHS_BINARIES[config.bochs_version]) is None:
             raise SetupError("bochs not found: install bochs, bochsbios and vgabios "
                              "(tools/deps.sh does)")
         for rom in ("BIOS-bochs-latest", "VGABIOS-lgpl-latest"):
@@ -1194,6 +1210,33 @@ def stderr_tail(path, limit=300):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def parse_host_stalls(text):
+    """--host-stalls MS:EVERY -> (stop seconds, period seconds), or None."""
+    if not text:
+        return None
+    try:
+        stop, every = (float(x) / 1000 for x in text.split(":"))
+    except ValueError:
+        stop = every = -1
+    if not 0 < stop < every:
+        raise SetupError("--host-stalls %r: give MS:EVERY in milliseconds, 0 < MS < EVERY "
+                         "(e.g. 70:250)" % text)
+    return stop, every
+
+
+def stall_emulator(proc, stalls, done):
+    """Stops proc for stalls[0] seconds every stalls[1] seconds until done is
+    set (--host-stalls): the emulator's clocks go on while it is stopped."""
+    stop, every = stalls
+    while not done.wait(every - stop):
+        try:
+            proc.send_signal(signal.SIGSTOP)
+            done.wait(stop)
+            proc.send_signal(signal.SIGCONT)
+        except ProcessLookupError:
+            return
+
+
 def run_emulator(config, image, echo=None):
     """Runs the emulator on image; returns (cleaned lines, Outcome)."""
     backend = EMULATORS[config.emulator]()
@@ -1210,8 +1253,13 @@ def run_emulator(config, image, echo=None):
         reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue),
                                   daemon=True)
         reader.start()
+        stalls_done = threading.Event()
+        if getattr(config, "host_stalls", None):
+            threading.Thread(target=stall_emulator, args=(proc, config.host_stalls, stalls_done),
+                             daemon=True).start()
         try:
             ended = session.until_end(t0 + config.timeout)
+            stalls_done.set()
             if ended and getattr(config, "screenshot", None):
                 why = backend.screenshot(config)
                 if why and echo:
@@ -1233,6 +1281,10 @@ def run_emulator(config, image, echo=None):
             proc.kill()
             proc.wait()
             raise Interrupted(log.name)
+        finally:
+            stalls_done.set()
+            if getattr(config, "host_stalls", None) and proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
         exit_time = time.monotonic() - t0
         session.drain()
         reader.join()
@@ -1405,7 +1457,7 @@ def build_parser():
     a("--build", action="store_true",
       help="run 'make SUBARCHS=SUBARCH' in the repository first (default: use what is built)")
     a("--emulator", default="qemu", choices=sorted(EMULATORS),
-      help="emulator to run (default qemu: qemu-system-x86_64, TCG; bochs: Bochs 2.7 "
+      help="emulator to run (default qemu: qemu-system-x86_64, TCG; bochs: Bochs 2.7 or 3.0 "
            "with a generated bochsrc, GRUB image only)")
     a("--boot", default="grub", choices=("grub", "direct", "uefi"),
       help="grub: a GRUB ISO made by tools/mkiso.py, booted as a raw disk by QEMU, as "
@@ -1415,6 +1467,10 @@ def build_parser():
            "(QEMU, amd64 only; Debian's ovmf, grub-efi-amd64-bin). Default grub")
     a("--smp", type=int, default=1, metavar="N",
       help="number of CPUs (default 1): QEMU -smp N, Bochs cpu: count=N")
+    a("--host-stalls", metavar="MS:EVERY",
+      help="stop the emulator's process (SIGSTOP) for MS milliseconds every EVERY "
+           "milliseconds of the run, as a busy host does: LHV's timing code must "
+           "notice the lost time, not measure it wrong (e.g. 70:250)")
     a("--memory", default="512M", metavar="SIZE",
       help="guest RAM in QEMU -m syntax: 512M, 2G, 6G (default 512M); for Bochs "
            "megs: (memory: guest= above 2 GiB)")
@@ -1424,6 +1480,10 @@ def build_parser():
       help="Bochs CPU model, cpu: model= (default %s, which has VMX with EPT, "
            "VPID, unrestricted guests; atom_n270 has neither VMX nor long mode; "
            "'bochs -help cpu' lists them)" % BOCHS_DEFAULT_CPU)
+    a("--bochs-version", choices=BOCHS_VERSIONS,
+      help="Bochs to run: 2.7 (default: Debian's bochs) or 3.0 (built by tools/bochs3.sh "
+           "into build-deps/bochs-3.0). Adds lhv.bochs=VERSION to LHV's command line: the "
+           "platform line names it and the XFAILs of that version's deviations apply")
     a("--timeout", type=float, metavar="S",
       help="seconds from the emulator's start to SUMMARY/FATAL before the run is "
            "killed and failed (default 30 for QEMU, 120 for Bochs)")
@@ -1479,6 +1539,8 @@ def parse_args(argv):
         raise SetupError("--cpu and --extra-qemu-args are QEMU's; for Bochs use --bochs-cpu")
     if config.bochs_cpu and not bochs:
         raise SetupError("--bochs-cpu needs --emulator bochs (QEMU's model is --cpu)")
+    if config.bochs_version and not bochs:
+        raise SetupError("--bochs-version needs --emulator bochs")
     if bochs and end_action(config.cmdline or "") == "reboot":
         raise SetupError("Bochs restarts the machine on a reset and cannot exit instead "
                          "(no -no-reboot): run lhv.end=reboot under QEMU")
@@ -1497,10 +1559,17 @@ def parse_args(argv):
         config.cpu = kvm_cpu(config.cpu)
     config.cpu = config.cpu or "qemu64"
     config.bochs_cpu = config.bochs_cpu or BOCHS_DEFAULT_CPU
+    if bochs:
+        config.bochs_version = config.bochs_version or BOCHS_VERSIONS[0]
+        words = config.cmdline if config.cmdline is not None else grub_cfg_cmdline(
+            config.subarch)
+        if "lhv.bochs=" not in words:
+            config.cmdline = (words + " lhv.bochs=" + config.bochs_version).strip()
     if config.timeout is None:
         config.timeout = DEFAULT_TIMEOUTS[config.emulator]
     if not config.timeout > 0:
         raise SetupError("--timeout %g: give a number of seconds above 0" % config.timeout)
+    config.host_stalls = parse_host_stalls(config.host_stalls)
     if config.junit:
         config.junit = os.path.abspath(config.junit)
         if not os.path.isdir(os.path.dirname(config.junit)):
@@ -1511,8 +1580,9 @@ def parse_args(argv):
         prepared_iso(config)  # refuses a --boot-dir it cannot use, before anything runs
     if bochs:
         memory_mib(config.memory)  # refuses what a bochsrc cannot say
-    config.name = config.name or ("%s-bochs" % config.subarch if bochs
-                                  else "%s-%s" % (config.subarch, config.boot))
+    config.name = config.name or ("%s-bochs%s" % (config.subarch, "" if config.bochs_version
+                                                  == "2.7" else "-" + config.bochs_version)
+                                  if bochs else "%s-%s" % (config.subarch, config.boot))
     config.work_dir = os.path.abspath(config.work_dir
                                       or os.path.join(ROOT, "build", "test3", config.name))
     config.xmhf_bin = os.path.abspath(config.xmhf_bin)

@@ -21,6 +21,7 @@
 #define PIT_DIVISOR 1193 /* 1193182 / 1193 = 1000.15 Hz */
 #define CALIBRATION_WINDOWS 3
 #define CALIBRATION_MS 100
+#define CALIBRATION_RETRIES 5 /* windows measured again after a host stall */
 
 static volatile u32 pit_ticks;
 static volatile u32 lapic_ticks[LHV_MAX_CPUS];
@@ -114,11 +115,14 @@ void timer_pit_rate_end(struct pit_rate_sample *s)
 }
 
 /* One window of CALIBRATION_MS, timed by polling the PIT's channel-2
- * counter (a delayed CPU loses no time that way, unlike counting IRQ0s):
+ * counter (a delayed CPU loses no time that way, unlike counting IRQ0s,
+ * as long as it reads the 16-bit counter at least once per wrap, 55 ms):
  * the LAPIC counter and the PM timer are read next to the PIT at both ends
  * with interrupts off, so nothing comes between the reads; in between the
- * CPU takes interrupts (the IRQ0s being counted). */
-static void measure_window(u64 *by_pit, u64 *by_pm)
+ * CPU takes interrupts (the IRQ0s being counted). Returns false when the
+ * PM timer saw more than half a wrap of PIT clocks that the polling did
+ * not: the host stopped the (virtual) CPU for longer than a wrap. */
+static bool measure_window(u64 *by_pit, u64 *by_pm)
 {
     struct pit_counter pc;
     u64 window = udiv64((u64)CALIBRATION_MS * PIT_HZ, 1000, NULL), clocks;
@@ -133,8 +137,11 @@ static void measure_window(u64 *by_pit, u64 *by_pm)
     u32 c1 = lapic_timer_current(), p1 = pm ? pmtimer_read() : 0;
     __asm__ volatile("sti");
     u64 counts = c0 - c1;
+    u64 pm_clocks = pm ? pmtimer_delta(p0, p1) : 0;
     *by_pit = udiv64(counts * PIT_HZ, clocks, NULL);
-    *by_pm = pm ? udiv64(counts * PMTIMER_HZ, pmtimer_delta(p0, p1), NULL) : 0;
+    *by_pm = pm ? udiv64(counts * PMTIMER_HZ, pm_clocks, NULL) : 0;
+    /* The PM timer runs at 3 x PIT_HZ (both from the 14.318 MHz clock). */
+    return !pm || udiv64(pm_clocks, 3, NULL) <= clocks + 0x8000;
 }
 
 void timer_calibrate_lapic(struct lapic_calibration *out, struct pit_rate_sample *irq0)
@@ -142,8 +149,9 @@ void timer_calibrate_lapic(struct lapic_calibration *out, struct pit_rate_sample
     u64 pit[CALIBRATION_WINDOWS], pm[CALIBRATION_WINDOWS];
 
     timer_pit_rate_begin(irq0, PIT_SAMPLE_DIVISOR);
-    for (int i = 0; i < CALIBRATION_WINDOWS; i++)
-        measure_window(&pit[i], &pm[i]);
+    for (int i = 0, tries = 0; i < CALIBRATION_WINDOWS; i++)
+        if (!measure_window(&pit[i], &pm[i]) && ++tries < CALIBRATION_RETRIES)
+            i--; /* a window the host cut short of PIT wraps: measure it again */
     timer_pit_rate_end(irq0);
     lapic_timer_stop();
     out->hz_by_pit = median3(pit[0], pit[1], pit[2]);

@@ -7,7 +7,7 @@
 set -eu
 
 PACKAGES="gcc make binutils gzip grub-pc-bin grub-common xorriso mtools
-qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb
+qemu-system-x86 bochs bochsbios vgabios libcmocka-dev python3 gdb g++ xz-utils
 ovmf grub-efi-amd64-bin"
 if [ "${1:-}" = fuzz ]; then
     PACKAGES="$PACKAGES clang libclang-rt-14-dev"
@@ -23,7 +23,13 @@ missing=""
 for pkg in $PACKAGES; do
     echo "$present" | grep -qx "$pkg" || missing="$missing $pkg"
 done
-[ -z "$missing" ] && exit 0
+# Then Bochs 3.0, the second L0, built once into build-deps/ (tools/bochs3.sh);
+# LHV_BOCHS3=skip leaves it out (the runner's --bochs-version 3.0 then says so).
+bochs3() {
+    [ "${LHV_BOCHS3:-}" = skip ] && exit 0
+    exec sh "$(dirname "$0")/bochs3.sh"
+}
+[ -z "$missing" ] && bochs3
 
 if [ "$(id -u)" -eq 0 ]; then
     sudo=""
@@ -61,3 +67,4 @@ step "apt-get update" $sudo apt-get update -q
 step "installing$missing" $sudo env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends $missing
 echo "deps.sh: done (apt's output: $LOG)"
+bochs3

@@ -2,6 +2,7 @@
  * outcomes of tests that run on every CPU into one verdict. */
 #include "cpu.h"
 #include "deadline.h"
+#include "emulator.h"
 #include "options.h"
 #include "smp.h"
 #include "string.h"
@@ -45,6 +46,16 @@ static u32 soak_exits = LHV_SOAK_DEFAULT;
 
 void suite_set_soak(u32 exits) { soak_exits = exits; }
 u32 suite_soak(void) { return soak_exits; }
+
+static u32 fuzz_trials = LHV_FUZZ_DEFAULT, fuzz_seed = 1;
+
+void suite_set_fuzz(u32 trials, u32 seed)
+{
+    fuzz_trials = trials;
+    fuzz_seed = seed;
+}
+u32 suite_fuzz_trials(void) { return fuzz_trials; }
+u32 suite_fuzz_seed(void) { return fuzz_seed; }
 
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
 
@@ -106,6 +117,21 @@ bool outcome_check_eq(struct cpu_outcome *o, u64 got, u64 want, const char *file
     outcome_fail(o, "%s:%d: %s == %s: got 0x%llx (%llu), expected 0x%llx (%llu)", file, line,
                  got_expr, want_expr, got, got, want, want);
     return false;
+}
+
+bool l0_bochs_deviates(u32 versions)
+{
+    u32 v = emulator_bochs_version();
+    return emulator_detect() == EMU_BOCHS && (v == LHV_BOCHS_UNKNOWN || (v & versions));
+}
+
+const char *l0_bochs_names(u32 versions)
+{
+    switch (versions & (LHV_BOCHS_2_7 | LHV_BOCHS_3_0)) {
+    case LHV_BOCHS_2_7: return "Bochs 2.7";
+    case LHV_BOCHS_3_0: return "Bochs 3.0";
+    default: return "Bochs 2.7 and 3.0";
+    }
 }
 
 static struct cpu_outcome outcomes[LHV_MAX_CPUS];

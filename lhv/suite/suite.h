@@ -34,6 +34,12 @@ u32 suite_selected_count(void);
 void suite_set_soak(u32 exits);
 u32 suite_soak(void);
 
+/* lhv.fuzz=N and lhv.fuzz.seed=S: the trials of vmx/fuzz-entry and the
+ * seed they are drawn from (set by lhv_main) */
+void suite_set_fuzz(u32 trials, u32 seed);
+u32 suite_fuzz_trials(void);
+u32 suite_fuzz_seed(void);
+
 /* A test that runs on every CPU prints one verdict (docs/design.md §4): each CPU
  * fills its outcome, and the combination passes only when every CPU
  * passed; a failure names the CPUs and the first reason. */
@@ -47,6 +53,23 @@ void outcome_skip(struct cpu_outcome *o, const char *fmt, ...) __attribute__((fo
  * the test ends as XFAIL unless some CPU failed outright. */
 void outcome_xfail(struct cpu_outcome *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The gate of an XFAIL for a Bochs deviation: true when the L0 is Bochs
+ * of one of `versions` (enum lhv_bochs_version bits, options.h), or Bochs
+ * of a version the command line did not give (lhv.bochs=; the runner
+ * always gives it). Bochs shows the guest no version of its own, so the
+ * runner that started it names it. A version that does not deviate then
+ * FAILs where another XFAILs. Each deviation, its versions, Bochs source
+ * function and SDM section: docs/l0-deviations.md. */
+bool l0_bochs_deviates(u32 versions);
+
+/* The versions for an XFAIL reason: "Bochs 2.7", "Bochs 2.7 and 3.0" */
+const char *l0_bochs_names(u32 versions);
+
+/* The Bochs versions of each deviation (docs/l0-deviations.md) */
+#define BOCHS_2_7_ONLY LHV_BOCHS_2_7
+#define BOCHS_3_0_ONLY LHV_BOCHS_3_0
+#define BOCHS_2_7_AND_3_0 (LHV_BOCHS_2_7 | LHV_BOCHS_3_0)
 
 /* Runs check(o, arg) on every online CPU at once (interrupts off on each,
  * see on_all_cpus) and prints the one verdict: FAIL when a CPU failed,

@@ -76,6 +76,7 @@ static bool stamp_read(struct stamp *s, u32 (*counter)(void))
  * and PIT_POLL_MS more. Bootstrap processor. */
 #define PIT_RELOADS 5
 #define PIT_POLL_MS 20
+#define PIT_PERIOD_TRIES 3
 #define PIT_CLOCK_TOLERANCE_PPM 5000 /* 0.5 % */
 
 struct pit_period {
@@ -105,8 +106,8 @@ static void pit_period_measure(struct pit_period *p, u32 nominal)
             continue;
         }
         u64 d = udiv64((u64)pmtimer_delta(prev.pm, cur.pm) * PIT_HZ * 1000, PMTIMER_HZ, NULL);
-        if (have_prev && cur.count > prev.count && d >= (u64)nominal * 500)
-            p->stalls++;
+        if (have_prev && d >= (u64)nominal * 500)
+            p->stalls++; /* a reload may hide in the gap, seen or not */
         else if (have_prev && cur.count > prev.count)
             est[p->reloads++] = d - (u64)prev.count * 1000 + (u64)cur.count * 1000;
         prev = cur;
@@ -156,13 +157,16 @@ static bool irqs_right(const struct pit_rate_sample *s)
 /* QEMU TCG drops a timer interrupt that falls due while the host keeps the
  * virtual CPU's thread off the processor: counts only too low, every try,
  * are that known emulator behaviour (XFAIL) there, and a failure anywhere
- * else. A count too high is always a failure. */
+ * else. A count too high is always a failure, and so is one below half
+ * the expected: a busy host delays the CPU, it does not lose most of its
+ * interrupts (an interrupt path that loses them, e.g. a missing EOI, does). */
 static bool dropped_by_qemu(const struct pit_rate_sample *tries)
 {
     if (emulator_detect() != EMU_QEMU_TCG)
         return false;
     for (int i = 0; i < ATTEMPTS; i++)
-        if (tries[i].irqs + 1 >= irqs_expected(&tries[i]))
+        if (tries[i].irqs + 1 >= irqs_expected(&tries[i]) ||
+            tries[i].irqs * 2 < irqs_expected(&tries[i]))
             return false;
     return true;
 }
@@ -248,7 +252,13 @@ static void test_pit_clock_rate(const char *name)
 
     if (!pmtimer_present())
         return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the PIT with");
-    pit_period_measure(&p, PIT_HZ / PIT_TICK_HZ);
+    /* A host that stops the CPU near the end of the 30 ms window leaves too
+     * few reloads and nothing to see the stall by: measure again. */
+    for (int i = 0; i < PIT_PERIOD_TRIES; i++) {
+        pit_period_measure(&p, PIT_HZ / PIT_TICK_HZ);
+        if (p.reloads > PIT_RELOADS / 2)
+            break;
+    }
     format_clocks(period, sizeof(period), p.milli);
     format_clocks(expected, sizeof(expected), want);
     if (p.reloads <= PIT_RELOADS / 2 && p.stalls && emulator_detect() == EMU_QEMU_TCG)
@@ -427,7 +437,8 @@ static void check_periodic(struct cpu_outcome *o, void *arg)
     if (ticks_right(r))
         return;
     format_ms(span, sizeof(span), (u64)pmtimer_delta(r->pm_start, r->pm_end) * 1000);
-    if (qemu && r->ticks < ticks_expected(r))
+    /* Below half the expected count is not a busy host (dropped_by_qemu). */
+    if (qemu && r->ticks < ticks_expected(r) && r->ticks * 2 >= ticks_expected(r))
         return outcome_xfail(o, "QEMU TCG dropped timer interrupts while the host was busy: "
                              "%u in %s ms of PM time at a verified %s ms period, expected %u",
                              r->ticks, span, period, ticks_expected(r));

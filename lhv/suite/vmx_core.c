@@ -108,6 +108,40 @@ static void check_cpuid(struct cpu_outcome *o, void *arg)
 
 VMX_TEST_ALL_CPUS("vmx/cpuid-exiting", check_cpuid);
 
+/* Every other leaf passes through: the guest reads what the host reads, but
+ * for the hypervisor bit LHV adds (CPUID.01H:ECX[31]). Both read on the
+ * same CPU, so even the initial APIC ID in leaf 1's EBX agrees. */
+static const u32 passthrough_leaves[] = {0, 1, 7, 0x80000000u, 0x80000001u};
+#define PASSTHROUGH_LEAVES (sizeof(passthrough_leaves) / sizeof(passthrough_leaves[0]))
+
+static void guest_cpuid_leaves(void *arg)
+{
+    struct cpuid_regs *r = arg;
+    for (u32 i = 0; i < PASSTHROUGH_LEAVES; i++)
+        r[i] = cpuid(passthrough_leaves[i], 0);
+}
+
+static void check_cpuid_passthrough(struct cpu_outcome *o, void *arg)
+{
+    struct cpuid_regs in_guest[PASSTHROUGH_LEAVES];
+    struct vcpu *v = test_guest(o);
+    (void)arg;
+
+    if (!v || !test_guest_run(o, v, guest_cpuid_leaves, in_guest))
+        return;
+    for (u32 i = 0; i < PASSTHROUGH_LEAVES; i++) {
+        struct cpuid_regs h = cpuid(passthrough_leaves[i], 0), g = in_guest[i];
+        if (passthrough_leaves[i] == 1)
+            h.ecx |= CPUID1_ECX_HYPERVISOR;
+        if (g.eax != h.eax || g.ebx != h.ebx || g.ecx != h.ecx || g.edx != h.edx)
+            return outcome_fail(o, "leaf 0x%x: the guest read %08x %08x %08x %08x, the host "
+                                "%08x %08x %08x %08x", passthrough_leaves[i], g.eax, g.ebx,
+                                g.ecx, g.edx, h.eax, h.ebx, h.ecx, h.edx);
+    }
+}
+
+VMX_TEST_ALL_CPUS("vmx/cpuid-passthrough", check_cpuid_passthrough);
+
 static void guest_app_call(void *arg)
 {
     struct echo *e = arg;

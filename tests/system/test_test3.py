@@ -85,6 +85,17 @@ class ParseLine(unittest.TestCase):
         self.assertIsNone(test3.parse_summary("all good"))
 
 
+class HostStalls(unittest.TestCase):
+    def test_parsed_to_seconds(self):
+        self.assertEqual(test3.parse_host_stalls("70:250"), (0.07, 0.25))
+        self.assertIsNone(test3.parse_host_stalls(None))
+
+    def test_bad_values_refused(self):
+        for text in ("70", "250:70", "0:100", "a:b", "70:250:1", "-5:10"):
+            with self.assertRaises(test3.SetupError, msg=text):
+                test3.parse_host_stalls(text)
+
+
 class Judge(unittest.TestCase):
     def test_good_run(self):
         r = judge(GOOD_RUN)
@@ -754,6 +765,22 @@ class BochsOptions(unittest.TestCase):
         self.assertEqual((options(rc["cpu"])["model"], options(rc["cpu"])["count"], rc["megs"]),
                          ("corei7_icelake_u", "2", "1024"))
 
+    def test_bochs_versions(self):
+        image = test3.BootImage(iso="/w/lhv-amd64.iso")
+        old, new = self.args(), self.args("--bochs-version", "3.0", "--cmdline", "lhv.cpus=1")
+        self.assertEqual((old.bochs_version, new.bochs_version), ("2.7", "3.0"))
+        self.assertTrue(old.cmdline.endswith(" lhv.bochs=2.7"))
+        self.assertEqual(new.cmdline, "lhv.cpus=1 lhv.bochs=3.0")
+        self.assertEqual(os.path.basename(new.work_dir), "amd64-bochs-3.0")
+        cmd = test3.Bochs().command(new, image)
+        self.assertEqual(cmd[2], test3.BOCHS_BINARIES["3.0"])
+        self.assertNotIn("-rc", cmd)  # built without the debugger: it runs at once
+        rc = bochsrc_fields(test3.Bochs().bochsrc(new, image))
+        self.assertNotIn("sound", rc)  # built without sound: the line is fatal there
+        self.assertIn("sound", bochsrc_fields(test3.Bochs().bochsrc(old, image)))
+        with self.assertRaises(test3.SetupError):
+            test3.parse_args(["--subarch", "amd64", "--bochs-version", "3.0"])
+
     def test_refusals(self):
         for extra in (["--boot", "direct"], ["--cpu", "Haswell"], ["--memory", "1.5G"],
                       ["--cmdline", "lhv.end=reboot"], ["--smp", "0"]):
@@ -907,6 +934,8 @@ class MatrixSelection(unittest.TestCase):
         self.assertTrue(default < full)
         self.assertIn("amd64-bochs-tigerlake-smp2", default)
         self.assertIn("amd64-bochs-ryzen-no-vmx", full - default)
+        self.assertIn("i386-bochs3-tigerlake-smp1", default)
+        self.assertIn("amd64-bochs3-corei7_icelake_u-smp2", full - default)
 
     def test_quick_is_a_subset(self):
         self.assertTrue(set(self.names("--quick")) <= set(self.names()))

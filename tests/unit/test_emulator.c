@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "emulator.h"
+#include "options.h"
 
 /* Up to 2 signatures, each given as a C string padded with NULs to 12. */
 static enum emulator classify(u32 n, const char *a, const char *b, bool e9)
@@ -27,6 +28,19 @@ static void test_no_hypervisor_bit(void **state)
     assert_int_equal(classify(0, NULL, NULL, false), EMU_NONE);
     assert_int_equal(classify(0, NULL, NULL, true), EMU_BOCHS);
     assert_string_equal(emulator_name(EMU_NONE), "none (bare metal)");
+    assert_string_equal(emulator_name(EMU_BOCHS), "Bochs");
+}
+
+/* lhv.bochs= names the version; other L0s ignore it */
+static void test_bochs_version(void **state)
+{
+    (void)state;
+    emulator_set_bochs_version(LHV_BOCHS_3_0);
+    assert_string_equal(emulator_name(EMU_BOCHS), "Bochs 3.0");
+    assert_string_equal(emulator_name(EMU_QEMU_TCG), "QEMU TCG");
+    emulator_set_bochs_version(LHV_BOCHS_2_7);
+    assert_string_equal(emulator_name(EMU_BOCHS), "Bochs 2.7");
+    emulator_set_bochs_version(LHV_BOCHS_UNKNOWN);
     assert_string_equal(emulator_name(EMU_BOCHS), "Bochs");
 }
 
@@ -70,6 +84,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_hypervisor_bit),
+        cmocka_unit_test(test_bochs_version),
         cmocka_unit_test(test_known_signatures),
         cmocka_unit_test(test_hyperv_interface_of_another),
         cmocka_unit_test(test_other_hypervisor_is_named),

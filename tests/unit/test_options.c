@@ -352,6 +352,45 @@ static void test_test_timeout(void **state)
     refused_naming("lhv.test-timeout=5s", "lhv.test-timeout=5s", "expected lhv.test-timeout=");
 }
 
+static void test_fuzz(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.fuzz, LHV_FUZZ_DEFAULT);
+    assert_int_equal(opts.fuzz_seed, 1);
+    assert_int_equal(parse("lhv.fuzz=20000 lhv.fuzz.seed=0xffffffff"), 0);
+    assert_int_equal(opts.fuzz, 20000);
+    assert_int_equal(opts.fuzz_seed, 0xffffffffu);
+    assert_int_equal(parse("lhv.fuzz.seed=7 lhv.fuzz=1"), 0);
+    assert_int_equal(opts.fuzz, 1);
+    assert_int_equal(opts.fuzz_seed, 7);
+
+    refused("lhv.fuzz=0", "lhv.fuzz=0: expected lhv.fuzz=N with N in 1..1000000000");
+    refused_naming("lhv.fuzz=1000000001", "lhv.fuzz=1000000001", "expected lhv.fuzz=N");
+    refused_naming("lhv.fuzz", "lhv.fuzz", "expected lhv.fuzz=N");
+    refused("lhv.fuzz.seed=0",
+            "lhv.fuzz.seed=0: expected lhv.fuzz.seed=S with S in 1..4294967295");
+    refused_naming("lhv.fuzz.seed=4294967296", "lhv.fuzz.seed=4294967296",
+                   "expected lhv.fuzz.seed=S");
+    refused_naming("lhv.fuzz.seed=x", "lhv.fuzz.seed=x", "expected lhv.fuzz.seed=S");
+}
+
+static void test_bochs(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_int_equal(opts.bochs, LHV_BOCHS_UNKNOWN);
+    assert_int_equal(parse("lhv.bochs=2.7"), 0);
+    assert_int_equal(opts.bochs, LHV_BOCHS_2_7);
+    assert_int_equal(parse("lhv.bochs=2.7 lhv.bochs=3.0"), 0); /* the later wins */
+    assert_int_equal(opts.bochs, LHV_BOCHS_3_0);
+
+    refused("lhv.bochs=2.8", "lhv.bochs=2.8: expected lhv.bochs=2.7 or lhv.bochs=3.0");
+    refused_naming("lhv.bochs=3", "lhv.bochs=3", "expected lhv.bochs=2.7");
+    refused_naming("lhv.bochs", "lhv.bochs", "expected lhv.bochs=2.7");
+    refused_naming("lhv.bochs=", "lhv.bochs=", "expected lhv.bochs=2.7");
+}
+
 static void test_inject(void **state)
 {
     (void)state;
@@ -404,18 +443,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
 }
 
 static void test_option_names(void **state)
@@ -425,7 +464,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 9);
+    assert_int_equal(n, 12);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -434,6 +473,9 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[5], "lhv.inject");
     assert_string_equal(lhv_option_names[7], "lhv.soak");
     assert_string_equal(lhv_option_names[8], "lhv.test-timeout");
+    assert_string_equal(lhv_option_names[9], "lhv.fuzz");
+    assert_string_equal(lhv_option_names[10], "lhv.fuzz.seed");
+    assert_string_equal(lhv_option_names[11], "lhv.bochs");
 }
 
 static void test_all_together(void **state)
@@ -583,6 +625,8 @@ int main(void)
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_soak),
         cmocka_unit_test(test_test_timeout),
+        cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_bochs),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_console),
         cmocka_unit_test(test_unknown_lhv_option),

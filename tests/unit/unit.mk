@@ -25,14 +25,18 @@ UNIT_SRCS_bootinfo_mb2 := $(UNIT_SRCS_bootinfo)
 UNIT_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
 UNIT_SRCS_emulator := xmhf/lib/emulator.c
 UNIT_SRCS_rtc := lhv/rtc.c
+UNIT_SRCS_entry_checks := lhv/vmx/entry_checks.c
 
 UNIT_NAMES := options mmap image printf pagetable glob bootinfo bootinfo_mb2 acpi vmx ept emulator \
-	rtc
+	rtc entry_checks
 UNIT_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/test_%)
 
 $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h) tests/unit/unit.mk
 	@mkdir -p $(@D)
 	$(Q)$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) $(UNIT_LDLIBS)
+
+# The entry-check model is also read through its headers
+$(UNIT_DIR)/test_entry_checks: lhv/vmx/entry_checks.h lhv/vmx/vmcs.h
 
 .PHONY: unit
 unit: $(UNIT_BINS)

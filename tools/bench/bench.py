@@ -278,6 +278,7 @@ def boot_configs(quick):
                               ("boot",), FLOOR_MILESTONES))
         boots.append(Boot("%s-amd64-smp2" % prefix, ["--subarch", "amd64", "--emulator", "bochs",
                                                      "--smp", "2"] + extra, ("boot",)))
+    boots += bochs_version_boots()
     boots.append(Boot("kvm-direct-amd64-smp1",
                       ["--subarch", "amd64", "--boot", "direct", "--cpu", "host",
                        "--extra-qemu-args=-enable-kvm"], ("boot", "vmx", "timer"), kvm=True))
@@ -303,6 +304,16 @@ def build_floor(out=FLOOR_DIR):
         shutil.copyfile(elf, os.path.join(out, "init-x86-%s.bin" % a))
         module = "hypervisor-x86-%s.bin.gz" % a
         shutil.copyfile(os.path.join(ROOT, module), os.path.join(out, module))
+
+
+def bochs_version_boots():
+    """The whole suite on Bochs 2.7 and 3.0 in the same run (issue #16):
+    tigerlake (a model both have), amd64, 1 CPU; its summary figure is the
+    suite's time on each version."""
+    return [Boot("bochs-%s-amd64-tigerlake-smp1" % version,
+                 ["--subarch", "amd64", "--emulator", "bochs", "--bochs-version", version,
+                  "--bochs-cpu", "tigerlake"], ("boot",))
+            for version in ("2.7", "3.0")]
 
 
 def first_time(lines, pattern):

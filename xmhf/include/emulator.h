@@ -26,8 +26,14 @@ enum emulator emulator_detect(void);
  * bit is clear) and whether port 0xe9 read back 0xe9. */
 enum emulator emulator_classify(const char (*sigs)[12], u32 n, bool e9_echo);
 
+/* The Bochs version the command line gave (lhv.bochs=, an enum
+ * lhv_bochs_version; 0 = not given): Bochs cannot be asked. */
+void emulator_set_bochs_version(u32 version);
+u32 emulator_bochs_version(void);
+
 /* "QEMU TCG", "KVM", "Xen", "Hyper-V", "VMware", "Bochs", "none (bare
- * metal)"; for another hypervisor "hypervisor \"SIGNATURE\"" once detected. */
+ * metal)"; for another hypervisor "hypervisor \"SIGNATURE\"" once detected;
+ * Bochs with its version ("Bochs 3.0") when lhv.bochs= gave it. */
 const char *emulator_name(enum emulator e);
 
 #endif

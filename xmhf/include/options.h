@@ -17,6 +17,8 @@ enum lhv_end_action {
 #define LHV_TESTS_MAX 256
 #define LHV_SOAK_DEFAULT 10000
 #define LHV_TEST_TIMEOUT_DEFAULT 300 /* s: 20x the longest test (Bochs lhv.soak=10^6, 15 s) */
+/* lhv.fuzz=N: trials of vmx/fuzz-entry by default */
+#define LHV_FUZZ_DEFAULT 300 /* a few tenths of a second in Bochs; make test runs 20000 */
 
 /* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
 enum lhv_inject {
@@ -32,6 +34,15 @@ enum lhv_inject {
     LHV_INJECT_VMREAD_UNSUPPORTED, /* vmr() of a field the CPU lacks: FATAL, not a value */
 };
 
+/* lhv.bochs=: the Bochs version the runner started, as a bit so a deviation
+ * can name a set of versions (lhv/suite/suite.h). Bochs shows the guest no
+ * version of its own: docs/l0-deviations.md. */
+enum lhv_bochs_version {
+    LHV_BOCHS_UNKNOWN = 0, /* not given */
+    LHV_BOCHS_2_7 = 1u << 0,
+    LHV_BOCHS_3_0 = 1u << 1,
+};
+
 struct lhv_options {
     struct lhv_serial_cfg serial; /* default 115200,8n1,0x3f8 */
     u32 boot_drive;               /* 0xffffffff unless boot_drive= */
@@ -41,8 +52,11 @@ struct lhv_options {
     u32 soak;                     /* lhv.soak=N: VM exits per CPU in vmx/soak-exits;
                                      default LHV_SOAK_DEFAULT */
     u32 test_timeout;             /* lhv.test-timeout=SECONDS: the per-test deadline */
+    u32 fuzz;                     /* lhv.fuzz=N: vmx/fuzz-entry trials */
+    u32 fuzz_seed;                /* lhv.fuzz.seed=S; default 1 */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
+    u8 bochs;                     /* lhv.bochs=, an enum lhv_bochs_version */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
     u8 console;                   /* lhv.console=: LHV_CONSOLE_* bits; 0 = the
                                      default for the boot (boot_params.h) */

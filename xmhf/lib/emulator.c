@@ -12,6 +12,7 @@
  * not read yet when the banner is printed. (QEMU with -debugcon and the
  * hypervisor bit turned off would look like Bochs; that is its own doing.) */
 #include "emulator.h"
+#include "options.h"
 #include "string.h"
 #include "x86.h"
 
@@ -29,6 +30,12 @@ static const struct {
     {"VMwareVMware", EMU_VMWARE},
     {"Microsoft Hv", EMU_HYPERV},
 };
+
+/* lhv.bochs=: an enum lhv_bochs_version (options.h), 0 when not given */
+static u32 bochs_version;
+
+void emulator_set_bochs_version(u32 version) { bochs_version = version; }
+u32 emulator_bochs_version(void) { return bochs_version; }
 
 /* The other hypervisor's signature, printable, for emulator_name. */
 static char other_name[32] = "unknown hypervisor";
@@ -107,7 +114,10 @@ const char *emulator_name(enum emulator e)
     switch (e) {
     case EMU_QEMU_TCG: return "QEMU TCG";
     case EMU_KVM: return "KVM";
-    case EMU_BOCHS: return "Bochs";
+    case EMU_BOCHS:
+        return bochs_version == LHV_BOCHS_2_7   ? "Bochs 2.7"
+               : bochs_version == LHV_BOCHS_3_0 ? "Bochs 3.0"
+                                                : "Bochs";
     case EMU_XEN: return "Xen";
     case EMU_HYPERV: return "Hyper-V";
     case EMU_VMWARE: return "VMware";

@@ -4,7 +4,8 @@
 
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
-    "lhv.console", "lhv.soak", "lhv.test-timeout", NULL,
+    "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
+    "lhv.fuzz.seed", "lhv.bochs", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -17,7 +18,10 @@ const char *const lhv_option_names[] = {
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
+#define FUZZ_FORM "expected lhv.fuzz=N with N in 1..1000000000"
+#define FUZZ_SEED_FORM "expected lhv.fuzz.seed=S with S in 1..4294967295"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
+#define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|" \
     "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported"
@@ -34,6 +38,8 @@ void options_default(struct lhv_options *o)
     o->iterations = 1;
     o->soak = LHV_SOAK_DEFAULT;
     o->test_timeout = LHV_TEST_TIMEOUT_DEFAULT;
+    o->fuzz = LHV_FUZZ_DEFAULT;
+    o->fuzz_seed = 1;
 }
 
 /* Word separators: space and tab (and line breaks, which keep the error
@@ -192,6 +198,16 @@ static const char *parse_test_timeout(const char *v, size_t len, struct lhv_opti
     return parse_range(v, len, 1, 86000, &o->test_timeout) ? NULL : TEST_TIMEOUT_FORM;
 }
 
+static const char *parse_fuzz(const char *v, size_t len, struct lhv_options *o)
+{
+    return parse_range(v, len, 1, 1000000000, &o->fuzz) ? NULL : FUZZ_FORM;
+}
+
+static const char *parse_fuzz_seed(const char *v, size_t len, struct lhv_options *o)
+{
+    return parse_range(v, len, 1, 0xffffffffu, &o->fuzz_seed) ? NULL : FUZZ_SEED_FORM;
+}
+
 static const char *parse_inject(const char *v, size_t len, struct lhv_options *o)
 {
     static const char *const names[] = {
@@ -226,6 +242,17 @@ static const char *parse_console(const char *v, size_t len, struct lhv_options *
     return NULL;
 }
 
+static const char *parse_bochs(const char *v, size_t len, struct lhv_options *o)
+{
+    if (equals(v, len, "2.7"))
+        o->bochs = LHV_BOCHS_2_7;
+    else if (equals(v, len, "3.0"))
+        o->bochs = LHV_BOCHS_3_0;
+    else
+        return BOCHS_FORM;
+    return NULL;
+}
+
 static const struct option {
     const char *key;
     const char *form; /* the message when the value is missing */
@@ -242,6 +269,9 @@ static const struct option {
     { "lhv.console", CONSOLE_FORM, parse_console },
     { "lhv.soak", SOAK_FORM, parse_soak },
     { "lhv.test-timeout", TEST_TIMEOUT_FORM, parse_test_timeout },
+    { "lhv.fuzz", FUZZ_FORM, parse_fuzz },
+    { "lhv.fuzz.seed", FUZZ_SEED_FORM, parse_fuzz_seed },
+    { "lhv.bochs", BOCHS_FORM, parse_bochs },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */

@@ -50,6 +50,7 @@ void runtime_main(const struct lhv_boot_params *p)
         fatal("runtime: %s: init accepted a command line the runtime refuses; "
               "use init and image from the same build", err);
     end_set_action(options.end);
+    emulator_set_bochs_version(options.bochs);
     verdict_select(options.tests);
     print_banner(p);
     print_memory_map(p);
