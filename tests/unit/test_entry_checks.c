@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "vmx/entry_checks.h"
+#include "x86.h"
 
 /* --- a test CPU: every feature the checks name, a 39-bit physical width --- */
 

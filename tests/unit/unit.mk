@@ -36,7 +36,7 @@ $(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/includ
 	$(Q)$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) $(UNIT_LDLIBS)
 
 # The entry-check model is also read through its headers
-$(UNIT_DIR)/test_entry_checks: lhv/vmx/entry_checks.h lhv/vmx/vmcs.h
+$(UNIT_DIR)/test_entry_checks: lhv/vmx/entry_checks.h lhv/vmx/vmcs.h xmhf/include/x86.h
 
 .PHONY: unit
 unit: $(UNIT_BINS)
