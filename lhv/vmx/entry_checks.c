@@ -16,6 +16,12 @@
 #include "entry_checks.h"
 #include "string.h"
 
+/* Size over speed here (the rest of lhv/vmx is -O2 for the exit path): the
+ * model is the image's largest piece and runs only in vmx/fuzz-entry. The
+ * push/pop keeps it to this file in lhv/vmx's one translation unit. */
+#pragma GCC push_options
+#pragma GCC optimize("Os")
+
 struct ecm_ctx {
     const struct ecm_vmcs *v;
     const struct ecm_caps *k;
@@ -1293,3 +1299,5 @@ u32 ecm_find(const char *id)
 #undef ECM_H
 #undef ECM_G
 #undef ECM_M
+
+#pragma GCC pop_options
