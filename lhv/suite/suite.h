@@ -5,6 +5,7 @@
 #ifndef LHV_SUITE_H
 #define LHV_SUITE_H
 
+#include "options.h"
 #include "verdict.h"
 
 struct test {

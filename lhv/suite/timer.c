@@ -12,6 +12,8 @@
 #include "pmtimer.h"
 #include "suite.h"
 #include "smp.h"
+#include "spinlock.h"
+#include "string.h"
 #include "timer.h"
 #include "x86.h"
 

@@ -6,6 +6,7 @@
  * unconditionally, SDM 3C 26.1.2) and writes down what it holds after each
  * resume; the host writes down what it saw at each exit. */
 #include "cpu.h"
+#include "string.h"
 #include "vmx_test.h"
 #include "vmx/vmx.h"
 
