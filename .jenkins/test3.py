@@ -316,7 +316,7 @@ def last_line(lines):
 
 
 def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), require_skip=(),
-          expect_fail=()):
+          expect_fail=(), require_xfail=()):
     """Builds the Result of a run from its cleaned serial lines and the way
     the emulator ended. Verdicts count up to the first SUMMARY/FATAL; a
     protocol line after it is a problem."""
@@ -340,6 +340,7 @@ def judge(name, lines, outcome, cmdline, expect_fatal=None, require_pass=(), req
     if outcome.screenshot_problem:
         result.problems.append(Problem("screenshot", outcome.screenshot_problem))
     check_skipped(result, require_skip)
+    check_skipped(result, require_xfail, "XFAIL")
     check_expected_fails(result, expect_fail)
     return result
 
@@ -424,16 +425,17 @@ def check_required(result, names):
             result.problems.append(Problem("require-pass", "%s did not pass (%s)" % (name, why)))
 
 
-def check_skipped(result, specs):
-    """Each spec is NAME:REGEX: test NAME must have printed SKIP with a
-    reason matching REGEX (a platform without a feature says why)."""
+def check_skipped(result, specs, kind="SKIP"):
+    """Each spec is NAME:REGEX: test NAME must have printed SKIP (or kind,
+    e.g. XFAIL) with a reason matching REGEX (a platform without a feature
+    says why; a known deviation is met where it must be)."""
     for spec in specs:
         name, _, regex = spec.partition(":")
         got = [v for v in result.verdicts if v.name == name]
-        if not any(v.kind == "SKIP" and re.search(regex, v.line()) for v in got):
+        if not any(v.kind == kind and re.search(regex, v.line()) for v in got):
             why = got[-1].line() if got else "no verdict"
-            result.problems.append(Problem("require-skip", "%s did not SKIP with /%s/ (%s)"
-                                           % (name, regex, why)))
+            result.problems.append(Problem("require-" + kind.lower(), "%s did not %s with /%s/ "
+                                           "(%s)" % (name, kind, regex, why)))
 
 
 def check_expected_fails(result, specs):
@@ -1309,7 +1311,8 @@ def run_once(config, echo=None):
     kept = keep_previous_log(config.work_dir)
     lines, outcome = run_emulator(config, image, echo)
     result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
-                   config.require_pass, config.require_skip, config.expect_fail)
+                   config.require_pass, config.require_skip, config.expect_fail,
+                   config.require_xfail)
     result.wall = time.monotonic() - start
     if getattr(config, "vga_only", False):
         result.notes.append("test3: lhv.console=vga: LHV's serial output stops early; the "
@@ -1505,6 +1508,9 @@ def build_parser():
            "purpose, e.g. lhv.inject=phantom-cpu); that FAIL then counts as passed; repeatable")
     a("--require-skip", metavar="NAME:REGEX", action="append", default=[],
       help="fail unless test NAME printed SKIP with a reason matching REGEX; repeatable")
+    a("--require-xfail", metavar="NAME:REGEX", action="append", default=[],
+      help="fail unless test NAME printed XFAIL with a reason matching REGEX (a known L0 "
+           "deviation the run must meet); repeatable")
     a("--junit", metavar="FILE", help="write JUnit XML for Jenkins: one testcase per "
       "verdict (classname = group), runner failures under classname runner, the "
       "serial log in system-out")

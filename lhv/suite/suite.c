@@ -47,15 +47,17 @@ static u32 soak_exits = LHV_SOAK_DEFAULT;
 void suite_set_soak(u32 exits) { soak_exits = exits; }
 u32 suite_soak(void) { return soak_exits; }
 
-static u32 fuzz_trials = LHV_FUZZ_DEFAULT, fuzz_seed = 1;
+static u32 fuzz_trials = LHV_FUZZ_DEFAULT, fuzz_seed = 1, fuzz_replay;
 
-void suite_set_fuzz(u32 trials, u32 seed)
+void suite_set_fuzz(u32 trials, u32 seed, u32 replay)
 {
     fuzz_trials = trials;
     fuzz_seed = seed;
+    fuzz_replay = replay;
 }
 u32 suite_fuzz_trials(void) { return fuzz_trials; }
 u32 suite_fuzz_seed(void) { return fuzz_seed; }
+u32 suite_fuzz_replay(void) { return fuzz_replay; }
 
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
 

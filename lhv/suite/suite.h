@@ -35,11 +35,13 @@ u32 suite_selected_count(void);
 void suite_set_soak(u32 exits);
 u32 suite_soak(void);
 
-/* lhv.fuzz=N and lhv.fuzz.seed=S: the trials of vmx/fuzz-entry and the
- * seed they are drawn from (set by lhv_main) */
-void suite_set_fuzz(u32 trials, u32 seed);
+/* lhv.fuzz=N, lhv.fuzz.seed=S and lhv.fuzz.replay=S:T: the trials of
+ * vmx/fuzz-entry, the seed they are drawn from, and the one trial to replay
+ * (T + 1; 0 for a campaign) (set by lhv_main) */
+void suite_set_fuzz(u32 trials, u32 seed, u32 replay);
 u32 suite_fuzz_trials(void);
 u32 suite_fuzz_seed(void);
+u32 suite_fuzz_replay(void);
 
 /* A test that runs on every CPU prints one verdict (docs/design.md §4): each CPU
  * fills its outcome, and the combination passes only when every CPU

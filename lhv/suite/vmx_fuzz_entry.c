@@ -8,7 +8,10 @@
  * exit reason and qualification. A disagreement prints
  * "DIFF: fuzz seed=S trial=T field=F bit=B value=V ... model=... l0=...".
  * lhv.fuzz=N sets the number of trials (default 300), lhv.fuzz.seed=S
- * the seed (default 1): the same seed gives the same trials.
+ * the seed (default 1): the same seed gives the same trials, each drawn
+ * from the seed and its number alone, so lhv.fuzz.replay=S:T runs trial T
+ * by itself and prints it in full (every failing check, every outcome the
+ * SDM allows, what the L0 did).
  *
  * What this cut leaves out (the host must survive every trial): host-state
  * fields and the VM-exit controls are not mutated (a wrong prediction
@@ -89,6 +92,18 @@ static u32 fz_bits(u32 f)
 }
 
 static u64 fz_rng;
+
+/* Each trial draws from its own generator state, a mix of the seed and the
+ * trial number (SplitMix64's finaliser), so lhv.fuzz.replay=S:T rebuilds
+ * trial T alone, without the T before it. Never 0 (xorshift's fixed point). */
+static void fz_seed_trial(u32 seed, u32 trial)
+{
+    u64 z = ((u64)seed << 32 | trial) + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    fz_rng = (z ^ (z >> 31)) | 1;
+}
+
 static u64 fz_next(void)
 {
     fz_rng ^= fz_rng << 13;
@@ -313,7 +328,33 @@ static void fz_diff(u32 t, const struct fz_mut *m, u32 n, const char *model, con
     printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
     for (u32 i = 0; i < n; i++)
         printf(" field=0x%04x bit=%u value=0x%llx", m[i].field, m[i].bit, m[i].value);
-    printf(" model=%s (%s) l0=%s%s\n", model, id, l0, known ? " [known Bochs deviation]" : "");
+    printf(" model=%s (%s) l0=%s%s; replay: lhv.fuzz.replay=%u:%u\n", model, id, l0,
+           known ? " [known Bochs deviation]" : "", suite_fuzz_seed(), t);
+}
+
+/* lhv.fuzz.replay: the trial in full, what the model and the L0 said */
+static void fz_detail(u32 t, const struct fz_mut *m, u32 n, const struct ecm_vmcs *img,
+                      const struct ecm_result *r, const struct ecm_outcome *got)
+{
+    char s[48] = "";
+
+    printf("fuzz: replay seed=%u trial=%u: %u mutation(s)\n", suite_fuzz_seed(), t, n);
+    for (u32 i = 0; i < n; i++)
+        printf("fuzz:   field 0x%04x bit %u: 0x%llx -> 0x%llx\n", m[i].field, m[i].bit,
+               ecm_get(&fz_base, m[i].field), ecm_get(img, m[i].field));
+    for (u32 i = 0; i < ecm_nchecks; i++)
+        if (ecm_failed(r, i))
+            printf("fuzz:   check %s (SDM 3C %s) fails\n", ecm_checks[i].id, ecm_checks[i].sdm);
+    fz_print(s, sizeof(s), &r->outcome);
+    printf("fuzz:   the model predicts: %s (%s)\n", s,
+           r->check == ECM_NONE ? "no check fails" : ecm_checks[r->check].id);
+    for (u32 i = 0; i < r->nalt; i++) {
+        fz_print(s, sizeof(s), &r->alt[i]);
+        printf("fuzz:   the SDM allows: %s\n", s);
+    }
+    fz_print(s, sizeof(s), got);
+    printf("fuzz:   the L0: %s\n", got ? s : "not entered (the state would outlive the "
+                                               "trial's exit, or it waits for SIPI)");
 }
 
 
@@ -326,8 +367,8 @@ static void fz_restore(struct cpu_outcome *o)
 }
 
 /* Returns false after outcome_fail (setup broke) */
-static bool fz_trial(struct cpu_outcome *o, u32 t, struct ecm_vmcs *img, const struct ecm_caps *k,
-                     const struct ecm_cpu *p)
+static bool fz_trial(struct cpu_outcome *o, u32 t, bool first, bool replay, struct ecm_vmcs *img,
+                     const struct ecm_caps *k, const struct ecm_cpu *p)
 {
     struct ecm_result r;
     struct ecm_outcome got = {ECM_ENTRY, 0, 0};
@@ -344,7 +385,7 @@ static bool fz_trial(struct cpu_outcome *o, u32 t, struct ecm_vmcs *img, const s
     vmw(VMX_PREEMPTION_TIMER_VALUE, 0);
     vcpu_set_call(v, guest_nothing, NULL);
     fz_image(img);
-    if (t == 0) { /* the valid start must be valid to the model too */
+    if (first) { /* the valid start must be valid to the model too */
         fz_base = *img;
         ecm_predict(img, k, p, &r);
         if (r.outcome.kind != ECM_ENTRY) {
@@ -353,14 +394,21 @@ static bool fz_trial(struct cpu_outcome *o, u32 t, struct ecm_vmcs *img, const s
             return false;
         }
     }
-    if (!(n = fz_mutate(img, m, &lingers)))
+    fz_seed_trial(suite_fuzz_seed(), t);
+    if (!(n = fz_mutate(img, m, &lingers))) {
+        if (replay)
+            printf("fuzz: replay seed=%u trial=%u: a field this CPU lacks (no trial)\n",
+                   suite_fuzz_seed(), t);
         return true;
+    }
     ecm_predict(img, k, p, &r);
     fz_stats.trials++;
     for (u32 i = 0; i < ecm_nchecks; i++)
         fz_stats.hit_fail[i] += ecm_failed(&r, i);
     if (r.outcome.kind == ECM_ENTRY && !fz_safe(img, n, lingers)) {
         fz_stats.not_entered++;
+        if (replay)
+            fz_detail(t, m, n, img, &r, NULL);
         return true;
     }
     struct run_result res = vcpu_continue(v);
@@ -372,6 +420,8 @@ static bool fz_trial(struct cpu_outcome *o, u32 t, struct ecm_vmcs *img, const s
         got = (struct ecm_outcome){ECM_EXIT_FAIL, res.exit_reason, res.qualification};
     else
         fz_stats.entered++;
+    if (replay)
+        fz_detail(t, m, n, img, &r, &got);
     if (ecm_acceptable(&r, &got))
         return true;
     fz_stats.diffs++;
@@ -416,10 +466,11 @@ static void fz_run(struct cpu_outcome *o, void *arg)
     memset(&fz_stats, 0, sizeof(fz_stats));
     fz_caps(&k);
     fz_cpu(&p);
-    fz_rng = 0x9e3779b97f4a7c15ull * suite_fuzz_seed(); /* never 0 */
+    u32 replay = suite_fuzz_replay(), first = replay ? replay - 1 : 0;
+    u32 end = replay ? replay : suite_fuzz_trials();
     u64 t0 = rdtsc();
-    for (u32 t = 0; t < suite_fuzz_trials(); t++)
-        if (!fz_trial(o, t, &img, &k, &p))
+    for (u32 t = first; t < end; t++)
+        if (!fz_trial(o, t, t == first, replay != 0, &img, &k, &p))
             return;
     fz_restore(o);
     printf("fuzz: %u trials, %u disagreements (%u explained), %u entered, %u not entered, "

@@ -174,6 +174,14 @@ class Judge(unittest.TestCase):
         r = judge(run, require_skip=["vmx/vmxon:locked"])
         self.assertEqual([p.name for p in r.problems], ["require-skip"])
 
+    def test_require_xfail(self):
+        run = ["XFAIL: vmx/fuzz-entry: 1 disagreements, each a known Bochs deviation",
+               "SUMMARY: 1 tests, 0 failures, 0 skipped, 1 expected failures"]
+        self.assertTrue(judge(run, require_xfail=["vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 "]).ok)
+        passed = ["PASS: vmx/fuzz-entry", "SUMMARY: 1 tests, 0 failures, 0 skipped"]
+        r = judge(passed, require_xfail=["vmx/fuzz-entry:known"])
+        self.assertEqual([p.name for p in r.problems], ["require-xfail"])
+
     def test_summary_when_fatal_expected(self):
         r = judge(GOOD_RUN, expect_fatal="crc32")
         self.assertEqual([p.name for p in r.problems], ["expect-fatal"])

@@ -373,6 +373,23 @@ static void test_fuzz(void **state)
     refused_naming("lhv.fuzz.seed=4294967296", "lhv.fuzz.seed=4294967296",
                    "expected lhv.fuzz.seed=S");
     refused_naming("lhv.fuzz.seed=x", "lhv.fuzz.seed=x", "expected lhv.fuzz.seed=S");
+
+    assert_int_equal(opts.fuzz_replay, 0);
+    assert_int_equal(parse("lhv.fuzz.seed=3 lhv.fuzz.replay=7:0"), 0);
+    assert_int_equal(opts.fuzz_seed, 7); /* the replay's seed wins, given later */
+    assert_int_equal(opts.fuzz_replay, 1);
+    assert_int_equal(parse("lhv.fuzz.replay=4294967295:999999999"), 0);
+    assert_int_equal(opts.fuzz_seed, 0xffffffffu);
+    assert_int_equal(opts.fuzz_replay, 1000000000);
+    refused("lhv.fuzz.replay=1",
+            "lhv.fuzz.replay=1: expected lhv.fuzz.replay=S:T (seed 1..4294967295, trial "
+            "0..999999999)");
+    refused_naming("lhv.fuzz.replay=0:5", "lhv.fuzz.replay=0:5", "expected lhv.fuzz.replay=S:T");
+    refused_naming("lhv.fuzz.replay=1:", "lhv.fuzz.replay=1:", "expected lhv.fuzz.replay=S:T");
+    refused_naming("lhv.fuzz.replay=:5", "lhv.fuzz.replay=:5", "expected lhv.fuzz.replay=S:T");
+    refused_naming("lhv.fuzz.replay=1:1000000000", "lhv.fuzz.replay=1:1000000000",
+                   "expected lhv.fuzz.replay=S:T");
+    refused_naming("lhv.fuzz.replay=1:2:3", "lhv.fuzz.replay=1:2:3", "expected lhv.fuzz.replay=S:T");
 }
 
 static void test_bochs(void **state)
@@ -443,18 +460,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.bochs");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
 }
 
 static void test_option_names(void **state)
@@ -464,7 +481,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 12);
+    assert_int_equal(n, 13);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -475,7 +492,8 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[8], "lhv.test-timeout");
     assert_string_equal(lhv_option_names[9], "lhv.fuzz");
     assert_string_equal(lhv_option_names[10], "lhv.fuzz.seed");
-    assert_string_equal(lhv_option_names[11], "lhv.bochs");
+    assert_string_equal(lhv_option_names[11], "lhv.fuzz.replay");
+    assert_string_equal(lhv_option_names[12], "lhv.bochs");
 }
 
 static void test_all_together(void **state)

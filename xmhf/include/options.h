@@ -54,6 +54,7 @@ struct lhv_options {
     u32 test_timeout;             /* lhv.test-timeout=SECONDS: the per-test deadline */
     u32 fuzz;                     /* lhv.fuzz=N: vmx/fuzz-entry trials */
     u32 fuzz_seed;                /* lhv.fuzz.seed=S; default 1 */
+    u32 fuzz_replay;              /* lhv.fuzz.replay=S:T: T + 1 (0: none) */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     u8 bochs;                     /* lhv.bochs=, an enum lhv_bochs_version */

@@ -5,7 +5,7 @@
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
-    "lhv.fuzz.seed", "lhv.bochs", NULL,
+    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.bochs", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -20,6 +20,7 @@ const char *const lhv_option_names[] = {
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
 #define FUZZ_FORM "expected lhv.fuzz=N with N in 1..1000000000"
 #define FUZZ_SEED_FORM "expected lhv.fuzz.seed=S with S in 1..4294967295"
+#define FUZZ_REPLAY_FORM "expected lhv.fuzz.replay=S:T (seed 1..4294967295, trial 0..999999999)"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
 #define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
@@ -208,6 +209,23 @@ static const char *parse_fuzz_seed(const char *v, size_t len, struct lhv_options
     return parse_range(v, len, 1, 0xffffffffu, &o->fuzz_seed) ? NULL : FUZZ_SEED_FORM;
 }
 
+/* S:T, a DIFF line's seed and trial: that one trial again, with every
+ * detail (sets the seed; fuzz_replay holds T + 1, 0 meaning no replay). */
+static const char *parse_fuzz_replay(const char *v, size_t len, struct lhv_options *o)
+{
+    size_t colon = 0;
+    u32 seed, trial;
+
+    while (colon < len && v[colon] != ':')
+        colon++;
+    if (colon == len || !parse_range(v, colon, 1, 0xffffffffu, &seed) ||
+        !parse_range(v + colon + 1, len - colon - 1, 0, 999999999, &trial))
+        return FUZZ_REPLAY_FORM;
+    o->fuzz_seed = seed;
+    o->fuzz_replay = trial + 1;
+    return NULL;
+}
+
 static const char *parse_inject(const char *v, size_t len, struct lhv_options *o)
 {
     static const char *const names[] = {
@@ -271,6 +289,7 @@ static const struct option {
     { "lhv.test-timeout", TEST_TIMEOUT_FORM, parse_test_timeout },
     { "lhv.fuzz", FUZZ_FORM, parse_fuzz },
     { "lhv.fuzz.seed", FUZZ_SEED_FORM, parse_fuzz_seed },
+    { "lhv.fuzz.replay", FUZZ_REPLAY_FORM, parse_fuzz_replay },
     { "lhv.bochs", BOCHS_FORM, parse_bochs },
 };
 
