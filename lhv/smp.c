@@ -289,8 +289,8 @@ static __attribute__((noreturn)) void park(void)
 
 /* The first C code of an AP (trampoline-SUBARCH.S), on the stack of its
  * ticket, interrupts off, on the trampoline's GDT. */
-__attribute__((noreturn)) void ap_main(u32 ticket);
-void ap_main(u32 ticket)
+__attribute__((noreturn)) void ap_main(void);
+void ap_main(void)
 {
     u32 apic_id = initial_apic_id(), i;
 
@@ -301,9 +301,6 @@ void ap_main(u32 ticket)
     __atomic_add_fetch(&started_count, 1, __ATOMIC_SEQ_CST);
 
     struct lhv_cpu *c = &cpus[i];
-    percpu[i].index = i;
-    percpu[i].apic_id = apic_id;
-    percpu[i].stack_top = smp_ap_stack_top[ticket];
     desc_init_cpu(c); /* from here on this_cpu() is c */
     lapic_enable();
     printf("CPU(%u): online, APIC ID %u\n", i, c->apic_id);

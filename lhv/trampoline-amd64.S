@@ -3,7 +3,7 @@
  * CR0.PG. CR0, CR3, CR4 and EFER are the BSP's, which smp_start stored in
  * smp_ap_*; CR3 (the SL's page tables) lies below 4 GiB. In 64-bit mode
  * each AP draws a ticket, takes the stack smp_start set for that ticket
- * and calls ap_main(ticket). */
+ * and calls ap_main(). */
 #include "trampoline16.inc"
 
 #define MSR_IA32_EFER 0xc0000080
@@ -38,7 +38,6 @@ ap_start64:
     test %rsp, %rsp
     jz 1f
     xor %ebp, %ebp              /* ends the stack trace */
-    mov %eax, %edi
     call ap_main                /* does not return */
 1:  cli
     hlt

@@ -2,7 +2,7 @@
  * paging: CR4.PAE, CR3, EFER (only when the BSP has one set), CR0.PG, all
  * as the BSP has them (smp_start stored them in smp_ap_*). Each AP then
  * draws a ticket, takes the stack smp_start set for that ticket and calls
- * ap_main(ticket). */
+ * ap_main(). */
 #include "trampoline16.inc"
 
 #define MSR_IA32_EFER 0xc0000080
@@ -36,8 +36,7 @@ ap_start32:
     test %esp, %esp
     jz 3f
     xor %ebp, %ebp              /* ends the stack trace */
-    sub $12, %esp               /* 16-byte aligned at the call */
-    push %eax
+    sub $16, %esp               /* 16-byte aligned at the call */
     call ap_main                /* does not return */
 3:  cli
     hlt

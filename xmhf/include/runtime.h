@@ -5,9 +5,6 @@
 #include "boot_params.h"
 #include "options.h"
 
-/* Fills the bootstrap processor's per-CPU area (percpu.h). */
-void percpu_init_bsp(void);
-
 /* Boot self-checks: verdicts on the state the earlier stages left.
  * Returns how many ran (lhv.tests= may select none). */
 u32 runtime_self_checks(const struct lhv_boot_params *p);

@@ -44,7 +44,6 @@ void runtime_main(const struct lhv_boot_params *p)
     char err[200];
 
     console_init(&p->serial, p->flags & LHV_PARAMS_FLAG_E9);
-    percpu_init_bsp();
     options_default(&options);
     if (options_parse(p->cmdline, &options, err, sizeof(err)) != 0)
         fatal("runtime: %s: init accepted a command line the runtime refuses; "
