@@ -1344,9 +1344,24 @@ def keep_previous_log(work_dir):
     return kept
 
 
-# Sources whose change makes the tree root's images stale.
+# Sources whose change makes the tree root's images stale: init is built
+# from its own stage and the library only (make leaves it alone when lhv/
+# changes), the hypervisor image from everything.
 SOURCE_DIRS = ("xmhf", "lhv", "hypapps")
+INIT_SOURCE_DIRS = ("xmhf/init", "xmhf/lib", "xmhf/include")
 SOURCE_SUFFIXES = (".c", ".h", ".S", ".ld")
+
+
+def newest_source(root, dirs, than):
+    """The newest source file under root/dirs changed after time `than`, or None."""
+    newest, newest_time = None, than
+    for top in dirs:
+        for d, _, files in os.walk(os.path.join(root, top)):
+            for f in files:
+                path = os.path.join(d, f)
+                if f.endswith(SOURCE_SUFFIXES) and os.path.getmtime(path) > newest_time:
+                    newest, newest_time = path, os.path.getmtime(path)
+    return newest
 
 
 def images_booted(config):
@@ -1363,22 +1378,17 @@ def stale_warning(config, root=ROOT):
     run boots from it, else ''. Only for the images make builds in root."""
     if config.xmhf_bin != root or config.boot_dir:
         return ""
-    images = [p for p in images_booted(config) if os.path.isfile(p)]
-    if not images:
-        return ""
-    oldest = min(images, key=os.path.getmtime)
-    newest, newest_time = None, os.path.getmtime(oldest)
-    for top in SOURCE_DIRS:
-        for d, _, files in os.walk(os.path.join(root, top)):
-            for f in files:
-                path = os.path.join(d, f)
-                if f.endswith(SOURCE_SUFFIXES) and os.path.getmtime(path) > newest_time:
-                    newest, newest_time = path, os.path.getmtime(path)
-    if newest is None:
-        return ""
-    return ("warning: %s changed after %s was built: this run boots the old image "
-            "(run make first, or add --build)" % (os.path.relpath(newest, root),
-                                                  os.path.basename(oldest)))
+    for image in images_booted(config):
+        if not os.path.isfile(image):
+            continue
+        init = os.path.basename(image).startswith("init-")
+        newest = newest_source(root, INIT_SOURCE_DIRS if init else SOURCE_DIRS,
+                               os.path.getmtime(image))
+        if newest:
+            return ("warning: %s changed after %s was built: this run boots the old image "
+                    "(run make first, or add --build)" % (os.path.relpath(newest, root),
+                                                          os.path.basename(image)))
+    return ""
 
 
 # ---------------------------------------------------------------------------

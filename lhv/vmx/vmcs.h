@@ -259,9 +259,11 @@
 #define CPU2_ENABLE_VPID (1u << 5)
 #define CPU2_WBINVD_EXITING (1u << 6)
 #define CPU2_UNRESTRICTED_GUEST (1u << 7)
+#define CPU2_RDRAND_EXITING (1u << 11)
 #define CPU2_ENABLE_INVPCID (1u << 12)
 #define CPU2_ENABLE_VMFUNC (1u << 13)
 #define CPU2_VMCS_SHADOWING (1u << 14)
+#define CPU2_RDSEED_EXITING (1u << 16)
 #define CPU2_ENABLE_XSAVES (1u << 20)
 
 /* VM-exit controls (25.7.1) */
@@ -320,6 +322,8 @@
 #define EXIT_REASON_INVVPID 53
 #define EXIT_REASON_WBINVD 54
 #define EXIT_REASON_XSETBV 55
+#define EXIT_REASON_RDRAND 57
+#define EXIT_REASON_RDSEED 61
 #define EXIT_REASON_MAX 70
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 

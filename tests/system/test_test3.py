@@ -591,8 +591,18 @@ class RunFiles(unittest.TestCase):
             c = test3.parse_args(["--subarch", "amd64", "--xmhf-bin", root])
             self.assertEqual(test3.stale_warning(c, root), "")
             os.utime(src, (3000, 3000))
+            self.assertRegex(test3.stale_warning(c, root), r"lhv/suite/x.c changed after "
+                             r"hypervisor-x86-amd64.bin.gz was built.*--build")
+            # make rebuilds only the hypervisor image for a change in lhv/:
+            # init, older than the change, is not stale (it once was said to be)
+            os.utime(images[1], (4000, 4000))
+            self.assertEqual(test3.stale_warning(c, root), "")
+            os.makedirs(os.path.join(root, "xmhf", "lib"))
+            lib = os.path.join(root, "xmhf", "lib", "y.c")
+            open(lib, "w").close()
+            os.utime(lib, (5000, 5000))
             self.assertRegex(test3.stale_warning(c, root),
-                             r"lhv/suite/x.c changed after init-x86-amd64.bin was built.*--build")
+                             r"xmhf/lib/y.c changed after init-x86-amd64.bin was built")
             other = test3.parse_args(["--subarch", "amd64", "--xmhf-bin", root + "/lhv"])
             self.assertEqual(test3.stale_warning(other, root), "")  # not the tree's images
 
