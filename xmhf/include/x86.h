@@ -74,8 +74,7 @@
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_XSAVE (1u << 26)
 #define CPUID1_ECX_RDRAND (1u << 30)
-#define CPUID7_EBX_INVPCID (1u << 10) /* CPUID.(EAX=07H,ECX=0):EBX */
-#define CPUID7_EBX_RDSEED (1u << 18)
+#define CPUID7_EBX_RDSEED (1u << 18) /* CPUID.(EAX=07H,ECX=0):EBX */
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID80000001_EDX_SYSCALL (1u << 11)
 #define CPUID80000001_EDX_NX (1u << 20)
