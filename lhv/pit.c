@@ -23,9 +23,21 @@ static void load(u16 port, u8 mode, u16 count)
     outb(port, (u8)(count >> 8));
 }
 
-void pit_start_periodic(u16 divisor) { load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE2, divisor); }
+static u16 periodic_divisor; /* 0: channel 0 is not in mode 2 */
 
-void pit_start_oneshot(u16 count) { load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0, count); }
+void pit_start_periodic(u16 divisor)
+{
+    load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE2, divisor);
+    periodic_divisor = divisor;
+}
+
+void pit_start_oneshot(u16 count)
+{
+    load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0, count);
+    periodic_divisor = 0;
+}
+
+u16 pit_periodic_divisor(void) { return periodic_divisor; }
 
 /* Latches a channel's count and reads it, low byte first */
 static u16 latch_read(u8 select, u16 port)

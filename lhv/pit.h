@@ -12,6 +12,9 @@
  * interrupt after `count` input clocks (mode 0). */
 void pit_start_periodic(u16 divisor);
 void pit_start_oneshot(u16 count);
+/* The divisor channel 0 was last started periodic with (0 for the
+ * divisor 65536 and after a one-shot) */
+u16 pit_periodic_divisor(void);
 
 /* Channel 0's current count (latched). In mode 2 it runs from the divisor
  * down to 1, then reloads. One user at a time (the bootstrap processor):

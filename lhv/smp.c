@@ -90,13 +90,6 @@ static bool cas(volatile u32 *p, u32 from, u32 to)
     return __atomic_compare_exchange_n(p, &from, to, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
-static bool irqs_enabled(void)
-{
-    unsigned long flags;
-    __asm__ volatile("pushf\n\tpop %0" : "=r"(flags));
-    return flags & EFLAGS_IF;
-}
-
 u64 smp_tsc_per_ms(void)
 {
     if (!tsc_per_ms) {

@@ -82,13 +82,34 @@ static u64 median3(u64 a, u64 b, u64 c)
     return c;
 }
 
+/* Whether timer_wait_ms may halt until the next IRQ0 with `left` PIT clocks
+ * still to wait: interrupts are on, channel 0 ticks periodically, faster
+ * than what is left (two ticks: one may have come between this check and
+ * the hlt), and a tick came since the wait began, so IRQ0 is not masked. */
+static bool may_sleep(u64 left, u32 ticks_at_start)
+{
+    u16 divisor = pit_periodic_divisor();
+    return divisor && left > 2u * divisor && pit_ticks != ticks_at_start && irqs_enabled();
+}
+
+/* Waits on channel 2, which counts with interrupts off too. Between PIT
+ * ticks the CPU halts instead of polling the PIT when it can: in Bochs a
+ * poll loop is as slow as the instructions it runs (a halted CPU skips
+ * to the next event), and under QEMU TCG each poll takes the lock the
+ * other vCPUs' timer interrupts need. */
 void timer_wait_ms(u32 ms)
 {
     struct pit_counter pc;
-    u64 clocks = udiv64((u64)ms * PIT_HZ, 1000, NULL);
+    u64 clocks = udiv64((u64)ms * PIT_HZ, 1000, NULL), elapsed;
+    u32 ticks_at_start = pit_ticks;
+
     pit_counter_start(&pc);
-    while (pit_counter_elapsed(&pc) < clocks)
-        cpu_relax();
+    while ((elapsed = pit_counter_elapsed(&pc)) < clocks) {
+        if (may_sleep(clocks - elapsed, ticks_at_start))
+            __asm__ volatile("hlt" : : : "memory");
+        else
+            cpu_relax();
+    }
 }
 
 void timer_pit_rate_begin(struct pit_rate_sample *s, u16 divisor)

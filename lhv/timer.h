@@ -17,8 +17,9 @@ u32 timer_pit_ticks(void);
 /* Sleeps in hlt until `ticks` more PIT ticks have passed (interrupts on). */
 void timer_sleep_ticks(u32 ticks);
 
-/* Busy-waits ms milliseconds on the PIT's channel-2 counter (interrupts
- * are taken meanwhile if enabled). Bootstrap processor only. */
+/* Waits ms milliseconds on the PIT's channel-2 counter (interrupts are
+ * taken meanwhile if enabled; between the PIT's periodic ticks it halts).
+ * Bootstrap processor only. */
 void timer_wait_ms(u32 ms);
 
 /* LAPIC timer interrupts taken by CPU `index` so far. */

@@ -34,6 +34,14 @@ static inline void spin_unlock(struct spinlock *l)
     l->locked = 0;
 }
 
+/* Whether this CPU takes maskable interrupts now (EFLAGS.IF) */
+static inline bool irqs_enabled(void)
+{
+    unsigned long flags;
+    __asm__ volatile("pushf\n\tpop %0" : "=r"(flags));
+    return flags & (1u << 9);
+}
+
 /* Interrupt flag: saved and cleared, then restored as it was. */
 static inline unsigned long irq_save(void)
 {
