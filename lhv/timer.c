@@ -82,21 +82,29 @@ static u64 median3(u64 a, u64 b, u64 c)
     return c;
 }
 
-/* Whether timer_wait_ms may halt until the next IRQ0 with `left` PIT clocks
- * still to wait: interrupts are on, channel 0 ticks periodically, faster
- * than what is left (two ticks: one may have come between this check and
- * the hlt), and a tick came since the wait began, so IRQ0 is not masked. */
-static bool may_sleep(u64 left, u32 ticks_at_start)
+/* Whether a wait with `left` PIT clocks to go may halt until the next
+ * interrupt: channel 0 ticks periodically, faster than what is left (two
+ * ticks: one may have come between this check and the hlt), and a tick
+ * came since the wait began, so IRQ0 is not masked. */
+static bool may_halt(u64 left, u32 ticks_at_start)
 {
     u16 divisor = pit_periodic_divisor();
-    return divisor && left > 2u * divisor && pit_ticks != ticks_at_start && irqs_enabled();
+    return divisor && left > 2u * divisor && pit_ticks != ticks_at_start;
 }
 
-/* Waits on channel 2, which counts with interrupts off too. Between PIT
- * ticks the CPU halts instead of polling the PIT when it can: in Bochs a
- * poll loop is as slow as the instructions it runs (a halted CPU skips
- * to the next event), and under QEMU TCG each poll takes the lock the
- * other vCPUs' timer interrupts need. */
+/* One step of a wait loop: halt (interrupts on) or poll. A poll loop is
+ * as slow as the instructions it runs in Bochs, where a halted CPU skips to
+ * the next event, and under QEMU TCG each poll of a timer port takes the
+ * lock the other vCPUs' timer interrupts need. */
+static void wait_step(u64 left, u32 ticks_at_start)
+{
+    if (irqs_enabled() && may_halt(left, ticks_at_start))
+        __asm__ volatile("hlt" : : : "memory");
+    else
+        cpu_relax();
+}
+
+/* On channel 2, which counts with interrupts off too */
 void timer_wait_ms(u32 ms)
 {
     struct pit_counter pc;
@@ -104,12 +112,17 @@ void timer_wait_ms(u32 ms)
     u32 ticks_at_start = pit_ticks;
 
     pit_counter_start(&pc);
-    while ((elapsed = pit_counter_elapsed(&pc)) < clocks) {
-        if (may_sleep(clocks - elapsed, ticks_at_start))
-            __asm__ volatile("hlt" : : : "memory");
-        else
-            cpu_relax();
-    }
+    while ((elapsed = pit_counter_elapsed(&pc)) < clocks)
+        wait_step(clocks - elapsed, ticks_at_start);
+}
+
+/* The PM timer runs at 3 x PIT_HZ: both come from the 14.318 MHz clock. */
+void timer_wait_pm(u32 pm_clocks)
+{
+    u32 p0 = pmtimer_read(), ticks_at_start = pit_ticks, elapsed;
+
+    while ((elapsed = pmtimer_delta(p0, pmtimer_read())) < pm_clocks)
+        wait_step((pm_clocks - elapsed) / 3, ticks_at_start);
 }
 
 void timer_pit_rate_begin(struct pit_rate_sample *s, u16 divisor)
@@ -153,8 +166,17 @@ static bool measure_window(u64 *by_pit, u64 *by_pm)
     lapic_timer_start(0, 0xffffffffu, false);
     pit_counter_start(&pc);
     u32 c0 = lapic_timer_current(), p0 = pm ? pmtimer_read() : 0;
-    while ((clocks = pit_counter_elapsed(&pc)) < window)
-        __asm__ volatile("sti; nop; cli"); /* nop: STI defers interrupts by one instruction */
+    u32 ticks_at_start = pit_ticks;
+    /* Interrupts on between the reads only. Halting reads channel 2 at
+     * each IRQ0, well within its 55 ms wrap; the window may end late, its
+     * length is what was counted. (STI defers interrupts by one
+     * instruction: the nop or hlt after it.) */
+    while ((clocks = pit_counter_elapsed(&pc)) < window) {
+        if (may_halt(window - clocks, ticks_at_start))
+            __asm__ volatile("sti; hlt; cli" : : : "memory");
+        else
+            __asm__ volatile("sti; nop; cli" : : : "memory");
+    }
     u32 c1 = lapic_timer_current(), p1 = pm ? pmtimer_read() : 0;
     __asm__ volatile("sti");
     u64 counts = c0 - c1;

@@ -22,6 +22,10 @@ void timer_sleep_ticks(u32 ticks);
  * Bootstrap processor only. */
 void timer_wait_ms(u32 ms);
 
+/* Waits pm_clocks of the ACPI PM timer (which must be present), halting
+ * between the PIT's periodic ticks like timer_wait_ms. */
+void timer_wait_pm(u32 pm_clocks);
+
 /* LAPIC timer interrupts taken by CPU `index` so far. */
 u32 timer_lapic_ticks(u32 index);
 

@@ -195,10 +195,8 @@ static void describe_tries(char *buf, size_t size, const struct pit_rate_sample 
 
 static void pit_rate_measure(struct pit_rate_sample *s)
 {
-    u32 window = (u32)udiv64((u64)PMTIMER_HZ * PIT_TEST_MS, 1000, NULL), p0 = pmtimer_read();
     timer_pit_rate_begin(s, PIT_SAMPLE_DIVISOR);
-    while (pmtimer_delta(p0, pmtimer_read()) < window)
-        cpu_relax();
+    timer_wait_pm((u32)udiv64((u64)PMTIMER_HZ * PIT_TEST_MS, 1000, NULL));
     timer_pit_rate_end(s);
 }
 
