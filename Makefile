@@ -351,6 +351,8 @@ test: deps
 	$(PYTHON) tests/system/test_mutate.py
 	$(PYTHON) tests/system/test_debug.py
 	$(PYTHON) tests/system/check_docs.py
+	$(PYTHON) tests/system/check_coverage.py
+	$(PYTHON) tests/system/check_coverage.py --self-test
 	$(PYTHON) tests/system/check_layers.py
 	$(PYTHON) tests/system/check_layers.py --self-test
 	$(PYTHON) tests/system/check_entry_checks_doc.py

@@ -9,23 +9,18 @@ subarch and every test's verdict on both versions, the differences first.
 
 import argparse
 import datetime
-import importlib.util
 import os
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEST3 = os.path.join(ROOT, ".jenkins", "test3.py")
+TEST3 = os.path.join(ROOT, ".jenkins", "test3.py")  # --compare's report comes from its CLI
+sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
+import lhvtest  # noqa: E402  (the runner's package, .jenkins/lhvtest: what test3.py runs)
+
 VERSIONS = ("2.7", "3.0")
 RUNS = (("amd64", 2), ("i386", 1))  # subarch, CPUs
 MODEL = "tigerlake"
-
-
-def load_test3():
-    spec = importlib.util.spec_from_file_location("test3", TEST3)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(test3, sub, smp, version, work):
@@ -90,13 +85,12 @@ def main(argv=None):
     p.add_argument("--output", default=os.path.join(ROOT, "docs", "l0-compare.md"))
     p.add_argument("--work-dir", default=os.path.join(ROOT, "build", "test3", "compare-l0"))
     args = p.parse_args(argv)
-    test3 = load_test3()
     results = []
     for sub, smp in RUNS:
-        logs = [run(test3, sub, smp, v, args.work_dir) for v in VERSIONS]
+        logs = [run(lhvtest, sub, smp, v, args.work_dir) for v in VERSIONS]
         if None in logs:
             return 1
-        lines, (a, b) = compare(test3, *logs)
+        lines, (a, b) = compare(lhvtest, *logs)
         results.append((sub, smp, lines, a, b))
     with open(args.output + ".tmp", "w") as f:
         f.write(markdown(results))

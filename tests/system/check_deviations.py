@@ -8,7 +8,6 @@ version comes from the log's L0 (lhv.bochs=, which test3.py adds).
     tests/system/check_deviations.py [DIR]
 """
 
-import importlib.util
 import os
 import re
 import sys
@@ -17,14 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TABLE = os.path.join(ROOT, "docs", "l0-deviations.md")
 L0_RE = re.compile(r"(?:emulator|L0): Bochs (\d+\.\d+)\s*$")
 TIMESTAMP_RE = re.compile(r"^\[\s*\d+(?:\.\d*)?\] ")
-
-
-def load_test3():
-    spec = importlib.util.spec_from_file_location("test3",
-                                                  os.path.join(ROOT, ".jenkins", "test3.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
+import lhvtest  # noqa: E402  (the runner's package, .jenkins/lhvtest: what test3.py runs)
 
 
 def table_rows(text):
@@ -83,7 +76,6 @@ def problems(rows, version, xfails, path):
 def main(argv=None):
     args = sys.argv[1:] if argv is None else argv
     top = args[0] if args else os.path.join(ROOT, "build", "test3", "matrix")
-    test3 = load_test3()
     with open(TABLE) as f:
         rows = table_rows(f.read())
     if not rows:
@@ -94,7 +86,7 @@ def main(argv=None):
         if "serial.log" not in files:
             continue
         path = os.path.join(d, "serial.log")
-        version, xfails = log_xfails(test3, path)
+        version, xfails = log_xfails(lhvtest, path)
         if version is None:
             continue  # not Bochs, or its version not given
         logs += 1

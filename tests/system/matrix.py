@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """The boot matrix 'make test' runs: LHV booted under QEMU in every
 combination that matters, plus bad inputs that must end in one FATAL line
-and QEMU's exit. Each case is one .jenkins/test3.py run (its functions are
-imported, its options reused); a failing case prints the test3.py command
-that reproduces it.
+and QEMU's exit. Each case is one .jenkins/test3.py run (its package,
+.jenkins/lhvtest, imported; test3.py's options reused); a failing case prints
+the test3.py command that reproduces it.
 
     tests/system/matrix.py            # all cases, 2 at a time
     tests/system/matrix.py --quick    # one case per subarch and boot method + 2 bad inputs
@@ -14,25 +14,16 @@ that reproduces it.
 import argparse
 import concurrent.futures
 import dataclasses
-import importlib.util
 import os
 import shlex
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TEST3_PATH = os.path.join(ROOT, ".jenkins", "test3.py")
 BAD_INPUT_TIMEOUT = "10"  # a FATAL comes within a second or two
-
-
-def load_test3():
-    spec = importlib.util.spec_from_file_location("test3", TEST3_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-test3 = load_test3()
+TEST3_PATH = os.path.join(ROOT, ".jenkins", "test3.py")  # the command a failing case prints
+sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
+import lhvtest as test3  # noqa: E402  (the runner's package: .jenkins/lhvtest)
 
 
 @dataclasses.dataclass

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Self-tests of .jenkins/test3.py's pure parts: escape stripping, verdict
-parsing, counting, the closing report, the JUnit XML, the generated bochsrc,
-the reading of how Bochs and QEMU ended, the options' refusals, stack-trace
-symbolisation. One QEMU run (Ctrl-C during a run); the rest boots nothing.
+"""Self-tests of the runner's pure parts (the package .jenkins/lhvtest behind
+.jenkins/test3.py): escape stripping, verdict parsing, counting, the closing
+report, the JUnit XML, the generated bochsrc, the reading of how Bochs and
+QEMU ended, the options' refusals, stack-trace symbolisation, the package's
+import order. One QEMU run (Ctrl-C during a run); the rest boots nothing.
 
     python3 tests/system/test_test3.py
 """
@@ -22,9 +23,8 @@ import unittest
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-spec = importlib.util.spec_from_file_location("test3", os.path.join(ROOT, ".jenkins", "test3.py"))
-test3 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(test3)
+sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
+import lhvtest as test3  # noqa: E402  (the runner's package; test3.py is its command line)
 
 POWERED_OFF = test3.Outcome(exited=True, exit_status=1, exit_kind="poweroff", exit_time=1.0)
 GOOD_RUN = [
@@ -314,11 +314,11 @@ class KvmOptions(unittest.TestCase):
         open(self.device, "w").close()
         with open(self.nested, "w") as f:
             f.write("Y\n")
-        self.saved = (test3.KVM_DEVICE, test3.KVM_INTEL_NESTED)
-        test3.KVM_DEVICE, test3.KVM_INTEL_NESTED = self.device, self.nested
+        self.saved = (test3.kvm.KVM_DEVICE, test3.kvm.KVM_INTEL_NESTED)
+        test3.kvm.KVM_DEVICE, test3.kvm.KVM_INTEL_NESTED = self.device, self.nested
 
     def tearDown(self):
-        test3.KVM_DEVICE, test3.KVM_INTEL_NESTED = self.saved
+        test3.kvm.KVM_DEVICE, test3.kvm.KVM_INTEL_NESTED = self.saved
         self.tmp.cleanup()
 
     def command(self, *extra):
@@ -368,7 +368,7 @@ class KvmOptions(unittest.TestCase):
     def test_this_machine(self):
         """Without /dev/kvm (as here) the real check refuses; with it, it
         either passes or names the host setting to change."""
-        test3.KVM_DEVICE, test3.KVM_INTEL_NESTED = self.saved
+        test3.kvm.KVM_DEVICE, test3.kvm.KVM_INTEL_NESTED = self.saved
         if not os.path.exists("/dev/kvm"):
             with self.assertRaisesRegex(test3.SetupError, "/dev/kvm is missing"):
                 test3.check_kvm()
@@ -921,6 +921,45 @@ class Report(unittest.TestCase):
     def test_end_action_last_wins(self):
         self.assertEqual(test3.end_action("lhv.end=halt x lhv.end=reboot"), "reboot")
         self.assertEqual(test3.end_action("serial=115200,8n1,0x3f8"), "poweroff")
+
+
+class Package(unittest.TestCase):
+    """.jenkins/lhvtest: its modules in layers (each imports only the ones
+    its __init__.py imports before it), and test3.py only its command line."""
+
+    PACKAGE = os.path.join(ROOT, ".jenkins", "lhvtest")
+    IMPORT_RE = re.compile(r"^from \.(\w*) import ([\w, ()]+)", re.M)
+
+    def imports(self, name):
+        """The package's modules that module `name` imports."""
+        with open(os.path.join(self.PACKAGE, name + ".py")) as f:
+            text = f.read()
+        found = []
+        for module, names in self.IMPORT_RE.findall(text):
+            found += [module] if module else [n.strip() for n in names.strip("()").split(",")]
+        return found
+
+    def test_modules_in_layers(self):
+        order = self.imports("__init__")
+        files = sorted(f[:-3] for f in os.listdir(self.PACKAGE)
+                       if f.endswith(".py") and f != "__init__.py")
+        self.assertEqual(sorted(order), files, "__init__.py imports every module once")
+        for i, name in enumerate(order):
+            for used in self.imports(name):
+                self.assertIn(used, order[:i], "%s imports %s, which comes after it" % (name, used))
+
+    def test_layer_check_can_fail(self):
+        saved = self.imports
+        self.imports = lambda name: (["common", "cli"] if name == "serial" else saved(name))
+        with self.assertRaisesRegex(AssertionError, "serial imports cli"):
+            self.test_modules_in_layers()
+
+    def test_test3_py_is_the_parsers_command_line(self):
+        run = subprocess.run([sys.executable, os.path.join(ROOT, ".jenkins", "test3.py"),
+                              "--help"], capture_output=True, text=True)
+        parser = test3.build_parser()
+        parser.prog = "test3.py"
+        self.assertEqual((run.returncode, run.stdout), (0, parser.format_help()))
 
 
 class MatrixSelection(unittest.TestCase):

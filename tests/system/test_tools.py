@@ -449,16 +449,24 @@ class BenchKvm(unittest.TestCase):
 
 class KvmProbe(unittest.TestCase):
     """test3.probe_kvm, which make bench and test3.py --accel kvm share:
-    one short boot under -enable-kvm -cpu host; its answer (guest, vmx)."""
+    one short boot under -enable-kvm -cpu host; its answer (guest, vmx).
+    The runner's values this replaces are set on the modules that read them
+    (lhvtest.kvm, .run, .probe) and put back after each test."""
 
     def setUp(self):
         self.test3 = bench.load_test3()
         self.tmp = tempfile.TemporaryDirectory()
-        self.test3.KVM_DEVICE = os.path.join(self.tmp.name, "kvm")
-        open(self.test3.KVM_DEVICE, "w").close()
+        t = self.test3
+        self.saved = [(t.kvm, "KVM_DEVICE"), (t.kvm, "KVM_INTEL_NESTED"), (t.run, "run_once"),
+                      (t.probe, "probe_kvm")]
+        self.saved = [(module, name, getattr(module, name)) for module, name in self.saved]
+        t.kvm.KVM_DEVICE = os.path.join(self.tmp.name, "kvm")
+        open(t.kvm.KVM_DEVICE, "w").close()
         self.boots = []
 
     def tearDown(self):
+        for module, name, value in self.saved:
+            setattr(module, name, value)
         self.tmp.cleanup()
 
     def answer(self, texts, stderr="", **outcome):
@@ -471,12 +479,12 @@ class KvmProbe(unittest.TestCase):
             # as the QEMU backend reads it when QEMU exits by itself
             tail = self.test3.stderr_tail(log) if outcome.get("exited", True) else ""
             return BenchKvm.result(self, config.name, texts, stderr_tail=tail, **outcome)
-        self.test3.run_once = run_once
+        self.test3.run.run_once = run_once
         return self.test3.probe_kvm("amd64", bench.ROOT, self.tmp.name)
 
     def test_device_missing(self):
-        os.remove(self.test3.KVM_DEVICE)
-        self.assertEqual(self.answer([]), ("%s is missing" % self.test3.KVM_DEVICE,) * 2)
+        os.remove(self.test3.kvm.KVM_DEVICE)
+        self.assertEqual(self.answer([]), ("%s is missing" % self.test3.kvm.KVM_DEVICE,) * 2)
         self.assertEqual(self.boots, [])
 
     def test_guest_hangs(self):
@@ -514,8 +522,8 @@ class KvmProbe(unittest.TestCase):
         nested = os.path.join(self.tmp.name, "nested")
         with open(nested, "w") as f:
             f.write("Y\n")
-        self.test3.KVM_INTEL_NESTED = nested
-        self.test3.probe_kvm = lambda *args: ("", "no VMX in the guest (LHV: ...)")
+        self.test3.kvm.KVM_INTEL_NESTED = nested
+        self.test3.probe.probe_kvm = lambda *args: ("", "no VMX in the guest (LHV: ...)")
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             status = self.test3.main(["--subarch", "amd64", "--boot", "direct", "--accel", "kvm"])

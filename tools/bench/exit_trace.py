@@ -13,7 +13,6 @@ Each benchmark is one Bochs boot of ~3 s."""
 import argparse
 import bisect
 import collections
-import importlib.util
 import os
 import re
 import subprocess
@@ -22,6 +21,9 @@ import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEST3 = os.path.join(ROOT, ".jenkins", "test3.py")
+sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
+import lhvtest  # noqa: E402  (the runner's package, .jenkins/lhvtest: what test3.py runs)
+
 # benchmark name -> (the test that measures it, the guest function holding the RDTSC window)
 BENCHMARKS = {
     "vmcall": ("vmx/vmcall-roundtrip", "guest_vmcall_cost"),
@@ -32,14 +34,6 @@ BENCHMARKS = {
 STEPS = 1200  # instructions traced from the breakpoint: covers three windows
 # One traced instruction: "(0).[ticks] [0xphys] sel:linear (ctxt): text ; bytes"
 TRACE_LINE = re.compile(r"^\(\d+\)\.\[\d+\] \[0x[0-9a-f]+\] [0-9a-f]{4}:([0-9a-f]+) \([^)]*\): (.*)$")
-
-
-def load_test3():
-    spec = importlib.util.spec_from_file_location("test3", TEST3)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["test3"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def symbols(elf):
@@ -62,7 +56,7 @@ def trace(subarch, test, address, model, work):
     iso = run.stdout.strip().splitlines()[-1]
     bochsrc = os.path.join(work, "bochsrc")
     with open(bochsrc, "w") as f:
-        f.write(load_test3().bochsrc_text(model, 1, 512, iso, os.path.join(work, "com1.out"),
+        f.write(lhvtest.bochsrc_text(model, 1, 512, iso, os.path.join(work, "com1.out"),
                                           os.path.join(work, "bochs.log")))
     rc = os.path.join(work, "debugger.rc")
     with open(rc, "w") as f:
