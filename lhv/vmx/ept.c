@@ -184,14 +184,15 @@ void ept_protect_4k(struct ept *e, u64 gpa, u64 perms)
     *entry = (*entry & ~EPT_RWX) | (perms & EPT_RWX);
 }
 
-/* One 2 MiB region of the identity map: a 2 MiB page when the MTRRs give
- * it one type, else a table of 4 KiB pages. */
-static void identity_2m(struct ept *e, u64 gpa)
+/* One 2 MiB region of the identity map, its entry pde in a page directory:
+ * a 2 MiB page when the MTRRs give it one type, else a table of 4 KiB
+ * pages. */
+static void identity_2m_at(struct ept *e, u64 *pde, u64 gpa)
 {
     u8 t = mtrr_range_type(e->mtrr, gpa, SIZE_2M);
     if (t != MTRR_TYPE_MIXED) {
         t = ept_type_for(e, gpa, SIZE_2M);
-        ept_map_2m(e, gpa, gpa, EPT_RWX, t);
+        *pde = leaf(gpa, EPT_RWX, t) | EPT_LARGE;
         e->leaves_2m++;
         e->by_type[t]++;
         return;
@@ -204,7 +205,30 @@ static void identity_2m(struct ept *e, u64 gpa)
         e->leaves_4k++;
         e->by_type[t]++;
     }
-    *make_entry(e, gpa, 2) = TABLE_ENTRY(pt);
+    *pde = TABLE_ENTRY(pt);
+}
+
+static void identity_2m(struct ept *e, u64 gpa) { identity_2m_at(e, make_entry(e, gpa, 2), gpa); }
+
+/* The 2 MiB regions of one GiB of the identity map (up to top), in the one
+ * page directory that maps it. A GiB of one memory type (most of them) is
+ * 512 entries of that type at once, without asking the MTRRs 512 times:
+ * building the map was 1.7 M instructions, a fifth of the suite in Bochs. */
+static void identity_1g(struct ept *e, u64 gpa, u64 top)
+{
+    u64 *pd = next_table(e, make_entry(e, gpa, 3), 3);
+    u8 t = top - gpa >= GiB(1) ? mtrr_range_type(e->mtrr, gpa, GiB(1)) : MTRR_TYPE_MIXED;
+
+    if (t == MTRR_TYPE_MIXED) {
+        for (u32 i = 0; i < ENTRIES && gpa + (u64)i * SIZE_2M < top; i++)
+            identity_2m_at(e, &pd[i], gpa + (u64)i * SIZE_2M);
+        return;
+    }
+    t = ept_type_for(e, gpa, GiB(1));
+    for (u32 i = 0; i < ENTRIES; i++)
+        pd[i] = leaf(gpa + (u64)i * SIZE_2M, EPT_RWX, t) | EPT_LARGE;
+    e->leaves_2m += ENTRIES;
+    e->by_type[t] += ENTRIES;
 }
 
 void ept_restore_identity_2m(struct ept *e, u64 gpa)
@@ -246,8 +270,8 @@ void ept_build_identity(struct ept *e, const struct mtrr_state *m, u64 top)
     e->demand = !(vmx_caps.ept_vpid & EPT_CAP_2M);
     if (e->demand)
         return;
-    for (u64 gpa = 0; gpa < top; gpa += SIZE_2M)
-        identity_2m(e, gpa);
+    for (u64 gpa = 0; gpa < top; gpa += GiB(1))
+        identity_1g(e, gpa, top);
 }
 
 struct inv_descriptor {
