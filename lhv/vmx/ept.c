@@ -107,14 +107,19 @@ static u64 leaf(u64 hpa, u64 perms, u8 type)
     return hpa | perms | ((u64)type << EPT_TYPE_SHIFT);
 }
 
+/* EPT takes UC, WC, WT, WP and WB; anything else would be a
+ * misconfiguration (29.3.3.1) */
+static u8 ept_type_of(u8 mtrr_type)
+{
+    if (mtrr_type != MTRR_TYPE_WC && mtrr_type != MTRR_TYPE_WT && mtrr_type != MTRR_TYPE_WP &&
+        mtrr_type != MTRR_TYPE_WB)
+        return MTRR_TYPE_UC;
+    return mtrr_type;
+}
+
 u8 ept_type_for(const struct ept *e, u64 hpa, u64 size)
 {
-    u8 t = mtrr_range_type(e->mtrr, hpa, size);
-    /* EPT takes UC, WC, WT, WP and WB; anything else would be a
-     * misconfiguration (29.3.3.1) */
-    if (t != MTRR_TYPE_WC && t != MTRR_TYPE_WT && t != MTRR_TYPE_WP && t != MTRR_TYPE_WB)
-        return MTRR_TYPE_UC;
-    return t;
+    return ept_type_of(mtrr_range_type(e->mtrr, hpa, size));
 }
 
 static u64 *new_table(struct ept *e)
@@ -191,7 +196,7 @@ static void identity_2m_at(struct ept *e, u64 *pde, u64 gpa)
 {
     u8 t = mtrr_range_type(e->mtrr, gpa, SIZE_2M);
     if (t != MTRR_TYPE_MIXED) {
-        t = ept_type_for(e, gpa, SIZE_2M);
+        t = ept_type_of(t);
         *pde = leaf(gpa, EPT_RWX, t) | EPT_LARGE;
         e->leaves_2m++;
         e->by_type[t]++;
@@ -224,7 +229,7 @@ static void identity_1g(struct ept *e, u64 gpa, u64 top)
             identity_2m_at(e, &pd[i], gpa + (u64)i * SIZE_2M);
         return;
     }
-    t = ept_type_for(e, gpa, GiB(1));
+    t = ept_type_of(t);
     for (u32 i = 0; i < ENTRIES; i++)
         pd[i] = leaf(gpa + (u64)i * SIZE_2M, EPT_RWX, t) | EPT_LARGE;
     e->leaves_2m += ENTRIES;
