@@ -132,9 +132,7 @@ u8 mtrr_range_type(const struct mtrr_state *s, u64 base, u64 len)
     /* Walk the range in the largest aligned power-of-two blocks that fit,
      * and no larger than a fixed range below 1 MiB. */
     while (left) {
-        u64 size = 1ull << 63;
-        while (size > left)
-            size >>= 1;
+        u64 size = 1ull << (63 - __builtin_clzll(left)); /* the largest power of two in left */
         if (p & (size - 1))
             size = p & (~p + 1); /* p's alignment */
         if (s->fixed_enabled && p < MTRR_FIXED_END && size > fixed_size(p))
