@@ -14,6 +14,7 @@ enum pm_access { PM_READ, PM_WRITE, PM_FETCH };
 static const char *const pm_names[] = {"read", "write", "fetch"};
 
 struct pm_run {
+    const struct ept *e;
     u64 *leaf, *pde;
     enum pm_access access;
     u32 got;
@@ -37,7 +38,7 @@ static enum exit_action pm_hook(struct vcpu *v, u32 reason)
         return vcpu_fail(v, "a second EPT exit (reason %u) at 0x%llx", reason, r->gpa);
     *r->pde |= EPT_RWX;
     *r->leaf |= EPT_RWX;
-    return invept(INVEPT_ALL, 0) == VMX_OK ? EXIT_RESUME : vcpu_fail(v, "INVEPT failed");
+    return ept_flush(r->e) == VMX_OK ? EXIT_RESUME : vcpu_fail(v, "INVEPT failed");
 }
 
 static void pm_guest(void *arg)
@@ -59,7 +60,7 @@ static void pm_guest(void *arg)
 static bool pm_case(struct cpu_outcome *o, struct ept_cpu *c, u32 leaf, u32 pde,
                     enum pm_access a)
 {
-    struct pm_run r = {.access = a};
+    struct pm_run r = {.e = &c->map, .access = a};
     u8 *host = c->page[0] + (PM_GPA & 0xfff);
     u32 code;
     bool exec_only = vmx_caps.ept_vpid & EPT_CAP_EXEC_ONLY;

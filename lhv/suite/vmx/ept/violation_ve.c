@@ -36,6 +36,7 @@ struct ve_info {
 } __attribute__((packed));
 
 struct ve_run {
+    const struct ept *e;
     u64 *leaf;
     u32 ves, violations, exception_exits;
     u32 intr_info, got;
@@ -58,7 +59,7 @@ static enum exit_action ve_hook(struct vcpu *v, u32 reason)
         return EXIT_DEFAULT;
     }
     *r->leaf |= EPT_RWX;
-    return invept(INVEPT_ALL, 0) == VMX_OK ? EXIT_RESUME : vcpu_fail(v, "INVEPT failed");
+    return ept_flush(r->e) == VMX_OK ? EXIT_RESUME : vcpu_fail(v, "INVEPT failed");
 }
 
 static void ve_guest(void *arg)
@@ -90,7 +91,7 @@ static bool ve_index_ok(struct cpu_outcome *o, u16 index)
 static bool ve_case(struct cpu_outcome *o, struct ept_cpu *c, u64 suppress, u32 busy,
                     bool intercept, const u32 want[3], const char *what)
 {
-    struct ve_run r = {.leaf = ept_leaf(&c->map, VE_GPA)};
+    struct ve_run r = {.e = &c->map, .leaf = ept_leaf(&c->map, VE_GPA)};
     struct ve_info *info = (struct ve_info *)c->page[3];
     void *idt = ve_idts[this_cpu()->index];
 
