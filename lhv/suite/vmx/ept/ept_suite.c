@@ -101,3 +101,29 @@ void ept_put_code(u8 *at, u32 value)
 }
 
 u32 ept_call_code(const u8 *at) { return ((u32(*)(void))(uintptr_t)at)(); }
+
+enum exit_action ept_exits_hook(struct vcpu *v, u32 reason)
+{
+    struct ept_exits *x = v->test_data;
+    if (reason == EXIT_REASON_EPT_VIOLATION)
+        x->violations++;
+    else if (reason == EXIT_REASON_EPT_MISCONFIG)
+        x->misconfigs++;
+    else
+        return EXIT_DEFAULT;
+    x->qual = v->exit_qual;
+    x->gpa = vmr(GUEST_PHYSICAL_ADDRESS);
+    if (x->violations + x->misconfigs > 4)
+        return vcpu_fail(v, "EPT exits go on: reason %u at 0x%llx", reason, x->gpa);
+    *x->entry = x->restore;
+    return ept_flush(x->e) == VMX_OK ? EXIT_RESUME : vcpu_fail(v, "INVEPT failed");
+}
+
+void ept_access_guest(void *arg)
+{
+    struct ept_access *a = arg;
+    if (a->write)
+        *(volatile u32 *)a->addr = a->value;
+    else
+        a->value = *(volatile u32 *)a->addr;
+}

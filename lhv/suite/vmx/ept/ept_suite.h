@@ -49,6 +49,25 @@ u64 *ept_leaf(struct ept *e, u64 gpa);
  * non-present entry where the walk ends above it */
 u64 *ept_at_level(struct ept *e, u64 gpa, int level);
 
+/* A hook that counts EPT violations and misconfigurations (with the
+ * qualification and guest-physical address of the last) and lets the
+ * access through: *entry = restore, then INVEPT of e */
+struct ept_exits {
+    const struct ept *e;
+    u64 *entry, restore;
+    u32 violations, misconfigs;
+    u64 qual, gpa;
+};
+enum exit_action ept_exits_hook(struct vcpu *v, u32 reason);
+
+/* A guest program: one 32-bit read (or write of value) at addr */
+struct ept_access {
+    uintptr_t addr;
+    bool write;
+    u32 value;
+};
+void ept_access_guest(void *arg);
+
 /* A function the guest calls in a test page: mov $value, %eax; ret */
 void ept_put_code(u8 *at, u32 value);
 u32 ept_call_code(const u8 *at);
