@@ -342,5 +342,8 @@
 #define VMFUNC_EPTP_SWITCHING (1ull << 0)
 #define EXIT_REASON_VMFUNC 59
 #define EXIT_REASON_PML_FULL 62
+/* VM-instruction errors of VMLAUNCH/VMRESUME (31.4) */
+#define VMX_ERROR_ENTRY_CONTROLS 7u   /* invalid control field(s) */
+#define VMX_ERROR_ENTRY_HOST_STATE 8u /* invalid host-state field(s) */
 
 #endif
