@@ -114,7 +114,8 @@ enum exit_action ept_exits_hook(struct vcpu *v, u32 reason)
     x->qual = v->exit_qual;
     x->gpa = vmr(GUEST_PHYSICAL_ADDRESS);
     if (x->violations + x->misconfigs > 4)
-        return vcpu_fail(v, "EPT exits go on: reason %u at 0x%llx", reason, x->gpa);
+        return vcpu_fail(v, "EPT exits go on: reason %u at 0x%llx, qualification 0x%llx, "
+                         "entry 0x%llx", reason, x->gpa, x->qual, *x->entry);
     *x->entry = x->restore;
     return ept_flush(x->e) == VMX_OK ? EXIT_RESUME : vcpu_fail(v, "INVEPT failed");
 }
