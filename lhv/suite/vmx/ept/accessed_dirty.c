@@ -32,7 +32,7 @@ static void check_accessed_dirty(struct cpu_outcome *o, void *arg)
 {
     struct ept_cpu *c = ept_cpu(o);
     u64 walked = ad_walked_page();
-    u32 got;
+    u32 seen;
     (void)arg;
 
     if (!c)
@@ -53,17 +53,20 @@ static void check_accessed_dirty(struct cpu_outcome *o, void *arg)
     for (u32 on = 0; on < 2; on++) {
         ept_all_ad(&c->map, false);
         struct vcpu *v = ept_cpu_guest(o, &c->map, on ? EPTP_AD : 0, 0, NULL, NULL);
-        if (!v || !ept_cpu_flush(o, &c->map) || !test_guest_run(o, v, ad_guest, &got))
+        if (!v || !ept_cpu_flush(o, &c->map) || !test_guest_run(o, v, ad_guest, &seen))
             break;
         if (!on) { /* no flags at all without EPTP bit 6 */
             if (!CHECK_EQ(o, (*rd | *wr | *walk | *pde | *pdpte | *pml4e) & ad, 0))
                 break;
             continue;
         }
-        (void)(CHECK_EQ(o, *rd & ad, EPT_ACCESSED) && CHECK_EQ(o, *wr & ad, ad) &&
-               CHECK_EQ(o, *idle & ad, 0) && CHECK_EQ(o, *walk & ad, ad) &&
-               CHECK_EQ(o, *pde & ad, EPT_ACCESSED) && CHECK_EQ(o, *pdpte & ad, EPT_ACCESSED) &&
-               CHECK_EQ(o, *pml4e & ad, EPT_ACCESSED) && CHECK_EQ(o, *(u32 *)c->page[1], got + 1));
+        const u64 got[] = {*rd & ad, *wr & ad, *idle & ad, *walk & ad, *pde & ad, *pdpte & ad,
+                           *pml4e & ad, *(u32 *)c->page[1]};
+        const u64 want[] = {EPT_ACCESSED, ad, 0, ad, EPT_ACCESSED, EPT_ACCESSED, EPT_ACCESSED,
+                            seen + 1};
+        ept_expect(o, "A/D of the read page;A/D of the written page;A/D of an untouched page;"
+                   "A/D of the guest's paging structure;A/D of the PDE;A/D of the PDPTE;"
+                   "A/D of the PML4E;the written word", got, want, ARRAY_SIZE(got));
     }
     ept_restore_identity_2m(&c->map, EPT_WINDOW);
     ept_flush(&c->map);

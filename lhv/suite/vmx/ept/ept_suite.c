@@ -128,3 +128,18 @@ void ept_access_guest(void *arg)
     else
         a->value = *(volatile u32 *)a->addr;
 }
+
+bool ept_expect(struct cpu_outcome *o, const char *names, const u64 *got, const u64 *want,
+                u32 n)
+{
+    for (u32 i = 0; i < n; i++) {
+        const char *end = strchr(names, ';');
+        if (got[i] != want[i]) {
+            outcome_fail(o, "%.*s: got 0x%llx, expected 0x%llx",
+                         end ? (int)(end - names) : 80, names, got[i], want[i]);
+            return false;
+        }
+        names = end ? end + 1 : "?";
+    }
+    return true;
+}

@@ -68,6 +68,13 @@ struct ept_access {
 };
 void ept_access_guest(void *arg);
 
+/* Compares n values with what they should be; at the first that differs,
+ * outcome_fail "<name>: got G, expected W" with its name from `names`
+ * (separated by ';', in order) and false. One call for a test's last
+ * checks, where CHECK_EQ each would cost more code. */
+bool ept_expect(struct cpu_outcome *o, const char *names, const u64 *got, const u64 *want,
+                u32 n);
+
 /* A function the guest calls in a test page: mov $value, %eax; ret */
 void ept_put_code(u8 *at, u32 value);
 u32 ept_call_code(const u8 *at);

@@ -137,14 +137,16 @@ static void check_pml_log_full(struct cpu_outcome *o, void *arg)
     /* index 1: pages 0 and 1 fill entries 1 and 0; page 2's write exits
      * before it is done or logged, with the index wrapped to 0xffff */
     struct vcpu *v = pml_guest(o, c, EPTP_AD, 1, pml_full_hook, &f);
-    if (v && test_guest_run(o, v, pml_full_guest, NULL))
-        (void)(CHECK_EQ(o, f.fulls, 1) && CHECK_EQ(o, f.index, 0xffff) &&
-               CHECK_EQ(o, f.qual & ~(1ull << 12), 0) && CHECK_EQ(o, f.dirty, 0) &&
-               CHECK_EQ(o, f.written, 0) && CHECK_EQ(o, log[1] & EPT_ADDR_MASK, PML_PAGE(0)) &&
-               CHECK_EQ(o, log[0] & EPT_ADDR_MASK, PML_PAGE(1)) &&
-               CHECK_EQ(o, log[511] & EPT_ADDR_MASK, PML_PAGE(2)) &&
-               CHECK_EQ(o, vmr(GUEST_PML_INDEX), 510) &&
-               CHECK_EQ(o, *(u32 *)c->page[2], 0x600d0002));
+    if (v && test_guest_run(o, v, pml_full_guest, NULL)) {
+        const u64 got[] = {f.fulls, f.index, f.qual & ~(1ull << 12), f.dirty, f.written,
+                           log[1], log[0], log[511] & EPT_ADDR_MASK, vmr(GUEST_PML_INDEX),
+                           *(u32 *)c->page[2]};
+        const u64 want[] = {1, 0xffff, 0, 0, 0, PML_PAGE(0), PML_PAGE(1), PML_PAGE(2), 510,
+                            0x600d0002};
+        ept_expect(o, "log-full exits;index at the exit;qualification;page 2 dirty at the exit;"
+                   "page 2 written at the exit;log[1];log[0];log[511];index after;page 2",
+                   got, want, ARRAY_SIZE(got));
+    }
     pml_done(c);
 }
 

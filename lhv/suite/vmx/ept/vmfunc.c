@@ -84,13 +84,15 @@ static void check_vmfunc(struct cpu_outcome *o, void *arg)
         vmw(EPTP_INDEX, 0);
     }
     if (v && ept_cpu_flush(o, &c->map) && ept_cpu_flush(o, &c->alt) && test_guest_run(o, v, vf_guest, &r)) {
-        u32 a = 0xaaaa0000 + this_cpu()->index, b = 0xbbbb0000 + this_cpu()->index;
-        (void)(CHECK_EQ(o, r.seen[0], a) && CHECK_EQ(o, r.seen[1], b) &&
-               CHECK_EQ(o, r.marks, 1) && CHECK_EQ(o, r.eptp_at_mark, c->alt.eptp) &&
-               CHECK_EQ(o, r.index_at_mark, 1) && CHECK_EQ(o, r.exits, 3) &&
-               CHECK_EQ(o, r.bad_len, 0) && CHECK_EQ(o, r.eptp_at_exit, c->alt.eptp) &&
-               CHECK_EQ(o, r.seen[2], b) && CHECK_EQ(o, r.seen[3], a) &&
-               CHECK_EQ(o, vmr(EPT_POINTER), c->map.eptp) && CHECK_EQ(o, vmr(EPTP_INDEX), 0));
+        u64 a = 0xaaaa0000 + this_cpu()->index, b = 0xbbbb0000 + this_cpu()->index;
+        const u64 got[] = {r.seen[0], r.seen[1], r.marks, r.eptp_at_mark, r.index_at_mark,
+                           r.exits, r.bad_len, r.eptp_at_exit, r.seen[2], r.seen[3],
+                           vmr(EPT_POINTER), vmr(EPTP_INDEX)};
+        const u64 want[] = {a, b, 1, c->alt.eptp, 1, 3, 0, c->alt.eptp, b, a, c->map.eptp, 0};
+        ept_expect(o, "first read;read after VMFUNC(0, 1);marks;EPT pointer after it;"
+                   "EPTP index after it;VMFUNC exits;exits with a length other than 3;"
+                   "EPT pointer at those exits;read after them;read after VMFUNC(0, 0);"
+                   "EPT pointer at the end;EPTP index at the end", got, want, ARRAY_SIZE(got));
     }
     ept_restore_identity_2m(&c->map, EPT_WINDOW);
     ept_restore_identity_2m(&c->alt, EPT_WINDOW);
