@@ -101,6 +101,8 @@ struct pml_full {
     u32 fulls;
     u64 index, qual, dirty;
     u32 written;
+    volatile u32 read_done; /* the guest read page 2 (its leaf accessed already) */
+    u32 read_done_at_exit;
 };
 
 /* The log is full: note what the exit left, empty the log, go on */
@@ -114,15 +116,21 @@ static enum exit_action pml_full_hook(struct vcpu *v, u32 reason)
     f->qual = v->exit_qual;
     f->dirty = *ept_leaf(&f->c->map, PML_PAGE(2)) & EPT_DIRTY;
     memcpy(&f->written, f->c->page[2], 4);
+    f->read_done_at_exit = f->read_done;
     vmw(GUEST_PML_INDEX, 511);
     return EXIT_RESUME;
 }
 
 static void pml_full_guest(void *arg)
 {
-    (void)arg;
-    for (u32 i = 0; i < 3; i++)
+    struct pml_full *f = arg;
+    for (u32 i = 0; i < 3; i++) {
+        if (i == 2) { /* a read that sets no EPT flag: no log-full event yet */
+            (void)*(volatile u32 *)(uintptr_t)PML_PAGE(2);
+            f->read_done = 1;
+        }
         *(volatile u32 *)(uintptr_t)PML_PAGE(i) = 0x600d0000 + i;
+    }
 }
 
 static void check_pml_log_full(struct cpu_outcome *o, void *arg)
@@ -134,18 +142,28 @@ static void check_pml_log_full(struct cpu_outcome *o, void *arg)
     if (!c)
         return;
     const u64 *log = (const u64 *)c->page[3];
-    /* index 1: pages 0 and 1 fill entries 1 and 0; page 2's write exits
-     * before it is done or logged, with the index wrapped to 0xffff */
+    /* index 1: pages 0 and 1 fill entries 1 and 0; a read of page 2
+     * (accessed already) sets no flag and goes on; its write exits before
+     * it is done or logged, with the index wrapped to 0xffff */
     struct vcpu *v = pml_guest(o, c, EPTP_AD, 1, pml_full_hook, &f);
-    if (v && test_guest_run(o, v, pml_full_guest, NULL)) {
+    if (v)
+        *ept_leaf(&c->map, PML_PAGE(2)) |= EPT_ACCESSED;
+    if (v && ept_cpu_flush(o, &c->map) && test_guest_run(o, v, pml_full_guest, &f)) {
         const u64 got[] = {f.fulls, f.index, f.qual & ~(1ull << 12), f.dirty, f.written,
                            log[1], log[0], log[511] & EPT_ADDR_MASK, vmr(GUEST_PML_INDEX),
                            *(u32 *)c->page[2]};
         const u64 want[] = {1, 0xffff, 0, 0, 0, PML_PAGE(0), PML_PAGE(1), PML_PAGE(2), 510,
                             0x600d0002};
-        ept_expect(o, "log-full exits;index at the exit;qualification;page 2 dirty at the exit;"
-                   "page 2 written at the exit;log[1];log[0];log[511];index after;page 2",
-                   got, want, ARRAY_SIZE(got));
+        if (ept_expect(o, "log-full exits;index at the exit;qualification;page 2 dirty at the "
+                       "exit;page 2 written at the exit;log[1];log[0];log[511];index after;page 2",
+                       got, want, ARRAY_SIZE(got)) && !f.read_done_at_exit) {
+            if (l0_bochs_deviates(BOCHS_2_7_AND_3_0))
+                outcome_xfail(o, "%s exit for a full log at a read that sets no EPT flag",
+                              l0_bochs_names(BOCHS_2_7_AND_3_0));
+            else
+                outcome_fail(o, "the log-full exit came at the read of page 2, which sets no "
+                             "EPT flag");
+        }
     }
     pml_done(c);
 }
