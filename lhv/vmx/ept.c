@@ -181,6 +181,11 @@ void ept_map_2m(struct ept *e, u64 gpa, u64 hpa, u64 perms, u8 type)
     *make_entry(e, gpa, 2) = leaf(hpa & EPT_ADDR_MASK, perms & EPT_RWX, type) | EPT_LARGE;
 }
 
+void ept_map_1g(struct ept *e, u64 gpa, u64 hpa, u64 perms, u8 type)
+{
+    *make_entry(e, gpa, 3) = leaf(hpa & EPT_ADDR_MASK, perms & EPT_RWX, type) | EPT_LARGE;
+}
+
 void ept_protect_4k(struct ept *e, u64 gpa, u64 perms)
 {
     u64 *entry = make_entry(e, gpa, 1);

@@ -20,11 +20,14 @@
 #define EPT_ACCESSED (1ull << 8)
 #define EPT_DIRTY (1ull << 9)
 #define EPT_ADDR_MASK 0x000ffffffffff000ull
+#define EPT_USER_EXEC (1ull << 10) /* user-mode execute, with mode-based control */
+#define EPT_SUPPRESS_VE (1ull << 63)
 
 /* EPT pointer (25.6.11) */
 #define EPTP_TYPE_UC 0ull
 #define EPTP_TYPE_WB 6ull
 #define EPTP_WALK_4 (3ull << 3) /* page-walk length - 1 */
+#define EPTP_AD (1ull << 6)     /* accessed and dirty flags on */
 
 /* IA32_VMX_EPT_VPID_CAP (SDM 3D A.10) */
 #define EPT_CAP_EXEC_ONLY (1ull << 0)
@@ -107,6 +110,9 @@ void ept_map_4k(struct ept *e, u64 gpa, u64 hpa, u64 perms, u8 type);
 /* Maps the 2 MiB page at gpa to hpa (both 2 MiB aligned); any 4 KiB table
  * that was there is dropped (its page is not reused). */
 void ept_map_2m(struct ept *e, u64 gpa, u64 hpa, u64 perms, u8 type);
+/* Maps the 1 GiB page at gpa to hpa (both 1 GiB aligned; needs
+ * IA32_VMX_EPT_VPID_CAP bit 17); the tables below are dropped. */
+void ept_map_1g(struct ept *e, u64 gpa, u64 hpa, u64 perms, u8 type);
 /* Changes the permissions of the 4 KiB page at gpa, keeping its address
  * and type (0: not present); splits a 2 MiB page. */
 void ept_protect_4k(struct ept *e, u64 gpa, u64 perms);

@@ -327,4 +327,23 @@
 #define EXIT_REASON_MAX 70
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 
+/* EPT's extensions (SDM 3C 25.6.2 table 25-7, 25.6.11-25.6.14, 25.4.2,
+ * appendices B and C): page-modification logging, EPT-violation #VE,
+ * mode-based execute control and VM functions (EPTP switching) */
+#define EPTP_INDEX 0x0004
+#define GUEST_PML_INDEX 0x0812
+#define PML_ADDRESS 0x200e
+#define VM_FUNCTION_CONTROL 0x2018
+#define EPTP_LIST_ADDRESS 0x2024
+#define VE_INFORMATION_ADDRESS 0x202a
+#define CPU2_ENABLE_PML (1u << 17)
+#define CPU2_EPT_VIOLATION_VE (1u << 18)
+#define CPU2_MODE_BASED_EPT_EXEC (1u << 22)
+#define VMFUNC_EPTP_SWITCHING (1ull << 0)
+#define EXIT_REASON_VMFUNC 59
+#define EXIT_REASON_PML_FULL 62
+/* VM-instruction errors of VMLAUNCH/VMRESUME (31.4) */
+#define VMX_ERROR_ENTRY_CONTROLS 7u   /* invalid control field(s) */
+#define VMX_ERROR_ENTRY_HOST_STATE 8u /* invalid host-state field(s) */
+
 #endif

@@ -54,6 +54,8 @@
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176
 #define MSR_IA32_PAT 0x277
+#define MSR_IA32_DEBUGCTL 0x1d9
+#define DEBUGCTL_BTF (1u << 1) /* single-step on branches */
 #define MSR_X2APIC_TPR 0x808
 #define MSR_IA32_EFER 0xc0000080
 #define MSR_IA32_LSTAR 0xc0000082 /* SYSCALL target in 64-bit mode */
@@ -61,6 +63,7 @@
 #define MSR_IA32_GS_BASE 0xc0000101
 #define MSR_IA32_KERNEL_GS_BASE 0xc0000102
 #define MSR_IA32_TSC_AUX 0xc0000103
+#define EFER_SCE (1u << 0)
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
 
