@@ -20,9 +20,11 @@ def read(path):
 def test_names():
     names = set()
     suite = os.path.join(ROOT, "lhv", "suite")
-    for f in sorted(os.listdir(suite)):
-        if f.endswith(".c"):
-            text = read(os.path.join("lhv", "suite", f))
+    for top, _, files in sorted(os.walk(suite)):  # the theme folders too
+        for f in sorted(files):
+            if not f.endswith(".c"):
+                continue
+            text = read(os.path.relpath(os.path.join(top, f), ROOT))
             names.update(re.findall(r'(?:VMX_)?TEST(?:_ALL_CPUS(?:_AFTER)?)?\("([^"]+)"', text))
     names.update(re.findall(r'\{"(boot/[^"]+)"', read("xmhf/runtime/selftest.c")))
     return names
