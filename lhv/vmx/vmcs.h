@@ -28,6 +28,14 @@
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
 #define MSR_IA32_VMX_VMFUNC 0x491
 #define VMX_BASIC_TRUE_CTLS (1ull << 55)
+#define VMX_BASIC_PHYS_32BIT (1ull << 48)  /* VMX structures below 4 GiB: 0 on Intel 64 */
+#define VMX_BASIC_MEMTYPE(basic) (((basic) >> 50) & 0xf) /* 0 UC, 6 WB */
+/* The default1 class of each control (A.2): bits the non-TRUE capability
+ * MSRs report as fixed to 1 */
+#define VMX_PIN_DEFAULT1 0x00000016u
+#define VMX_PROC_DEFAULT1 0x0401e172u
+#define VMX_EXIT_DEFAULT1 0x00036dffu
+#define VMX_ENTRY_DEFAULT1 0x000011ffu
 #define VMX_MISC_VMWRITE_ANY (1ull << 29) /* VMWRITE to exit-information fields */
 
 #define VMX_BASIC_INOUT_INFO (1ull << 54) /* INS/OUTS exits report instruction information */
