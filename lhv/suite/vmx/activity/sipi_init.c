@@ -136,6 +136,15 @@ static void check_wait_for_sipi(struct cpu_outcome *o, void *arg)
     (void)arg;
     if (!(vmx_caps.misc & VMX_MISC_ACTIVITY_WAIT_SIPI))
         return outcome_skip(o, "IA32_VMX_MISC bit 8 (wait-for-SIPI activity state) is 0");
+    /* Bochs' SIPI exit leaves INIT, SMI and NMI masked on the target
+     * (deliver_SIPI, cpu/event.cc, unmasks them after VMexit, which never
+     * returns; fixed upstream after 3.0 in 8ad20f278): each later VM exit
+     * there saves blocking by SMI, and the VMRESUME after it fails with
+     * exit 33. Seen once in the whole suite; not sent again, since nothing
+     * undoes it. */
+    if (smp_online_count() >= 2 && l0_bochs_deviates(BOCHS_2_7_AND_3_0))
+        return outcome_xfail(o, "%s: the SIPI VM exit leaves SMI and NMI masked: not sent",
+                             l0_bochs_names(BOCHS_2_7_AND_3_0));
     si_check(o, true);
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/wait-for-sipi", si_prepare, check_wait_for_sipi);
@@ -143,6 +152,14 @@ VMX_TEST_ALL_CPUS_AFTER("vmx/wait-for-sipi", si_prepare, check_wait_for_sipi);
 static void check_init_exit(struct cpu_outcome *o, void *arg)
 {
     (void)arg;
+    /* Bochs 2.7's INIT exit leaves the INIT pending (handleAsyncEvent,
+     * cpu/event.cc: no clear_event before VMexit; fixed upstream in
+     * 88f881c6d, in 3.0): every later VM entry of the target exits with
+     * reason 3 at once and its VMXOFF resets it. Seen once in the whole
+     * suite; not sent again, since nothing undoes it. */
+    if (smp_online_count() >= 2 && l0_bochs_deviates(BOCHS_2_7_ONLY))
+        return outcome_xfail(o, "%s: the INIT VM exit leaves the INIT pending: not sent",
+                             l0_bochs_names(BOCHS_2_7_ONLY));
     si_check(o, false);
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/init-signal-exit", si_prepare, check_init_exit);
