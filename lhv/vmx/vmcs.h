@@ -111,6 +111,7 @@
 #define APIC_ACCESS_LINEAR_READ 0
 #define APIC_ACCESS_LINEAR_WRITE 1
 #define APIC_ACCESS_LINEAR_FETCH 2
+#define APIC_ACCESS_EVENT 3 /* linear access during event delivery */
 
 /* 16-bit fields */
 #define VIRTUAL_PROCESSOR_ID 0x0000

@@ -9,7 +9,9 @@
  * trap-like: RIP past the write, the offset as qualification, 29.4.3.3).
  * Instruction fetches from the page are not tried: Bochs panics on them
  * ("prefetch: getHostMemAddr vetoed direct read", cpu/cpu.cc). */
+#include "alloc.h"
 #include "cpu.h"
+#include "desc.h"
 #include "lapic.h"
 #include "vapic.h"
 #include "vmx/vmx.h"
@@ -105,6 +107,65 @@ static bool aa_access_exit(struct cpu_outcome *o, struct aa_run *r, u32 i, const
            (op->write ? CHECK_EQ(o, e->value, op->value) : CHECK_EQ(o, op->value, AA_ANSWER));
 }
 
+/* An access while delivering an event: INT3 (not in the exception
+ * bitmap) with the guest's stack in the APIC-access page. Pushing the
+ * frame exits with type 3 and an offset inside the frame, and the
+ * IDT-vectoring information names the #BP (28.2.4). */
+#define AA_STACK 0x800
+extern const char aa_int3[], aa_never[];
+__asm__(".text\n.globl aa_int3, aa_never\naa_int3: int3\naa_never: ud2\n");
+
+static void *aa_idt;
+
+static void aa_prepare(void)
+{
+    if (!vmx_caps.present || aa_idt)
+        return;
+    aa_idt = alloc_pages(1);
+    test_idt_gate(aa_idt, VEC_BP, aa_never, 0);
+}
+
+struct aa_event {
+    u32 exits, qual, vectoring;
+};
+
+static enum exit_action aa_event_hook(struct vcpu *v, u32 reason)
+{
+    struct aa_event *e = v->test_data;
+
+    if (reason != EXIT_REASON_APIC_ACCESS)
+        return EXIT_DEFAULT;
+    e->exits++;
+    e->qual = (u32)v->exit_qual;
+    e->vectoring = (u32)vmr(IDT_VECTORING_INFO_FIELD);
+    return vcpu_finish(v);
+}
+
+static void aa_during_event(struct cpu_outcome *o)
+{
+    struct aa_event e = {0};
+    struct vcpu *v = test_guest(o);
+
+    if (!v)
+        return;
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_ACTIVATE_SECONDARY_CONTROLS);
+    vmw(SECONDARY_VM_EXEC_CONTROL, CPU2_VIRTUALIZE_APIC_ACCESSES);
+    vmw(APIC_ACCESS_ADDR, (uintptr_t)apic_access_page());
+    vmw(EXCEPTION_BITMAP, 0);
+    vmw(GUEST_IDTR_BASE, (uintptr_t)aa_idt);
+    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    v->hook = aa_event_hook;
+    v->test_data = &e;
+    vcpu_set_entry(v, (uintptr_t)aa_int3, (uintptr_t)apic_access_page() + AA_STACK, 0);
+    v->exits = 0;
+    if (vcpu_continue(v).end != RUN_DONE)
+        return outcome_fail(o, "%s", v->why);
+    if (CHECK_EQ(o, e.exits, 1) && CHECK_EQ(o, APIC_ACCESS_TYPE(e.qual), APIC_ACCESS_EVENT) &&
+        CHECK(o, APIC_ACCESS_OFFSET(e.qual) < AA_STACK &&
+                     APIC_ACCESS_OFFSET(e.qual) >= AA_STACK - 6 * sizeof(uintptr_t)))
+        CHECK_EQ(o, e.vectoring, INTR_INFO(INTR_TYPE_SOFT_EXCEPTION, VEC_BP));
+}
+
 /* Without "use TPR shadow" every access exits: a read, a write, another
  * read, each at its instruction with its offset and type */
 static void check_apic_access_page(struct cpu_outcome *o, void *arg)
@@ -122,8 +183,9 @@ static void check_apic_access_page(struct cpu_outcome *o, void *arg)
     for (u32 i = 0; i < r.nops; i++)
         if (!aa_access_exit(o, &r, i, &r.ops[i]))
             return;
+    aa_during_event(o);
 }
-VMX_TEST_ALL_CPUS("vmx/apic-access-page", check_apic_access_page);
+VMX_TEST_ALL_CPUS_AFTER("vmx/apic-access-page", aa_prepare, check_apic_access_page);
 
 /* Registers a virtualized read returns from the virtual-APIC page (29.4.2)
  * and a value for each */
