@@ -102,6 +102,13 @@ static bool setup_controls(struct vcpu *v)
     vmw(VM_EXIT_MSR_LOAD_COUNT, 0);
     vmw(VM_ENTRY_MSR_LOAD_COUNT, 0);
     vmw(VM_ENTRY_INTR_INFO_FIELD, 0);
+    /* A VMCS region is reused by test after test and VMCLEAR keeps its
+     * fields: the controls no setter below covers start clear, or a field
+     * a test left (EPT on, a page-fault mask) would reach the next one. */
+    vmw(PAGE_FAULT_ERROR_CODE_MASK, 0);
+    vmw(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+    if (vmx_caps.proc.allowed1 & CPU_ACTIVATE_SECONDARY_CONTROLS)
+        vmw(SECONDARY_VM_EXEC_CONTROL, 0);
     /* The guest owns CR0 and CR4 but does not see CR4.VMXE, which VMX
      * operation forces on (fixed bits, 24.8). */
     vmw(CR0_GUEST_HOST_MASK, 0);

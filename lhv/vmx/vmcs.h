@@ -28,10 +28,20 @@
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
 #define MSR_IA32_VMX_VMFUNC 0x491
 #define VMX_BASIC_TRUE_CTLS (1ull << 55)
+#define VMX_BASIC_PHYS_32BIT (1ull << 48)  /* VMX structures below 4 GiB: 0 on Intel 64 */
+#define VMX_BASIC_MEMTYPE(basic) (((basic) >> 50) & 0xf) /* 0 UC, 6 WB */
+/* The default1 class of each control (A.2): bits the non-TRUE capability
+ * MSRs report as fixed to 1 */
+#define VMX_PIN_DEFAULT1 0x00000016u
+#define VMX_PROC_DEFAULT1 0x0401e172u
+#define VMX_EXIT_DEFAULT1 0x00036dffu
+#define VMX_ENTRY_DEFAULT1 0x000011ffu
 #define VMX_MISC_VMWRITE_ANY (1ull << 29) /* VMWRITE to exit-information fields */
 
 #define VMX_BASIC_INOUT_INFO (1ull << 54) /* INS/OUTS exits report instruction information */
 #define VMX_MISC_ACTIVITY_HLT (1ull << 6)  /* the HLT activity state is supported */
+#define VMX_MISC_ACTIVITY_SHUTDOWN (1ull << 7)  /* the shutdown activity state */
+#define VMX_MISC_ACTIVITY_WAIT_SIPI (1ull << 8) /* the wait-for-SIPI activity state */
 
 /* The shadow-VMCS indicator: bit 31 of a VMCS region's revision (25.2) */
 #define VMCS_SHADOW_INDICATOR 0x80000000u
@@ -47,6 +57,8 @@
 /* Guest activity state (25.4.2) */
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_HLT 1
+#define ACTIVITY_SHUTDOWN 2
+#define ACTIVITY_WAIT_SIPI 3
 /* Guest interruptibility state (25.4.2, Table 25-3) */
 #define INTR_BLOCKING_STI (1u << 0)
 #define INTR_BLOCKING_MOV_SS (1u << 1)
@@ -63,6 +75,8 @@
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
 #define INTR_TYPE_SOFT_INTR (4u << 8)
+#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8) /* INT1 (ICEBP) */
+#define INTR_TYPE_SOFT_EXCEPTION (6u << 8)    /* INT3, INTO */
 #define INTR_INFO_DELIVER_CODE (1u << 11)
 #define INTR_INFO_NMI_UNBLOCKING (1u << 12) /* exits only: IRET unblocked NMIs */
 #define INTR_INFO_VALID (1u << 31)
@@ -90,6 +104,14 @@
 #define GPR_DX 2
 /* VM-exit instruction information for VMREAD/VMWRITE: bit 10, register operand */
 #define VMX_INSN_INFO_REG (1u << 10)
+/* Exit qualification of an APIC access (28.2.1, Table 28-6): the page
+ * offset in bits 11:0, the access type in bits 15:12 */
+#define APIC_ACCESS_OFFSET(q) ((u32)(q) & 0xfffu)
+#define APIC_ACCESS_TYPE(q) (((u32)(q) >> 12) & 0xfu)
+#define APIC_ACCESS_LINEAR_READ 0
+#define APIC_ACCESS_LINEAR_WRITE 1
+#define APIC_ACCESS_LINEAR_FETCH 2
+#define APIC_ACCESS_EVENT 3 /* linear access during event delivery */
 
 /* 16-bit fields */
 #define VIRTUAL_PROCESSOR_ID 0x0000
@@ -101,6 +123,7 @@
 #define GUEST_GS_SELECTOR 0x080a
 #define GUEST_LDTR_SELECTOR 0x080c
 #define GUEST_TR_SELECTOR 0x080e
+#define GUEST_INTERRUPT_STATUS 0x0810 /* RVI bits 7:0, SVI bits 15:8 (25.4.2) */
 #define HOST_ES_SELECTOR 0x0c00
 #define HOST_CS_SELECTOR 0x0c02
 #define HOST_SS_SELECTOR 0x0c04
@@ -117,10 +140,14 @@
 #define VM_EXIT_MSR_LOAD_ADDR 0x2008
 #define VM_ENTRY_MSR_LOAD_ADDR 0x200a
 #define VIRTUAL_APIC_PAGE_ADDR 0x2012
+#define APIC_ACCESS_ADDR 0x2014
+#define EOI_EXIT_BITMAP0 0x201c /* four 64-bit fields, 0x201c-0x2022 */
 #define TSC_OFFSET 0x2010
 #define EPT_POINTER 0x201a
 #define VMREAD_BITMAP 0x2026
 #define VMWRITE_BITMAP 0x2028
+#define XSS_EXIT_BITMAP 0x202c
+#define TSC_MULTIPLIER 0x2032
 #define GUEST_PHYSICAL_ADDRESS 0x2400
 #define VMCS_LINK_POINTER 0x2800
 #define GUEST_IA32_DEBUGCTL 0x2802
@@ -150,6 +177,8 @@
 #define VM_ENTRY_INSTRUCTION_LEN 0x401a
 #define TPR_THRESHOLD 0x401c
 #define SECONDARY_VM_EXEC_CONTROL 0x401e
+#define PLE_GAP 0x4020
+#define PLE_WINDOW 0x4022
 #define VM_INSTRUCTION_ERROR 0x4400
 #define VM_EXIT_REASON 0x4402
 #define VM_EXIT_INTR_INFO 0x4404
@@ -253,18 +282,24 @@
 #define CPU_ACTIVATE_SECONDARY_CONTROLS (1u << 31)
 
 /* Secondary processor-based controls (25.6.2) */
+#define CPU2_VIRTUALIZE_APIC_ACCESSES (1u << 0)
 #define CPU2_ENABLE_EPT (1u << 1)
 #define CPU2_DESCRIPTOR_TABLE_EXITING (1u << 2)
 #define CPU2_ENABLE_RDTSCP (1u << 3)
+#define CPU2_VIRTUALIZE_X2APIC_MODE (1u << 4)
 #define CPU2_ENABLE_VPID (1u << 5)
 #define CPU2_WBINVD_EXITING (1u << 6)
 #define CPU2_UNRESTRICTED_GUEST (1u << 7)
+#define CPU2_APIC_REGISTER_VIRT (1u << 8)
+#define CPU2_VIRTUAL_INTR_DELIVERY (1u << 9)
+#define CPU2_PAUSE_LOOP_EXITING (1u << 10)
 #define CPU2_RDRAND_EXITING (1u << 11)
 #define CPU2_ENABLE_INVPCID (1u << 12)
 #define CPU2_ENABLE_VMFUNC (1u << 13)
 #define CPU2_VMCS_SHADOWING (1u << 14)
 #define CPU2_RDSEED_EXITING (1u << 16)
 #define CPU2_ENABLE_XSAVES (1u << 20)
+#define CPU2_USE_TSC_SCALING (1u << 25)
 
 /* VM-exit controls (25.7.1) */
 #define EXIT_SAVE_DEBUG_CONTROLS (1u << 2)
@@ -312,6 +347,9 @@
 #define EXIT_REASON_MONITOR 39
 #define EXIT_REASON_PAUSE 40
 #define EXIT_REASON_MACHINE_CHECK 41
+#define EXIT_REASON_TPR_BELOW_THRESHOLD 43
+#define EXIT_REASON_APIC_ACCESS 44
+#define EXIT_REASON_EOI_INDUCED 45
 #define EXIT_REASON_GDTR_IDTR 46
 #define EXIT_REASON_LDTR_TR 47
 #define EXIT_REASON_EPT_VIOLATION 48
@@ -322,8 +360,12 @@
 #define EXIT_REASON_INVVPID 53
 #define EXIT_REASON_WBINVD 54
 #define EXIT_REASON_XSETBV 55
+#define EXIT_REASON_APIC_WRITE 56
 #define EXIT_REASON_RDRAND 57
+#define EXIT_REASON_INVPCID 58
 #define EXIT_REASON_RDSEED 61
+#define EXIT_REASON_XSAVES 63
+#define EXIT_REASON_XRSTORS 64
 #define EXIT_REASON_MAX 70
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 

@@ -1,0 +1,211 @@
+/* Virtual-interrupt delivery (SDM 3C 25.6.2 secondary processor-based
+ * control bit 9; 29.2, 29.1.3 EOI virtualization, 29.1.5 self-IPI
+ * virtualization; guest interrupt status RVI/SVI, 25.4.2; EOI-exit bitmap,
+ * 25.6.8; EOI-induced exit, reason 45) with virtualize x2APIC mode, so the
+ * guest's self-IPI (WRMSR 83FH) and EOI (WRMSR 80BH) are virtualized. The
+ * guest has an IDT of its own whose gates for vectors 0x51-0x53 go to a
+ * stub that reports with a VMCALL (the hook reads RVI/SVI and the
+ * virtual-APIC page's ISR, IRR and PPR at that moment), writes the EOI
+ * and IRETs. Three runs:
+ * - entry: RVI 0x51 and its IRR bit set at VM entry with RFLAGS.IF=1: VM
+ *   entry evaluates pending virtual interrupts (29.2.1) and the interrupt
+ *   is delivered before the guest's first instruction;
+ * - self-IPI: delivered right after the WRMSR (SVI 0x52, RVI 0, ISR bit
+ *   set, IRR bit clear, PPR 0x50); its EOI, with the vector's EOI-exit
+ *   bit set, clears ISR and SVI and exits with reason 45 and the vector;
+ * - interrupt window: with "interrupt-window exiting" 1 a pending virtual
+ *   interrupt is not delivered (29.2.2); the guest's STI gives an
+ *   interrupt-window exit with RVI still 0x53; without the control it is
+ *   delivered by the next evaluation (the VM entry, or the guest's TPR
+ *   write that follows). */
+#include "alloc.h"
+#include "cpu.h"
+#include "desc.h"
+#include "lapic.h"
+#include "string.h"
+#include "vapic.h"
+#include "vmx/vmx.h"
+#include "x86.h"
+
+#define VID_HC_REPORT 0x0f17 /* LHV's range (docs/design.md §3): the stub ran */
+#define VID_ENTRY 0x51
+#define VID_IPI 0x52
+#define VID_WINDOW 0x53
+#define X2APIC_MSR_EOI 0x80b      /* 0x800 + 0B0H / 16 (SDM 3A 11.12.1.2) */
+#define X2APIC_MSR_SELF_IPI 0x83f /* 0x800 + 3F0H / 16 */
+
+extern const char vid_stub_51[], vid_stub_52[], vid_stub_53[];
+/* Each gate's stub: the vector in EBX, a report, the EOI, IRET */
+#ifdef __x86_64__
+#define VID_STUB(n) "vid_stub_" #n ": push %rax\n push %rbx\n push %rcx\n push %rdx\n" \
+    " mov $0x0f17, %eax\n mov $0x" #n ", %ebx\n vmcall\n"                          \
+    " mov $0x80b, %ecx\n xor %eax, %eax\n xor %edx, %edx\n wrmsr\n"                \
+    " pop %rdx\n pop %rcx\n pop %rbx\n pop %rax\n iretq\n"
+#else
+#define VID_STUB(n) "vid_stub_" #n ": push %eax\n push %ebx\n push %ecx\n push %edx\n" \
+    " mov $0x0f17, %eax\n mov $0x" #n ", %ebx\n vmcall\n"                          \
+    " mov $0x80b, %ecx\n xor %eax, %eax\n xor %edx, %edx\n wrmsr\n"                \
+    " pop %edx\n pop %ecx\n pop %ebx\n pop %eax\n iret\n"
+#endif
+__asm__(".text\n.globl vid_stub_51, vid_stub_52, vid_stub_53\n"
+        VID_STUB(51) VID_STUB(52) VID_STUB(53));
+
+static void *vid_idt;
+
+static void vid_prepare(void)
+{
+    if (!vmx_caps.present || vid_idt)
+        return;
+    vid_idt = alloc_pages(1);
+    test_idt_gate(vid_idt, VID_ENTRY, vid_stub_51, 0);
+    test_idt_gate(vid_idt, VID_IPI, vid_stub_52, 0);
+    test_idt_gate(vid_idt, VID_WINDOW, vid_stub_53, 0);
+}
+
+struct vid_run {
+    volatile u32 reports;   /* the stub ran (the guest reads it) */
+    u32 at_start, after_ipi, at_end; /* reports the guest saw then */
+    u32 vector, status, isr, irr, ppr; /* at the first report */
+    u32 eoi_exits, eoi_qual, eoi_status, eoi_isr;
+    u32 window_exits, window_status, window_reports;
+};
+
+/* Bit `vector` of the ISR or IRR (eight 32-bit registers 0x10 apart) */
+static bool vid_bit(u32 base, u32 vector)
+{
+    return *vapic_reg(vapic_page(), base + vector / 32 * 0x10) >> (vector % 32) & 1;
+}
+
+static void vid_wrmsr(u32 msr, u32 value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"(value), "d"(0) : "memory");
+}
+
+static void vid_guest_entry(void *arg)
+{
+    struct vid_run *r = arg;
+    r->at_start = r->reports;
+}
+
+static void vid_guest_ipi(void *arg)
+{
+    struct vid_run *r = arg;
+    vid_wrmsr(X2APIC_MSR_SELF_IPI, VID_IPI);
+    r->after_ipi = r->reports;
+}
+
+static void vid_guest_window(void *arg)
+{
+    struct vid_run *r = arg;
+    vid_wrmsr(X2APIC_MSR_SELF_IPI, VID_WINDOW);
+    r->after_ipi = r->reports;
+    __asm__ volatile("sti\n\tnop\n\tnop" : : : "memory");
+    vid_wrmsr(MSR_X2APIC_TPR, 0); /* TPR virtualization evaluates again */
+    __asm__ volatile("cli" : : : "memory");
+    r->at_end = r->reports;
+}
+
+static u32 vid_status(void) { return (u32)vmr(GUEST_INTERRUPT_STATUS); }
+
+static enum exit_action vid_hook(struct vcpu *v, u32 reason)
+{
+    struct vid_run *r = v->test_data;
+
+    if (reason == EXIT_REASON_VMCALL && (u32)REG_AX(v) == VID_HC_REPORT) {
+        if (!r->reports++) {
+            r->vector = (u32)REG_BX(v);
+            r->status = vid_status();
+            r->isr = vid_bit(LAPIC_REG_ISR, r->vector);
+            r->irr = vid_bit(LAPIC_REG_IRR, r->vector);
+            r->ppr = *vapic_reg(vapic_page(), 0xa0); /* PPR (SDM 3A 11.8.3.1) */
+        }
+        vcpu_skip_instruction();
+        return EXIT_RESUME;
+    }
+    if (reason == EXIT_REASON_EOI_INDUCED) { /* trap-like: the EOI is done */
+        r->eoi_exits++;
+        r->eoi_qual = (u32)v->exit_qual;
+        r->eoi_status = vid_status();
+        r->eoi_isr = vid_bit(LAPIC_REG_ISR, r->eoi_qual & 0xff);
+        return EXIT_RESUME;
+    }
+    if (reason == EXIT_REASON_INTERRUPT_WINDOW) {
+        r->window_exits++;
+        r->window_status = vid_status();
+        r->window_reports = r->reports;
+        vmw(CPU_BASED_VM_EXEC_CONTROL,
+            vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_INTERRUPT_WINDOW_EXITING);
+        return EXIT_RESUME;
+    }
+    return EXIT_DEFAULT;
+}
+
+/* One run of fn with RVI (and its IRR bit) preset, the EOI-exit bit of
+ * eoi_exit set (0: none) and the guest's RFLAGS */
+static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *), u32 rvi,
+                    u32 eoi_exit, unsigned long rflags, u32 proc)
+{
+    struct vcpu *v = vapic_guest(o, CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_VIRTUAL_INTR_DELIVERY);
+
+    memset(r, 0, sizeof(*r));
+    if (!v)
+        return false;
+    for (u32 i = 0; i < 4; i++)
+        vmw(EOI_EXIT_BITMAP0 + 2 * i, eoi_exit && eoi_exit / 64 == i ? 1ull << (eoi_exit % 64) : 0);
+    vmw(GUEST_INTERRUPT_STATUS, rvi);
+    if (rvi)
+        *vapic_reg(vapic_page(), LAPIC_REG_IRR + rvi / 32 * 0x10) = 1u << (rvi % 32);
+    vmw(GUEST_IDTR_BASE, (uintptr_t)vid_idt);
+    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
+    v->hook = vid_hook;
+    v->test_data = r;
+    vcpu_set_call(v, fn, r);
+    vmw(GUEST_RFLAGS, rflags | 0x2);
+    v->exits = 0;
+    if (vcpu_continue(v).end == RUN_DONE)
+        return true;
+    outcome_fail(o, "%s", v->why);
+    return false;
+}
+
+/* The first report was of `vector`, in service (SVI, ISR bit, PPR) and no
+ * longer requested (RVI 0, IRR bit clear) */
+static bool vid_delivered(struct cpu_outcome *o, struct vid_run *r, u32 vector)
+{
+    return CHECK_EQ(o, r->vector, vector) && CHECK_EQ(o, r->status, vector << 8) &&
+           CHECK_EQ(o, r->isr, 1) && CHECK_EQ(o, r->irr, 0) && CHECK_EQ(o, r->ppr, vector & 0xf0);
+}
+
+static void check_vid(struct cpu_outcome *o, void *arg)
+{
+    struct vid_run r;
+    (void)arg;
+
+    if (!require_control(o, CTL_PROC, CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_USE_TPR_SHADOW |
+                         CPU_INTERRUPT_WINDOW_EXITING, "secondary controls, use TPR shadow, "
+                         "interrupt-window exiting") ||
+        !require_control(o, CTL_PIN, PIN_EXTERNAL_INTERRUPT_EXITING, "external-interrupt exiting") ||
+        !require_control(o, CTL_PROC2, CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_VIRTUAL_INTR_DELIVERY,
+                         "virtualize x2APIC mode, virtual-interrupt delivery"))
+        return;
+    /* self-IPI, EOI-induced exit */
+    if (!vid_run(o, &r, vid_guest_ipi, 0, VID_IPI, EFLAGS_IF, 0) || !CHECK_EQ(o, r.after_ipi, 1) ||
+        !vid_delivered(o, &r, VID_IPI) || !CHECK_EQ(o, r.eoi_exits, 1) ||
+        !CHECK_EQ(o, r.eoi_qual, VID_IPI) || !CHECK_EQ(o, r.eoi_status, 0) ||
+        !CHECK_EQ(o, r.eoi_isr, 0))
+        return;
+    /* interrupt-window exiting holds the virtual interrupt back */
+    if (!vid_run(o, &r, vid_guest_window, 0, 0, 0, CPU_INTERRUPT_WINDOW_EXITING) ||
+        !CHECK_EQ(o, r.after_ipi, 0) || !CHECK_EQ(o, r.window_exits, 1) ||
+        !CHECK_EQ(o, r.window_status, VID_WINDOW) || !CHECK_EQ(o, r.window_reports, 0) ||
+        !CHECK_EQ(o, r.at_end, 1) || !vid_delivered(o, &r, VID_WINDOW) ||
+        !CHECK_EQ(o, r.eoi_exits, 0) || !CHECK_EQ(o, vid_status(), 0))
+        return;
+    /* pending at VM entry */
+    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, EFLAGS_IF, 0))
+        return;
+    if (CHECK_EQ(o, r.at_start, 1) && vid_delivered(o, &r, VID_ENTRY))
+        CHECK_EQ(o, vid_status(), 0);
+}
+VMX_TEST_ALL_CPUS_AFTER("vmx/virtual-interrupt-delivery", vid_prepare, check_vid);
