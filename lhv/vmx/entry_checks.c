@@ -38,36 +38,41 @@ struct ecm_ctx {
 
 /* What a check reads, while ecm_deps_build watches: the VMCS slot of a
  * field, ECM_SLOTS for memory (ecm_read) */
-static void ecm_touch(const struct ecm_ctx *c, u32 slot)
+static inline __attribute__((always_inline)) void ecm_touch(const struct ecm_ctx *c, u32 slot)
 {
     if (c->rd)
         c->rd[slot / 64] |= 1ull << (slot % 64);
 }
-static void ecm_touch2(const struct ecm_ctx *c, u32 a, u32 b)
+static inline __attribute__((always_inline)) void ecm_touch2(const struct ecm_ctx *c, u32 a, u32 b)
 {
     ecm_touch(c, ecm_slot(a));
     ecm_touch(c, ecm_slot(b));
 }
 /* The values ecm_setup derives, read through ECM_X so the fields they come
- * from count as read */
-#define ECM_S_pin PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL
-#define ECM_S_proc CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL
-#define ECM_S_proc2 CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL
-#define ECM_S_ug CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL
-#define ECM_S_exit VM_EXIT_CONTROLS, VM_EXIT_CONTROLS
-#define ECM_S_host64 VM_EXIT_CONTROLS, VM_EXIT_CONTROLS
-#define ECM_S_entry VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS
-#define ECM_S_ia32e_guest VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS
-#define ECM_S_cr0 GUEST_CR0, GUEST_CR0
-#define ECM_S_cr4 GUEST_CR4, GUEST_CR4
-#define ECM_S_rflags GUEST_RFLAGS, GUEST_RFLAGS
-#define ECM_S_v86 GUEST_RFLAGS, GUEST_RFLAGS
-#define ECM_S_intr VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD
-#define ECM_S_inj VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD
-#define ECM_S_type VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD
-#define ECM_S_vec VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD
-#define ECM_TOUCH2(...) ecm_touch2(__VA_ARGS__)
-#define ECM_X(c, f) (ECM_TOUCH2(c, ECM_S_##f), (c)->f)
+ * from count as read (one call per use: small) */
+#define ECM_ACC(f, t, a, b)                                                      \
+    static __attribute__((noinline)) t ecm_x_##f(const struct ecm_ctx *c)   \
+    {                                                                         \
+        ecm_touch2(c, a, b);                                                  \
+        return c->f;                                                          \
+    }
+ECM_ACC(pin, u32, PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL)
+ECM_ACC(proc, u32, CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL)
+ECM_ACC(proc2, u32, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL)
+ECM_ACC(ug, bool, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL)
+ECM_ACC(exit, u32, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS)
+ECM_ACC(host64, bool, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS)
+ECM_ACC(entry, u32, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS)
+ECM_ACC(ia32e_guest, bool, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS)
+ECM_ACC(cr0, u64, GUEST_CR0, GUEST_CR0)
+ECM_ACC(cr4, u64, GUEST_CR4, GUEST_CR4)
+ECM_ACC(rflags, u64, GUEST_RFLAGS, GUEST_RFLAGS)
+ECM_ACC(v86, bool, GUEST_RFLAGS, GUEST_RFLAGS)
+ECM_ACC(intr, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(inj, bool, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(type, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+#define ECM_X(c, f) ecm_x_##f(c)
 
 /* Bits of control fields (SDM 3C 25.6-25.8) the checks name */
 #define ECM_PIN_NMI_EXITING (1u << 3)
@@ -125,7 +130,7 @@ static void ecm_touch2(const struct ecm_ctx *c, u32 a, u32 b)
 
 /* --- small facts ------------------------------------------------------- */
 
-static u64 ecm_g(const struct ecm_ctx *c, u32 enc)
+static __attribute__((noinline)) u64 ecm_g(const struct ecm_ctx *c, u32 enc)
 {
     ecm_touch(c, ecm_slot(enc));
     return ecm_get(c->v, enc);
@@ -1221,8 +1226,8 @@ static void ecm_decide(struct ecm_result *r, u32 check, u8 kind, u32 code, u64 q
     ecm_alt(r, kind, code, qual);
 }
 
-static void ecm_set(u32 *bits, u32 i) { bits[i / 32] |= 1u << (i % 32); }
-static bool ecm_bit(const u32 *bits, u32 i) { return (bits[i / 32] >> (i % 32)) & 1; }
+static inline __attribute__((always_inline)) void ecm_set(u32 *bits, u32 i) { bits[i / 32] |= 1u << (i % 32); }
+static inline __attribute__((always_inline)) bool ecm_bit(const u32 *bits, u32 i) { return (bits[i / 32] >> (i % 32)) & 1; }
 
 /* 27.4: the entries in order; the first that fails decides (exit 34, its
  * 1-based index). Returns false when none failed. */
@@ -1245,6 +1250,8 @@ static bool ecm_msr_stage(struct ecm_ctx *c, struct ecm_result *r, u32 first)
         c->msr_high = e[1];
         c->msr_value = e[2] | (u64)e[3] << 32;
         for (u32 i = first + 1; i < ecm_nchecks; i++) {
+            if (c->cpu->disabled && ecm_bit(c->cpu->disabled, i))
+                continue;
             ecm_set(r->evaluated, i);
             if (ecm_checks[i].holds(c))
                 continue;
@@ -1267,28 +1274,37 @@ static void ecm_run(const struct ecm_vmcs *v, const struct ecm_caps *caps, const
     struct ecm_ctx c;
     u32 first[ECM_MSR] = {ECM_NONE, ECM_NONE, ECM_NONE, ECM_NONE}, msr = ECM_NONE, impl = ECM_NONE;
 
+    u32 todo[ECM_WORDS];
+
     memset(r, 0, sizeof(*r));
     r->check = ECM_NONE;
     ecm_setup(&c, v, caps, cpu);
-    for (u32 i = 0; i < ecm_nchecks; i++) {
-        const struct ecm_check *k = &ecm_checks[i];
-        if (k->stage == ECM_MSR) {
-            msr = msr == ECM_NONE ? i : msr;
-            continue;
-        }
-        if (eval && !ecm_bit(eval, i)) {
-            if (!ecm_bit(base, i))
+    for (u32 w = 0; w < ECM_WORDS; w++)
+        todo[w] = eval ? eval[w] | base[w] : ~0u;
+    /* set bits only: a delta costs the checks it evaluates */
+    for (u32 w = 0; w < ECM_WORDS; w++) {
+        for (u32 bits = todo[w]; bits; bits &= bits - 1) {
+            u32 i = w * 32 + (u32)__builtin_ctz(bits);
+            if (i >= ecm_nchecks)
+                break;
+            const struct ecm_check *k = &ecm_checks[i];
+            if (k->stage == ECM_MSR) {
+                msr = msr == ECM_NONE ? i : msr;
                 continue;
-        } else {
-            ecm_set(r->evaluated, i);
-            if (k->holds(&c))
-                continue;
+            }
+            if (cpu->disabled && ecm_bit(cpu->disabled, i))
+                continue; /* a check taken out (the fuzzer's lhv.fuzz.break) */
+            if (!eval || ecm_bit(eval, i)) {
+                ecm_set(r->evaluated, i);
+                if (k->holds(&c))
+                    continue;
+            }
+            ecm_mark(r, i);
+            if (k->how == ECM_IMPL)
+                impl = impl == ECM_NONE ? i : impl;
+            else if (first[k->stage] == ECM_NONE)
+                first[k->stage] = i;
         }
-        ecm_mark(r, i);
-        if (k->how == ECM_IMPL)
-            impl = impl == ECM_NONE ? i : impl;
-        else if (first[k->stage] == ECM_NONE)
-            first[k->stage] = i;
     }
     if (first[ECM_BASIC] != ECM_NONE) { /* 27.1: in order, only the first counts */
         ecm_decide(r, first[ECM_BASIC], ECM_VMFAIL, ecm_checks[first[ECM_BASIC]].error, 0);
@@ -1311,7 +1327,10 @@ static void ecm_run(const struct ecm_vmcs *v, const struct ecm_caps *caps, const
     }
     if (impl != ECM_NONE) /* the CPU may fail it, or go on */
         ecm_decide(r, impl, ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE, ecm_checks[impl].qual);
-    if (msr != ECM_NONE && ecm_msr_stage(&c, r, msr)) {
+    if (msr == ECM_NONE)
+        for (msr = ecm_nchecks; msr > 0 && ecm_checks[msr - 1].stage == ECM_MSR; msr--)
+            ;
+    if (msr < ecm_nchecks && ecm_msr_stage(&c, r, msr)) {
         if (impl != ECM_NONE) /* the failure exit stays the prediction */
             ecm_decide(r, impl, ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE,
                        ecm_checks[impl].qual);
@@ -1347,10 +1366,21 @@ void ecm_deps_build(const struct ecm_vmcs *base, const struct ecm_caps *caps,
             ecm_set(d->base_failed, i);
         if (k->stage == ECM_BASIC) /* reads the processor's state, not the VMCS */
             ecm_set(d->always, i);
-        for (u32 s = 0; s <= ECM_SLOTS; s++)
-            if ((rd[s / 64] >> (s % 64)) & 1)
-                ecm_set(d->by_slot[s], i);
+        for (u32 w = 0; w < 2 * ECM_RD_WORDS; w++)
+            for (u32 b = (u32)(rd[w / 2] >> (w % 2 * 32)); b; b &= b - 1)
+                ecm_set(d->by_slot[w * 32 + (u32)__builtin_ctz(b)], i);
     }
+}
+
+bool ecm_check_reads(const struct ecm_vmcs *v, const struct ecm_caps *caps,
+                     const struct ecm_cpu *cpu, u32 check, u64 *rd)
+{
+    struct ecm_ctx c;
+
+    ecm_setup(&c, v, caps, cpu);
+    c.rd = rd;
+    memset(rd, 0, ECM_RD_WORDS * sizeof(u64));
+    return ecm_checks[check].holds(&c);
 }
 
 void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,

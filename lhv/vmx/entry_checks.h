@@ -42,11 +42,11 @@ static inline bool ecm_field_ok(u32 enc)
 {
     return !(enc & 1) && ((enc >> 1) & 0x1ff) < 32 && enc < 0x8000 && ((enc >> 12) & 1) == 0;
 }
-static inline u32 ecm_slot(u32 enc)
+static inline __attribute__((always_inline)) u32 ecm_slot(u32 enc)
 {
     return ((enc >> 13) & 3) << 7 | ((enc >> 10) & 3) << 5 | ((enc >> 1) & 0x1f);
 }
-static inline u64 ecm_get(const struct ecm_vmcs *v, u32 enc) { return v->f[ecm_slot(enc)]; }
+static inline __attribute__((always_inline)) u64 ecm_get(const struct ecm_vmcs *v, u32 enc) { return v->f[ecm_slot(enc)]; }
 static inline void ecm_put(struct ecm_vmcs *v, u32 enc, u64 val) { v->f[ecm_slot(enc)] = val; }
 
 /* The capability MSRs as read (A.1-A.11). pin/proc/exit/entry: the TRUE
@@ -77,6 +77,9 @@ struct ecm_cpu {
     /* WRMSR of value to msr at CPL 0 would not fault (27.4) */
     bool (*wrmsr_ok)(const void *ctx, u32 msr, u64 value);
     const void *ctx;
+    /* Checks taken out of the model (bit per ecm_checks index; NULL: none):
+     * they hold whatever the state (the fuzzer's lhv.fuzz.break) */
+    const u32 *disabled;
 };
 
 /* What VMLAUNCH/VMRESUME does */
@@ -154,6 +157,10 @@ void ecm_deps_build(const struct ecm_vmcs *base, const struct ecm_caps *caps,
 void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
                        const struct ecm_cpu *cpu, const struct ecm_deps *d, const u32 *fields,
                        u32 n, bool memory, struct ecm_result *r);
+/* Whether check holds on v, with the slots it read (ECM_RD_WORDS words:
+ * bit ecm_slot(field) per field, bit ECM_SLOTS for memory) */
+bool ecm_check_reads(const struct ecm_vmcs *v, const struct ecm_caps *caps,
+                     const struct ecm_cpu *cpu, u32 check, u64 *rd);
 /* Whether the SDM allows outcome o for the predicted VMCS */
 bool ecm_acceptable(const struct ecm_result *r, const struct ecm_outcome *o);
 static inline bool ecm_failed(const struct ecm_result *r, u32 check)
