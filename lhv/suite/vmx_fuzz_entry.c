@@ -945,12 +945,26 @@ static u32 fz_coverage(void)
     }
     printf("fuzz: coverage: %u of %u checks hit both ways (passing and failing), %u cannot be "
            "here, %u not reached\n", both, ecm_nchecks, cannot, unreached);
+    /* one line per reason, then the checks not reached (passing/failing counts) */
     for (u32 i = 0; i < ecm_nchecks; i++) {
-        if (fz.pass[i] && fz.fail[i])
+        const char *why = fz.pass[i] && fz.fail[i] ? NULL : fz_unreachable(i, !fz.fail[i]);
+        bool seen = false;
+        for (u32 j = 0; why && j < i && !seen; j++)
+            seen = !(fz.pass[j] && fz.fail[j]) && fz_unreachable(j, !fz.fail[j]) == why;
+        if (!why || seen)
             continue;
-        const char *why = fz_unreachable(i, !fz.fail[i]);
-        printf("fuzz: coverage: %s passing %u failing %u: %s\n", ecm_checks[i].id, fz.pass[i],
-               fz.fail[i], why ? why : "NOT REACHED in this run");
+        printf("fuzz: coverage: cannot be hit both ways here (%s):", why);
+        for (u32 j = i; j < ecm_nchecks; j++)
+            if (!(fz.pass[j] && fz.fail[j]) && fz_unreachable(j, !fz.fail[j]) == why)
+                printf(" %s", ecm_checks[j].id);
+        printf("\n");
+    }
+    if (unreached) {
+        printf("fuzz: coverage: not reached (passing/failing):");
+        for (u32 i = 0; i < ecm_nchecks; i++)
+            if (!(fz.pass[i] && fz.fail[i]) && !fz_unreachable(i, !fz.fail[i]))
+                printf(" %s %u/%u", ecm_checks[i].id, fz.pass[i], fz.fail[i]);
+        printf("\n");
     }
     return unreached;
 }
