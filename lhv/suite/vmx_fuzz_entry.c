@@ -1085,6 +1085,8 @@ static void fz_run(struct cpu_outcome *o, void *arg)
         return;
     u32 replay = suite_fuzz_replay(), first = replay ? replay - 1 : 0;
     u32 end = replay ? replay : suite_fuzz_trials();
+    if (!replay) /* its serial timestamp starts the bench's wall-clock window */
+        printf("fuzz: %u trials from seed %u\n", end, suite_fuzz_seed());
     u64 t0 = rdtsc();
     for (u32 t = first; t < end; t++)
         fz_trial(t, replay != 0);
