@@ -195,6 +195,9 @@ static struct {
     u32 known_skips; /* not entered: the L0 would skip the host check (fz_gate) */
     bool blind;      /* the model read memory LHV does not map (fz_read) */
     u32 other_exits, other_reason; /* entries whose first exit was not the timer's */
+    bool timer_exit;               /* the last entry's exit was the timer's */
+    u32 state_field, state_diffs;  /* fz_state_check's answer; trials it failed */
+    u64 state_loaded, state_saved;
     u64 ticks_gen, ticks_model, ticks_l0;
     struct vcpu *v;
     /* the mutable fields each check reads on the base (slots): check i's
@@ -734,11 +737,59 @@ static struct ecm_outcome fz_enter(void)
     if (reason & EXIT_REASON_ENTRY_FAILURE) /* the launch state stays (27.8) */
         return (struct ecm_outcome){ECM_EXIT_FAIL, reason & 0xffff, vmr(EXIT_QUALIFICATION)};
     v->launched = true;
-    if ((reason & 0xffff) != EXIT_REASON_PREEMPTION_TIMER) {
+    fz.timer_exit = (reason & 0xffff) == EXIT_REASON_PREEMPTION_TIMER;
+    if (!fz.timer_exit) {
         fz.other_exits++;
         fz.other_reason = reason & 0xffff;
     }
     return (struct ecm_outcome){ECM_ENTRY, 0, 0};
+}
+
+/* The state after an entry that succeeded and exited at once (the timer
+ * at 0, no event injected, active or HLT): a VM exit saves what the entry
+ * loaded (27.3.2, 28.3.2), since no instruction ran in between. Compared:
+ * RIP, RSP, RFLAGS, CR3, CR0's bits entry loads (27.3.2.1: not ET, CD,
+ * NW, the reserved ones), the descriptor-table registers, IA32_SYSENTER_ESP
+ * and EIP, the activity state, and each usable segment's selector, base,
+ * limit and access rights (an unusable one's may change, 28.3.2). Returns
+ * the first field that differs, 0 when none, with what was loaded and saved */
+static u32 fz_state_check(u64 *loaded, u64 *saved)
+{
+    static const u32 same[] = {
+        GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_CR3, GUEST_GDTR_BASE, GUEST_GDTR_LIMIT,
+        GUEST_IDTR_BASE, GUEST_IDTR_LIMIT, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+        GUEST_ACTIVITY_STATE, GUEST_CR0,
+    };
+    const u64 cr0_loaded = 0x8005002full & ~0x10ull; /* PG AM WP NE TS EM MP PE */
+
+    if (ecm_get(&fz.img, VM_ENTRY_INTR_INFO_FIELD) >> 31 ||
+        ecm_get(&fz.img, GUEST_ACTIVITY_STATE) > 1)
+        return 0;
+    for (u32 i = 0; i < ARRAY_SIZE(same) + 8 * 4; i++) {
+        u32 f;
+        u64 mask = ~0ull;
+        if (i < ARRAY_SIZE(same)) {
+            f = same[i];
+            if (f == GUEST_CR0)
+                mask = cr0_loaded;
+        } else {
+            u32 seg = (i - ARRAY_SIZE(same)) / 4, part = (i - ARRAY_SIZE(same)) % 4;
+            if (ecm_get(&fz.img, GUEST_ES_AR_BYTES + 2 * seg) & (1u << 16))
+                continue; /* unusable */
+            f = (part == 0 ? GUEST_ES_SELECTOR : part == 1 ? GUEST_ES_BASE
+                 : part == 2 ? GUEST_ES_LIMIT : GUEST_ES_AR_BYTES) + 2 * seg;
+            if (part == 3)
+                mask = 0xf0ff; /* type S DPL P, AVL L D/B G */
+        }
+        u64 x = 0;
+        if (vmr_safe(f, &x) != VMX_OK)
+            continue;
+        *loaded = ecm_get(&fz.img, f) & mask & fz_mask(f);
+        *saved = x & mask & fz_mask(f);
+        if (*loaded != *saved)
+            return f;
+    }
+    return 0;
 }
 
 #define FZ_WINDOW 64
@@ -774,6 +825,9 @@ static struct fz_answer fz_try(u32 t, const struct fz_case *c)
         a.entered_vm = true;
         a.got = fz_enter();
     }
+    fz.state_field = 0;
+    if (a.entered_vm && a.got.kind == ECM_ENTRY && fz.timer_exit)
+        fz.state_field = fz_state_check(&fz.state_loaded, &fz.state_saved);
     fz_unapply(c, a.entered_vm && a.got.kind == ECM_ENTRY);
     fz.ticks_l0 += rdtsc() - t1;
     return a;
@@ -886,26 +940,42 @@ static void fz_trial(u32 t, bool replay)
     u32 st = fz_stages(&fz.r);
     bool probe = st & (st - 1); /* violations in two stages or more */
     fz.probes += probe;
-    if (!fz_disagrees(&a, &fz.r)) {
+    u32 state_field = fz.state_field;
+    u64 state_loaded = fz.state_loaded, state_saved = fz.state_saved;
+    bool known = false, outcome_diff = fz_disagrees(&a, &fz.r);
+    if (outcome_diff) {
+        struct ecm_result r = fz.r;
+        fz.diffs++;
+        fz_print(want_s, sizeof(want_s), &r.outcome);
+        fz_print(got_s, sizeof(got_s), &a.got);
+        const char *id = r.check == ECM_NONE ? "-" : ecm_checks[r.check].id;
+        fz_apply(&c, (u32[FZ_MAX_MUTS]){0}, &(u32){0}, &(bool){0});
+        fz.r = r;
+        known = l0_bochs_deviates(BOCHS_2_7_AND_3_0) && fz_bochs_known(id, &a.got, &fz.img);
+        fz_unapply(&c, false);
+        fz.explained += known;
+        printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
+        fz_print_muts(&c);
+        printf(" model=%s (%s) l0=%s%s; replay: lhv.fuzz.replay=%u:%u\n", want_s, id, got_s,
+               known ? " [known Bochs deviation]" : "", suite_fuzz_seed(), t);
+        if (!known) /* a known deviation is triaged already */
+            fz_minimise(t, &c, &r.outcome, &a.got);
+    } else {
         fz.probes_ok += probe;
-        return;
     }
-    struct ecm_result r = fz.r;
-    fz.diffs++;
-    fz_print(want_s, sizeof(want_s), &r.outcome);
-    fz_print(got_s, sizeof(got_s), &a.got);
-    const char *id = r.check == ECM_NONE ? "-" : ecm_checks[r.check].id;
-    fz_apply(&c, (u32[FZ_MAX_MUTS]){0}, &(u32){0}, &(bool){0});
-    fz.r = r;
-    bool known = l0_bochs_deviates(BOCHS_2_7_AND_3_0) && fz_bochs_known(id, &a.got, &fz.img);
-    fz_unapply(&c, false);
-    fz.explained += known;
-    printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
-    fz_print_muts(&c);
-    printf(" model=%s (%s) l0=%s%s; replay: lhv.fuzz.replay=%u:%u\n", want_s, id, got_s,
-           known ? " [known Bochs deviation]" : "", suite_fuzz_seed(), t);
-    if (!known) /* a known deviation is triaged already */
-        fz_minimise(t, &c, &r.outcome, &a.got);
+    if (state_field) {
+        /* silent corruption: the saved state is not what entry loaded; after
+         * an entry that a known deviation let through (the state was
+         * invalid) it is that deviation's */
+        fz.diffs++;
+        fz.state_diffs++;
+        fz.explained += known;
+        printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
+        fz_print_muts(&c);
+        printf(" state after entry: field 0x%04x loaded 0x%llx saved 0x%llx%s; replay: "
+               "lhv.fuzz.replay=%u:%u\n", state_field, state_loaded, state_saved,
+               known ? " [after a known Bochs deviation]" : "", suite_fuzz_seed(), t);
+    }
 }
 
 /* --- the run ----------------------------------------------------------- */
@@ -1020,6 +1090,9 @@ static bool fz_setup(struct cpu_outcome *o)
         vmr_safe(fz_fields[i], &x);
         ecm_put(&fz.base, fz_fields[i], x);
     }
+    u64 rsp = 0; /* not a field the model reads: in the image for fz_state_check */
+    vmr_safe(GUEST_RSP, &rsp);
+    ecm_put(&fz.base, GUEST_RSP, rsp);
     fz_nsaved = 0;
     for (u32 i = 0; i < ARRAY_SIZE(fz_saved); i++)
         if (vmr_safe(fz_saved[i], &fz_saved_base[fz_nsaved]) == VMX_OK)
@@ -1097,6 +1170,8 @@ static void fz_run(struct cpu_outcome *o, void *arg)
            "%u priority probes (%u agreed), %u announced, %u kept from a host check Bochs "
            "skips\n", fz.trials, fz.diffs, fz.explained, fz.entered, fz.not_entered, fz.probes,
            fz.probes_ok, fz.risky, fz.known_skips);
+    printf("fuzz: %u entries' saved state checked against what they loaded, %u differ\n",
+           fz.entered - fz.other_exits, fz.state_diffs);
     if (fz.other_exits)
         printf("fuzz: %u entries exited for another reason than the timer (the last: %u)\n",
                fz.other_exits, fz.other_reason);
