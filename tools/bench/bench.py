@@ -643,10 +643,6 @@ def check_targets(figures):
             % (a, limits["vmcall"], limits["cpuid"]), "ticks", exits,
             lambda s, e=exits: [get(n, s) for n in e],
             lambda v, l=limits: v[0] <= l["vmcall"] and v[1] <= l["cpuid"])
-    rates = ["fuzz/bochs-tigerlake-%s-smp1/trials-per-s" % a for a in SUBARCHS]
-    add("VM-entry fuzzer at least %d trials/s of wall time (Bochs tigerlake, 1 CPU; amd64, i386)"
-        % FUZZ_RATE_MIN, "trials/s", rates, lambda s: [get(n, s) for n in rates],
-        lambda v: min(v) >= FUZZ_RATE_MIN)
     pairs = [("boot/qemu-%s-amd64-smp1-512M/banner-to-summary" % b,
               "boot/qemu-%s-amd64-smp8-512M/banner-to-summary" % b) for b in ("grub", "direct")]
     add("LHV's banner to SUMMARY growing at most %g %% from 1 to 8 CPUs (QEMU grub, direct)"
@@ -660,6 +656,10 @@ def check_targets(figures):
             % (boot, MEMORY_FLAT_PCT), "%", [n for p in flat for n in p],
             lambda s, f=flat: [growth_pct(figures, *p, s) for p in f],
             lambda v: max(abs(x) for x in v) <= MEMORY_FLAT_PCT, timing=True)
+    rates = ["fuzz/bochs-tigerlake-%s-smp1/trials-per-s" % a for a in SUBARCHS]
+    add("VM-entry fuzzer at least %d trials/s of wall time (Bochs tigerlake, 1 CPU; amd64, i386)"
+        % FUZZ_RATE_MIN, "trials/s", rates, lambda s: [get(n, s) for n in rates],
+        lambda v: min(v) >= FUZZ_RATE_MIN)
     return out
 
 
