@@ -59,6 +59,7 @@ void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
         on_all_cpus(app_cpu_init, NULL);
     suite_set_soak(opts->soak);
     suite_set_fuzz(opts->fuzz, opts->fuzz_seed, opts->fuzz_replay);
+    suite_set_fuzz_break(opts->fuzz_break);
     for (u32 i = 1; i <= opts->iterations; i++) {
         if (opts->iterations > 1)
             printf("suite: iteration %u of %u\n", i, opts->iterations);

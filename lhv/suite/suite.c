@@ -59,6 +59,10 @@ u32 suite_fuzz_trials(void) { return fuzz_trials; }
 u32 suite_fuzz_seed(void) { return fuzz_seed; }
 u32 suite_fuzz_replay(void) { return fuzz_replay; }
 
+static const char *fuzz_break = "";
+void suite_set_fuzz_break(const char *id) { fuzz_break = id; }
+const char *suite_fuzz_break(void) { return fuzz_break; }
+
 enum outcome_kind { OUTCOME_FAIL, OUTCOME_SKIP, OUTCOME_XFAIL };
 
 u32 suite_selected_count(void)

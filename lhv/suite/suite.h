@@ -42,6 +42,9 @@ void suite_set_fuzz(u32 trials, u32 seed, u32 replay);
 u32 suite_fuzz_trials(void);
 u32 suite_fuzz_seed(void);
 u32 suite_fuzz_replay(void);
+/* lhv.fuzz.break=ID: the model's check the fuzzer takes out ("" none) */
+void suite_set_fuzz_break(const char *id);
+const char *suite_fuzz_break(void);
 
 /* A test that runs on every CPU prints one verdict (docs/design.md §4): each CPU
  * fills its outcome, and the combination passes only when every CPU

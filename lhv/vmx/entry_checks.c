@@ -33,7 +33,46 @@ struct ecm_ctx {
     u8 dwidth;               /* physical width of VMCS data structures */
     u32 msr_index, msr_high; /* MSR stage: the entry being loaded */
     u64 msr_value;
+    u64 *rd; /* ecm_deps_build: the slots a check reads (ECM_RD_WORDS), else NULL */
 };
+
+/* What a check reads, while ecm_deps_build watches: the VMCS slot of a
+ * field, ECM_SLOTS for memory (ecm_read) */
+static inline __attribute__((always_inline)) void ecm_touch(const struct ecm_ctx *c, u32 slot)
+{
+    if (c->rd)
+        c->rd[slot / 64] |= 1ull << (slot % 64);
+}
+static inline __attribute__((always_inline)) void ecm_touch2(const struct ecm_ctx *c, u32 a, u32 b)
+{
+    ecm_touch(c, ecm_slot(a));
+    ecm_touch(c, ecm_slot(b));
+}
+/* The values ecm_setup derives, read through ECM_X so the fields they come
+ * from count as read (one call per use: small) */
+#define ECM_ACC(f, t, a, b)                                                      \
+    static __attribute__((noinline)) t ecm_x_##f(const struct ecm_ctx *c)   \
+    {                                                                         \
+        ecm_touch2(c, a, b);                                                  \
+        return c->f;                                                          \
+    }
+ECM_ACC(pin, u32, PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL)
+ECM_ACC(proc, u32, CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL)
+ECM_ACC(proc2, u32, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL)
+ECM_ACC(ug, bool, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL)
+ECM_ACC(exit, u32, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS)
+ECM_ACC(host64, bool, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS)
+ECM_ACC(entry, u32, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS)
+ECM_ACC(ia32e_guest, bool, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS)
+ECM_ACC(cr0, u64, GUEST_CR0, GUEST_CR0)
+ECM_ACC(cr4, u64, GUEST_CR4, GUEST_CR4)
+ECM_ACC(rflags, u64, GUEST_RFLAGS, GUEST_RFLAGS)
+ECM_ACC(v86, bool, GUEST_RFLAGS, GUEST_RFLAGS)
+ECM_ACC(intr, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(inj, bool, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(type, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+#define ECM_X(c, f) ecm_x_##f(c)
 
 /* Bits of control fields (SDM 3C 25.6-25.8) the checks name */
 #define ECM_PIN_NMI_EXITING (1u << 3)
@@ -91,7 +130,11 @@ struct ecm_ctx {
 
 /* --- small facts ------------------------------------------------------- */
 
-static u64 ecm_g(const struct ecm_ctx *c, u32 enc) { return ecm_get(c->v, enc); }
+static __attribute__((noinline)) u64 ecm_g(const struct ecm_ctx *c, u32 enc)
+{
+    ecm_touch(c, ecm_slot(enc));
+    return ecm_get(c->v, enc);
+}
 
 /* The value has no bit at or above `bits` */
 static bool ecm_fits(u64 a, u8 bits) { return bits >= 64 || (a >> bits) == 0; }
@@ -149,6 +192,7 @@ static bool ecm_pat_ok(u64 pat)
 
 static void ecm_read(const struct ecm_ctx *c, u64 pa, void *buf, u32 len)
 {
+    ecm_touch(c, ECM_SLOTS);
     if (!c->cpu->read || !c->cpu->read(c->cpu->ctx, pa, buf, len))
         memset(buf, 0xff, len);
 }
@@ -181,7 +225,7 @@ static bool ecm_g_ok(u32 limit, u32 ar)
  * when pred holds for every one of them (outside virtual-8086 mode) */
 static bool ecm_each_seg(const struct ecm_ctx *c, bool (*pred)(const struct ecm_ctx *, int))
 {
-    if (c->v86)
+    if (ECM_X(c, v86))
         return true;
     for (int i = ECM_SEG_ES; i <= ECM_SEG_GS; i++)
         if ((i == ECM_SEG_CS || ecm_usable(c, i)) && !pred(c, i))
@@ -193,7 +237,7 @@ static bool ecm_each_seg(const struct ecm_ctx *c, bool (*pred)(const struct ecm_
 static bool ecm_each_data(const struct ecm_ctx *c, bool (*pred)(const struct ecm_ctx *, int))
 {
     static const int data[] = {ECM_SEG_ES, ECM_SEG_DS, ECM_SEG_FS, ECM_SEG_GS};
-    if (c->v86)
+    if (ECM_X(c, v86))
         return true;
     for (unsigned j = 0; j < sizeof(data) / sizeof(data[0]); j++)
         if (ecm_usable(c, data[j]) && !pred(c, data[j]))
@@ -204,7 +248,7 @@ static bool ecm_each_data(const struct ecm_ctx *c, bool (*pred)(const struct ecm
 /* The six segments CS SS DS ES FS GS in virtual-8086 mode */
 static bool ecm_each_v86(const struct ecm_ctx *c, bool (*pred)(const struct ecm_ctx *, int))
 {
-    if (!c->v86)
+    if (!ECM_X(c, v86))
         return true;
     for (int i = ECM_SEG_ES; i <= ECM_SEG_GS; i++)
         if (!pred(c, i))
@@ -231,26 +275,26 @@ ECM_RULE(launch_launched) { return !c->cpu->vmresume || c->cpu->launched; }
 
 /* --- 27.2.1.1 VM-execution control fields ------------------------------ */
 
-ECM_RULE(pin_allowed) { return ecm_allowed(c->pin, c->k->pin); }
-ECM_RULE(proc_allowed) { return ecm_allowed(c->proc, c->k->proc); }
+ECM_RULE(pin_allowed) { return ecm_allowed(ECM_X(c, pin), c->k->pin); }
+ECM_RULE(proc_allowed) { return ecm_allowed(ECM_X(c, proc), c->k->proc); }
 ECM_RULE(proc2_allowed)
 {
-    return !(c->proc & CPU_ACTIVATE_SECONDARY_CONTROLS) || ecm_allowed(c->proc2, c->k->proc2);
+    return !(ECM_X(c, proc) & CPU_ACTIVATE_SECONDARY_CONTROLS) || ecm_allowed(ECM_X(c, proc2), c->k->proc2);
 }
 ECM_RULE(cr3_count) { return (u32)ecm_g(c, CR3_TARGET_COUNT) <= ((c->k->misc >> 16) & 0x1ff); }
-ECM_RULE(io_a) { return !(c->proc & CPU_USE_IO_BITMAPS) || ecm_page_ok(c, ecm_g(c, IO_BITMAP_A)); }
-ECM_RULE(io_b) { return !(c->proc & CPU_USE_IO_BITMAPS) || ecm_page_ok(c, ecm_g(c, IO_BITMAP_B)); }
+ECM_RULE(io_a) { return !(ECM_X(c, proc) & CPU_USE_IO_BITMAPS) || ecm_page_ok(c, ecm_g(c, IO_BITMAP_A)); }
+ECM_RULE(io_b) { return !(ECM_X(c, proc) & CPU_USE_IO_BITMAPS) || ecm_page_ok(c, ecm_g(c, IO_BITMAP_B)); }
 ECM_RULE(msr_bitmap)
 {
-    return !(c->proc & CPU_USE_MSR_BITMAPS) || ecm_page_ok(c, ecm_g(c, MSR_BITMAP));
+    return !(ECM_X(c, proc) & CPU_USE_MSR_BITMAPS) || ecm_page_ok(c, ecm_g(c, MSR_BITMAP));
 }
 ECM_RULE(vapic)
 {
-    return !(c->proc & CPU_USE_TPR_SHADOW) || ecm_page_ok(c, ecm_g(c, VIRTUAL_APIC_PAGE_ADDR));
+    return !(ECM_X(c, proc) & CPU_USE_TPR_SHADOW) || ecm_page_ok(c, ecm_g(c, VIRTUAL_APIC_PAGE_ADDR));
 }
 ECM_RULE(tpr_reserved)
 {
-    if (!(c->proc & CPU_USE_TPR_SHADOW) || (c->proc2 & ECM_P2_VID))
+    if (!(ECM_X(c, proc) & CPU_USE_TPR_SHADOW) || (ECM_X(c, proc2) & ECM_P2_VID))
         return true;
     return ((u32)ecm_g(c, TPR_THRESHOLD) >> 4) == 0;
 }
@@ -258,7 +302,7 @@ ECM_RULE(tpr_vtpr)
 {
     u64 page = ecm_g(c, VIRTUAL_APIC_PAGE_ADDR);
     u8 vtpr;
-    if (!(c->proc & CPU_USE_TPR_SHADOW) || (c->proc2 & (ECM_P2_VID | ECM_P2_APIC_ACCESS)) ||
+    if (!(ECM_X(c, proc) & CPU_USE_TPR_SHADOW) || (ECM_X(c, proc2) & (ECM_P2_VID | ECM_P2_APIC_ACCESS)) ||
         !ecm_page_ok(c, page))
         return true;
     ecm_read(c, page + 0x80, &vtpr, 1);
@@ -266,39 +310,39 @@ ECM_RULE(tpr_vtpr)
 }
 ECM_RULE(tpr_needed)
 {
-    return (c->proc & CPU_USE_TPR_SHADOW) ||
-           !(c->proc2 & (ECM_P2_X2APIC | ECM_P2_APIC_REG_VIRT | ECM_P2_VID));
+    return (ECM_X(c, proc) & CPU_USE_TPR_SHADOW) ||
+           !(ECM_X(c, proc2) & (ECM_P2_X2APIC | ECM_P2_APIC_REG_VIRT | ECM_P2_VID));
 }
-ECM_RULE(vnmi_nmi) { return (c->pin & ECM_PIN_NMI_EXITING) || !(c->pin & ECM_PIN_VIRTUAL_NMIS); }
+ECM_RULE(vnmi_nmi) { return (ECM_X(c, pin) & ECM_PIN_NMI_EXITING) || !(ECM_X(c, pin) & ECM_PIN_VIRTUAL_NMIS); }
 ECM_RULE(nmi_window)
 {
-    return (c->pin & ECM_PIN_VIRTUAL_NMIS) || !(c->proc & CPU_NMI_WINDOW_EXITING);
+    return (ECM_X(c, pin) & ECM_PIN_VIRTUAL_NMIS) || !(ECM_X(c, proc) & CPU_NMI_WINDOW_EXITING);
 }
 ECM_RULE(apic_access)
 {
-    return !(c->proc2 & ECM_P2_APIC_ACCESS) || ecm_page_ok(c, ecm_g(c, ECM_APIC_ACCESS_ADDR));
+    return !(ECM_X(c, proc2) & ECM_P2_APIC_ACCESS) || ecm_page_ok(c, ecm_g(c, ECM_APIC_ACCESS_ADDR));
 }
-ECM_RULE(x2apic_access) { return !(c->proc2 & ECM_P2_X2APIC) || !(c->proc2 & ECM_P2_APIC_ACCESS); }
-ECM_RULE(vid_ext) { return !(c->proc2 & ECM_P2_VID) || (c->pin & PIN_EXTERNAL_INTERRUPT_EXITING); }
-ECM_RULE(pi_vid) { return !(c->pin & ECM_PIN_POSTED_INTR) || (c->proc2 & ECM_P2_VID); }
+ECM_RULE(x2apic_access) { return !(ECM_X(c, proc2) & ECM_P2_X2APIC) || !(ECM_X(c, proc2) & ECM_P2_APIC_ACCESS); }
+ECM_RULE(vid_ext) { return !(ECM_X(c, proc2) & ECM_P2_VID) || (ECM_X(c, pin) & PIN_EXTERNAL_INTERRUPT_EXITING); }
+ECM_RULE(pi_vid) { return !(ECM_X(c, pin) & ECM_PIN_POSTED_INTR) || (ECM_X(c, proc2) & ECM_P2_VID); }
 ECM_RULE(pi_ack)
 {
-    return !(c->pin & ECM_PIN_POSTED_INTR) || (c->exit & EXIT_ACK_INTERRUPT_ON_EXIT);
+    return !(ECM_X(c, pin) & ECM_PIN_POSTED_INTR) || (ECM_X(c, exit) & EXIT_ACK_INTERRUPT_ON_EXIT);
 }
 ECM_RULE(pi_vector)
 {
-    return !(c->pin & ECM_PIN_POSTED_INTR) || ((u32)ecm_g(c, ECM_POSTED_INTR_NV) >> 8) == 0;
+    return !(ECM_X(c, pin) & ECM_PIN_POSTED_INTR) || ((u32)ecm_g(c, ECM_POSTED_INTR_NV) >> 8) == 0;
 }
 ECM_RULE(pi_desc)
 {
     u64 a = ecm_g(c, ECM_POSTED_INTR_DESC);
-    return !(c->pin & ECM_PIN_POSTED_INTR) || ((a & 0x3f) == 0 && ecm_pa_ok(c, a));
+    return !(ECM_X(c, pin) & ECM_PIN_POSTED_INTR) || ((a & 0x3f) == 0 && ecm_pa_ok(c, a));
 }
-ECM_RULE(vpid) { return !(c->proc2 & CPU2_ENABLE_VPID) || (u16)ecm_g(c, VIRTUAL_PROCESSOR_ID); }
+ECM_RULE(vpid) { return !(ECM_X(c, proc2) & CPU2_ENABLE_VPID) || (u16)ecm_g(c, VIRTUAL_PROCESSOR_ID); }
 
 /* EPTP (25.6.11): memory type 2:0, page-walk length - 1 in 5:3, A/D 6,
  * reserved 11:7 and 63:N; what IA32_VMX_EPT_VPID_CAP allows (A.10) */
-static bool ecm_ept(const struct ecm_ctx *c) { return c->proc2 & CPU2_ENABLE_EPT; }
+static bool ecm_ept(const struct ecm_ctx *c) { return ECM_X(c, proc2) & CPU2_ENABLE_EPT; }
 ECM_RULE(eptp_memtype)
 {
     u64 t = ecm_g(c, EPT_POINTER) & 7;
@@ -320,19 +364,19 @@ ECM_RULE(eptp_reserved)
     u64 e = ecm_g(c, EPT_POINTER);
     return !ecm_ept(c) || ((e & 0xf80) == 0 && ecm_fits(e, c->cpu->maxphyaddr));
 }
-ECM_RULE(pml_ept) { return !(c->proc2 & ECM_P2_PML) || ecm_ept(c); }
-ECM_RULE(pml_addr) { return !(c->proc2 & ECM_P2_PML) || ecm_page_ok(c, ecm_g(c, ECM_PML_ADDRESS)); }
-ECM_RULE(ug_ept) { return !c->ug || ecm_ept(c); }
-ECM_RULE(mbec_ept) { return !(c->proc2 & ECM_P2_MBEC) || ecm_ept(c); }
-ECM_RULE(spp_ept) { return !(c->proc2 & ECM_P2_SPP) || ecm_ept(c); }
-ECM_RULE(spp_addr) { return !(c->proc2 & ECM_P2_SPP) || ecm_page_ok(c, ecm_g(c, ECM_SPPTP)); }
-ECM_RULE(pt_ept) { return !(c->proc2 & ECM_P2_PT_GPA) || ecm_ept(c); }
+ECM_RULE(pml_ept) { return !(ECM_X(c, proc2) & ECM_P2_PML) || ecm_ept(c); }
+ECM_RULE(pml_addr) { return !(ECM_X(c, proc2) & ECM_P2_PML) || ecm_page_ok(c, ecm_g(c, ECM_PML_ADDRESS)); }
+ECM_RULE(ug_ept) { return !ECM_X(c, ug) || ecm_ept(c); }
+ECM_RULE(mbec_ept) { return !(ECM_X(c, proc2) & ECM_P2_MBEC) || ecm_ept(c); }
+ECM_RULE(spp_ept) { return !(ECM_X(c, proc2) & ECM_P2_SPP) || ecm_ept(c); }
+ECM_RULE(spp_addr) { return !(ECM_X(c, proc2) & ECM_P2_SPP) || ecm_page_ok(c, ecm_g(c, ECM_SPPTP)); }
+ECM_RULE(pt_ept) { return !(ECM_X(c, proc2) & ECM_P2_PT_GPA) || ecm_ept(c); }
 ECM_RULE(pt_rtit)
 {
-    return !(c->proc2 & ECM_P2_PT_GPA) ||
-           ((c->exit & ECM_EXIT_CLEAR_RTIT) && (c->entry & ECM_ENTRY_LOAD_RTIT));
+    return !(ECM_X(c, proc2) & ECM_P2_PT_GPA) ||
+           ((ECM_X(c, exit) & ECM_EXIT_CLEAR_RTIT) && (ECM_X(c, entry) & ECM_ENTRY_LOAD_RTIT));
 }
-static bool ecm_vmfunc_on(const struct ecm_ctx *c) { return c->proc2 & CPU2_ENABLE_VMFUNC; }
+static bool ecm_vmfunc_on(const struct ecm_ctx *c) { return ECM_X(c, proc2) & CPU2_ENABLE_VMFUNC; }
 ECM_RULE(vmfunc_allowed)
 {
     return !ecm_vmfunc_on(c) || (ecm_g(c, ECM_VM_FUNCTION_CONTROL) & ~c->k->vmfunc) == 0;
@@ -348,74 +392,74 @@ ECM_RULE(vmfunc_list)
 }
 ECM_RULE(vmread_bitmap)
 {
-    return !(c->proc2 & CPU2_VMCS_SHADOWING) || ecm_page_ok(c, ecm_g(c, VMREAD_BITMAP));
+    return !(ECM_X(c, proc2) & CPU2_VMCS_SHADOWING) || ecm_page_ok(c, ecm_g(c, VMREAD_BITMAP));
 }
 ECM_RULE(vmwrite_bitmap)
 {
-    return !(c->proc2 & CPU2_VMCS_SHADOWING) || ecm_page_ok(c, ecm_g(c, VMWRITE_BITMAP));
+    return !(ECM_X(c, proc2) & CPU2_VMCS_SHADOWING) || ecm_page_ok(c, ecm_g(c, VMWRITE_BITMAP));
 }
 ECM_RULE(ve_info)
 {
-    return !(c->proc2 & ECM_P2_EPT_VE) || ecm_page_ok(c, ecm_g(c, ECM_VE_INFO_ADDR));
+    return !(ECM_X(c, proc2) & ECM_P2_EPT_VE) || ecm_page_ok(c, ecm_g(c, ECM_VE_INFO_ADDR));
 }
 
 /* --- 27.2.1.2 VM-exit control fields ----------------------------------- */
 
-ECM_RULE(exit_allowed) { return ecm_allowed(c->exit, c->k->exit); }
+ECM_RULE(exit_allowed) { return ecm_allowed(ECM_X(c, exit), c->k->exit); }
 ECM_RULE(exit_timer)
 {
-    return (c->pin & ECM_PIN_PREEMPTION_TIMER) || !(c->exit & EXIT_SAVE_PREEMPTION_TIMER);
+    return (ECM_X(c, pin) & ECM_PIN_PREEMPTION_TIMER) || !(ECM_X(c, exit) & EXIT_SAVE_PREEMPTION_TIMER);
 }
 ECM_RULE(exit_store) { return ecm_msr_area_ok(c, VM_EXIT_MSR_STORE_ADDR, VM_EXIT_MSR_STORE_COUNT); }
 ECM_RULE(exit_load) { return ecm_msr_area_ok(c, VM_EXIT_MSR_LOAD_ADDR, VM_EXIT_MSR_LOAD_COUNT); }
 
 /* --- 27.2.1.3 VM-entry control fields ---------------------------------- */
 
-ECM_RULE(entry_allowed) { return ecm_allowed(c->entry, c->k->entry); }
-ECM_RULE(entry_smm) { return !(c->entry & ECM_ENTRY_SMM); }
-ECM_RULE(entry_dual) { return !(c->entry & ECM_ENTRY_DUAL_MONITOR); }
+ECM_RULE(entry_allowed) { return ecm_allowed(ECM_X(c, entry), c->k->entry); }
+ECM_RULE(entry_smm) { return !(ECM_X(c, entry) & ECM_ENTRY_SMM); }
+ECM_RULE(entry_dual) { return !(ECM_X(c, entry) & ECM_ENTRY_DUAL_MONITOR); }
 ECM_RULE(inj_type)
 {
-    return !c->inj || (c->type != 1 &&
-                       (c->type != ECM_INTR_OTHER || (c->k->proc >> 32) & CPU_MONITOR_TRAP_FLAG));
+    return !ECM_X(c, inj) || (ECM_X(c, type) != 1 &&
+                       (ECM_X(c, type) != ECM_INTR_OTHER || (c->k->proc >> 32) & CPU_MONITOR_TRAP_FLAG));
 }
 ECM_RULE(inj_vector)
 {
-    if (!c->inj)
+    if (!ECM_X(c, inj))
         return true;
-    if (c->type == ECM_INTR_NMI)
-        return c->vec == 2;
-    if (c->type == ECM_INTR_HW_EXC)
-        return c->vec <= 31;
-    return c->type != ECM_INTR_OTHER || c->vec == 0;
+    if (ECM_X(c, type) == ECM_INTR_NMI)
+        return ECM_X(c, vec) == 2;
+    if (ECM_X(c, type) == ECM_INTR_HW_EXC)
+        return ECM_X(c, vec) <= 31;
+    return ECM_X(c, type) != ECM_INTR_OTHER || ECM_X(c, vec) == 0;
 }
 /* Deliver-error-code (bit 11) is 1 iff the event is a hardware exception
  * that pushes an error code (#DF #TS #NP #SS #GP #PF #AC #CP) into a
  * protected-mode guest; IA32_VMX_BASIC[56] lifts the vector part (A.1) */
 ECM_RULE(inj_errcode)
 {
-    bool want, has = (c->intr >> 11) & 1;
+    bool want, has = (ECM_X(c, intr) >> 11) & 1;
     const u32 with_code = (1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) |
                           (1u << 14) | (1u << 17) | (1u << 21);
-    if (!c->inj)
+    if (!ECM_X(c, inj))
         return true;
-    if (c->type != ECM_INTR_HW_EXC || (c->ug && !(c->cr0 & ECM_CR0_PE)))
+    if (ECM_X(c, type) != ECM_INTR_HW_EXC || (ECM_X(c, ug) && !(ECM_X(c, cr0) & ECM_CR0_PE)))
         return !has;
     if ((c->k->basic >> 56) & 1)
         return true;
-    want = c->vec < 32 && ((with_code >> c->vec) & 1);
+    want = ECM_X(c, vec) < 32 && ((with_code >> ECM_X(c, vec)) & 1);
     return has == want;
 }
-ECM_RULE(inj_reserved) { return !c->inj || ((c->intr >> 12) & 0x7ffff) == 0; }
+ECM_RULE(inj_reserved) { return !ECM_X(c, inj) || ((ECM_X(c, intr) >> 12) & 0x7ffff) == 0; }
 ECM_RULE(inj_code_high)
 {
-    return !c->inj || !((c->intr >> 11) & 1) ||
+    return !ECM_X(c, inj) || !((ECM_X(c, intr) >> 11) & 1) ||
            ((u32)ecm_g(c, VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16) == 0;
 }
 ECM_RULE(inj_length)
 {
     u32 len = (u32)ecm_g(c, VM_ENTRY_INSTRUCTION_LEN);
-    if (!c->inj || c->type < 4 || c->type > 6)
+    if (!ECM_X(c, inj) || ECM_X(c, type) < 4 || ECM_X(c, type) > 6)
         return true;
     return (len >= 1 && len <= 15) || (len == 0 && (c->k->misc >> 30) & 1);
 }
@@ -434,24 +478,24 @@ ECM_RULE(h_sysenter_esp) { return ecm_canonical(c, ecm_g(c, HOST_IA32_SYSENTER_E
 ECM_RULE(h_sysenter_eip) { return ecm_canonical(c, ecm_g(c, HOST_IA32_SYSENTER_EIP)); }
 ECM_RULE(h_perf)
 {
-    return !(c->exit & ECM_EXIT_LOAD_PERF_GLOBAL) ||
+    return !(ECM_X(c, exit) & ECM_EXIT_LOAD_PERF_GLOBAL) ||
            (ecm_g(c, ECM_HOST_PERF_GLOBAL_CTRL) & ~c->cpu->perf_global_valid) == 0;
 }
-ECM_RULE(h_pat) { return !(c->exit & EXIT_LOAD_IA32_PAT) || ecm_pat_ok(ecm_g(c, HOST_IA32_PAT)); }
+ECM_RULE(h_pat) { return !(ECM_X(c, exit) & EXIT_LOAD_IA32_PAT) || ecm_pat_ok(ecm_g(c, HOST_IA32_PAT)); }
 ECM_RULE(h_efer_rsvd)
 {
-    return !(c->exit & EXIT_LOAD_IA32_EFER) ||
+    return !(ECM_X(c, exit) & EXIT_LOAD_IA32_EFER) ||
            (ecm_g(c, HOST_IA32_EFER) & ~c->cpu->efer_valid) == 0;
 }
 ECM_RULE(h_efer_lma)
 {
-    return !(c->exit & EXIT_LOAD_IA32_EFER) ||
-           !!(ecm_g(c, HOST_IA32_EFER) & ECM_EFER_LMA) == c->host64;
+    return !(ECM_X(c, exit) & EXIT_LOAD_IA32_EFER) ||
+           !!(ecm_g(c, HOST_IA32_EFER) & ECM_EFER_LMA) == ECM_X(c, host64);
 }
 ECM_RULE(h_efer_lme)
 {
-    return !(c->exit & EXIT_LOAD_IA32_EFER) ||
-           !!(ecm_g(c, HOST_IA32_EFER) & ECM_EFER_LME) == c->host64;
+    return !(ECM_X(c, exit) & EXIT_LOAD_IA32_EFER) ||
+           !!(ecm_g(c, HOST_IA32_EFER) & ECM_EFER_LME) == ECM_X(c, host64);
 }
 
 /* --- 27.2.3 host segment and descriptor-table registers ---------------- */
@@ -468,7 +512,7 @@ ECM_RULE(h_sel)
 }
 ECM_RULE(h_cs) { return (u16)ecm_g(c, HOST_CS_SELECTOR) != 0; }
 ECM_RULE(h_tr) { return (u16)ecm_g(c, HOST_TR_SELECTOR) != 0; }
-ECM_RULE(h_ss) { return c->host64 || (u16)ecm_g(c, HOST_SS_SELECTOR) != 0; }
+ECM_RULE(h_ss) { return ECM_X(c, host64) || (u16)ecm_g(c, HOST_SS_SELECTOR) != 0; }
 ECM_RULE(h_fs_base) { return ecm_canonical(c, ecm_g(c, HOST_FS_BASE)); }
 ECM_RULE(h_gs_base) { return ecm_canonical(c, ecm_g(c, HOST_GS_BASE)); }
 ECM_RULE(h_gdtr_base) { return ecm_canonical(c, ecm_g(c, HOST_GDTR_BASE)); }
@@ -477,67 +521,67 @@ ECM_RULE(h_tr_base) { return ecm_canonical(c, ecm_g(c, HOST_TR_BASE)); }
 
 /* --- 27.2.4 address-space size ----------------------------------------- */
 
-ECM_RULE(as_outside) { return c->cpu->ia32e || !c->host64; }
-ECM_RULE(as_inside) { return !c->cpu->ia32e || c->host64; }
-ECM_RULE(as0_guest) { return c->host64 || !c->ia32e_guest; }
-ECM_RULE(as0_pcide) { return c->host64 || !(ecm_g(c, HOST_CR4) & ECM_CR4_PCIDE); }
-ECM_RULE(as0_rip) { return c->host64 || (ecm_g(c, HOST_RIP) >> 32) == 0; }
-ECM_RULE(as1_pae) { return !c->host64 || (ecm_g(c, HOST_CR4) & ECM_CR4_PAE); }
-ECM_RULE(as1_rip) { return !c->host64 || ecm_canonical(c, ecm_g(c, HOST_RIP)); }
+ECM_RULE(as_outside) { return c->cpu->ia32e || !ECM_X(c, host64); }
+ECM_RULE(as_inside) { return !c->cpu->ia32e || ECM_X(c, host64); }
+ECM_RULE(as0_guest) { return ECM_X(c, host64) || !ECM_X(c, ia32e_guest); }
+ECM_RULE(as0_pcide) { return ECM_X(c, host64) || !(ecm_g(c, HOST_CR4) & ECM_CR4_PCIDE); }
+ECM_RULE(as0_rip) { return ECM_X(c, host64) || (ecm_g(c, HOST_RIP) >> 32) == 0; }
+ECM_RULE(as1_pae) { return !ECM_X(c, host64) || (ecm_g(c, HOST_CR4) & ECM_CR4_PAE); }
+ECM_RULE(as1_rip) { return !ECM_X(c, host64) || ecm_canonical(c, ecm_g(c, HOST_RIP)); }
 
 /* --- 27.3.1.1 guest control registers, debug registers and MSRs -------- */
 
 ECM_RULE(g_cr0)
 {
-    return ecm_fixed(c->cr0, c->k->cr0_fixed0, c->k->cr0_fixed1,
-                     c->ug ? (ECM_CR0_PE | ECM_CR0_PG) : 0);
+    return ecm_fixed(ECM_X(c, cr0), c->k->cr0_fixed0, c->k->cr0_fixed1,
+                     ECM_X(c, ug) ? (ECM_CR0_PE | ECM_CR0_PG) : 0);
 }
-ECM_RULE(g_pg_pe) { return !(c->cr0 & ECM_CR0_PG) || (c->cr0 & ECM_CR0_PE); }
-ECM_RULE(g_cr4) { return ecm_fixed(c->cr4, c->k->cr4_fixed0, c->k->cr4_fixed1, 0); }
-ECM_RULE(g_cet_wp) { return !(c->cr4 & ECM_CR4_CET) || (c->cr0 & ECM_CR0_WP); }
+ECM_RULE(g_pg_pe) { return !(ECM_X(c, cr0) & ECM_CR0_PG) || (ECM_X(c, cr0) & ECM_CR0_PE); }
+ECM_RULE(g_cr4) { return ecm_fixed(ECM_X(c, cr4), c->k->cr4_fixed0, c->k->cr4_fixed1, 0); }
+ECM_RULE(g_cet_wp) { return !(ECM_X(c, cr4) & ECM_CR4_CET) || (ECM_X(c, cr0) & ECM_CR0_WP); }
 ECM_RULE(g_debugctl)
 {
-    return !(c->entry & ENTRY_LOAD_DEBUG_CONTROLS) ||
+    return !(ECM_X(c, entry) & ENTRY_LOAD_DEBUG_CONTROLS) ||
            (ecm_g(c, GUEST_IA32_DEBUGCTL) & ~c->cpu->debugctl_valid) == 0;
 }
-ECM_RULE(g_ia32e_pg) { return !c->ia32e_guest || (c->cr0 & ECM_CR0_PG); }
-ECM_RULE(g_ia32e_pae) { return !c->ia32e_guest || (c->cr4 & ECM_CR4_PAE); }
-ECM_RULE(g_pcide) { return c->ia32e_guest || !(c->cr4 & ECM_CR4_PCIDE); }
+ECM_RULE(g_ia32e_pg) { return !ECM_X(c, ia32e_guest) || (ECM_X(c, cr0) & ECM_CR0_PG); }
+ECM_RULE(g_ia32e_pae) { return !ECM_X(c, ia32e_guest) || (ECM_X(c, cr4) & ECM_CR4_PAE); }
+ECM_RULE(g_pcide) { return ECM_X(c, ia32e_guest) || !(ECM_X(c, cr4) & ECM_CR4_PCIDE); }
 ECM_RULE(g_cr3) { return !c->cpu->intel64 || ecm_fits(ecm_g(c, GUEST_CR3), c->cpu->maxphyaddr); }
 ECM_RULE(g_dr7)
 {
-    return !(c->entry & ENTRY_LOAD_DEBUG_CONTROLS) || ecm_high_zero(c, ecm_g(c, GUEST_DR7));
+    return !(ECM_X(c, entry) & ENTRY_LOAD_DEBUG_CONTROLS) || ecm_high_zero(c, ecm_g(c, GUEST_DR7));
 }
 ECM_RULE(g_sysenter_esp) { return ecm_canonical(c, ecm_g(c, GUEST_SYSENTER_ESP)); }
 ECM_RULE(g_sysenter_eip) { return ecm_canonical(c, ecm_g(c, GUEST_SYSENTER_EIP)); }
 ECM_RULE(g_perf)
 {
-    return !(c->entry & ECM_ENTRY_LOAD_PERF_GLOBAL) ||
+    return !(ECM_X(c, entry) & ECM_ENTRY_LOAD_PERF_GLOBAL) ||
            (ecm_g(c, ECM_GUEST_PERF_GLOBAL_CTRL) & ~c->cpu->perf_global_valid) == 0;
 }
 ECM_RULE(g_pat)
 {
-    return !(c->entry & ENTRY_LOAD_IA32_PAT) || ecm_pat_ok(ecm_g(c, GUEST_IA32_PAT));
+    return !(ECM_X(c, entry) & ENTRY_LOAD_IA32_PAT) || ecm_pat_ok(ecm_g(c, GUEST_IA32_PAT));
 }
 ECM_RULE(g_efer_rsvd)
 {
-    return !(c->entry & ENTRY_LOAD_IA32_EFER) ||
+    return !(ECM_X(c, entry) & ENTRY_LOAD_IA32_EFER) ||
            (ecm_g(c, GUEST_IA32_EFER) & ~c->cpu->efer_valid) == 0;
 }
 ECM_RULE(g_efer_lma)
 {
-    return !(c->entry & ENTRY_LOAD_IA32_EFER) ||
-           !!(ecm_g(c, GUEST_IA32_EFER) & ECM_EFER_LMA) == c->ia32e_guest;
+    return !(ECM_X(c, entry) & ENTRY_LOAD_IA32_EFER) ||
+           !!(ecm_g(c, GUEST_IA32_EFER) & ECM_EFER_LMA) == ECM_X(c, ia32e_guest);
 }
 ECM_RULE(g_efer_lme)
 {
-    return !(c->entry & ENTRY_LOAD_IA32_EFER) || !(c->cr0 & ECM_CR0_PG) ||
-           !!(ecm_g(c, GUEST_IA32_EFER) & ECM_EFER_LME) == c->ia32e_guest;
+    return !(ECM_X(c, entry) & ENTRY_LOAD_IA32_EFER) || !(ECM_X(c, cr0) & ECM_CR0_PG) ||
+           !!(ecm_g(c, GUEST_IA32_EFER) & ECM_EFER_LME) == ECM_X(c, ia32e_guest);
 }
 ECM_RULE(g_bndcfgs)
 {
     u64 b = ecm_g(c, ECM_GUEST_BNDCFGS);
-    return !(c->entry & ECM_ENTRY_LOAD_BNDCFGS) || ((b & 0xffc) == 0 && ecm_canonical(c, b));
+    return !(ECM_X(c, entry) & ECM_ENTRY_LOAD_BNDCFGS) || ((b & 0xffc) == 0 && ecm_canonical(c, b));
 }
 
 /* --- 27.3.1.2 guest segment registers ---------------------------------- */
@@ -546,7 +590,7 @@ ECM_RULE(tr_ti) { return !(ecm_sel(c, ECM_SEG_TR) & 4); }
 ECM_RULE(ldtr_ti) { return !ecm_usable(c, ECM_SEG_LDTR) || !(ecm_sel(c, ECM_SEG_LDTR) & 4); }
 ECM_RULE(ss_rpl)
 {
-    return c->v86 || c->ug || (ecm_sel(c, ECM_SEG_SS) & 3) == (ecm_sel(c, ECM_SEG_CS) & 3);
+    return ECM_X(c, v86) || ECM_X(c, ug) || (ecm_sel(c, ECM_SEG_SS) & 3) == (ecm_sel(c, ECM_SEG_CS) & 3);
 }
 static bool ecm_v86_base_ok(const struct ecm_ctx *c, int i)
 {
@@ -576,12 +620,12 @@ ECM_RULE(ssdses_base)
 ECM_RULE(cs_type)
 {
     u32 t = ecm_type(ecm_ar(c, ECM_SEG_CS));
-    return c->v86 || t == 9 || t == 11 || t == 13 || t == 15 || (c->ug && t == 3);
+    return ECM_X(c, v86) || t == 9 || t == 11 || t == 13 || t == 15 || (ECM_X(c, ug) && t == 3);
 }
 ECM_RULE(ss_type)
 {
     u32 t = ecm_type(ecm_ar(c, ECM_SEG_SS));
-    return c->v86 || !ecm_usable(c, ECM_SEG_SS) || t == 3 || t == 7;
+    return ECM_X(c, v86) || !ecm_usable(c, ECM_SEG_SS) || t == 3 || t == 7;
 }
 static bool ecm_data_type_ok(const struct ecm_ctx *c, int i)
 {
@@ -594,7 +638,7 @@ ECM_RULE(seg_s) { return ecm_each_seg(c, ecm_s_ok); }
 ECM_RULE(cs_dpl)
 {
     u32 cs = ecm_ar(c, ECM_SEG_CS), ss = ecm_ar(c, ECM_SEG_SS), t = ecm_type(cs);
-    if (c->v86)
+    if (ECM_X(c, v86))
         return true;
     if (t == 3)
         return ecm_dpl(cs) == 0;
@@ -606,17 +650,17 @@ ECM_RULE(cs_dpl)
 }
 ECM_RULE(ss_dpl_rpl)
 {
-    return c->v86 || c->ug || ecm_dpl(ecm_ar(c, ECM_SEG_SS)) == (ecm_sel(c, ECM_SEG_SS) & 3);
+    return ECM_X(c, v86) || ECM_X(c, ug) || ecm_dpl(ecm_ar(c, ECM_SEG_SS)) == (ecm_sel(c, ECM_SEG_SS) & 3);
 }
 ECM_RULE(ss_dpl_0)
 {
-    bool real = ecm_type(ecm_ar(c, ECM_SEG_CS)) == 3 || !(c->cr0 & ECM_CR0_PE);
-    return c->v86 || !real || ecm_dpl(ecm_ar(c, ECM_SEG_SS)) == 0;
+    bool real = ecm_type(ecm_ar(c, ECM_SEG_CS)) == 3 || !(ECM_X(c, cr0) & ECM_CR0_PE);
+    return ECM_X(c, v86) || !real || ecm_dpl(ecm_ar(c, ECM_SEG_SS)) == 0;
 }
 static bool ecm_data_dpl_ok(const struct ecm_ctx *c, int i)
 {
     u32 ar = ecm_ar(c, i);
-    return c->ug || ecm_type(ar) > 11 || ecm_dpl(ar) >= (ecm_sel(c, i) & 3);
+    return ECM_X(c, ug) || ecm_type(ar) > 11 || ecm_dpl(ar) >= (ecm_sel(c, i) & 3);
 }
 ECM_RULE(data_dpl) { return ecm_each_data(c, ecm_data_dpl_ok); }
 static bool ecm_p_ok(const struct ecm_ctx *c, int i) { return (ecm_ar(c, i) >> 7) & 1; }
@@ -626,7 +670,7 @@ ECM_RULE(seg_ar118) { return ecm_each_seg(c, ecm_ar118_ok); }
 ECM_RULE(cs_l_db)
 {
     u32 ar = ecm_ar(c, ECM_SEG_CS);
-    return c->v86 || !c->ia32e_guest || !(ar & ECM_AR_L) || !(ar & ECM_AR_DB);
+    return ECM_X(c, v86) || !ECM_X(c, ia32e_guest) || !(ar & ECM_AR_L) || !(ar & ECM_AR_DB);
 }
 static bool ecm_seg_g_ok(const struct ecm_ctx *c, int i)
 {
@@ -638,7 +682,7 @@ ECM_RULE(seg_ar_high) { return ecm_each_seg(c, ecm_ar_high_ok); }
 ECM_RULE(tr_type)
 {
     u32 t = ecm_type(ecm_ar(c, ECM_SEG_TR));
-    return t == 11 || (!c->ia32e_guest && t == 3);
+    return t == 11 || (!ECM_X(c, ia32e_guest) && t == 3);
 }
 ECM_RULE(tr_s) { return !((ecm_ar(c, ECM_SEG_TR) >> 4) & 1); }
 ECM_RULE(tr_p) { return (ecm_ar(c, ECM_SEG_TR) >> 7) & 1; }
@@ -663,7 +707,7 @@ ECM_RULE(idtr_limit) { return (ecm_g(c, GUEST_IDTR_LIMIT) >> 16) == 0; }
 
 static bool ecm_64bit_code(const struct ecm_ctx *c)
 {
-    return c->ia32e_guest && (ecm_ar(c, ECM_SEG_CS) & ECM_AR_L);
+    return ECM_X(c, ia32e_guest) && (ecm_ar(c, ECM_SEG_CS) & ECM_AR_L);
 }
 ECM_RULE(rip_high) { return ecm_64bit_code(c) || ecm_high_zero(c, ecm_g(c, GUEST_RIP)); }
 /* Not the canonical check: bits 63:N identical, N the linear-address width
@@ -677,10 +721,10 @@ ECM_RULE(rip_canonical)
 ECM_RULE(rflags_rsvd)
 {
     u64 rsvd = (c->cpu->intel64 ? ~0ull << 22 : 0xffc00000ull) | (1u << 15) | (1u << 5) | (1u << 3);
-    return !(c->rflags & rsvd) && (c->rflags & 2);
+    return !(ECM_X(c, rflags) & rsvd) && (ECM_X(c, rflags) & 2);
 }
-ECM_RULE(rflags_vm) { return !c->v86 || (!c->ia32e_guest && (c->cr0 & ECM_CR0_PE)); }
-ECM_RULE(rflags_if) { return !c->inj || c->type != ECM_INTR_EXT || (c->rflags & ECM_RFLAGS_IF); }
+ECM_RULE(rflags_vm) { return !ECM_X(c, v86) || (!ECM_X(c, ia32e_guest) && (ECM_X(c, cr0) & ECM_CR0_PE)); }
+ECM_RULE(rflags_if) { return !ECM_X(c, inj) || ECM_X(c, type) != ECM_INTR_EXT || (ECM_X(c, rflags) & ECM_RFLAGS_IF); }
 
 /* --- 27.3.1.5 guest non-register state --------------------------------- */
 
@@ -709,36 +753,36 @@ ECM_RULE(act_blocking)
 ECM_RULE(act_event)
 {
     u32 a = ecm_activity(c);
-    bool mc = c->type == ECM_INTR_HW_EXC && c->vec == 18;
-    if (!c->inj || a == 0 || a > 3)
+    bool mc = ECM_X(c, type) == ECM_INTR_HW_EXC && ECM_X(c, vec) == 18;
+    if (!ECM_X(c, inj) || a == 0 || a > 3)
         return true;
     if (a == ECM_ACT_HLT)
-        return c->type == ECM_INTR_EXT || c->type == ECM_INTR_NMI || mc ||
-               (c->type == ECM_INTR_HW_EXC && c->vec == 1) ||
-               (c->type == ECM_INTR_OTHER && c->vec == 0);
+        return ECM_X(c, type) == ECM_INTR_EXT || ECM_X(c, type) == ECM_INTR_NMI || mc ||
+               (ECM_X(c, type) == ECM_INTR_HW_EXC && ECM_X(c, vec) == 1) ||
+               (ECM_X(c, type) == ECM_INTR_OTHER && ECM_X(c, vec) == 0);
     if (a == ECM_ACT_SHUTDOWN)
-        return c->type == ECM_INTR_NMI || mc;
+        return ECM_X(c, type) == ECM_INTR_NMI || mc;
     return false;
 }
 ECM_RULE(is_rsvd) { return (ecm_intr_state(c) >> 5) == 0; }
 ECM_RULE(is_sti_movss) { return (ecm_intr_state(c) & 3) != 3; }
-ECM_RULE(is_sti_if) { return (c->rflags & ECM_RFLAGS_IF) || !(ecm_intr_state(c) & ECM_STI); }
+ECM_RULE(is_sti_if) { return (ECM_X(c, rflags) & ECM_RFLAGS_IF) || !(ecm_intr_state(c) & ECM_STI); }
 ECM_RULE(is_ext)
 {
-    return !c->inj || c->type != ECM_INTR_EXT || !(ecm_intr_state(c) & (ECM_STI | ECM_MOVSS));
+    return !ECM_X(c, inj) || ECM_X(c, type) != ECM_INTR_EXT || !(ecm_intr_state(c) & (ECM_STI | ECM_MOVSS));
 }
 ECM_RULE(is_nmi_movss)
 {
-    return !c->inj || c->type != ECM_INTR_NMI || !(ecm_intr_state(c) & ECM_MOVSS);
+    return !ECM_X(c, inj) || ECM_X(c, type) != ECM_INTR_NMI || !(ecm_intr_state(c) & ECM_MOVSS);
 }
 ECM_RULE(is_nmi_sti)
 {
-    return !c->inj || c->type != ECM_INTR_NMI || !(ecm_intr_state(c) & ECM_STI);
+    return !ECM_X(c, inj) || ECM_X(c, type) != ECM_INTR_NMI || !(ecm_intr_state(c) & ECM_STI);
 }
 ECM_RULE(is_smi) { return !(ecm_intr_state(c) & 4); }
 ECM_RULE(is_vnmi)
 {
-    return !c->inj || c->type != ECM_INTR_NMI || !(c->pin & ECM_PIN_VIRTUAL_NMIS) ||
+    return !ECM_X(c, inj) || ECM_X(c, type) != ECM_INTR_NMI || !(ECM_X(c, pin) & ECM_PIN_VIRTUAL_NMIS) ||
            !(ecm_intr_state(c) & 8);
 }
 ECM_RULE(is_enclave)
@@ -758,7 +802,7 @@ static bool ecm_bs_applies(const struct ecm_ctx *c)
 }
 static bool ecm_single_step(const struct ecm_ctx *c)
 {
-    return (c->rflags & ECM_RFLAGS_TF) && !(ecm_g(c, GUEST_IA32_DEBUGCTL) & 2);
+    return (ECM_X(c, rflags) & ECM_RFLAGS_TF) && !(ecm_g(c, GUEST_IA32_DEBUGCTL) & 2);
 }
 ECM_RULE(pd_bs_set)
 {
@@ -794,14 +838,14 @@ ECM_RULE(link_shadow)
 {
     if (ecm_link(c) == ~0ull || !ecm_page_ok(c, ecm_link(c)))
         return true;
-    return !!(ecm_link_word(c) >> 31) == !!(c->proc2 & CPU2_VMCS_SHADOWING);
+    return !!(ecm_link_word(c) >> 31) == !!(ECM_X(c, proc2) & CPU2_VMCS_SHADOWING);
 }
 
 /* --- 27.3.1.6 guest PDPTEs (PAE paging) ------------------------------- */
 
 static bool ecm_pae_paging(const struct ecm_ctx *c)
 {
-    return (c->cr0 & ECM_CR0_PG) && (c->cr4 & ECM_CR4_PAE) && !c->ia32e_guest;
+    return (ECM_X(c, cr0) & ECM_CR0_PG) && (ECM_X(c, cr4) & ECM_CR4_PAE) && !ECM_X(c, ia32e_guest);
 }
 /* A present PDPTE has bits 2:1, 8:5 and 63:MAXPHYADDR clear (SDM 3A 4.4.1) */
 static bool ecm_pdpte_ok(const struct ecm_ctx *c, u64 e)
@@ -1182,6 +1226,9 @@ static void ecm_decide(struct ecm_result *r, u32 check, u8 kind, u32 code, u64 q
     ecm_alt(r, kind, code, qual);
 }
 
+static inline __attribute__((always_inline)) void ecm_set(u32 *bits, u32 i) { bits[i / 32] |= 1u << (i % 32); }
+static inline __attribute__((always_inline)) bool ecm_bit(const u32 *bits, u32 i) { return (bits[i / 32] >> (i % 32)) & 1; }
+
 /* 27.4: the entries in order; the first that fails decides (exit 34, its
  * 1-based index). Returns false when none failed. */
 static bool ecm_msr_stage(struct ecm_ctx *c, struct ecm_result *r, u32 first)
@@ -1189,6 +1236,7 @@ static bool ecm_msr_stage(struct ecm_ctx *c, struct ecm_result *r, u32 first)
     u32 count = (u32)ecm_g(c, VM_ENTRY_MSR_LOAD_COUNT);
     u64 area = ecm_g(c, VM_ENTRY_MSR_LOAD_ADDR);
 
+    ecm_set(r->evaluated, first);
     if (!ecm_checks[first].holds(c)) { /* msr.count */
         ecm_mark(r, first);
         ecm_decide(r, first, ECM_UNDEFINED, 0, 0);
@@ -1202,6 +1250,9 @@ static bool ecm_msr_stage(struct ecm_ctx *c, struct ecm_result *r, u32 first)
         c->msr_high = e[1];
         c->msr_value = e[2] | (u64)e[3] << 32;
         for (u32 i = first + 1; i < ecm_nchecks; i++) {
+            if (c->cpu->disabled && ecm_bit(c->cpu->disabled, i))
+                continue;
+            ecm_set(r->evaluated, i);
             if (ecm_checks[i].holds(c))
                 continue;
             ecm_mark(r, i);
@@ -1215,28 +1266,45 @@ static bool ecm_msr_stage(struct ecm_ctx *c, struct ecm_result *r, u32 first)
     return false;
 }
 
-void ecm_predict(const struct ecm_vmcs *v, const struct ecm_caps *caps, const struct ecm_cpu *cpu,
-                 struct ecm_result *r)
+/* ecm_predict, evaluating only the checks in `eval` (NULL: all); the
+ * others keep their result in `base` */
+static void ecm_run(const struct ecm_vmcs *v, const struct ecm_caps *caps, const struct ecm_cpu *cpu,
+                    const u32 *eval, const u32 *base, struct ecm_result *r)
 {
     struct ecm_ctx c;
     u32 first[ECM_MSR] = {ECM_NONE, ECM_NONE, ECM_NONE, ECM_NONE}, msr = ECM_NONE, impl = ECM_NONE;
 
+    u32 todo[ECM_WORDS];
+
     memset(r, 0, sizeof(*r));
     r->check = ECM_NONE;
     ecm_setup(&c, v, caps, cpu);
-    for (u32 i = 0; i < ecm_nchecks; i++) {
-        const struct ecm_check *k = &ecm_checks[i];
-        if (k->stage == ECM_MSR) {
-            msr = msr == ECM_NONE ? i : msr;
-            continue;
+    for (u32 w = 0; w < ECM_WORDS; w++)
+        todo[w] = eval ? eval[w] | base[w] : ~0u;
+    /* set bits only: a delta costs the checks it evaluates */
+    for (u32 w = 0; w < ECM_WORDS; w++) {
+        for (u32 bits = todo[w]; bits; bits &= bits - 1) {
+            u32 i = w * 32 + (u32)__builtin_ctz(bits);
+            if (i >= ecm_nchecks)
+                break;
+            const struct ecm_check *k = &ecm_checks[i];
+            if (k->stage == ECM_MSR) {
+                msr = msr == ECM_NONE ? i : msr;
+                continue;
+            }
+            if (cpu->disabled && ecm_bit(cpu->disabled, i))
+                continue; /* a check taken out (the fuzzer's lhv.fuzz.break) */
+            if (!eval || ecm_bit(eval, i)) {
+                ecm_set(r->evaluated, i);
+                if (k->holds(&c))
+                    continue;
+            }
+            ecm_mark(r, i);
+            if (k->how == ECM_IMPL)
+                impl = impl == ECM_NONE ? i : impl;
+            else if (first[k->stage] == ECM_NONE)
+                first[k->stage] = i;
         }
-        if (k->holds(&c))
-            continue;
-        ecm_mark(r, i);
-        if (k->how == ECM_IMPL)
-            impl = impl == ECM_NONE ? i : impl;
-        else if (first[k->stage] == ECM_NONE)
-            first[k->stage] = i;
     }
     if (first[ECM_BASIC] != ECM_NONE) { /* 27.1: in order, only the first counts */
         ecm_decide(r, first[ECM_BASIC], ECM_VMFAIL, ecm_checks[first[ECM_BASIC]].error, 0);
@@ -1259,7 +1327,10 @@ void ecm_predict(const struct ecm_vmcs *v, const struct ecm_caps *caps, const st
     }
     if (impl != ECM_NONE) /* the CPU may fail it, or go on */
         ecm_decide(r, impl, ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE, ecm_checks[impl].qual);
-    if (msr != ECM_NONE && ecm_msr_stage(&c, r, msr)) {
+    if (msr == ECM_NONE)
+        for (msr = ecm_nchecks; msr > 0 && ecm_checks[msr - 1].stage == ECM_MSR; msr--)
+            ;
+    if (msr < ecm_nchecks && ecm_msr_stage(&c, r, msr)) {
         if (impl != ECM_NONE) /* the failure exit stays the prediction */
             ecm_decide(r, impl, ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE,
                        ecm_checks[impl].qual);
@@ -1269,6 +1340,62 @@ void ecm_predict(const struct ecm_vmcs *v, const struct ecm_caps *caps, const st
         ecm_decide(r, ECM_NONE, ECM_ENTRY, 0, 0);
     else
         ecm_alt(r, ECM_ENTRY, 0, 0);
+}
+
+void ecm_predict(const struct ecm_vmcs *v, const struct ecm_caps *caps, const struct ecm_cpu *cpu,
+                 struct ecm_result *r)
+{
+    ecm_run(v, caps, cpu, NULL, NULL, r);
+}
+
+void ecm_deps_build(const struct ecm_vmcs *base, const struct ecm_caps *caps,
+                    const struct ecm_cpu *cpu, struct ecm_deps *d)
+{
+    struct ecm_ctx c;
+    u64 rd[ECM_RD_WORDS];
+
+    memset(d, 0, sizeof(*d));
+    ecm_setup(&c, base, caps, cpu);
+    c.rd = rd;
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        const struct ecm_check *k = &ecm_checks[i];
+        if (k->stage == ECM_MSR)
+            continue;
+        memset(rd, 0, sizeof(rd));
+        if (!k->holds(&c))
+            ecm_set(d->base_failed, i);
+        if (k->stage == ECM_BASIC) /* reads the processor's state, not the VMCS */
+            ecm_set(d->always, i);
+        for (u32 w = 0; w < 2 * ECM_RD_WORDS; w++)
+            for (u32 b = (u32)(rd[w / 2] >> (w % 2 * 32)); b; b &= b - 1)
+                ecm_set(d->by_slot[w * 32 + (u32)__builtin_ctz(b)], i);
+    }
+}
+
+bool ecm_check_reads(const struct ecm_vmcs *v, const struct ecm_caps *caps,
+                     const struct ecm_cpu *cpu, u32 check, u64 *rd)
+{
+    struct ecm_ctx c;
+
+    ecm_setup(&c, v, caps, cpu);
+    c.rd = rd;
+    memset(rd, 0, ECM_RD_WORDS * sizeof(u64));
+    return ecm_checks[check].holds(&c);
+}
+
+void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
+                       const struct ecm_cpu *cpu, const struct ecm_deps *d, const u32 *fields,
+                       u32 n, bool memory, struct ecm_result *r)
+{
+    u32 eval[ECM_WORDS];
+
+    memcpy(eval, d->always, sizeof(eval));
+    for (u32 j = 0; j < n; j++)
+        for (u32 w = 0; w < ECM_WORDS; w++)
+            eval[w] |= d->by_slot[ecm_slot(fields[j])][w];
+    for (u32 w = 0; memory && w < ECM_WORDS; w++)
+        eval[w] |= d->by_slot[ECM_SLOTS][w];
+    ecm_run(v, caps, cpu, eval, d->base_failed, r);
 }
 
 bool ecm_acceptable(const struct ecm_result *r, const struct ecm_outcome *o)

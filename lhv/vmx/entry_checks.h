@@ -42,11 +42,11 @@ static inline bool ecm_field_ok(u32 enc)
 {
     return !(enc & 1) && ((enc >> 1) & 0x1ff) < 32 && enc < 0x8000 && ((enc >> 12) & 1) == 0;
 }
-static inline u32 ecm_slot(u32 enc)
+static inline __attribute__((always_inline)) u32 ecm_slot(u32 enc)
 {
     return ((enc >> 13) & 3) << 7 | ((enc >> 10) & 3) << 5 | ((enc >> 1) & 0x1f);
 }
-static inline u64 ecm_get(const struct ecm_vmcs *v, u32 enc) { return v->f[ecm_slot(enc)]; }
+static inline __attribute__((always_inline)) u64 ecm_get(const struct ecm_vmcs *v, u32 enc) { return v->f[ecm_slot(enc)]; }
 static inline void ecm_put(struct ecm_vmcs *v, u32 enc, u64 val) { v->f[ecm_slot(enc)] = val; }
 
 /* The capability MSRs as read (A.1-A.11). pin/proc/exit/entry: the TRUE
@@ -77,6 +77,9 @@ struct ecm_cpu {
     /* WRMSR of value to msr at CPL 0 would not fault (27.4) */
     bool (*wrmsr_ok)(const void *ctx, u32 msr, u64 value);
     const void *ctx;
+    /* Checks taken out of the model (bit per ecm_checks index; NULL: none):
+     * they hold whatever the state (the fuzzer's lhv.fuzz.break) */
+    const u32 *disabled;
 };
 
 /* What VMLAUNCH/VMRESUME does */
@@ -114,6 +117,8 @@ extern const struct ecm_check ecm_checks[];
 extern const u32 ecm_nchecks;
 
 #define ECM_MAX_CHECKS 192
+#define ECM_WORDS ((ECM_MAX_CHECKS + 31) / 32)
+#define ECM_RD_WORDS (ECM_SLOTS / 64 + 1)
 #define ECM_MAX_ALT 6
 #define ECM_NONE 0xffffu
 
@@ -122,12 +127,40 @@ struct ecm_result {
     u16 check;                  /* index in ecm_checks of that check, ECM_NONE on entry */
     u8 nalt;                    /* every outcome the SDM allows (outcome among them) */
     struct ecm_outcome alt[ECM_MAX_ALT];
-    u32 failed[(ECM_MAX_CHECKS + 31) / 32]; /* every check that failed */
+    u32 failed[ECM_WORDS];    /* every check that failed */
+    u32 evaluated[ECM_WORDS]; /* every check evaluated (ecm_predict: all) */
+};
+
+/* Which checks read which fields, on one base state (ecm_deps_build): a
+ * check that reads none of the fields changed since the base keeps its
+ * base result, so ecm_predict_delta evaluates only the others. Exact, not
+ * a guess: a check is a function of what it reads, and the reads are
+ * recorded as the check runs on the base (a field it does not read there,
+ * e.g. behind a control that is 0, cannot change its result until what it
+ * did read changes). */
+struct ecm_deps {
+    u32 by_slot[ECM_SLOTS + 1][ECM_WORDS]; /* the checks reading each slot; [ECM_SLOTS]: memory */
+    u32 base_failed[ECM_WORDS];            /* the checks the base fails */
+    u32 always[ECM_WORDS];                 /* the 27.1 checks (processor state) */
 };
 
 /* Predicts VMLAUNCH/VMRESUME of image v on a CPU with caps and cpu. */
 void ecm_predict(const struct ecm_vmcs *v, const struct ecm_caps *caps, const struct ecm_cpu *cpu,
                  struct ecm_result *r);
+/* The dependencies of every check on base (caps and cpu as given; cpu's
+ * launch state and MOV SS blocking may change later) */
+void ecm_deps_build(const struct ecm_vmcs *base, const struct ecm_caps *caps,
+                    const struct ecm_cpu *cpu, struct ecm_deps *d);
+/* ecm_predict of v, which differs from d's base only in the n fields
+ * listed and, when memory is true, in the memory the checks read: the
+ * same result, from evaluating only the checks that read those */
+void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
+                       const struct ecm_cpu *cpu, const struct ecm_deps *d, const u32 *fields,
+                       u32 n, bool memory, struct ecm_result *r);
+/* Whether check holds on v, with the slots it read (ECM_RD_WORDS words:
+ * bit ecm_slot(field) per field, bit ECM_SLOTS for memory) */
+bool ecm_check_reads(const struct ecm_vmcs *v, const struct ecm_caps *caps,
+                     const struct ecm_cpu *cpu, u32 check, u64 *rd);
 /* Whether the SDM allows outcome o for the predicted VMCS */
 bool ecm_acceptable(const struct ecm_result *r, const struct ecm_outcome *o);
 static inline bool ecm_failed(const struct ecm_result *r, u32 check)

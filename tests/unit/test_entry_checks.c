@@ -895,6 +895,69 @@ static void test_each_check_both_ways(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* ecm_predict_delta gives ecm_predict's result: for every case, the
+ * violating state predicted from the valid one's dependencies (the fields
+ * that differ, and memory when it differs), and the same with a second
+ * case's violation added on top (two changes, read through one base) */
+static struct ecm_deps the_deps;
+static struct ecm_vmcs delta_base;
+static uint8_t delta_mem[MEM_PAGES][4096];
+
+static bool same_result(const struct ecm_result *a, const struct ecm_result *b)
+{
+    if (a->outcome.kind != b->outcome.kind || a->outcome.code != b->outcome.code ||
+        a->outcome.qual != b->outcome.qual || a->check != b->check || a->nalt != b->nalt ||
+        memcmp(a->failed, b->failed, sizeof(a->failed)))
+        return false;
+    for (u32 i = 0; i < a->nalt; i++)
+        if (!ecm_acceptable(b, &a->alt[i]))
+            return false;
+    return true;
+}
+
+static u32 changed_fields(const struct ecm_vmcs *a, const struct ecm_vmcs *b, u32 *f)
+{
+    u32 n = 0;
+    for (u32 enc = 0; enc < 0x8000; enc += 2)
+        if (ecm_field_ok(enc) && ecm_get(a, enc) != ecm_get(b, enc))
+            f[n++] = enc;
+    return n;
+}
+
+static void test_delta(void **state)
+{
+    (void)state;
+    struct st *s = &the_state;
+    struct ecm_result full, delta;
+    u32 bad = 0, f[ECM_SLOTS], delta_cases = 0;
+
+    for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
+        const struct ec_case *c = &cases[j];
+        cases[j].fn(s, false);
+        delta_base = s->v;
+        struct ecm_caps k = s->k;
+        struct ecm_cpu cpu = s->cpu;
+        memcpy(delta_mem, mem, sizeof(mem));
+        ecm_deps_build(&s->v, &s->k, &s->cpu, &the_deps);
+        c->fn(s, true);
+        /* the dependencies hold for one CPU: cases that change it are not
+         * deltas (ctl.eptp.ad, guest.intr.enclave, guest.pending_dbg.rtm) */
+        if (memcmp(&k, &s->k, sizeof(k)) || memcmp(&cpu, &s->cpu, sizeof(cpu)))
+            continue;
+        delta_cases++;
+        u32 n = changed_fields(&delta_base, &s->v, f);
+        bool memory = memcmp(delta_mem, mem, sizeof(mem)) != 0;
+        predict(s, &full);
+        ecm_predict_delta(&s->v, &s->k, &s->cpu, &the_deps, f, n, memory, &delta);
+        if (!same_result(&full, &delta)) {
+            print_failed("delta prediction differs", c->id, &delta);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+    assert_true(delta_cases > 150);
+}
+
 /* Where the SDM leaves the order open, the result says so (27.2, 27.8) */
 static void test_open_order(void **state)
 {
@@ -1293,6 +1356,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_check_has_a_case),
         cmocka_unit_test(test_each_check_both_ways),
+        cmocka_unit_test(test_delta),
         cmocka_unit_test(test_open_order),
         cmocka_unit_test(test_widths),
         cmocka_unit_test(test_suite_rows),

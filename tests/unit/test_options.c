@@ -392,6 +392,23 @@ static void test_fuzz(void **state)
     refused_naming("lhv.fuzz.replay=1:2:3", "lhv.fuzz.replay=1:2:3", "expected lhv.fuzz.replay=S:T");
 }
 
+static void test_fuzz_break(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("quiet"), 0);
+    assert_string_equal(opts.fuzz_break, "");
+    assert_int_equal(parse("lhv.fuzz.break=guest.rip.canonical"), 0);
+    assert_string_equal(opts.fuzz_break, "guest.rip.canonical");
+    assert_int_equal(parse("lhv.fuzz.break=a23456789012345678901234567890123456789012345_7"), 0);
+    assert_int_equal(strlen(opts.fuzz_break), 47);
+    refused_naming("lhv.fuzz.break=", "lhv.fuzz.break=", "expected lhv.fuzz.break=ID");
+    refused_naming("lhv.fuzz.break=Guest.rip", "lhv.fuzz.break=Guest.rip",
+                   "expected lhv.fuzz.break=ID");
+    refused_naming("lhv.fuzz.break=a2345678901234567890123456789012345678901234567_",
+                   "lhv.fuzz.break=a2345678901234567890123456789012345678901234567_",
+                   "expected lhv.fuzz.break=ID");
+}
+
 static void test_bochs(void **state)
 {
     (void)state;
@@ -460,18 +477,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.bochs");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
 }
 
 static void test_option_names(void **state)
@@ -481,7 +498,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 13);
+    assert_int_equal(n, 14);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -493,7 +510,8 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[9], "lhv.fuzz");
     assert_string_equal(lhv_option_names[10], "lhv.fuzz.seed");
     assert_string_equal(lhv_option_names[11], "lhv.fuzz.replay");
-    assert_string_equal(lhv_option_names[12], "lhv.bochs");
+    assert_string_equal(lhv_option_names[12], "lhv.fuzz.break");
+    assert_string_equal(lhv_option_names[13], "lhv.bochs");
 }
 
 static void test_all_together(void **state)
@@ -644,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_soak),
         cmocka_unit_test(test_test_timeout),
         cmocka_unit_test(test_fuzz),
+        cmocka_unit_test(test_fuzz_break),
         cmocka_unit_test(test_bochs),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_console),

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
 import lhvtest  # noqa: E402  (the runner's package, .jenkins/lhvtest: what test3.py runs)
 
 SUBARCHS = ("amd64", "i386")
-SECTIONS = ("build", "sizes", "boot", "vmx", "timer")
+SECTIONS = ("build", "sizes", "boot", "vmx", "timer", "fuzz")
 SCHEMA = "lhv-bench/1"
 QEMU_LAPIC_MHZ = 1000.0      # QEMU's emulated LAPIC timer runs at 1 GHz
 
@@ -39,6 +39,10 @@ ONLINE = re.compile(r"^smp: (\d+) of (\d+) CPUs online")
 TIMER = re.compile(r"^timer: LAPIC timer ([0-9.]+) MHz by the PIT, ([0-9.]+) MHz by the ACPI PM")
 VMCALL = re.compile(r"^vmx: VMCALL round trip on CPU 0: min (\d+), median (\d+) TSC ticks")
 BENCH_EXIT = re.compile(r"^bench: ([a-z0-9-]+) round trip on CPU 0: min (\d+), median (\d+)")
+# vmx/fuzz-entry's first and last lines, and its path length (docs/fuzzing.md)
+FUZZ_START = re.compile(r"^fuzz: \d+ trials from seed \d+")
+FUZZ_END = re.compile(r"^fuzz: (\d+) trials, \d+ disagreements")
+FUZZ_TICKS = re.compile(r"^fuzz: (\d+) TSC ticks per trial")
 
 
 def load_test3():
@@ -221,6 +225,9 @@ def bench_sizes(figs):
 LHV_MILESTONES = ("banner", "all-cpus-online", "summary", "banner-to-summary")
 FLOOR_MILESTONES = ("summary",)     # its one line (GRUB's come first)
 VMX_FIGURES = ("vmcall", "cpuid", "rdmsr-bitmap-hit", "ept-violation")
+# The VM-entry fuzzer's boots: Bochs tigerlake (make test's model), 1 CPU
+FUZZ_TRIALS = 20000
+FUZZ_FIGURES = (("trials-per-s", "trials/s"), ("ticks-per-trial", "ticks"))
 
 # The Bochs builds the Bochs rows run on: (label prefix, extra test3.py
 # arguments). The targets judge the first, Debian's Bochs 2.7; another
@@ -251,6 +258,8 @@ class Boot:
             return [("boot/%s/%s" % (self.label, m), "s") for m in self.milestones]
         if section == "vmx":
             return [("vmx/%s/%s" % (self.label, f), "ticks") for f in VMX_FIGURES]
+        if section == "fuzz":
+            return [("fuzz/%s/%s" % (self.label, f), u) for f, u in FUZZ_FIGURES]
         return [("timer/%s/lapic-mhz-pit" % self.label, "MHz")]
 
 
@@ -279,6 +288,12 @@ def boot_configs(quick):
         boots.append(Boot("%s-amd64-smp2" % prefix, ["--subarch", "amd64", "--emulator", "bochs",
                                                      "--smp", "2"] + extra, ("boot",)))
     boots += bochs_version_boots()
+    for a in (("amd64",) if quick else SUBARCHS):
+        boots.append(Boot("bochs-tigerlake-%s-smp1" % a,
+                          ["--subarch", a, "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                           "--timeout", "300", "--cmdline",
+                           "lhv.tests=vmx/fuzz-entry lhv.fuzz=%d" % FUZZ_TRIALS],
+                          ("fuzz",), milestones=()))
     boots.append(Boot("kvm-direct-amd64-smp1",
                       ["--subarch", "amd64", "--boot", "direct", "--cpu", "host",
                        "--extra-qemu-args=-enable-kvm"], ("boot", "vmx", "timer"), kvm=True))
@@ -366,6 +381,20 @@ def record_boot(figs, boot, result, only):
             m = BENCH_EXIT.search(text)
             if m:
                 figs.add(key + m.group(1), "ticks", int(m.group(3)))
+    if "fuzz" in only and "fuzz" in boot.sections:
+        key = "fuzz/%s/" % boot.label
+        start = first_time(lines, FUZZ_START)
+        end = first_match(lines, FUZZ_END)
+        t_end = first_time(lines, FUZZ_END)
+        ticks = first_match(lines, FUZZ_TICKS)
+        if start is None or end is None or t_end is None or t_end <= start:
+            figs.missing(key + "trials-per-s", "trials/s", "no fuzz lines")
+        else:  # wall time between the serial timestamps of its first and last lines
+            figs.add(key + "trials-per-s", "trials/s", round(int(end.group(1)) / (t_end - start)))
+        if ticks:
+            figs.add(key + "ticks-per-trial", "ticks", int(ticks.group(1)))
+        else:
+            figs.missing(key + "ticks-per-trial", "ticks", "no ticks line")
     if "timer" in only and "timer" in boot.sections:
         key = "timer/%s/" % boot.label
         m = first_match(lines, TIMER)
@@ -542,6 +571,7 @@ def print_table(figures, baseline, out=None):
 # disturbed least
 
 IMAGE_LIMIT_B = 256 * 1024
+FUZZ_RATE_MIN = 5000  # issue #18
 EDIT_LIMIT_S = 3.0
 FLOOR_LIMIT_X = 1.5
 EXIT_LIMITS = {"amd64": {"vmcall": 100, "cpuid": 90}, "i386": {"vmcall": 110, "cpuid": 90}}
@@ -626,6 +656,10 @@ def check_targets(figures):
             % (boot, MEMORY_FLAT_PCT), "%", [n for p in flat for n in p],
             lambda s, f=flat: [growth_pct(figures, *p, s) for p in f],
             lambda v: max(abs(x) for x in v) <= MEMORY_FLAT_PCT, timing=True)
+    rates = ["fuzz/bochs-tigerlake-%s-smp1/trials-per-s" % a for a in SUBARCHS]
+    add("VM-entry fuzzer at least %d trials/s of wall time (Bochs tigerlake, 1 CPU; amd64, i386)"
+        % FUZZ_RATE_MIN, "trials/s", rates, lambda s: [get(n, s) for n in rates],
+        lambda v: min(v) >= FUZZ_RATE_MIN)
     return out
 
 
@@ -663,7 +697,7 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true",
                    help="one run each and fewer boot configurations (development)")
     p.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
-                   help="measure only this section (build, sizes, boot, vmx, timer); repeatable")
+                   help="measure only this section (build, sizes, boot, vmx, timer, fuzz); repeatable")
     p.add_argument("--baseline", metavar="FILE",
                    help="an earlier results.json: print each figure's ratio to it")
     p.add_argument("--output", metavar="FILE", default=os.path.join(ROOT, "bench", "results.json"),
@@ -700,7 +734,7 @@ def main(argv=None):
             bench_build(figs, args.runs, log, test3)
         if "sizes" in args.only:
             bench_sizes(figs)
-        if set(args.only) & {"boot", "vmx", "timer"}:
+        if set(args.only) & {"boot", "vmx", "timer", "fuzz"}:
             bench_boots(figs, args.only, args.runs, args.quick, log, test3)
     except (RuntimeError, OSError) as e:
         print("bench: %s" % e, file=sys.stderr)

@@ -18,6 +18,7 @@ enum lhv_end_action {
 #define LHV_SOAK_DEFAULT 10000
 #define LHV_TEST_TIMEOUT_DEFAULT 300 /* s: 20x the longest test (Bochs lhv.soak=10^6, 15 s) */
 /* lhv.fuzz=N: trials of vmx/fuzz-entry by default */
+#define LHV_FUZZ_BREAK_MAX 48 /* a check id of lhv/vmx/entry_checks.c and its NUL */
 #define LHV_FUZZ_DEFAULT 300 /* a few tenths of a second in Bochs; make test runs 20000 */
 
 /* lhv.inject=: a fault LHV causes on purpose, to test that it is reported */
@@ -55,6 +56,7 @@ struct lhv_options {
     u32 fuzz;                     /* lhv.fuzz=N: vmx/fuzz-entry trials */
     u32 fuzz_seed;                /* lhv.fuzz.seed=S; default 1 */
     u32 fuzz_replay;              /* lhv.fuzz.replay=S:T: T + 1 (0: none) */
+    char fuzz_break[LHV_FUZZ_BREAK_MAX]; /* lhv.fuzz.break=ID: a check taken out; "" = none */
     u8 end;                       /* lhv.end=, an enum lhv_end_action */
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     u8 bochs;                     /* lhv.bochs=, an enum lhv_bochs_version */

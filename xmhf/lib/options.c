@@ -5,7 +5,7 @@
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
-    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.bochs", NULL,
+    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -20,6 +20,7 @@ const char *const lhv_option_names[] = {
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
 #define FUZZ_FORM "expected lhv.fuzz=N with N in 1..1000000000"
 #define FUZZ_SEED_FORM "expected lhv.fuzz.seed=S with S in 1..4294967295"
+#define FUZZ_BREAK_FORM "expected lhv.fuzz.break=ID, a check id of 1-47 characters a-z 0-9 . _"
 #define FUZZ_REPLAY_FORM "expected lhv.fuzz.replay=S:T (seed 1..4294967295, trial 0..999999999)"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
 #define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
@@ -226,6 +227,21 @@ static const char *parse_fuzz_replay(const char *v, size_t len, struct lhv_optio
     return NULL;
 }
 
+/* A check id of the VM-entry model (docs/entry-checks.md); whether the
+ * model has it is the fuzzer's to say. */
+static const char *parse_fuzz_break(const char *v, size_t len, struct lhv_options *o)
+{
+    if (len == 0 || len >= LHV_FUZZ_BREAK_MAX)
+        return FUZZ_BREAK_FORM;
+    for (size_t i = 0; i < len; i++)
+        if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '.' ||
+              v[i] == '_'))
+            return FUZZ_BREAK_FORM;
+    memcpy(o->fuzz_break, v, len);
+    o->fuzz_break[len] = '\0';
+    return NULL;
+}
+
 static const char *parse_inject(const char *v, size_t len, struct lhv_options *o)
 {
     static const char *const names[] = {
@@ -290,6 +306,7 @@ static const struct option {
     { "lhv.fuzz", FUZZ_FORM, parse_fuzz },
     { "lhv.fuzz.seed", FUZZ_SEED_FORM, parse_fuzz_seed },
     { "lhv.fuzz.replay", FUZZ_REPLAY_FORM, parse_fuzz_replay },
+    { "lhv.fuzz.break", FUZZ_BREAK_FORM, parse_fuzz_break },
     { "lhv.bochs", BOCHS_FORM, parse_bochs },
 };
 
