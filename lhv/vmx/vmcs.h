@@ -43,6 +43,12 @@
 #define AR_DB (1u << 14)
 #define AR_G (1u << 15)
 #define AR_UNUSABLE (1u << 16)
+/* Bits 4:0 and 7 of the access rights: the descriptor's type, S (code or
+ * data) and P (SDM 3A 3.4.5, 3.5 tables 3-1, 3-2) */
+#define AR_TYPE_DATA_RW_ACCESSED 0x3u
+#define AR_TYPE_LDT 0x2u
+#define AR_S (1u << 4)
+#define AR_PRESENT (1u << 7)
 
 /* Guest activity state (25.4.2) */
 #define ACTIVITY_ACTIVE 0
