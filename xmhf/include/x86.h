@@ -46,6 +46,7 @@
 #define PDE_DIRTY (1u << 6)
 
 /* MSRs (SDM Vol. 4) */
+#define MSR_IA32_TIME_STAMP_COUNTER 0x10
 #define MSR_IA32_APIC_BASE 0x1b
 #define APIC_BASE_ENABLE (1u << 11)
 #define APIC_BASE_ADDR_MASK 0xfffff000ull
@@ -72,7 +73,9 @@
 #define CPUID1_EDX_PAT (1u << 16)
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_PCID (1u << 17)
 #define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_RDRAND (1u << 30)
 #define CPUID7_EBX_RDSEED (1u << 18) /* CPUID.(EAX=07H,ECX=0):EBX */
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
