@@ -29,6 +29,7 @@
 #define VEC_NMI 2
 #define VEC_BP 3
 #define VEC_UD 6
+#define VEC_NM 7
 #define VEC_DF 8
 #define VEC_SS 12
 #define VEC_GP 13
