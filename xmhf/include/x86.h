@@ -38,6 +38,14 @@
 /* the status flags (SDM Vol. 1, 3.4.3.1) */
 #define EFLAGS_STATUS (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | EFLAGS_OF)
 
+/* Debug registers (SDM Vol. 3A, 18.2): DR7 breakpoint 0 enabled
+ * locally, on data writes, 4 bytes long; DR6 (and a #DB exit's
+ * qualification, SDM 3C 28.2.1) B0, breakpoint 0 met */
+#define DR7_L0 (1u << 0)
+#define DR7_RW0_WRITE (1u << 16)
+#define DR7_LEN0_4 (3u << 18)
+#define DR6_B0 (1u << 0)
+
 /* Page-fault error code (SDM Vol. 3A, 4.7) */
 #define PF_PRESENT (1u << 0)
 #define PF_WRITE (1u << 1)
