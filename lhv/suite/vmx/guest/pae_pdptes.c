@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "suite/vmx_test.h"
 #include "vmx/ept.h"
+#include "guest_paging.h"
 #include "x86.h"
 
 #define PP_LINEAR 0xc0000000u  /* the first 4 KiB of the fourth GiB */
@@ -95,11 +96,8 @@ static enum exit_action pp_hook(struct vcpu *v, u32 reason)
 }
 
 /* The test guest made a 32-bit guest with PAE paging through t */
-static void pp_guest_state(const struct pp_tables *t)
+void guest_make_32bit(void)
 {
-    vmw(GUEST_CR3, (uintptr_t)t->pdpt);
-    vmw(GUEST_CR4, vmx_caps.cr4_fixed0 | CR4_PAE);
-    vmw(CR4_READ_SHADOW, CR4_PAE);
 #ifdef __x86_64__
     u32 entry = (u32)vmr(VM_ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE_GUEST;
     vmw(VM_ENTRY_CONTROLS, entry);
@@ -108,6 +106,27 @@ static void pp_guest_state(const struct pp_tables *t)
     /* CS of the same selector, 32-bit: D/B instead of L */
     vmw(GUEST_CS_AR_BYTES, (vmr(GUEST_CS_AR_BYTES) & ~(u64)AR_L) | AR_DB);
 #endif
+}
+
+struct ept *guest_identity_ept(void)
+{
+    static struct ept epts[LHV_MAX_CPUS];
+    static struct mtrr_state mtrrs[LHV_MAX_CPUS];
+    struct ept *e = &epts[this_cpu()->index];
+
+    if (!e->pml4) {
+        mtrr_read(&mtrrs[this_cpu()->index]);
+        ept_build_identity(e, &mtrrs[this_cpu()->index], ept_identity_top());
+    }
+    return e;
+}
+
+static void pp_guest_state(const struct pp_tables *t)
+{
+    vmw(GUEST_CR3, (uintptr_t)t->pdpt);
+    vmw(GUEST_CR4, vmx_caps.cr4_fixed0 | CR4_PAE);
+    vmw(CR4_READ_SHADOW, CR4_PAE);
+    guest_make_32bit();
     /* PDPTE 3 of the VMCS leads to A; the others are memory's */
     for (u32 i = 0; i < 4; i++)
         vmw(GUEST_PDPTE0 + 2 * i, i == 3 ? (uintptr_t)t->pd3_alt | PTE_P : t->pdpt[i]);
@@ -135,10 +154,7 @@ static bool pp_run(struct cpu_outcome *o, const struct pp_tables *t, struct ept 
 static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
 {
     static struct pp_tables tables[LHV_MAX_CPUS];
-    static struct ept epts[LHV_MAX_CPUS];
-    static struct mtrr_state mtrrs[LHV_MAX_CPUS];
     struct pp_tables *t = &tables[this_cpu()->index];
-    struct ept *e = &epts[this_cpu()->index];
     const char *no_ept = ept_unsupported();
     struct pp_seen s = {{0, 0}, {0, 0}, 0};
     (void)arg;
@@ -154,12 +170,8 @@ static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
         return;
     if (no_ept)
         return outcome_skip(o, "(without EPT: passed) %s", no_ept);
-    if (!e->pml4) {
-        mtrr_read(&mtrrs[this_cpu()->index]);
-        ept_build_identity(e, &mtrrs[this_cpu()->index], ept_identity_top());
-    }
     s = (struct pp_seen){{0, 0}, {0, 0}, 0};
-    if (!pp_run(o, t, e, &s) || !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
+    if (!pp_run(o, t, guest_identity_ept(), &s) || !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
         !CHECK_EQ(o, s.pdptr3[0], (uintptr_t)t->pd3_alt | PTE_P) ||
         !CHECK_EQ(o, s.words[1], PP_WORD_B))
         return;
