@@ -33,5 +33,6 @@ void catch_deliver(struct lhv_cpu *c, const struct trap_frame *f)
     c->caught.ip = f->ip;
     c->caught.cs = f->cs;
     c->caught.cr2 = cr2;
+    c->caught.flags = f->flags;
     catch_resume(&c->catch_buf);
 }

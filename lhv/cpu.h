@@ -36,6 +36,7 @@ struct lhv_cpu {
         unsigned long ip;
         unsigned long cs;
         unsigned long cr2;
+        unsigned long flags; /* RFLAGS as the exception left them */
     } caught;
     u32 nmi_count;
 

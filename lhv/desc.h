@@ -33,6 +33,7 @@
 #define VEC_UD 6
 #define VEC_NM 7
 #define VEC_DF 8
+#define VEC_SS 12
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_AC 17

@@ -179,7 +179,7 @@ void double_fault_task(u32 error_code)
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
     if (c->catch_armed) {
         c->catch_armed = false;
-        c->caught = (struct caught){VEC_DF, error_code, t->eip, t->cs, cr2};
+        c->caught = (struct caught){VEC_DF, error_code, t->eip, t->cs, cr2, t->eflags};
         t->eip = (uintptr_t)catch_resume_ecx;
         t->ecx = (uintptr_t)&c->catch_buf;
         /* Not on the broken stack, and no interrupt before the catcher's

@@ -53,6 +53,12 @@
 #define AR_DB (1u << 14)
 #define AR_G (1u << 15)
 #define AR_UNUSABLE (1u << 16)
+/* Bits 4:0 and 7 of the access rights: the descriptor's type, S (code or
+ * data) and P (SDM 3A 3.4.5, 3.5 tables 3-1, 3-2) */
+#define AR_TYPE_DATA_RW_ACCESSED 0x3u
+#define AR_TYPE_LDT 0x2u
+#define AR_S (1u << 4)
+#define AR_PRESENT (1u << 7)
 
 /* Guest activity state (25.4.2) */
 #define ACTIVITY_ACTIVE 0
@@ -75,8 +81,8 @@
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION (3u << 8)
 #define INTR_TYPE_SOFT_INTR (4u << 8)
-#define INTR_TYPE_PRIV_SW_EXCEPTION (5u << 8) /* INT1 (ICEBP) */
-#define INTR_TYPE_SOFT_EXCEPTION (6u << 8)    /* INT3, INTO */
+#define INTR_TYPE_PRIV_SOFT_EXCEPTION (5u << 8) /* INT1 (ICEBP) */
+#define INTR_TYPE_SOFT_EXCEPTION (6u << 8)      /* INT3, INTO */
 #define INTR_INFO_DELIVER_CODE (1u << 11)
 #define INTR_INFO_NMI_UNBLOCKING (1u << 12) /* exits only: IRET unblocked NMIs */
 #define INTR_INFO_VALID (1u << 31)
@@ -180,6 +186,11 @@
 #define PLE_GAP 0x4020
 #define PLE_WINDOW 0x4022
 #define VM_INSTRUCTION_ERROR 0x4400
+/* VM-instruction error numbers (SDM 3C 31.4) */
+#define VMX_ERROR_VMLAUNCH_NON_CLEAR 4u
+#define VMX_ERROR_VMRESUME_NON_LAUNCHED 5u
+#define VMX_ERROR_INVALID_CONTROL 7u
+#define VMX_ERROR_MOV_SS_BLOCKING 26u
 #define VM_EXIT_REASON 0x4402
 #define VM_EXIT_INTR_INFO 0x4404
 #define VM_EXIT_INTR_ERROR_CODE 0x4406

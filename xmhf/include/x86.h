@@ -11,6 +11,7 @@
 
 /* CR0 (SDM Vol. 3A, 2.5) */
 #define CR0_PE (1u << 0)
+#define CR0_EM (1u << 2)
 #define CR0_TS (1u << 3)
 #define CR0_ET (1u << 4)
 #define CR0_NE (1u << 5)
@@ -37,6 +38,14 @@
 /* the status flags (SDM Vol. 1, 3.4.3.1) */
 #define EFLAGS_STATUS (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | EFLAGS_OF)
 
+/* Debug registers (SDM Vol. 3A, 18.2): DR7 breakpoint 0 enabled
+ * locally, on data writes, 4 bytes long; DR6 (and a #DB exit's
+ * qualification, SDM 3C 28.2.1) B0, breakpoint 0 met */
+#define DR7_L0 (1u << 0)
+#define DR7_RW0_WRITE (1u << 16)
+#define DR7_LEN0_4 (3u << 18)
+#define DR6_B0 (1u << 0)
+
 /* Page-fault error code (SDM Vol. 3A, 4.7) */
 #define PF_PRESENT (1u << 0)
 #define PF_WRITE (1u << 1)
@@ -46,6 +55,7 @@
 #define PDE_DIRTY (1u << 6)
 
 /* MSRs (SDM Vol. 4) */
+#define MSR_IA32_TIME_STAMP_COUNTER 0x10
 #define MSR_IA32_APIC_BASE 0x1b
 #define APIC_BASE_ENABLE (1u << 11)
 #define APIC_BASE_ADDR_MASK 0xfffff000ull
@@ -76,7 +86,9 @@
 #define CPUID1_EDX_PAT (1u << 16)
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_PCID (1u << 17)
 #define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID1_ECX_RDRAND (1u << 30)
 #define CPUID7_EBX_RDSEED (1u << 18) /* CPUID.(EAX=07H,ECX=0):EBX */
 #define CPUID7_EBX_INVPCID (1u << 10)

@@ -52,7 +52,7 @@ struct eb_raiser {
 
 static const struct eb_raiser eb_raisers[] = {
     {VEC_DE, INTR_TYPE_HW_EXCEPTION, false, 0, eb_de, eb_de_at},
-    {VEC_DB, INTR_TYPE_PRIV_SW_EXCEPTION, false, 0, eb_db, eb_db_at},
+    {VEC_DB, INTR_TYPE_PRIV_SOFT_EXCEPTION, false, 0, eb_db, eb_db_at},
     {VEC_BP, INTR_TYPE_SOFT_EXCEPTION, false, 0, eb_bp, eb_bp_at},
 #ifndef __x86_64__
     {VEC_OF, INTR_TYPE_SOFT_EXCEPTION, false, 0, eb_of, eb_of_at},

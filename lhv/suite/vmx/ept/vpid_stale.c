@@ -1,0 +1,168 @@
+/* vmx/vpid-stale-translations: what must not survive of a guest's
+ * translation after its page-table entry changed without INVLPG (SDM 3C
+ * 29.1, 29.4.3; 3A 4.10.4). The guest runs on its own copy of the host's
+ * paging structures down to a page table of its own for page A, and reads
+ * linear address X (A's address) once per run; between runs the host
+ * points X's PTE at page B or back at A, without INVLPG. With VPID the
+ * translation may survive a VM exit and entry (the CPU may also drop it,
+ * as Bochs does at every entry and exit); after INVVPID single-context,
+ * individual-address (X) and all-context it must not: the next run reads
+ * the page the PTE names. Without VPID, VM entry flushes VPID 0's
+ * mappings (29.4.3.3): every run reads the page the PTE names. */
+#include "alloc.h"
+#include "cpu.h"
+#include "pagetable.h"
+#include "string.h"
+#include "suite/vmx_test.h"
+#include "vmx/ept.h"
+#include "x86.h"
+
+#define VS_WORD_A 0x5a5a0a0au
+#define VS_WORD_B 0x5a5a0b0bu
+
+#ifdef __x86_64__
+#define VS_LEVELS 4 /* PML4, PDPT, PD, then the new PT */
+#else
+#define VS_LEVELS 3 /* PDPT, PD, PT */
+#endif
+
+struct vs_cpu {
+    u64 root;      /* the guest's CR3 */
+    u64 *pte;      /* X's PTE in the guest's own page table */
+    u32 *a, *b;    /* the two pages; X is a's address */
+};
+
+/* The index of addr at a level (top = VS_LEVELS - 1 ... 0 = PT) */
+static u32 vs_index(uintptr_t addr, int level)
+{
+#ifdef __x86_64__
+    return (u32)(((u64)addr >> (12 + 9 * level)) & 511);
+#else
+    return level == 2 ? (u32)(addr >> 30) : (u32)((addr >> (12 + 9 * level)) & 511);
+#endif
+}
+
+/* Copies the host's structures on X's path, the PD's entry for X's 2 MiB
+ * page replaced by a new PT of the same 512 pages in 4 KiB (the host maps
+ * beyond 2 MiB with 2 MiB pages: pagetable.h) */
+static void vs_build(struct vs_cpu *c)
+{
+    uintptr_t x = (uintptr_t)c->a;
+    u64 *host = (u64 *)(uintptr_t)(read_cr3() & PTE_ADDR_MASK & ~0x1full);
+    u64 *copy = alloc_pages(VS_LEVELS + 1);
+
+    c->root = (uintptr_t)copy;
+    for (int level = VS_LEVELS - 1; level >= 1; level--) {
+        u64 *table = copy + (VS_LEVELS - 1 - level) * 512;
+        memcpy(table, host, level == 2 && VS_LEVELS == 3 ? 32 : PAGE_SIZE);
+        u64 *next = table + 512; /* the next page of the copy */
+        u32 i = vs_index(x, level);
+        u64 entry = host[i];
+        if (level == 1) { /* the PD: a 2 MiB page or a PT, made a PT of ours */
+            u64 base = entry & PTE_ADDR_MASK & ~0x1fffffull;
+            for (u32 k = 0; k < 512; k++)
+                next[k] = (entry & PTE_PS) ? (base + k * PAGE_SIZE) | PTE_P | PTE_RW
+                                           : ((u64 *)(uintptr_t)(entry & PTE_ADDR_MASK))[k];
+            table[i] = (uintptr_t)next | (entry & (PTE_P | PTE_RW | PTE_US));
+            c->pte = &next[vs_index(x, 0)];
+        } else {
+            table[i] = (uintptr_t)next | (entry & ~PTE_ADDR_MASK);
+            host = (u64 *)(uintptr_t)(entry & PTE_ADDR_MASK);
+        }
+    }
+}
+
+static void vs_guest(void *arg)
+{
+    volatile u32 *x = arg;
+    *(volatile u32 *)&x[1] = *x; /* the word, written back beside it */
+}
+
+/* One run on c's tables with vpid (0: VPID off): the word the guest read */
+static bool vs_run(struct cpu_outcome *o, struct vs_cpu *c, u16 vpid, u32 *word)
+{
+    struct vcpu *v = test_guest_of_this_cpu();
+
+    if (!vcpu_use_ept(v, NULL, vpid)) {
+        outcome_fail(o, "VPID: %s", v->why);
+        return false;
+    }
+    vmw(GUEST_CR3, c->root);
+    c->b[1] = c->a[1] = 0;
+    if (!test_guest_run(o, v, vs_guest, c->a))
+        return false;
+    *word = c->a[1] | c->b[1];
+    return true;
+}
+
+/* The PTE of X at page p, then one run: it must read want (any, when
+ * want is 0: a stale translation may or may not be left) */
+static bool vs_step(struct cpu_outcome *o, struct vs_cpu *c, u32 *page, u16 vpid, u32 want,
+                    const char *after)
+{
+    u32 word = 0;
+
+    *c->pte = (*c->pte & ~PTE_ADDR_MASK) | (uintptr_t)page;
+    if (!vs_run(o, c, vpid, &word))
+        return false;
+    if (word == VS_WORD_A || word == VS_WORD_B) {
+        if (!want || word == want)
+            return true;
+    }
+    outcome_fail(o, "%s: the guest read 0x%x at X, expected 0x%x", after, word, want);
+    return false;
+}
+
+/* With VPID: the PTE changed without invalidation, then INVVPID of type */
+static bool vs_invvpid(struct cpu_outcome *o, struct vs_cpu *c, u16 vpid, unsigned long type,
+                       u32 *from, u32 *to, u32 want, const char *what)
+{
+    if (!(vmx_caps.ept_vpid & (VPID_CAP_INDIVIDUAL << type)))
+        return true;
+    if (!vs_step(o, c, from, vpid, 0, "fill") || !vs_step(o, c, to, vpid, 0, "stale?"))
+        return false;
+    if (invvpid(type, vpid, (uintptr_t)c->a) != VMX_OK) {
+        outcome_fail(o, "INVVPID %s failed", what);
+        return false;
+    }
+    u32 word = 0;
+    if (!vs_run(o, c, vpid, &word))
+        return false;
+    if (word == want)
+        return true;
+    outcome_fail(o, "after INVVPID %s the guest read 0x%x at X, expected 0x%x", what, word, want);
+    return false;
+}
+
+static void check_vpid_stale(struct cpu_outcome *o, void *arg)
+{
+    static struct vs_cpu cpus[LHV_MAX_CPUS];
+    struct vs_cpu *c = &cpus[this_cpu()->index];
+    const char *why = vpid_unsupported();
+    u16 vpid = (u16)(0x100 + this_cpu()->index);
+    (void)arg;
+
+    if (why)
+        return outcome_skip(o, "%s", why);
+    if (!test_guest(o))
+        return;
+    if (!c->root) {
+        c->a = alloc_pages(1);
+        c->b = alloc_pages(1);
+        vs_build(c);
+    }
+    *c->a = VS_WORD_A;
+    *c->b = VS_WORD_B;
+    /* Without VPID each entry flushes: every change shows at once */
+    if (!vs_step(o, c, c->a, 0, VS_WORD_A, "VPID off, PTE at A") ||
+        !vs_step(o, c, c->b, 0, VS_WORD_B, "VPID off, PTE changed to B") ||
+        !vs_step(o, c, c->a, 0, VS_WORD_A, "VPID off, PTE back at A"))
+        return;
+    if (!vs_invvpid(o, c, vpid, INVVPID_SINGLE, c->a, c->b, VS_WORD_B, "single-context") ||
+        !vs_invvpid(o, c, vpid, INVVPID_ADDRESS, c->b, c->a, VS_WORD_A, "individual-address") ||
+        !vs_invvpid(o, c, vpid, INVVPID_ALL, c->a, c->b, VS_WORD_B, "all-context"))
+        return;
+    *c->pte = (*c->pte & ~PTE_ADDR_MASK) | (uintptr_t)c->a;
+    invvpid(INVVPID_ALL, 0, 0); /* nothing of ours left in any VPID */
+}
+VMX_TEST_ALL_CPUS("vmx/vpid-stale-translations", check_vpid_stale);
