@@ -4,7 +4,7 @@
 #include "platform.h"
 #include "rtc.h"
 #include "spinlock.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "timer.h"
 
 /* IRQ0 (the PIT) reaches the handler on vector 0x20; had the PIC kept the

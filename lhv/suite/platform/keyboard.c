@@ -1,7 +1,7 @@
 /* The keyboard's IRQ1 reaches vector 0x21 and its scancode is logged: the
  * 8042 is asked to deliver a scancode as if a key had been pressed. */
 #include "keyboard.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "timer.h"
 
 #define SCANCODE_A_PRESSED 0x1e

@@ -8,7 +8,7 @@
 #include "smp.h"
 #include "spinlock.h"
 #include "string.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "x86.h"
 
 #define BARRIER_TIMEOUT_MS 2000

@@ -4,7 +4,7 @@
 #include "desc.h"
 #include "emulator.h"
 #include "platform.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "trap.h"
 #include "user.h"
 #include "x86.h"

@@ -3,7 +3,7 @@
  * vector, error code, faulting IP, CS and CR2 (SDM 3A 6.15). */
 #include "catch.h"
 #include "desc.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "trap.h"
 #include "x86.h"
 

@@ -2,7 +2,7 @@
  * hidden, and each CPU has a status slot its timers fill. */
 #include "console.h"
 #include "string.h"
-#include "suite.h"
+#include "suite/suite.h"
 #include "timer.h"
 #include "vga.h"
 

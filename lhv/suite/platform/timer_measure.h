@@ -1,0 +1,44 @@
+/* What the timer tests (pit_timer.c, lapic_timer.c) measure with: a
+ * counter read next to the ACPI PM timer, and how far apart two rates are. */
+#ifndef LHV_SUITE_PLATFORM_TIMER_MEASURE_H
+#define LHV_SUITE_PLATFORM_TIMER_MEASURE_H
+
+#include "div64.h"
+#include "pmtimer.h"
+
+/* A measurement's tries (interrupt counts in an emulator are at the mercy
+ * of the host; see pit_timer.c) */
+#define ATTEMPTS 3
+
+static inline u64 ppm_apart(u64 a, u64 b)
+{
+    return udiv64((a > b ? a - b : b - a) * 1000000, b, NULL);
+}
+
+/* A counter read next to the ACPI PM timer: the PM time is the midpoint of
+ * two PM reads around the counter's, which must be at most
+ * STAMP_MAX_WIDTH apart (else a busy host stopped the virtual CPU in
+ * between: read again). The error is then at most half that width, and
+ * less where the width is steady (the same offset in both stamps of a
+ * difference cancels). Bochs with 2 CPUs steps one clock for both, so
+ * the three reads span 43 PM clocks there (11 with 1 CPU). */
+#define STAMP_MAX_WIDTH 72 /* PM clocks: 20 us */
+#define STAMP_TRIES 20
+
+struct stamp {
+    u32 pm, count;
+};
+
+static inline bool stamp_read(struct stamp *s, u32 (*counter)(void))
+{
+    for (int i = 0; i < STAMP_TRIES; i++) {
+        u32 a = pmtimer_read(), count = counter(), w = pmtimer_delta(a, pmtimer_read());
+        if (w <= STAMP_MAX_WIDTH) {
+            *s = (struct stamp){a + w / 2, count};
+            return true;
+        }
+    }
+    return false;
+}
+
+#endif
