@@ -26,6 +26,16 @@ struct vcpu *test_guest(struct cpu_outcome *o)
     return v;
 }
 
+struct vcpu *test_guest_hooked(struct cpu_outcome *o, exit_hook hook, void *data)
+{
+    struct vcpu *v = test_guest(o);
+    if (v) {
+        v->hook = hook;
+        v->test_data = data;
+    }
+    return v;
+}
+
 bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg)
 {
     if (vcpu_run(v, fn, arg).end == RUN_DONE)
@@ -111,6 +121,24 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what)
 {
     return require(o, ctl, bits, false, what);
+}
+
+/* The VMCS field of each control (enum vmx_ctl order) */
+static const u32 ctl_field[5] = {PIN_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL,
+                                 SECONDARY_VM_EXEC_CONTROL, VM_EXIT_CONTROLS, VM_ENTRY_CONTROLS};
+
+struct vcpu *test_guest_with_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits,
+                                     const char *what, exit_hook hook, void *data)
+{
+    if (!require_control(o, ctl, bits, what))
+        return NULL;
+    struct vcpu *v = test_guest_hooked(o, hook, data);
+    if (!v)
+        return NULL;
+    if (ctl == CTL_PROC2)
+        vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_ACTIVATE_SECONDARY_CONTROLS);
+    vmw_or(ctl_field[ctl], bits);
+    return v;
 }
 
 void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl)

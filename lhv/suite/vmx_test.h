@@ -29,6 +29,9 @@ struct vcpu *test_guest_of_this_cpu(void);
  * outcome_skip (no VMX here) or outcome_fail (setup failed). */
 struct vcpu *test_guest(struct cpu_outcome *o);
 
+/* test_guest with the test's exit hook and its data set */
+struct vcpu *test_guest_hooked(struct cpu_outcome *o, exit_hook hook, void *data);
+
 /* Runs fn(arg) in the guest; false after outcome_fail with the reason. */
 bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg);
 
@@ -50,6 +53,13 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 
 /* The same for bits that must be allowed to be 0 */
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what);
+
+/* The preamble of a test of one control: require_control(o, ctl, bits,
+ * what), then test_guest_hooked(o, hook, data) with the bits set in ctl's
+ * field (and "activate secondary controls" for CTL_PROC2); NULL after
+ * outcome_skip or outcome_fail. */
+struct vcpu *test_guest_with_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits,
+                                     const char *what, exit_hook hook, void *data);
 
 /* A present interrupt gate to SEL_KCODE:handler with the given DPL (3 lets
  * ring 3 use INT n) in a guest IDT the test builds (SDM 3A 6.11, 6.14.1). */
