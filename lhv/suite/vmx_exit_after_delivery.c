@@ -25,13 +25,13 @@
 #include "vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
+#include "suite/guests.h"
 
 #define XD_VECTOR 0xc8  /* the self-IPI; the host's handler counts it */
 #define XD_VEC_UD 6
 #define XD_BLOCK_MOV_SS (1u << 1) /* interruptibility state (25.4.2 table 25-3) */
 #define XD_IRR 0x200              /* LAPIC IRR (SDM 3A 11.8.4) */
 #define XD_WAIT 1000
-#define XD_HC_REPORT 0x0f38       /* LHV's range (docs/design.md §3): the #UD handler ran */
 /* The #UD frame (no error code; same privilege): SS, RSP, RFLAGS, CS, RIP
  * on amd64 (the stack top is 16-byte aligned already), EFLAGS, CS, EIP on
  * i386 (SDM 3A 6.12.1, 6.14.2) */
@@ -41,23 +41,6 @@
 #define XD_FRAME 12
 #endif
 
-extern const char xd_guest[], xd_ud_handler[];
-
-/* The guest: UD2, then HC_DONE. Its #UD handler reports (XD_HC_REPORT)
- * and returns past the UD2. */
-#ifdef __x86_64__
-__asm__(".text\n"
-        ".globl xd_guest, xd_ud_handler\n"
-        "xd_guest: ud2\n xor %eax, %eax\n vmcall\n"
-        "xd_ud_handler: push %rax\n mov $0x0f38, %eax\n vmcall\n pop %rax\n"
-        " addq $2, (%rsp)\n iretq\n");
-#else
-__asm__(".text\n"
-        ".globl xd_guest, xd_ud_handler\n"
-        "xd_guest: ud2\n xor %eax, %eax\n vmcall\n"
-        "xd_ud_handler: push %eax\n mov $0x0f38, %eax\n vmcall\n pop %eax\n"
-        " addl $2, (%esp)\n iret\n");
-#endif
 
 static void *xd_idt;
 static volatile u32 xd_got[LHV_MAX_CPUS];

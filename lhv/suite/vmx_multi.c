@@ -15,6 +15,7 @@
 #include "vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
+#include "suite/guests.h"
 
 
 extern char guest_entry[];
@@ -34,26 +35,7 @@ extern char guest_entry[];
 
 #define MULTI_GUESTS 3
 #define MULTI_ROUNDS 8
-#define MULTI_HC_TICK 0x0f30 /* LHV's range (docs/design.md §3) */
 
-extern char multi_guest_loop[];
-
-/* In: BX step, SI start. The counter lives at (SP); ECX/RCX reports it,
- * EDI/RDI the low half of IA32_SYSENTER_ESP (MSR 0x175), with the VMCALL
- * MULTI_HC_TICK (0x0f30). */
-#ifdef __x86_64__
-__asm__(".text\n.globl multi_guest_loop\nmulti_guest_loop:\n"
-        " push %rsi\n"
-        "1: mov $0x175, %ecx\n rdmsr\n mov %eax, %edi\n"
-        " mov (%rsp), %rcx\n add %rbx, %rcx\n mov %rcx, (%rsp)\n"
-        " mov $0x0f30, %eax\n vmcall\n jmp 1b\n");
-#else
-__asm__(".text\n.globl multi_guest_loop\nmulti_guest_loop:\n"
-        " push %esi\n"
-        "1: mov $0x175, %ecx\n rdmsr\n mov %eax, %edi\n"
-        " mov (%esp), %ecx\n add %ebx, %ecx\n mov %ecx, (%esp)\n"
-        " mov $0x0f30, %eax\n vmcall\n jmp 1b\n");
-#endif
 
 struct multi_guest {
     struct vcpu v;

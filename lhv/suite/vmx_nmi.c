@@ -31,9 +31,8 @@
 #include "vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
+#include "suite/guests.h"
 
-#define NMI_HC_REPORT 0x0f20  /* LHV's range (docs/design.md §3): the guest's NMI handler ran */
-#define NMI_HC_MARK 0x0f21    /* the guest reached a point the test looks at */
 #define NMI_WAIT_MS 200       /* how long a guest waits for an NMI exit */
 
 /* Interruption information (SDM 3C 25.8.3, 28.2.2) */
@@ -41,37 +40,6 @@
 /* Guest interruptibility state (SDM 3C 25.4.2, table 25-3) */
 
 extern char guest_entry[];
-extern const char nmi_guest_handler[], nmi_iret_self_after[];
-void nmi_iret_self(void);
-
-/* nmi_iret_self: an IRET to the next instruction (nmi_iret_self_after),
- * at the same privilege level. It ends blocking by NMI where IRET does:
- * in the host always, in a guest as 26.3 says. Clobbers only what a call
- * may. nmi_guest_handler: the guest's NMI handler; reports the return IP
- * of its frame in ECX with a VMCALL (0x0f20: NMI_HC_REPORT), then IRETs. */
-#ifdef __x86_64__
-__asm__(".text\n"
-        ".globl nmi_iret_self, nmi_iret_self_after, nmi_guest_handler\n"
-        "nmi_iret_self:\n"
-        " mov %rsp, %rdx\n mov %ss, %eax\n mov %cs, %ecx\n"
-        " push %rax\n push %rdx\n pushfq\n push %rcx\n"
-        " lea nmi_iret_self_after(%rip), %rax\n push %rax\n iretq\n"
-        "nmi_iret_self_after: ret\n"
-        "nmi_guest_handler:\n"
-        " push %rax\n push %rcx\n"
-        " mov $0x0f20, %eax\n mov 16(%rsp), %rcx\n vmcall\n"
-        " pop %rcx\n pop %rax\n iretq\n");
-#else
-__asm__(".text\n"
-        ".globl nmi_iret_self, nmi_iret_self_after, nmi_guest_handler\n"
-        "nmi_iret_self:\n"
-        " pushfl\n pushl %cs\n pushl $nmi_iret_self_after\n iret\n"
-        "nmi_iret_self_after: ret\n"
-        "nmi_guest_handler:\n"
-        " push %eax\n push %ecx\n"
-        " mov $0x0f20, %eax\n mov 8(%esp), %ecx\n vmcall\n"
-        " pop %ecx\n pop %eax\n iret\n");
-#endif
 
 /* The guest's IDT: only the NMI gate (every exception exits anyway) */
 static void *nmi_idt;

@@ -181,7 +181,7 @@ def self_test():
 # one per rule: a name x86.h defines, one vmcs.h defines, and architectural prefixes
 DEFINE_PLANTS = (("lhv/suite/vmx/guest/protected_mode.c", "#define CR0_PE (1u << 0)"),
                  ("lhv/suite/vmx/exits/io_bitmap.c", "#define HOST_RSP 0x6c14"),
-                 ("lhv/suite/vmx_events.c", "#define INTR_INFO_ERR (1u << 11)"),
+                 ("lhv/suite/vmx/events/injection.c", "#define INTR_INFO_ERR (1u << 11)"),
                  ("lhv/suite/platform/pit_timer.c", "#define MSR_IA32_TSC_DEADLINE 0x6e0"),
                  ("lhv/suite/vmx_entry_checks.c", "#define AR_PRESENT (1u << 7)"))
 

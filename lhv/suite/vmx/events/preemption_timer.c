@@ -8,6 +8,7 @@
 #include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
+#include "suite/guests.h"
 
 extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
 
@@ -165,13 +166,6 @@ VMX_TEST_ALL_CPUS("vmx/preemption-timer-rate", check_preemption_timer);
  * itself without HLT exiting (RIP after the HLT). "Save VMX-preemption
  * timer value" keeps the count across other exits (external interrupts).
  * The exit comes no sooner than the count allows: the guest waited. */
-
-
-__asm__(".text\n"
-        ".globl ic_hlt, ic_after_hlt\n"
-        "ic_hlt: hlt\n"
-        "ic_after_hlt: ret\n");
-extern const char ic_hlt[], ic_after_hlt[];
 
 
 static bool pt_hlt_run(struct cpu_outcome *o, const char *what, bool hlt_state,

@@ -7,6 +7,7 @@
 #include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
+#include "suite/guests.h"
 
 /* vmx/exception-bitmap-pf-mask-match: with bit 14 set in the exception
  * bitmap a #PF exits only when (error code AND PAGE_FAULT_ERROR_CODE_MASK)
@@ -26,22 +27,6 @@
 #define PF_NOTHING 0xeeeeul
 #define PF_FROM_HOST 0x10000ul
 
-#ifdef __x86_64__
-__asm__(".text\n"
-        ".globl lhv_ic_pf_stub\n"
-        "lhv_ic_pf_stub:\n\t"
-        "pop %rdx\n\t"
-        "addq $2, (%rsp)\n\t"
-        "iretq\n");
-#else
-__asm__(".text\n"
-        ".globl lhv_ic_pf_stub\n"
-        "lhv_ic_pf_stub:\n\t"
-        "pop %edx\n\t"
-        "addl $2, (%esp)\n\t"
-        "iret\n");
-#endif
-extern char lhv_ic_pf_stub[];
 
 static void *pf_idt;
 
