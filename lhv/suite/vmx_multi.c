@@ -12,7 +12,7 @@
 #include "spinlock.h"
 #include "string.h"
 #include "trap.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 #include "suite/guests.h"

@@ -57,12 +57,9 @@ static void check_mov_dr(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (!require_control(o, CTL_PROC, CPU_MOV_DR_EXITING, "MOV-DR exiting") ||
-        !(v = test_guest(o)))
+    if (!(v = test_guest_with_control(o, CTL_PROC, CPU_MOV_DR_EXITING, "MOV-DR exiting",
+                                      dr_hook, &d)))
         return;
-    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_MOV_DR_EXITING);
-    v->hook = dr_hook;
-    v->test_data = &d;
     if (!test_guest_run(o, v, guest_dr, &d))
         return;
     if (d.exits != 2 || d.read != DR_ANSWER)

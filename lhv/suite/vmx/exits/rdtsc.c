@@ -70,12 +70,9 @@ static void check_rdtsc_exiting(struct cpu_outcome *o, void *arg)
     struct vcpu *v;
     (void)arg;
 
-    if (!require_control(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting") ||
-        !(v = test_guest(o)))
+    if (!(v = test_guest_with_control(o, CTL_PROC, CPU_RDTSC_EXITING, "RDTSC exiting",
+                                      rdtsc_hook, &d)))
         return;
-    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_RDTSC_EXITING);
-    v->hook = rdtsc_hook;
-    v->test_data = &d;
     if (!test_guest_run(o, v, guest_rdtsc, &got))
         return;
     if (d.exits != 1 || got != answer)

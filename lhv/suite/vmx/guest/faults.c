@@ -148,15 +148,13 @@ static void guest_loop(void *arg)
 
 static void check_endless_loop(struct cpu_outcome *o, void *arg)
 {
-    u32 rate = (u32)(vmx_caps.misc & 0x1f), pin;
+    u32 rate = (u32)(vmx_caps.misc & 0x1f);
     struct vcpu *v;
     (void)arg;
 
-    if (!require_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer") ||
-        !(v = test_guest(o)))
+    if (!(v = test_guest_with_control(o, CTL_PIN, PIN_PREEMPTION_TIMER, "VMX-preemption timer",
+                                      NULL, NULL)))
         return;
-    pin = (u32)vmr(PIN_BASED_VM_EXEC_CONTROL) | PIN_PREEMPTION_TIMER;
-    vmw(PIN_BASED_VM_EXEC_CONTROL, pin);
     if (vmx_caps.exit.allowed1 & EXIT_SAVE_PREEMPTION_TIMER)
         vmw(VM_EXIT_CONTROLS, vmr(VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER);
     u32 count = LOOP_TSC_TICKS >> rate;

@@ -6,7 +6,7 @@
  * second clears it; in between it runs three NOPs and a MOV, so exactly
  * four MTF exits must come, at the addresses the guest wrote down. */
 #include "cpu.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 
 #define MTF_LEAF_START 0x4c485401u
@@ -71,10 +71,8 @@ static void check_mtf(struct cpu_outcome *o, void *arg)
     (void)arg;
 
     if (!require_control(o, CTL_PROC, CPU_MONITOR_TRAP_FLAG, "monitor trap flag") ||
-        !(v = test_guest(o)))
+        !(v = test_guest_hooked(o, mtf_hook, &r)))
         return;
-    v->hook = mtf_hook;
-    v->test_data = &r;
     if (!test_guest_run(o, v, mtf_guest, &r) || !CHECK(o, r.stopped))
         return;
     /* Bochs 2.7 offers the control (icelake_u, tigerlake) but its VM entry
