@@ -15,7 +15,7 @@
 #include "div64.h"
 #include "smp.h"
 #include "string.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 

@@ -7,7 +7,7 @@
  * clear, as a successful RDRAND leaves them). With the control clear the
  * guest runs the instruction itself, without an exit. */
 #include "cpu.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 

@@ -6,7 +6,7 @@
  * the exception bitmap (reason 0, a hardware exception, vector 6). */
 #include "cpu.h"
 #include "desc.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 

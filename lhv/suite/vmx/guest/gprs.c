@@ -7,7 +7,7 @@
  * resume; the host writes down what it saw at each exit. */
 #include "cpu.h"
 #include "string.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 
 #ifdef __x86_64__

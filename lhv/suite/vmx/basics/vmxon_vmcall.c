@@ -3,7 +3,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "hypapp.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 

@@ -16,7 +16,7 @@
 #include "console.h"
 #include "cpu.h"
 #include "string.h"
-#include "vmx_test.h"
+#include "suite/vmx_test.h"
 #include "vmx/ept.h"
 #include "vmx/msr_area.h"
 #include "x86.h"
