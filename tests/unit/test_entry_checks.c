@@ -7,8 +7,8 @@
  * own outcome, with that check and no other failing). A check without a
  * case, or a case without a check, fails test_every_check_has_a_case.
  *
- * Then the rows of lhv/suite/vmx/entry/*.c (the outcomes Bochs gives and
- * the SDM names) are replayed through the model. */
+ * Then the rows of lhv/suite/vmx/entry/ (controls.c ... msr_load.c; the
+ * outcomes Bochs gives and the SDM names) are replayed through the model. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -980,7 +980,7 @@ static void test_widths(void **state)
     assert_int_equal(r.outcome.code, 33);
 }
 
-/* --- the rows of lhv/suite/vmx/entry/*.c, replayed ---------------------- */
+/* --- the rows of lhv/suite/vmx/entry/, replayed ---------------------------- */
 
 struct suite_row {
     const char *name; /* as in the suite */
