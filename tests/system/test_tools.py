@@ -94,7 +94,7 @@ class GeneratedFiles(unittest.TestCase):
             with open(os.path.join(tree, "build/amd64/buildinfo.h")) as f:
                 self.assertIn('#define LHV_SUBARCH_NAME "amd64"', f.read())
             with open(os.path.join(tree, "build/unity/lhv.c")) as f:
-                self.assertIn('#include "lhv/main.c"\n', f.read())
+                self.assertIn('#include "../layers/platform/trap.c"\n', f.read())
 
 
 class CleanWithOtherGoals(unittest.TestCase):
