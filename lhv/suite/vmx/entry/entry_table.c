@@ -34,7 +34,7 @@ u8 *cpu_page(u8 *(*pages)[LHV_MAX_CPUS])
 void ec_set(struct ec_run *r, u32 field, u64 value)
 {
     if (r->nfields >= EC_UNDO_MAX)
-        fatal("vmx_entry_checks: row %s changes too many fields", r->row->name);
+        fatal("vmx/entry: row %s changes too many fields", r->row->name);
     r->fields[r->nfields].field = field;
     r->fields[r->nfields++].value = vmr(field);
     vmw(field, value);
@@ -44,7 +44,7 @@ void ec_set(struct ec_run *r, u32 field, u64 value)
 void ec_poke(struct ec_run *r, u64 *addr, u64 value)
 {
     if (r->nwords >= EC_UNDO_MAX)
-        fatal("vmx_entry_checks: row %s changes too many words", r->row->name);
+        fatal("vmx/entry: row %s changes too many words", r->row->name);
     r->words[r->nwords].addr = addr;
     r->words[r->nwords++].value = *addr;
     *addr = value;
@@ -212,7 +212,7 @@ void ec_check_table(struct cpu_outcome *o, void *arg)
         return;
     }
     if (t->n > ARRAY_SIZE(state))
-        fatal("vmx_entry_checks: table %s has %u rows", t->what, t->n);
+        fatal("vmx/entry: table %s has %u rows", t->what, t->n);
     for (u32 i = 0; i < t->n; i++) {
         state[i] = ec_row_run(o, &t->rows[i], &failed);
         if (failed)
