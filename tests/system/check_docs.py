@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fails when the docs drift from the code: every test name (TEST(...), VMX_TEST(...) and
-their _ALL_CPUS forms in lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
+their _ALL_CPUS forms in lhv/suite and its folders, the boot checks in xmhf/runtime/selftest.c) must appear in
 docs/tests.md, and every row of its tables must name a test that exists;
 README.md's count of tests and groups must be the code's; every lhv. option
 (xmhf/lib/options.c) and every build.sh flag must appear in docs/options.md.
@@ -20,10 +20,12 @@ def read(path):
 def test_names():
     names = set()
     suite = os.path.join(ROOT, "lhv", "suite")
-    for f in sorted(os.listdir(suite)):
-        if f.endswith(".c"):
-            text = read(os.path.join("lhv", "suite", f))
-            names.update(re.findall(r'(?:VMX_)?TEST(?:_ALL_CPUS(?:_AFTER)?)?\("([^"]+)"', text))
+    for d, _, files in sorted(os.walk(suite)):  # the framework and its theme folders
+        for f in sorted(files):
+            if f.endswith(".c"):
+                text = read(os.path.join(d, f))
+                names.update(re.findall(r'(?:VMX_)?TEST(?:_ALL_CPUS(?:_AFTER)?)?\("([^"]+)"',
+                                        text))
     names.update(re.findall(r'\{"(boot/[^"]+)"', read("xmhf/runtime/selftest.c")))
     return names
 
