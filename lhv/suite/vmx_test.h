@@ -43,6 +43,10 @@ bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uin
 /* The current-VMCS pointer VMPTRST stores when there is none (SDM 3C 25.11.3) */
 #define NO_VMCS (~0ull)
 
+/* A VMX instruction's status from its CF and ZF (SDM 3C 31.2: VMfailInvalid
+ * sets CF, VMfailValid ZF), for tests that run the instruction themselves */
+#define VMX_STATUS(cf, zf) ((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
+
 /* A VMX instruction's status (VMX_OK, VMX_FAIL_INVALID, VMX_FAIL_VALID) in words */
 const char *vmx_status_name(int st);
 

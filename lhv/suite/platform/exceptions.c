@@ -36,7 +36,6 @@ PROBE(overflow_stack, probe_df, "mov $0x800, %%rsp\n\t.globl probe_df\nprobe_df:
 PROBE(overflow_stack, probe_df, "mov $0x800, %%esp\n\t.globl probe_df\nprobe_df: int3")
 #endif
 
-
 /* Checks the caught exception; a mismatch fails the test with the reason. */
 static void expect(const char *name, void (*probe)(void *), u32 vector, u32 error_code,
                    const char *ip, unsigned long cr2)

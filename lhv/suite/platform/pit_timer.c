@@ -9,7 +9,6 @@
 #include "x86.h"
 #include "timer_measure.h"
 
-
 /* PIT channel 0's period, from its count against the PM timer. In mode 2
  * the count runs from the divisor N down to 1 and reloads: a read c0 before
  * a reload and a read c1 after it, D clocks later, give N = D - c0 + c1
@@ -80,7 +79,6 @@ static void format_clocks(char *buf, size_t size, u64 milli)
     u64 frac, clocks = udiv64(milli, 1000, &frac);
     snprintf(buf, size, "%llu.%03llu", clocks, frac);
 }
-
 
 /* IRQ0s the sample's span of PM timer time should hold at its divisor,
  * rounded; the count may be one off either way (where the span starts

@@ -9,7 +9,6 @@
 #include "user.h"
 #include "x86.h"
 
-
 /* QEMU TCG in long mode: the one place whose #GP error code for a refused
  * INT n is known to differ (see check_int_refused). */
 static bool long_mode_qemu(void)

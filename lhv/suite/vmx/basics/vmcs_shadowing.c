@@ -38,8 +38,6 @@
 #define FIELD_BIT15 0x8000ul           /* beyond the bitmaps: always exits */
 #define SHADOW_OPS 7
 
-#define STATUS(cf, zf) ((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
-
 /* The guest's instructions, field in DX and value in AX (Reg2 = 2, Reg1 =
  * 0 in the exit's instruction information). */
 static int guest_vmread(unsigned long field, unsigned long *value)
@@ -49,7 +47,7 @@ static int guest_vmread(unsigned long field, unsigned long *value)
     __asm__ volatile("vmread %3, %0\n\tsetc %1\n\tsetz %2"
                      : "+a"(v), "=qm"(cf), "=qm"(zf) : "d"(field) : "cc", "memory");
     *value = v;
-    return STATUS(cf, zf);
+    return VMX_STATUS(cf, zf);
 }
 
 static int guest_vmwrite(unsigned long field, unsigned long value)
@@ -57,7 +55,7 @@ static int guest_vmwrite(unsigned long field, unsigned long value)
     u8 cf, zf;
     __asm__ volatile("vmwrite %2, %3\n\tsetc %0\n\tsetz %1"
                      : "=qm"(cf), "=qm"(zf) : "a"(value), "d"(field) : "cc", "memory");
-    return STATUS(cf, zf);
+    return VMX_STATUS(cf, zf);
 }
 
 struct shadow_op {

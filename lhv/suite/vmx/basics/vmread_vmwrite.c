@@ -14,8 +14,6 @@ static void *scratch_vmcs[LHV_MAX_CPUS]; /* never launched: field tests */
 
 /* --- VMREAD/VMWRITE by width ------------------------------------------- */
 
-#define STATUS(cf, zf) ((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
-
 /* The instructions at the native operand size (64 bits in 64-bit mode, 32
  * outside IA-32e mode), the register destination preset to `*value`. */
 static int vmread_reg(unsigned long field, unsigned long *value)
@@ -25,7 +23,7 @@ static int vmread_reg(unsigned long field, unsigned long *value)
     __asm__ volatile("vmread %3, %0\n\tsetc %1\n\tsetz %2"
                      : "+r"(v), "=qm"(cf), "=qm"(zf) : "r"(field) : "cc");
     *value = v;
-    return STATUS(cf, zf);
+    return VMX_STATUS(cf, zf);
 }
 
 static int vmread_mem(unsigned long field, unsigned long *value)
@@ -33,7 +31,7 @@ static int vmread_mem(unsigned long field, unsigned long *value)
     u8 cf, zf;
     __asm__ volatile("vmread %3, %0\n\tsetc %1\n\tsetz %2"
                      : "+m"(*value), "=qm"(cf), "=qm"(zf) : "r"(field) : "cc");
-    return STATUS(cf, zf);
+    return VMX_STATUS(cf, zf);
 }
 
 static int vmwrite_raw(unsigned long field, unsigned long value)
@@ -41,7 +39,7 @@ static int vmwrite_raw(unsigned long field, unsigned long value)
     u8 cf, zf;
     __asm__ volatile("vmwrite %3, %2\n\tsetc %0\n\tsetz %1"
                      : "=qm"(cf), "=qm"(zf) : "r"(field), "r"(value) : "cc", "memory");
-    return STATUS(cf, zf);
+    return VMX_STATUS(cf, zf);
 }
 
 /* This CPU's never-launched VMCS, clear and current. */

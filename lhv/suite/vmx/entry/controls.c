@@ -105,7 +105,6 @@ static const char *prep_msr_bitmap(struct ec_run *r)
 
 static void brk_msr_bitmap_unaligned(struct ec_run *r) { ec_or(r, MSR_BITMAP, 0x10); }
 
-
 static const char *prep_msr_areas(struct ec_run *r)
 {
     (void)r;

@@ -57,7 +57,6 @@ struct ec_run {
     struct { u64 *addr; u64 value; } words[EC_UNDO_MAX];
 };
 
-
 struct ec_table {
     const char *what;
     const struct ec_row *rows;

@@ -40,7 +40,6 @@ void ec_set(struct ec_run *r, u32 field, u64 value)
     vmw(field, value);
 }
 
-
 void ec_poke(struct ec_run *r, u64 *addr, u64 value)
 {
     if (r->nwords >= EC_UNDO_MAX)
@@ -224,7 +223,6 @@ void ec_check_table(struct cpu_outcome *o, void *arg)
     if (this_cpu()->index == 0)
         ec_print_rows(t, state, skipped);
 }
-
 
 struct vmx_msr_area ec_areas[3][LHV_MAX_CPUS];
 

@@ -11,7 +11,6 @@
  * 27.2.3 segment and descriptor-table registers, 27.2.4 address-space
  * size). */
 
-
 static void brk_host_cr0_ne(struct ec_run *r) { ec_clear(r, HOST_CR0, CR0_NE); }
 static void brk_host_cr4_vmxe(struct ec_run *r) { ec_clear(r, HOST_CR4, CR4_VMXE); }
 static void brk_host_cr4_reserved(struct ec_run *r) { ec_or(r, HOST_CR4, r->bit); }

@@ -38,7 +38,6 @@ struct viol_data {
     u32 read_value, fn_value;
 };
 
-
 static enum exit_action violation_hook(struct vcpu *v, u32 reason)
 {
     struct viol_data *d = v->test_data;

@@ -82,7 +82,6 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
     }
 }
 
-
 struct vcpu *ev_guest(struct cpu_outcome *o, struct ev_log *l, void *idt)
 {
     struct vcpu *v = test_guest(o);

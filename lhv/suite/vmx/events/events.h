@@ -41,7 +41,6 @@ struct ev_log {
     u32 cpuid_exits, cpuid_shadow[3]; /* interruptibility at each CPUID exit */
 };
 
-
 /* A fresh guest with the hook, the given IDT and nothing injected yet */
 struct vcpu *ev_guest(struct cpu_outcome *o, struct ev_log *l, void *idt);
 

@@ -41,7 +41,6 @@
 #define XD_FRAME 12
 #endif
 
-
 static void *xd_idt;
 static volatile u32 xd_got[LHV_MAX_CPUS];
 

@@ -165,7 +165,6 @@ struct ext_run {
     u32 infos[4];          /* of the first external-interrupt exits */
 };
 
-
 static void guest_ext(void *arg)
 {
     struct ext_run *r = arg;

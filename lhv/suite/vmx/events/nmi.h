@@ -90,7 +90,6 @@ struct nmi_log {
     volatile u32 *ready;        /* set by the guest of the cross-CPU test */
 };
 
-
 static inline u32 interruptibility(void) { return (u32)vmr(GUEST_INTERRUPTIBILITY_INFO); }
 
 /* A fresh guest with the hook, the NMI IDT, the extra pin-based and

@@ -23,7 +23,6 @@ void nmi_wait(volatile u32 *flag, u32 ms)
         cpu_relax();
 }
 
-
 static enum exit_action nmi_exit(struct nmi_log *l)
 {
     u32 info = (u32)vmr(VM_EXIT_INTR_INFO);
@@ -96,7 +95,6 @@ static enum exit_action nmi_hook(struct vcpu *v, u32 reason)
         return EXIT_DEFAULT;
     }
 }
-
 
 /* The controls the test needs, or SKIP naming the capability bits */
 static bool nmi_has(struct cpu_outcome *o, u32 pin, u32 proc)

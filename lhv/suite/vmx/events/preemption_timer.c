@@ -167,7 +167,6 @@ VMX_TEST_ALL_CPUS("vmx/preemption-timer-rate", check_preemption_timer);
  * timer value" keeps the count across other exits (external interrupts).
  * The exit comes no sooner than the count allows: the guest waited. */
 
-
 static bool pt_hlt_run(struct cpu_outcome *o, const char *what, bool hlt_state,
                        uintptr_t want_rip)
 {

@@ -27,7 +27,6 @@
 #define PF_NOTHING 0xeeeeul
 #define PF_FROM_HOST 0x10000ul
 
-
 static void *pf_idt;
 
 struct pf_data {

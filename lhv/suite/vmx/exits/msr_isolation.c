@@ -19,7 +19,6 @@
  * toggled, LSTAR + 0x10), the others unchanged (a leak there would stop
  * the machine): afterwards the host's values are what they were. */
 
-
 static const u32 host_msrs[] = {
     MSR_IA32_EFER,
 #ifdef __x86_64__

@@ -13,7 +13,6 @@
 #include "vmx/msr_area.h"
 #include "x86.h"
 
-
 /* After a guest failed: a fresh guest on this CPU runs and its hypercall
  * works, so the failure ended that guest, not LHV. */
 static void check_next_guest_runs(struct cpu_outcome *o, const char *after)
@@ -84,7 +83,6 @@ VMX_TEST_ALL_CPUS("vmx/fault-triple-fault", check_triple_fault);
 /* vmx/fault-invalid-opcode: UD2 with every exception exiting: exit reason 0,
  * VM-exit interruption information valid, type 3 (hardware exception),
  * vector 6 (SDM 3C 28.2.2). */
-
 
 static void check_invalid_opcode(struct cpu_outcome *o, void *arg)
 {

@@ -32,7 +32,6 @@ extern char guest_entry[];
 #define MULTI_GUESTS 3
 #define MULTI_ROUNDS 8
 
-
 struct multi_guest {
     struct vcpu v;
     char name;              /* 'A', 'B', 'C' */
