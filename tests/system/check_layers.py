@@ -185,7 +185,7 @@ def self_test():
 DEFINE_PLANTS = (("lhv/suite/vmx/guest/protected_mode.c", "#define CR0_PE (1u << 0)"),
                  ("lhv/suite/vmx/exits/io_bitmap.c", "#define HOST_RSP 0x6c14"),
                  ("lhv/suite/vmx/events/injection.c", "#define INTR_INFO_ERR (1u << 11)"),
-                 ("lhv/suite/platform/pit_timer.c", "#define MSR_IA32_TSC_DEADLINE 0x6e0"),
+                 ("lhv/suite/platform/timer_legacy_pit.c", "#define MSR_IA32_TSC_DEADLINE 0x6e0"),
                  ("lhv/suite/vmx/entry/guest_state.c", "#define AR_PRESENT (1u << 7)"))
 
 

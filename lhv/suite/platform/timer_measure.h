@@ -1,5 +1,6 @@
-/* What the timer tests (pit_timer.c, lapic_timer.c) measure with: a
- * counter read next to the ACPI PM timer, and how far apart two rates are. */
+/* What the timer tests (timer_calibration.c, timer_legacy_pit.c,
+ * timer_local_apic.c) measure with: a counter read next to the ACPI PM
+ * timer, and how far apart two rates are. */
 #ifndef LHV_SUITE_PLATFORM_TIMER_MEASURE_H
 #define LHV_SUITE_PLATFORM_TIMER_MEASURE_H
 
@@ -7,7 +8,7 @@
 #include "pmtimer.h"
 
 /* A measurement's tries (interrupt counts in an emulator are at the mercy
- * of the host; see pit_timer.c) */
+ * of the host; see timer_legacy_pit.c) */
 #define ATTEMPTS 3
 
 static inline u64 ppm_apart(u64 a, u64 b)

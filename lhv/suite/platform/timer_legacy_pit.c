@@ -1,4 +1,4 @@
-/* The PIT: its channel-0 period against the ACPI PM timer, its rate in
+/* The PIT (the legacy 8254): its channel-0 period against the ACPI PM timer, its rate in
  * interrupts (periodic), and one interrupt from a one-shot count. */
 #include "emulator.h"
 #include "pit.h"

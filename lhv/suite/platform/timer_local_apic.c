@@ -1,5 +1,4 @@
-/* The LAPIC timer: calibrated against the PIT and cross-checked against the
- * ACPI PM timer, periodic on every CPU and one-shot; the x2APIC ID. */
+/* The LAPIC timer, periodic on every CPU and one-shot; the x2APIC ID. */
 #include "console.h"
 #include "cpu.h"
 #include "desc.h"
@@ -13,28 +12,6 @@
 #include "timer.h"
 #include "x86.h"
 #include "timer_measure.h"
-
-#define MAX_DISAGREEMENT_PPM 5000 /* 0.5 % */
-#define QEMU_LAPIC_HZ 1000000000ull /* QEMU's APIC timer counts at 1 GHz */
-
-TEST("timer/lapic-calibration", test_calibration);
-static void test_calibration(const char *name)
-{
-    const struct lapic_calibration *c = &platform.calibration;
-    enum emulator emu = emulator_detect();
-
-    if (!c->hz_by_pm)
-        return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to cross-check against");
-    u64 apart = ppm_apart(c->hz_by_pit, c->hz_by_pm);
-    if (apart > MAX_DISAGREEMENT_PPM)
-        return verdict_fail(name, "PIT says %llu Hz, PM timer %llu Hz: %llu ppm apart",
-                            c->hz_by_pit, c->hz_by_pm, apart);
-    if ((emu == EMU_QEMU_TCG || emu == EMU_KVM) &&
-        ppm_apart(c->hz_by_pm, QEMU_LAPIC_HZ) > MAX_DISAGREEMENT_PPM)
-        return verdict_fail(name, "measured %llu Hz, QEMU's LAPIC timer runs at 1 GHz",
-                            c->hz_by_pm);
-    verdict_pass(name);
-}
 
 static void format_ms(char *buf, size_t size, u64 milli_pm)
 {
