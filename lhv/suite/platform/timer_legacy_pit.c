@@ -9,6 +9,23 @@
 #include "x86.h"
 #include "timer_measure.h"
 
+u64 ppm_apart(u64 a, u64 b)
+{
+    return udiv64((a > b ? a - b : b - a) * 1000000, b, NULL);
+}
+
+bool stamp_read(struct stamp *s, u32 (*counter)(void))
+{
+    for (int i = 0; i < STAMP_TRIES; i++) {
+        u32 a = pmtimer_read(), count = counter(), w = pmtimer_delta(a, pmtimer_read());
+        if (w <= STAMP_MAX_WIDTH) {
+            *s = (struct stamp){a + w / 2, count};
+            return true;
+        }
+    }
+    return false;
+}
+
 /* PIT channel 0's period, from its count against the PM timer. In mode 2
  * the count runs from the divisor N down to 1 and reloads: a read c0 before
  * a reload and a read c1 after it, D clocks later, give N = D - c0 + c1

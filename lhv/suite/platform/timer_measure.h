@@ -11,10 +11,8 @@
  * of the host; see timer_legacy_pit.c) */
 #define ATTEMPTS 3
 
-static inline u64 ppm_apart(u64 a, u64 b)
-{
-    return udiv64((a > b ? a - b : b - a) * 1000000, b, NULL);
-}
+/* How far apart two rates are, in parts per million of b */
+u64 ppm_apart(u64 a, u64 b);
 
 /* A counter read next to the ACPI PM timer: the PM time is the midpoint of
  * two PM reads around the counter's, which must be at most
@@ -30,16 +28,7 @@ struct stamp {
     u32 pm, count;
 };
 
-static inline bool stamp_read(struct stamp *s, u32 (*counter)(void))
-{
-    for (int i = 0; i < STAMP_TRIES; i++) {
-        u32 a = pmtimer_read(), count = counter(), w = pmtimer_delta(a, pmtimer_read());
-        if (w <= STAMP_MAX_WIDTH) {
-            *s = (struct stamp){a + w / 2, count};
-            return true;
-        }
-    }
-    return false;
-}
+/* (defined in timer_legacy_pit.c, beside its main user) */
+bool stamp_read(struct stamp *s, u32 (*counter)(void));
 
 #endif
