@@ -106,10 +106,39 @@ EXIT_PATH_C := lhv/vmx/guest.c lhv/vmx/vmcs.c
 # in lhv/suite and its theme folders (two levels), link in path order, which
 # is the order the suite runs its tests.
 SUITE_C := $(sort $(wildcard lhv/suite/*.c lhv/suite/*/*.c lhv/suite/*/*/*.c))
-# lhv's assembly (files with an -amd64/-i386 twin) is one unit per subarch
-# as well: build/unity/lhv-asm-SUBARCH.S.
-UNITY_lhv-asm-amd64 := $(wildcard lhv/*-amd64.S lhv/*/*-amd64.S)
-UNITY_lhv-asm-i386 := $(wildcard lhv/*-i386.S lhv/*/*-i386.S)
+# lhv's assembly (files with an -amd64/-i386 twin) is one unit per layer and
+# subarch as well: build/unity/lhv-asm-SUBARCH.S (the platform),
+# lhv-vmx-asm-SUBARCH.S, lhv-suite-asm-SUBARCH.S.
+$(foreach a,amd64 i386,$(eval UNITY_lhv-asm-$(a) := $(wildcard lhv/*-$(a).S))\
+	$(eval UNITY_lhv-vmx-asm-$(a) := $(wildcard lhv/vmx/*-$(a).S))\
+	$(eval UNITY_lhv-suite-asm-$(a) := $(wildcard lhv/suite/*-$(a).S lhv/suite/*/*-$(a).S \
+		lhv/suite/*/*/*-$(a).S)))
+
+# Each layer sees its own headers and those below it (docs/design.md §1),
+# so an upward #include does not compile. The platform (lhv/*) and lhv/vmx
+# are compiled through build/layers/, links made when the Makefile is read,
+# whose directories hold only their layer (lhv/ itself holds vmx/ and suite/,
+# and a file's own directory is searched first):
+#   build/layers/platform/FILE -> lhv/FILE, each file of the platform: "cpu.h"
+#   build/layers/vmx/vmx       -> lhv/vmx:                             "vmx/vmx.h"
+#   build/layers/suite/suite   -> lhv/suite:                       "suite/suite.h"
+# A unity source includes its files by a path relative to build/unity/ (no
+# -iquote . that would show the whole tree; xmhf/ sees only xmhf/include).
+# tests/system/check_layers.py, in make test, checks the rule for every
+# spelling and for the assembly too.
+LAYER_PLATFORM := $(notdir $(wildcard lhv/*.c lhv/*.h lhv/*.inc lhv/*.S))
+LAYER_INC_platform := -iquote build/layers/platform
+LAYER_INC_vmx := $(LAYER_INC_platform) -iquote build/layers/vmx
+LAYER_INC_suite := $(LAYER_INC_vmx) -iquote build/layers/suite
+# how build/unity/NAME.c includes a file: through its layer's directory
+unity_path = $(if $(filter lhv/vmx/%,$(1)),../layers/vmx/$(1:lhv/%=%),$(if $(filter \
+	lhv/suite/%,$(1)),../../$(1),$(if $(filter lhv/%,$(1)),../layers/platform/$(notdir \
+	$(1)),../../$(1))))
+# debug information and __FILE__ name the files as the tree does
+PREFIX_MAPS := -ffile-prefix-map=build/unity/../layers/platform=lhv \
+	-ffile-prefix-map=build/unity/../layers/vmx=lhv -ffile-prefix-map=build/unity/../../= \
+	-ffile-prefix-map=build/layers/platform=lhv -ffile-prefix-map=build/layers/vmx=lhv \
+	-ffile-prefix-map=build/layers/suite=lhv -ffile-prefix-map=./=
 
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -127,8 +156,9 @@ INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(LIB32)
 SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o $$(LIB32)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o \
 	$$(foreach g,runtime $$(subst /,-,$$(LHV_GROUPS)) lhv-vmx-exit,$$(B_$(1))/unity/$$(g).o) \
-	$$(patsubst lhv/suite/%.c,$$(B_$(1))/suite/%.o,$$(SUITE_C)) \
-	$$(foreach g,app-$$(notdir $$(APP)) lhv-asm-$(1),$$(B_$(1))/unity/$$(g).o) \
+	$$(B_$(1))/runtime/lhv-main.o $$(patsubst lhv/suite/%.c,$$(B_$(1))/suite/%.o,$$(SUITE_C)) \
+	$$(foreach g,app-$$(notdir $$(APP)) lhv-asm-$(1) lhv-vmx-asm-$(1) lhv-suite-asm-$(1),\
+		$$(B_$(1))/unity/$$(g).o) \
 	$$(RTLIB_$(1))
 
 .PHONY: $(1)
@@ -142,11 +172,18 @@ $$(B_$(1))/init/%.o: xmhf/init/%.S Makefile ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.c Makefile ; $$(compile)
 $$(B_$(1))/sl/%.o: xmhf/sl/%.S Makefile ; $$(compile)
 
-# Runtime objects: the subarch's own code model. (-iquote . finds the files a
-# unity source includes; the prefix map names them lhv/x.c, not ./lhv/x.c, in
-# debug information.)
+# Runtime objects: the subarch's own code model, and each layer's include
+# path (above).
 $$(B_$(1))/runtime/%.o $$(B_$(1))/unity/%.o $$(B_$(1))/suite/%.o: \
-		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) -iquote lhv -iquote . -ffile-prefix-map=./=
+		CFLAGS = $$(RTCFLAGS_$(1)) -iquote $$(B_$(1)) $$(PREFIX_MAPS)
+$$(B_$(1))/unity/lhv.o $$(B_$(1))/unity/lhv-asm-$(1).o: CFLAGS += $$(LAYER_INC_platform)
+$$(B_$(1))/unity/lhv-vmx.o $$(B_$(1))/unity/lhv-vmx-exit.o $$(B_$(1))/unity/lhv-vmx-asm-$(1).o: \
+	CFLAGS += $$(LAYER_INC_vmx)
+$$(B_$(1))/unity/lhv-suite-asm-$(1).o $$(B_$(1))/suite/%.o: CFLAGS += $$(LAYER_INC_suite)
+# lhv/main.c, lhv_main, wires the layers together (the runtime's one call into
+# LHV): the one platform file compiled on its own, seeing every layer.
+$$(B_$(1))/runtime/lhv-main.o: CFLAGS += $$(LAYER_INC_suite)
+$$(B_$(1))/runtime/lhv-main.o: lhv/main.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
 $$(B_$(1))/runtime/%.o: xmhf/runtime/%.S Makefile ; $$(compile)
 $$(B_$(1))/unity/%.o: build/unity/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
 $$(B_$(1))/unity/%.o: build/unity/%.S Makefile ; $$(compile)
@@ -252,12 +289,14 @@ endef
 UNITY_lib := $(LIB_C)
 UNITY_runtime := $(RT_C)
 UNITY_app-$(notdir $(APP)) := $(wildcard $(APP)/*.c)
-$(foreach g,$(LHV_GROUPS),$(eval UNITY_$(subst /,-,$(g)) := $(wildcard $(g)/*.c)))
+$(foreach g,$(LHV_GROUPS),$(eval UNITY_$(subst /,-,$(g)) := $(filter-out lhv/main.c,$(wildcard \
+	$(g)/*.c))))
 UNITY_lhv-vmx := $(filter-out $(EXIT_PATH_C),$(UNITY_lhv-vmx))
 UNITY_lhv-vmx-exit := $(EXIT_PATH_C)
 UNITY_C := lib runtime app-$(notdir $(APP)) $(subst /,-,$(LHV_GROUPS)) lhv-vmx-exit
-UNITY_S := lhv-asm-amd64 lhv-asm-i386
-unity_text = $(subst $(space)$(hash),$(nl)$(hash),$(patsubst %,$(hash)include "%",$(UNITY_$(1))))
+UNITY_S := $(foreach a,amd64 i386,lhv-asm-$(a) lhv-vmx-asm-$(a) lhv-suite-asm-$(a))
+unity_text = $(subst $(space)$(hash),$(nl)$(hash),$(foreach f,$(UNITY_$(1)),$(hash)include \
+	"$(call unity_path,$(f))"))
 GENERATED += $(foreach g,$(UNITY_C),build/unity/$(g).c) $(foreach g,$(UNITY_S),build/unity/$(g).S)
 $(foreach g,$(UNITY_C),$(eval TEXT_build/unity/$(g).c = $$(call unity_text,$(g))))
 $(foreach g,$(UNITY_S),$(eval TEXT_build/unity/$(g).S = $$(call unity_text,$(g))))
@@ -266,7 +305,7 @@ $(foreach g,$(UNITY_S),$(eval TEXT_build/unity/$(g).S = $$(call unity_text,$(g))
 # (for init, SL and the i386 runtime) and init's and the SL's other files.
 B32 := build/common32$(SUFFIX)
 LIB32 := $(B32)/unity/lib.o
-$(B32)/%.o: CFLAGS = $(CFLAGS_32) -iquote . -ffile-prefix-map=./=
+$(B32)/%.o: CFLAGS = $(CFLAGS_32) $(PREFIX_MAPS)
 $(LIB32): build/unity/lib.c Makefile ; $(compile)
 $(B32)/init/%.o: xmhf/init/%.S Makefile ; $(compile)
 $(B32)/sl/%.o: xmhf/sl/%.S Makefile ; $(compile)
@@ -280,8 +319,15 @@ $(foreach a,amd64 i386,$(eval $(call subarch_rules,$(a))))
 OBJ_DIRS := build/unity build/host $(B32)/init $(B32)/sl $(B32)/unity \
 	$(foreach a,amd64 i386,$(addprefix $(B_$(a))/,init sl runtime unity suite \
 		$(patsubst lhv/%/,%,$(sort $(dir $(SUITE_C))))))
+# The layers' links (above), made where missing: no process when all are there.
+LAYER_LINKS := $(addprefix build/layers/platform/,$(LAYER_PLATFORM)) build/layers/vmx/vmx \
+	build/layers/suite/suite
 ifneq ($(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
-$(shell mkdir -p $(OBJ_DIRS))
+$(shell mkdir -p $(OBJ_DIRS) build/layers/platform build/layers/vmx build/layers/suite)
+ifneq ($(filter-out $(wildcard $(LAYER_LINKS)),$(LAYER_LINKS)),)
+$(shell ln -sf $(addprefix ../../../lhv/,$(LAYER_PLATFORM)) build/layers/platform/ && \
+	ln -sfn ../../../lhv/vmx build/layers/vmx/vmx && ln -sfn ../../../lhv/suite build/layers/suite/suite)
+endif
 $(eval $(call write_generated,$(stale_files)))
 endif
 

@@ -3,7 +3,8 @@
 clangd, ccls and most editors read) from the Makefile's real commands:
 `make -n -B` prints every compile without running it, and each line of the
 form `gcc ... -c -o OBJ SRC` becomes one entry (a directory's unity source,
-build/unity/NAME.c or .S, one entry per file it includes, with its flags). Both
+build/unity/NAME.c or .S, one entry per file it includes, named by its path in
+the tree, with its flags). Both
 subarchs are listed, so a shared file (xmhf/lib/*.c) appears with its 32-bit
 and its 64-bit flags; editors take the first.
 
@@ -30,8 +31,18 @@ def unity_members(source, directory):
         for line in f:
             words = line.split()
             if len(words) == 2 and words[0] == "#include" and words[1].startswith('"'):
-                members.append(words[1].strip('"'))
+                members.append(tree_path(words[1].strip('"'), directory))
     return members
+
+
+def tree_path(member, directory):
+    """A unity source's #include -> the file's path in the tree: the Makefile
+    writes them relative to build/unity/, through the layers' links
+    (build/layers/, each layer's include path) for lhv/."""
+    if not member.startswith("../"):
+        return member
+    real = os.path.realpath(os.path.join(directory, "build/unity", member))
+    return os.path.relpath(real, os.path.realpath(directory))
 
 
 def entries(make_output, directory):

@@ -3,6 +3,7 @@
 #include "string.h"
 #include "desc.h"
 #include "vmx_test.h"
+#include "x86.h"
 
 static struct vcpu guests[LHV_MAX_CPUS];
 
@@ -22,6 +23,16 @@ struct vcpu *test_guest(struct cpu_outcome *o)
     if (!vcpu_init(v)) {
         outcome_fail(o, "guest setup: %s", v->why);
         return NULL;
+    }
+    return v;
+}
+
+struct vcpu *test_guest_hooked(struct cpu_outcome *o, exit_hook hook, void *data)
+{
+    struct vcpu *v = test_guest(o);
+    if (v) {
+        v->hook = hook;
+        v->test_data = data;
     }
     return v;
 }
@@ -49,6 +60,48 @@ void guest_echo(void *arg)
 {
     struct echo *e = arg;
     e->result = guest_hypercall(HC_ECHO, e->a, e->b, 0);
+}
+
+const char *vmx_status_name(int st)
+{
+    return st == VMX_OK ? "succeeded" : st == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMfailValid";
+}
+
+bool insn_fails_with(struct cpu_outcome *o, const char *what, int st, u32 want)
+{
+    if (st != VMX_FAIL_VALID) {
+        outcome_fail(o, "%s: %s, expected VMfailValid error %u (%s)", what, vmx_status_name(st),
+                     want, vmx_error_text(want));
+        return false;
+    }
+    u32 err = (u32)vmr(VM_INSTRUCTION_ERROR);
+    if (err != want) {
+        outcome_fail(o, "%s: error %u (%s), expected %u (%s)", what, err, vmx_error_text(err),
+                     want, vmx_error_text(want));
+        return false;
+    }
+    return true;
+}
+
+bool insn_succeeds(struct cpu_outcome *o, const char *what, int st)
+{
+    if (st == VMX_OK)
+        return true;
+    if (st == VMX_FAIL_VALID) {
+        u32 err = (u32)vmr(VM_INSTRUCTION_ERROR);
+        outcome_fail(o, "%s: VMfailValid error %u (%s)", what, err, vmx_error_text(err));
+    } else {
+        outcome_fail(o, "%s: VMfailInvalid", what);
+    }
+    return false;
+}
+
+bool test_guest_run_nop(struct cpu_outcome *o, struct vcpu *v, const char *when)
+{
+    if (vcpu_run(v, guest_nothing, NULL).end == RUN_DONE)
+        return true;
+    outcome_fail(o, "%s: %s", when, v->why);
+    return false;
 }
 
 /* The capability MSR that reports a control field's allowed settings (SDM
@@ -111,6 +164,49 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what)
 {
     return require(o, ctl, bits, false, what);
+}
+
+/* The VMCS field of each control (enum vmx_ctl order) */
+static const u32 ctl_field[5] = {PIN_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL,
+                                 SECONDARY_VM_EXEC_CONTROL, VM_EXIT_CONTROLS, VM_ENTRY_CONTROLS};
+
+struct vcpu *test_guest_with_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits,
+                                     const char *what, exit_hook hook, void *data)
+{
+    if (!require_control(o, ctl, bits, what))
+        return NULL;
+    struct vcpu *v = test_guest_hooked(o, hook, data);
+    if (!v)
+        return NULL;
+    if (ctl == CTL_PROC2)
+        vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_ACTIVATE_SECONDARY_CONTROLS);
+    vmw_or(ctl_field[ctl], bits);
+    return v;
+}
+
+struct vcpu *test_guest_with_msr_bitmaps(struct cpu_outcome *o)
+{
+    if (!require_control(o, CTL_PROC, CPU_USE_MSR_BITMAPS, "use MSR bitmaps"))
+        return NULL;
+    struct vcpu *v = test_guest(o);
+    if (v && !(vmr(CPU_BASED_VM_EXEC_CONTROL) & CPU_USE_MSR_BITMAPS)) {
+        outcome_fail(o, "guest setup left \"use MSR bitmaps\" clear");
+        return NULL;
+    }
+    return v;
+}
+
+bool cpu_has_rdtscp(void)
+{
+    return cpuid(0x80000000, 0).eax >= 0x80000001 &&
+           (cpuid(0x80000001, 0).edx & CPUID80000001_EDX_RDTSCP);
+}
+
+bool cpu_has_efer(void)
+{
+    return cpuid(0x80000000, 0).eax >= 0x80000001 &&
+           (cpuid(0x80000001, 0).edx &
+            (CPUID80000001_EDX_SYSCALL | CPUID80000001_EDX_NX | CPUID80000001_EDX_LM));
 }
 
 void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl)

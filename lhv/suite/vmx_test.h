@@ -29,6 +29,9 @@ struct vcpu *test_guest_of_this_cpu(void);
  * outcome_skip (no VMX here) or outcome_fail (setup failed). */
 struct vcpu *test_guest(struct cpu_outcome *o);
 
+/* test_guest with the test's exit hook and its data set */
+struct vcpu *test_guest_hooked(struct cpu_outcome *o, exit_hook hook, void *data);
+
 /* Runs fn(arg) in the guest; false after outcome_fail with the reason. */
 bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), void *arg);
 
@@ -36,6 +39,28 @@ bool test_guest_run(struct cpu_outcome *o, struct vcpu *v, void (*fn)(void *), v
  * caller's to fill). */
 bool test_guest_run_at(struct cpu_outcome *o, struct vcpu *v, uintptr_t rip, uintptr_t rsp,
                        unsigned long rflags);
+
+/* The current-VMCS pointer VMPTRST stores when there is none (SDM 3C 25.11.3) */
+#define NO_VMCS (~0ull)
+
+/* A VMX instruction's status from its CF and ZF (SDM 3C 31.2: VMfailInvalid
+ * sets CF, VMfailValid ZF), for tests that run the instruction themselves */
+#define VMX_STATUS(cf, zf) ((cf) ? VMX_FAIL_INVALID : (zf) ? VMX_FAIL_VALID : VMX_OK)
+
+/* A VMX instruction's status (VMX_OK, VMX_FAIL_INVALID, VMX_FAIL_VALID) in words */
+const char *vmx_status_name(int st);
+
+/* The instruction must have failed with VMfailValid and error `want` in
+ * the current VMCS's VM-instruction error field (SDM 3C 31.2); else
+ * outcome_fail naming `what`, and false. */
+bool insn_fails_with(struct cpu_outcome *o, const char *what, int st, u32 want);
+
+/* The instruction must have succeeded; else outcome_fail naming `what` and
+ * the failure, and false. */
+bool insn_succeeds(struct cpu_outcome *o, const char *what, int st);
+
+/* A run of guest_nothing; false after outcome_fail "when: why" */
+bool test_guest_run_nop(struct cpu_outcome *o, struct vcpu *v, const char *when);
 
 /* The control fields whose allowed settings capability MSRs report */
 enum vmx_ctl { CTL_PIN, CTL_PROC, CTL_PROC2, CTL_EXIT, CTL_ENTRY };
@@ -50,6 +75,31 @@ bool require_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const ch
 
 /* The same for bits that must be allowed to be 0 */
 bool require_control_clear(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits, const char *what);
+
+/* The preamble of a test of one control: require_control(o, ctl, bits,
+ * what), then test_guest_hooked(o, hook, data) with the bits set in ctl's
+ * field (and "activate secondary controls" for CTL_PROC2); NULL after
+ * outcome_skip or outcome_fail. */
+struct vcpu *test_guest_with_control(struct cpu_outcome *o, enum vmx_ctl ctl, u32 bits,
+                                     const char *what, exit_hook hook, void *data);
+
+/* MSR tests (vmx/msr/, vmx/exits/msr_bitmap.c): an address to write to an
+ * MSR that holds one, canonical on amd64 (a full 64-bit pattern) */
+#ifdef __x86_64__
+#define TEST_ADDR(x) (0x00007f0000000000ull | (x))
+#else
+#define TEST_ADDR(x) ((u64)(u32)(x))
+#endif
+
+/* The test guest, with MSR bitmaps: without them every RDMSR/WRMSR exits
+ * (SDM 3C 26.1.3) and the guest could not reach the real MSRs. NULL after
+ * outcome_skip or outcome_fail. */
+struct vcpu *test_guest_with_msr_bitmaps(struct cpu_outcome *o);
+
+/* The CPU has IA32_TSC_AUX (RDTSCP), IA32_EFER (SYSCALL, XD or Intel 64;
+ * SDM Vol. 4, table 2-2) */
+bool cpu_has_rdtscp(void);
+bool cpu_has_efer(void);
 
 /* A present interrupt gate to SEL_KCODE:handler with the given DPL (3 lets
  * ring 3 use INT n) in a guest IDT the test builds (SDM 3A 6.11, 6.14.1). */

@@ -1,6 +1,7 @@
-/* Guest programs and guest-side glue for the guest-mode tests
- * (lhv/suite/vmx_guest.c): a 32-bit protected-mode program, a real-mode
- * program for an unrestricted guest, a ring-3 program, and the entry and
+/* Guest programs and guest-side glue for the guest-mode tests (in
+ * lhv/suite/vmx/: guest/protected_mode.c, guest/unrestricted.c,
+ * guest/ring3.c, events/external_interrupts.c): a 32-bit protected-mode
+ * program, a real-mode program for an unrestricted guest, a ring-3 program, and the entry and
  * exit paths those need (guest-modes.inc, guest-modes-SUBARCH.S). Shared by
  * C and assembly. */
 #ifndef LHV_VMX_GUEST_MODES_H
@@ -64,7 +65,7 @@ extern const char vg_ring3_gate[], vg_irq_stub[];
  * guest's TSS names. */
 void vg_ring3_run(uintptr_t ip, uintptr_t sp, unsigned long *slots);
 
-/* Guest side of vg_irq_stub (vmx_guest.c) */
+/* Guest side of vg_irq_stub (lhv/suite/vmx/events/external_interrupts.c) */
 void vg_guest_irq(void);
 
 /* Host: runs the host's IDT handler for vector as if the interrupt had just

@@ -17,9 +17,12 @@ lhv/lapic.h), nor a name with an architectural prefix (ARCH_PREFIXES: CR0_,
 EFER_, MSR_, AR_, INTR_INFO_, ...): such a constant belongs in x86.h or vmcs.h
 with the SDM's name, once.
 
-Each #include "X" (and .include "X") is resolved the way the build does: the
-including file's directory, then the -iquote directories in the Makefile's
-order (xmhf/include, lhv, the tree root). `--self-test` plants upward includes
+The build gives each layer its own include path (the Makefile's build/layers/),
+so the usual spellings of an upward include ("vmx/vmx.h" in the platform,
+"suite/suite.h" in lhv/vmx) do not compile; this check finds every spelling,
+in every file, compiled or not. Each #include "X" (and .include "X") is
+resolved generously: the including file's directory, then xmhf/include, lhv
+and the tree root; a file found there that belongs to a higher layer fails. `--self-test` plants upward includes
 and private architectural #defines in a scratch tree and checks that each is reported.
 Ends with the plain line `N passed, N failed`."""
 import os
@@ -179,11 +182,11 @@ def self_test():
 
 
 # one per rule: a name x86.h defines, one vmcs.h defines, and architectural prefixes
-DEFINE_PLANTS = (("lhv/suite/vmx_guest.c", "#define CR0_PE (1u << 0)"),
-                 ("lhv/suite/vmx_robust.c", "#define HOST_RSP 0x6c14"),
-                 ("lhv/suite/vmx_events.c", "#define INTR_INFO_ERR (1u << 11)"),
-                 ("lhv/suite/timer.c", "#define MSR_IA32_TSC_DEADLINE 0x6e0"),
-                 ("lhv/suite/vmx_entry_checks.c", "#define AR_PRESENT (1u << 7)"))
+DEFINE_PLANTS = (("lhv/suite/vmx/guest/protected_mode.c", "#define CR0_PE (1u << 0)"),
+                 ("lhv/suite/vmx/exits/io_bitmap.c", "#define HOST_RSP 0x6c14"),
+                 ("lhv/suite/vmx/events/injection.c", "#define INTR_INFO_ERR (1u << 11)"),
+                 ("lhv/suite/platform/timer_legacy_pit.c", "#define MSR_IA32_TSC_DEADLINE 0x6e0"),
+                 ("lhv/suite/vmx/entry/guest_state.c", "#define AR_PRESENT (1u << 7)"))
 
 
 def main():

@@ -94,7 +94,7 @@ class GeneratedFiles(unittest.TestCase):
             with open(os.path.join(tree, "build/amd64/buildinfo.h")) as f:
                 self.assertIn('#define LHV_SUBARCH_NAME "amd64"', f.read())
             with open(os.path.join(tree, "build/unity/lhv.c")) as f:
-                self.assertIn('#include "lhv/main.c"\n', f.read())
+                self.assertIn('#include "../layers/platform/trap.c"\n', f.read())
 
 
 class CleanWithOtherGoals(unittest.TestCase):
@@ -350,7 +350,7 @@ class BenchTargets(unittest.TestCase):
         self.assertIn("UNCLEAR      LHV's banner to SUMMARY growing at most 10 % from 1 to 8 CPUs "
                       "(QEMU grub, direct): +9.0 %, +9.0 % (fastest runs: +10.3 %, +9.0 %): "
                       "medians and fastest runs disagree", text)
-        self.assertIn("met          edit to verdict at most 3 s (touch lhv/suite/vmx_core.c, make, "
+        self.assertIn("met          edit to verdict at most 3 s (touch lhv/suite/vmx/basics/vmxon_vmcall.c, make, "
                       "vmx/vmcall-roundtrip alone in Bochs to SUMMARY): 2.500 s", text)
         self.assertIn("met          hypervisor image at most 256 KiB (amd64, i386): 200,000 B, "
                       "210,000 B\n", text)

@@ -7,8 +7,8 @@
  * own outcome, with that check and no other failing). A check without a
  * case, or a case without a check, fails test_every_check_has_a_case.
  *
- * Then the rows of lhv/suite/vmx_entry_checks.c (the outcomes Bochs gives
- * and the SDM names) are replayed through the model. */
+ * Then the rows of lhv/suite/vmx/entry/ (controls.c ... msr_load.c; the
+ * outcomes Bochs gives and the SDM names) are replayed through the model. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -581,7 +581,7 @@ CASE(is_vnmi, b64,
 CASE(is_enclave, b64, put(s, GUEST_INTERRUPTIBILITY_INFO, 0x10), s->cpu.sgx = false)
 CASE(pd_rsvd, b64, NOP, put(s, GUEST_PENDING_DBG_EXCEPTIONS, 1u << 4))
 /* blocking by STI with RFLAGS.TF: the rule Bochs 2.7 does not check (its XFAIL in
- * lhv/suite/vmx_events.c) */
+ * lhv/suite/vmx/events/interruptibility.c) */
 CASE(pd_bs_set, b64,
      (set(s, GUEST_RFLAGS, (1u << 9) | (1u << 8)), put(s, GUEST_INTERRUPTIBILITY_INFO, 1),
       put(s, GUEST_PENDING_DBG_EXCEPTIONS, 1u << 14)),
@@ -1043,7 +1043,7 @@ static void test_widths(void **state)
     assert_int_equal(r.outcome.code, 33);
 }
 
-/* --- the rows of lhv/suite/vmx_entry_checks.c, replayed ----------------- */
+/* --- the rows of lhv/suite/vmx/entry/, replayed ---------------------------- */
 
 struct suite_row {
     const char *name; /* as in the suite */

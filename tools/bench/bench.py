@@ -128,7 +128,7 @@ def copy_tree(dest):
 
 
 # The edit -> verdict loop: the file it touches, the VMX test it boots.
-EDIT_FILE = "lhv/suite/vmx_core.c"
+EDIT_FILE = "lhv/suite/vmx/basics/vmxon_vmcall.c"
 EDIT_TEST = "vmx/vmcall-roundtrip"
 EDIT_SUBARCH = "amd64"
 

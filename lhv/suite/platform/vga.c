@@ -1,0 +1,80 @@
+/* The VGA text console: console lines appear on the screen, the cursor is
+ * hidden, and each CPU has a status slot its timers fill. */
+#include "console.h"
+#include "string.h"
+#include "suite/suite.h"
+#include "timer.h"
+#include "vga.h"
+
+#define NO_VGA "no VGA text console (lhv.console=serial or UEFI boot)"
+
+TEST("vga/console-mirror", test_mirror);
+/* The two lines printed last are the two rows above the cursor. The screen
+ * is full before them (the test fills it when the run has not), so each
+ * newline scrolls it: the first line was moved up one row by the scroll
+ * that made room for the second. */
+static bool row_reads(u32 r, const char *text, char *seen, size_t size)
+{
+    size_t i;
+    for (i = 0; i + 1 < size && text[i]; i++)
+        seen[i] = vga_char_at(r, (u32)i);
+    seen[i] = '\0';
+    return strcmp(seen, text) == 0;
+}
+
+static void test_mirror(const char *name)
+{
+    static const char first[] = "vga: this line is on the screen";
+    static const char second[] = "vga: and this one below it";
+    char seen[sizeof(first)];
+
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
+    /* A short run (only the vga tests) has not filled the screen yet */
+    while (vga_cursor_row() + 1 < vga_status_row(0))
+        printf("vga: row %u, filled so that the next lines scroll\n", vga_cursor_row());
+    printf("%s\n%s\n", first, second);
+    u32 row = vga_cursor_row(); /* the next line */
+    if (row < 2)
+        return verdict_fail(name, "the cursor is on row %u after two lines", row);
+    if (!row_reads(row - 1, second, seen, sizeof(seen)))
+        return verdict_fail(name, "row %u reads \"%s\"", row - 1, seen);
+    if (!row_reads(row - 2, first, seen, sizeof(seen)))
+        return verdict_fail(name, "row %u reads \"%s\" after a scroll", row - 2, seen);
+    verdict_pass(name);
+}
+
+TEST("vga/cursor-hidden", test_cursor);
+static void test_cursor(const char *name)
+{
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
+    verdict(vga_cursor_hidden(), name, "CRTC register 0x0a bit 5 (cursor disable) is clear");
+}
+
+/* CPU 0's slot, in the first status row, shows its number and state. */
+TEST("vga/status-area", test_status);
+static void test_status(const char *name)
+{
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
+    /* Only the timer interrupt handlers write the slot (the PIT's every 100
+     * ticks): it must read right within 120 ms, and usually does at once,
+     * the PIT having run since the platform came up. */
+    char slot[7];
+    for (u32 waited = 0;; waited += 10) {
+        for (u32 i = 0; i < 6; i++)
+            slot[i] = vga_char_at(vga_status_row(0), i);
+        slot[6] = '\0';
+        if (strncmp(slot, "0 host", 6) == 0 || waited >= 120)
+            break;
+        timer_wait_ms(10);
+    }
+    verdict(strncmp(slot, "0 host", 6) == 0, name, "CPU 0's status slot reads \"%s\"", slot);
+}
