@@ -96,7 +96,7 @@ LHV_RELEASE := 0.1
 # (docs/performance.md). Static names must be unique within a directory.
 LIB_C := $(wildcard xmhf/lib/*.c)
 RT_C := $(wildcard xmhf/runtime/*.c)
-LHV_GROUPS := lhv lhv/vmx
+LHV_GROUPS := lhv lhv/vmx lhv/l0
 # The VM exit path's C (its own unit, built -O2): the run loop and exit
 # dispatch, and VMREAD/VMWRITE
 EXIT_PATH_C := lhv/vmx/guest.c lhv/vmx/vmcs.c
@@ -153,6 +153,7 @@ $$(B_$(1))/unity/%.o: build/unity/%.S Makefile ; $$(compile)
 $$(B_$(1))/suite/%.o: lhv/suite/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
 $$(B_$(1))/unity/lhv-vmx-exit.o: CFLAGS += $$(EXIT_PATH_OPT)
 $$(B_$(1))/suite/%.o: CFLAGS += $$(SUITE_OPT)
+$$(B_$(1))/unity/lhv-l0.o: CFLAGS += $$(SUITE_OPT)
 
 # Build facts the banner prints (written when the Makefile is read, below);
 # rewritten only when they change, so a new base or app relinks (the links
