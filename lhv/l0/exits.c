@@ -17,6 +17,9 @@
  *   the fixed bits kept, and IA32_EFER.LMA and the IA-32e-mode control
  *   follow CR0.PG as the processor would (3A 10.8.5).
  * - XSETBV (26.1.2): done for the guest.
+ * - Task switches (26.1.2) of a 32-bit guest: emulated (task.c).
+ * - WRMSR of the x2APIC ICR: INIT for a CPU still waiting for its SIPI
+ *   dropped (do_icr_write).
  * Anything else, an EPT violation on the hidden range included, is
  * FATAL with the exit reason, qualification and the guest's state. */
 #include "l0/l0.h"
@@ -328,6 +331,13 @@ enum exit_action l0_on_exit(struct guest_regs *regs)
         v->started = true;
         v->sipi_fresh = true;
         return EXIT_RESUME;
+    case EXIT_REASON_TASK_SWITCH: {
+        const char *why = l0_task_switch(v, qual);
+        if (why)
+            fatal("task switch of the guest on CPU %u (qualification 0x%llx) met %s; the L0 "
+                  "emulates 32-bit TSSs only", v->cpu, qual, why);
+        return EXIT_RESUME;
+    }
     case EXIT_REASON_TRIPLE_FAULT:
         guest_ends(v, L0_END_RESET, "triple fault", 0, 0);
     default:

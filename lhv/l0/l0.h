@@ -5,6 +5,7 @@
  *   memory.c  the L0's footprint, the RAM that stands in for it, the EPT
  *   vcpu.c    the guest's VMCS on each CPU (multiboot entry, INIT, SIPI)
  *   exits.c   the exits it must take: CPUID, end actions, INIT/SIPI, CRs
+ *   task.c    task switches of a 32-bit guest
  *   tests.c   the L0's own l0/... verdicts, after the guest's end action
  *   l0.c      the order of it all
  * The L0 is amd64 only (the guest may be either subarch); on i386 only
@@ -110,6 +111,10 @@ extern volatile bool l0_probing;
 enum exit_action l0_on_exit(struct guest_regs *regs);
 /* Guest state for a FATAL line */
 void l0_guest_state_line(char *buf, size_t n);
+
+/* --- task.c --- */
+/* Emulates the task switch that exited; NULL or what it could not do */
+const char *l0_task_switch(struct l0_vcpu *v, u64 qual);
 
 /* --- tests.c --- */
 /* After the guest's end action, on the CPU that took it: the l0/...
