@@ -18,6 +18,7 @@
 #include "x86.h"
 
 #define AP_PARK_TIMEOUT 100000000ull /* TSC ticks */
+#define L0_INJECT_CODE 0x7000u       /* lhv.inject=l0-hidden-access: low guest RAM */
 
 static void quiet_cpu(void *arg)
 {
@@ -40,7 +41,6 @@ static void ap_enter(void *arg)
 
 void l0_run(const struct lhv_boot_params *p, const struct lhv_options *opts)
 {
-    (void)opts;
     const char *why = l0_vcpu_unsupported();
     if (why)
         fatal("lhv.l0=1: the L0 needs VMX with EPT and unrestricted guest: %s; run it in Bochs "
@@ -96,6 +96,16 @@ void l0_run(const struct lhv_boot_params *p, const struct lhv_options *opts)
     lapic_handover();
     l0_vcpu_init(v);
     l0_vcpu_multiboot_state(v, l0_image.entry, l0_image.mbi);
+    if (opts->inject == LHV_INJECT_L0_HIDDEN_ACCESS) {
+        /* mov 0x1000(hidden), %eax; invd: the read must end the run */
+        static u8 code[7] = {0xa1, 0, 0, 0, 0, 0x0f, 0x08};
+        u32 hidden = (u32)l0_mem.backing + 0x1000;
+        memcpy(code + 1, &hidden, 4);
+        memcpy((void *)(uintptr_t)L0_INJECT_CODE, code, sizeof(code));
+        vmw(GUEST_RIP, L0_INJECT_CODE);
+        printf("l0: lhv.inject=l0-hidden-access: the guest starts at 0x%x with a read of "
+               "0x%x, in the range hidden from it\n", L0_INJECT_CODE, hidden);
+    }
     v->started = true;
     l0_vcpu_run(v);
     fatal("lhv.l0=1: the guest's run on CPU 0 returned");

@@ -282,7 +282,14 @@ def l0_cases(work, bin_dir):
                    "--smp", "2", "--l0", "amd64"]),
              Case("l0-i386-bochs-tigerlake-smp1",
                   ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
-                   "--smp", "1", "--l0", "i386"])]
+                   "--smp", "1", "--l0", "i386"]),
+             # the guest's first instruction reads the hidden range: FATAL naming it
+             Case("l0-amd64-bochs-hidden-access",
+                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                   "--l0", "amd64", "--cmdline",
+                   "serial=115200,8n1,0x3f8 lhv.l0=1 lhv.inject=l0-hidden-access",
+                   "--expect-fatal", r"guest on CPU 0 touched guest-physical 0x[0-9a-f]+ "
+                   r"\(read\), which is not its memory.*guest RIP 0x7000"])]
     cases += [
         bad_case("l0-no-guest", "amd64", "direct", "lhv.l0=1: no guest kernel",
                  ["--l0", "amd64", "--l0-no-guest"]),

@@ -33,6 +33,8 @@ enum lhv_inject {
     LHV_INJECT_BSP_HANG,           /* the BSP spins with interrupts off: the deadline ends it */
     LHV_INJECT_GUEST_HANG,         /* a guest spins with interrupts off: the deadline ends it */
     LHV_INJECT_VMREAD_UNSUPPORTED, /* vmr() of a field the CPU lacks: FATAL, not a value */
+    LHV_INJECT_L0_HIDDEN_ACCESS,   /* lhv.l0=1: the guest's first instruction reads the L0's
+                                      hidden range: FATAL naming the address and RIP */
 };
 
 /* lhv.bochs=: the Bochs version the runner started, as a bit so a deviation
