@@ -70,12 +70,10 @@ PYTHON := /usr/bin/python3
 ifeq ($(DEBUG),1)
 OPT := -Og -g -DLHV_DEBUG=1
 EXIT_PATH_OPT :=
-SUITE_OPT :=
 SUFFIX := -debug
 else
 OPT := -Os -DLHV_DEBUG=0
 EXIT_PATH_OPT := -O2
-SUITE_OPT := -Os
 SUFFIX :=
 endif
 
@@ -96,7 +94,7 @@ LHV_RELEASE := 0.1
 # (docs/performance.md). Static names must be unique within a directory.
 LIB_C := $(wildcard xmhf/lib/*.c)
 RT_C := $(wildcard xmhf/runtime/*.c)
-LHV_GROUPS := lhv lhv/vmx
+LHV_GROUPS := lhv lhv/vmx lhv/l0
 # The VM exit path's C (its own unit, built -O2): the run loop and exit
 # dispatch, and VMREAD/VMWRITE
 EXIT_PATH_C := lhv/vmx/guest.c lhv/vmx/vmcs.c
@@ -115,12 +113,13 @@ $(foreach a,amd64 i386,$(eval UNITY_lhv-asm-$(a) := $(wildcard lhv/*-$(a).S))\
 		lhv/suite/*/*/*-$(a).S)))
 
 # Each layer sees its own headers and those below it (docs/design.md §1),
-# so an upward #include does not compile. The platform (lhv/*) and lhv/vmx
-# are compiled through build/layers/, links made when the Makefile is read,
+# so an upward #include does not compile. The platform (lhv/*), lhv/vmx
+# and lhv/l0 are compiled through build/layers/, links made when the Makefile is read,
 # whose directories hold only their layer (lhv/ itself holds vmx/ and suite/,
 # and a file's own directory is searched first):
 #   build/layers/platform/FILE -> lhv/FILE, each file of the platform: "cpu.h"
 #   build/layers/vmx/vmx       -> lhv/vmx:                             "vmx/vmx.h"
+#   build/layers/l0/l0         -> lhv/l0:                                "l0/l0.h"
 #   build/layers/suite/suite   -> lhv/suite:                       "suite/suite.h"
 # A unity source includes its files by a path relative to build/unity/ (no
 # -iquote . that would show the whole tree; xmhf/ sees only xmhf/include).
@@ -129,15 +128,17 @@ $(foreach a,amd64 i386,$(eval UNITY_lhv-asm-$(a) := $(wildcard lhv/*-$(a).S))\
 LAYER_PLATFORM := $(notdir $(wildcard lhv/*.c lhv/*.h lhv/*.inc lhv/*.S))
 LAYER_INC_platform := -iquote build/layers/platform
 LAYER_INC_vmx := $(LAYER_INC_platform) -iquote build/layers/vmx
-LAYER_INC_suite := $(LAYER_INC_vmx) -iquote build/layers/suite
+LAYER_INC_l0 := $(LAYER_INC_vmx) -iquote build/layers/l0
+LAYER_INC_suite := $(LAYER_INC_l0) -iquote build/layers/suite
 # how build/unity/NAME.c includes a file: through its layer's directory
 unity_path = $(if $(filter lhv/vmx/%,$(1)),../layers/vmx/$(1:lhv/%=%),$(if $(filter \
-	lhv/suite/%,$(1)),../../$(1),$(if $(filter lhv/%,$(1)),../layers/platform/$(notdir \
-	$(1)),../../$(1))))
+	lhv/l0/%,$(1)),../layers/l0/$(1:lhv/%=%),$(if $(filter lhv/suite/%,$(1)),../../$(1),$(if \
+	$(filter lhv/%,$(1)),../layers/platform/$(notdir $(1)),../../$(1)))))
 # debug information and __FILE__ name the files as the tree does
 PREFIX_MAPS := -ffile-prefix-map=build/unity/../layers/platform=lhv \
-	-ffile-prefix-map=build/unity/../layers/vmx=lhv -ffile-prefix-map=build/unity/../../= \
-	-ffile-prefix-map=build/layers/platform=lhv -ffile-prefix-map=build/layers/vmx=lhv \
+	-ffile-prefix-map=build/unity/../layers/vmx=lhv -ffile-prefix-map=build/unity/../layers/l0=lhv \
+	-ffile-prefix-map=build/unity/../../= -ffile-prefix-map=build/layers/platform=lhv \
+	-ffile-prefix-map=build/layers/vmx=lhv -ffile-prefix-map=build/layers/l0=lhv \
 	-ffile-prefix-map=build/layers/suite=lhv -ffile-prefix-map=./=
 
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -179,6 +180,7 @@ $$(B_$(1))/runtime/%.o $$(B_$(1))/unity/%.o $$(B_$(1))/suite/%.o: \
 $$(B_$(1))/unity/lhv.o $$(B_$(1))/unity/lhv-asm-$(1).o: CFLAGS += $$(LAYER_INC_platform)
 $$(B_$(1))/unity/lhv-vmx.o $$(B_$(1))/unity/lhv-vmx-exit.o $$(B_$(1))/unity/lhv-vmx-asm-$(1).o: \
 	CFLAGS += $$(LAYER_INC_vmx)
+$$(B_$(1))/unity/lhv-l0.o: CFLAGS += $$(LAYER_INC_l0)
 $$(B_$(1))/unity/lhv-suite-asm-$(1).o $$(B_$(1))/suite/%.o: CFLAGS += $$(LAYER_INC_suite)
 # lhv/main.c, lhv_main, wires the layers together (the runtime's one call into
 # LHV): the one platform file compiled on its own, seeing every layer.
@@ -189,7 +191,6 @@ $$(B_$(1))/unity/%.o: build/unity/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compi
 $$(B_$(1))/unity/%.o: build/unity/%.S Makefile ; $$(compile)
 $$(B_$(1))/suite/%.o: lhv/suite/%.c $$(B_$(1))/buildinfo.h Makefile ; $$(compile)
 $$(B_$(1))/unity/lhv-vmx-exit.o: CFLAGS += $$(EXIT_PATH_OPT)
-$$(B_$(1))/suite/%.o: CFLAGS += $$(SUITE_OPT)
 
 # Build facts the banner prints (written when the Makefile is read, below);
 # rewritten only when they change, so a new base or app relinks (the links
@@ -321,12 +322,14 @@ OBJ_DIRS := build/unity build/host $(B32)/init $(B32)/sl $(B32)/unity \
 		$(patsubst lhv/%/,%,$(sort $(dir $(SUITE_C))))))
 # The layers' links (above), made where missing: no process when all are there.
 LAYER_LINKS := $(addprefix build/layers/platform/,$(LAYER_PLATFORM)) build/layers/vmx/vmx \
-	build/layers/suite/suite
+	build/layers/l0/l0 build/layers/suite/suite
 ifneq ($(filter-out clean,$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
-$(shell mkdir -p $(OBJ_DIRS) build/layers/platform build/layers/vmx build/layers/suite)
+$(shell mkdir -p $(OBJ_DIRS) build/layers/platform build/layers/vmx build/layers/l0 \
+	build/layers/suite)
 ifneq ($(filter-out $(wildcard $(LAYER_LINKS)),$(LAYER_LINKS)),)
 $(shell ln -sf $(addprefix ../../../lhv/,$(LAYER_PLATFORM)) build/layers/platform/ && \
-	ln -sfn ../../../lhv/vmx build/layers/vmx/vmx && ln -sfn ../../../lhv/suite build/layers/suite/suite)
+	ln -sfn ../../../lhv/vmx build/layers/vmx/vmx && ln -sfn ../../../lhv/l0 build/layers/l0/l0 && \
+	ln -sfn ../../../lhv/suite build/layers/suite/suite)
 endif
 $(eval $(call write_generated,$(stale_files)))
 endif

@@ -6,7 +6,6 @@
 #include "spinlock.h"
 #include "x86.h"
 
-#define X2APIC_MSR_BASE 0x800
 #define APIC_BASE_X2APIC (1u << 10)
 #define CPUID1_ECX_X2APIC (1u << 21)
 
@@ -38,6 +37,28 @@ u32 lapic_id(void)
 
 void lapic_eoi(void) { lapic_write(LAPIC_REG_EOI, 0); }
 
+static bool xapic_only;
+
+void lapic_use_xapic(void) { xapic_only = true; }
+
+void lapic_handover(void)
+{
+    u64 base = rdmsr(MSR_IA32_APIC_BASE);
+
+    lapic_timer_stop();
+    lapic_write(LAPIC_REG_LVT_ERROR, LAPIC_LVT_MASKED);
+    lapic_write(LAPIC_REG_TPR, 0);
+    /* software-disabled, as reset leaves it: INIT and SIPI still arrive
+     * (11.4.7.2) */
+    lapic_write(LAPIC_REG_SVR, VEC_SPURIOUS);
+    /* x2APIC goes back to xAPIC only through disabled (11.12.5) */
+    if (base & APIC_BASE_X2APIC) {
+        wrmsr(MSR_IA32_APIC_BASE, base & ~(u64)(APIC_BASE_X2APIC | APIC_BASE_ENABLE));
+        wrmsr(MSR_IA32_APIC_BASE, (base & ~(u64)APIC_BASE_X2APIC) | APIC_BASE_ENABLE);
+    }
+    x2apic_mode = false;
+}
+
 void lapic_enable(void)
 {
     u64 base = rdmsr(MSR_IA32_APIC_BASE);
@@ -45,7 +66,7 @@ void lapic_enable(void)
     mmio_base = (uintptr_t)(base & APIC_BASE_ADDR_MASK);
     base |= APIC_BASE_ENABLE;
     /* x2APIC is entered from xAPIC mode: EN first, then EXTD (11.12.5) */
-    if (cpuid(1, 0).ecx & CPUID1_ECX_X2APIC)
+    if ((cpuid(1, 0).ecx & CPUID1_ECX_X2APIC) && !xapic_only)
         base |= APIC_BASE_X2APIC;
     wrmsr(MSR_IA32_APIC_BASE, base);
     x2apic_mode = base & APIC_BASE_X2APIC;

@@ -35,11 +35,24 @@
 #define ICR_LEVEL_ASSERT (1u << 14)
 #define ICR_DELIVERY_PENDING (1u << 12) /* xAPIC only */
 #define ICR_ALL_EXCLUDING_SELF (3u << 18)
+#define ICR_SELF (1u << 18)
+#define ICR_ALL_INCLUDING_SELF (2u << 18)
+#define ICR_SHORTHAND_MASK (3u << 18)
+#define ICR_DELIVERY_MODE_MASK (7u << 8)
+#define X2APIC_MSR_BASE 0x800 /* x2APIC register MSRs: 0x800 + offset / 16 (11.12.1.2) */
 
 /* Enables this CPU's local APIC (x2APIC mode when the CPU has it) with the
  * spurious vector VEC_SPURIOUS, the timer masked and LINT0/LINT1 as the
  * firmware left them. */
 void lapic_enable(void);
+/* Leaves this CPU's local APIC as firmware hands it to a kernel: timer
+ * stopped, TPR 0, software-disabled (INIT and SIPI still arrive), xAPIC
+ * mode. LHV as L0 does it on each CPU just before its guest takes the
+ * machine; it runs its own APICs in xAPIC mode (lapic_use_xapic, before
+ * lapic_enable), since leaving x2APIC mode means disabling the APIC, which
+ * Bochs 2.7 does not let software enable again. */
+void lapic_use_xapic(void);
+void lapic_handover(void);
 bool lapic_x2apic(void);
 u32 lapic_read(u32 reg);
 void lapic_write(u32 reg, u32 value);

@@ -5,6 +5,8 @@
 #include "end.h"
 #include "hypapp.h"
 #include "inject.h"
+#include "lapic.h"
+#include "l0/l0.h"
 #include "platform.h"
 #include "report.h"
 #include "runtime.h"
@@ -46,11 +48,17 @@ static void vmx_start_all_cpus(void)
 
 void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
 {
-    if (opts->tests[0] && runtime_checks_run + suite_selected_count() == 0)
+    if (opts->l0) { /* LHV as L0 (docs/l0.md): the module list first, then the platform */
+        l0_check(p);
+        lapic_use_xapic(); /* its guest gets the APICs in xAPIC mode (lapic.h) */
+    }
+    if (!opts->l0 && opts->tests[0] && runtime_checks_run + suite_selected_count() == 0)
         fatal("lhv.tests=%s names no test: docs/tests.md lists them (globs: * and ?)",
               opts->tests);
     platform_init_bsp(p, opts);
     vmx_start_all_cpus();
+    if (opts->l0)
+        l0_run(p, opts);
     inject_fault(opts);
     vmx_inject_fault(opts);
     if (hypapp.init)

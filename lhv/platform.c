@@ -40,6 +40,8 @@ static u32 read_acpi(const struct lhv_boot_params *p, u32 bsp_apic_id)
     ioapic_init(&acpi);
     if (acpi.have_fadt && acpi.pm_timer_port)
         pmtimer_init(acpi.pm_timer_port, acpi.pm_timer_32bit);
+    if (acpi.have_fadt)
+        platform.pm1a_cnt = acpi.pm1a_cnt;
     if (acpi.have_fadt && acpi.have_s5) {
         struct acpi_s5 s5 = {acpi.pm1a_cnt, acpi.pm1b_cnt, acpi.s5_slp_typ_a,
                              acpi.s5_slp_typ_b, acpi.smi_cmd, acpi.acpi_enable};

@@ -12,6 +12,7 @@ struct platform {
     struct lapic_calibration calibration;
     struct pit_rate_sample pit_rate_at_boot; /* IRQ0s counted during the calibration */
     bool user_pages;                    /* user_init found its pages */
+    u16 pm1a_cnt;                       /* ACPI PM1a control port (0: none) */
 };
 
 extern struct platform platform;

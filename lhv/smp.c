@@ -78,6 +78,7 @@ struct work {
     void (*fn)(void *);
     void *arg;
     u32 caller;           /* index of the CPU to wake when done */
+    bool detached;        /* on_cpu_detached: the caller goes on when fn starts */
     volatile u32 pending;
 };
 static struct work work[LHV_MAX_CPUS];
@@ -145,13 +146,21 @@ static void call_interrupt(struct trap_frame *f)
     lapic_eoi();
     if (!w->pending)
         return;
+    if (w->detached) {
+        void (*fn)(void *) = w->fn;
+        void *arg = w->arg;
+        __atomic_store_n(&w->pending, 0, __ATOMIC_RELEASE);
+        wake(w->caller);
+        fn(arg);
+        return;
+    }
     w->fn(w->arg);
     u32 caller = w->caller;
     __atomic_store_n(&w->pending, 0, __ATOMIC_RELEASE);
     wake(caller);
 }
 
-static void post(u32 index, void (*fn)(void *), void *arg, u32 caller)
+static void post(u32 index, void (*fn)(void *), void *arg, u32 caller, bool detached)
 {
     struct work *w = &work[index];
 
@@ -159,6 +168,7 @@ static void post(u32 index, void (*fn)(void *), void *arg, u32 caller)
     w->fn = fn;
     w->arg = arg;
     w->caller = caller;
+    w->detached = detached;
     __atomic_store_n(&w->pending, 1, __ATOMIC_RELEASE);
     wake(index);
 }
@@ -206,7 +216,17 @@ void on_cpu(u32 index, void (*fn)(void *), void *arg)
     }
     if (!is_target(index))
         return;
-    post(index, fn, arg, me);
+    post(index, fn, arg, me, false);
+    wait_call(index);
+}
+
+void on_cpu_detached(u32 index, void (*fn)(void *), void *arg)
+{
+    u32 me = this_cpu()->index;
+
+    if (index == me || !is_target(index))
+        return;
+    post(index, fn, arg, me, true);
     wait_call(index);
 }
 
@@ -216,7 +236,7 @@ void on_all_cpus(void (*fn)(void *), void *arg)
 
     for (u32 i = 0; i < ncpus; i++)
         if (i != me && cpus[i].online)
-            post(i, fn, arg, me);
+            post(i, fn, arg, me, false);
     fn(arg);
     for (u32 i = 0; i < ncpus; i++)
         if (i != me && cpus[i].online)

@@ -35,6 +35,11 @@ u32 smp_cpu_count(void);
  * time: two CPUs that call each other with interrupts off would deadlock. */
 void on_cpu(u32 index, void (*fn)(void *), void *arg);
 
+/* Hands CPU `index` fn(arg) for good: returns once the target has taken
+ * the call (fn may never return; LHV as L0 runs its guest there). The
+ * target's work slot stays taken: no cross-call reaches it afterwards. */
+void on_cpu_detached(u32 index, void (*fn)(void *), void *arg);
+
 /* Runs fn(arg) on every online CPU, the caller included, all at once;
  * returns when every one has finished. */
 void on_all_cpus(void (*fn)(void *), void *arg);

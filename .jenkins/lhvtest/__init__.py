@@ -20,6 +20,7 @@ The modules, each importing only those above it in this list:
     report     the closing lines; junit: the JUnit XML
     traces     stack traces named from the runtime ELF
     image      the boot image (GRUB ISO, direct boot), stale-image warning
+    l0         --l0: LHV as L0 with its guest (four modules), both summaries judged
     qemu, bochs, emulators   the backends: command line, bochsrc, how it ended
     kvm        --accel kvm's host checks
     run        run_once(): one boot, judged
@@ -48,6 +49,7 @@ from .report import report_lines
 from .junit import JUNIT_LOG_LINES, junit_xml
 from .traces import elf_symbols, symbolised_frames, trace_addresses
 from .image import BootImage, grub_cfg_cmdline, load_mkiso, prepare_boot, stale_warning
+from .l0 import boot_image, l0_boot_image, l0_judge
 from .qemu import OVMF_IMAGE, Qemu
 from .bochs import (BOCHS_BINARIES, BOCHS_DEFAULT_CPU, BOCHS_VERSIONS, Bochs, bochs_exit_detail,
                     bochs_exit_kind, bochsrc_text, memory_mib)

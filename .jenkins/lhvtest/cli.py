@@ -10,7 +10,8 @@ import sys
 from . import probe
 from .common import ROOT, Interrupted, SetupError
 from .compare import compare_main
-from .image import prepare_boot, stale_warning
+from .image import stale_warning
+from .l0 import boot_image
 from .options import parse_args
 from .report import report_lines
 from .run import run_once
@@ -59,7 +60,7 @@ def run_main(words):
                 raise SetupError("--accel kvm: KVM probe failed: %s (docs/kvm.md)" % why)
         if config.skip_test:
             os.makedirs(config.work_dir, exist_ok=True)
-            print(prepare_boot(config).describe())
+            print(boot_image(config).describe())
             return 0
         result = run_once(config, echo=lambda line: print(line, flush=True))
     except SetupError as e:

@@ -11,6 +11,7 @@ from .common import DEFAULT_CMDLINE, ROOT, SUBARCHS, SetupError, end_action, opt
 from .emulators import DEFAULT_TIMEOUTS, EMULATORS
 from .image import grub_cfg_cmdline, prepared_iso
 from .kvm import check_kvm, kvm_cpu
+from .l0 import add_options as l0_add_options, l0_config
 from .qemu import OVMF_IMAGE
 
 
@@ -158,6 +159,7 @@ def build_parser():
            "runner then stops QEMU")
     a("--extra-qemu-args", default="", metavar="ARGS",
       help="extra QEMU arguments, split like a shell would (e.g. \"-d int\")")
+    l0_add_options(p, SUBARCHS)
     return p
 
 
@@ -195,6 +197,7 @@ def parse_args(argv):
         config.cpu = kvm_cpu(config.cpu)
     config.cpu = config.cpu or "qemu64"
     config.bochs_cpu = config.bochs_cpu or BOCHS_DEFAULT_CPU
+    l0_config(config)
     if bochs:
         config.bochs_version = config.bochs_version or BOCHS_VERSIONS[0]
         words = config.cmdline if config.cmdline is not None else grub_cfg_cmdline(

@@ -11,8 +11,8 @@ import time
 
 from .common import POWEROFF_GRACE, Interrupted, SetupError, console_path, end_action
 from .emulators import EMULATORS
-from .image import prepare_boot
 from .junit import junit_xml
+from .l0 import boot_image, l0_judge
 from .serial import SerialSession, read_serial
 from .traces import symbolised_frames
 from .verdicts import Outcome, Problem, judge
@@ -44,6 +44,7 @@ def run_emulator(config, image, echo=None):
         except OSError as e:
             raise SetupError("cannot start %s: %s" % (backend.name, e))
         session = SerialSession(log, echo, config.verbose)
+        session.l0 = bool(getattr(config, "l0", None))
         reader = threading.Thread(target=read_serial, args=(stream, t0, session.queue),
                                   daemon=True)
         reader.start()
@@ -97,14 +98,17 @@ def run_once(config, echo=None):
     with config.verbose). Raises SetupError when the run cannot start."""
     start = time.monotonic()
     os.makedirs(config.work_dir, exist_ok=True)
-    image = prepare_boot(config)
+    image = boot_image(config)
     with open(os.path.join(config.work_dir, "command.txt"), "w") as f:
         f.write(shlex.join(EMULATORS[config.emulator]().command(config, image)) + "\n")
     kept = keep_previous_log(config.work_dir)
     lines, outcome = run_emulator(config, image, echo)
-    result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
-                   config.require_pass, config.require_skip, config.expect_fail,
-                   config.require_xfail)
+    if getattr(config, "l0", None):
+        result = l0_judge(config, lines, outcome)
+    else:
+        result = judge(config.name, lines, outcome, config.cmdline or "", config.expect_fatal,
+                       config.require_pass, config.require_skip, config.expect_fail,
+                       config.require_xfail)
     result.wall = time.monotonic() - start
     if getattr(config, "vga_only", False):
         result.notes.append("test3: lhv.console=vga: LHV's serial output stops early; the "

@@ -131,6 +131,23 @@ def read_serial(stream, t0, out):
     out.put(None)
 
 
+# LHV as L0 (--l0, lhvtest/l0.py): the L0's runtime starts its lines so
+L0_PREFIX = "L0: "
+
+
+def l0_session_end(lines, event):
+    """The event that ends an L0 run: the L0's SUMMARY or FATAL, or a FATAL
+    of its init (before any 'L0: ' line); the guest's SUMMARY does not."""
+    if not lines:
+        return None
+    text = lines[-1][1]
+    if text.startswith(L0_PREFIX):
+        return parse_line(text[len(L0_PREFIX):], lines[-1][0])
+    if event and event.kind == "FATAL" and not any(x.startswith(L0_PREFIX) for _, x in lines):
+        return event
+    return None
+
+
 class SerialSession:
     """Collects cleaned, timestamped lines from the reader thread, logs them
     to serial.log and echoes them (all with --verbose, protocol lines else)."""
@@ -156,7 +173,8 @@ class SerialSession:
         self.log.write(format_line(t, text) + "\n")
         self.log.flush()
         event = parse_line(text, t)
-        if self.echo and (self.verbose or event):
+        if self.echo and (self.verbose or event or (text.startswith(L0_PREFIX) and
+                                                    parse_line(text[len(L0_PREFIX):]))):
             self.echo(format_line(t, text))
         return event
 
@@ -168,6 +186,8 @@ class SerialSession:
             except queue.Empty:
                 return False
             event = self.take(item)
+            if getattr(self, "l0", False):
+                event = l0_session_end(self.lines, event)
             if event and event.kind in ("SUMMARY", "FATAL"):
                 return True
         return False

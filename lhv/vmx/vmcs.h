@@ -68,6 +68,7 @@
 /* Guest interruptibility state (25.4.2, Table 25-3) */
 #define INTR_BLOCKING_STI (1u << 0)
 #define INTR_BLOCKING_MOV_SS (1u << 1)
+#define INTR_BLOCKING_SMI (1u << 2)
 #define INTR_BLOCKING_NMI (1u << 3)
 /* Guest pending debug exceptions (25.4.2): BS, single step */
 #define PENDING_DBG_BS (1u << 14)
@@ -100,6 +101,8 @@
  * MOV from it, the general register in bits 11:8 */
 #define MOV_QUAL_FROM (1u << 4)
 #define MOV_QUAL(reg, from, gpr) ((reg) | (from) | ((gpr) << 8))
+#define CR_QUAL_ACCESS(q) (((q) >> 4) & 3u) /* 0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW */
+#define CR_QUAL_GPR(q) (((q) >> 8) & 15u)
 /* Exit qualification of a VM-entry failure on guest state (27.8): the
  * VMCS link pointer was bad */
 #define EXIT_QUAL_LINK_POINTER 4

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Fails when the docs drift from the code: every test name (TEST(...), VMX_TEST(...) and
-their _ALL_CPUS forms in lhv/suite, the boot checks in xmhf/runtime/selftest.c) must appear in
+their _ALL_CPUS forms in lhv/suite, the boot checks in xmhf/runtime/selftest.c, L0_TEST(...)
+in lhv/l0) must appear in
 docs/tests.md, and every row of its tables must name a test that exists;
 README.md's count of tests and groups must be the code's; every lhv. option
 (xmhf/lib/options.c) and every build.sh flag must appear in docs/options.md.
@@ -27,6 +28,10 @@ def test_names():
                 names.update(re.findall(r'(?:VMX_)?TEST(?:_ALL_CPUS(?:_AFTER)?)?\("([^"]+)"',
                                         text))
     names.update(re.findall(r'\{"(boot/[^"]+)"', read("xmhf/runtime/selftest.c")))
+    l0 = os.path.join(ROOT, "lhv", "l0")  # LHV as L0's own tests (docs/l0.md)
+    for f in sorted(os.listdir(l0)) if os.path.isdir(l0) else ():
+        if f.endswith(".c"):
+            names.update(re.findall(r'L0_TEST\("([^"]+)"\)', read(os.path.join("lhv", "l0", f))))
     return names
 
 

@@ -139,7 +139,9 @@ def self_test():
     and the unplanted tree must be clean."""
     plants = (("lhv/trap.c", "vmx/vmx.h"), ("lhv/trap.h", "suite/suite.h"),
               ("lhv/isr-amd64.S", "vmx/vmcs.h"), ("lhv/vmx/guest.c", "suite/suite.h"),
-              ("xmhf/lib/string.c", "trap.h"), ("xmhf/runtime/runtime.c", "lhv/vmx/vmx.h"))
+              ("xmhf/lib/string.c", "trap.h"), ("xmhf/runtime/runtime.c", "lhv/vmx/vmx.h"),
+              ("lhv/l0/l0.c", "suite/suite.h"), ("lhv/vmx/ept.c", "l0/l0.h"),
+              ("lhv/smp.c", "l0/l0.h"))
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for top in ("xmhf", "lhv"):

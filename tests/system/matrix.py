@@ -16,6 +16,7 @@ import concurrent.futures
 import dataclasses
 import os
 import shlex
+import struct
 import sys
 import time
 
@@ -271,6 +272,42 @@ def bad_input_cases(work, bin_dir):
     ]
 
 
+def l0_cases(work, bin_dir):
+    """LHV as L0 (docs/l0.md): the unchanged LHV as its guest on every CPU in Bochs
+    tigerlake (VMX with EPT, unrestricted guest, wait-for-SIPI), both SUMMARYs judged;
+    the bad module lists in QEMU, where each FATAL comes before the L0 would say it
+    needs VMX (which a good list gets there)."""
+    cases = [Case("l0-amd64-bochs-tigerlake-smp2",
+                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                   "--smp", "2", "--l0", "amd64"]),
+             Case("l0-i386-bochs-tigerlake-smp1",
+                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                   "--smp", "1", "--l0", "i386"]),
+             # the guest's first instruction reads the hidden range: FATAL naming it
+             Case("l0-amd64-bochs-hidden-access",
+                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                   "--l0", "amd64", "--cmdline",
+                   "serial=115200,8n1,0x3f8 lhv.l0=1 lhv.inject=l0-hidden-access",
+                   "--expect-fatal", r"guest on CPU 0 touched guest-physical 0x[0-9a-f]+ "
+                   r"\(read\), which is not its memory.*guest RIP 0x7000"])]
+    cases += [
+        bad_case("l0-no-guest", "amd64", "direct", "lhv.l0=1: no guest kernel",
+                 ["--l0", "amd64", "--l0-no-guest"]),
+        bad_case("l0-not-multiboot", "amd64", "direct", "lhv.l0=1: module 1 .* is not a "
+                 "multiboot kernel", ["--l0", "amd64", "--l0-kernel",
+                                      os.path.join(bin_dir, "hypervisor-x86-amd64.bin")]),
+        bad_case("l0-does-not-fit", "amd64", "direct", "lhv.l0=1: the guest kernel does not "
+                 "fit", ["--l0", "amd64", "--l0-kernel", bad_file(work, "l0-far", "amd64")]),
+        bad_case("l0-on-i386", "i386", "direct", "lhv.l0=1: the L0 is amd64 only",
+                 ["--l0", "amd64"]),
+        # after the platform's bring-up (timer calibration): a later deadline
+        Case("bad-amd64-direct-l0-no-vmx",
+             ["--subarch", "amd64", "--boot", "direct", "--timeout", BAD_INPUT_TIMEOUT,
+              "--l0", "amd64", "--expect-fatal", "lhv.l0=1: the L0 needs VMX"], False, 10.0),
+    ]
+    return cases
+
+
 def fault_cases():
     """Faults caused on purpose (lhv.inject=): each must end in the exception
     report and a FATAL naming the exception and the CPU, then the power-off."""
@@ -370,7 +407,7 @@ def fuzz_cases():
 
 def all_cases(work, bin_dir):
     return (bochs_cases() + bochs3_cases() + boot_cases() + fault_cases() + robust_cases() + fuzz_cases() +
-            bad_input_cases(work, bin_dir) + full_cases())
+            bad_input_cases(work, bin_dir) + l0_cases(work, bin_dir) + full_cases())
 
 
 def make_bad_files(work, bin_dir):
@@ -392,6 +429,13 @@ def make_bad_files(work, bin_dir):
         image[len(image) // 2] ^= 0xff
         with open(bad_file(work, "flipped", sub), "wb") as f:
             f.write(image)
+    # A multiboot kernel (a.out kludge, flags bit 16) that wants to load at
+    # 0xf0000000, where no guest RAM is: LHV as L0 must refuse it
+    magic, flags = 0x1badb002, 0x00010003
+    header = struct.pack("<8I", magic, flags, -(magic + flags) & 0xffffffff, 0xf0000000,
+                         0xf0000000, 0, 0xf0100000, 0xf0000020)
+    with open(bad_file(work, "l0-far", "amd64"), "wb") as f:
+        f.write(header + b"\xf4" * 64)
 
 
 def run_case(case, work, bin_dir):

@@ -222,7 +222,7 @@ class BenchTargets(unittest.TestCase):
     the medians it measured (the timing targets also on the fastest runs)."""
 
     # index of each target in check_targets' list
-    IMAGE, EDIT, FLOOR64, FLOOR32, EXITS64, EXITS32, CPUS, FLAT_GRUB, FLAT_DIRECT, FUZZ = range(10)
+    IMAGE, EDIT, FLOOR64, FLOOR32, EXITS64, EXITS32, CPUS, FLAT_GRUB, FLAT_DIRECT, FUZZ, L0 = range(11)
 
     def figures(self, **override):
         """Figures meeting every target, some at the limit's edge."""
@@ -241,6 +241,8 @@ class BenchTargets(unittest.TestCase):
                             stem + "1-8G/summary": one * 1.04,
                             stem + "1-512M/banner-to-summary": 0.6,
                             stem + "8-512M/banner-to-summary": 0.654})
+        medians.update({"boot/bochs-2.7-amd64-tigerlake-smp1/summary": 2.0,
+                        "boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 2.8})  # 1.40x
         medians.update(override)
         return {name: {"median": v, "min": v} for name, v in medians.items()}
 
@@ -248,7 +250,7 @@ class BenchTargets(unittest.TestCase):
         return [t["met"] for t in bench.check_targets(figures)]
 
     def test_all_met(self):
-        self.assertEqual(self.verdicts(self.figures()), [True] * 10)
+        self.assertEqual(self.verdicts(self.figures()), [True] * 11)
 
     def test_each_limit(self):
         """Each limit: met at it, NOT MET just past it."""
@@ -274,12 +276,14 @@ class BenchTargets(unittest.TestCase):
                  (self.FLAT_DIRECT, {"boot/qemu-direct-amd64-smp1-2G/summary": 0.84},
                   {"boot/qemu-direct-amd64-smp1-2G/summary": 0.841}),
                  (self.FUZZ, {"fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 5000},
-                  {"fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 4999})]
+                  {"fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 4999}),
+                 (self.L0, {"boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 3.0},   # 1.50x
+                  {"boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 3.02})]          # 1.51x
         for index, at_limit, past in cases:
             with self.subTest(at_limit=at_limit, past=past):
                 if index != self.FLOOR32:
-                    self.assertEqual(self.verdicts(self.figures(**at_limit)), [True] * 10)
-                expected = [True] * 10
+                    self.assertEqual(self.verdicts(self.figures(**at_limit)), [True] * 11)
+                expected = [True] * 11
                 expected[index] = False
                 self.assertEqual(self.verdicts(self.figures(**past)), expected)
 
@@ -295,12 +299,13 @@ class BenchTargets(unittest.TestCase):
                  (self.CPUS, "boot/qemu-direct-amd64-smp8-512M/banner-to-summary"),
                  (self.FLAT_GRUB, "boot/qemu-grub-amd64-smp1-2G/summary"),
                  (self.FLAT_DIRECT, "boot/qemu-direct-amd64-smp1-512M/summary"),
-                 (self.FUZZ, "fuzz/bochs-tigerlake-amd64-smp1/trials-per-s")]
+                 (self.FUZZ, "fuzz/bochs-tigerlake-amd64-smp1/trials-per-s"),
+                 (self.L0, "boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary")]
         for index, name in cases:
             with self.subTest(name=name):
                 figures = self.figures()
                 del figures[name]
-                expected = [True] * 10
+                expected = [True] * 11
                 expected[index] = None
                 self.assertEqual(self.verdicts(figures), expected)
                 why = bench.check_targets(figures)[index]["why"]

@@ -291,6 +291,22 @@ static void test_e9(void **state)
     refused_naming("lhv.e9=yes", "lhv.e9=yes", "expected lhv.e9=0");
 }
 
+static void test_l0(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(""), 0);
+    assert_false(opts.l0);
+    assert_int_equal(parse("lhv.l0=1"), 0);
+    assert_true(opts.l0);
+    assert_int_equal(parse("lhv.l0=1 lhv.l0=0"), 0);
+    assert_false(opts.l0);
+
+    refused("lhv.l0=2", "lhv.l0=2: expected lhv.l0=0 or lhv.l0=1");
+    refused("lhv.l0", "lhv.l0: expected lhv.l0=0 or lhv.l0=1");
+    refused_naming("lhv.l0=", "lhv.l0=", "expected lhv.l0=0");
+    refused_naming("lhv.l0=yes", "lhv.l0=yes", "expected lhv.l0=0");
+}
+
 static void test_iterations(void **state)
 {
     (void)state;
@@ -448,6 +464,8 @@ static void test_inject(void **state)
     assert_int_equal(opts.inject, LHV_INJECT_GUEST_HANG);
     assert_int_equal(parse("lhv.inject=vmread-unsupported"), 0);
     assert_int_equal(opts.inject, LHV_INJECT_VMREAD_UNSUPPORTED);
+    assert_int_equal(parse("lhv.inject=l0-hidden-access"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_L0_HIDDEN_ACCESS);
     refused_naming("lhv.inject=crash", "lhv.inject=crash", "expected lhv.inject=bsp-fault|");
     refused_naming("lhv.inject", "lhv.inject", "expected lhv.inject=");
     refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");
@@ -477,18 +495,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0");
 }
 
 static void test_option_names(void **state)
@@ -498,7 +516,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 14);
+    assert_int_equal(n, 15);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -512,6 +530,7 @@ static void test_option_names(void **state)
     assert_string_equal(lhv_option_names[11], "lhv.fuzz.replay");
     assert_string_equal(lhv_option_names[12], "lhv.fuzz.break");
     assert_string_equal(lhv_option_names[13], "lhv.bochs");
+    assert_string_equal(lhv_option_names[14], "lhv.l0");
 }
 
 static void test_all_together(void **state)
@@ -658,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_cpus),
         cmocka_unit_test(test_end),
         cmocka_unit_test(test_e9),
+        cmocka_unit_test(test_l0),
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_soak),
         cmocka_unit_test(test_test_timeout),

@@ -35,6 +35,7 @@ SCHEMA = "lhv-bench/1"
 QEMU_LAPIC_MHZ = 1000.0      # QEMU's emulated LAPIC timer runs at 1 GHz
 
 BANNER = re.compile(r"^LHV \d")
+L0_EXITS = re.compile(r"^L0: exits: (\d+) in all")  # LHV as L0, after its guest's end
 ONLINE = re.compile(r"^smp: (\d+) of (\d+) CPUs online")
 TIMER = re.compile(r"^timer: LAPIC timer ([0-9.]+) MHz by the PIT, ([0-9.]+) MHz by the ACPI PM")
 VMCALL = re.compile(r"^vmx: VMCALL round trip on CPU 0: min (\d+), median (\d+) TSC ticks")
@@ -222,6 +223,7 @@ def bench_sizes(figs):
 # ---------------------------------------------------------------------------
 # boots
 
+L0_LIMIT_X = 1.5  # issue #19: the guest's suite under the L0 against the same suite alone
 LHV_MILESTONES = ("banner", "all-cpus-online", "summary", "banner-to-summary")
 FLOOR_MILESTONES = ("summary",)     # its one line (GRUB's come first)
 VMX_FIGURES = ("vmcall", "cpuid", "rdmsr-bitmap-hit", "ept-violation")
@@ -328,7 +330,12 @@ def bochs_version_boots():
     return [Boot("bochs-%s-amd64-tigerlake-smp1" % version,
                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-version", version,
                   "--bochs-cpu", "tigerlake"], ("boot",))
-            for version in ("2.7", "3.0")]
+            for version in ("2.7", "3.0")] + [
+        # The same suite as the guest of LHV as L0 (docs/l0.md): its summary
+        # figure against the one above, and the L0's exit count
+        Boot("bochs-2.7-l0-amd64-tigerlake-smp1",
+             ["--subarch", "amd64", "--emulator", "bochs", "--bochs-version", "2.7",
+              "--bochs-cpu", "tigerlake", "--l0", "amd64"], ("boot",))]
 
 
 def first_time(lines, pattern):
@@ -370,6 +377,9 @@ def record_boot(figs, boot, result, only):
                                                            or "milestone missing"))
             else:
                 figs.add(key, "s", round(t, 3))
+    m = first_match(lines, L0_EXITS)
+    if "boot" in only and "boot" in boot.sections and m:
+        figs.add("l0/%s/exits" % boot.label, "exits", int(m.group(1)))
     if "vmx" in only and "vmx" in boot.sections:
         key = "vmx/%s/" % boot.label
         m = first_match(lines, VMCALL)
@@ -660,6 +670,11 @@ def check_targets(figures):
     add("VM-entry fuzzer at least %d trials/s of wall time (Bochs tigerlake, 1 CPU; amd64, i386)"
         % FUZZ_RATE_MIN, "trials/s", rates, lambda s: [get(n, s) for n in rates],
         lambda v: min(v) >= FUZZ_RATE_MIN)
+    l0pair = ("boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary",
+            "boot/bochs-2.7-amd64-tigerlake-smp1/summary")
+    add("the suite as the guest of LHV as L0 at most %gx the suite alone (Bochs 2.7 tigerlake, "
+        "1 CPU, amd64)" % L0_LIMIT_X, "x", l0pair, lambda s: [ratio(figures, *l0pair, s)],
+        lambda v: v[0] <= L0_LIMIT_X, timing=True)
     return out
 
 

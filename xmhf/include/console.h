@@ -30,6 +30,9 @@ void console_set_cpu_id(u32 (*fn)(void));
 /* Also sends every character to fn (the VGA text console), or stops with
  * NULL. */
 void console_set_mirror(void (*fn)(char c));
+/* Starts every line from here on with prefix (NULL: none): LHV as L0
+ * marks its lines "L0: " once its guest shares the console (docs/l0.md). */
+void console_set_prefix(const char *prefix);
 /* Turns the serial port output off (lhv.console=vga) or on again. */
 void console_set_serial(bool on);
 unsigned long console_lock(void);

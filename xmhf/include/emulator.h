@@ -15,6 +15,7 @@ enum emulator {
     EMU_XEN,
     EMU_HYPERV,
     EMU_VMWARE,
+    EMU_LHV, /* LHV as L0 (lhv.l0=1, docs/l0.md) */
 };
 
 /* The L0, found once (CPUID's hypervisor bit and leaves 0x40000000 +

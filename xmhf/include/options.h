@@ -33,6 +33,8 @@ enum lhv_inject {
     LHV_INJECT_BSP_HANG,           /* the BSP spins with interrupts off: the deadline ends it */
     LHV_INJECT_GUEST_HANG,         /* a guest spins with interrupts off: the deadline ends it */
     LHV_INJECT_VMREAD_UNSUPPORTED, /* vmr() of a field the CPU lacks: FATAL, not a value */
+    LHV_INJECT_L0_HIDDEN_ACCESS,   /* lhv.l0=1: the guest's first instruction reads the L0's
+                                      hidden range: FATAL naming the address and RIP */
 };
 
 /* lhv.bochs=: the Bochs version the runner started, as a bit so a deviation
@@ -61,6 +63,7 @@ struct lhv_options {
     u8 inject;                    /* lhv.inject=, an enum lhv_inject */
     u8 bochs;                     /* lhv.bochs=, an enum lhv_bochs_version */
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
+    bool l0;                      /* lhv.l0=1: run module 1 as a guest (docs/l0.md) */
     u8 console;                   /* lhv.console=: LHV_CONSOLE_* bits; 0 = the
                                      default for the boot (boot_params.h) */
 };

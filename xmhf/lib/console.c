@@ -142,6 +142,29 @@ static bool serial_off;
 void console_set_mirror(void (*fn)(char c)) { mirror = fn; }
 void console_set_serial(bool on) { serial_off = !on; }
 
+/* console_set_prefix: written before the first character of each line */
+static const char *line_prefix;
+static bool line_start = true;
+
+void console_set_prefix(const char *prefix)
+{
+    line_prefix = prefix;
+    line_start = true;
+}
+
+static void console_putc(char c);
+
+static void console_putc_prefixed(char c)
+{
+    if (line_start && line_prefix) {
+        line_start = false;
+        for (const char *p = line_prefix; *p; p++)
+            console_putc(*p);
+    }
+    line_start = c == '\n';
+    console_putc(c);
+}
+
 static void console_putc(char c)
 {
     if (!serial_off) {
@@ -159,7 +182,7 @@ void console_write(const char *s, size_t n)
 {
     unsigned long token = console_lock();
     for (size_t i = 0; i < n; i++)
-        console_putc(s[i]);
+        console_putc_prefixed(s[i]);
     console_unlock(token);
 }
 

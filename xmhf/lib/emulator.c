@@ -29,6 +29,7 @@ static const struct {
     {"XenVMMXenVMM", EMU_XEN},
     {"VMwareVMware", EMU_VMWARE},
     {"Microsoft Hv", EMU_HYPERV},
+    {"LHV L0      ", EMU_LHV}, /* LHV_L0_SIGNATURE, lhv/l0 */
 };
 
 /* lhv.bochs=: an enum lhv_bochs_version (options.h), 0 when not given */
@@ -121,6 +122,7 @@ const char *emulator_name(enum emulator e)
     case EMU_XEN: return "Xen";
     case EMU_HYPERV: return "Hyper-V";
     case EMU_VMWARE: return "VMware";
+    case EMU_LHV: return "LHV";
     case EMU_OTHER_HYPERVISOR: return other_name;
     default: return "none (bare metal)";
     }

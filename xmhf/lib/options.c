@@ -5,7 +5,7 @@
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
-    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", NULL,
+    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", "lhv.l0", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -15,6 +15,7 @@ const char *const lhv_option_names[] = {
 #define CPUS_FORM "expected lhv.cpus=N with N in 1..4096"
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
+#define L0_FORM "expected lhv.l0=0 or lhv.l0=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
@@ -26,7 +27,7 @@ const char *const lhv_option_names[] = {
 #define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|" \
-    "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported"
+    "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported|l0-hidden-access"
 
 void options_default(struct lhv_options *o)
 {
@@ -183,6 +184,15 @@ static const char *parse_e9(const char *v, size_t len, struct lhv_options *o)
     return NULL;
 }
 
+/* lhv.l0=1: LHV as L0, module 1 its guest (docs/l0.md) */
+static const char *parse_l0(const char *v, size_t len, struct lhv_options *o)
+{
+    if (!equals(v, len, "0") && !equals(v, len, "1"))
+        return L0_FORM;
+    o->l0 = v[0] == '1';
+    return NULL;
+}
+
 static const char *parse_iterations(const char *v, size_t len, struct lhv_options *o)
 {
     return parse_range(v, len, 1, 1000000000, &o->iterations) ? NULL : ITERATIONS_FORM;
@@ -254,6 +264,7 @@ static const char *parse_inject(const char *v, size_t len, struct lhv_options *o
         [LHV_INJECT_BSP_HANG] = "bsp-hang",
         [LHV_INJECT_GUEST_HANG] = "guest-hang",
         [LHV_INJECT_VMREAD_UNSUPPORTED] = "vmread-unsupported",
+        [LHV_INJECT_L0_HIDDEN_ACCESS] = "l0-hidden-access",
     };
     for (u8 i = 1; i < sizeof(names) / sizeof(names[0]); i++)
         if (equals(v, len, names[i])) {
@@ -308,6 +319,7 @@ static const struct option {
     { "lhv.fuzz.replay", FUZZ_REPLAY_FORM, parse_fuzz_replay },
     { "lhv.fuzz.break", FUZZ_BREAK_FORM, parse_fuzz_break },
     { "lhv.bochs", BOCHS_FORM, parse_bochs },
+    { "lhv.l0", L0_FORM, parse_l0 },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */

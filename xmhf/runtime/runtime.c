@@ -49,6 +49,9 @@ void runtime_main(const struct lhv_boot_params *p)
         fatal("runtime: %s: init accepted a command line the runtime refuses; "
               "use init and image from the same build", err);
     end_set_action(options.end);
+    /* LHV as L0 shares the console with its guest: its lines say "L0: " */
+    if (options.l0)
+        console_set_prefix("L0: ");
     emulator_set_bochs_version(options.bochs);
     verdict_select(options.tests);
     print_banner(p);

@@ -1,0 +1,125 @@
+/* LHV as L0 (lhv.l0=1, docs/l0.md): a thin pass-through hypervisor that
+ * boots module 1, a multiboot kernel, as its guest on every CPU, in VMX
+ * non-root operation with EPT. One file per concept:
+ *   loader.c  the guest kernel and its multiboot information
+ *   memory.c  the L0's footprint, the RAM that stands in for it, the EPT
+ *   vcpu.c    the guest's VMCS on each CPU (multiboot entry, INIT, SIPI)
+ *   exits.c   the exits it must take: CPUID, end actions, INIT/SIPI, CRs
+ *   task.c    task switches of a 32-bit guest
+ *   tests.c   the L0's own l0/... verdicts, after the guest's end action
+ *   l0.c      the order of it all
+ * The L0 is amd64 only (the guest may be either subarch); on i386 only
+ * l0_check is built and it refuses. */
+#ifndef LHV_L0_H
+#define LHV_L0_H
+
+#include "boot_params.h"
+#include "options.h"
+
+/* Before the platform comes up: the module list (FATAL when it is not a
+ * guest kernel this L0 can load) and, on i386, the refusal. */
+void l0_check(const struct lhv_boot_params *p);
+/* After the platform and VMX are up: loads the guest, starts it on every
+ * CPU; never returns (the guest's end action ends the run). */
+__attribute__((noreturn)) void l0_run(const struct lhv_boot_params *p,
+                                      const struct lhv_options *opts);
+
+#ifdef __x86_64__
+#include "percpu.h"
+#include "vmx/ept.h"
+
+/* CPUID leaf 0x40000000 of the guest: EBX ECX EDX = "LHV L0      " (the
+ * guest's emulator detection names it "LHV", xmhf/lib/emulator.c) */
+#define LHV_L0_SIGNATURE_EBX 0x2056484cu /* "LHV " */
+#define LHV_L0_SIGNATURE_ECX 0x2020304cu /* "L0  " */
+#define LHV_L0_SIGNATURE_EDX 0x20202020u /* "    " */
+
+/* --- memory.c --- */
+struct l0_memory {
+    u64 own_base, own_end; /* the L0's footprint, 2 MiB aligned: image, bss, SL area
+                              (page tables, boot parameters), allocator pool */
+    u64 backing;           /* host RAM that the guest sees at [own_base, own_end) */
+    struct lhv_mmap_entry map[LHV_MMAP_MAX]; /* the guest's memory map */
+    u32 map_count;
+    struct ept ept;
+};
+extern struct l0_memory l0_mem;
+/* Chooses the backing RAM and writes the guest's map; NULL or why not. */
+const char *l0_memory_plan(const struct lhv_boot_params *p);
+/* Builds the EPT (identity, the footprint remapped, the backing absent). */
+void l0_memory_build_ept(void);
+/* Where guest-physical gpa lives in host memory; ~0 when it is hidden. */
+u64 l0_gpa_to_hpa(u64 gpa);
+/* True when [gpa, gpa+len) is RAM of the guest's map. */
+bool l0_guest_ram(u64 gpa, u64 len);
+
+/* --- loader.c --- */
+struct l0_guest_image {
+    u32 entry;         /* EIP at the multiboot entry */
+    u32 mbi;           /* EBX: the multiboot information built for it */
+    u64 load_lo, load_hi; /* guest-physical span of the kernel (bss included) */
+    char kind[8];      /* "ELF" or "a.out" */
+};
+extern struct l0_guest_image l0_image;
+/* Checks module 1 and the modules' places (FATAL); with `load` copies the
+ * kernel and builds the multiboot information in guest memory. */
+void l0_loader(const struct lhv_boot_params *p, bool load);
+
+/* --- vcpu.c --- */
+struct l0_vcpu {
+    struct guest_regs regs; /* first: vmx_run's exit stub passes it */
+    void *vmcs;
+    u32 cpu;
+    bool launched;
+    volatile bool waiting;  /* entered in wait-for-SIPI, not started yet */
+    volatile bool started;  /* ran guest code in VMX non-root (BSP, or after a SIPI) */
+    u32 sipi_vector;
+    bool sipi_fresh;        /* entered after a SIPI, no exit since */
+    u32 inits, sipis;
+    u32 inits_dropped;      /* INIT IPIs for it the L0 did not send (exits.c) */
+    u64 exits;
+    u64 cpuid_exits, io_exits, cr_exits;
+};
+extern struct l0_vcpu l0_vcpus[LHV_MAX_CPUS];
+/* Makes this CPU's guest VMCS current: controls, host state, EPT */
+void l0_vcpu_init(struct l0_vcpu *v);
+/* Guest state: the multiboot entry (BSP), INIT (wait-for-SIPI), SIPI */
+void l0_vcpu_multiboot_state(struct l0_vcpu *v, u32 eip, u32 mbi);
+void l0_vcpu_init_state(struct l0_vcpu *v);
+void l0_vcpu_sipi_state(struct l0_vcpu *v, u32 vector);
+/* 32-bit protected mode, flat, paging off, at eip (the L0's own probes) */
+void l0_vcpu_flat32_state(struct l0_vcpu *v, u32 eip);
+/* Enters the guest until the run ends (never returns but for a probe) */
+void l0_vcpu_run(struct l0_vcpu *v);
+/* The controls and bitmaps the CPU must allow: NULL or what is missing */
+const char *l0_vcpu_unsupported(void);
+void l0_vcpu_setup_bitmaps(u16 pm1a_cnt);
+
+/* --- exits.c --- */
+enum l0_end_kind { L0_END_NONE, L0_END_POWEROFF, L0_END_RESET };
+struct l0_end {
+    enum l0_end_kind kind;
+    const char *how;  /* "ACPI S5", "isa-debug-exit", ... */
+    u32 port, value, cpu;
+    bool failed;      /* isa-debug-exit with a failure status */
+};
+extern struct l0_end l0_end;
+/* Probe mode: exits stop the run (tests.c reads them) instead of their
+ * normal handling, but for CPUID. */
+extern volatile bool l0_probing;
+/* vmx_run's handler (EXIT_RESUME or, probing, EXIT_STOP) */
+enum exit_action l0_on_exit(struct guest_regs *regs);
+/* Guest state for a FATAL line */
+void l0_guest_state_line(char *buf, size_t n);
+
+/* --- task.c --- */
+/* Emulates the task switch that exited; NULL or what it could not do */
+const char *l0_task_switch(struct l0_vcpu *v, u64 qual);
+
+/* --- tests.c --- */
+/* After the guest's end action, on the CPU that took it: the l0/...
+ * verdicts, SUMMARY, then the real end action. */
+__attribute__((noreturn)) void l0_finish(struct l0_vcpu *v);
+#endif
+
+#endif
