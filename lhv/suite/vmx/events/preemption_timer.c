@@ -19,7 +19,7 @@ extern char guest_entry[]; /* the guest's first instruction (enter-SUBARCH.S) */
  * VMX-preemption timer value" (exit control bit 22, 25.7.1) another exit
  * stores the remaining count in the field (28.3.4). */
 
-#define PT_COUNTS_TSC (1u << 20)   /* the rate run: timer set to this many ticks */
+#define PT_COUNTS_TSC (1u << 18)   /* the rate run: timer set to this many ticks */
 #define PT_SPINS (1u << 23)        /* the guest gives up after so many turns */
 #define PT_SAVE_START (1u << 30)   /* a count that does not run out here */
 

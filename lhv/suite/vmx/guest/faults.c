@@ -134,7 +134,7 @@ VMX_TEST_ALL_CPUS("vmx/fault-in-guest-handler", check_fault_in_guest_handler);
  * instead of starting again. The loop is long but not endless (2^28 turns),
  * so a timer that never fires ends as a FAIL, not a hang. */
 
-#define LOOP_TSC_TICKS (1u << 20) /* when the timer should fire */
+#define LOOP_TSC_TICKS (1u << 17) /* when the timer should fire: well into the loop */
 #define LOOP_TURNS (1u << 28)
 
 static void guest_loop(void *arg)
