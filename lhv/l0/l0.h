@@ -116,6 +116,31 @@ void l0_guest_state_line(char *buf, size_t n);
 /* Emulates the task switch that exited; NULL or what it could not do */
 const char *l0_task_switch(struct l0_vcpu *v, u64 qual);
 
+/* Guest-linear memory through the guest's paging (none, 32-bit, PAE,
+ * 4-level) and the EPT map; false when a page is not there */
+bool l0_guest_copy(u64 la, void *buf, u32 n, bool write);
+
+/* --- nested.c (lhv.l0.nested=1, docs/l0.md "Nested VMX") --- */
+extern bool l0_nested;
+#define L0_VMCS_REVISION 0x4c30u /* "0L": the VMCS revision identifier L1 sees */
+/* On the BSP with its guest's VMCS current: the fields the CPU has */
+void l0_nested_setup(void);
+/* The MSR bitmap bits of the emulated MSRs */
+void l0_nested_msr_bitmap(u8 *bitmap);
+/* CPUID.1:ECX as the guest sees it */
+u32 l0_nested_cpuid1_ecx(u32 ecx);
+/* A VMX instruction's, RDMSR's or WRMSR's exit; false: not one it takes */
+bool l0_nested_exit(struct l0_vcpu *v, u32 reason);
+/* MOV to CR0/CR4 that VMX operation forbids (#GP injected): true */
+bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value);
+/* Emulated instructions by exit reason 18..27 (VMCALL..VMXON) */
+#define L0_NESTED_INSNS 10
+struct l0_nested_counts {
+    u32 insn[L0_NESTED_INSNS];
+    u32 fail_valid, fail_invalid, ud, gp;
+};
+extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
+
 /* --- tests.c --- */
 /* After the guest's end action, on the CPU that took it: the l0/...
  * verdicts, SUMMARY, then the real end action. */
