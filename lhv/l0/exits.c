@@ -223,7 +223,7 @@ static u64 *gpr(struct l0_vcpu *v, u32 n)
 
 /* A PAE guest's PDPTEs come from the VMCS on VM entry (27.3.2.4): load
  * them when a CR write starts PAE paging, as the processor would. */
-static void load_pdptes(void)
+void l0_load_pdptes(void)
 {
     u64 cr3 = vmr(GUEST_CR3) & ~0x1full, hpa = l0_gpa_to_hpa(cr3);
     const u64 *pdpt = (const u64 *)(uintptr_t)hpa;
@@ -265,7 +265,7 @@ static void do_cr(struct l0_vcpu *v, u64 qual)
     }
     if ((vmr(GUEST_CR0) & CR0_PG) && (vmr(GUEST_CR4) & CR4_PAE) &&
         !(vmr(GUEST_IA32_EFER) & EFER_LMA))
-        load_pdptes();
+        l0_load_pdptes();
     skip();
 }
 
@@ -293,14 +293,16 @@ enum exit_action l0_on_exit(struct guest_regs *regs)
     if (vmr(GUEST_INTERRUPTIBILITY_INFO) & INTR_BLOCKING_SMI)
         vmw(GUEST_INTERRUPTIBILITY_INFO,
             vmr(GUEST_INTERRUPTIBILITY_INFO) & ~(u64)INTR_BLOCKING_SMI);
+    if (l0_nested_in_l2(v))
+        return l0_nested_l2_exit(v, reason);
     bool fresh = v->sipi_fresh;
     v->launched = true;
     v->exits++;
     v->sipi_fresh = false;
     if (l0_probing && reason != EXIT_REASON_CPUID)
         return EXIT_STOP;
-    if (l0_nested_exit(v, reason))
-        return EXIT_RESUME;
+    if (l0_nested_exit(v, reason)) /* EXIT_STOP: it made VMCS02 current */
+        return v->switched ? EXIT_STOP : EXIT_RESUME;
     switch (reason) {
     case EXIT_REASON_CPUID:
         do_cpuid(v);

@@ -79,6 +79,8 @@ struct l0_vcpu {
     u32 inits_dropped;      /* INIT IPIs for it the L0 did not send (exits.c) */
     u64 exits;
     u64 cpuid_exits, io_exits, cr_exits;
+    bool switched;          /* nested.c made another VMCS current: enter it */
+    bool launch_next;       /* ... with VMLAUNCH (a fresh VMCS02) */
 };
 extern struct l0_vcpu l0_vcpus[LHV_MAX_CPUS];
 /* Makes this CPU's guest VMCS current: controls, host state, EPT */
@@ -131,6 +133,12 @@ void l0_nested_msr_bitmap(u8 *bitmap);
 u32 l0_nested_cpuid1_ecx(u32 ecx);
 /* A VMX instruction's, RDMSR's or WRMSR's exit; false: not one it takes */
 bool l0_nested_exit(struct l0_vcpu *v, u32 reason);
+/* L2 runs on this CPU (VMCS02 current) */
+bool l0_nested_in_l2(struct l0_vcpu *v);
+/* An exit of L2: reflected to L1 (EXIT_STOP: l0_vcpu_run enters VMCS01 again) */
+enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason);
+/* A PAE guest's PDPTEs from its CR3 into the current VMCS (exits.c) */
+void l0_load_pdptes(void);
 /* MOV to CR0/CR4 that VMX operation forbids (#GP injected): true */
 bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value);
 /* Emulated instructions by exit reason 18..27 (VMCALL..VMXON) */
@@ -138,6 +146,7 @@ bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value);
 struct l0_nested_counts {
     u32 insn[L0_NESTED_INSNS];
     u32 fail_valid, fail_invalid, ud, gp;
+    u32 l2_entries, l2_exits;
 };
 extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 

@@ -65,6 +65,9 @@ struct nested_cpu {
     u64 vmxon_ptr, current;
     struct vmcs12 cache[VMCS12_CACHED];
     u32 evict;
+    bool l2;               /* L2 runs: VMCS02 is current */
+    void *vmcs02;
+    struct ecm_vmcs *ecm;  /* VMCS12 as the entry model reads it */
 };
 
 bool l0_nested;
@@ -485,22 +488,236 @@ static void do_vmread_vmwrite(struct l0_vcpu *v, struct nested_cpu *c, bool writ
     succeed();
 }
 
-/* VMLAUNCH/VMRESUME: their checks before the VM entry (31.3); the entry
- * of L2 itself is not emulated yet */
+/* --- VM entry of L2 and its exits (the simplest case) --------------- */
+
+static bool has(u32 slot) { return fields[slot / 64] & (1ull << (slot % 64)); }
+static u32 slot_encoding(u32 s) { return (s >> 7) << 13 | ((s >> 5) & 3) << 10 | (s & 31) << 1; }
+
+static bool ecm_read_gpa(const void *ctx, u64 pa, void *buf, u32 len)
+{
+    (void)ctx;
+    return phys_copy(pa, buf, len, false);
+}
+
+static bool ecm_wrmsr_any(const void *ctx, u32 msr, u64 value)
+{
+    (void)ctx, (void)msr, (void)value;
+    return true;
+}
+
+/* The entry model's verdict on VMCS12 with the L0's capability MSRs */
+static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool launched)
+{
+    static const u32 msrs[7] = {MSR_IA32_VMX_BASIC, MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+                                MSR_IA32_VMX_TRUE_PROCBASED_CTLS, 0,
+                                MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
+                                MSR_IA32_VMX_MISC};
+    struct ecm_caps k = {0};
+    struct ecm_cpu p = {0};
+    struct ecm_result r;
+    u64 *kv = &k.basic; /* basic pin proc proc2 exit entry misc, in this order */
+    for (u32 i = 0; i < 7; i++)
+        if (msrs[i])
+            vmx_msr(msrs[i], &kv[i]);
+    vmx_msr(MSR_IA32_VMX_CR0_FIXED0, &k.cr0_fixed0);
+    vmx_msr(MSR_IA32_VMX_CR0_FIXED1, &k.cr0_fixed1);
+    vmx_msr(MSR_IA32_VMX_CR4_FIXED0, &k.cr4_fixed0);
+    vmx_msr(MSR_IA32_VMX_CR4_FIXED1, &k.cr4_fixed1);
+    if (!c->ecm)
+        c->ecm = alloc_pages(1);
+    for (u32 sl = 0; sl < ECM_SLOTS; sl++)
+        c->ecm->f[sl] = has(sl) ? field_get(img, sl) : 0;
+    p.maxphyaddr = (u8)maxphyaddr();
+    p.linear_bits = (u8)((cpuid(0x80000008u, 0).eax >> 8) & 0xff);
+    p.intel64 = true;
+    p.ia32e = (vmr(GUEST_IA32_EFER) & EFER_LMA) != 0;
+    p.vmresume = resume;
+    p.launched = launched;
+    p.rtm = (cpuid(7, 0).ebx >> 11) & 1;
+    p.sgx = (cpuid(7, 0).ebx >> 2) & 1;
+    p.efer_valid = 0xd01; /* SCE LME LMA NXE */
+    p.debugctl_valid = 0x3;
+    p.read = ecm_read_gpa;
+    p.wrmsr_ok = ecm_wrmsr_any;
+    ecm_predict(c->ecm, &k, &p, &r);
+    return r.outcome;
+}
+
+/* CR0/CR4 of L1: its value in the read shadow, the fixed bits kept */
+static void l1_cr(u32 field, u32 shadow, u64 value, u64 fixed0, u64 fixed1)
+{
+    vmw(shadow, value);
+    vmw(field, (value | fixed0) & fixed1);
+}
+
+/* L1 after a VM exit from L2 or a failed VM entry: VMCS12's host state
+ * (27.5), in VMCS01 (current) */
+static void load_l1_host(u8 *img)
+{
+    const struct vmx_caps *k = &vmx_caps;
+#define H(enc) field_get(img, ecm_slot(enc))
+    u32 exit = (u32)H(VM_EXIT_CONTROLS);
+    bool wide = exit & EXIT_HOST_ADDRESS_SPACE_SIZE;
+    u64 efer = (exit & EXIT_LOAD_IA32_EFER) ? H(HOST_IA32_EFER) : vmr(GUEST_IA32_EFER);
+    efer = wide ? efer | EFER_LMA | EFER_LME : efer & ~(u64)(EFER_LMA | EFER_LME);
+    l1_cr(GUEST_CR0, CR0_READ_SHADOW, H(HOST_CR0), k->cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG),
+          k->cr0_fixed1);
+    l1_cr(GUEST_CR4, CR4_READ_SHADOW, H(HOST_CR4), k->cr4_fixed0, k->cr4_fixed1);
+    vmw(GUEST_CR3, H(HOST_CR3));
+    vmw(GUEST_DR7, 0x400);
+    vmw(GUEST_IA32_DEBUGCTL, 0);
+    vmw(GUEST_SYSENTER_CS, H(HOST_IA32_SYSENTER_CS));
+    vmw(GUEST_SYSENTER_ESP, H(HOST_IA32_SYSENTER_ESP));
+    vmw(GUEST_SYSENTER_EIP, H(HOST_IA32_SYSENTER_EIP));
+    vmw(GUEST_IA32_EFER, efer);
+    u64 entry01 = vmr(VM_ENTRY_CONTROLS) & ~(u64)ENTRY_IA32E_MODE_GUEST;
+    vmw(VM_ENTRY_CONTROLS, entry01 | (wide ? ENTRY_IA32E_MODE_GUEST : 0));
+    for (u32 seg = 0; seg < 6; seg++) { /* ES CS SS DS FS GS */
+        u16 sel = (u16)H(HOST_ES_SELECTOR + 2 * seg);
+        u32 ar = seg == 1 ? (wide ? 0xa09bu : 0xc09bu) : sel ? 0xc093u : 0x10000u;
+        u64 base = seg == 4 ? H(HOST_FS_BASE) : seg == 5 ? H(HOST_FS_BASE + 2) : 0;
+        vmcs_guest_segment(GUEST_ES_SELECTOR + 2 * seg, sel, base, 0xffffffffu, ar);
+    }
+    vmcs_guest_segment(GUEST_TR_SELECTOR, (u16)H(HOST_TR_SELECTOR), H(HOST_TR_BASE), 0x67,
+                       0x8b);
+    vmcs_guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, 0x10000);
+    vmw(GUEST_GDTR_BASE, H(HOST_GDTR_BASE));
+    vmw(GUEST_GDTR_LIMIT, 0xffff);
+    vmw(GUEST_IDTR_BASE, H(HOST_IDTR_BASE));
+    vmw(GUEST_IDTR_LIMIT, 0xffff);
+    vmw(GUEST_RIP, H(HOST_RIP));
+    vmw(GUEST_RSP, H(HOST_RSP));
+    vmw(GUEST_RFLAGS, 0x2);
+    vmw(GUEST_INTERRUPTIBILITY_INFO, 0);
+    vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+    vmw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, 0);
+    if ((H(HOST_CR4) & CR4_PAE) && !wide)
+        l0_load_pdptes();
+#undef H
+}
+
+/* VMCS02: VMCS12's controls and guest state, the L0's host state, EPT
+ * (the L0's: L1 has no EPT, so L2's guest-physical space is L1's) */
+static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
+{
+    u64 host[128]; /* the L0's host-state fields, by width and index */
+    u64 entry01 = vmr(VM_ENTRY_CONTROLS), exit01 = vmr(VM_EXIT_CONTROLS);
+    u64 pat01 = (entry01 & ENTRY_LOAD_IA32_PAT) ? vmr(GUEST_IA32_PAT) : 0;
+    u64 efer01 = vmr(GUEST_IA32_EFER);
+    u64 bitmap = field_get(img, ecm_slot(MSR_BITMAP));
+    u32 proc = (u32)field_get(img, ecm_slot(CPU_BASED_VM_EXEC_CONTROL));
+    u32 entry = (u32)field_get(img, ecm_slot(VM_ENTRY_CONTROLS));
+
+    if (field_get(img, ecm_slot(VM_EXIT_MSR_STORE_COUNT)) ||
+        field_get(img, ecm_slot(VM_EXIT_MSR_LOAD_COUNT)) ||
+        field_get(img, ecm_slot(VM_ENTRY_MSR_LOAD_COUNT)))
+        return "MSR load/store areas";
+    if ((proc & CPU_USE_MSR_BITMAPS) && !l0_guest_ram(bitmap, PAGE_SIZE))
+        return "an MSR bitmap outside the guest's RAM";
+    for (u32 sl = 0; sl < ECM_SLOTS; sl++)
+        if (((sl >> 5) & 3) == 3 && has(sl))
+            host[(sl >> 7) * 32 + (sl & 31)] = vmr(slot_encoding(sl));
+    if (!c->vmcs02)
+        c->vmcs02 = vmx_alloc_region();
+    if (vmx_vmclear((uintptr_t)c->vmcs02) != VMX_OK ||
+        vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
+        fatal("nested VMX: CPU %u: VMCLEAR/VMPTRLD of VMCS02 failed", v->cpu);
+    for (u32 sl = 0; sl < ECM_SLOTS; sl++) {
+        u32 type = (sl >> 5) & 3;
+        if (!has(sl) || type == 1)
+            continue;
+        vmw(slot_encoding(sl), type == 3 ? host[(sl >> 7) * 32 + (sl & 31)] : field_get(img, sl));
+    }
+    vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
+    vmw(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_EPT);
+    vmw(EPT_POINTER, l0_mem.ept.eptp);
+    if (proc & CPU_USE_MSR_BITMAPS)
+        vmw(MSR_BITMAP, l0_gpa_to_hpa(bitmap));
+    vmw(VM_EXIT_CONTROLS, exit01);
+    if (!(entry & ENTRY_LOAD_IA32_EFER)) {
+        u64 efer = efer01 & ~(u64)(EFER_LMA | EFER_LME);
+        vmw(GUEST_IA32_EFER, efer | ((entry & ENTRY_IA32E_MODE_GUEST) ? EFER_LMA | EFER_LME : 0));
+    }
+    entry |= ENTRY_LOAD_IA32_EFER | (u32)(entry01 & ENTRY_LOAD_IA32_PAT);
+    vmw(VM_ENTRY_CONTROLS, entry);
+    if (entry01 & ENTRY_LOAD_IA32_PAT)
+        vmw(GUEST_IA32_PAT, pat01);
+    vmw(VMCS_LINK_POINTER, ~0ull);
+    c->l2 = true;
+    v->switched = true;
+    v->launch_next = true;
+    return NULL;
+}
+
+bool l0_nested_in_l2(struct l0_vcpu *v) { return ncpu[v->cpu].l2; }
+
+enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
+{
+    struct nested_cpu *c = &ncpu[v->cpu];
+    u8 *img = image(c);
+    u32 exit12 = (u32)field_get(img, ecm_slot(VM_EXIT_CONTROLS));
+    u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER));
+
+    if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION ||
+        (reason & 0xffff) == EXIT_REASON_EPT_MISCONFIG) {
+        char state[220];
+        l0_guest_state_line(state, sizeof(state));
+        fatal("nested VMX: L2 on CPU %u touched guest-physical 0x%llx, which is not L1's "
+              "memory (exit %u, qualification 0x%llx); %s", v->cpu,
+              vmr(GUEST_PHYSICAL_ADDRESS), reason & 0xffff, vmr(EXIT_QUALIFICATION), state);
+    }
+    l0_nested_counts[v->cpu].l2_exits++;
+    for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
+        u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
+        if (!has(sl) || (type != 1 && type != 2) || enc == VM_INSTRUCTION_ERROR ||
+            enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT)
+            continue;
+        field_set(img, sl, vmr(enc));
+    }
+    if (!(exit12 & EXIT_SAVE_IA32_EFER))
+        field_set(img, ecm_slot(GUEST_IA32_EFER), efer12);
+    field_set(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD),
+              field_get(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD)) & ~(u64)INTR_INFO_VALID);
+    c->l2 = false;
+    if (vmx_vmptrld((uintptr_t)v->vmcs) != VMX_OK)
+        fatal("nested VMX: CPU %u: VMPTRLD of VMCS01 failed", v->cpu);
+    load_l1_host(img);
+    v->switched = true;
+    return EXIT_STOP;
+}
+
+/* VMLAUNCH/VMRESUME (31.3): the checks before the VM entry, then the
+ * entry model on VMCS12 (27.1-27.3), then L2 */
 static void do_vmentry(struct l0_vcpu *v, struct nested_cpu *c, bool resume)
 {
     if (c->current == NO_VMCS12)
         return vmfail(v, 0);
     if (vmr(GUEST_INTERRUPTIBILITY_INFO) & INTR_BLOCKING_MOV_SS)
         return vmfail(v, VMX_ERROR_MOV_SS_BLOCKING);
-    u32 launched = *(u32 *)(image(c) + VMCS12_LAUNCH);
-    if (!resume && launched)
+    u8 *img = image(c);
+    u32 *launched = (u32 *)(img + VMCS12_LAUNCH);
+    if (!resume && *launched)
         return vmfail(v, VMX_ERROR_VMLAUNCH_NON_CLEAR);
-    if (resume && !launched)
+    if (resume && !*launched)
         return vmfail(v, VMX_ERROR_VMRESUME_NON_LAUNCHED);
-    fatal("nested VMX: CPU %u: %s of the VMCS at 0x%llx would enter L2, which this L0 does not "
-          "emulate yet (issue #20); docs/l0.md \"Nested VMX\" says what it does",
-          v->cpu, resume ? "VMRESUME" : "VMLAUNCH", c->current);
+    struct ecm_outcome o = model(c, img, resume, *launched);
+    if (o.kind == ECM_VMFAIL)
+        return vmfail(v, o.code);
+    if (o.kind == ECM_EXIT_FAIL) { /* 27.8: an exit with bit 31 set, host state loaded */
+        field_set(img, ecm_slot(VM_EXIT_REASON), o.code | EXIT_REASON_ENTRY_FAILURE);
+        field_set(img, ecm_slot(EXIT_QUALIFICATION), o.qual);
+        load_l1_host(img);
+        return;
+    }
+    const char *why = o.kind == ECM_UNDEFINED ? "a VMCS12 whose entry the SDM leaves undefined"
+                                              : enter_l2(v, c, img);
+    if (why)
+        fatal("nested VMX: CPU %u: %s of the VMCS at 0x%llx: %s, which this L0 does not "
+              "emulate yet (issue #20)", v->cpu, resume ? "VMRESUME" : "VMLAUNCH", c->current,
+              why);
+    *launched = 1;
+    l0_nested_counts[v->cpu].l2_entries++;
 }
 
 static void do_msr(struct l0_vcpu *v, bool write)

@@ -278,7 +278,16 @@ void l0_vcpu_sipi_state(struct l0_vcpu *v, u32 vector)
 
 void l0_vcpu_run(struct l0_vcpu *v)
 {
-    int r = vmx_run(&v->regs, v->launched, l0_on_exit, l0_on_exit);
+    int r;
+    bool launched = v->launched;
+    for (;;) {
+        r = vmx_run(&v->regs, launched, l0_on_exit, l0_on_exit);
+        if (r != 0 || !v->switched)
+            break;
+        v->switched = false; /* nested.c switched between VMCS01 and VMCS02 */
+        launched = !v->launch_next;
+        v->launch_next = false;
+    }
     if (r == 0 && l0_probing)
         return; /* a probe stopped */
     u64 err = 0;
