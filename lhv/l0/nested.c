@@ -644,6 +644,11 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     if (entry01 & ENTRY_LOAD_IA32_PAT)
         vmw(GUEST_IA32_PAT, pat01);
     vmw(VMCS_LINK_POINTER, ~0ull);
+    /* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS
+     * (27.3.2.4); without it, as L1 has it, from CR3: load them */
+    u64 cr0 = field_get(img, ecm_slot(GUEST_CR0)), cr4 = field_get(img, ecm_slot(GUEST_CR4));
+    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(entry & ENTRY_IA32E_MODE_GUEST))
+        l0_load_pdptes();
     c->l2 = true;
     v->switched = true;
     v->launch_next = true;
@@ -671,7 +676,8 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
         u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
         if (!has(sl) || (type != 1 && type != 2) || enc == VM_INSTRUCTION_ERROR ||
-            enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT)
+            enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT ||
+            (enc >= GUEST_PDPTE0 && enc <= GUEST_PDPTE0 + 6)) /* saved with EPT only */
             continue;
         field_set(img, sl, vmr(enc));
     }

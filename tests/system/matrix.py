@@ -37,7 +37,8 @@ class Case:
 
 
 # The guest's tests that pass on the L0's nested VMX today (docs/l0.md "Nested VMX")
-L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmread-vmwrite-widths", "vmx/vmwrite-read-only")
+L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmcs-lifecycle", "vmx/vmxoff-vmxon", "vmx/vmread-vmwrite-widths",
+                   "vmx/vmwrite-read-only", "vmx/vmclear-writes-vmcs", "vmx/vmxon-region-checks")
 
 def boot_cases():
     """Both subarchs x GRUB/direct x 1/4 CPUs x 512M/2G, and amd64 with 6G
@@ -286,8 +287,8 @@ def l0_cases(work, bin_dir):
              Case("l0-i386-bochs-tigerlake-smp1",
                   ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
                    "--smp", "1", "--l0", "i386"]),
-             # nested VMX (lhv.l0.nested=1): the guest's own VMX tests that need no
-             # VM entry of L2, on the L0's emulated VMXON/VMCLEAR/VMPTRLD/VMREAD/VMWRITE
+             # nested VMX (lhv.l0.nested=1): the guest's own VMX basics on the L0's
+             # emulated VMX instructions, their guests (L2) entered through VMCS02
              ] + [Case("l0-nested-%s-bochs-tigerlake-smp1" % guest,
                        ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
                         "--smp", "1", "--l0", guest, "--cmdline",
