@@ -18,8 +18,13 @@
  * memory map is read or written: elsewhere (MMIO, the L0's hidden range)
  * a read gives all ones and a write goes nowhere, what the processor
  * finds where no memory is -- so VMPTRLD or VMXON of such an address
- * fails on the revision identifier. VM entry of L2 is not emulated yet:
- * VMLAUNCH/VMRESUME get their checks of 31.3 up to the entry itself. */
+ * fails on the revision identifier.
+ *
+ * L2, the simplest case: VMLAUNCH/VMRESUME judge VMCS12 with the entry
+ * model (entry_checks.h) and run L2 on a VMCS02 built from VMCS12, the
+ * L0's host state and its EPT (L1 has no EPT); every exit of L2 is
+ * reflected to L1 (VMCS12's exit information and guest state written,
+ * its host state loaded into L1, 27.2-27.5). */
 #include "l0/l0.h"
 
 #ifdef __x86_64__
