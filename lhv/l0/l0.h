@@ -119,8 +119,9 @@ void l0_guest_state_line(char *buf, size_t n);
 const char *l0_task_switch(struct l0_vcpu *v, u64 qual);
 
 /* Guest-linear memory through the guest's paging (none, 32-bit, PAE,
- * 4-level) and the EPT map; false when a page is not there */
-bool l0_guest_copy(u64 la, void *buf, u32 n, bool write);
+ * 4-level) and the EPT map: 0 done, 1 a page not present in the guest's
+ * paging (its #PF), 2 a guest-physical address outside its memory */
+int l0_guest_copy(u64 la, void *buf, u32 n, bool write);
 
 /* --- nested.c (lhv.l0.nested=1, docs/l0.md "Nested VMX") --- */
 extern bool l0_nested;
@@ -145,7 +146,7 @@ bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value);
 #define L0_NESTED_INSNS 10
 struct l0_nested_counts {
     u32 insn[L0_NESTED_INSNS];
-    u32 fail_valid, fail_invalid, ud, gp;
+    u32 fail_valid, fail_invalid, ud, gp, pf;
     u32 l2_entries, l2_exits;
 };
 extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];

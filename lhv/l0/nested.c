@@ -390,12 +390,22 @@ static u64 operand_address(struct l0_vcpu *v, u32 info, u64 disp)
     return long64() ? a : a & 0xffffffffull;
 }
 
-static void operand_copy(struct l0_vcpu *v, u64 la, void *buf, u32 n, bool write)
+/* false: the instruction faulted (#PF injected, CR2 the address: SDM 3A
+ * 4.7; the fault comes before any other effect of the instruction) */
+static bool operand_copy(struct l0_vcpu *v, u64 la, void *buf, u32 n, bool write)
 {
-    if (!l0_guest_copy(la, buf, n, write))
+    int r = l0_guest_copy(la, buf, n, write);
+    if (r == 2)
         fatal("nested VMX: CPU %u: the operand of a VMX instruction at guest-linear 0x%llx is "
-              "not mapped (RIP 0x%llx): the #PF it deserves is not emulated",
-              v->cpu, la, vmr(GUEST_RIP));
+              "not in the guest's memory (RIP 0x%llx)", v->cpu, la, vmr(GUEST_RIP));
+    if (r == 0)
+        return true;
+    __asm__ volatile("mov %0, %%cr2" : : "r"(la)); /* VM entry leaves CR2 alone */
+    vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, write ? PF_WRITE : 0); /* not present, CPL 0 */
+    vmw(VM_ENTRY_INTR_INFO_FIELD,
+        INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_PF) | INTR_INFO_DELIVER_CODE);
+    l0_nested_counts[v->cpu].pf++;
+    return false;
 }
 
 /* --- the instructions (31.3) ------------------------------------------- */
@@ -470,8 +480,8 @@ static void do_vmread_vmwrite(struct l0_vcpu *v, struct nested_cpu *c, bool writ
     if (write) {
         if (info & INFO_REG_OPERAND)
             value = get_reg(v, (info >> 3) & 15);
-        else
-            operand_copy(v, la, &value, size, false);
+        else if (!operand_copy(v, la, &value, size, false))
+            return;
         if (!wide)
             value &= 0xffffffffull;
         if (((enc >> 10) & 3) == 1) /* exit information: IA32_VMX_MISC bit 29 is 0 */
@@ -487,8 +497,8 @@ static void do_vmread_vmwrite(struct l0_vcpu *v, struct nested_cpu *c, bool writ
             value &= 0xffffffffull;
         if (info & INFO_REG_OPERAND)
             set_reg(v, (info >> 3) & 15, value);
-        else
-            operand_copy(v, la, &value, size, true);
+        else if (!operand_copy(v, la, &value, size, true))
+            return;
     }
     succeed();
 }
@@ -779,7 +789,8 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
     }
     if (reason == EXIT_REASON_VMXON || reason == EXIT_REASON_VMCLEAR ||
         reason == EXIT_REASON_VMPTRLD)
-        operand_copy(v, operand_address(v, info, qual), &pa, 8, false);
+        if (!operand_copy(v, operand_address(v, info, qual), &pa, 8, false))
+            return true;
     switch (reason) {
     case EXIT_REASON_VMXON:
         do_vmxon(v, c, pa);
@@ -800,8 +811,8 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
         do_vmptrld(v, c, pa);
         break;
     case EXIT_REASON_VMPTRST:
-        operand_copy(v, operand_address(v, info, qual), &c->current, 8, true);
-        succeed();
+        if (operand_copy(v, operand_address(v, info, qual), &c->current, 8, true))
+            succeed();
         break;
     case EXIT_REASON_VMREAD:
     case EXIT_REASON_VMWRITE:

@@ -31,6 +31,7 @@
 #define TS_SOURCE_GATE 3
 
 static const char *fault;
+static const char not_mapped[] = "a guest-linear address its page tables do not map";
 
 static u64 phys(u64 gpa)
 {
@@ -87,7 +88,7 @@ static u64 linear_to_gpa(u64 la)
     return (pte & 0xfffff000u) | (la & 0xfff);
 not_present:
     if (!fault)
-        fault = "a guest-linear address its page tables do not map";
+        fault = not_mapped;
     return ~0ull;
 }
 
@@ -106,11 +107,11 @@ static void lin_copy(u64 la, void *buf, u32 n, bool write)
     }
 }
 
-bool l0_guest_copy(u64 la, void *buf, u32 n, bool write)
+int l0_guest_copy(u64 la, void *buf, u32 n, bool write)
 {
     fault = NULL;
     lin_copy(la, buf, n, write);
-    return !fault;
+    return !fault ? 0 : fault == not_mapped ? 1 : 2;
 }
 
 static u32 lin_read32(u64 la)

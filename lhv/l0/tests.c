@@ -137,8 +137,8 @@ static void check_nested(void)
         for (u32 k = 0; k < L0_NESTED_INSNS; k++)
             if (n->insn[k])
                 l += (size_t)snprintf(line + l, sizeof(line) - l, "%s %u, ", names[k], n->insn[k]);
-        printf("nested: CPU %u: %sVMfailValid %u, VMfailInvalid %u, #UD %u, #GP %u; L2 entries "
-               "%u, exits %u\n", i, line, n->fail_valid, n->fail_invalid, n->ud, n->gp,
+        printf("nested: CPU %u: %sVMfailValid %u, VMfailInvalid %u, #UD %u, #GP %u, #PF %u; L2 "
+               "entries %u, exits %u\n", i, line, n->fail_valid, n->fail_invalid, n->ud, n->gp, n->pf,
                n->l2_entries, n->l2_exits);
         without += n->insn[EXIT_REASON_VMXON - EXIT_REASON_VMCALL] == 0;
     }
