@@ -38,7 +38,8 @@ class Case:
 
 # The guest's tests that pass on the L0's nested VMX today (docs/l0.md "Nested VMX")
 L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmcs-lifecycle", "vmx/vmxoff-vmxon", "vmx/vmread-vmwrite-widths",
-                   "vmx/vmwrite-read-only", "vmx/vmclear-writes-vmcs", "vmx/vmxon-region-checks")
+                   "vmx/vmwrite-read-only", "vmx/vmclear-writes-vmcs", "vmx/vmxon-region-checks",
+                   "vmx/vmread-vmwrite-memory-operand-faults")
 
 def boot_cases():
     """Both subarchs x GRUB/direct x 1/4 CPUs x 512M/2G, and amd64 with 6G
