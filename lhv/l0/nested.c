@@ -410,10 +410,12 @@ static bool operand_copy(struct l0_vcpu *v, u64 la, void *buf, u32 n, bool write
 
 /* --- the instructions (31.3) ------------------------------------------- */
 
-static void do_vmxon(struct l0_vcpu *v, struct nested_cpu *c, u64 pa)
+/* The operand is read after the #UD and #GP(0) checks, and not at all in
+ * VMX operation (31.3 VMXON) */
+static void do_vmxon(struct l0_vcpu *v, struct nested_cpu *c, u64 la)
 {
     const struct vmx_caps *k = &vmx_caps;
-    u64 cr0 = guest_cr0(), cr4 = guest_cr4();
+    u64 cr0 = guest_cr0(), cr4 = guest_cr4(), pa;
     if (!(cr4 & CR4_VMXE))
         return inject(v, VEC_UD);
     if (c->vmxon)
@@ -422,6 +424,8 @@ static void do_vmxon(struct l0_vcpu *v, struct nested_cpu *c, u64 pa)
         (cr0 & ~k->cr0_fixed1) || (cr4 & k->cr4_fixed0) != k->cr4_fixed0 ||
         (cr4 & ~k->cr4_fixed1))
         return inject(v, VEC_GP);
+    if (!operand_copy(v, la, &pa, 8, false))
+        return;
     if (bad_address(pa) || phys_read32(pa) != L0_VMCS_REVISION)
         return vmfail(v, 0); /* no current VMCS: VMfailInvalid */
     c->vmxon = true;
@@ -787,13 +791,12 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
         inject(v, VEC_GP); /* CPL > 0 */
         return true;
     }
-    if (reason == EXIT_REASON_VMXON || reason == EXIT_REASON_VMCLEAR ||
-        reason == EXIT_REASON_VMPTRLD)
+    if (reason == EXIT_REASON_VMCLEAR || reason == EXIT_REASON_VMPTRLD)
         if (!operand_copy(v, operand_address(v, info, qual), &pa, 8, false))
             return true;
     switch (reason) {
     case EXIT_REASON_VMXON:
-        do_vmxon(v, c, pa);
+        do_vmxon(v, c, operand_address(v, info, qual));
         break;
     case EXIT_REASON_VMXOFF:
         for (u32 i = 0; i < VMCS12_CACHED; i++)
