@@ -6,6 +6,7 @@
  *   vcpu.c    the guest's VMCS on each CPU (multiboot entry, INIT, SIPI)
  *   exits.c   the exits it must take: CPUID, end actions, INIT/SIPI, CRs
  *   task.c    task switches of a 32-bit guest
+ *   nested.c  VMX for the guest (lhv.l0.nested=1): its VMX instructions, L2
  *   tests.c   the L0's own l0/... verdicts, after the guest's end action
  *   l0.c      the order of it all
  * The L0 is amd64 only (the guest may be either subarch); on i386 only
