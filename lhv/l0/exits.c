@@ -91,7 +91,7 @@ static void do_cpuid(struct l0_vcpu *v)
     struct cpuid_regs r = cpuid(leaf, sub);
 
     if (leaf == 1) {
-        r.ecx &= ~(u32)CPUID1_ECX_VMX;
+        r.ecx = l0_nested_cpuid1_ecx(r.ecx);
         r.ecx |= CPUID1_ECX_HYPERVISOR;
         r.ecx &= ~(u32)CPUID1_ECX_OSXSAVE;
         if (vmr(GUEST_CR4) & CR4_OSXSAVE)
@@ -223,7 +223,7 @@ static u64 *gpr(struct l0_vcpu *v, u32 n)
 
 /* A PAE guest's PDPTEs come from the VMCS on VM entry (27.3.2.4): load
  * them when a CR write starts PAE paging, as the processor would. */
-static void load_pdptes(void)
+void l0_load_pdptes(void)
 {
     u64 cr3 = vmr(GUEST_CR3) & ~0x1full, hpa = l0_gpa_to_hpa(cr3);
     const u64 *pdpt = (const u64 *)(uintptr_t)hpa;
@@ -243,6 +243,8 @@ static void do_cr(struct l0_vcpu *v, u64 qual)
         unexpected(v, EXIT_REASON_CR_ACCESS, qual);
     u64 value = *gpr(v, CR_QUAL_GPR(qual));
     u64 efer = vmr(GUEST_IA32_EFER), entry = vmr(VM_ENTRY_CONTROLS);
+    if (cr == 0 && l0_nested_cr_refused(v, 0, value))
+        return;
     if (cr == 0) {
         bool was_pg = vmr(GUEST_CR0) & CR0_PG, pg = value & CR0_PG;
         vmw(CR0_READ_SHADOW, value);
@@ -255,13 +257,15 @@ static void do_cr(struct l0_vcpu *v, u64 qual)
             vmw(GUEST_IA32_EFER, efer & ~(u64)EFER_LMA);
             vmw(VM_ENTRY_CONTROLS, entry & ~(u64)ENTRY_IA32E_MODE_GUEST);
         }
+    } else if (l0_nested_cr_refused(v, 4, value)) {
+        return;
     } else {
         vmw(CR4_READ_SHADOW, value);
         vmw(GUEST_CR4, (value | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
     }
     if ((vmr(GUEST_CR0) & CR0_PG) && (vmr(GUEST_CR4) & CR4_PAE) &&
         !(vmr(GUEST_IA32_EFER) & EFER_LMA))
-        load_pdptes();
+        l0_load_pdptes();
     skip();
 }
 
@@ -289,12 +293,16 @@ enum exit_action l0_on_exit(struct guest_regs *regs)
     if (vmr(GUEST_INTERRUPTIBILITY_INFO) & INTR_BLOCKING_SMI)
         vmw(GUEST_INTERRUPTIBILITY_INFO,
             vmr(GUEST_INTERRUPTIBILITY_INFO) & ~(u64)INTR_BLOCKING_SMI);
+    if (l0_nested_in_l2(v))
+        return l0_nested_l2_exit(v, reason);
     bool fresh = v->sipi_fresh;
     v->launched = true;
     v->exits++;
     v->sipi_fresh = false;
     if (l0_probing && reason != EXIT_REASON_CPUID)
         return EXIT_STOP;
+    if (l0_nested_exit(v, reason)) /* EXIT_STOP: it made VMCS02 current */
+        return v->switched ? EXIT_STOP : EXIT_RESUME;
     switch (reason) {
     case EXIT_REASON_CPUID:
         do_cpuid(v);

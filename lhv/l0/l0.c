@@ -47,6 +47,7 @@ void l0_run(const struct lhv_boot_params *p, const struct lhv_options *opts)
               "with a VMX CPU model (test3.py --emulator bochs --bochs-cpu tigerlake), under KVM "
               "with nested VMX, or on hardware with VT-x (QEMU TCG has no VMX)", why);
     u32 not_on = 0;
+    l0_nested = opts->l0_nested;
     __asm__ volatile("cli");
     on_all_cpus(quiet_cpu, &not_on);
     if (not_on)
@@ -95,6 +96,12 @@ void l0_run(const struct lhv_boot_params *p, const struct lhv_options *opts)
     struct l0_vcpu *v = &l0_vcpus[0];
     lapic_handover();
     l0_vcpu_init(v);
+    if (l0_nested) {
+        l0_nested_setup();
+        printf("l0: lhv.l0.nested=1: VMX offered to the guest (VMCS revision 0x%x, VMXON, "
+               "VMXOFF, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE emulated)\n",
+               L0_VMCS_REVISION);
+    }
     l0_vcpu_multiboot_state(v, l0_image.entry, l0_image.mbi);
     if (opts->inject == LHV_INJECT_L0_HIDDEN_ACCESS) {
         /* mov 0x1000(hidden), %eax; invd: the read must end the run */

@@ -6,6 +6,7 @@
  *   vcpu.c    the guest's VMCS on each CPU (multiboot entry, INIT, SIPI)
  *   exits.c   the exits it must take: CPUID, end actions, INIT/SIPI, CRs
  *   task.c    task switches of a 32-bit guest
+ *   nested.c  VMX for the guest (lhv.l0.nested=1): its VMX instructions, L2
  *   tests.c   the L0's own l0/... verdicts, after the guest's end action
  *   l0.c      the order of it all
  * The L0 is amd64 only (the guest may be either subarch); on i386 only
@@ -79,6 +80,8 @@ struct l0_vcpu {
     u32 inits_dropped;      /* INIT IPIs for it the L0 did not send (exits.c) */
     u64 exits;
     u64 cpuid_exits, io_exits, cr_exits;
+    bool switched;          /* nested.c made another VMCS current: enter it */
+    bool launch_next;       /* ... with VMLAUNCH (a fresh VMCS02) */
 };
 extern struct l0_vcpu l0_vcpus[LHV_MAX_CPUS];
 /* Makes this CPU's guest VMCS current: controls, host state, EPT */
@@ -115,6 +118,39 @@ void l0_guest_state_line(char *buf, size_t n);
 /* --- task.c --- */
 /* Emulates the task switch that exited; NULL or what it could not do */
 const char *l0_task_switch(struct l0_vcpu *v, u64 qual);
+
+/* Guest-linear memory through the guest's paging (none, 32-bit, PAE,
+ * 4-level) and the EPT map: 0 done, 1 a page not present in the guest's
+ * paging (its #PF), 2 a guest-physical address outside its memory */
+int l0_guest_copy(u64 la, void *buf, u32 n, bool write);
+
+/* --- nested.c (lhv.l0.nested=1, docs/l0.md "Nested VMX") --- */
+extern bool l0_nested;
+#define L0_VMCS_REVISION 0x4c30u /* "0L": the VMCS revision identifier L1 sees */
+/* On the BSP with its guest's VMCS current: the fields the CPU has */
+void l0_nested_setup(void);
+/* The MSR bitmap bits of the emulated MSRs */
+void l0_nested_msr_bitmap(u8 *bitmap);
+/* CPUID.1:ECX as the guest sees it */
+u32 l0_nested_cpuid1_ecx(u32 ecx);
+/* A VMX instruction's, RDMSR's or WRMSR's exit; false: not one it takes */
+bool l0_nested_exit(struct l0_vcpu *v, u32 reason);
+/* L2 runs on this CPU (VMCS02 current) */
+bool l0_nested_in_l2(struct l0_vcpu *v);
+/* An exit of L2: reflected to L1 (EXIT_STOP: l0_vcpu_run enters VMCS01 again) */
+enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason);
+/* A PAE guest's PDPTEs from its CR3 into the current VMCS (exits.c) */
+void l0_load_pdptes(void);
+/* MOV to CR0/CR4 that VMX operation forbids (#GP injected): true */
+bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value);
+/* Emulated instructions by exit reason 18..27 (VMCALL..VMXON) */
+#define L0_NESTED_INSNS 10
+struct l0_nested_counts {
+    u32 insn[L0_NESTED_INSNS];
+    u32 fail_valid, fail_invalid, ud, gp, pf;
+    u32 l2_entries, l2_exits;
+};
+extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 
 /* --- tests.c --- */
 /* After the guest's end action, on the CPU that took it: the l0/...

@@ -115,6 +115,37 @@ static const char *check_hidden(char *why, size_t n)
     return NULL;
 }
 
+/* lhv.l0.nested=1: the guest's VMX instructions were emulated on every
+ * CPU it ran on (each entered VMX operation: a VMXON), and none of them
+ * ended in an exit the L0 did not take (that would have been FATAL). */
+static void check_nested(void)
+{
+    static const char *const names[L0_NESTED_INSNS] = {
+        "VMCALL", "VMCLEAR", "VMLAUNCH", "VMPTRLD", "VMPTRST", "VMREAD", "VMRESUME",
+        "VMWRITE", "VMXOFF", "VMXON"};
+    u32 without = 0;
+    if (!l0_nested) {
+        verdict_skip(L0_TEST("l0/nested-vmx-instructions"), "%s", "lhv.l0.nested=0");
+        return;
+    }
+    for (u32 i = 0; i < smp_cpu_count(); i++) {
+        const struct l0_nested_counts *n = &l0_nested_counts[i];
+        char line[200];
+        size_t l = 0;
+        if (!cpus[i].online || !l0_vcpus[i].started)
+            continue;
+        for (u32 k = 0; k < L0_NESTED_INSNS; k++)
+            if (n->insn[k])
+                l += (size_t)snprintf(line + l, sizeof(line) - l, "%s %u, ", names[k], n->insn[k]);
+        printf("nested: CPU %u: %sVMfailValid %u, VMfailInvalid %u, #UD %u, #GP %u, #PF %u; L2 "
+               "entries %u, exits %u\n", i, line, n->fail_valid, n->fail_invalid, n->ud, n->gp, n->pf,
+               n->l2_entries, n->l2_exits);
+        without += n->insn[EXIT_REASON_VMXON - EXIT_REASON_VMCALL] == 0;
+    }
+    verdict(without == 0, L0_TEST("l0/nested-vmx-instructions"),
+            "%u CPU(s) of the guest executed no VMXON (lhv.l0.nested=1 offers VMX)", without);
+}
+
 void l0_finish(struct l0_vcpu *v)
 {
     char why[200];
@@ -157,11 +188,14 @@ void l0_finish(struct l0_vcpu *v)
 
     bool sig = pr.sig[0] == LHV_L0_SIGNATURE_EBX && pr.sig[1] == LHV_L0_SIGNATURE_ECX &&
                pr.sig[2] == LHV_L0_SIGNATURE_EDX;
-    bool bits = (pr.leaf1_ecx & CPUID1_ECX_HYPERVISOR) && !(pr.leaf1_ecx & CPUID1_ECX_VMX);
+    bool bits = (pr.leaf1_ecx & CPUID1_ECX_HYPERVISOR) &&
+                !(pr.leaf1_ecx & CPUID1_ECX_VMX) == !l0_nested;
     verdict(sig && bits && l0_vcpus[0].cpuid_exits > 0, L0_TEST("l0/cpuid-identity"),
-            "CPUID.1:ECX 0x%08x (want hypervisor bit 31 set, VMX bit 5 clear), leaf 0x40000000 "
+            "CPUID.1:ECX 0x%08x (want hypervisor bit 31 set, VMX bit 5 %s), leaf 0x40000000 "
             "0x%08x 0x%08x 0x%08x (want \"LHV L0      \"), guest CPUIDs on CPU 0: %llu",
-            pr.leaf1_ecx, pr.sig[0], pr.sig[1], pr.sig[2], l0_vcpus[0].cpuid_exits);
+            pr.leaf1_ecx, l0_nested ? "set (lhv.l0.nested=1)" : "clear", pr.sig[0], pr.sig[1],
+            pr.sig[2], l0_vcpus[0].cpuid_exits);
+    check_nested();
 
     /* The guest (LHV) powers off at its end: under this L0 (no emulator
      * it knows) through ACPI S5; a reset or triple fault is no such end. */

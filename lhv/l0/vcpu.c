@@ -106,6 +106,8 @@ void l0_vcpu_setup_bitmaps(u16 pm1a_cnt)
     /* WRMSR of the x2APIC ICR: the guest's INIT IPIs (exits.c) */
     u32 icr = X2APIC_MSR_BASE + (LAPIC_REG_ICR_LOW >> 4);
     ((u8 *)msr_bitmap)[2048 + icr / 8] |= (u8)(1u << (icr % 8));
+    if (l0_nested) /* IA32_FEATURE_CONTROL and the VMX capability MSRs */
+        l0_nested_msr_bitmap(msr_bitmap);
     if (pm1a_cnt) {
         io_intercept(io_bitmaps, pm1a_cnt);
         io_intercept(io_bitmaps, (u16)(pm1a_cnt + 1));
@@ -276,7 +278,16 @@ void l0_vcpu_sipi_state(struct l0_vcpu *v, u32 vector)
 
 void l0_vcpu_run(struct l0_vcpu *v)
 {
-    int r = vmx_run(&v->regs, v->launched, l0_on_exit, l0_on_exit);
+    int r;
+    bool launched = v->launched;
+    for (;;) {
+        r = vmx_run(&v->regs, launched, l0_on_exit, l0_on_exit);
+        if (r != 0 || !v->switched)
+            break;
+        v->switched = false; /* nested.c switched between VMCS01 and VMCS02 */
+        launched = !v->launch_next;
+        v->launch_next = false;
+    }
     if (r == 0 && l0_probing)
         return; /* a probe stopped */
     u64 err = 0;

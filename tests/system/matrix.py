@@ -36,6 +36,11 @@ class Case:
     full: bool = False   # only with --full (make test-full)
 
 
+# The guest's tests that pass on the L0's nested VMX today (docs/l0.md "Nested VMX")
+L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmcs-lifecycle", "vmx/vmxoff-vmxon", "vmx/vmread-vmwrite-widths",
+                   "vmx/vmwrite-read-only", "vmx/vmclear-writes-vmcs", "vmx/vmxon-region-checks",
+                   "vmx/vmread-vmwrite-memory-operand-faults")
+
 def boot_cases():
     """Both subarchs x GRUB/direct x 1/4 CPUs x 512M/2G, and amd64 with 6G
     (the RAM above 4 GiB must be mapped)."""
@@ -283,6 +288,15 @@ def l0_cases(work, bin_dir):
              Case("l0-i386-bochs-tigerlake-smp1",
                   ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
                    "--smp", "1", "--l0", "i386"]),
+             # nested VMX (lhv.l0.nested=1): the guest's own VMX basics on the L0's
+             # emulated VMX instructions, their guests (L2) entered through VMCS02
+             ] + [Case("l0-nested-%s-bochs-tigerlake-smp1" % guest,
+                       ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                        "--smp", "1", "--l0", guest, "--cmdline",
+                        "serial=115200,8n1,0x3f8 lhv.l0=1 lhv.l0.nested=1", "--l0-cmdline",
+                        "serial=115200,8n1,0x3f8 lhv.tests=" + ",".join(L0_NESTED_TESTS)] +
+                       [a for t in L0_NESTED_TESTS for a in ("--require-pass", t)])
+                  for guest in ("amd64", "i386")] + [
              # the guest's first instruction reads the hidden range: FATAL naming it
              Case("l0-amd64-bochs-hidden-access",
                   ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",

@@ -5,7 +5,7 @@
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
-    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", "lhv.l0", NULL,
+    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", "lhv.l0", "lhv.l0.nested", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -16,6 +16,7 @@ const char *const lhv_option_names[] = {
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define L0_FORM "expected lhv.l0=0 or lhv.l0=1"
+#define L0_NESTED_FORM "expected lhv.l0.nested=0 or lhv.l0.nested=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
@@ -193,6 +194,15 @@ static const char *parse_l0(const char *v, size_t len, struct lhv_options *o)
     return NULL;
 }
 
+/* lhv.l0.nested=1: the L0 offers VMX to its guest (docs/l0.md "Nested VMX") */
+static const char *parse_l0_nested(const char *v, size_t len, struct lhv_options *o)
+{
+    if (!equals(v, len, "0") && !equals(v, len, "1"))
+        return L0_NESTED_FORM;
+    o->l0_nested = v[0] == '1';
+    return NULL;
+}
+
 static const char *parse_iterations(const char *v, size_t len, struct lhv_options *o)
 {
     return parse_range(v, len, 1, 1000000000, &o->iterations) ? NULL : ITERATIONS_FORM;
@@ -320,6 +330,7 @@ static const struct option {
     { "lhv.fuzz.break", FUZZ_BREAK_FORM, parse_fuzz_break },
     { "lhv.bochs", BOCHS_FORM, parse_bochs },
     { "lhv.l0", L0_FORM, parse_l0 },
+    { "lhv.l0.nested", L0_NESTED_FORM, parse_l0_nested },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */
