@@ -1,0 +1,318 @@
+/* vmx/fuzz-entry (issue 18): the VM-entry check model
+ * (lhv/vmx/entry_checks.c) held against the L0, trial by trial, on CPU 0
+ * (docs/fuzzing.md, "The VM-entry fuzzer").
+ *
+ * The valid base state (LHV's test guest, the VMX-preemption timer at 0, a
+ * VM-entry MSR-load area of one entry and empty VM-exit MSR areas of its
+ * own) is built once, read into the model's image once, and the model
+ * records once which fields each check reads (ecm_deps_build). A trial is
+ * a list of mutations (field = value, or a word of the MSR-load area):
+ * written into the VMCS and the image, predicted from the checks that read
+ * them (ecm_predict_delta), entered, compared (outcome class, error
+ * number, exit reason, qualification), and the mutated fields put back;
+ * after an entry that succeeded, the guest-state fields the exit saved are
+ * put back too. So a trial costs its mutations, not a guest setup.
+ *
+ * Mutations are aimed: a trial picks 1 to 3 checks of the model and walks
+ * each to its edge (ecm_check_reads says which fields it reads; one of
+ * them is mutated — a bit flipped, a fixed bit of a control, a MAXPHYADDR
+ * or canonical edge, 0, all ones, a small value — until the check fails,
+ * at most FZ_STEPS times); one trial in four flips random bits instead.
+ * Nothing is clamped back to valid values: host state, VM-exit controls,
+ * the 64-bit addresses, activity state, interruptibility and pending debug
+ * exceptions are mutated like the rest. Trials with violations of several
+ * stages (controls, host state, guest state, MSR loading) are the priority
+ * probes: the model lists every outcome the SDM allows for them.
+ *
+ * The host survives every trial: a state the model says enters is not
+ * entered when something would outlive the exit (host state, VM-exit
+ * controls or MSR areas, a 64-bit address the guest would use, guest MSRs
+ * the exit does not restore, wait-for-SIPI, an injected event delivered
+ * through moved guest state), and a trial that could load a broken host
+ * state if the model were wrong (host state or VM-exit fields mutated,
+ * predicted VMfail) is written to the serial line before VMLAUNCH.
+ *
+ * lhv.fuzz=N trials, lhv.fuzz.seed=S, lhv.fuzz.replay=S:T (one trial in
+ * full), lhv.fuzz.break=ID (the check ID taken out of the model: the run
+ * must then FAIL, a test of the harness). */
+#include "console.h"
+#include "cpu.h"
+#include "div64.h"
+#include "string.h"
+#include "x86.h"
+#include "fuzz.h"
+
+/* The fields the model reads: the image is filled from the VMCS (a field
+ * the CPU does not have reads as 0 and is not mutated) */
+static const u32 fz_fields[] = {
+    VIRTUAL_PROCESSOR_ID, ECM_POSTED_INTR_NV,
+    GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+    GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
+    HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR, HOST_DS_SELECTOR,
+    HOST_FS_SELECTOR, HOST_GS_SELECTOR, HOST_TR_SELECTOR,
+    IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VM_EXIT_MSR_STORE_ADDR, VM_EXIT_MSR_LOAD_ADDR,
+    VM_ENTRY_MSR_LOAD_ADDR, ECM_PML_ADDRESS, VIRTUAL_APIC_PAGE_ADDR, ECM_APIC_ACCESS_ADDR,
+    ECM_POSTED_INTR_DESC, ECM_VM_FUNCTION_CONTROL, EPT_POINTER, ECM_EPTP_LIST_ADDR,
+    VMREAD_BITMAP, VMWRITE_BITMAP, ECM_VE_INFO_ADDR, ECM_SPPTP,
+    VMCS_LINK_POINTER, GUEST_IA32_DEBUGCTL, GUEST_IA32_PAT, GUEST_IA32_EFER,
+    ECM_GUEST_PERF_GLOBAL_CTRL, GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3,
+    ECM_GUEST_BNDCFGS, HOST_IA32_PAT, HOST_IA32_EFER, ECM_HOST_PERF_GLOBAL_CTRL,
+    PIN_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL, CR3_TARGET_COUNT, VM_EXIT_CONTROLS,
+    VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_LOAD_COUNT, VM_ENTRY_CONTROLS, VM_ENTRY_MSR_LOAD_COUNT,
+    VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
+    TPR_THRESHOLD, SECONDARY_VM_EXEC_CONTROL,
+    GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
+    GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
+    GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
+    GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
+    GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
+    GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
+    GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE,
+    GUEST_GDTR_BASE, GUEST_IDTR_BASE, GUEST_DR7, GUEST_RIP, GUEST_RFLAGS,
+    GUEST_PENDING_DBG_EXCEPTIONS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+    HOST_CR0, HOST_CR3, HOST_CR4, HOST_FS_BASE, HOST_GS_BASE, HOST_TR_BASE, HOST_GDTR_BASE,
+    HOST_IDTR_BASE, HOST_IA32_SYSENTER_ESP, HOST_IA32_SYSENTER_EIP, HOST_RIP,
+};
+
+/* --- the run's state ------------------------------------------------------ */
+
+struct msr_entry fz_load[FZ_AREA] __attribute__((aligned(16))),
+    fz_store[FZ_AREA] __attribute__((aligned(16))), fz_xload[FZ_AREA] __attribute__((aligned(16)));
+u64 fz_kgs;
+struct fz_state fz;
+
+/* The guest-state fields a VM exit saves (27.3 loads them, 28.3 saves
+ * them): put back after an entry that succeeded */
+static const u32 fz_saved[] = {
+    GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+    GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
+    GUEST_IA32_DEBUGCTL, GUEST_IA32_PAT, GUEST_IA32_EFER, ECM_GUEST_PERF_GLOBAL_CTRL,
+    GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3, ECM_GUEST_BNDCFGS,
+    GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
+    GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
+    GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
+    GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
+    GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
+    GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
+    GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE,
+    GUEST_GDTR_BASE, GUEST_IDTR_BASE, GUEST_DR7, GUEST_RIP, GUEST_RFLAGS, GUEST_RSP,
+    GUEST_PENDING_DBG_EXCEPTIONS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+    VMX_PREEMPTION_TIMER_VALUE,
+};
+
+u64 fz_saved_base[ARRAY_SIZE(fz_saved)];
+u32 fz_saved_field[ARRAY_SIZE(fz_saved)], fz_nsaved; /* those this VMCS has */
+
+/* --- the run ----------------------------------------------------------- */
+
+/* Whether s contains w */
+static bool fz_contains(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (; *s; s++)
+        if (!strncmp(s, w, n))
+            return true;
+    return false;
+}
+
+/* Why a check cannot be hit one way on this CPU, or NULL (not reached) */
+static const char *fz_unreachable(u32 i, bool failing)
+{
+    const struct ecm_check *k = &ecm_checks[i];
+    u32 nb = fz.read_first[i + 1] - fz.read_first[i], natural = 0;
+
+    if (k->stage == ECM_BASIC)
+        return "processor state the fuzzer does not vary";
+    if (!strcmp(k->id, "msr.count"))
+        return "more MSR-load entries than the fuzzer's area";
+    if (!strcmp(k->id, "guest.debugctl.reserved"))
+        return "IA32_DEBUGCTL not mutated";
+    if (!strcmp(k->id, "ctl.eptp.ad") && ((fz.k.ept_vpid >> 21) & 1))
+        return "EPT_VPID_CAP[21]: A/D allowed";
+    if (!nb && !fz.pass[i] && !fz.fail[i] && k->stage != ECM_MSR)
+        return "the processor's mode decides it";
+    for (u32 j = fz.read_first[i]; j < fz.read_first[i + 1]; j++)
+        natural += ((fz_enc(fz.read_pool[j]) >> 13) & 3) == 3;
+    if (sizeof(long) == 4 && failing &&
+        ((nb && natural == nb) || fz_contains(k->id, "canonical") || fz_contains(k->id, ".high") ||
+         fz_contains(k->id, ".rip")))
+        return "bits 63:32 of natural-width fields, 32-bit host"; /* 25.11.2 */
+    return NULL;
+}
+
+/* The coverage lines: returns how many checks the CPU could reach both
+ * ways that this run did not */
+static u32 fz_coverage(void)
+{
+    u32 both = 0, unreached = 0, cannot = 0;
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        if (fz.pass[i] && fz.fail[i])
+            both++;
+        else if (fz_unreachable(i, !fz.fail[i]))
+            cannot++;
+        else
+            unreached++;
+    }
+    printf("fuzz: coverage: %u of %u checks hit both ways (passing and failing), %u cannot be "
+           "here, %u not reached\n", both, ecm_nchecks, cannot, unreached);
+    /* one line per reason, then the checks not reached (passing/failing counts) */
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        const char *why = fz.pass[i] && fz.fail[i] ? NULL : fz_unreachable(i, !fz.fail[i]);
+        bool seen = false;
+        for (u32 j = 0; why && j < i && !seen; j++)
+            seen = !(fz.pass[j] && fz.fail[j]) && fz_unreachable(j, !fz.fail[j]) == why;
+        if (!why || seen)
+            continue;
+        printf("fuzz: coverage: cannot be hit both ways here (%s):", why);
+        for (u32 j = i; j < ecm_nchecks; j++)
+            if (!(fz.pass[j] && fz.fail[j]) && fz_unreachable(j, !fz.fail[j]) == why)
+                printf(" %s", ecm_checks[j].id);
+        printf("\n");
+    }
+    if (unreached > 16 && fz.trials < 10000) /* the line would cost more than the run */
+        printf("fuzz: coverage: the %u not reached are listed by runs of 10000 trials or more\n",
+               unreached);
+    else if (unreached) {
+        printf("fuzz: coverage: not reached (passing/failing):");
+        for (u32 i = 0; i < ecm_nchecks; i++)
+            if (!(fz.pass[i] && fz.fail[i]) && !fz_unreachable(i, !fz.fail[i]))
+                printf(" %s %u/%u", ecm_checks[i].id, fz.pass[i], fz.fail[i]);
+        printf("\n");
+    }
+    return unreached;
+}
+
+/* The valid base: the test guest, the timer at 0, the MSR areas */
+static bool fz_setup(struct cpu_outcome *o)
+{
+    struct ecm_result r;
+    struct vcpu *v = test_guest(o);
+
+    if (!v)
+        return false;
+    fz.v = v;
+    v->hook = fz_stop;
+    for (u32 i = 0; i < ARRAY_SIZE(fz_fields); i++) {
+        u64 x = 0;
+        if (vmr_safe(fz_fields[i], &x) == VMX_OK)
+            fz.has[ecm_slot(fz_fields[i])] = 1;
+        ecm_put(&fz.orig, fz_fields[i], x);
+    }
+    fz.has[ecm_slot(GUEST_IA32_DEBUGCTL)] = 0; /* its valid bits are model-specific */
+    fz_kgs = fz.p.intel64 ? rdmsr(MSR_IA32_KERNEL_GS_BASE) : 0;
+    for (u32 i = 0; i < FZ_AREA; i++) {
+        fz_load[i] = (struct msr_entry){MSR_IA32_KERNEL_GS_BASE, 0, fz_kgs};
+        fz_store[i] = fz_load[i];
+        fz_xload[i] = fz_load[i];
+    }
+    vmw_or(PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER);
+    vmw(VMX_PREEMPTION_TIMER_VALUE, 0);
+    vmw(VM_ENTRY_MSR_LOAD_ADDR, (uintptr_t)fz_load);
+    vmw(VM_ENTRY_MSR_LOAD_COUNT, fz.p.intel64);
+    vmw(VM_EXIT_MSR_STORE_ADDR, (uintptr_t)fz_store);
+    vmw(VM_EXIT_MSR_LOAD_ADDR, (uintptr_t)fz_xload);
+    vcpu_set_entry(v, (uintptr_t)fz_spin, 0, 0);
+    for (u32 i = 0; i < ARRAY_SIZE(fz_fields); i++) {
+        u64 x = 0;
+        vmr_safe(fz_fields[i], &x);
+        ecm_put(&fz.base, fz_fields[i], x);
+    }
+    u64 rsp = 0; /* not a field the model reads: in the image for fz_state_check */
+    vmr_safe(GUEST_RSP, &rsp);
+    ecm_put(&fz.base, GUEST_RSP, rsp);
+    fz_nsaved = 0;
+    for (u32 i = 0; i < ARRAY_SIZE(fz_saved); i++)
+        if (vmr_safe(fz_saved[i], &fz_saved_base[fz_nsaved]) == VMX_OK)
+            fz_saved_field[fz_nsaved++] = fz_saved[i];
+    fz.img = fz.base;
+    fz.p.launched = fz.p.vmresume = v->launched;
+    ecm_predict(&fz.base, &fz.k, &fz.p, &r);
+    if (r.outcome.kind != ECM_ENTRY) { /* the valid start must be valid to the model too */
+        outcome_fail(o, "the model rejects LHV's valid test guest: check %s",
+                     ecm_checks[r.check].id);
+        return false;
+    }
+    ecm_deps_build(&fz.base, &fz.k, &fz.p, &fz.deps);
+    u32 n = 0;
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        fz.read_first[i] = (u16)n;
+        for (u32 s = 0; s < ECM_SLOTS && n < ARRAY_SIZE(fz.read_pool); s++)
+            if (fz.has[s] && ((fz.deps.by_slot[s][i / 32] >> (i % 32)) & 1))
+                fz.read_pool[n++] = (u16)s;
+    }
+    fz.read_first[ecm_nchecks] = (u16)n;
+    return true;
+}
+
+static void fz_restore(void)
+{
+    for (u32 i = 0; i < ARRAY_SIZE(fz_fields); i++)
+        if (fz.has[ecm_slot(fz_fields[i])])
+            vmw_safe(fz_fields[i], ecm_get(&fz.orig, fz_fields[i]));
+}
+
+static void fz_run(struct cpu_outcome *o, void *arg)
+{
+    const char *unavailable = vmx_unavailable();
+    (void)arg;
+
+    if (unavailable) {
+        outcome_skip(o, "%s", unavailable);
+        return;
+    }
+    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
+        outcome_skip(o, "IA32_VMX_PINBASED_CTLS bit 6 (VMX-preemption timer) may not be 1");
+        return;
+    }
+    if (this_cpu()->index != 0) { /* one campaign, one serial stream */
+        outcome_skip(o, "the fuzzer runs on CPU 0");
+        return;
+    }
+    memset(&fz, 0, sizeof(fz));
+    fz_caps(&fz.k);
+    fz_cpu(&fz.p);
+    const char *brk = suite_fuzz_break();
+    if (*brk) {
+        u32 i = ecm_find(brk);
+        if (i == ECM_NONE) {
+            outcome_fail(o, "lhv.fuzz.break=%s: the model has no such check", brk);
+            return;
+        }
+        fz.disabled[i / 32] |= 1u << (i % 32);
+        printf("fuzz: check %s taken out of the model (lhv.fuzz.break): the run must FAIL\n", brk);
+    }
+    if (!fz_setup(o))
+        return;
+    u32 replay = suite_fuzz_replay(), first = replay ? replay - 1 : 0;
+    u32 end = replay ? replay : suite_fuzz_trials();
+    if (!replay) /* its serial timestamp starts the bench's wall-clock window */
+        printf("fuzz: %u trials from seed %u\n", end, suite_fuzz_seed());
+    u64 t0 = rdtsc();
+    for (u32 t = first; t < end; t++)
+        fz_trial(t, replay != 0);
+    u64 ticks = rdtsc() - t0;
+    fz_restore();
+    u32 n = fz.trials ? fz.trials : 1;
+    printf("fuzz: %u trials, %u disagreements (%u explained), %u entered, %u not entered, "
+           "%u priority probes (%u agreed), %u announced, %u kept from a host check Bochs "
+           "skips\n", fz.trials, fz.diffs, fz.explained, fz.entered, fz.not_entered, fz.probes,
+           fz.probes_ok, fz.risky, fz.known_skips);
+    printf("fuzz: %u entries' saved state checked against what they loaded, %u differ\n",
+           fz.entered - fz.other_exits, fz.state_diffs);
+    if (fz.other_exits)
+        printf("fuzz: %u entries exited for another reason than the timer (the last: %u)\n",
+               fz.other_exits, fz.other_reason);
+    printf("fuzz: %llu TSC ticks per trial: %llu generating, %llu the model, %llu the L0 and "
+           "putting back\n", udiv64(ticks, n, NULL), udiv64(fz.ticks_gen, n, NULL),
+           udiv64(fz.ticks_model, n, NULL), udiv64(fz.ticks_l0, n, NULL));
+    if (!replay)
+        fz_coverage();
+    if (fz.diffs > fz.explained)
+        outcome_fail(o, "%u disagreements with the model (DIFF lines above)",
+                     fz.diffs - fz.explained);
+    else if (fz.explained)
+        outcome_xfail(o, "%u disagreements, each a known %s deviation (DIFF lines)",
+                      fz.explained, l0_bochs_names(BOCHS_2_7_AND_3_0));
+}
+
+VMX_TEST_ALL_CPUS("vmx/fuzz-entry", fz_run);

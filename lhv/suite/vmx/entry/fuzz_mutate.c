@@ -1,0 +1,307 @@
+/* vmx/fuzz-entry (fuzz.h): the trial's random generator, the Bochs
+ * deviations the fuzzer knows, the mutations (edges of the checks, the
+ * MSR-load area), the walk of a check to its edge, and a trial's case from
+ * its seed and number. */
+#include "cpu.h"
+#include "string.h"
+#include "x86.h"
+#include "fuzz.h"
+
+static u64 fz_rng;
+
+/* Each trial draws from its own generator state, a mix of the seed and the
+ * trial number (SplitMix64's finaliser), so lhv.fuzz.replay=S:T rebuilds
+ * trial T alone, without the T before it. Never 0 (xorshift's fixed point). */
+static void fz_seed_trial(u32 seed, u32 trial)
+{
+    u64 z = ((u64)seed << 32 | trial) + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    fz_rng = (z ^ (z >> 31)) | 1;
+}
+
+static u32 fz_next(void)
+{
+    fz_rng ^= fz_rng << 13;
+    fz_rng ^= fz_rng >> 7;
+    fz_rng ^= fz_rng << 17;
+    return (u32)(fz_rng >> 32);
+}
+
+static u32 fz_below(u32 n) { return (u32)(((u64)fz_next() * n) >> 32); }
+
+/* Bochs' deviations the fuzzer meets (2.7 and 3.0: docs/l0-deviations.md),
+ * each with its evidence in the run. A disagreement is explained when the
+ * checks Bochs skips, taken out of the model, leave the L0's outcome one
+ * the SDM allows (so a skipped guest check followed by an MSR-loading
+ * failure is explained too):
+ * - guest.rip.canonical: RIP bits 63:N not checked in 64-bit mode
+ *   (VMenterLoadCheckGuestState checks bits 63:32 outside 64-bit mode only);
+ * - guest.pending_dbg.bs_set/bs_clear: no BS/TF check;
+ * - guest.pending_dbg.reserved, when only bits 63:32 are set (27.3.1.5
+ *   reserves bits 63:17);
+ * - guest.perf_global_ctrl.reserved: "load IA32_PERF_GLOBAL_CTRL" enters
+ *   whatever the field's reserved bits (27.3.1.1);
+ * - host.cr4.cet_wp: VMenterLoadCheckHostState checks CR4.CET => CR0.WP
+ *   only with the "load CET state" VM-exit control (27.2.2 has no such
+ *   condition);
+ * - ctl.inject.error_code_bit, on a CPU with CET: VMenterLoadCheckVmControls
+ *   skips the deliver-error-code check whole, where IA32_VMX_BASIC[56] lifts
+ *   only its vector part for hardware exceptions (27.2.1.3, A.1);
+ * - host.perf_global_ctrl.reserved (and the guest's, above): vmx.cc never
+ *   reads either IA32_PERF_GLOBAL_CTRL field, so "load IA32_PERF_GLOBAL_CTRL"
+ *   neither checks nor loads (27.2.2, 27.3.1.1);
+ * - a check the SDM does not make: "use TSC scaling" with TSC multiplier 0
+ *   gives VMfailValid 7 (VMenterLoadCheckVmControls; 27.2.1.1 has no check
+ *   on the multiplier);
+ * - ctl.entry.smm: "entry to SMM" outside SMM gives exit 33, not
+ *   VMfailValid 7 (27.2.1.3; Bochs checks only the guest's blocking by SMI,
+ *   in VMenterLoadCheckGuestState);
+ * - SS in a 64-bit guest with SS.RPL 0: Bochs skips every SS check ("SS is
+ *   allowed to be NULL selector", VMenterLoadCheckGuestState), the SDM
+ *   exempts an unusable SS only: explained when the model enters once the
+ *   trial's SS is put back. */
+static const char *const fz_skipped[] = {
+    "guest.rip.canonical", "guest.pending_dbg.bs_set", "guest.pending_dbg.bs_clear",
+    "guest.pending_dbg.reserved", "guest.perf_global_ctrl.reserved", "host.cr4.cet_wp",
+    "ctl.inject.error_code_bit", "host.perf_global_ctrl.reserved", "ctl.entry.smm",
+};
+
+/* The model's prediction for img with the checks Bochs skips taken out
+ * (those that fail here); false when none of them fails */
+bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r)
+{
+    bool any = false;
+    u32 saved[ECM_WORDS];
+
+    static u32 idx[ARRAY_SIZE(fz_skipped)];
+    if (!idx[0])
+        for (u32 j = 0; j < ARRAY_SIZE(fz_skipped); j++)
+            idx[j] = ecm_find(fz_skipped[j]);
+    memcpy(saved, fz.disabled, sizeof(saved));
+    for (u32 j = 0; j < ARRAY_SIZE(fz_skipped); j++) {
+        u32 i = idx[j];
+        if (i == ECM_NONE || !ecm_failed(&fz.r, i))
+            continue;
+        if (!strcmp(fz_skipped[j], "guest.pending_dbg.reserved") &&
+            (ecm_get(img, GUEST_PENDING_DBG_EXCEPTIONS) & 0xffffafffu & ~0xfull))
+            continue;
+        if (!strcmp(fz_skipped[j], "ctl.inject.error_code_bit") && !((cpuid(7, 0).ecx >> 7) & 1))
+            continue; /* CET_SS */
+        fz.disabled[i / 32] |= 1u << (i % 32);
+        any = true;
+    }
+    if (any)
+        ecm_predict(img, &fz.k, &fz.p, r);
+    memcpy(fz.disabled, saved, sizeof(saved));
+    return any;
+}
+
+bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
+                    const struct ecm_vmcs *img)
+{
+    static struct ecm_vmcs fixed; /* 4 KiB: off the stack */
+    struct ecm_result r;
+    u64 mult = 0;
+
+    if (got->kind == ECM_EXIT_FAIL && !strcmp(id, "ctl.entry.smm") &&
+        got->code == EXIT_REASON_INVALID_GUEST_STATE && got->qual == 0)
+        return true; /* Bochs' own SMM check, among the guest-state checks */
+    if (got->kind == ECM_VMFAIL && got->code == 7 &&
+        (ecm_get(img, CPU_BASED_VM_EXEC_CONTROL) & CPU_ACTIVATE_SECONDARY_CONTROLS) &&
+        (ecm_get(img, SECONDARY_VM_EXEC_CONTROL) & CPU2_USE_TSC_SCALING) &&
+        vmr_safe(TSC_MULTIPLIER, &mult) == VMX_OK && mult == 0)
+        return true;
+    if (fz_bochs_predict(img, &r) && ecm_acceptable(&r, got))
+        return true;
+    if (got->kind != ECM_ENTRY || !(ecm_get(img, VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) ||
+        !(ecm_get(img, GUEST_CS_AR_BYTES) & (1u << 13)) || (ecm_get(img, GUEST_SS_SELECTOR) & 3))
+        return false;
+    fixed = *img;
+    ecm_put(&fixed, GUEST_SS_SELECTOR, ecm_get(&fz.base, GUEST_SS_SELECTOR));
+    ecm_put(&fixed, GUEST_SS_BASE, ecm_get(&fz.base, GUEST_SS_BASE));
+    ecm_put(&fixed, GUEST_SS_LIMIT, ecm_get(&fz.base, GUEST_SS_LIMIT));
+    ecm_put(&fixed, GUEST_SS_AR_BYTES, ecm_get(&fz.base, GUEST_SS_AR_BYTES));
+    ecm_predict(&fixed, &fz.k, &fz.p, &r);
+    return r.outcome.kind == ECM_ENTRY;
+}
+
+/* --- mutations ------------------------------------------------------------ */
+
+u32 *fz_word(u32 i) { return (u32 *)fz_load + i; }
+
+/* The base's word i of the MSR-load area's first entry */
+static u32 fz_base_word(u32 i)
+{
+    return i == 0 ? MSR_IA32_KERNEL_GS_BASE : i == 2 ? (u32)fz_kgs : i == 3 ? (u32)(fz_kgs >> 32) : 0;
+}
+
+/* Adds (or updates) a mutation; the image follows */
+static void fz_add(struct fz_case *c, u32 field, u64 value)
+{
+    u32 i = 0;
+    while (i < c->n && c->m[i].field != field)
+        i++;
+    if (i == FZ_MAX_MUTS)
+        return;
+    c->m[i] = (struct fz_mut){field, value};
+    c->n += i == c->n;
+    if (!(field & FZ_MEM))
+        ecm_put(&fz.img, field, value);
+    else
+        *fz_word(field & 0xff) = (u32)value;
+}
+
+/* Puts the image and the MSR-load area back to the base */
+void fz_unmutate_image(const struct fz_case *c)
+{
+    for (u32 i = 0; i < c->n; i++) {
+        u32 f = c->m[i].field;
+        if (f & FZ_MEM)
+            *fz_word(f & 0xff) = fz_base_word(f & 0xff);
+        else
+            ecm_put(&fz.img, f, ecm_get(&fz.base, f));
+    }
+}
+
+/* A new value for field f at one of the checks' edges */
+static u64 fz_edge(u32 f, u64 x)
+{
+    static const u8 edges[] = {0, 1, 2, 3, 4, 11, 12, 16, 31, 32, 47, 48, 56, 57, 63};
+    const struct vmx_caps *k = &vmx_caps;
+    u32 bits = fz_bits(f), fixed = 0, free = 0;
+
+    if (fz_class(f) & FZ_COUNT)
+        return fz_below(5);
+    switch (f) {
+    case PIN_BASED_VM_EXEC_CONTROL: fixed = k->pin.allowed0 | ~k->pin.allowed1; break;
+    case CPU_BASED_VM_EXEC_CONTROL: fixed = k->proc.allowed0 | ~k->proc.allowed1; break;
+    case SECONDARY_VM_EXEC_CONTROL: fixed = k->proc2.allowed0 | ~k->proc2.allowed1; break;
+    case VM_EXIT_CONTROLS: fixed = k->exit.allowed0 | ~k->exit.allowed1; break;
+    case VM_ENTRY_CONTROLS: fixed = k->entry.allowed0 | ~k->entry.allowed1; break;
+    }
+    free = ~fixed;
+    if (fixed && free && fz_below(2)) { /* a control the CPU lets change: the gates of checks */
+        u32 b;
+        do
+            b = fz_below(32);
+        while (!((free >> b) & 1));
+        return x ^ (1u << b);
+    }
+    switch (fz_below(9)) {
+    case 0:
+        return 0;
+    case 1:
+        return ~0ull & fz_mask(f);
+    case 2:
+        return fz_below(8);
+    case 3: { /* a MAXPHYADDR or canonical edge, or a low bit */
+        u32 b = fz_below(2) ? fz.p.maxphyaddr - 1 + fz_below(2) : edges[fz_below(sizeof(edges))];
+        return (x ^ (1ull << (b % bits))) & fz_mask(f);
+    }
+    case 4: /* a bit the capability MSR fixes, or one it leaves free */
+        if (fixed) {
+            u32 b;
+            do
+                b = fz_below(32);
+            while (!((fixed >> b) & 1));
+            return x ^ (1u << b);
+        }
+        /* fall through */
+    case 5:
+        return (x ^ (1ull << fz_below(bits)) ^ (1ull << fz_below(bits))) & fz_mask(f);
+    default:
+        return (x ^ (1ull << fz_below(bits))) & fz_mask(f);
+    }
+}
+
+/* A word of the MSR-load area aimed at the MSR checks (27.4): the index of
+ * a forbidden MSR, a reserved bit, a value WRMSR refuses */
+static void fz_mutate_mem(struct fz_case *c)
+{
+    static const u32 bad[] = {0xc0000100u, 0xc0000101u, 0x800, 0x8ff, 0x9b, 0x9e};
+    switch (fz_below(3)) {
+    case 0:
+        fz_add(c, FZ_MEM | 0, fz_below(3) ? bad[fz_below(ARRAY_SIZE(bad))] : 0x800 + fz_below(256));
+        break;
+    case 1:
+        fz_add(c, FZ_MEM | 1, 1u << fz_below(32));
+        break;
+    default:
+        fz_add(c, FZ_MEM | 3, (u32)(fz_kgs >> 32) ^ (1u << fz_below(32)));
+        break;
+    }
+}
+
+/* Walks the image toward a failure of check i: mutates fields it reads
+ * until it fails (at most FZ_STEPS mutations) */
+#define FZ_STEPS 8
+static void fz_aim(struct fz_case *c, u32 i)
+{
+    u64 rd[ECM_RD_WORDS];
+
+    static u32 msr_count = ECM_NONE;
+    if (msr_count == ECM_NONE)
+        msr_count = ecm_find("msr.count");
+    if (ecm_checks[i].stage == ECM_MSR) {
+        if (i == msr_count)
+            fz_add(c, VM_ENTRY_MSR_LOAD_COUNT, fz_below(5));
+        else
+            fz_mutate_mem(c);
+        return;
+    }
+    /* the first step from the base's reads (it holds there), no evaluation */
+    u32 nb = fz.read_first[i + 1] - fz.read_first[i];
+    if (!nb)
+        return;
+    u32 f = fz_enc(fz.read_pool[fz.read_first[i] + fz_below(nb)]);
+    fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
+    for (u32 step = 1; step < FZ_STEPS; step++) {
+        if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))
+            return;
+        u32 cand[64], nc = 0;
+        for (u32 w = 0; w < ECM_SLOTS / 32; w++)
+            for (u32 b = (u32)(rd[w / 2] >> (w % 2 * 32)); b && nc < ARRAY_SIZE(cand); b &= b - 1) {
+                u32 s = w * 32 + (u32)__builtin_ctz(b);
+                if (fz.has[s])
+                    cand[nc++] = s;
+            }
+        if (!nc)
+            return;
+        u32 deeper[64], nd = 0; /* read now, not on the base: opened by the walk */
+        for (u32 j = 0; j < nc; j++)
+            if (!((fz.deps.by_slot[cand[j]][i / 32] >> (i % 32)) & 1))
+                deeper[nd++] = cand[j];
+        f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
+        fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
+    }
+}
+
+/* The trial's mutations, from its seed and number alone */
+void fz_gen(u32 t, struct fz_case *c)
+{
+    static u16 mutable_slots[ECM_SLOTS];
+    static u32 nmutable;
+
+    if (!nmutable)
+        for (u32 s = 0; s < ECM_SLOTS; s++)
+            if (fz.has[s])
+                mutable_slots[nmutable++] = (u16)s;
+    fz_seed_trial(suite_fuzz_seed(), t);
+    memset(c, 0, sizeof(*c));
+    if (fz_below(4) == 0) { /* 1-3 random bits of random fields */
+        for (u32 n = 1 + fz_below(3); n; n--) {
+            u32 f = fz_enc(mutable_slots[fz_below(nmutable)]);
+            u64 x = ecm_get(&fz.img, f);
+            fz_add(c, f, fz_class(f) & FZ_COUNT ? fz_below(5)
+                                                 : (x ^ (1ull << fz_below(fz_bits(f)))) & fz_mask(f));
+        }
+    } else { /* 1-3 checks aimed at */
+        c->naims = 1 + (fz_below(3) == 0) + (fz_below(6) == 0);
+        for (u32 a = 0; a < c->naims; a++) {
+            c->aims[a] = (u16)(3 + fz_below(ecm_nchecks - 3)); /* not the 27.1 checks */
+            fz_aim(c, c->aims[a]);
+        }
+    }
+    fz_unmutate_image(c);
+}

@@ -1,0 +1,368 @@
+/* vmx/fuzz-entry (fuzz.h): one trial. The case written into the VMCS and
+ * the image, the model asked, the gate (what may be entered), the L0 asked
+ * with one VMLAUNCH/VMRESUME, the state after entry compared, everything
+ * put back; a disagreement printed and minimised. */
+#include "console.h"
+#include "cpu.h"
+#include "spinlock.h"
+#include "string.h"
+#include "x86.h"
+#include "fuzz.h"
+
+/* --- one trial ------------------------------------------------------------ */
+
+/* The guest's code: a jump to itself. The timer at 0 exits before its first
+ * instruction; an L0 that lets the guest run anyway (or a mutation that
+ * stops the timer) finds nothing to break in it */
+__asm__(".pushsection .text.fz_spin, \"ax\"\n"
+        ".globl fz_spin\n"
+        "fz_spin: jmp fz_spin\n"
+        ".popsection");
+
+enum exit_action fz_stop(struct vcpu *v, u32 reason)
+{
+    (void)v;
+    (void)reason;
+    return EXIT_STOP;
+}
+
+/* Whether the state may be entered: what a VM exit does not undo stays
+ * out of the guest (see the top) */
+static bool fz_gate(const struct fz_case *c, const struct ecm_result *r)
+{
+    if (fz.blind)
+        return false;
+    u32 cls = 0;
+    for (u32 i = 0; i < c->n; i++)
+        cls |= c->m[i].field & FZ_MEM ? 0 : fz_class(c->m[i].field);
+    if (r->outcome.kind == ECM_VMFAIL && (cls & FZ_HOST) &&
+        l0_bochs_deviates(BOCHS_2_7_AND_3_0)) {
+        /* a VMfail that rests on a check Bochs skips: Bochs would load the
+         * broken host state (a 32-bit host without CR4.PAE triple-faults) */
+        static struct ecm_result skip; /* off the stack */
+        if (fz_bochs_predict(&fz.img, &skip) && skip.outcome.kind != ECM_VMFAIL) {
+            fz.known_skips++;
+            return false;
+        }
+    }
+    if (r->outcome.kind == ECM_VMFAIL)
+        return true; /* nothing is loaded */
+    if (cls & FZ_HOST)
+        return false; /* the exit (a failure exit too) loads the host state */
+    if (r->outcome.kind == ECM_EXIT_FAIL && r->outcome.code == EXIT_REASON_INVALID_GUEST_STATE &&
+        r->nalt == 1)
+        return true; /* 27.3 fails before any guest state is loaded */
+    if (cls & (FZ_ADDR | FZ_LINGER))
+        return false;
+    if (ecm_get(&fz.img, GUEST_ACTIVITY_STATE) == 3 ||
+        !(ecm_get(&fz.img, PIN_BASED_VM_EXEC_CONTROL) & PIN_PREEMPTION_TIMER))
+        return false; /* no timer exit: wait-for-SIPI (it does not count there), or no timer */
+    return !(ecm_get(&fz.img, VM_ENTRY_INTR_INFO_FIELD) >> 31) || !(cls & FZ_GUEST);
+}
+
+/* Writes the case into the VMCS and the image; false when a field cannot
+ * be written (the trial is dropped) */
+static void fz_apply(const struct fz_case *c, u32 *fields, u32 *nf, bool *mem)
+{
+    *nf = 0;
+    *mem = false;
+    for (u32 i = 0; i < c->n; i++) {
+        u32 f = c->m[i].field;
+        if (f & FZ_MEM) {
+            *fz_word(f & 0xff) = (u32)c->m[i].value;
+            *mem = true;
+            continue;
+        }
+        vmw_safe(f, c->m[i].value);
+        ecm_put(&fz.img, f, c->m[i].value);
+        fields[(*nf)++] = f;
+    }
+}
+
+static void fz_unapply(const struct fz_case *c, bool entered)
+{
+    for (u32 i = 0; i < c->n; i++)
+        if (!(c->m[i].field & FZ_MEM))
+            vmw_safe(c->m[i].field, ecm_get(&fz.base, c->m[i].field));
+    fz_unmutate_image(c);
+    if (entered) {
+        for (u32 i = 0; i < fz_nsaved; i++)
+            vmw_safe(fz_saved_field[i], fz_saved_base[i]);
+        wrmsr(MSR_IA32_KERNEL_GS_BASE, fz_kgs); /* the MSR-load area may have changed it */
+    }
+}
+
+/* The stages whose checks fail (bit per enum ecm_stage) */
+static u32 fz_stages(const struct ecm_result *r)
+{
+    u32 st = 0;
+    for (u32 w = 0; w < ECM_WORDS; w++)
+        for (u32 f = r->failed[w]; f; f &= f - 1)
+            st |= 1u << ecm_checks[w * 32 + __builtin_ctz(f)].stage;
+    return st;
+}
+
+/* One VMLAUNCH/VMRESUME of the current VMCS, back at the first exit
+ * (vmx_enter: none of the run loop's reporting, which would cost more than
+ * the trial) */
+int vmx_enter(struct guest_regs *regs, int launched);
+static struct ecm_outcome fz_enter(void)
+{
+    struct vcpu *v = fz.v;
+    unsigned long flags = irq_save();
+    u64 x = 0;
+
+    this_cpu()->in_guest = true;
+    int st = vmx_enter(&v->regs, v->launched);
+    this_cpu()->in_guest = false;
+    irq_restore(flags);
+    if (st == VMX_FAIL_VALID) {
+        vmr_safe(VM_INSTRUCTION_ERROR, &x);
+        return (struct ecm_outcome){ECM_VMFAIL, (u32)x, 0};
+    }
+    if (st != VMX_OK)
+        return (struct ecm_outcome){ECM_VMFAIL, 0, 0};
+    u32 reason = (u32)vmr(VM_EXIT_REASON);
+    if (reason & EXIT_REASON_ENTRY_FAILURE) /* the launch state stays (27.8) */
+        return (struct ecm_outcome){ECM_EXIT_FAIL, reason & 0xffff, vmr(EXIT_QUALIFICATION)};
+    v->launched = true;
+    fz.timer_exit = (reason & 0xffff) == EXIT_REASON_PREEMPTION_TIMER;
+    if (!fz.timer_exit) {
+        fz.other_exits++;
+        fz.other_reason = reason & 0xffff;
+    }
+    return (struct ecm_outcome){ECM_ENTRY, 0, 0};
+}
+
+/* The state after an entry that succeeded and exited at once (the timer
+ * at 0, no event injected, active or HLT): a VM exit saves what the entry
+ * loaded (27.3.2, 28.3.2), since no instruction ran in between. Compared:
+ * RIP, RSP, RFLAGS, CR3, CR0's bits entry loads (27.3.2.1: not ET, CD,
+ * NW, the reserved ones), the descriptor-table registers, IA32_SYSENTER_ESP
+ * and EIP, the activity state, and each usable segment's selector, base,
+ * limit and access rights (an unusable one's may change, 28.3.2). Returns
+ * the first field that differs, 0 when none, with what was loaded and saved */
+static u32 fz_state_check(u64 *loaded, u64 *saved)
+{
+    static const u32 same[] = {
+        GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_CR3, GUEST_GDTR_BASE, GUEST_GDTR_LIMIT,
+        GUEST_IDTR_BASE, GUEST_IDTR_LIMIT, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+        GUEST_ACTIVITY_STATE, GUEST_CR0,
+    };
+    const u64 cr0_loaded = 0x8005002full & ~0x10ull; /* PG AM WP NE TS EM MP PE */
+
+    if (ecm_get(&fz.img, VM_ENTRY_INTR_INFO_FIELD) >> 31 ||
+        ecm_get(&fz.img, GUEST_ACTIVITY_STATE) > 1)
+        return 0;
+    for (u32 i = 0; i < ARRAY_SIZE(same) + 8 * 4; i++) {
+        u32 f;
+        u64 mask = ~0ull;
+        if (i < ARRAY_SIZE(same)) {
+            f = same[i];
+            if (f == GUEST_CR0)
+                mask = cr0_loaded;
+        } else {
+            u32 seg = (i - ARRAY_SIZE(same)) / 4, part = (i - ARRAY_SIZE(same)) % 4;
+            if (ecm_get(&fz.img, GUEST_ES_AR_BYTES + 2 * seg) & (1u << 16))
+                continue; /* unusable */
+            f = (part == 0 ? GUEST_ES_SELECTOR : part == 1 ? GUEST_ES_BASE
+                 : part == 2 ? GUEST_ES_LIMIT : GUEST_ES_AR_BYTES) + 2 * seg;
+            if (part == 3)
+                mask = 0xf0ff; /* type S DPL P, AVL L D/B G */
+        }
+        u64 x = 0;
+        if (vmr_safe(f, &x) != VMX_OK)
+            continue;
+        *loaded = ecm_get(&fz.img, f) & mask & fz_mask(f);
+        *saved = x & mask & fz_mask(f);
+        if (*loaded != *saved)
+            return f;
+    }
+    return 0;
+}
+
+#define FZ_WINDOW 64
+/* Asks the model (fz.r) and, when the gate allows, the L0 */
+static struct fz_answer fz_try(u32 t, const struct fz_case *c)
+{
+    struct fz_answer a = {false, {ECM_ENTRY, 0, 0}};
+    u32 fields[FZ_MAX_MUTS], nf;
+    bool mem;
+    u64 t0 = rdtsc();
+
+    fz_apply(c, fields, &nf, &mem);
+    fz.p.launched = fz.p.vmresume = fz.v->launched;
+    fz.blind = false;
+    ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, fields, nf, mem, &fz.r);
+    u64 t1 = rdtsc();
+    fz.ticks_model += t1 - t0;
+    if (fz_gate(c, &fz.r)) {
+        u32 cls = 0;
+        for (u32 i = 0; i < nf; i++)
+            cls |= fz_class(fields[i]);
+        if ((cls & FZ_HOST) && !(fz_stages(&fz.r) & (1u << ECM_CTL))) {
+            /* on the line before VMLAUNCH, so a host the L0 breaks is still
+             * known: "fz T", at most once in FZ_WINDOW trials (each line
+             * costs the UART's time), so the culprit is among the
+             * FZ_WINDOW trials from the last such line */
+            if (!fz.risky || t >= fz.announced + FZ_WINDOW) {
+                printf("fz %u\n", t);
+                fz.announced = t;
+            }
+            fz.risky++;
+        }
+        a.entered_vm = true;
+        a.got = fz_enter();
+    }
+    fz.state_field = 0;
+    if (a.entered_vm && a.got.kind == ECM_ENTRY && fz.timer_exit)
+        fz.state_field = fz_state_check(&fz.state_loaded, &fz.state_saved);
+    fz_unapply(c, a.entered_vm && a.got.kind == ECM_ENTRY);
+    fz.ticks_l0 += rdtsc() - t1;
+    return a;
+}
+
+static bool fz_disagrees(const struct fz_answer *a, const struct ecm_result *r)
+{
+    return a->entered_vm && !ecm_acceptable(r, &a->got);
+}
+
+static void fz_print_muts(const struct fz_case *c)
+{
+    for (u32 i = 0; i < c->n; i++)
+        if (c->m[i].field & FZ_MEM)
+            printf(" msr-load-word%u=0x%llx", c->m[i].field & 0xff, c->m[i].value);
+        else
+            printf(" 0x%04x=0x%llx", c->m[i].field, c->m[i].value);
+}
+
+/* lhv.fuzz.replay: the trial in full, what the model and the L0 said */
+static void fz_detail(u32 t, const struct fz_case *c, const struct fz_answer *a)
+{
+    char s[48] = "";
+    const struct ecm_result *r = &fz.r;
+
+    printf("fuzz: replay seed=%u trial=%u: %u mutation(s)", suite_fuzz_seed(), t, c->n);
+    for (u32 i = 0; i < c->naims; i++)
+        printf("%s%s", i ? ", " : ", aimed at ", ecm_checks[c->aims[i]].id);
+    printf("\n");
+    for (u32 i = 0; i < c->n; i++)
+        if (!(c->m[i].field & FZ_MEM))
+            printf("fuzz:   field 0x%04x: 0x%llx -> 0x%llx\n", c->m[i].field,
+                   ecm_get(&fz.base, c->m[i].field), c->m[i].value);
+        else
+            printf("fuzz:   MSR-load area word %u -> 0x%llx\n", c->m[i].field & 0xff,
+                   c->m[i].value);
+    for (u32 i = 0; i < ecm_nchecks; i++)
+        if (ecm_failed(r, i))
+            printf("fuzz:   check %s (SDM 3C %s) fails\n", ecm_checks[i].id, ecm_checks[i].sdm);
+    fz_print(s, sizeof(s), &r->outcome);
+    printf("fuzz:   the model predicts: %s (%s)\n", s,
+           r->check == ECM_NONE ? "no check fails" : ecm_checks[r->check].id);
+    for (u32 i = 0; i < r->nalt; i++) {
+        fz_print(s, sizeof(s), &r->alt[i]);
+        printf("fuzz:   the SDM allows: %s\n", s);
+    }
+    fz_print(s, sizeof(s), &a->got);
+    printf("fuzz:   the L0: %s\n", a->entered_vm ? s : "not entered (the state would outlive the "
+                                                       "trial's exit, or it waits for SIPI)");
+}
+
+/* After a disagreement: the mutations whose removal keeps the same
+ * disagreement (the model's outcome and the L0's) are dropped, one by one */
+static void fz_minimise(u32 t, struct fz_case *c, const struct ecm_outcome *want,
+                        const struct ecm_outcome *got)
+{
+    struct fz_case m = *c;
+    u32 before = c->n;
+
+    for (u32 i = 0; i < m.n && m.n > 1;) {
+        struct fz_case less = m;
+        less.m[i] = less.m[--less.n];
+        struct fz_answer a = fz_try(t, &less);
+        if (fz_disagrees(&a, &fz.r) && fz.r.outcome.kind == want->kind &&
+            fz.r.outcome.code == want->code && a.got.kind == got->kind && a.got.code == got->code)
+            m = less;
+        else
+            i++;
+    }
+    printf("fuzz: minimised trial=%u (%u of %u mutations):", t, m.n, before);
+    fz_print_muts(&m);
+    printf("\n");
+}
+
+static void fz_count(const struct ecm_result *r)
+{
+    for (u32 w = 0; w < ECM_WORDS; w++) {
+        u32 ev = r->evaluated[w];
+        while (ev) {
+            u32 b = __builtin_ctz(ev), i = w * 32 + b;
+            ev &= ev - 1;
+            if ((r->failed[w] >> b) & 1)
+                fz.fail[i]++;
+            else
+                fz.pass[i]++;
+        }
+    }
+}
+
+void fz_trial(u32 t, bool replay)
+{
+    struct fz_case c;
+    char want_s[48], got_s[48];
+    u64 t0 = rdtsc();
+
+    fz_gen(t, &c);
+    fz.ticks_gen += rdtsc() - t0;
+    if (!c.n)
+        return;
+    struct fz_answer a = fz_try(t, &c);
+    fz.trials++;
+    fz_count(&fz.r);
+    if (replay)
+        fz_detail(t, &c, &a);
+    if (!a.entered_vm) {
+        fz.not_entered++;
+        return;
+    }
+    fz.entered += a.got.kind == ECM_ENTRY;
+    u32 st = fz_stages(&fz.r);
+    bool probe = st & (st - 1); /* violations in two stages or more */
+    fz.probes += probe;
+    u32 state_field = fz.state_field;
+    u64 state_loaded = fz.state_loaded, state_saved = fz.state_saved;
+    bool known = false, outcome_diff = fz_disagrees(&a, &fz.r);
+    if (outcome_diff) {
+        struct ecm_result r = fz.r;
+        fz.diffs++;
+        fz_print(want_s, sizeof(want_s), &r.outcome);
+        fz_print(got_s, sizeof(got_s), &a.got);
+        const char *id = r.check == ECM_NONE ? "-" : ecm_checks[r.check].id;
+        fz_apply(&c, (u32[FZ_MAX_MUTS]){0}, &(u32){0}, &(bool){0});
+        fz.r = r;
+        known = l0_bochs_deviates(BOCHS_2_7_AND_3_0) && fz_bochs_known(id, &a.got, &fz.img);
+        fz_unapply(&c, false);
+        fz.explained += known;
+        printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
+        fz_print_muts(&c);
+        printf(" model=%s (%s) l0=%s%s; replay: lhv.fuzz.replay=%u:%u\n", want_s, id, got_s,
+               known ? " [known Bochs deviation]" : "", suite_fuzz_seed(), t);
+        if (!known) /* a known deviation is triaged already */
+            fz_minimise(t, &c, &r.outcome, &a.got);
+    } else {
+        fz.probes_ok += probe;
+    }
+    if (state_field) {
+        /* silent corruption: the saved state is not what entry loaded; after
+         * an entry that a known deviation let through (the state was
+         * invalid) it is that deviation's */
+        fz.diffs++;
+        fz.state_diffs++;
+        fz.explained += known;
+        printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
+        fz_print_muts(&c);
+        printf(" state after entry: field 0x%04x loaded 0x%llx saved 0x%llx%s; replay: "
+               "lhv.fuzz.replay=%u:%u\n", state_field, state_loaded, state_saved,
+               known ? " [after a known Bochs deviation]" : "", suite_fuzz_seed(), t);
+    }
+}
