@@ -51,8 +51,9 @@ struct pp_tables {
 
 struct pp_seen {
     u32 words[2];
-    u64 pdptr3[2]; /* GUEST_PDPTE3 at each report */
+    u64 pdptr3[2]; /* GUEST_PDPTE3 at each report (with EPT) */
     u32 reports;
+    bool ept;
 };
 
 static void pp_build(struct pp_tables *t)
@@ -88,7 +89,8 @@ static enum exit_action pp_hook(struct vcpu *v, u32 reason)
         return EXIT_DEFAULT;
     if (s->reports < 2) {
         s->words[s->reports] = (u32)REG_BX(v);
-        s->pdptr3[s->reports] = vmr(GUEST_PDPTE3);
+        if (s->ept) /* the fields exist where EPT does (25.4.2) */
+            s->pdptr3[s->reports] = vmr(GUEST_PDPTE3);
     }
     s->reports++;
     vcpu_skip_instruction();
@@ -121,14 +123,16 @@ struct ept *guest_identity_ept(void)
     return e;
 }
 
-static void pp_guest_state(const struct pp_tables *t)
+static void pp_guest_state(const struct pp_tables *t, bool ept)
 {
     vmw(GUEST_CR3, (uintptr_t)t->pdpt);
     vmw(GUEST_CR4, vmx_caps.cr4_fixed0 | CR4_PAE);
     vmw(CR4_READ_SHADOW, CR4_PAE);
     guest_make_32bit();
-    /* PDPTE 3 of the VMCS leads to A; the others are memory's */
-    for (u32 i = 0; i < 4; i++)
+    /* PDPTE 3 of the VMCS leads to A; the others are memory's. The fields
+     * exist only where EPT does (SDM 3C 25.4.2): without, entry ignores
+     * them anyway. */
+    for (u32 i = 0; ept && i < 4; i++)
         vmw(GUEST_PDPTE0 + 2 * i, i == 3 ? (uintptr_t)t->pd3_alt | PTE_P : t->pdpt[i]);
 }
 
@@ -143,7 +147,8 @@ static bool pp_run(struct cpu_outcome *o, const struct pp_tables *t, struct ept 
         outcome_fail(o, "EPT: %s", v->why);
         return false;
     }
-    pp_guest_state(t);
+    s->ept = e != NULL;
+    pp_guest_state(t, s->ept);
     v->hook = pp_hook;
     v->test_data = s;
     if (!test_guest_run_at(o, v, (uintptr_t)pp_guest32, 0, 0))
@@ -156,7 +161,7 @@ static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
     static struct pp_tables tables[LHV_MAX_CPUS];
     struct pp_tables *t = &tables[this_cpu()->index];
     const char *no_ept = ept_unsupported();
-    struct pp_seen s = {{0, 0}, {0, 0}, 0};
+    struct pp_seen s = {{0, 0}, {0, 0}, 0, false};
     (void)arg;
 
     if (vmx_unavailable())
@@ -170,7 +175,7 @@ static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
         return;
     if (no_ept)
         return outcome_skip(o, "(without EPT: passed) %s", no_ept);
-    s = (struct pp_seen){{0, 0}, {0, 0}, 0};
+    s = (struct pp_seen){{0, 0}, {0, 0}, 0, false};
     if (!pp_run(o, t, guest_identity_ept(), &s) || !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
         !CHECK_EQ(o, s.pdptr3[0], (uintptr_t)t->pd3_alt | PTE_P) ||
         !CHECK_EQ(o, s.words[1], PP_WORD_B))
