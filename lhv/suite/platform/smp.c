@@ -15,7 +15,7 @@
 /* Lock hand-overs in all: each CPU takes its share. More CPUs than host
  * cores (QEMU TCG) make each hand-over slow: a holder's thread gets
  * preempted while the others spin. */
-#define SPINLOCK_TOTAL 16000
+#define SPINLOCK_TOTAL 8000
 
 /* What went wrong, CPU by CPU, for one FAIL line. */
 struct problems {
