@@ -2,6 +2,7 @@
  * interrupts (periodic), and one interrupt from a one-shot count. */
 #include "emulator.h"
 #include "pit.h"
+#include "spinlock.h"
 #include "platform.h"
 #include "suite/suite.h"
 #include "string.h"
@@ -17,7 +18,9 @@ u64 ppm_apart(u64 a, u64 b)
 bool stamp_read(struct stamp *s, u32 (*counter)(void))
 {
     for (int i = 0; i < STAMP_TRIES; i++) {
+        unsigned long flags = irq_save();
         u32 a = pmtimer_read(), count = counter(), w = pmtimer_delta(a, pmtimer_read());
+        irq_restore(flags);
         if (w <= STAMP_MAX_WIDTH) {
             *s = (struct stamp){a + w / 2, count};
             return true;

@@ -15,7 +15,10 @@
 u64 ppm_apart(u64 a, u64 b);
 
 /* A counter read next to the ACPI PM timer: the PM time is the midpoint of
- * two PM reads around the counter's, which must be at most
+ * two PM reads around the counter's, with interrupts off (the PIT's IRQ0
+ * comes at the very reload a period measurement brackets: its handler
+ * inside a stamp put the counter read 6 PIT clocks off the midpoint, and
+ * 3 of 20 runs of timer/pit-clock-rate FAILed in Bochs), which must be at most
  * STAMP_MAX_WIDTH apart (else a busy host stopped the virtual CPU in
  * between: read again). The error is then at most half that width, and
  * less where the width is steady (the same offset in both stamps of a
