@@ -114,34 +114,12 @@ void l0_vcpu_setup_bitmaps(u16 pm1a_cnt)
     }
 }
 
+/* LHV's host state (lhv/vmx), and IA32_PAT where the exit loads it */
 static void host_state(void)
 {
-    struct lhv_cpu *c = this_cpu();
-    struct { u16 limit; u64 base; } __attribute__((packed)) gdt, idt;
-    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdt), "=m"(idt));
-
-    vmw(HOST_CR0, read_cr0());
-    vmw(HOST_CR3, read_cr3());
-    vmw(HOST_CR4, read_cr4());
-    vmw(HOST_CS_SELECTOR, SEL_KCODE);
-    vmw(HOST_SS_SELECTOR, SEL_KDATA);
-    vmw(HOST_DS_SELECTOR, SEL_KDATA);
-    vmw(HOST_ES_SELECTOR, SEL_KDATA);
-    vmw(HOST_FS_SELECTOR, 0);
-    vmw(HOST_GS_SELECTOR, 0);
-    vmw(HOST_TR_SELECTOR, SEL_TSS);
-    vmw(HOST_TR_BASE, (uintptr_t)&c->tss);
-    vmw(HOST_GDTR_BASE, gdt.base);
-    vmw(HOST_IDTR_BASE, idt.base);
-    vmw(HOST_FS_BASE, 0);
-    vmw(HOST_GS_BASE, rdmsr(MSR_IA32_GS_BASE));
-    vmw(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+    vmcs_write_host_state();
     if (exit_ctls & EXIT_LOAD_IA32_PAT)
         vmw(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
-    vmw(HOST_IA32_SYSENTER_CS, 0);
-    vmw(HOST_IA32_SYSENTER_ESP, 0);
-    vmw(HOST_IA32_SYSENTER_EIP, 0);
-    vmw(HOST_RIP, (uintptr_t)vmx_exit_landing);
 }
 
 void l0_vcpu_init(struct l0_vcpu *v)

@@ -121,7 +121,7 @@ static bool setup_controls(struct vcpu *v)
            set_controls(v, VM_ENTRY_CONTROLS, &vmx_caps.entry, entry, "VM-entry");
 }
 
-static void setup_host_state(void)
+void vmcs_write_host_state(void)
 {
     struct lhv_cpu *c = this_cpu();
     struct table_ptr gdt = sgdt(), idt = sidt();
@@ -232,7 +232,7 @@ bool vcpu_init(struct vcpu *v)
         snprintf(v->why, sizeof(v->why), "VMCLEAR/VMPTRLD of a new VMCS failed");
         return false;
     }
-    setup_host_state();
+    vmcs_write_host_state();
     setup_guest_state(v);
     return setup_controls(v);
 }

@@ -183,6 +183,9 @@ enum exit_action vcpu_finish(struct vcpu *v);
 void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags);
 void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg);
 struct run_result vcpu_continue(struct vcpu *v);
+/* The host-state area as LHV runs its guests: this CPU's control registers,
+ * descriptor tables, TSS, segments and the exit landing (HOST_RIP) */
+void vmcs_write_host_state(void);
 /* Writes the selector, base, limit and access rights of one guest segment
  * (sel_field is its GUEST_*_SELECTOR). */
 void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar);
