@@ -45,7 +45,8 @@
 /* The controls the L0 offers (allowed 1-settings; the CPU must allow them
  * too), beyond the default1 bits (A.2-A.5) */
 #define PIN_OFFER (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING)
-#define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING)
+#define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING | \
+                    CPU_ACTIVATE_SECONDARY_CONTROLS)
 #define EXIT_OFFER (EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
 #define ENTRY_OFFER (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER)
 #define PIN_DEFAULT1 0x16u
@@ -139,8 +140,8 @@ static bool vmx_msr(u32 msr, u64 *value)
     case MSR_IA32_VMX_VMCS_ENUM:
         *value = max_index << 1;
         return true;
-    default: /* PROCBASED_CTLS2, EPT_VPID_CAP, VMFUNC: no secondary controls */
-        return false;
+    default: /* PROCBASED_CTLS2, EPT_VPID_CAP, VMFUNC: nested_ept.c */
+        return l0_nested_msr2(msr, value);
     }
     *value = ((u64)hi << 32) | lo;
     return true;
@@ -528,7 +529,7 @@ static bool ecm_wrmsr_any(const void *ctx, u32 msr, u64 value)
 static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool launched)
 {
     static const u32 msrs[7] = {MSR_IA32_VMX_BASIC, MSR_IA32_VMX_TRUE_PINBASED_CTLS,
-                                MSR_IA32_VMX_TRUE_PROCBASED_CTLS, 0,
+                                MSR_IA32_VMX_TRUE_PROCBASED_CTLS, MSR_IA32_VMX_PROCBASED_CTLS2,
                                 MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
                                 MSR_IA32_VMX_MISC};
     struct ecm_caps k = {0};
@@ -542,6 +543,7 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     vmx_msr(MSR_IA32_VMX_CR0_FIXED1, &k.cr0_fixed1);
     vmx_msr(MSR_IA32_VMX_CR4_FIXED0, &k.cr4_fixed0);
     vmx_msr(MSR_IA32_VMX_CR4_FIXED1, &k.cr4_fixed1);
+    vmx_msr(MSR_IA32_VMX_EPT_VPID_CAP, &k.ept_vpid);
     if (!c->ecm)
         c->ecm = alloc_pages(1);
     for (u32 sl = 0; sl < ECM_SLOTS; sl++)
@@ -649,8 +651,7 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
         vmw(slot_encoding(sl), type == 3 ? host[(sl >> 7) * 32 + (sl & 31)] : field_get(img, sl));
     }
     vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
-    vmw(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_EPT);
-    vmw(EPT_POINTER, l0_mem.ept.eptp);
+    u32 proc2 = l0_nested_vmcs02_secondary(v, img, proc); /* EPT02, VPID02: nested_inv.c */
     if (proc & CPU_USE_MSR_BITMAPS)
         vmw(MSR_BITMAP, l0_gpa_to_hpa(bitmap));
     vmw(VM_EXIT_CONTROLS, exit01);
@@ -666,7 +667,8 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     /* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS
      * (27.3.2.4); without it, as L1 has it, from CR3: load them */
     u64 cr0 = field_get(img, ecm_slot(GUEST_CR0)), cr4 = field_get(img, ecm_slot(GUEST_CR4));
-    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(entry & ENTRY_IA32E_MODE_GUEST))
+    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(entry & ENTRY_IA32E_MODE_GUEST) &&
+        !(proc2 & CPU2_ENABLE_EPT))
         l0_load_pdptes();
     c->l2 = true;
     v->switched = true;
@@ -681,16 +683,11 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     struct nested_cpu *c = &ncpu[v->cpu];
     u8 *img = image(c);
     u32 exit12 = (u32)field_get(img, ecm_slot(VM_EXIT_CONTROLS));
-    u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER));
+    u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER)), qual12 = 0;
+    u32 reason12 = l0_ept02_exit(v, img, reason, &qual12); /* nested_ept.c */
 
-    if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION ||
-        (reason & 0xffff) == EXIT_REASON_EPT_MISCONFIG) {
-        char state[220];
-        l0_guest_state_line(state, sizeof(state));
-        fatal("nested VMX: L2 on CPU %u touched guest-physical 0x%llx, which is not L1's "
-              "memory (exit %u, qualification 0x%llx); %s", v->cpu,
-              vmr(GUEST_PHYSICAL_ADDRESS), reason & 0xffff, vmr(EXIT_QUALIFICATION), state);
-    }
+    if (!reason12)
+        return EXIT_RESUME; /* EPT02 filled: L2 goes on */
     l0_nested_counts[v->cpu].l2_exits++;
     for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
         u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
@@ -702,6 +699,7 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     }
     if (!(exit12 & EXIT_SAVE_IA32_EFER))
         field_set(img, ecm_slot(GUEST_IA32_EFER), efer12);
+    l0_ept02_exit_fields(img, reason12, qual12);
     field_set(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD),
               field_get(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD)) & ~(u64)INTR_INFO_VALID);
     c->l2 = false;
@@ -772,18 +770,16 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
         do_msr(v, reason == EXIT_REASON_MSR_WRITE);
         return true;
     }
-    if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID) {
-        inject(v, VEC_UD); /* not offered (no secondary controls) */
-        return true;
-    }
-    if (reason < EXIT_REASON_VMCALL || reason > EXIT_REASON_VMXON)
+    bool inv = reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID;
+    if (!inv && (reason < EXIT_REASON_VMCALL || reason > EXIT_REASON_VMXON))
         return false;
-    l0_nested_counts[v->cpu].insn[reason - EXIT_REASON_VMCALL]++;
+    if (!inv)
+        l0_nested_counts[v->cpu].insn[reason - EXIT_REASON_VMCALL]++;
     /* #UD before all (31.3): outside VMX operation (VMXON aside), in
      * virtual-8086 or compatibility mode, CR0.PE clear */
     bool compat = (vmr(GUEST_IA32_EFER) & EFER_LMA) && !long64();
     if ((!c->vmxon && reason != EXIT_REASON_VMXON) || (vmr(GUEST_RFLAGS) & EFLAGS_VM) ||
-        compat || !(guest_cr0() & CR0_PE)) {
+        compat || !(guest_cr0() & CR0_PE) || (inv && !l0_nested_inv_offered(reason))) {
         inject(v, VEC_UD);
         return true;
     }
@@ -824,6 +820,10 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
     case EXIT_REASON_VMLAUNCH:
     case EXIT_REASON_VMRESUME:
         do_vmentry(v, c, reason == EXIT_REASON_VMRESUME);
+        break;
+    case EXIT_REASON_INVEPT:
+    case EXIT_REASON_INVVPID:
+        l0_nested_inv(v, reason == EXIT_REASON_INVEPT, info, qual); /* nested_inv.c */
         break;
     default: /* VMCALL in VMX root operation, no dual-monitor treatment */
         vmfail(v, 1);
