@@ -153,9 +153,9 @@ u32 l0_nested_vmcs02_secondary(struct l0_vcpu *v, u8 *img, u32 proc);
 u64 l0_ept02_eptp(u32 cpu, u64 eptp12);
 /* Empties EPT02 when it shadows ep4ta (~0: any) */
 void l0_ept02_drop(u32 cpu, u64 ep4ta);
-/* An exit of L2: 0 when the L0 handled it (EPT02 filled), else the exit
- * reason L1 gets (*qual12 its qualification for an EPT exit) */
-u32 l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 reason, u64 *qual12);
+/* An exit of L2 (*reason12 its reason): true when the L0 handled it
+ * (EPT02 filled), else *reason12 and *qual12 are what L1 gets */
+bool l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 *reason12, u64 *qual12);
 /* After VMCS12's exit fields are copied: reason, EPT qualification, PDPTEs */
 void l0_ept02_exit_fields(u8 *img, u32 reason12, u64 qual12);
 /* INVEPT, INVVPID: offered (else #UD); emulated past #UD and #GP(0) */

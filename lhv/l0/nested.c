@@ -684,9 +684,9 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     u8 *img = image(c);
     u32 exit12 = (u32)field_get(img, ecm_slot(VM_EXIT_CONTROLS));
     u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER)), qual12 = 0;
-    u32 reason12 = l0_ept02_exit(v, img, reason, &qual12); /* nested_ept.c */
+    u32 reason12 = reason;
 
-    if (!reason12)
+    if (l0_ept02_exit(v, img, &reason12, &qual12)) /* nested_ept.c */
         return EXIT_RESUME; /* EPT02 filled: L2 goes on */
     l0_nested_counts[v->cpu].l2_exits++;
     for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */

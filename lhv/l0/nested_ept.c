@@ -180,7 +180,7 @@ static __attribute__((noreturn)) void not_l1s(struct l0_vcpu *v, u32 reason, u64
           vmr(EXIT_QUALIFICATION), state);
 }
 
-u32 l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 reason, u64 *qual12)
+bool l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 *reason12, u64 *qual12)
 {
     struct ept02 *s = &ept02[v->cpu];
     u32 proc = (u32)field_get(img, ecm_slot(CPU_BASED_VM_EXEC_CONTROL));
@@ -188,9 +188,9 @@ u32 l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 reason, u64 *qual12)
     u64 gpa = vmr(GUEST_PHYSICAL_ADDRESS), qual = vmr(EXIT_QUALIFICATION), leaf, size, perms;
     int level;
 
-    reason &= 0xffff;
+    u32 reason = *reason12 & 0xffff;
     if (reason != EXIT_REASON_EPT_VIOLATION && reason != EXIT_REASON_EPT_MISCONFIG)
-        return reason;
+        return false;
     /* Without EPT12, L2's guest-physical addresses are L1's: the L0's EPT
      * refused one (the hidden range); EPT02 holds only valid entries */
     if (!(proc & CPU_ACTIVATE_SECONDARY_CONTROLS) || !(proc2 & CPU2_ENABLE_EPT) ||
@@ -201,7 +201,8 @@ u32 l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 reason, u64 *qual12)
     if (r) {
         *qual12 = r == EXIT_REASON_EPT_MISCONFIG ? 0 : (qual & QUAL_PASSED) | perms << 3;
         l0_ept02_counts[v->cpu].reflected++;
-        return r;
+        *reason12 = (*reason12 & ~0xffffu) | r;
+        return false;
     }
     u64 gpa1 = (leaf & EPT_ADDR_MASK & ~(size - 1)) | (gpa & (size - 1));
     u64 *e01 = ept_entry(&l0_mem.ept, gpa1, &level);
@@ -228,6 +229,6 @@ u32 l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 reason, u64 *qual12)
     s->last_gpa = gpa;
     l0_ept02_counts[v->cpu].fills++;
     resume_l2(qual);
-    return 0;
+    return true;
 }
 #endif
