@@ -3,7 +3,7 @@
  * The guest (L1) sees VMX: CPUID.1:ECX.VMX, IA32_FEATURE_CONTROL locked
  * with VMXON outside SMX allowed, and the L0's own capability MSRs (its
  * own VMCS revision identifier, the TRUE controls, a subset of the
- * controls the CPU allows; no secondary controls yet). Its VMX
+ * controls the CPU allows; the secondary ones in nested_ept.c). Its VMX
  * instructions exit unconditionally (SDM 3C 26.1.2) and are emulated here
  * with the outcomes of SDM 3C chapter 31 ("VMX Instruction Reference"):
  * #UD and #GP(0) where the pseudocode raises them, VMsucceed, VMfailInvalid
@@ -22,7 +22,7 @@
  *
  * L2, the simplest case: VMLAUNCH/VMRESUME judge VMCS12 with the entry
  * model (entry_checks.h) and run L2 on a VMCS02 built from VMCS12, the
- * L0's host state and its EPT (L1 has no EPT); every exit of L2 is
+ * L0's host state and its EPT (or EPT02, nested_ept.c); every exit of L2 is
  * reflected to L1 (VMCS12's exit information and guest state written,
  * its host state loaded into L1, 27.2-27.5). */
 #include "l0/l0.h"
@@ -619,7 +619,8 @@ static void load_l1_host(u8 *img)
 }
 
 /* VMCS02: VMCS12's controls and guest state, the L0's host state, EPT
- * (the L0's: L1 has no EPT, so L2's guest-physical space is L1's) */
+ * (the L0's when L1 has none, so L2's guest-physical space is L1's; else
+ * EPT02) */
 static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
 {
     u64 host[128]; /* the L0's host-state fields, by width and index */
