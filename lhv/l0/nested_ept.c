@@ -24,7 +24,7 @@
  * acts in L2 as the CPU makes it, with nothing of the L0's in between */
 #define PROC2_OFFER (CPU2_ENABLE_EPT | CPU2_ENABLE_VPID | CPU2_UNRESTRICTED_GUEST | \
                      CPU2_DESCRIPTOR_TABLE_EXITING | CPU2_ENABLE_RDTSCP |               \
-                     CPU2_WBINVD_EXITING | CPU2_ENABLE_INVPCID)
+                     CPU2_WBINVD_EXITING | CPU2_ENABLE_INVPCID | CPU2_ENABLE_XSAVES)
 /* No A/D flags, advanced exit information, 5-level walks, #VE */
 #define EPT_VPID_OFFER (EPT_CAP_EXEC_ONLY | EPT_CAP_WALK_4 | EPT_CAP_UC | EPT_CAP_WB |      \
                         EPT_CAP_2M | EPT_CAP_1G | EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE | \

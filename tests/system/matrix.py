@@ -44,13 +44,15 @@ L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmcs-lifecycle", "vmx/vmxoff-vmxon", "vmx/v
 # nested_inv.c): the pattern for lhv.tests (256 characters at most), the tests that must
 # PASS, and those that must SKIP naming the capability the L0 does not offer
 L0_NESTED_EPT_PATTERN = ("vmx/ept-*,vmx/invept-*,vmx/invvpid-operands,vmx/vpid-*,vmx/isolation-ept,"
-                         "vmx/unrestricted-guest*,vmx/pml-*,vmx/vmfunc-*,vmx/pae-pdptes")
+                         "vmx/unrestricted-guest*,vmx/pml-*,vmx/vmfunc-*,vmx/pae-pdptes,"
+                         "vmx/instruction-exits,vmx/xsaves-enable")
 L0_NESTED_EPT_TESTS = ("vmx/ept-identity", "vmx/ept-switch-invept", "vmx/invept-single-context",
                        "vmx/invept-all-context", "vmx/invvpid-operands", "vmx/isolation-ept",
                        "vmx/ept-2mb-pages", "vmx/ept-memory-type", "vmx/ept-misconfig",
                        "vmx/ept-1g-pages", "vmx/ept-permission-matrix", "vmx/ept-violation",
                        "vmx/ept-execute-only", "vmx/vpid-invvpid", "vmx/vpid-stale-translations",
-                       "vmx/unrestricted-guest", "vmx/unrestricted-guest-unpaged", "vmx/pae-pdptes")
+                       "vmx/unrestricted-guest", "vmx/unrestricted-guest-unpaged", "vmx/pae-pdptes",
+                       "vmx/instruction-exits", "vmx/xsaves-enable")
 L0_NESTED_EPT_SKIPS = ("vmx/ept-accessed-dirty:EPT_VPID_CAP bit 21", "vmx/pml-log:EPT_VPID_CAP bit 21",
                        "vmx/pml-log-full:EPT_VPID_CAP bit 21",
                        "vmx/ept-mode-based-execute:PROCBASED_CTLS2 bit 22",
