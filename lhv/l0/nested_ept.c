@@ -39,7 +39,7 @@ struct ept02 {
     u64 ep4ta;        /* EPT12's PML4 address it shadows; EPT12_NONE: empty */
     u64 *page[EPT02_PAGES];
     u32 used;         /* page[0] is the PML4 */
-    u64 last_gpa;     /* a violation at the same address again and again: FATAL */
+    u64 last_gpa;     /* fills of one page again and again, no drop between: FATAL */
     u32 repeats;
 };
 
@@ -76,6 +76,7 @@ void l0_ept02_drop(u32 cpu, u64 ep4ta)
     memset(s->page[0], 0, PAGE_SIZE);
     s->used = 1;
     s->ep4ta = EPT12_NONE;
+    s->last_gpa = ~0ull; /* a fill after a drop is no repeat */
     l0_ept02_counts[cpu].drops++;
     flush02(s);
 }
@@ -185,12 +186,13 @@ bool l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 *reason12, u64 *qual12)
     struct ept02 *s = &ept02[v->cpu];
     u32 proc = (u32)field_get(img, ecm_slot(CPU_BASED_VM_EXEC_CONTROL));
     u32 proc2 = (u32)field_get(img, ecm_slot(SECONDARY_VM_EXEC_CONTROL));
-    u64 gpa = vmr(GUEST_PHYSICAL_ADDRESS), qual = vmr(EXIT_QUALIFICATION), leaf, size, perms;
+    u32 reason = *reason12 & 0xffff;
+    u64 leaf, size, perms;
     int level;
 
-    u32 reason = *reason12 & 0xffff;
     if (reason != EXIT_REASON_EPT_VIOLATION && reason != EXIT_REASON_EPT_MISCONFIG)
         return false;
+    u64 gpa = vmr(GUEST_PHYSICAL_ADDRESS), qual = vmr(EXIT_QUALIFICATION);
     /* Without EPT12, L2's guest-physical addresses are L1's: the L0's EPT
      * refused one (the hidden range); EPT02 holds only valid entries */
     if (!(proc & CPU_ACTIVATE_SECONDARY_CONTROLS) || !(proc2 & CPU2_ENABLE_EPT) ||
