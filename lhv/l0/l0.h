@@ -143,6 +143,28 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason);
 void l0_load_pdptes(void);
 /* MOV to CR0/CR4 that VMX operation forbids (#GP injected): true */
 bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value);
+/* nested_ept.c, nested_inv.c: the secondary controls. PROCBASED_CTLS2,
+ * EPT_VPID_CAP (false: VMFUNC, #GP) */
+bool l0_nested_msr2(u32 msr, u64 *value);
+/* VMCS02's secondary controls, EPT pointer and VPID for VMCS12 (img);
+ * returns the secondary controls L1 asked for */
+u32 l0_nested_vmcs02_secondary(struct l0_vcpu *v, u8 *img, u32 proc);
+/* EPT02's EPTP for EPT12's (a new EP4TA empties it first) */
+u64 l0_ept02_eptp(u32 cpu, u64 eptp12);
+/* Empties EPT02 when it shadows ep4ta (~0: any) */
+void l0_ept02_drop(u32 cpu, u64 ep4ta);
+/* An exit of L2 (*reason12 its reason): true when the L0 handled it
+ * (EPT02 filled), else *reason12 and *qual12 are what L1 gets */
+bool l0_ept02_exit(struct l0_vcpu *v, u8 *img, u32 *reason12, u64 *qual12);
+/* After VMCS12's exit fields are copied: reason, EPT qualification, PDPTEs */
+void l0_ept02_exit_fields(u8 *img, u32 reason12, u64 qual12);
+/* INVEPT, INVVPID: offered (else #UD); emulated past #UD and #GP(0) */
+bool l0_nested_inv_offered(u32 reason);
+void l0_nested_inv(struct l0_vcpu *v, bool ept, u32 info, u64 disp);
+struct l0_ept02_counts {
+    u32 fills, reflected, drops, invept, invvpid;
+};
+extern struct l0_ept02_counts l0_ept02_counts[LHV_MAX_CPUS];
 /* Emulated instructions by exit reason 18..27 (VMCALL..VMXON) */
 #define L0_NESTED_INSNS 10
 struct l0_nested_counts {

@@ -3,7 +3,7 @@
  * The guest (L1) sees VMX: CPUID.1:ECX.VMX, IA32_FEATURE_CONTROL locked
  * with VMXON outside SMX allowed, and the L0's own capability MSRs (its
  * own VMCS revision identifier, the TRUE controls, a subset of the
- * controls the CPU allows; no secondary controls yet). Its VMX
+ * controls the CPU allows; the secondary ones in nested_ept.c). Its VMX
  * instructions exit unconditionally (SDM 3C 26.1.2) and are emulated here
  * with the outcomes of SDM 3C chapter 31 ("VMX Instruction Reference"):
  * #UD and #GP(0) where the pseudocode raises them, VMsucceed, VMfailInvalid
@@ -22,7 +22,7 @@
  *
  * L2, the simplest case: VMLAUNCH/VMRESUME judge VMCS12 with the entry
  * model (entry_checks.h) and run L2 on a VMCS02 built from VMCS12, the
- * L0's host state and its EPT (L1 has no EPT); every exit of L2 is
+ * L0's host state and its EPT (or EPT02, nested_ept.c); every exit of L2 is
  * reflected to L1 (VMCS12's exit information and guest state written,
  * its host state loaded into L1, 27.2-27.5). */
 #include "l0/l0.h"
@@ -45,7 +45,8 @@
 /* The controls the L0 offers (allowed 1-settings; the CPU must allow them
  * too), beyond the default1 bits (A.2-A.5) */
 #define PIN_OFFER (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING)
-#define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING)
+#define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING | \
+                    CPU_ACTIVATE_SECONDARY_CONTROLS)
 #define EXIT_OFFER (EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
 #define ENTRY_OFFER (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER)
 #define PIN_DEFAULT1 0x16u
@@ -139,8 +140,8 @@ static bool vmx_msr(u32 msr, u64 *value)
     case MSR_IA32_VMX_VMCS_ENUM:
         *value = max_index << 1;
         return true;
-    default: /* PROCBASED_CTLS2, EPT_VPID_CAP, VMFUNC: no secondary controls */
-        return false;
+    default: /* PROCBASED_CTLS2, EPT_VPID_CAP, VMFUNC: nested_ept.c */
+        return l0_nested_msr2(msr, value);
     }
     *value = ((u64)hi << 32) | lo;
     return true;
@@ -528,7 +529,7 @@ static bool ecm_wrmsr_any(const void *ctx, u32 msr, u64 value)
 static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool launched)
 {
     static const u32 msrs[7] = {MSR_IA32_VMX_BASIC, MSR_IA32_VMX_TRUE_PINBASED_CTLS,
-                                MSR_IA32_VMX_TRUE_PROCBASED_CTLS, 0,
+                                MSR_IA32_VMX_TRUE_PROCBASED_CTLS, MSR_IA32_VMX_PROCBASED_CTLS2,
                                 MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
                                 MSR_IA32_VMX_MISC};
     struct ecm_caps k = {0};
@@ -542,6 +543,7 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     vmx_msr(MSR_IA32_VMX_CR0_FIXED1, &k.cr0_fixed1);
     vmx_msr(MSR_IA32_VMX_CR4_FIXED0, &k.cr4_fixed0);
     vmx_msr(MSR_IA32_VMX_CR4_FIXED1, &k.cr4_fixed1);
+    vmx_msr(MSR_IA32_VMX_EPT_VPID_CAP, &k.ept_vpid);
     if (!c->ecm)
         c->ecm = alloc_pages(1);
     for (u32 sl = 0; sl < ECM_SLOTS; sl++)
@@ -617,7 +619,8 @@ static void load_l1_host(u8 *img)
 }
 
 /* VMCS02: VMCS12's controls and guest state, the L0's host state, EPT
- * (the L0's: L1 has no EPT, so L2's guest-physical space is L1's) */
+ * (the L0's when L1 has none, so L2's guest-physical space is L1's; else
+ * EPT02) */
 static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
 {
     u64 host[128]; /* the L0's host-state fields, by width and index */
@@ -649,8 +652,7 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
         vmw(slot_encoding(sl), type == 3 ? host[(sl >> 7) * 32 + (sl & 31)] : field_get(img, sl));
     }
     vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
-    vmw(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_EPT);
-    vmw(EPT_POINTER, l0_mem.ept.eptp);
+    u32 proc2 = l0_nested_vmcs02_secondary(v, img, proc); /* EPT02, VPID02: nested_inv.c */
     if (proc & CPU_USE_MSR_BITMAPS)
         vmw(MSR_BITMAP, l0_gpa_to_hpa(bitmap));
     vmw(VM_EXIT_CONTROLS, exit01);
@@ -666,7 +668,8 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     /* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS
      * (27.3.2.4); without it, as L1 has it, from CR3: load them */
     u64 cr0 = field_get(img, ecm_slot(GUEST_CR0)), cr4 = field_get(img, ecm_slot(GUEST_CR4));
-    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(entry & ENTRY_IA32E_MODE_GUEST))
+    if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(entry & ENTRY_IA32E_MODE_GUEST) &&
+        !(proc2 & CPU2_ENABLE_EPT))
         l0_load_pdptes();
     c->l2 = true;
     v->switched = true;
@@ -681,16 +684,11 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     struct nested_cpu *c = &ncpu[v->cpu];
     u8 *img = image(c);
     u32 exit12 = (u32)field_get(img, ecm_slot(VM_EXIT_CONTROLS));
-    u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER));
+    u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER)), qual12 = 0;
+    u32 reason12 = reason;
 
-    if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION ||
-        (reason & 0xffff) == EXIT_REASON_EPT_MISCONFIG) {
-        char state[220];
-        l0_guest_state_line(state, sizeof(state));
-        fatal("nested VMX: L2 on CPU %u touched guest-physical 0x%llx, which is not L1's "
-              "memory (exit %u, qualification 0x%llx); %s", v->cpu,
-              vmr(GUEST_PHYSICAL_ADDRESS), reason & 0xffff, vmr(EXIT_QUALIFICATION), state);
-    }
+    if (l0_ept02_exit(v, img, &reason12, &qual12)) /* nested_ept.c */
+        return EXIT_RESUME; /* EPT02 filled: L2 goes on */
     l0_nested_counts[v->cpu].l2_exits++;
     for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
         u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
@@ -702,6 +700,7 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     }
     if (!(exit12 & EXIT_SAVE_IA32_EFER))
         field_set(img, ecm_slot(GUEST_IA32_EFER), efer12);
+    l0_ept02_exit_fields(img, reason12, qual12);
     field_set(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD),
               field_get(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD)) & ~(u64)INTR_INFO_VALID);
     c->l2 = false;
@@ -772,18 +771,16 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
         do_msr(v, reason == EXIT_REASON_MSR_WRITE);
         return true;
     }
-    if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID) {
-        inject(v, VEC_UD); /* not offered (no secondary controls) */
-        return true;
-    }
-    if (reason < EXIT_REASON_VMCALL || reason > EXIT_REASON_VMXON)
+    bool inv = reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID;
+    if (!inv && (reason < EXIT_REASON_VMCALL || reason > EXIT_REASON_VMXON))
         return false;
-    l0_nested_counts[v->cpu].insn[reason - EXIT_REASON_VMCALL]++;
+    if (!inv)
+        l0_nested_counts[v->cpu].insn[reason - EXIT_REASON_VMCALL]++;
     /* #UD before all (31.3): outside VMX operation (VMXON aside), in
      * virtual-8086 or compatibility mode, CR0.PE clear */
     bool compat = (vmr(GUEST_IA32_EFER) & EFER_LMA) && !long64();
     if ((!c->vmxon && reason != EXIT_REASON_VMXON) || (vmr(GUEST_RFLAGS) & EFLAGS_VM) ||
-        compat || !(guest_cr0() & CR0_PE)) {
+        compat || !(guest_cr0() & CR0_PE) || (inv && !l0_nested_inv_offered(reason))) {
         inject(v, VEC_UD);
         return true;
     }
@@ -824,6 +821,10 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
     case EXIT_REASON_VMLAUNCH:
     case EXIT_REASON_VMRESUME:
         do_vmentry(v, c, reason == EXIT_REASON_VMRESUME);
+        break;
+    case EXIT_REASON_INVEPT:
+    case EXIT_REASON_INVVPID:
+        l0_nested_inv(v, reason == EXIT_REASON_INVEPT, info, qual); /* nested_inv.c */
         break;
     default: /* VMCALL in VMX root operation, no dual-monitor treatment */
         vmfail(v, 1);

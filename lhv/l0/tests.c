@@ -140,6 +140,9 @@ static void check_nested(void)
         printf("nested: CPU %u: %sVMfailValid %u, VMfailInvalid %u, #UD %u, #GP %u, #PF %u; L2 "
                "entries %u, exits %u\n", i, line, n->fail_valid, n->fail_invalid, n->ud, n->gp, n->pf,
                n->l2_entries, n->l2_exits);
+        const struct l0_ept02_counts *e = &l0_ept02_counts[i];
+        printf("nested: CPU %u: EPT02 fills %u, drops %u; EPT exits reflected %u; INVEPT %u, "
+               "INVVPID %u\n", i, e->fills, e->drops, e->reflected, e->invept, e->invvpid);
         without += n->insn[EXIT_REASON_VMXON - EXIT_REASON_VMCALL] == 0;
     }
     verdict(without == 0, L0_TEST("l0/nested-vmx-instructions"),

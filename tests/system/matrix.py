@@ -40,6 +40,24 @@ class Case:
 L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmcs-lifecycle", "vmx/vmxoff-vmxon", "vmx/vmread-vmwrite-widths",
                    "vmx/vmwrite-read-only", "vmx/vmclear-writes-vmcs", "vmx/vmxon-region-checks",
                    "vmx/vmread-vmwrite-memory-operand-faults")
+# ... and on its secondary controls (EPT02, VPID02, INVEPT/INVVPID: lhv/l0/nested_ept.c,
+# nested_inv.c): the pattern for lhv.tests (256 characters at most), the tests that must
+# PASS, and those that must SKIP naming the capability the L0 does not offer
+L0_NESTED_EPT_PATTERN = ("vmx/ept-*,vmx/invept-*,vmx/invvpid-operands,vmx/vpid-*,vmx/isolation-ept,"
+                         "vmx/unrestricted-guest*,vmx/pml-*,vmx/vmfunc-*,vmx/pae-pdptes,"
+                         "vmx/instruction-exits,vmx/xsaves-enable")
+L0_NESTED_EPT_TESTS = ("vmx/ept-identity", "vmx/ept-switch-invept", "vmx/invept-single-context",
+                       "vmx/invept-all-context", "vmx/invvpid-operands", "vmx/isolation-ept",
+                       "vmx/ept-2mb-pages", "vmx/ept-memory-type", "vmx/ept-misconfig",
+                       "vmx/ept-1g-pages", "vmx/ept-permission-matrix", "vmx/ept-violation",
+                       "vmx/ept-execute-only", "vmx/vpid-invvpid", "vmx/vpid-stale-translations",
+                       "vmx/unrestricted-guest", "vmx/unrestricted-guest-unpaged", "vmx/pae-pdptes",
+                       "vmx/instruction-exits", "vmx/xsaves-enable")
+L0_NESTED_EPT_SKIPS = ("vmx/ept-accessed-dirty:EPT_VPID_CAP bit 21", "vmx/pml-log:EPT_VPID_CAP bit 21",
+                       "vmx/pml-log-full:EPT_VPID_CAP bit 21",
+                       "vmx/ept-mode-based-execute:PROCBASED_CTLS2 bit 22",
+                       "vmx/ept-violation-ve:PROCBASED_CTLS2 bit 18",
+                       "vmx/vmfunc-eptp-switch:PROCBASED_CTLS2 bit 13")
 
 def boot_cases():
     """Both subarchs x GRUB/direct x 1/4 CPUs x 512M/2G, and amd64 with 6G
@@ -302,6 +320,15 @@ def l0_cases(work, bin_dir):
                         "serial=115200,8n1,0x3f8 lhv.tests=" + ",".join(L0_NESTED_TESTS)] +
                        [a for t in L0_NESTED_TESTS for a in ("--require-pass", t)])
                   for guest in ("amd64", "i386")] + [
+             # ... and L2 on EPT02 (EPT12 composed with the L0's EPT), VPID02, INVEPT/INVVPID
+             Case("l0-nested-ept-%s-bochs-tigerlake-smp1" % guest,
+                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                   "--smp", "1", "--l0", guest, "--cmdline",
+                   "serial=115200,8n1,0x3f8 lhv.l0=1 lhv.l0.nested=1", "--l0-cmdline",
+                   "serial=115200,8n1,0x3f8 lhv.tests=" + L0_NESTED_EPT_PATTERN] +
+                  [a for t in L0_NESTED_EPT_TESTS for a in ("--require-pass", t)] +
+                  [a for t in L0_NESTED_EPT_SKIPS for a in ("--require-skip", t)])
+             for guest in ("amd64", "i386")] + [
              # the guest's first instruction reads the hidden range: FATAL naming it
              Case("l0-amd64-bochs-hidden-access",
                   ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
