@@ -138,8 +138,8 @@ static void check_nested(void)
             if (n->insn[k])
                 l += (size_t)snprintf(line + l, sizeof(line) - l, "%s %u, ", names[k], n->insn[k]);
         printf("nested: CPU %u: %sVMfailValid %u, VMfailInvalid %u, #UD %u, #GP %u, #PF %u; L2 "
-               "entries %u, exits %u\n", i, line, n->fail_valid, n->fail_invalid, n->ud, n->gp, n->pf,
-               n->l2_entries, n->l2_exits);
+               "entries %u, exits %u (the L0's own %u)\n", i, line, n->fail_valid, n->fail_invalid, n->ud,
+               n->gp, n->pf, n->l2_entries, n->l2_exits, n->l2_own);
         without += n->insn[EXIT_REASON_VMXON - EXIT_REASON_VMCALL] == 0;
     }
     verdict(without == 0, L0_TEST("l0/nested-vmx-instructions"),
@@ -151,6 +151,7 @@ void l0_finish(struct l0_vcpu *v)
     char why[200];
     static const char *const reason_kind[] = {"none", "power-off", "reset"};
 
+    l0_nested_leave_l2(v); /* an end action of L2 (nested_own.c) */
     printf("end: the guest asked for %s (%s, port 0x%x value 0x%x) on CPU %u\n",
            reason_kind[l0_end.kind], l0_end.how, l0_end.port, l0_end.value, l0_end.cpu);
 
