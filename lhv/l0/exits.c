@@ -299,7 +299,8 @@ enum exit_action l0_on_exit(struct guest_regs *regs)
     v->launched = true;
     v->exits++;
     v->sipi_fresh = false;
-    if (l0_probing && reason != EXIT_REASON_CPUID)
+    if (l0_probing && reason != EXIT_REASON_CPUID &&
+        !(l0_nested && reason >= EXIT_REASON_VMCALL && reason <= EXIT_REASON_VMXON))
         return EXIT_STOP;
     if (l0_nested_exit(v, reason)) /* EXIT_STOP: it made VMCS02 current */
         return v->switched ? EXIT_STOP : EXIT_RESUME;

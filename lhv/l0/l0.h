@@ -9,6 +9,7 @@
  *   nested.c  VMX for the guest (lhv.l0.nested=1): its VMX instructions, L2
  *   nested_own.c  the L0's own intercepts while L2 runs (never reflected)
  *   tests.c   the L0's own l0/... verdicts, after the guest's end action
+ *   tests_nested.c  its l0/nested-isolation-* verdicts (lhv.l0.nested=1)
  *   l0.c      the order of it all
  * The L0 is amd64 only (the guest may be either subarch); on i386 only
  * l0_check is built and it refuses. */
@@ -111,7 +112,7 @@ struct l0_end {
 };
 extern struct l0_end l0_end;
 /* Probe mode: exits stop the run (tests.c reads them) instead of their
- * normal handling, but for CPUID. */
+ * normal handling, but for CPUID and (lhv.l0.nested=1) VMX instructions. */
 extern volatile bool l0_probing;
 /* vmx_run's handler (EXIT_RESUME or, probing, EXIT_STOP) */
 enum exit_action l0_on_exit(struct guest_regs *regs);
@@ -149,6 +150,9 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason);
 u64 l0_nested_vmcs12(struct l0_vcpu *v, u32 enc);
 /* Back to VMCS01 when L2 runs (the guest's end action came from L2) */
 void l0_nested_leave_l2(struct l0_vcpu *v);
+/* Out of the guest's VMX operation on this CPU, nothing written back
+ * (the guest is done: the L0's probes) */
+void l0_nested_reset(struct l0_vcpu *v);
 
 /* --- nested_own.c: the L0's own intercepts while L2 runs --- */
 /* VMCS02 current: L1's MSR (and I/O) bitmaps merged with the L0's */
@@ -178,6 +182,8 @@ extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 /* After the guest's end action, on the CPU that took it: the l0/...
  * verdicts, SUMMARY, then the real end action. */
 __attribute__((noreturn)) void l0_finish(struct l0_vcpu *v);
+/* tests_nested.c: l0/nested-isolation-* (a probe on v's CPU) */
+void l0_nested_isolation_tests(struct l0_vcpu *v);
 #endif
 
 #endif

@@ -677,6 +677,16 @@ u64 l0_nested_vmcs12(struct l0_vcpu *v, u32 enc)
     return field_get(image(&ncpu[v->cpu]), ecm_slot(enc));
 }
 
+void l0_nested_reset(struct l0_vcpu *v)
+{
+    struct nested_cpu *c = &ncpu[v->cpu];
+    l0_nested_leave_l2(v);
+    for (u32 i = 0; i < VMCS12_CACHED; i++)
+        c->cache[i].gpa = NO_VMCS12;
+    c->vmxon = false;
+    c->vmxon_ptr = c->current = NO_VMCS12;
+}
+
 void l0_nested_leave_l2(struct l0_vcpu *v)
 {
     if (ncpu[v->cpu].l2 && vmx_vmptrld((uintptr_t)v->vmcs) == VMX_OK)

@@ -11,6 +11,7 @@
 #ifdef __x86_64__
 #include "end.h"
 #include "string.h"
+#include "pagetable.h"
 #include "x86.h"
 
 #define TSS_LINK 0x00
@@ -23,8 +24,6 @@
 #define TSS32_MIN_LIMIT 0x67
 #define DESC_TYPE_BUSY (1u << 9) /* in the descriptor's high word: available 9, busy 11 */
 #define EFLAGS_NT (1u << 14)
-#define PTE_P 1ull
-#define PTE_PS (1ull << 7)
 #define TS_SOURCE_CALL 0
 #define TS_SOURCE_IRET 1
 #define TS_SOURCE_JMP 2

@@ -197,6 +197,7 @@ void l0_finish(struct l0_vcpu *v)
             pr.leaf1_ecx, l0_nested ? "set (lhv.l0.nested=1)" : "clear", pr.sig[0], pr.sig[1],
             pr.sig[2], l0_vcpus[0].cpuid_exits);
     check_nested();
+    l0_nested_isolation_tests(v);
 
     /* The guest (LHV) powers off at its end: under this L0 (no emulator
      * it knows) through ACPI S5; a reset or triple fault is no such end. */

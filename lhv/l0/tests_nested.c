@@ -1,0 +1,192 @@
+/* The L0's isolation tests for nested VMX (docs/tests.md, group l0;
+ * lhv.l0.nested=1), judged in l0_finish after the guest's end action.
+ * - l0/nested-isolation-vmx: a probe in the guest's place (32-bit code,
+ *   paging on with 4 MiB pages, CPL 0) executes the guest's VMX
+ *   instructions on addresses that are no RAM of its map: the L0's hidden
+ *   range and MMIO (the I/O APIC page). The L0 must answer as the
+ *   processor does where no memory is (SDM 3C 31.3; docs/l0.md): VMXON
+ *   VMfailInvalid (the revision identifier reads all ones), VMPTRLD
+ *   VMfailValid 11 with the current VMCS kept, VMCLEAR VMsucceed writing
+ *   nothing -- and the host page a naive L0 would have used unchanged.
+ * - l0/nested-isolation-bitmaps: the MSR and I/O bitmaps of VMCS02
+ *   (nested_own.c): an L1 bitmap at a hidden or MMIO address reads as all
+ *   ones (every access exits to L1) and is not read; one in L1's RAM is
+ *   L1's OR the L0's. */
+#include "l0/l0.h"
+
+#ifdef __x86_64__
+#include "alloc.h"
+#include "console.h"
+#include "pagetable.h"
+#include "string.h"
+#include "verdict.h"
+#include "x86.h"
+
+#define L0_TEST(name) name
+
+#define NP_CODE 0x7000u
+#define NP_DATA 0x7800u  /* pointers (u64), then the results (u32) */
+#define NP_OUT (NP_DATA + 0x40)
+#define NP_VMXON 0x9000u
+#define NP_VMCS 0xa000u
+#define NP_PD 0xb000u    /* 32-bit paging: 4 MiB identity pages */
+#define NP_MMIO 0xfec00000ull
+#define NP_FILL 0x5au
+
+enum { P_HIDDEN, P_MMIO, P_VMXON, P_VMCS, P_VMPTRST };
+/* the results, in the probe's order */
+enum { R_VMXON_HIDDEN, R_VMXON_MMIO, R_VMXON, R_VMPTRLD, R_VMPTRLD_HIDDEN, R_ERR_HIDDEN,
+       R_VMPTRLD_MMIO, R_ERR_MMIO, R_VMCLEAR_HIDDEN, R_VMCLEAR_MMIO, R_VMXOFF, R_COUNT };
+
+static u8 *emit(u8 *p, const u8 *b, u32 n, const u32 *disp)
+{
+    memcpy(p, b, n);
+    if (disp)
+        memcpy(p + n, disp, 4);
+    return p + n + (disp ? 4 : 0);
+}
+
+/* RFLAGS into result r: pushfd; pop dword [disp32] */
+static u8 *flags(u8 *p, u32 r)
+{
+    static const u8 pop[] = {0x9c, 0x8f, 0x05};
+    u32 at = NP_OUT + r * 4;
+    return emit(p, pop, 3, &at);
+}
+
+/* A VMX instruction on pointer slot (m64 at [disp32]), then its RFLAGS */
+static u8 *insn(u8 *p, const u8 *op, u32 n, u32 slot, u32 r)
+{
+    u32 at = NP_DATA + slot * 8;
+    return flags(emit(p, op, n, &at), r);
+}
+
+/* VMREAD of the VM-instruction error field into result r */
+static u8 *read_error(u8 *p, u32 r)
+{
+    static const u8 mov[] = {0xb8}, vmread[] = {0x0f, 0x78, 0x05};
+    u32 enc = VM_INSTRUCTION_ERROR, at = NP_OUT + r * 4;
+    return emit(emit(p, mov, 1, &enc), vmread, 3, &at);
+}
+
+static const char *isolation_vmx(struct l0_vcpu *v, char *why, size_t n)
+{
+    static const u8 vmxon[] = {0xf3, 0x0f, 0xc7, 0x35}, vmptrld[] = {0x0f, 0xc7, 0x35},
+                    vmclear[] = {0x66, 0x0f, 0xc7, 0x35}, vmptrst[] = {0x0f, 0xc7, 0x3d},
+                    vmxoff[] = {0x0f, 0x01, 0xc4}, invd[] = {0x0f, 0x08};
+    static const u32 want[R_COUNT] = {EFLAGS_CF, EFLAGS_CF, 0, 0, EFLAGS_ZF, 11, EFLAGS_ZF, 11,
+                                      0, 0, 0};
+    static const char *const what[R_COUNT] = {
+        "VMXON hidden", "VMXON MMIO", "VMXON", "VMPTRLD", "VMPTRLD hidden", "its error",
+        "VMPTRLD MMIO", "its error", "VMCLEAR hidden", "VMCLEAR MMIO", "VMXOFF"};
+    u64 hidden = l0_mem.backing + 0x2000;
+    /* The host page at the hidden address (the backing of the guest's own
+     * footprint) is what an L0 that followed the address would use */
+    u8 *naive = (u8 *)(uintptr_t)hidden, saved[64], *p = (u8 *)(uintptr_t)NP_CODE;
+    u64 *ptr = (u64 *)(uintptr_t)NP_DATA;
+    u32 *out = (u32 *)(uintptr_t)NP_OUT, pst = NP_DATA + P_VMPTRST * 8;
+    bool kept;
+
+    memset((void *)(uintptr_t)NP_DATA, 0, 0x800);
+    ptr[P_HIDDEN] = hidden, ptr[P_MMIO] = NP_MMIO;
+    ptr[P_VMXON] = NP_VMXON, ptr[P_VMCS] = NP_VMCS;
+    for (u32 i = 0; i < 1024; i++)
+        ((u32 *)(uintptr_t)NP_PD)[i] = (i << 22) | (u32)(PTE_P | PTE_RW | PTE_PS);
+    memset((void *)(uintptr_t)NP_VMXON, 0, 2 * PAGE_SIZE);
+    *(u32 *)(uintptr_t)NP_VMXON = L0_VMCS_REVISION;
+    *(u32 *)(uintptr_t)NP_VMCS = L0_VMCS_REVISION;
+    memcpy(saved, naive, sizeof(saved));
+    memset(naive, NP_FILL, sizeof(saved));
+    *(u32 *)naive = L0_VMCS_REVISION; /* a naive VMXON or VMPTRLD would take it */
+
+    p = insn(p, vmxon, 4, P_HIDDEN, R_VMXON_HIDDEN);
+    p = insn(p, vmxon, 4, P_MMIO, R_VMXON_MMIO);
+    p = insn(p, vmxon, 4, P_VMXON, R_VMXON);
+    p = insn(p, vmptrld, 3, P_VMCS, R_VMPTRLD);
+    p = insn(p, vmptrld, 3, P_HIDDEN, R_VMPTRLD_HIDDEN);
+    p = read_error(p, R_ERR_HIDDEN);
+    p = insn(p, vmptrld, 3, P_MMIO, R_VMPTRLD_MMIO);
+    p = read_error(p, R_ERR_MMIO);
+    p = insn(p, vmclear, 4, P_HIDDEN, R_VMCLEAR_HIDDEN);
+    p = insn(p, vmclear, 4, P_MMIO, R_VMCLEAR_MMIO);
+    p = emit(p, vmptrst, 3, &pst);
+    p = flags(emit(p, vmxoff, 3, NULL), R_VMXOFF);
+    emit(p, invd, 2, NULL); /* exits (26.1.2): the probe stops */
+
+    l0_nested_reset(v); /* the guest is done: out of its VMX operation */
+    l0_probing = true;
+    l0_vcpu_flat32_state(v, NP_CODE);
+    vmw(CR0_READ_SHADOW, vmr(CR0_READ_SHADOW) | CR0_PG | CR0_NE);
+    vmw(GUEST_CR0, vmr(GUEST_CR0) | CR0_PG);
+    vmw(CR4_READ_SHADOW, CR4_PSE | CR4_VMXE);
+    vmw(GUEST_CR4, vmr(GUEST_CR4) | CR4_PSE);
+    vmw(GUEST_CR3, NP_PD);
+    vmw(GUEST_RSP, NP_DATA + 0x800); /* PUSHFD's stack: the data page's top */
+    l0_vcpu_run(v);
+    l0_probing = false;
+    l0_nested_reset(v);
+    kept = naive[4] == NP_FILL && naive[8] == NP_FILL && *(u32 *)naive == L0_VMCS_REVISION;
+    memcpy(naive, saved, sizeof(saved));
+
+    if (vmr(VM_EXIT_REASON) != EXIT_REASON_INVD)
+        return snprintf(why, n, "the probe ended with exit %llu at 0x%llx, not INVD",
+                        vmr(VM_EXIT_REASON), vmr(GUEST_RIP)), why;
+    for (u32 r = 0; r < R_COUNT; r++) {
+        bool is_error = r == R_ERR_HIDDEN || r == R_ERR_MMIO;
+        u32 got = is_error ? out[r] : out[r] & EFLAGS_STATUS;
+        if (got != want[r])
+            return snprintf(why, n, "%s: %s 0x%x, expected 0x%x", what[r],
+                            is_error ? "error" : "RFLAGS status", got, want[r]), why;
+    }
+    if (ptr[P_VMPTRST] != NP_VMCS)
+        return snprintf(why, n, "VMPTRST after the failed VMPTRLDs: 0x%llx, expected 0x%x",
+                        ptr[P_VMPTRST], NP_VMCS), why;
+    if (!kept)
+        return snprintf(why, n, "the host page at the hidden address 0x%llx was written", hidden),
+               why;
+    return NULL;
+}
+
+/* nested_own.c's merge of an L1 bitmap page with the L0's */
+static const char *isolation_bitmaps(char *why, size_t n)
+{
+    static const struct { const char *what; u64 gpa; } where[] = {
+        {"hidden", 0}, {"MMIO", NP_MMIO}, {"RAM", NP_VMXON}};
+    u8 *dst = alloc_pages(1);
+    u64 hidden = l0_mem.backing + 0x3000;
+    u8 *naive = (u8 *)(uintptr_t)hidden, *l1 = (u8 *)(uintptr_t)NP_VMXON, saved = naive[0];
+    const char *res = NULL;
+
+    naive[0] = 0;
+    memset(l1, 0, PAGE_SIZE);
+    l1[1] = 0x10; /* an L1 intercept */
+    for (u32 i = 0; i < 3 && !res; i++) {
+        u64 gpa = where[i].gpa ? where[i].gpa : hidden;
+        bool ram = l0_nested_merge_page(dst, gpa, l0_msr_bitmap);
+        for (u32 b = 0; b < PAGE_SIZE && !res; b++) {
+            u8 want = i < 2 ? 0xff : (u8)(l1[b] | l0_msr_bitmap[b]);
+            if (dst[b] != want || ram != (i == 2))
+                res = why, snprintf(why, n, "L1's MSR bitmap in %s at 0x%llx: byte %u of "
+                                    "VMCS02's is 0x%02x, expected 0x%02x (read: %s)",
+                                    where[i].what, gpa, b, dst[b], want, ram ? "yes" : "no");
+        }
+    }
+    naive[0] = saved;
+    return res;
+}
+
+void l0_nested_isolation_tests(struct l0_vcpu *v)
+{
+    char why[200];
+    const char *r;
+    if (!l0_nested) {
+        verdict_skip(L0_TEST("l0/nested-isolation-vmx"), "%s", "lhv.l0.nested=0");
+        verdict_skip(L0_TEST("l0/nested-isolation-bitmaps"), "%s", "lhv.l0.nested=0");
+        return;
+    }
+    r = isolation_vmx(v, why, sizeof(why));
+    verdict(!r, L0_TEST("l0/nested-isolation-vmx"), "%s", r);
+    r = isolation_bitmaps(why, sizeof(why));
+    verdict(!r, L0_TEST("l0/nested-isolation-bitmaps"), "%s", r);
+}
+#endif
