@@ -40,8 +40,8 @@ class Case:
 L0_NESTED_TESTS = ("vmx/vmxon", "vmx/vmcs-lifecycle", "vmx/vmxoff-vmxon", "vmx/vmread-vmwrite-widths",
                    "vmx/vmwrite-read-only", "vmx/vmclear-writes-vmcs", "vmx/vmxon-region-checks",
                    "vmx/vmread-vmwrite-memory-operand-faults",
-                   # a Bochs deviation's PASS path (docs/l0-deviations.md, "LHV L0 (nested)")
-                   "vmx/xsetbv-cpl3")
+                   # Bochs deviations' PASS paths (docs/l0-deviations.md, "LHV L0 (nested)")
+                   "vmx/xsetbv-cpl3", "vmx/entry-checks-guest-state")
 
 def boot_cases():
     """Both subarchs x GRUB/direct x 1/4 CPUs x 512M/2G, and amd64 with 6G
