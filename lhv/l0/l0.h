@@ -146,6 +146,8 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason);
 bool l0_nested_in_l2(struct l0_vcpu *v);
 /* An exit of L2: reflected to L1 (EXIT_STOP: l0_vcpu_run enters VMCS01 again) */
 enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason);
+/* IA32_FEATURE_CONTROL or a VMX capability MSR as L1 reads it; false: #GP */
+bool l0_nested_vmx_msr(u32 msr, u64 *value);
 /* A field of this CPU's current VMCS12 */
 u64 l0_nested_vmcs12(struct l0_vcpu *v, u32 enc);
 /* Back to VMCS01 when L2 runs (the guest's end action came from L2) */

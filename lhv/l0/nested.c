@@ -146,6 +146,8 @@ static bool vmx_msr(u32 msr, u64 *value)
     return true;
 }
 
+bool l0_nested_vmx_msr(u32 msr, u64 *value) { return vmx_msr(msr, value); }
+
 void l0_nested_setup(void)
 {
     u64 x;

@@ -8,6 +8,8 @@
  *   VMfailInvalid (the revision identifier reads all ones), VMPTRLD
  *   VMfailValid 11 with the current VMCS kept, VMCLEAR VMsucceed writing
  *   nothing -- and the host page a naive L0 would have used unchanged.
+ * - l0/nested-own-exits: L2's exits that L1 did not ask for are the L0's
+ *   (nested_own.c), end to end (below).
  * - l0/nested-isolation-bitmaps: the MSR and I/O bitmaps of VMCS02
  *   (nested_own.c): an L1 bitmap at a hidden or MMIO address reads as all
  *   ones (every access exits to L1) and is not read; one in L1's RAM is
@@ -61,13 +63,15 @@ static u8 *insn(u8 *p, const u8 *op, u32 n, u32 slot, u32 r)
     return flags(emit(p, op, n, &at), r);
 }
 
-/* VMREAD of the VM-instruction error field into result r */
-static u8 *read_error(u8 *p, u32 r)
+/* VMREAD of field enc into result r: mov eax, enc; vmread [disp32], eax */
+static u8 *vmread32(u8 *p, u32 enc, u32 r)
 {
     static const u8 mov[] = {0xb8}, vmread[] = {0x0f, 0x78, 0x05};
-    u32 enc = VM_INSTRUCTION_ERROR, at = NP_OUT + r * 4;
+    u32 at = NP_OUT + r * 4;
     return emit(emit(p, mov, 1, &enc), vmread, 3, &at);
 }
+
+static u8 *read_error(u8 *p, u32 r) { return vmread32(p, VM_INSTRUCTION_ERROR, r); }
 
 static const char *isolation_vmx(struct l0_vcpu *v, char *why, size_t n)
 {
@@ -175,6 +179,109 @@ static const char *isolation_bitmaps(char *why, size_t n)
     return res;
 }
 
+/* VMWRITE of a field from 32-bit code: mov eax, enc; mov ebx, value;
+ * vmwrite eax, ebx */
+static u8 *vmwrite32(u8 *p, u32 enc, u32 value)
+{
+    static const u8 mov_eax[] = {0xb8}, mov_ebx[] = {0xbb}, vmwrite[] = {0x0f, 0x79, 0xc3};
+    p = emit(emit(p, mov_eax, 1, &enc), mov_ebx, 1, &value);
+    return emit(p, vmwrite, 3, NULL);
+}
+
+#define NO_L2 (NP_CODE + 0x400)   /* L2's code */
+#define NO_HOST (NP_CODE + 0x600) /* L1's code after the VM exit */
+#define NO_MSR_BITMAP 0xc000u     /* L1's MSR bitmap: zeros, no MSR exits */
+#define NO_CR0 (CR0_PE | CR0_ET | CR0_NE | CR0_PG)
+#define NO_CR4 (CR4_PSE | CR4_VMXE)
+enum { O_REASON = 16, O_BASIC_LO, O_BASIC_HI, O_LAUNCH_FLAGS, O_LAUNCH_ERROR };
+
+/* l0/nested-own-exits: the probe as L1 launches an L2 (32-bit, paging,
+ * L1's MSR bitmap all zeros, no I/O exiting) that reads IA32_VMX_BASIC
+ * and port 0x64 (an end action's port, in the L0's I/O bitmap), then
+ * VMCALLs. L1 asked for neither: the L0 takes both itself (the MSR as it
+ * emulates it for L1), and L1 sees the VMCALL exit only. */
+static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
+{
+    static const u32 fields[][2] = {
+        {PIN_BASED_VM_EXEC_CONTROL, 0x16}, {CPU_BASED_VM_EXEC_CONTROL, 0x04006172 | CPU_USE_MSR_BITMAPS},
+        {VM_EXIT_CONTROLS, 0x00036dfb}, {VM_ENTRY_CONTROLS, 0x000011fb},
+        {MSR_BITMAP, NO_MSR_BITMAP}, {VMCS_LINK_POINTER, ~0u}, {VMCS_LINK_POINTER + 1, ~0u},
+        {GUEST_CR0, NO_CR0}, {GUEST_CR3, NP_PD}, {GUEST_CR4, NO_CR4}, {GUEST_DR7, 0x400},
+        {GUEST_RSP, NP_DATA + 0x700}, {GUEST_RIP, NO_L2}, {GUEST_RFLAGS, 2},
+        {GUEST_CS_SELECTOR, 8}, {GUEST_CS_LIMIT, ~0u}, {GUEST_CS_AR_BYTES, 0xc09b},
+        {GUEST_TR_SELECTOR, 0x18}, {GUEST_TR_LIMIT, 0x67}, {GUEST_TR_AR_BYTES, 0x8b},
+        {GUEST_LDTR_AR_BYTES, 0x10000},
+        {HOST_CR0, NO_CR0}, {HOST_CR3, NP_PD}, {HOST_CR4, NO_CR4}, {HOST_CS_SELECTOR, 8},
+        {HOST_SS_SELECTOR, 0x10}, {HOST_DS_SELECTOR, 0x10}, {HOST_ES_SELECTOR, 0x10},
+        {HOST_TR_SELECTOR, 0x18}, {HOST_RSP, NP_DATA + 0x7f0}, {HOST_RIP, NO_HOST}};
+    static const u8 vmxon[] = {0xf3, 0x0f, 0xc7, 0x35}, vmptrld[] = {0x0f, 0xc7, 0x35},
+                    vmlaunch[] = {0x0f, 0x01, 0xc2}, invd[] = {0x0f, 0x08},
+                    mov_ecx[] = {0xb9}, rdmsr_store[] = {0x0f, 0x32, 0xa3},
+                    store_edx[] = {0x89, 0x15}, in64_vmcall[] = {0xe4, 0x64, 0x0f, 0x01, 0xc1};
+    struct l0_nested_counts *c = &l0_nested_counts[v->cpu];
+    u32 *out = (u32 *)(uintptr_t)NP_OUT, own0 = c->l2_own, exits0 = c->l2_exits;
+    u32 msr = MSR_IA32_VMX_BASIC, at;
+    u64 basic;
+    u8 *p = (u8 *)(uintptr_t)NP_CODE;
+
+    memset((void *)(uintptr_t)NP_VMXON, 0, 2 * PAGE_SIZE);
+    memset((void *)(uintptr_t)NO_MSR_BITMAP, 0, PAGE_SIZE);
+    memset(out, 0, 0x100);
+    *(u32 *)(uintptr_t)NP_VMXON = L0_VMCS_REVISION;
+    *(u32 *)(uintptr_t)NP_VMCS = L0_VMCS_REVISION;
+    p = insn(p, vmxon, 4, P_VMXON, 0);
+    p = insn(p, vmptrld, 3, P_VMCS, 1);
+    for (u32 i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        p = vmwrite32(p, fields[i][0], fields[i][1]);
+    for (u32 seg = 0; seg < 6; seg++) {
+        if (seg == 1)
+            continue;
+        p = vmwrite32(p, GUEST_ES_SELECTOR + 2 * seg, 0x10);
+        p = vmwrite32(p, GUEST_ES_LIMIT + 2 * seg, ~0u);
+        p = vmwrite32(p, GUEST_ES_AR_BYTES + 2 * seg, 0xc093);
+    }
+    p = flags(emit(p, vmlaunch, 3, NULL), O_LAUNCH_FLAGS); /* only when it failed */
+    p = read_error(p, O_LAUNCH_ERROR);
+    emit(p, invd, 2, NULL);
+    p = (u8 *)(uintptr_t)NO_L2;
+    at = NP_OUT + O_BASIC_LO * 4;
+    p = emit(emit(p, mov_ecx, 1, &msr), rdmsr_store, 3, &at);
+    at = NP_OUT + O_BASIC_HI * 4;
+    p = emit(p, store_edx, 2, &at);
+    emit(p, in64_vmcall, 5, NULL);
+    p = vmread32((u8 *)(uintptr_t)NO_HOST, VM_EXIT_REASON, O_REASON); /* L1 after the exit */
+    emit(p, invd, 2, NULL);
+
+    l0_nested_reset(v);
+    l0_probing = true;
+    l0_vcpu_flat32_state(v, NP_CODE);
+    vmw(CR0_READ_SHADOW, vmr(CR0_READ_SHADOW) | CR0_PG | CR0_NE);
+    vmw(GUEST_CR0, vmr(GUEST_CR0) | CR0_PG);
+    vmw(CR4_READ_SHADOW, NO_CR4);
+    vmw(GUEST_CR4, vmr(GUEST_CR4) | CR4_PSE);
+    vmw(GUEST_CR3, NP_PD);
+    vmw(GUEST_RSP, NP_DATA + 0x800);
+    l0_vcpu_run(v);
+    l0_probing = false;
+    l0_nested_reset(v);
+
+    l0_nested_vmx_msr(MSR_IA32_VMX_BASIC, &basic);
+    if (vmr(VM_EXIT_REASON) != EXIT_REASON_INVD || out[O_LAUNCH_FLAGS])
+        return snprintf(why, n, "the probe ended with exit %llu at 0x%llx (VMLAUNCH: RFLAGS "
+                        "0x%x, error %u)", vmr(VM_EXIT_REASON), vmr(GUEST_RIP),
+                        out[O_LAUNCH_FLAGS], out[O_LAUNCH_ERROR]), why;
+    if (out[O_REASON] != EXIT_REASON_VMCALL || c->l2_exits - exits0 != 1)
+        return snprintf(why, n, "L1 saw exit %u and %u exits in all, expected one VMCALL (18)",
+                        out[O_REASON], c->l2_exits - exits0), why;
+    if (out[O_BASIC_LO] != (u32)basic || out[O_BASIC_HI] != (u32)(basic >> 32))
+        return snprintf(why, n, "L2's IA32_VMX_BASIC 0x%08x%08x, expected the L0's 0x%llx",
+                        out[O_BASIC_HI], out[O_BASIC_LO], basic), why;
+    if (c->l2_own - own0 != 2)
+        return snprintf(why, n, "the L0 took %u of L2's exits itself, expected 2 (RDMSR, IN)",
+                        c->l2_own - own0), why;
+    return NULL;
+}
+
 void l0_nested_isolation_tests(struct l0_vcpu *v)
 {
     char why[200];
@@ -182,11 +289,14 @@ void l0_nested_isolation_tests(struct l0_vcpu *v)
     if (!l0_nested) {
         verdict_skip(L0_TEST("l0/nested-isolation-vmx"), "%s", "lhv.l0.nested=0");
         verdict_skip(L0_TEST("l0/nested-isolation-bitmaps"), "%s", "lhv.l0.nested=0");
+        verdict_skip(L0_TEST("l0/nested-own-exits"), "%s", "lhv.l0.nested=0");
         return;
     }
     r = isolation_vmx(v, why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-isolation-vmx"), "%s", r);
     r = isolation_bitmaps(why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-isolation-bitmaps"), "%s", r);
+    r = own_exits(v, why, sizeof(why));
+    verdict(!r, L0_TEST("l0/nested-own-exits"), "%s", r);
 }
 #endif
