@@ -95,7 +95,7 @@ static const char *isolation_vmx(struct l0_vcpu *v, char *why, size_t n)
     ptr[P_HIDDEN] = hidden, ptr[P_MMIO] = NP_MMIO;
     ptr[P_VMXON] = NP_VMXON, ptr[P_VMCS] = NP_VMCS;
     for (u32 i = 0; i < 1024; i++)
-        ((u32 *)(uintptr_t)NP_PD)[i] = (i << 22) | (u32)(PTE_P | PTE_RW | PTE_PS);
+        ((u32 *)(uintptr_t)NP_PD)[i] = (i << 22) | (u32)(PTE_P | PTE_RW | PTE_US | PTE_PS);
     memset((void *)(uintptr_t)NP_VMXON, 0, 2 * PAGE_SIZE);
     *(u32 *)(uintptr_t)NP_VMXON = L0_VMCS_REVISION;
     *(u32 *)(uintptr_t)NP_VMCS = L0_VMCS_REVISION;
@@ -193,31 +193,54 @@ static u8 *vmwrite32(u8 *p, u32 enc, u32 value)
 #define NO_MSR_BITMAP 0xc000u     /* L1's MSR bitmap: zeros, no MSR exits */
 #define NO_CR0 (CR0_PE | CR0_ET | CR0_NE | CR0_PG)
 #define NO_CR4 (CR4_PSE | CR4_VMXE)
-enum { O_REASON = 16, O_BASIC_LO, O_BASIC_HI, O_LAUNCH_FLAGS, O_LAUNCH_ERROR };
+#define NO_RING3 (NP_CODE + 0x480)  /* L2 at CPL 3: XSETBV */
+#define NO_GP (NP_CODE + 0x500)     /* L2's #GP handler */
+#define NO_GDT (NP_DATA + 0x100)    /* flat code/data at DPL 0 (0x08, 0x10) and 3 (0x1b, 0x23) */
+#define NO_IDT (NP_DATA + 0x180)    /* vectors 0-13, only #GP present */
+#define NO_TSS (NP_DATA + 0x200)    /* ESP0/SS0 for the #GP from CPL 3 */
+_Static_assert(NO_RING3 == 0x7480 && NP_DATA + 0x500 == 0x7d00, "to_ring3's EIP and ESP");
+enum { O_REASON = 16, O_BASIC_LO, O_BASIC_HI, O_LAUNCH_FLAGS, O_LAUNCH_ERROR, O_GP_ERROR,
+       O_GP_EIP, O_GP_CS };
 
 /* l0/nested-own-exits: the probe as L1 launches an L2 (32-bit, paging,
- * L1's MSR bitmap all zeros, no I/O exiting) that reads IA32_VMX_BASIC
- * and port 0x64 (an end action's port, in the L0's I/O bitmap), then
- * VMCALLs. L1 asked for neither: the L0 takes both itself (the MSR as it
- * emulates it for L1), and L1 sees the VMCALL exit only. */
+ * L1's MSR bitmap all zeros, no I/O exiting, exception bitmap 0) that
+ * reads IA32_VMX_BASIC and port 0x64 (an end action's port, in the L0's
+ * I/O bitmap), goes to CPL 3 and executes XSETBV, whose #GP its handler
+ * takes and VMCALLs. L1 asked for none of those exits: the L0 takes them
+ * itself (the MSR as it emulates it for L1, the #GP raised in L2), and L1
+ * sees the VMCALL exit only. */
 static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
 {
     static const u32 fields[][2] = {
         {PIN_BASED_VM_EXEC_CONTROL, 0x16}, {CPU_BASED_VM_EXEC_CONTROL, 0x04006172 | CPU_USE_MSR_BITMAPS},
         {VM_EXIT_CONTROLS, 0x00036dfb}, {VM_ENTRY_CONTROLS, 0x000011fb},
         {MSR_BITMAP, NO_MSR_BITMAP}, {VMCS_LINK_POINTER, ~0u}, {VMCS_LINK_POINTER + 1, ~0u},
-        {GUEST_CR0, NO_CR0}, {GUEST_CR3, NP_PD}, {GUEST_CR4, NO_CR4}, {GUEST_DR7, 0x400},
+        {GUEST_CR0, NO_CR0}, {GUEST_CR3, NP_PD}, {GUEST_CR4, NO_CR4 | CR4_OSXSAVE},
+        {GUEST_DR7, 0x400},
         {GUEST_RSP, NP_DATA + 0x700}, {GUEST_RIP, NO_L2}, {GUEST_RFLAGS, 2},
         {GUEST_CS_SELECTOR, 8}, {GUEST_CS_LIMIT, ~0u}, {GUEST_CS_AR_BYTES, 0xc09b},
-        {GUEST_TR_SELECTOR, 0x18}, {GUEST_TR_LIMIT, 0x67}, {GUEST_TR_AR_BYTES, 0x8b},
+        {GUEST_TR_SELECTOR, 0x28}, {GUEST_TR_LIMIT, 0x67}, {GUEST_TR_AR_BYTES, 0x8b},
+        {GUEST_TR_BASE, NO_TSS}, {GUEST_GDTR_BASE, NO_GDT}, {GUEST_GDTR_LIMIT, 0x2f},
+        {GUEST_IDTR_BASE, NO_IDT}, {GUEST_IDTR_LIMIT, 14 * 8 - 1},
         {GUEST_LDTR_AR_BYTES, 0x10000},
         {HOST_CR0, NO_CR0}, {HOST_CR3, NP_PD}, {HOST_CR4, NO_CR4}, {HOST_CS_SELECTOR, 8},
         {HOST_SS_SELECTOR, 0x10}, {HOST_DS_SELECTOR, 0x10}, {HOST_ES_SELECTOR, 0x10},
-        {HOST_TR_SELECTOR, 0x18}, {HOST_RSP, NP_DATA + 0x7f0}, {HOST_RIP, NO_HOST}};
+        {HOST_TR_SELECTOR, 0x28}, {HOST_RSP, NP_DATA + 0x7f0}, {HOST_RIP, NO_HOST}};
     static const u8 vmxon[] = {0xf3, 0x0f, 0xc7, 0x35}, vmptrld[] = {0x0f, 0xc7, 0x35},
                     vmlaunch[] = {0x0f, 0x01, 0xc2}, invd[] = {0x0f, 0x08},
                     mov_ecx[] = {0xb9}, rdmsr_store[] = {0x0f, 0x32, 0xa3},
-                    store_edx[] = {0x89, 0x15}, in64_vmcall[] = {0xe4, 0x64, 0x0f, 0x01, 0xc1};
+                    store_edx[] = {0x89, 0x15}, in64[] = {0xe4, 0x64}, vmcall[] = {0x0f, 0x01, 0xc1},
+                    /* push 0x23; push esp3; push 2; push 0x1b; push eip3; iret */
+                    to_ring3[] = {0x6a, 0x23, 0x68, 0x00, 0x7d, 0x00, 0x00, 0x6a, 0x02, 0x6a, 0x1b,
+                                  0x68, 0x80, 0x74, 0x00, 0x00, 0xcf},
+                    /* xor ecx, ecx; mov eax, 1; xor edx, edx; xsetbv */
+                    xsetbv[] = {0x31, 0xc9, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x01, 0xd1},
+                    /* the handler's stores through SS: IRET to CPL 3 nulled DS */
+                    pop_eax_store[] = {0x58, 0x36, 0xa3},
+                    eip_store[] = {0x8b, 0x04, 0x24, 0x36, 0xa3},
+                    cs_store[] = {0x8b, 0x44, 0x24, 0x04, 0x36, 0xa3};
+    static const u64 gdt[6] = {0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
+                               0x00cffb000000ffffull, 0x00cff3000000ffffull, 0};
     struct l0_nested_counts *c = &l0_nested_counts[v->cpu];
     u32 *out = (u32 *)(uintptr_t)NP_OUT, own0 = c->l2_own, exits0 = c->l2_exits;
     u32 msr = MSR_IA32_VMX_BASIC, at;
@@ -248,7 +271,23 @@ static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
     p = emit(emit(p, mov_ecx, 1, &msr), rdmsr_store, 3, &at);
     at = NP_OUT + O_BASIC_HI * 4;
     p = emit(p, store_edx, 2, &at);
-    emit(p, in64_vmcall, 5, NULL);
+    p = emit(p, in64, 2, NULL);
+    emit(p, to_ring3, sizeof(to_ring3), NULL);
+    p = emit((u8 *)(uintptr_t)NO_RING3, xsetbv, sizeof(xsetbv), NULL);
+    emit(p, vmcall, 3, NULL); /* reached only without the #GP */
+    at = NP_OUT + O_GP_ERROR * 4;
+    p = emit((u8 *)(uintptr_t)NO_GP, pop_eax_store, 3, &at);
+    at = NP_OUT + O_GP_EIP * 4;
+    p = emit(p, eip_store, 5, &at);
+    at = NP_OUT + O_GP_CS * 4;
+    p = emit(p, cs_store, 6, &at);
+    emit(p, vmcall, 3, NULL);
+    memcpy((void *)(uintptr_t)NO_GDT, gdt, sizeof(gdt));
+    memset((void *)(uintptr_t)NO_IDT, 0, 14 * 8 + 0x68);
+    ((u32 *)(uintptr_t)NO_IDT)[13 * 2] = (8u << 16) | (NO_GP & 0xffff);
+    ((u32 *)(uintptr_t)NO_IDT)[13 * 2 + 1] = (NO_GP & 0xffff0000u) | 0x8e00; /* int gate */
+    ((u32 *)(uintptr_t)NO_TSS)[1] = NP_DATA + 0x600; /* ESP0 */
+    ((u32 *)(uintptr_t)NO_TSS)[2] = 0x10;            /* SS0 */
     p = vmread32((u8 *)(uintptr_t)NO_HOST, VM_EXIT_REASON, O_REASON); /* L1 after the exit */
     emit(p, invd, 2, NULL);
 
@@ -276,9 +315,15 @@ static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
     if (out[O_BASIC_LO] != (u32)basic || out[O_BASIC_HI] != (u32)(basic >> 32))
         return snprintf(why, n, "L2's IA32_VMX_BASIC 0x%08x%08x, expected the L0's 0x%llx",
                         out[O_BASIC_HI], out[O_BASIC_LO], basic), why;
-    if (c->l2_own - own0 != 2)
-        return snprintf(why, n, "the L0 took %u of L2's exits itself, expected 2 (RDMSR, IN)",
-                        c->l2_own - own0), why;
+    if (out[O_GP_CS] != 0x1b || out[O_GP_ERROR] != 0 ||
+        out[O_GP_EIP] != NO_RING3 + sizeof(xsetbv) - 3)
+        return snprintf(why, n, "L2's XSETBV at CPL 3: #GP frame CS 0x%x EIP 0x%x error 0x%x, "
+                        "expected CS 0x1b EIP 0x%x error 0 (SDM 3C 26.1.1)", out[O_GP_CS],
+                        out[O_GP_EIP], out[O_GP_ERROR], (u32)(NO_RING3 + sizeof(xsetbv) - 3)),
+               why;
+    if (c->l2_own - own0 != 3)
+        return snprintf(why, n, "the L0 took %u of L2's exits itself, expected 3 (RDMSR, IN, "
+                        "XSETBV)", c->l2_own - own0), why;
     return NULL;
 }
 
