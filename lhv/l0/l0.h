@@ -177,6 +177,7 @@ struct l0_nested_counts {
     u32 insn[L0_NESTED_INSNS];
     u32 fail_valid, fail_invalid, ud, gp, pf;
     u32 l2_entries, l2_exits, l2_own;
+    u64 l2_own_reasons; /* the exit reasons the L0 took itself, by bit */
 };
 extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 

@@ -37,10 +37,15 @@ static const u8 *l1_page(u64 gpa)
 
 bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine)
 {
-    const u8 *l1 = l1_page(l1_gpa);
-    for (u32 i = 0; i < PAGE_SIZE; i++)
-        dst[i] = l1 ? l1[i] | mine[i] : 0xff;
-    return l1 != NULL;
+    const u64 *l1 = (const u64 *)l1_page(l1_gpa), *m = (const u64 *)mine;
+    u64 *d = (u64 *)dst;
+    if (!l1) {
+        memset(dst, 0xff, PAGE_SIZE);
+        return false;
+    }
+    for (u32 i = 0; i < PAGE_SIZE / 8; i++) /* at every VM entry of L2: by words */
+        d[i] = l1[i] | m[i];
+    return true;
 }
 
 static u8 *page(u8 **p, u32 n)
@@ -132,7 +137,7 @@ u32 l0_nested_own_exit(struct l0_vcpu *v, u32 reason)
         u32 info = xsetbv_fault();
         if (!info)
             return 0;
-        n->l2_own++;
+        n->l2_own++, n->l2_own_reasons |= 1ull << reason; /* reasons < 64 */
         if ((l0_nested_vmcs12(v, EXCEPTION_BITMAP) >> (info & 0xff)) & 1)
             return info; /* L1 takes it: reflected as an exception exit */
         vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
@@ -142,14 +147,14 @@ u32 l0_nested_own_exit(struct l0_vcpu *v, u32 reason)
     case EXIT_REASON_IO_INSTRUCTION:
         if (l1_wants_io(v, qual))
             return 0;
-        n->l2_own++;
+        n->l2_own++, n->l2_own_reasons |= 1ull << reason; /* reasons < 64 */
         l0_exit_io(v, qual);
         return L0_OWN_DONE;
     case EXIT_REASON_MSR_READ:
     case EXIT_REASON_MSR_WRITE:
         if (l1_wants_msr(v, msr, reason == EXIT_REASON_MSR_WRITE))
             return 0;
-        n->l2_own++;
+        n->l2_own++, n->l2_own_reasons |= 1ull << reason; /* reasons < 64 */
         if (!l0_nested_exit(v, reason)) /* the VMX MSRs as L1 sees them */
             l0_exit_icr_write(v);
         return L0_OWN_DONE;

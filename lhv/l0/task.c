@@ -9,6 +9,7 @@
 #include "l0/l0.h"
 
 #ifdef __x86_64__
+#include "cpu.h"
 #include "end.h"
 #include "string.h"
 #include "pagetable.h"
@@ -29,7 +30,10 @@
 #define TS_SOURCE_JMP 2
 #define TS_SOURCE_GATE 3
 
-static const char *fault;
+/* What stopped the walk, per CPU: the guests' CPUs walk at once (nested
+ * VMX operands with 2+ CPUs: a shared one gave a CPU the other's #PF) */
+static const char *faults[LHV_MAX_CPUS];
+#define fault faults[this_cpu()->index]
 static const char not_mapped[] = "a guest-linear address its page tables do not map";
 
 static u64 phys(u64 gpa)
