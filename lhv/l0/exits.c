@@ -19,7 +19,7 @@
  * - XSETBV (26.1.2): done for the guest.
  * - Task switches (26.1.2) of a 32-bit guest: emulated (task.c).
  * - WRMSR of the x2APIC ICR: INIT for a CPU still waiting for its SIPI
- *   dropped (do_icr_write).
+ *   dropped (l0_exit_icr_write).
  * Anything else, an EPT violation on the hidden range included, is
  * FATAL with the exit reason, qualification and the guest's state. */
 #include "l0/l0.h"
@@ -134,7 +134,7 @@ static void port_out(u16 port, u32 size, u32 value)
         outl(port, value);
 }
 
-static void do_io(struct l0_vcpu *v, u64 qual)
+void l0_exit_io(struct l0_vcpu *v, u64 qual)
 {
     static const char shutdown[] = "Shutdown";
     static u32 matched; /* of Bochs' shutdown word */
@@ -180,7 +180,7 @@ static void do_io(struct l0_vcpu *v, u64 qual)
  * already, and an INIT that reached it would be blocked there (26.2) and
  * exit as soon as the SIPI has started it -- and Bochs 2.7 never clears
  * such an INIT (docs/l0-deviations.md). Everything else is written. */
-static void do_icr_write(struct l0_vcpu *v)
+void l0_exit_icr_write(struct l0_vcpu *v)
 {
     u32 lo = (u32)v->regs.rax, dest = (u32)v->regs.rdx;
     u64 value = ((u64)dest << 32) | lo;
@@ -299,7 +299,8 @@ enum exit_action l0_on_exit(struct guest_regs *regs)
     v->launched = true;
     v->exits++;
     v->sipi_fresh = false;
-    if (l0_probing && reason != EXIT_REASON_CPUID)
+    if (l0_probing && reason != EXIT_REASON_CPUID &&
+        !(l0_nested && reason >= EXIT_REASON_VMCALL && reason <= EXIT_REASON_VMXON))
         return EXIT_STOP;
     if (l0_nested_exit(v, reason)) /* EXIT_STOP: it made VMCS02 current */
         return v->switched ? EXIT_STOP : EXIT_RESUME;
@@ -308,13 +309,13 @@ enum exit_action l0_on_exit(struct guest_regs *regs)
         do_cpuid(v);
         return EXIT_RESUME;
     case EXIT_REASON_IO_INSTRUCTION:
-        do_io(v, qual);
+        l0_exit_io(v, qual);
         return EXIT_RESUME;
     case EXIT_REASON_CR_ACCESS:
         do_cr(v, qual);
         return EXIT_RESUME;
     case EXIT_REASON_MSR_WRITE:
-        do_icr_write(v);
+        l0_exit_icr_write(v);
         return EXIT_RESUME;
     case EXIT_REASON_XSETBV:
         do_xsetbv(v);

@@ -7,7 +7,9 @@
  *   exits.c   the exits it must take: CPUID, end actions, INIT/SIPI, CRs
  *   task.c    task switches of a 32-bit guest
  *   nested.c  VMX for the guest (lhv.l0.nested=1): its VMX instructions, L2
+ *   nested_own.c  the L0's own intercepts while L2 runs (never reflected)
  *   tests.c   the L0's own l0/... verdicts, after the guest's end action
+ *   tests_nested.c  its l0/nested-isolation-* verdicts (lhv.l0.nested=1)
  *   l0.c      the order of it all
  * The L0 is amd64 only (the guest may be either subarch); on i386 only
  * l0_check is built and it refuses. */
@@ -97,6 +99,8 @@ void l0_vcpu_run(struct l0_vcpu *v);
 /* The controls and bitmaps the CPU must allow: NULL or what is missing */
 const char *l0_vcpu_unsupported(void);
 void l0_vcpu_setup_bitmaps(u16 pm1a_cnt);
+/* The L0's own I/O bitmaps (A, then B) and MSR bitmap */
+extern u8 *l0_io_bitmaps, *l0_msr_bitmap;
 
 /* --- exits.c --- */
 enum l0_end_kind { L0_END_NONE, L0_END_POWEROFF, L0_END_RESET };
@@ -108,10 +112,13 @@ struct l0_end {
 };
 extern struct l0_end l0_end;
 /* Probe mode: exits stop the run (tests.c reads them) instead of their
- * normal handling, but for CPUID. */
+ * normal handling, but for CPUID and (lhv.l0.nested=1) VMX instructions. */
 extern volatile bool l0_probing;
 /* vmx_run's handler (EXIT_RESUME or, probing, EXIT_STOP) */
 enum exit_action l0_on_exit(struct guest_regs *regs);
+/* The I/O exit of an end action's port; the x2APIC ICR's WRMSR exit */
+void l0_exit_io(struct l0_vcpu *v, u64 qual);
+void l0_exit_icr_write(struct l0_vcpu *v);
 /* Guest state for a FATAL line */
 void l0_guest_state_line(char *buf, size_t n);
 
@@ -139,6 +146,27 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason);
 bool l0_nested_in_l2(struct l0_vcpu *v);
 /* An exit of L2: reflected to L1 (EXIT_STOP: l0_vcpu_run enters VMCS01 again) */
 enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason);
+/* IA32_FEATURE_CONTROL or a VMX capability MSR as L1 reads it; false: #GP */
+bool l0_nested_vmx_msr(u32 msr, u64 *value);
+/* A field of this CPU's current VMCS12 */
+u64 l0_nested_vmcs12(struct l0_vcpu *v, u32 enc);
+/* Back to VMCS01 when L2 runs (the guest's end action came from L2) */
+void l0_nested_leave_l2(struct l0_vcpu *v);
+/* Out of the guest's VMX operation on this CPU, nothing written back
+ * (the guest is done: the L0's probes) */
+void l0_nested_reset(struct l0_vcpu *v);
+
+/* --- nested_own.c: the L0's own intercepts while L2 runs --- */
+/* VMCS02 current: L1's MSR (and I/O) bitmaps merged with the L0's */
+void l0_nested_own_vmcs02(struct l0_vcpu *v);
+/* dst = L1's page at l1_gpa OR mine; all ones where l1_gpa is not RAM of
+ * L1's map (false then: never read) */
+bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine);
+/* An exit of L2 L1 did not ask for: L0_OWN_DONE (taken, L2 resumes), 0
+ * (reflect it), or the interruption information of an exception the L0
+ * raised in L2 that L1's exception bitmap takes (reflected as exit 0) */
+#define L0_OWN_DONE 1u
+u32 l0_nested_own_exit(struct l0_vcpu *v, u32 reason);
 /* A PAE guest's PDPTEs from its CR3 into the current VMCS (exits.c) */
 void l0_load_pdptes(void);
 /* MOV to CR0/CR4 that VMX operation forbids (#GP injected): true */
@@ -170,7 +198,8 @@ extern struct l0_ept02_counts l0_ept02_counts[LHV_MAX_CPUS];
 struct l0_nested_counts {
     u32 insn[L0_NESTED_INSNS];
     u32 fail_valid, fail_invalid, ud, gp, pf;
-    u32 l2_entries, l2_exits;
+    u32 l2_entries, l2_exits, l2_own;
+    u64 l2_own_reasons; /* the exit reasons the L0 took itself, by bit */
 };
 extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 
@@ -178,6 +207,8 @@ extern struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 /* After the guest's end action, on the CPU that took it: the l0/...
  * verdicts, SUMMARY, then the real end action. */
 __attribute__((noreturn)) void l0_finish(struct l0_vcpu *v);
+/* tests_nested.c: l0/nested-isolation-* (a probe on v's CPU) */
+void l0_nested_isolation_tests(struct l0_vcpu *v);
 #endif
 
 #endif

@@ -147,6 +147,8 @@ static bool vmx_msr(u32 msr, u64 *value)
     return true;
 }
 
+bool l0_nested_vmx_msr(u32 msr, u64 *value) { return vmx_msr(msr, value); }
+
 void l0_nested_setup(void)
 {
     u64 x;
@@ -627,7 +629,6 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     u64 entry01 = vmr(VM_ENTRY_CONTROLS), exit01 = vmr(VM_EXIT_CONTROLS);
     u64 pat01 = (entry01 & ENTRY_LOAD_IA32_PAT) ? vmr(GUEST_IA32_PAT) : 0;
     u64 efer01 = vmr(GUEST_IA32_EFER);
-    u64 bitmap = field_get(img, ecm_slot(MSR_BITMAP));
     u32 proc = (u32)field_get(img, ecm_slot(CPU_BASED_VM_EXEC_CONTROL));
     u32 entry = (u32)field_get(img, ecm_slot(VM_ENTRY_CONTROLS));
 
@@ -635,8 +636,6 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
         field_get(img, ecm_slot(VM_EXIT_MSR_LOAD_COUNT)) ||
         field_get(img, ecm_slot(VM_ENTRY_MSR_LOAD_COUNT)))
         return "MSR load/store areas";
-    if ((proc & CPU_USE_MSR_BITMAPS) && !l0_guest_ram(bitmap, PAGE_SIZE))
-        return "an MSR bitmap outside the guest's RAM";
     for (u32 sl = 0; sl < ECM_SLOTS; sl++)
         if (((sl >> 5) & 3) == 3 && has(sl))
             host[(sl >> 7) * 32 + (sl & 31)] = vmr(slot_encoding(sl));
@@ -653,8 +652,7 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     }
     vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
     u32 proc2 = l0_nested_vmcs02_secondary(v, img, proc); /* EPT02, VPID02: nested_inv.c */
-    if (proc & CPU_USE_MSR_BITMAPS)
-        vmw(MSR_BITMAP, l0_gpa_to_hpa(bitmap));
+    l0_nested_own_vmcs02(v); /* L1's bitmaps merged with the L0's (nested_own.c) */
     vmw(VM_EXIT_CONTROLS, exit01);
     if (!(entry & ENTRY_LOAD_IA32_EFER)) {
         u64 efer = efer01 & ~(u64)(EFER_LMA | EFER_LME);
@@ -679,6 +677,27 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
 
 bool l0_nested_in_l2(struct l0_vcpu *v) { return ncpu[v->cpu].l2; }
 
+u64 l0_nested_vmcs12(struct l0_vcpu *v, u32 enc)
+{
+    return field_get(image(&ncpu[v->cpu]), ecm_slot(enc));
+}
+
+void l0_nested_reset(struct l0_vcpu *v)
+{
+    struct nested_cpu *c = &ncpu[v->cpu];
+    l0_nested_leave_l2(v);
+    for (u32 i = 0; i < VMCS12_CACHED; i++)
+        c->cache[i].gpa = NO_VMCS12;
+    c->vmxon = false;
+    c->vmxon_ptr = c->current = NO_VMCS12;
+}
+
+void l0_nested_leave_l2(struct l0_vcpu *v)
+{
+    if (ncpu[v->cpu].l2 && vmx_vmptrld((uintptr_t)v->vmcs) == VMX_OK)
+        ncpu[v->cpu].l2 = false;
+}
+
 enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
 {
     struct nested_cpu *c = &ncpu[v->cpu];
@@ -689,6 +708,9 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
 
     if (l0_ept02_exit(v, img, &reason12, &qual12)) /* nested_ept.c */
         return EXIT_RESUME; /* EPT02 filled: L2 goes on */
+    u32 own = l0_nested_own_exit(v, reason); /* the L0's own intercepts (nested_own.c) */
+    if (own == L0_OWN_DONE)
+        return EXIT_RESUME;
     l0_nested_counts[v->cpu].l2_exits++;
     for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
         u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
@@ -697,6 +719,12 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
             (enc >= GUEST_PDPTE0 && enc <= GUEST_PDPTE0 + 6)) /* saved with EPT only */
             continue;
         field_set(img, sl, vmr(enc));
+    }
+    if (own) { /* the exception the L0 raised in L2, taken by L1's exception bitmap */
+        reason12 = EXIT_REASON_EXCEPTION_NMI; /* (l0_ept02_exit_fields writes it) */
+        field_set(img, ecm_slot(VM_EXIT_INTR_INFO), own);
+        field_set(img, ecm_slot(VM_EXIT_INTR_ERROR_CODE), 0);
+        field_set(img, ecm_slot(EXIT_QUALIFICATION), 0);
     }
     if (!(exit12 & EXIT_SAVE_IA32_EFER))
         field_set(img, ecm_slot(GUEST_IA32_EFER), efer12);

@@ -9,8 +9,10 @@
 #include "l0/l0.h"
 
 #ifdef __x86_64__
+#include "cpu.h"
 #include "end.h"
 #include "string.h"
+#include "pagetable.h"
 #include "x86.h"
 
 #define TSS_LINK 0x00
@@ -23,14 +25,15 @@
 #define TSS32_MIN_LIMIT 0x67
 #define DESC_TYPE_BUSY (1u << 9) /* in the descriptor's high word: available 9, busy 11 */
 #define EFLAGS_NT (1u << 14)
-#define PTE_P 1ull
-#define PTE_PS (1ull << 7)
 #define TS_SOURCE_CALL 0
 #define TS_SOURCE_IRET 1
 #define TS_SOURCE_JMP 2
 #define TS_SOURCE_GATE 3
 
-static const char *fault;
+/* What stopped the walk, per CPU: the guests' CPUs walk at once (nested
+ * VMX operands with 2+ CPUs: a shared one gave a CPU the other's #PF) */
+static const char *faults[LHV_MAX_CPUS];
+#define fault faults[this_cpu()->index]
 static const char not_mapped[] = "a guest-linear address its page tables do not map";
 
 static u64 phys(u64 gpa)

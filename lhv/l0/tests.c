@@ -138,8 +138,8 @@ static void check_nested(void)
             if (n->insn[k])
                 l += (size_t)snprintf(line + l, sizeof(line) - l, "%s %u, ", names[k], n->insn[k]);
         printf("nested: CPU %u: %sVMfailValid %u, VMfailInvalid %u, #UD %u, #GP %u, #PF %u; L2 "
-               "entries %u, exits %u\n", i, line, n->fail_valid, n->fail_invalid, n->ud, n->gp, n->pf,
-               n->l2_entries, n->l2_exits);
+               "entries %u, exits %u (the L0's own %u)\n", i, line, n->fail_valid, n->fail_invalid, n->ud,
+               n->gp, n->pf, n->l2_entries, n->l2_exits, n->l2_own);
         const struct l0_ept02_counts *e = &l0_ept02_counts[i];
         printf("nested: CPU %u: EPT02 fills %u, drops %u; EPT exits reflected %u; INVEPT %u, "
                "INVVPID %u\n", i, e->fills, e->drops, e->reflected, e->invept, e->invvpid);
@@ -154,6 +154,7 @@ void l0_finish(struct l0_vcpu *v)
     char why[200];
     static const char *const reason_kind[] = {"none", "power-off", "reset"};
 
+    l0_nested_leave_l2(v); /* an end action of L2 (nested_own.c) */
     printf("end: the guest asked for %s (%s, port 0x%x value 0x%x) on CPU %u\n",
            reason_kind[l0_end.kind], l0_end.how, l0_end.port, l0_end.value, l0_end.cpu);
 
@@ -199,6 +200,7 @@ void l0_finish(struct l0_vcpu *v)
             pr.leaf1_ecx, l0_nested ? "set (lhv.l0.nested=1)" : "clear", pr.sig[0], pr.sig[1],
             pr.sig[2], l0_vcpus[0].cpuid_exits);
     check_nested();
+    l0_nested_isolation_tests(v);
 
     /* The guest (LHV) powers off at its end: under this L0 (no emulator
      * it knows) through ACPI S5; a reset or triple fault is no such end. */

@@ -43,7 +43,7 @@ extern char vmx_exit_landing[];
 #define INIT_CR0 0x60000010u /* CD, NW, ET (3A Table 10-1) */
 #define INIT_PAT 0x0007040600070406ull
 
-static void *io_bitmaps, *msr_bitmap;
+u8 *l0_io_bitmaps, *l0_msr_bitmap;
 static u32 pin, proc, proc2, exit_ctls, entry_ctls;
 static u64 cr0_mask, cr4_mask;
 
@@ -95,22 +95,22 @@ const char *l0_vcpu_unsupported(void)
 
 void l0_vcpu_setup_bitmaps(u16 pm1a_cnt)
 {
-    io_bitmaps = alloc_pages(2);
-    msr_bitmap = alloc_pages(1); /* zero: every MSR passes */
+    l0_io_bitmaps = alloc_pages(2);
+    l0_msr_bitmap = alloc_pages(1); /* zero: every MSR passes */
     /* The end actions (exits.c): Bochs' shutdown port, QEMU's
      * isa-debug-exit, the reset control register, the keyboard
      * controller's command port (0xfe pulses reset), ACPI PM1a control */
     static const u16 ports[] = {0x8900, 0xf4, 0xcf9, 0x64};
     for (u32 i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
-        io_intercept(io_bitmaps, ports[i]);
+        io_intercept(l0_io_bitmaps, ports[i]);
     /* WRMSR of the x2APIC ICR: the guest's INIT IPIs (exits.c) */
     u32 icr = X2APIC_MSR_BASE + (LAPIC_REG_ICR_LOW >> 4);
-    ((u8 *)msr_bitmap)[2048 + icr / 8] |= (u8)(1u << (icr % 8));
+    ((u8 *)l0_msr_bitmap)[2048 + icr / 8] |= (u8)(1u << (icr % 8));
     if (l0_nested) /* IA32_FEATURE_CONTROL and the VMX capability MSRs */
-        l0_nested_msr_bitmap(msr_bitmap);
+        l0_nested_msr_bitmap(l0_msr_bitmap);
     if (pm1a_cnt) {
-        io_intercept(io_bitmaps, pm1a_cnt);
-        io_intercept(io_bitmaps, (u16)(pm1a_cnt + 1));
+        io_intercept(l0_io_bitmaps, pm1a_cnt);
+        io_intercept(l0_io_bitmaps, (u16)(pm1a_cnt + 1));
     }
 }
 
@@ -134,9 +134,9 @@ void l0_vcpu_init(struct l0_vcpu *v)
     vmw(VM_EXIT_CONTROLS, exit_ctls);
     vmw(VM_ENTRY_CONTROLS, entry_ctls);
     vmw(EXCEPTION_BITMAP, 0);
-    vmw(IO_BITMAP_A, (uintptr_t)io_bitmaps);
-    vmw(IO_BITMAP_B, (uintptr_t)io_bitmaps + PAGE_SIZE);
-    vmw(MSR_BITMAP, (uintptr_t)msr_bitmap);
+    vmw(IO_BITMAP_A, (uintptr_t)l0_io_bitmaps);
+    vmw(IO_BITMAP_B, (uintptr_t)l0_io_bitmaps + PAGE_SIZE);
+    vmw(MSR_BITMAP, (uintptr_t)l0_msr_bitmap);
     vmw(EPT_POINTER, l0_mem.ept.eptp);
     vmw(CR3_TARGET_COUNT, 0);
     vmw(VM_EXIT_MSR_STORE_COUNT, 0);
