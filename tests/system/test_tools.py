@@ -32,6 +32,7 @@ def load(name, path):
 compile_commands = load("compile_commands", "tools/compile_commands.py")
 mkiso = load("mkiso", "tools/mkiso.py")
 bench = load("bench", "tools/bench/bench.py")
+l0compare = load("l0compare", "tools/l0compare.py")
 
 MAKE_N = """gcc -m64 -O2 -iquote . -c -o build/amd64/unity/lhv.o build/unity/lhv.c
 gcc -m32 -c -o build/common32/init/entry.o xmhf/init/entry.S
@@ -536,6 +537,53 @@ class BenchNested(unittest.TestCase):
         self.assertEqual(figures["nested/amd64/suite-under-l0"]["runs"], [])
         self.assertIn("the L0 needs VMX", figures["nested/amd64/suite-under-l0"]["notes"][0])
         self.assertIs(bench.check_targets(figures)[-1]["met"], None)
+
+
+class CompareL0(unittest.TestCase):
+    """make compare-l0's page (tools/l0compare.py) from three serial logs: a
+    run under LHV-L0 that stopped early must say so, where, and which tests
+    never ran there; every difference gets the logs' reasons."""
+
+    LOGS = {"2.7": ["[  1.000] PASS: vmx/a", "[  1.100] XFAIL: vmx/b: Bochs 2.7 deviates",
+                    "[  1.200] PASS: vmx/c", "[  1.300] PASS: vmx/d",
+                    "[  1.400] SUMMARY: 4 tests, 0 failures, 0 skipped, 1 expected failures"],
+            "3.0": ["PASS: vmx/a", "PASS: vmx/b", "PASS: vmx/c", "PASS: vmx/d",
+                    "SUMMARY: 4 tests, 0 failures, 0 skipped"],
+            "l0": ["L0: LHV 0.1", "PASS: vmx/a", "L0: PASS: l0/not-the-guests", "PASS: vmx/b",
+                   "SKIP: vmx/c: IA32_VMX_MISC bit 8 is 0",
+                   "L0: FATAL: nested VMX: CPU 0: MSR load/store areas"]}
+
+    def page(self, logs):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = {}
+            for column, lines in logs.items():
+                paths[column] = os.path.join(tmp, column + ".log")
+                with open(paths[column], "w") as f:
+                    f.write("\n".join(lines) + "\n")
+            lines, summary = l0compare.section("amd64", 2, paths)
+        return "\n".join(lines), summary
+
+    def test_stopped_early(self):
+        text, (_, differ, ran, total, end) = self.page(self.LOGS)
+        self.assertEqual((differ, ran, total), (2, 3, 4))
+        self.assertEqual(end, ("FATAL", "L0: FATAL: nested VMX: CPU 0: MSR load/store areas"))
+        self.assertIn("**The run under LHV-L0 stopped early** after 3 of the 4 tests: "
+                      "`L0: FATAL: nested VMX: CPU 0: MSR load/store areas`, so 1 never ran", text)
+        self.assertIn("| vmx/d | PASS | PASS | not run |", text)
+        self.assertIn("| **vmx/b** | **XFAIL** | **PASS** | **PASS** |", text)
+        self.assertIn("- `vmx/b`: Bochs 2.7 XFAIL: Bochs 2.7 deviates\n", text)
+        self.assertIn("- `vmx/c`: LHV-L0 SKIP: IA32_VMX_MISC bit 8 is 0\n", text)
+        self.assertIn("PASS under LHV-L0: `vmx/b`.", text)
+        self.assertIn("Never ran under LHV-L0 (1; the first, `vmx/d`,", text)
+        self.assertNotIn("l0/not-the-guests", text)   # the L0's own verdicts are not L1's
+
+    def test_ran_to_the_end(self):
+        logs = dict(self.LOGS, l0=self.LOGS["3.0"])
+        text, (_, differ, ran, total, end) = self.page(logs)
+        self.assertEqual((differ, ran, total, end[0]), (1, 4, 4, "SUMMARY"))
+        self.assertIn("Under LHV-L0 the suite ran to its end", text)
+        self.assertNotIn("not run", text.replace("`not run`", ""))
+        self.assertNotIn("Never ran", text)
 
 
 class KvmProbe(unittest.TestCase):
