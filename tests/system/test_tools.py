@@ -245,7 +245,9 @@ class BenchTargets(unittest.TestCase):
         medians.update({"boot/bochs-2.7-amd64-tigerlake-smp1/summary": 2.0,
                         "boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 2.8,   # 1.40x
                         "nested/amd64/suite-straight": 0.4,
-                        "nested/amd64/suite-under-l0": 3.6})                     # 9.00x
+                        "nested/amd64/suite-under-l0": 3.6,                      # 9.00x
+                        "nested/i386/suite-straight": 0.5,
+                        "nested/i386/suite-under-l0": 2.0})                      # 4.00x
         medians.update(override)
         return {name: {"median": v, "min": v} for name, v in medians.items()}
 
@@ -283,7 +285,9 @@ class BenchTargets(unittest.TestCase):
                  (self.L0, {"boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 3.0},   # 1.50x
                   {"boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 3.02}),          # 1.51x
                  (self.NESTED, {"nested/amd64/suite-under-l0": 4.0},                  # 10.0x
-                  {"nested/amd64/suite-under-l0": 4.004})]                            # 10.01x
+                  {"nested/amd64/suite-under-l0": 4.004}),                            # 10.01x
+                 (self.NESTED, {"nested/i386/suite-under-l0": 5.0},                   # 10.0x
+                  {"nested/i386/suite-under-l0": 5.01})]                              # 10.02x
         for index, at_limit, past in cases:
             with self.subTest(at_limit=at_limit, past=past):
                 if index != self.FLOOR32:
@@ -306,7 +310,8 @@ class BenchTargets(unittest.TestCase):
                  (self.FLAT_DIRECT, "boot/qemu-direct-amd64-smp1-512M/summary"),
                  (self.FUZZ, "fuzz/bochs-tigerlake-amd64-smp1/trials-per-s"),
                  (self.L0, "boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary"),
-                 (self.NESTED, "nested/amd64/suite-straight")]
+                 (self.NESTED, "nested/amd64/suite-straight"),
+                 (self.NESTED, "nested/i386/suite-under-l0")]
         for index, name in cases:
             with self.subTest(name=name):
                 figures = self.figures()
@@ -506,23 +511,26 @@ class BenchNested(unittest.TestCase):
         figures, booted = self.run_bench([("", "LHV 0.1 (git x), amd64"), ("", "PASS: vmx/a"),
                                           ("", "SKIP: vmx/b: no secondary controls"),
                                           ("", "PASS: vmx/c"), ("", fatal)])
-        self.assertEqual(len(booted), 6)  # 2 suites, 4 VMCALL runs (2 guests, 2 ways)
-        self.assertEqual(figures["nested/amd64/tests-run"]["median"], 3)
-        self.assertEqual(figures["nested/amd64/tests-pass"]["median"], 2)
-        # banner to vmx/c's verdict: lines 1 and 4, 0.5 s apart straight, 1.5 s under the L0
-        self.assertEqual(figures["nested/amd64/suite-straight"]["median"], 1.5)
-        self.assertEqual(figures["nested/amd64/suite-under-l0"]["median"], 4.5)
-        self.assertEqual(figures["nested/amd64/suite-x"]["median"], 3.0)
-        note = figures["nested/amd64/suite-x"]["notes"][0]
-        self.assertIn("stopped early (" + fatal + ")", note)
-        self.assertIn("to the verdict of vmx/c, the last of its 3 tests", note)
-        self.assertIn("1 of them with another verdict straight on Bochs (vmx/b PASS/SKIP)", note)
+        self.assertEqual(len(booted), 8)  # 2 ways x 2 guests x (the suite, the VMCALL test)
+        for guest in ("amd64", "i386"):
+            nested = "nested/%s/" % guest
+            self.assertEqual(figures[nested + "tests-run"]["median"], 3)
+            self.assertEqual(figures[nested + "tests-pass"]["median"], 2)
+            # banner to vmx/c's verdict: lines 1 and 4, 0.5 s apart straight, 1.5 s under the L0
+            self.assertEqual(figures[nested + "suite-straight"]["median"], 1.5)
+            self.assertEqual(figures[nested + "suite-under-l0"]["median"], 4.5)
+            self.assertEqual(figures[nested + "suite-x"]["median"], 3.0)
+            note = figures[nested + "suite-x"]["notes"][0]
+            self.assertIn("stopped early (" + fatal + ")", note)
+            self.assertIn("to the verdict of vmx/c, the last of its 3 tests", note)
+            self.assertIn("1 of them with another verdict straight on Bochs (vmx/b PASS/SKIP)",
+                          note)
         for guest in ("amd64", "i386"):
             self.assertEqual(figures["vmx/bochs-2.7-l0-nested-%s-tigerlake-smp1-vmcall/vmcall"
                                      % guest]["median"], 71130)
             self.assertEqual(figures["nested/%s/vmcall-x" % guest]["median"], 740.9)
         target = bench.check_targets(figures)[-1]
-        self.assertEqual((target["values"], target["met"]), ([3.0], True))
+        self.assertEqual((target["values"], target["met"]), ([3.0, 3.0], True))
 
     def test_whole_suite(self):
         figures, _ = self.run_bench([("", x) for x in self.STRAIGHT])
