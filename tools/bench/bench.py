@@ -563,7 +563,7 @@ def record_suite(figs, guest, under, why_l0, straight, why_st, said):
     from `said`, the last round's)."""
     suite = "nested/%s/" % guest
     span_l0 = span_st = None
-    note = said
+    note, lost = said, "no verdict under the L0"
     if under is not None:
         mine = lhvtest.log_verdicts([x for _, x in guest_lines(under)])[0]
         complete = under.end is not None and under.end.kind == "SUMMARY"
@@ -581,6 +581,7 @@ def record_suite(figs, guest, under, why_l0, straight, why_st, said):
             span_l0, _ = suite_span(guest_lines(under), last)
         if straight is not None and mine:
             span_st, theirs = suite_span(guest_lines(straight), last)
+            lost = "straight on Bochs, no %s line" % (last or "SUMMARY")
             other = [n for n in mine if theirs.get(n) != mine[n]]
             if other:
                 note += "; %d of them with another verdict straight on Bochs (%s)" % (
@@ -591,7 +592,7 @@ def record_suite(figs, guest, under, why_l0, straight, why_st, said):
             for name, unit in NESTED_SUITE_ROWS:
                 figs.note(suite + name, unit, note)
     for key, span, why in (("suite-under-l0", span_l0, why_l0 or "no verdict under the L0"),
-                           ("suite-straight", span_st, why_st or "no verdict under the L0")):
+                           ("suite-straight", span_st, why_st or lost)):
         if span is None:
             figs.missing(suite + key, "s", why)
         else:
