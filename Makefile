@@ -12,7 +12,7 @@
 #   make debug           amd64 debug build in QEMU, waiting for gdb on :1234
 #   make gdb             gdb with every stage's symbols, attached to make debug's QEMU
 #   make compile_commands.json   compilation database for editors (clangd)
-#   make compare-l0      docs/l0-compare.md: the suite on Bochs 2.7 and 3.0, compared
+#   make compare-l0      docs/l0-compare.md: the suite on Bochs 2.7, 3.0 and LHV-L0, compared
 #   make clean
 #   make distclean       make clean, and Bochs 3.0 (build-deps/, tools/bochs3.sh)
 #
@@ -390,6 +390,7 @@ usb: deps
 
 # Build, size, boot, VM-exit and timer figures (docs/performance.md) into
 # bench/results.json; BASELINE=FILE prints ratios, BENCH_ARGS="--quick" etc.
+# (BENCH_ARGS="--only nested": LHV under LHV as L0 with nested VMX alone)
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(PYTHON) tools/bench/bench.py $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH_ARGS)
@@ -423,10 +424,12 @@ mutate: deps
 test-full:
 	$(MAKE) --no-print-directory test MATRIX_ARGS=--full
 
-# One suite run per Bochs version and subarch (tools/l0compare.py)
+# One suite run per Bochs version and subarch, and one as L1 on LHV as L0 with
+# nested VMX (tools/l0compare.py); COMPARE_ARGS=--no-run rewrites the page from
+# the last runs' logs
 compare-l0: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(PYTHON) tools/l0compare.py
+	$(PYTHON) tools/l0compare.py $(COMPARE_ARGS)
 
 # make clean leaves build-deps/ (Bochs 3.0, minutes to rebuild); this does not
 distclean: clean

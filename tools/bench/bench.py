@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
 import lhvtest  # noqa: E402  (the runner's package, .jenkins/lhvtest: what test3.py runs)
 
 SUBARCHS = ("amd64", "i386")
-SECTIONS = ("build", "sizes", "boot", "vmx", "timer", "fuzz")
+SECTIONS = ("build", "sizes", "boot", "vmx", "timer", "fuzz", "nested")
 SCHEMA = "lhv-bench/1"
 QEMU_LAPIC_MHZ = 1000.0      # QEMU's emulated LAPIC timer runs at 1 GHz
 
@@ -68,6 +68,10 @@ class Figures:
         """A figure a run failed to give: the bench exits non-zero."""
         entry = self.data.setdefault(name, {"unit": unit, "runs": []})
         entry.setdefault("notes", []).append(why)
+
+    def note(self, name, unit, text):
+        """A word on how a figure was measured (the table's row shows it)."""
+        self.data.setdefault(name, {"unit": unit, "runs": []}).setdefault("notes", []).append(text)
 
     def not_measured(self, name, unit, why):
         """A figure this host cannot give (no working KVM, ...): a row that
@@ -493,6 +497,176 @@ def bench_boots(figs, only, runs, quick, log, test3):
 
 
 # ---------------------------------------------------------------------------
+# nested: LHV (L1, the unchanged suite) on LHV as L0 with nested VMX
+# (lhv.l0.nested=1, docs/l0.md), against the same tests straight on Bochs in
+# the same run: Bochs 2.7 tigerlake, 1 CPU (TSC ticks = instructions)
+
+NESTED_LIMIT_X = 10.0  # issue #20: L1's suite under the L0 against the same suite alone
+NESTED_BOCHS = ["--emulator", "bochs", "--bochs-version", "2.7", "--bochs-cpu", "tigerlake",
+                "--smp", "1", "--timeout", "300"]
+NESTED_L0_CMDLINE = "serial=115200,8n1,0x3f8 lhv.l0=1 lhv.l0.nested=1"
+NESTED_GUEST_CMDLINE = "serial=115200,8n1,0x3f8"
+NESTED_VMCALL_TEST = "vmx/vmcall-roundtrip"  # prints the VMCALL line the vmx/ rows read
+
+
+def nested_label(guest, nested, what=""):
+    return "bochs-2.7-%s%s-tigerlake-smp1%s" % ("l0-nested-" if nested else "", guest, what)
+
+
+def nested_args(guest, nested, tests=()):
+    """test3.py arguments: the `guest` build straight on Bochs, or (nested)
+    as L1 on the amd64 L0 with lhv.l0.nested=1; lhv.tests= from `tests`."""
+    cmdline = NESTED_GUEST_CMDLINE + (" lhv.tests=" + ",".join(tests) if tests else "")
+    if not nested:
+        return ["--subarch", guest] + NESTED_BOCHS + ["--cmdline", cmdline]
+    return ["--subarch", "amd64", "--l0", guest] + NESTED_BOCHS + [
+        "--cmdline", NESTED_L0_CMDLINE, "--l0-cmdline", cmdline]
+
+
+def guest_lines(result):
+    """The guest's (L1's) serial lines of a run: the L0's ('L0: ') left out."""
+    return [(t, x) for t, x in result.lines if not x.startswith("L0: ")]
+
+
+def run_end(result):
+    """How a run ended, in words: the first FATAL (the L0's or the guest's,
+    as printed), its SUMMARY, or the runner's first failure."""
+    for _, text in result.lines:
+        if text.startswith("FATAL: ") or text.startswith("L0: FATAL: "):
+            return text
+    if result.end is not None and result.end.kind == "SUMMARY":
+        return "SUMMARY: " + result.end.text
+    return result.first_failure() or "no SUMMARY"
+
+
+def suite_span(lines, last):
+    """Seconds from the guest's banner to the verdict line of test `last`
+    (None: to its SUMMARY) in a run's guest lines, and the verdicts up to
+    there ({name: kind}, in order); (None, verdicts) without both lines."""
+    start, verdicts = first_time(lines, BANNER), {}
+    for t, text in lines:
+        e = lhvtest.parse_line(text)
+        if e is None:
+            continue
+        if e.kind == "SUMMARY" and last is None:
+            return (None if start is None else t - start), verdicts
+        if e.kind in lhvtest.VERDICT_KINDS and e.name:
+            verdicts.setdefault(e.name, e.kind)
+            if e.name == last:
+                return (None if start is None else t - start), verdicts
+    return None, verdicts
+
+
+def record_suite(figs, guest, under, why_l0, straight, why_st, said):
+    """(b) of one round for one guest: how far L1 got under the L0 decides
+    what is timed both ways. Returns the rows' note (added when it differs
+    from `said`, the last round's)."""
+    suite = "nested/%s/" % guest
+    span_l0 = span_st = None
+    note, lost = said, "no verdict under the L0"
+    if under is not None:
+        mine = lhvtest.log_verdicts([x for _, x in guest_lines(under)])[0]
+        complete = under.end is not None and under.end.kind == "SUMMARY"
+        last = None if complete else (list(mine) or [None])[-1]
+        figs.add(suite + "tests-run", "tests", len(mine))
+        figs.add(suite + "tests-pass", "tests", sum(1 for k in mine.values() if k == "PASS"))
+        if not mine:
+            note = "L1 reached no verdict under the L0: " + run_end(under)
+        elif complete:
+            note = "the whole suite both ways, banner to SUMMARY"
+        else:
+            note = ("L1 under the L0 stopped early (%s): both ways timed from the banner to the "
+                    "verdict of %s, the last of its %d tests" % (run_end(under), last, len(mine)))
+        if mine:
+            span_l0, _ = suite_span(guest_lines(under), last)
+        if straight is not None and mine:
+            span_st, theirs = suite_span(guest_lines(straight), last)
+            lost = "straight on Bochs, no %s line" % (last or "SUMMARY")
+            other = [n for n in mine if theirs.get(n) != mine[n]]
+            if other:
+                note += "; %d of them with another verdict straight on Bochs (%s)" % (
+                    len(other), ", ".join("%s %s/%s" % (n, theirs.get(n, "-"), mine[n])
+                                         for n in other[:3]) + (", ..." if len(other) > 3
+                                                                else ""))
+        if note != said:
+            for name, unit in NESTED_SUITE_ROWS:
+                figs.note(suite + name, unit, note)
+    for key, span, why in (("suite-under-l0", span_l0, why_l0 or "no verdict under the L0"),
+                           ("suite-straight", span_st, why_st or lost)):
+        if span is None:
+            figs.missing(suite + key, "s", why)
+        else:
+            figs.add(suite + key, "s", round(span, 3))
+    if span_l0 is not None and span_st:
+        figs.add(suite + "suite-x", "x", round(span_l0 / span_st, 2))
+    elif under is None or straight is None:
+        figs.missing(suite + "suite-x", "x", why_l0 or why_st)
+    return note
+
+
+NESTED_SUITE_ROWS = (("suite-straight", "s"), ("suite-under-l0", "s"), ("suite-x", "x"),
+                     ("tests-run", "tests"), ("tests-pass", "tests"))
+
+
+def bench_nested(figs, runs, log, test3):
+    """(a) vmx/vmcall-roundtrip's VMCALL round trip of an L2 guest under the
+    L0 and straight on Bochs; (b) L1's whole suite under the L0 and straight
+    on Bochs, both timed from L1's banner to its SUMMARY or, while the run
+    under the L0 stops early (a FATAL), to the verdict line of the last test
+    it reached: the same tests both ways. Both for L1 amd64 and i386. A run
+    that cannot complete leaves its rows saying why."""
+    work = os.path.join(ROOT, "build", "bench")
+    boots = []
+    for guest in SUBARCHS:
+        boots += [(nested_label(guest, n), nested_args(guest, n), "suite") for n in (True, False)]
+    for guest in SUBARCHS:
+        for nested in (False, True):
+            boots.append((nested_label(guest, nested, "-vmcall"),
+                          nested_args(guest, nested, [NESTED_VMCALL_TEST]), "vmcall"))
+    said = {}
+    for i in range(runs):
+        got = {}
+        for label, args, what in list(boots):
+            argv = args + ["--name", "bench-" + label, "--work-dir", os.path.join(work, label)]
+            t0 = time.monotonic()
+            try:
+                result = test3.run_once(test3.parse_args(argv))
+            except test3.SetupError as e:
+                log("nested: %-44s run %d/%d: cannot start: %s" % (label, i + 1, runs, e))
+                result, why = None, "cannot start: %s" % e
+            else:
+                why = None if result.ok else "%s ended in %s" % (label, run_end(result))
+                log("nested: %-44s run %d/%d: %s in %.2f s" % (
+                    label, i + 1, runs, "ok" if result.ok else "FAILED (%s)" % run_end(result),
+                    time.monotonic() - t0))
+                if result.outcome.timed_out and i + 1 < runs:
+                    log("nested: %s hung; not booted again" % label)
+                    boots.remove((label, args, what))
+            if what == "suite":
+                got[label] = (result, why)
+                continue
+            name = "vmx/%s/vmcall" % label
+            m = first_match(guest_lines(result), VMCALL) if result is not None else None
+            if m:
+                figs.add(name, "ticks", int(m.group(2)))
+                got[label] = int(m.group(2))
+            else:
+                figs.missing(name, "ticks", why or "no VMCALL line")
+            l0 = first_match(result.lines, L0_EXITS) if result is not None else None
+            if l0:
+                figs.add("l0/%s/exits" % label, "exits", int(l0.group(1)))
+        for guest in SUBARCHS:
+            a, b = nested_label(guest, False, "-vmcall"), nested_label(guest, True, "-vmcall")
+            if a in got and b in got:
+                figs.add("nested/%s/vmcall-x" % guest, "x", round(got[b] / got[a], 1))
+            (under, why_l0), (straight, why_st) = (
+                got.get(nested_label(guest, n), (None, "not booted: it hung before"))
+                for n in (True, False))
+            said[guest] = record_suite(figs, guest, under, why_l0, straight, why_st,
+                                       said.get(guest))
+
+
+# ---------------------------------------------------------------------------
 # report
 
 def machine():
@@ -675,6 +849,13 @@ def check_targets(figures):
     add("the suite as the guest of LHV as L0 at most %gx the suite alone (Bochs 2.7 tigerlake, "
         "1 CPU, amd64)" % L0_LIMIT_X, "x", l0pair, lambda s: [ratio(figures, *l0pair, s)],
         lambda v: v[0] <= L0_LIMIT_X, timing=True)
+    npairs = [tuple("nested/%s/suite-%s" % (a, w) for w in ("under-l0", "straight"))
+              for a in SUBARCHS]
+    add("L1's suite as the guest of LHV-L0 with nested VMX at most %gx the same tests straight "
+        "on Bochs (2.7 tigerlake, 1 CPU, amd64, i386; while L1 stops early there, the tests it "
+        "reached)" % NESTED_LIMIT_X, "x", [n for p in npairs for n in p],
+        lambda s: [ratio(figures, *p, s) for p in npairs],
+        lambda v: max(v) <= NESTED_LIMIT_X, timing=True)
     return out
 
 
@@ -712,7 +893,8 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true",
                    help="one run each and fewer boot configurations (development)")
     p.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
-                   help="measure only this section (build, sizes, boot, vmx, timer, fuzz); repeatable")
+                   help="measure only this section (build, sizes, boot, vmx, timer, fuzz, nested); "
+                        "repeatable")
     p.add_argument("--baseline", metavar="FILE",
                    help="an earlier results.json: print each figure's ratio to it")
     p.add_argument("--output", metavar="FILE", default=os.path.join(ROOT, "bench", "results.json"),
@@ -751,6 +933,8 @@ def main(argv=None):
             bench_sizes(figs)
         if set(args.only) & {"boot", "vmx", "timer", "fuzz"}:
             bench_boots(figs, args.only, args.runs, args.quick, log, test3)
+        if "nested" in args.only:
+            bench_nested(figs, args.runs, log, test3)
     except (RuntimeError, OSError) as e:
         print("bench: %s" % e, file=sys.stderr)
         return 1
