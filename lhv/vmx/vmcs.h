@@ -253,6 +253,9 @@
 #define GUEST_PENDING_DBG_EXCEPTIONS 0x6822
 #define GUEST_SYSENTER_ESP 0x6824
 #define GUEST_SYSENTER_EIP 0x6826
+#define GUEST_S_CET 0x6828            /* with "load CET state" (25.4.1) */
+#define GUEST_SSP 0x682a
+#define GUEST_INTR_SSP_TABLE_ADDR 0x682c
 #define HOST_CR0 0x6c00
 #define HOST_CR3 0x6c02
 #define HOST_CR4 0x6c04
@@ -265,6 +268,9 @@
 #define HOST_IA32_SYSENTER_EIP 0x6c12
 #define HOST_RSP 0x6c14
 #define HOST_RIP 0x6c16
+#define HOST_S_CET 0x6c18             /* with "load CET state" (25.5) */
+#define HOST_SSP 0x6c1a
+#define HOST_INTR_SSP_TABLE_ADDR 0x6c1c
 
 /* Pin-based controls (25.6.1) */
 #define PIN_EXTERNAL_INTERRUPT_EXITING (1u << 0)
@@ -324,12 +330,14 @@
 #define EXIT_SAVE_IA32_EFER (1u << 20)
 #define EXIT_LOAD_IA32_EFER (1u << 21)
 #define EXIT_SAVE_PREEMPTION_TIMER (1u << 22)
+#define EXIT_LOAD_CET_STATE (1u << 28)
 
 /* VM-entry controls (25.8.1) */
 #define ENTRY_LOAD_DEBUG_CONTROLS (1u << 2)
 #define ENTRY_IA32E_MODE_GUEST (1u << 9)
 #define ENTRY_LOAD_IA32_PAT (1u << 14)
 #define ENTRY_LOAD_IA32_EFER (1u << 15)
+#define ENTRY_LOAD_CET_STATE (1u << 20)
 
 /* Exit reasons (appendix C) */
 #define EXIT_REASON_EXCEPTION_NMI 0
