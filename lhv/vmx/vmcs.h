@@ -124,6 +124,7 @@
 
 /* 16-bit fields */
 #define VIRTUAL_PROCESSOR_ID 0x0000
+#define POSTED_INTR_NOTIFICATION_VECTOR 0x0002
 #define GUEST_ES_SELECTOR 0x0800
 #define GUEST_CS_SELECTOR 0x0802
 #define GUEST_SS_SELECTOR 0x0804
@@ -150,6 +151,7 @@
 #define VM_ENTRY_MSR_LOAD_ADDR 0x200a
 #define VIRTUAL_APIC_PAGE_ADDR 0x2012
 #define APIC_ACCESS_ADDR 0x2014
+#define POSTED_INTR_DESC_ADDR 0x2016 /* 64-byte aligned: PIR 255:0, ON bit 256 (29.6) */
 #define EOI_EXIT_BITMAP0 0x201c /* four 64-bit fields, 0x201c-0x2022 */
 #define TSC_OFFSET 0x2010
 #define EPT_POINTER 0x201a
@@ -277,6 +279,7 @@
 #define PIN_NMI_EXITING (1u << 3)
 #define PIN_VIRTUAL_NMIS (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
+#define PIN_POSTED_INTERRUPTS (1u << 7) /* process posted interrupts */
 
 /* Primary processor-based controls (25.6.2) */
 #define CPU_INTERRUPT_WINDOW_EXITING (1u << 2)
