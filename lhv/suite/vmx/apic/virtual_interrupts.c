@@ -22,6 +22,7 @@
 #include "cpu.h"
 #include "desc.h"
 #include "lapic.h"
+#include "smp.h"
 #include "spinlock.h"
 #include "string.h"
 #include "vapic.h"
@@ -56,6 +57,8 @@ __asm__(".text\n.globl vid_stub_51, vid_stub_52, vid_stub_53\n"
 
 static void *vid_idt;
 static u8 *vid_pi_pages; /* one page per CPU for its posted-interrupt descriptor */
+static volatile u32 vid_pi_ready;            /* CPU 0's guest is about to halt */
+static bool vid_pi_remote[LHV_MAX_CPUS];     /* CPU 1 sends this CPU's notification */
 static volatile u32 vid_host_pi[LHV_MAX_CPUS]; /* VID_PI_NOTIFY at the host's IDT */
 
 static void vid_host_notify(struct trap_frame *f)
@@ -137,8 +140,16 @@ static void vid_guest_sti_hlt(void *arg)
 {
     struct vid_run *r = arg;
     r->at_start = r->reports;
-    __asm__ volatile("sti\n\thlt\n\tnop\n\tnop\n\tcli" : : : "memory");
+    for (u32 i = 0; i < 64 && !r->reports; i++) /* another interrupt may end the HLT */
+        __asm__ volatile("sti\n\thlt\n\tnop\n\tnop\n\tcli" : : : "memory");
     r->at_end = r->reports;
+}
+
+/* CPU 0's guest, whose notification CPU 1 sends once it halts */
+static void vid_guest_remote_hlt(void *arg)
+{
+    vid_pi_ready = 1;
+    vid_guest_sti_hlt(arg);
 }
 
 static u32 vid_status(void) { return (u32)vmr(GUEST_INTERRUPT_STATUS); }
@@ -153,7 +164,6 @@ static enum exit_action vid_hook(struct vcpu *v, u32 reason)
     }
     if (reason == EXIT_REASON_PREEMPTION_TIMER) { /* the watchdog: wake the guest */
         vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-        vmw(PIN_BASED_VM_EXEC_CONTROL, vmr(PIN_BASED_VM_EXEC_CONTROL) & ~(u64)PIN_PREEMPTION_TIMER);
         return EXIT_RESUME;
     }
     if (reason == EXIT_REASON_VMCALL && (u32)REG_AX(v) == VID_HC_REPORT) {
@@ -199,8 +209,10 @@ static enum exit_action vid_hook(struct vcpu *v, u32 reason)
 }
 
 /* One run of fn with RVI (and its IRR bit) preset, the EOI-exit bit of
- * eoi_exit set (0: none), the guest's RFLAGS and activity state (HLT: with
- * the preemption timer, where there is one, as a watchdog) */
+ * eoi_exit set (0: none), the guest's RFLAGS and activity state, and with
+ * pi_desc posted interrupts through it (the notification a self-IPI unless
+ * vid_pi_remote). A guest that may halt (HLT state, posted interrupts) has
+ * the preemption timer, where there is one, as a watchdog. */
 static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *), u32 rvi,
                     u32 eoi_exit, unsigned long rflags, u32 proc, u32 activity, u64 *pi_desc)
 {
@@ -222,7 +234,7 @@ static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *)
     vcpu_set_call(v, fn, r);
     vmw(GUEST_RFLAGS, rflags | 0x2);
     vmw(GUEST_ACTIVITY_STATE, activity);
-    if (activity && (vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
+    if ((activity || pi_desc) && (vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER)) {
         vmw_or(PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER);
         vmw(VMX_PREEMPTION_TIMER_VALUE, 1u << 20);
     }
@@ -232,7 +244,8 @@ static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *)
         vmw_or(VM_EXIT_CONTROLS, EXIT_ACK_INTERRUPT_ON_EXIT);
         vmw(POSTED_INTR_NOTIFICATION_VECTOR, VID_PI_NOTIFY);
         vmw(POSTED_INTR_DESC_ADDR, (uintptr_t)pi_desc);
-        lapic_send_ipi(this_cpu()->apic_id, VID_PI_NOTIFY);
+        if (!vid_pi_remote[this_cpu()->index])
+            lapic_send_ipi(this_cpu()->apic_id, VID_PI_NOTIFY);
     }
     v->exits = 0;
     struct run_result res = vcpu_continue(v);
@@ -384,10 +397,28 @@ static void check_posted(struct cpu_outcome *o, void *arg)
         !require_control(o, CTL_PROC2, CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_VIRTUAL_INTR_DELIVERY,
                          "virtualize x2APIC mode, virtual-interrupt delivery"))
         return;
-    u32 deviant = 0;
-    if (!vid_posted(o, VID_ENTRY, VID_WINDOW, vid_guest_sti, &deviant) ||
-        !vid_posted(o, VID_IPI, VID_IPI, vid_guest_sti_hlt, &deviant))
+    u32 deviant = 0, cpu = this_cpu()->index;
+    bool pair = smp_online_count() >= 2 && cpu < 2; /* CPU 1 notifies CPU 0 */
+    if (!vid_posted(o, VID_ENTRY, VID_WINDOW, vid_guest_sti, &deviant))
         return;
+    if (pair && cpu == 1) {
+        u32 i;
+        for (i = 0; i < 100000000u && !vid_pi_ready; i++)
+            cpu_relax();
+        for (u32 k = 0; k < 1000; k++) /* CPU 0's guest reaches its HLT */
+            cpu_relax();
+        lapic_send_ipi(cpus[0].apic_id, VID_PI_NOTIFY);
+        vid_pi_ready = 0;
+        if (!CHECK_EQ(o, i < 100000000u, 1))
+            return;
+    } else {
+        vid_pi_remote[cpu] = pair;
+        bool ok = vid_posted(o, VID_IPI, VID_IPI, pair ? vid_guest_remote_hlt : vid_guest_sti_hlt,
+                             &deviant);
+        vid_pi_remote[cpu] = false;
+        if (!ok)
+            return;
+    }
     if (deviant)
         outcome_xfail(o, "%s refuses a posted-interrupt descriptor 64-byte but not 4 KiB aligned "
                       "(VMfailValid 7); one at a page's start passed", l0_bochs_names(BOCHS_3_0_ONLY));
