@@ -282,7 +282,8 @@ static void check_vid(struct cpu_outcome *o, void *arg)
                          "virtualize x2APIC mode, virtual-interrupt delivery"))
         return;
     /* self-IPI, EOI-induced exit */
-    if (!vid_run(o, &r, vid_guest_ipi, 0, VID_IPI, EFLAGS_IF, 0, 0, NULL) || !CHECK_EQ(o, r.after_ipi, 1) ||
+    if (!vid_run(o, &r, vid_guest_ipi, 0, VID_IPI, EFLAGS_IF, 0, 0, NULL) ||
+        !CHECK_EQ(o, r.after_ipi, 1) ||
         !vid_delivered(o, &r, VID_IPI) || !CHECK_EQ(o, r.eoi_exits, 1) ||
         !CHECK_EQ(o, r.eoi_qual, VID_IPI) || !CHECK_EQ(o, r.eoi_status, 0) ||
         !CHECK_EQ(o, r.eoi_isr, 0))
@@ -391,7 +392,8 @@ static void check_posted(struct cpu_outcome *o, void *arg)
     (void)arg;
     if (!require_control(o, CTL_PIN, PIN_POSTED_INTERRUPTS | PIN_EXTERNAL_INTERRUPT_EXITING,
                          "process posted interrupts, external-interrupt exiting") ||
-        !require_control(o, CTL_EXIT, EXIT_ACK_INTERRUPT_ON_EXIT, "acknowledge interrupt on exit") ||
+        !require_control(o, CTL_EXIT, EXIT_ACK_INTERRUPT_ON_EXIT,
+                         "acknowledge interrupt on exit") ||
         !require_control(o, CTL_PROC, CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_USE_TPR_SHADOW,
                          "secondary controls, use TPR shadow") ||
         !require_control(o, CTL_PROC2, CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_VIRTUAL_INTR_DELIVERY,
@@ -421,6 +423,7 @@ static void check_posted(struct cpu_outcome *o, void *arg)
     }
     if (deviant)
         outcome_xfail(o, "%s refuses a posted-interrupt descriptor 64-byte but not 4 KiB aligned "
-                      "(VMfailValid 7); one at a page's start passed", l0_bochs_names(BOCHS_3_0_ONLY));
+                      "(VMfailValid 7); one at a page's start passed",
+                      l0_bochs_names(BOCHS_3_0_ONLY));
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/posted-interrupts", vid_prepare, check_posted);

@@ -103,7 +103,8 @@ static void check_tpr_passthrough(struct cpu_outcome *o, void *arg)
     if (cpu == 0)
         outb(PIC_MASTER_DATA, pic_mask);
     irq_restore(flags);
-    if (ran && CHECK_EQ(o, pending, 1) && CHECK_EQ(o, tpt_host_got[cpu], 0) && CHECK_EQ(o, r.exited, 1) &&
+    if (ran && CHECK_EQ(o, pending, 1) && CHECK_EQ(o, tpt_host_got[cpu], 0) &&
+        CHECK_EQ(o, r.exited, 1) &&
         CHECK_EQ(o, r.lowering_at_exit, 1) &&
         CHECK_EQ(o, r.info, INTR_INFO(INTR_TYPE_EXT_INTR, TPT_VECTOR)) &&
         CHECK_EQ(o, r.tpr, 0) && CHECK_EQ(o, r.irr, 0) && CHECK_EQ(o, r.isr, 1))

@@ -182,7 +182,8 @@ static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
     if (no_ept)
         return outcome_skip(o, "(without EPT: passed) %s", no_ept);
     s = (struct pp_seen){0};
-    if (!pp_run(o, t, guest_identity_ept(), &s, pp_hook, 0) || !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
+    if (!pp_run(o, t, guest_identity_ept(), &s, pp_hook, 0) ||
+        !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
         !CHECK_EQ(o, s.pdptr3[0], (uintptr_t)t->pd3_alt | PTE_P) ||
         !CHECK_EQ(o, s.words[1], PP_WORD_B))
         return;

@@ -71,7 +71,8 @@ static void check_cet(struct cpu_outcome *o, void *arg)
     /* the values use IBT's bits of IA32_S_CET (ENDBR_EN, NO_TRACK_EN, the
      * legacy bitmap in 63:12); every CPU with VMX and CET has IBT */
     if (cpuid(0, 0).eax < 7 || !(cpuid(7, 0).edx & CPUID7_EDX_CET_IBT))
-        return outcome_skip(o, "CPUID.(EAX=07H,ECX=0):EDX[20] (CET indirect branch tracking) clear");
+        return outcome_skip(o, "CPUID.(EAX=07H,ECX=0):EDX[20] (CET indirect branch tracking) "
+                            "clear");
     u32 bits = S_CET_ENDBR_EN | S_CET_NO_TRACK_EN;
     if (cet_run(o, true, bits))
         cet_run(o, false, bits);
