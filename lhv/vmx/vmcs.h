@@ -124,6 +124,7 @@
 
 /* 16-bit fields */
 #define VIRTUAL_PROCESSOR_ID 0x0000
+#define POSTED_INTR_NOTIFICATION_VECTOR 0x0002
 #define GUEST_ES_SELECTOR 0x0800
 #define GUEST_CS_SELECTOR 0x0802
 #define GUEST_SS_SELECTOR 0x0804
@@ -150,6 +151,7 @@
 #define VM_ENTRY_MSR_LOAD_ADDR 0x200a
 #define VIRTUAL_APIC_PAGE_ADDR 0x2012
 #define APIC_ACCESS_ADDR 0x2014
+#define POSTED_INTR_DESC_ADDR 0x2016 /* 64-byte aligned: PIR 255:0, ON bit 256 (29.6) */
 #define EOI_EXIT_BITMAP0 0x201c /* four 64-bit fields, 0x201c-0x2022 */
 #define TSC_OFFSET 0x2010
 #define EPT_POINTER 0x201a
@@ -253,6 +255,9 @@
 #define GUEST_PENDING_DBG_EXCEPTIONS 0x6822
 #define GUEST_SYSENTER_ESP 0x6824
 #define GUEST_SYSENTER_EIP 0x6826
+#define GUEST_S_CET 0x6828            /* with "load CET state" (25.4.1) */
+#define GUEST_SSP 0x682a
+#define GUEST_INTR_SSP_TABLE_ADDR 0x682c
 #define HOST_CR0 0x6c00
 #define HOST_CR3 0x6c02
 #define HOST_CR4 0x6c04
@@ -265,12 +270,16 @@
 #define HOST_IA32_SYSENTER_EIP 0x6c12
 #define HOST_RSP 0x6c14
 #define HOST_RIP 0x6c16
+#define HOST_S_CET 0x6c18             /* with "load CET state" (25.5) */
+#define HOST_SSP 0x6c1a
+#define HOST_INTR_SSP_TABLE_ADDR 0x6c1c
 
 /* Pin-based controls (25.6.1) */
 #define PIN_EXTERNAL_INTERRUPT_EXITING (1u << 0)
 #define PIN_NMI_EXITING (1u << 3)
 #define PIN_VIRTUAL_NMIS (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
+#define PIN_POSTED_INTERRUPTS (1u << 7) /* process posted interrupts */
 
 /* Primary processor-based controls (25.6.2) */
 #define CPU_INTERRUPT_WINDOW_EXITING (1u << 2)
@@ -324,12 +333,14 @@
 #define EXIT_SAVE_IA32_EFER (1u << 20)
 #define EXIT_LOAD_IA32_EFER (1u << 21)
 #define EXIT_SAVE_PREEMPTION_TIMER (1u << 22)
+#define EXIT_LOAD_CET_STATE (1u << 28)
 
 /* VM-entry controls (25.8.1) */
 #define ENTRY_LOAD_DEBUG_CONTROLS (1u << 2)
 #define ENTRY_IA32E_MODE_GUEST (1u << 9)
 #define ENTRY_LOAD_IA32_PAT (1u << 14)
 #define ENTRY_LOAD_IA32_EFER (1u << 15)
+#define ENTRY_LOAD_CET_STATE (1u << 20)
 
 /* Exit reasons (appendix C) */
 #define EXIT_REASON_EXCEPTION_NMI 0

@@ -67,6 +67,10 @@
 #define MSR_IA32_DEBUGCTL 0x1d9
 #define DEBUGCTL_BTF (1u << 1) /* single-step on branches */
 #define MSR_IA32_XSS 0xda0
+#define MSR_IA32_S_CET 0x6a2 /* supervisor CET (SDM Vol. 1, 17.4) */
+#define MSR_IA32_INTERRUPT_SSP_TABLE_ADDR 0x6a8
+#define S_CET_ENDBR_EN (1u << 2)
+#define S_CET_NO_TRACK_EN (1u << 4)
 #define MSR_X2APIC_TPR 0x808
 #define MSR_IA32_EFER 0xc0000080
 #define MSR_IA32_LSTAR 0xc0000082 /* SYSCALL target in 64-bit mode */
@@ -92,6 +96,8 @@
 #define CPUID1_ECX_RDRAND (1u << 30)
 #define CPUID7_EBX_RDSEED (1u << 18) /* CPUID.(EAX=07H,ECX=0):EBX */
 #define CPUID7_EBX_INVPCID (1u << 10)
+#define CPUID7_EDX_CET_IBT (1u << 20) /* CPUID.(EAX=07H,ECX=0):EDX */
+#define CPUID7_ECX_RDPID (1u << 22)   /* CPUID.(EAX=07H,ECX=0):ECX */
 #define CPUID0D1_EAX_XSAVES (1u << 3) /* CPUID.(EAX=0DH,ECX=1):EAX: XSAVES/XRSTORS, IA32_XSS */
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID80000001_EDX_SYSCALL (1u << 11)

@@ -117,11 +117,12 @@ struct xo_data {
     struct ept *e;
     u8 *code;
     u32 violations;
-    u64 qual, gpa;
+    u64 qual, gpa, grant;
     u32 fn_value, read_value;
+    bool write; /* the guest writes the page instead of reading it */
 };
 
-/* A read of the execute-only page: note it, make the page readable */
+/* A read or write of the execute-only page: note it, grant the access */
 static enum exit_action xo_hook(struct vcpu *v, u32 reason)
 {
     struct xo_data *d = v->test_data;
@@ -134,7 +135,7 @@ static enum exit_action xo_hook(struct vcpu *v, u32 reason)
     if (d->violations++ || (d->gpa & ~0xfffull) != (uintptr_t)d->code)
         return vcpu_fail(v, "unexpected EPT violation: GPA 0x%llx, qualification 0x%llx",
                          d->gpa, d->qual);
-    ept_protect_4k(d->e, (uintptr_t)d->code, EPT_READ | EPT_EXEC);
+    ept_protect_4k(d->e, (uintptr_t)d->code, d->grant);
     if (ept_flush(d->e) != VMX_OK)
         return vcpu_fail(v, "INVEPT failed after a permission change");
     return EXIT_RESUME;
@@ -144,7 +145,10 @@ static void guest_xo(void *arg)
 {
     struct xo_data *d = arg;
     d->fn_value = call_code(d->code + XO_OFF);
-    d->read_value = *(const volatile u32 *)(d->code + XO_OFF);
+    if (d->write)
+        *(volatile u32 *)(d->code + XO_OFF + 0x40) = d->fn_value;
+    else
+        d->read_value = *(const volatile u32 *)(d->code + XO_OFF);
 }
 
 static void check_execute_only(struct cpu_outcome *o, void *arg)
@@ -161,20 +165,30 @@ static void check_execute_only(struct cpu_outcome *o, void *arg)
         outcome_skip(o, "IA32_VMX_EPT_VPID_CAP bit 0 (execute-only EPT pages) clear");
         return;
     }
-    memset(&d, 0, sizeof(d));
-    d.e = &c->ident;
-    d.code = c->code;
     put_code(c->code + XO_OFF, value);
     memcpy(&first, c->code + XO_OFF, 4);
-    ept_protect_4k(d.e, (uintptr_t)c->code, EPT_EXEC);
-    v = ept_guest(o, d.e, 0, xo_hook, &d);
-    if (v && ept_test_flush(o, d.e) && test_guest_run(o, v, guest_xo, &d)) {
-        u64 want = (uintptr_t)c->code + XO_OFF;
-        /* the code ran; its read of its own page made one EPT violation (a read
-         * of an executable, unreadable page), then read the first word */
-        (void)(CHECK_EQ(o, d.fn_value, value) && CHECK_EQ(o, d.violations, 1) &&
-               CHECK_EQ(o, d.qual & 0x3f, EPT_QUAL_READ | EPT_QUAL_EXECUTABLE) &&
-               CHECK_EQ(o, d.gpa, want) && CHECK_EQ(o, d.read_value, first));
+    /* a fetch and a read, then a fetch and a write (29.3.3.2, table 28-7) */
+    for (u32 w = 0; w < 2; w++) {
+        memset(&d, 0, sizeof(d));
+        d.e = &c->ident;
+        d.code = c->code;
+        d.write = w;
+        d.grant = w ? EPT_RWX : EPT_READ | EPT_EXEC;
+        ept_protect_4k(d.e, (uintptr_t)c->code, EPT_EXEC);
+        v = ept_guest(o, d.e, 0, xo_hook, &d);
+        if (!v || !ept_test_flush(o, d.e) || !test_guest_run(o, v, guest_xo, &d))
+            break;
+        u64 want = (uintptr_t)c->code + XO_OFF + (w ? 0x40 : 0);
+        u32 stored;
+        memcpy(&stored, c->code + XO_OFF + 0x40, 4);
+        /* the code ran; its read (write) of its own page made one EPT violation
+         * with only the execute permission in bits 5:3, then went through */
+        if (!CHECK_EQ(o, d.fn_value, value) || !CHECK_EQ(o, d.violations, 1) ||
+            !CHECK_EQ(o, d.qual & 0x3f,
+                      (w ? EPT_QUAL_WRITE : EPT_QUAL_READ) | EPT_QUAL_EXECUTABLE) ||
+            !CHECK_EQ(o, d.gpa, want) ||
+            !CHECK_EQ(o, w ? stored : d.read_value, w ? value : first))
+            break;
     }
     restore_page(d.e, (uintptr_t)c->code);
     ept_flush(d.e);

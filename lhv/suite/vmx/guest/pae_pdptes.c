@@ -27,8 +27,10 @@ __asm__(".pushsection .text\n"
         "mov 0xc0000000, %ebx\n\t"
         "mov $0x0f01, %eax\n\t"
         "vmcall\n\t"
-        "mov %cr3, %ecx\n\t"
-        "mov %ecx, %cr3\n\t"
+        "mov %cr3, %ecx\n"
+        "pp_at_cr3:\n\t"
+        "mov %ecx, %cr3\n"
+        "pp_after_cr3:\n\t"
         "mov 0xc0000000, %ebx\n\t"
         "mov $0x0f01, %eax\n\t"
         "vmcall\n\t"
@@ -39,7 +41,7 @@ __asm__(".pushsection .text\n"
         ".code64\n"
 #endif
         ".popsection");
-extern const char pp_guest32[];
+extern const char pp_guest32[], pp_at_cr3[], pp_after_cr3[];
 
 /* One CPU's guest tables: PDPT, PD 0-3 of 2 MiB identity pages but for
  * PD 3's first entry (a PT whose first page is B), PD 3' like PD 3 but for
@@ -54,6 +56,8 @@ struct pp_seen {
     u64 pdptr3[2]; /* GUEST_PDPTE3 at each report (with EPT) */
     u32 reports;
     bool ept;
+    u64 mtf_pdpte3[2]; /* GUEST_PDPTE3 at the MTF exits before and after MOV to CR3 */
+    u32 mtf_exits, mtf_seen;
 };
 
 static void pp_build(struct pp_tables *t)
@@ -137,7 +141,7 @@ static void pp_guest_state(const struct pp_tables *t, bool ept)
 }
 
 static bool pp_run(struct cpu_outcome *o, const struct pp_tables *t, struct ept *e,
-                   struct pp_seen *s)
+                   struct pp_seen *s, exit_hook hook, u32 proc)
 {
     struct vcpu *v = test_guest(o);
 
@@ -149,19 +153,21 @@ static bool pp_run(struct cpu_outcome *o, const struct pp_tables *t, struct ept 
     }
     s->ept = e != NULL;
     pp_guest_state(t, s->ept);
-    v->hook = pp_hook;
+    vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
+    v->hook = hook;
     v->test_data = s;
     if (!test_guest_run_at(o, v, (uintptr_t)pp_guest32, 0, 0))
         return false;
     return CHECK_EQ(o, s->reports, 2);
 }
 
+static struct pp_tables pp_cpu_tables[LHV_MAX_CPUS];
+
 static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
 {
-    static struct pp_tables tables[LHV_MAX_CPUS];
-    struct pp_tables *t = &tables[this_cpu()->index];
+    struct pp_tables *t = &pp_cpu_tables[this_cpu()->index];
     const char *no_ept = ept_unsupported();
-    struct pp_seen s = {{0, 0}, {0, 0}, 0, false};
+    struct pp_seen s = {0};
     (void)arg;
 
     if (vmx_unavailable())
@@ -170,16 +176,62 @@ static void check_pae_pdptes(struct cpu_outcome *o, void *arg)
         pp_build(t);
     /* Without EPT: memory's PDPTEs from the start (what the exit leaves in
      * the fields is undefined then, 28.3.4) */
-    if (!pp_run(o, t, NULL, &s) || !CHECK_EQ(o, s.words[0], PP_WORD_B) ||
+    if (!pp_run(o, t, NULL, &s, pp_hook, 0) || !CHECK_EQ(o, s.words[0], PP_WORD_B) ||
         !CHECK_EQ(o, s.words[1], PP_WORD_B))
         return;
     if (no_ept)
         return outcome_skip(o, "(without EPT: passed) %s", no_ept);
-    s = (struct pp_seen){{0, 0}, {0, 0}, 0, false};
-    if (!pp_run(o, t, guest_identity_ept(), &s) || !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
+    s = (struct pp_seen){0};
+    if (!pp_run(o, t, guest_identity_ept(), &s, pp_hook, 0) ||
+        !CHECK_EQ(o, s.words[0], PP_WORD_A) ||
         !CHECK_EQ(o, s.pdptr3[0], (uintptr_t)t->pd3_alt | PTE_P) ||
         !CHECK_EQ(o, s.words[1], PP_WORD_B))
         return;
     CHECK_EQ(o, s.pdptr3[1], t->pdpt[3]);
 }
 VMX_TEST_ALL_CPUS("vmx/pae-pdptes", check_pae_pdptes);
+
+/* vmx/mtf-pae-pdptes: the same guest with EPT and the monitor trap flag
+ * (25.6.2, 26.5.2): every instruction ends in an MTF exit, and each exit
+ * saves the PDPTEs the guest uses (28.3.4): at the exit after MOV CR3,
+ * ECX the VMCS's PDPTE 3 still; at the one after MOV to CR3, memory's. */
+static enum exit_action pp_mtf_hook(struct vcpu *v, u32 reason)
+{
+    struct pp_seen *s = v->test_data;
+    if (reason != EXIT_REASON_MONITOR_TRAP_FLAG)
+        return pp_hook(v, reason);
+    uintptr_t rip = (uintptr_t)vmr(GUEST_RIP);
+    for (u32 i = 0; i < 2; i++)
+        if (rip == (uintptr_t)(i ? pp_after_cr3 : pp_at_cr3)) {
+            s->mtf_pdpte3[i] = vmr(GUEST_PDPTE3);
+            s->mtf_seen |= 1u << i;
+        }
+    s->mtf_exits++;
+    return EXIT_RESUME;
+}
+
+static void check_mtf_pae_pdptes(struct cpu_outcome *o, void *arg)
+{
+    struct pp_tables *t = &pp_cpu_tables[this_cpu()->index];
+    const char *no_ept = ept_unsupported();
+    struct pp_seen s = {0};
+    (void)arg;
+
+    if (!require_control(o, CTL_PROC, CPU_MONITOR_TRAP_FLAG, "monitor trap flag"))
+        return;
+    if (no_ept)
+        return outcome_skip(o, "%s", no_ept);
+    if (!t->pdpt)
+        pp_build(t);
+    if (!pp_run(o, t, guest_identity_ept(), &s, pp_mtf_hook, CPU_MONITOR_TRAP_FLAG))
+        return;
+    /* Bochs 2.7 (docs/l0-deviations.md, as vmx/mtf-single-step) */
+    if (s.mtf_exits == 0 && l0_bochs_deviates(BOCHS_2_7_ONLY))
+        return outcome_xfail(o, "%s makes no MTF exit: its VM entry does not arm the monitor "
+                             "trap flag", l0_bochs_names(BOCHS_2_7_ONLY));
+    if (CHECK_EQ(o, s.mtf_seen, 3) &&
+        CHECK_EQ(o, s.mtf_pdpte3[0], (uintptr_t)t->pd3_alt | PTE_P) &&
+        CHECK_EQ(o, s.mtf_pdpte3[1], t->pdpt[3]) && CHECK_EQ(o, s.words[0], PP_WORD_A))
+        CHECK_EQ(o, s.words[1], PP_WORD_B);
+}
+VMX_TEST_ALL_CPUS("vmx/mtf-pae-pdptes", check_mtf_pae_pdptes);
