@@ -65,6 +65,13 @@ static void test_list(void **state)
     assert_false(glob_list_match("boot/params,vmx/*", "timer/lapic"));
     assert_false(glob_list_match(",", "boot/params"));
     assert_true(glob_list_match(",boot/*,", "boot/params"));
+    /* -GLOB excludes, wherever it stands; exclusions alone start from all */
+    assert_false(glob_list_match("vmx/ept-*,-vmx/ept-paging-*", "vmx/ept-paging-walk"));
+    assert_true(glob_list_match("vmx/ept-*,-vmx/ept-paging-*", "vmx/ept-violation"));
+    assert_false(glob_list_match("-vmx/ept-paging-*,vmx/*", "vmx/ept-paging-walk-ad"));
+    assert_true(glob_list_match("-timer/*", "vmx/vmxon"));
+    assert_false(glob_list_match("-timer/*", "timer/pit-oneshot"));
+    assert_false(glob_list_match("boot/*,-boot/*", "boot/params"));
 }
 
 int main(void)

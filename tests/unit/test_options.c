@@ -220,7 +220,8 @@ static void test_tests(void **state)
     assert_string_equal(opts.tests, "");
 
     refused("lhv.tests",
-            "lhv.tests: expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? .");
+            "lhv.tests: expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? . "
+            "(-GLOB excludes)");
     refused_naming("lhv.tests=", "lhv.tests=", "expected lhv.tests=GLOB");
     refused_naming("lhv.tests=VMX/*", "lhv.tests=VMX/*", "expected lhv.tests=GLOB");
     refused_naming("lhv.tests=vmx/[ab]", "lhv.tests=vmx/[ab]", "expected lhv.tests=GLOB");
@@ -230,6 +231,9 @@ static void test_tests(void **state)
     refused_naming("lhv.tests=a,", "lhv.tests=a,", "empty GLOB");
     refused_naming("lhv.tests=a,,b", "lhv.tests=a,,b", "empty GLOB");
     refused_naming("lhv.tests=,", "lhv.tests=,", "empty GLOB");
+    refused_naming("lhv.tests=vmx/*,-", "lhv.tests=vmx/*,-", "empty GLOB after -");
+    refused_naming("lhv.tests=-,vmx/*", "lhv.tests=-,vmx/*", "empty GLOB after -");
+    assert_int_equal(parse("lhv.tests=vmx/*,-vmx/ept-*"), 0);
 }
 
 static void test_cpus(void **state)

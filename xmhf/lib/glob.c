@@ -30,16 +30,22 @@ bool glob_match(const char *pattern, const char *pattern_end, const char *name)
 
 bool glob_list_match(const char *list, const char *name)
 {
-    if (!*list)
-        return true;
-    for (const char *g = list;;) {
+    bool any_include = false, any_exclude = false, included = false;
+
+    for (const char *g = list; *g;) {
         const char *end = strchr(g, ',');
         if (!end)
             end = g + strlen(g);
-        if (end > g && glob_match(g, end, name))
-            return true;
-        if (!*end)
-            return false;
-        g = end + 1;
+        bool exclude = *g == '-';
+        const char *p = g + exclude;
+        if (end > p && glob_match(p, end, name)) {
+            if (exclude)
+                return false;
+            included = true;
+        }
+        any_include |= !exclude && end > p;
+        any_exclude |= exclude && end > p;
+        g = *end ? end + 1 : end;
     }
+    return included || (!any_include && (any_exclude || !*list));
 }

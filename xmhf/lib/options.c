@@ -11,7 +11,7 @@ const char *const lhv_option_names[] = {
 /* The expected forms, quoted by the error messages. */
 #define SERIAL_FORM "expected serial=BAUD,FMT,PORT like serial=115200,8n1,0x3f8"
 #define BOOT_DRIVE_FORM "expected boot_drive=0xNN with NN in 0..0xff"
-#define TESTS_FORM "expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? ."
+#define TESTS_FORM "expected lhv.tests=GLOB[,GLOB...] made of a-z 0-9 - _ / * ? . (-GLOB excludes)"
 #define CPUS_FORM "expected lhv.cpus=N with N in 1..4096"
 #define END_FORM "expected lhv.end=poweroff, lhv.end=halt or lhv.end=reboot"
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
@@ -130,7 +130,7 @@ static const char *parse_boot_drive(const char *v, size_t len, struct lhv_option
 
 STATIC_ASSERT(LHV_TESTS_MAX == 256, "parse_tests names the limit");
 
-/* lhv.tests: a comma-separated list of non-empty globs. */
+/* lhv.tests: a comma-separated list of non-empty globs, -GLOB to exclude. */
 static const char *parse_tests(const char *v, size_t len, struct lhv_options *o)
 {
     size_t i;
@@ -146,6 +146,8 @@ static const char *parse_tests(const char *v, size_t len, struct lhv_options *o)
             return TESTS_FORM;
         if (c == ',' && (i == 0 || i == len - 1 || v[i - 1] == ','))
             return "empty GLOB; " TESTS_FORM;
+        if (c == '-' && (i == 0 || v[i - 1] == ',') && (i == len - 1 || v[i + 1] == ','))
+            return "empty GLOB after -; " TESTS_FORM;
     }
     memcpy(o->tests, v, len);
     o->tests[len] = '\0';
