@@ -66,14 +66,16 @@ PYTHON := /usr/bin/python3
 
 # Release builds use -Os, which keeps the image under 256 KiB as tests are
 # added, except for the VM exit path's C (EXIT_PATH_C), whose -O2 makes a
-# round trip 3x shorter than -O1 (docs/performance.md).
+# round trip 3x shorter than -O1 (docs/performance.md). Switches compare
+# instead of jumping through a table (-fno-jump-tables: 800 B of amd64's
+# image), but not on the exit path.
 ifeq ($(DEBUG),1)
 OPT := -Og -g -DLHV_DEBUG=1
 EXIT_PATH_OPT :=
 SUFFIX := -debug
 else
-OPT := -Os -DLHV_DEBUG=0
-EXIT_PATH_OPT := -O2
+OPT := -Os -fno-jump-tables -DLHV_DEBUG=0
+EXIT_PATH_OPT := -O2 -fjump-tables
 SUFFIX :=
 endif
 
@@ -86,6 +88,11 @@ CFLAGS_32 := -m32 -march=i686 $(COMMON_CFLAGS)
 CFLAGS_64 := -m64 -mno-red-zone -mcmodel=small $(COMMON_CFLAGS)
 LDFLAGS := -nostdlib -static --build-id=none -z max-page-size=0x1000 -z noexecstack --gc-sections \
 	--no-warn-rwx-segments
+
+# The release image's target (issue #15: 256 KiB, both subarchs): a build of
+# a larger hypervisor-x86-SUBARCH.bin says so (a warning while the target is
+# not met: docs/performance.md)
+IMAGE_MAX := 262144
 
 LHV_RELEASE := 0.1
 # C is compiled one directory at a time: each group below is one translation
@@ -235,6 +242,8 @@ hypervisor-x86-$(1).bin: $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf build/host/mki
 		build/root-$(1).stamp
 	$$(Q)build/host/mkimage --subarch $(1) --base $$(SL_BASE) --sl-area-size $$(SL_AREA_SIZE) \
 		$(if $(filter 1,$(DEBUG)),--debug) $$(B_$(1))/sl.elf $$(B_$(1))/runtime.elf $$@
+	$(if $(filter 1,$(DEBUG)),,$$(Q)n=$$$$(stat -c %s $$@) && [ $$$$n -le $(IMAGE_MAX) ] || echo \
+		"warning: $$@ is $$$$n bytes, over the target of $(IMAGE_MAX) (docs/performance.md)" >&2)
 	$$(Q)cp $$(B_$(1))/sl.elf sl-x86-$(1).elf
 	$$(Q)cp $$(B_$(1))/runtime.elf runtime-x86-$(1).elf
 hypervisor-x86-$(1).bin.gz: hypervisor-x86-$(1).bin

@@ -893,16 +893,16 @@ ECM_RULE(msr_wrmsr)
 /* --- the table ---------------------------------------------------------- */
 
 #ifdef LHV_HOST_TEST
-#define ECM_T(text) text
+#define ECM_T(text) , text
 #else
-#define ECM_T(text) NULL /* the texts live in docs/entry-checks.md */
+#define ECM_T(text) /* the texts live in docs/entry-checks.md */
 #endif
-#define ECM_B(id, err, fn, t) {id, "27.1", ECM_BASIC, err, 0, ECM_NORMAL, ecm_##fn, ECM_T(t)}
-#define ECM_C(id, sdm, fn, t) {id, "27.2.1." sdm, ECM_CTL, 7, 0, ECM_NORMAL, ecm_##fn, ECM_T(t)}
-#define ECM_H(id, sdm, fn, t) {id, "27.2." sdm, ECM_HOST, 8, 0, ECM_NORMAL, ecm_##fn, ECM_T(t)}
+#define ECM_B(id, err, fn, t) {id, "27.1", ECM_BASIC, err, 0, ECM_NORMAL, ecm_##fn ECM_T(t)}
+#define ECM_C(id, sdm, fn, t) {id, "27.2.1." sdm, ECM_CTL, 7, 0, ECM_NORMAL, ecm_##fn ECM_T(t)}
+#define ECM_H(id, sdm, fn, t) {id, "27.2." sdm, ECM_HOST, 8, 0, ECM_NORMAL, ecm_##fn ECM_T(t)}
 #define ECM_G(id, sdm, q, fn, t) \
-    {id, "27.3.1." sdm, ECM_GUEST, 0, q, ECM_NORMAL, ecm_##fn, ECM_T(t)}
-#define ECM_M(id, how, fn, t) {id, "27.4", ECM_MSR, 0, 0, how, ecm_##fn, ECM_T(t)}
+    {id, "27.3.1." sdm, ECM_GUEST, 0, q, ECM_NORMAL, ecm_##fn ECM_T(t)}
+#define ECM_M(id, how, fn, t) {id, "27.4", ECM_MSR, 0, 0, how, ecm_##fn ECM_T(t)}
 
 const struct ecm_check ecm_checks[] = {
     ECM_B("basic.movss", 26, movss, "no blocking by MOV SS at VMLAUNCH/VMRESUME"),
@@ -1137,7 +1137,7 @@ const struct ecm_check ecm_checks[] = {
     ECM_G("guest.intr.ext_int", "5", 0, is_ext,
           "injected external interrupt: no blocking by STI or MOV SS"),
     ECM_G("guest.intr.nmi_movss", "5", 0, is_nmi_movss, "injected NMI: no blocking by MOV SS"),
-    {"guest.intr.nmi_sti", "27.3.1.5", ECM_GUEST, 0, 3, ECM_IMPL, ecm_is_nmi_sti,
+    {"guest.intr.nmi_sti", "27.3.1.5", ECM_GUEST, 0, 3, ECM_IMPL, ecm_is_nmi_sti
      ECM_T(
          "injected NMI with blocking by STI: may fail (implementation-specific, qualification 3)")},
     ECM_G("guest.intr.smi", "5", 0, is_smi, "outside SMM: no blocking by SMI (bit 2)"),

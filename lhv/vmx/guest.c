@@ -25,6 +25,9 @@
 #define EXIT_PATH __attribute__((regparm(3)))
 #endif
 #define EXIT_PATH_COLD __attribute__((noinline, cold)) EXIT_PATH
+/* Set-up and once-a-run code, outside the exit path: cold, so GCC builds it
+ * for size in this -O2 unit (docs/performance.md, "Image size") */
+#define SETUP_PATH __attribute__((cold))
 
 /* What the exit stub calls at each exit with the guest's registers saved:
  * EXIT_RESUME (0) goes back in (VMRESUME from the stub), EXIT_STOP returns
@@ -68,7 +71,7 @@ static struct table_ptr sidt(void)
 }
 
 /* Sets one control field to the wanted bits as the CPU allows them. */
-static bool set_controls(struct vcpu *v, u32 field, const struct vmx_ctl_caps *c, u32 wanted,
+SETUP_PATH static bool set_controls(struct vcpu *v, u32 field, const struct vmx_ctl_caps *c, u32 wanted,
                          const char *what)
 {
     u32 value, missing;
@@ -81,7 +84,7 @@ static bool set_controls(struct vcpu *v, u32 field, const struct vmx_ctl_caps *c
     return true;
 }
 
-static bool setup_controls(struct vcpu *v)
+SETUP_PATH static bool setup_controls(struct vcpu *v)
 {
     u32 proc = CPU_USE_MSR_BITMAPS, exit = 0, entry = 0;
 #ifdef __x86_64__
@@ -121,7 +124,7 @@ static bool setup_controls(struct vcpu *v)
            set_controls(v, VM_ENTRY_CONTROLS, &vmx_caps.entry, entry, "VM-entry");
 }
 
-void vmcs_write_host_state(void)
+SETUP_PATH void vmcs_write_host_state(void)
 {
     struct lhv_cpu *c = this_cpu();
     struct table_ptr gdt = sgdt(), idt = sidt();
@@ -156,7 +159,7 @@ void vmcs_write_host_state(void)
     vmw(HOST_RIP, (uintptr_t)vmx_exit_landing);
 }
 
-void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar)
+SETUP_PATH void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar)
 {
     /* The guest fields of one segment are laid out alike (appendix B):
      * selector 0x0800 + 2n, limit 0x4800 + 2n, AR 0x4814 + 2n, base
@@ -168,7 +171,7 @@ void vmcs_guest_segment(u32 sel_field, u16 sel, u64 base, u32 limit, u32 ar)
     vmw(GUEST_ES_BASE + n, base);
 }
 
-static void setup_guest_state(struct vcpu *v)
+SETUP_PATH static void setup_guest_state(struct vcpu *v)
 {
     struct lhv_cpu *c = this_cpu();
     struct table_ptr gdt = sgdt(), idt = sidt();
@@ -212,7 +215,7 @@ static void setup_guest_state(struct vcpu *v)
 
 static const struct trap_guest_ops guest_trap_ops;
 
-bool vcpu_init(struct vcpu *v)
+SETUP_PATH bool vcpu_init(struct vcpu *v)
 {
     const char *why = vmx_unavailable();
     if (why) {
@@ -314,7 +317,7 @@ static const struct trap_guest_ops guest_trap_ops = {
     .guest_ip = guest_rip,
 };
 
-const char *run_end_name(enum run_end end)
+SETUP_PATH const char *run_end_name(enum run_end end)
 {
     static const char *const names[] = {
         [RUN_DONE] = "done", [RUN_STOPPED] = "stopped by a hook",
@@ -503,7 +506,7 @@ int vmx_enter(struct guest_regs *regs, int launched)
     return vmx_run(regs, launched, stop_at_exit, stop_at_exit);
 }
 
-static void entry_failed(struct vcpu *v, int status)
+SETUP_PATH static void entry_failed(struct vcpu *v, int status)
 {
     const char *insn = v->launched ? "VMRESUME" : "VMLAUNCH";
 
@@ -526,14 +529,14 @@ static void vcpu_resume_loop(struct vcpu *v)
         entry_failed(v, st);
 }
 
-void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
+SETUP_PATH void vcpu_set_entry(struct vcpu *v, uintptr_t rip, uintptr_t rsp, unsigned long rflags)
 {
     vmw(GUEST_RIP, rip);
     vmw(GUEST_RSP, rsp ? rsp : (uintptr_t)v->stack + GUEST_STACK_PAGES * PAGE_SIZE);
     vmw(GUEST_RFLAGS, rflags | 0x2); /* bit 1 is reserved as 1 */
 }
 
-void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg)
+SETUP_PATH void vcpu_set_call(struct vcpu *v, void (*fn)(void *), void *arg)
 {
 #ifdef __x86_64__
     v->regs.rbx = (uintptr_t)fn;
@@ -564,7 +567,7 @@ struct run_result vcpu_continue(struct vcpu *v)
 }
 
 /* One whole run: the guest must finish (HC_DONE). */
-static struct run_result run_to_done(struct vcpu *v)
+SETUP_PATH static struct run_result run_to_done(struct vcpu *v)
 {
     v->exits = 0;
     struct run_result r = vcpu_continue(v);
@@ -574,14 +577,14 @@ static struct run_result run_to_done(struct vcpu *v)
     return r;
 }
 
-struct run_result vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp,
+SETUP_PATH struct run_result vcpu_run_at(struct vcpu *v, uintptr_t rip, uintptr_t rsp,
                               unsigned long rflags)
 {
     vcpu_set_entry(v, rip, rsp, rflags);
     return run_to_done(v);
 }
 
-struct run_result vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
+SETUP_PATH struct run_result vcpu_run(struct vcpu *v, void (*fn)(void *), void *arg)
 {
     vcpu_set_call(v, fn, arg);
     return run_to_done(v);
