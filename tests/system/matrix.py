@@ -390,7 +390,7 @@ def fuzz_cases():
     # not checked) in the campaign, so the replay must meet it again
     cases.append(Case("fuzz-amd64-bochs-replay",
                       ["--subarch", "amd64"] + tl + ["--cmdline",
-                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=1:63",
+                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=1:1098",
                        "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
     for sub in test3.SUBARCHS:
         # 20000 trials per subarch; a disagreement the deviation list does
