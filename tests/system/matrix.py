@@ -385,7 +385,7 @@ def fuzz_cases():
     trials (their allowed settings differ, so their reachable checks do)."""
     cases = []
     tl = ["--emulator", "bochs", "--bochs-cpu", "tigerlake"]
-    # one trial replayed alone (lhv.fuzz.replay=): seed 1's trial 63 on
+    # one trial replayed alone (lhv.fuzz.replay=): seed 1's trial 1098 on
     # amd64 met a known Bochs deviation (pending debug exceptions bits 63:32
     # not checked) in the campaign, so the replay must meet it again
     cases.append(Case("fuzz-amd64-bochs-replay",
