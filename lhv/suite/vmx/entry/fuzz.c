@@ -176,7 +176,11 @@ static u32 fz_coverage(void)
         printf("fuzz: coverage: not reached (passing/failing):");
         for (u32 i = 0; i < ecm_nchecks; i++)
             if (!(fz.pass[i] && fz.fail[i]) && !fz_unreachable(i, !fz.fail[i]))
-                printf(" %s %u/%u", ecm_checks[i].id, fz.pass[i], fz.fail[i]);
+                printf(" %s %u/%u%s", ecm_checks[i].id, fz.pass[i], fz.fail[i],
+                       /* why: what the generator could not do */
+                       fz.fail[i] ? " (no trial left it holding)"
+                       : (fz.walk_missed[i / 32] >> (i % 32)) & 1
+                           ? " (the table's 12 walks left it holding)" : "");
         printf("\n");
     }
     return unreached;

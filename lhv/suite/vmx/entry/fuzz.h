@@ -66,6 +66,7 @@ struct fz_state {
     u32 base_rd[ECM_MAX_CHECKS][ECM_SLOTS / 32]; /* the mutable slots each check reads on the base */
     u16 table[ECM_MAX_CHECKS]; /* the checks the first trials aim at (fz_gen) */
     u32 ntable;
+    u32 walk_missed[ECM_WORDS]; /* the table's walks did not make these fail */
     u32 fields[FZ_MAX_MUTS], nf; /* the trial's VMCS fields (fz_apply), for ecm_predict_delta */
     bool mem;                    /* and whether it changed the MSR-load area */
     u32 pass[ECM_MAX_CHECKS], fail[ECM_MAX_CHECKS]; /* per check (fz_counts) */
