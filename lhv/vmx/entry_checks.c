@@ -33,7 +33,8 @@ struct ecm_ctx {
     u8 dwidth;               /* physical width of VMCS data structures */
     u32 msr_index, msr_high; /* MSR stage: the entry being loaded */
     u64 msr_value;
-    u64 *rd; /* ecm_deps_build: the slots a check reads (ECM_RD_WORDS), else NULL */
+    u64 *rd;   /* ecm_deps_build: the slots a check reads (ECM_RD_WORDS), else NULL */
+    bool virt; /* a derived value read counts as its own slot (ecm_deps) */
 };
 
 /* What a check reads, while ecm_deps_build watches: the VMCS slot of a
@@ -50,28 +51,31 @@ static inline __attribute__((always_inline)) void ecm_touch2(const struct ecm_ct
 }
 /* The values ecm_setup derives, read through ECM_X so the fields they come
  * from count as read (one call per use: small) */
-#define ECM_ACC(f, t, a, b)                                                      \
+#define ECM_ACC(f, t, a, b, k)                                                   \
     static __attribute__((noinline)) t ecm_x_##f(const struct ecm_ctx *c)   \
     {                                                                         \
-        ecm_touch2(c, a, b);                                                  \
+        if ((k) >= 0 && c->virt)                                              \
+            ecm_touch(c, ECM_SLOTS + 1 + (k));                                \
+        else                                                                  \
+            ecm_touch2(c, a, b);                                              \
         return c->f;                                                          \
     }
-ECM_ACC(pin, u32, PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL)
-ECM_ACC(proc, u32, CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL)
-ECM_ACC(proc2, u32, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL)
-ECM_ACC(ug, bool, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL)
-ECM_ACC(exit, u32, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS)
-ECM_ACC(host64, bool, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS)
-ECM_ACC(entry, u32, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS)
-ECM_ACC(ia32e_guest, bool, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS)
-ECM_ACC(cr0, u64, GUEST_CR0, GUEST_CR0)
-ECM_ACC(cr4, u64, GUEST_CR4, GUEST_CR4)
-ECM_ACC(rflags, u64, GUEST_RFLAGS, GUEST_RFLAGS)
-ECM_ACC(v86, bool, GUEST_RFLAGS, GUEST_RFLAGS)
-ECM_ACC(intr, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
-ECM_ACC(inj, bool, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
-ECM_ACC(type, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
-ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD)
+ECM_ACC(pin, u32, PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL, -1)
+ECM_ACC(proc, u32, CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL, -1)
+ECM_ACC(proc2, u32, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, 0)
+ECM_ACC(ug, bool, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, 1)
+ECM_ACC(exit, u32, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS, -1)
+ECM_ACC(host64, bool, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS, 2)
+ECM_ACC(entry, u32, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS, -1)
+ECM_ACC(ia32e_guest, bool, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS, 3)
+ECM_ACC(cr0, u64, GUEST_CR0, GUEST_CR0, -1)
+ECM_ACC(cr4, u64, GUEST_CR4, GUEST_CR4, -1)
+ECM_ACC(rflags, u64, GUEST_RFLAGS, GUEST_RFLAGS, -1)
+ECM_ACC(v86, bool, GUEST_RFLAGS, GUEST_RFLAGS, 4)
+ECM_ACC(intr, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, -1)
+ECM_ACC(inj, bool, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 5)
+ECM_ACC(type, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 6)
+ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 7)
 #define ECM_X(c, f) ecm_x_##f(c)
 
 /* Bits of control fields (SDM 3C 25.6-25.8) the checks name */
@@ -1184,7 +1188,13 @@ STATIC_ASSERT(sizeof(ecm_checks) / sizeof(ecm_checks[0]) <= ECM_MAX_CHECKS, "ECM
 static void ecm_setup(struct ecm_ctx *c, const struct ecm_vmcs *v, const struct ecm_caps *k,
                       const struct ecm_cpu *cpu)
 {
-    memset(c, 0, sizeof(*c));
+    /* every member set (no memset: this runs at each prediction and
+     * at each step of the fuzzer's walks) */
+    c->msr_index = c->msr_high = 0;
+    c->msr_value = 0;
+    c->rd = NULL;
+    c->virt = false;
+    c->proc2 = 0;
     c->v = v;
     c->k = k;
     c->cpu = cpu;
@@ -1206,6 +1216,19 @@ static void ecm_setup(struct ecm_ctx *c, const struct ecm_vmcs *v, const struct 
     c->ug = c->proc2 & CPU2_UNRESTRICTED_GUEST;
     c->v86 = c->rflags & ECM_RFLAGS_VM;
     c->dwidth = ((k->basic >> 48) & 1) ? 32 : cpu->maxphyaddr;
+}
+
+/* The derived values, in ECM_ACC's order of k */
+static void ecm_derived(const struct ecm_ctx *c, u32 *d)
+{
+    d[0] = c->proc2;
+    d[1] = c->ug;
+    d[2] = c->host64;
+    d[3] = c->ia32e_guest;
+    d[4] = c->v86;
+    d[5] = c->inj;
+    d[6] = c->type;
+    d[7] = c->vec;
 }
 
 static void ecm_mark(struct ecm_result *r, u32 i) { r->failed[i / 32] |= 1u << (i % 32); }
@@ -1276,7 +1299,9 @@ static void ecm_run(const struct ecm_vmcs *v, const struct ecm_caps *caps, const
 
     u32 todo[ECM_WORDS];
 
-    memset(r, 0, sizeof(*r));
+    memset(r->failed, 0, sizeof(r->failed)); /* the rest is set as it is decided */
+    memset(r->evaluated, 0, sizeof(r->evaluated));
+    r->nalt = 0;
     r->check = ECM_NONE;
     ecm_setup(&c, v, caps, cpu);
     for (u32 w = 0; w < ECM_WORDS; w++)
@@ -1356,19 +1381,28 @@ void ecm_deps_build(const struct ecm_vmcs *base, const struct ecm_caps *caps,
 
     memset(d, 0, sizeof(*d));
     ecm_setup(&c, base, caps, cpu);
+    ecm_derived(&c, d->base_derived);
     c.rd = rd;
     for (u32 i = 0; i < ecm_nchecks; i++) {
         const struct ecm_check *k = &ecm_checks[i];
         if (k->stage == ECM_MSR)
             continue;
-        memset(rd, 0, sizeof(rd));
-        if (!k->holds(&c))
-            ecm_set(d->base_failed, i);
         if (k->stage == ECM_BASIC) /* reads the processor's state, not the VMCS */
             ecm_set(d->always, i);
-        for (u32 w = 0; w < 2 * ECM_RD_WORDS; w++)
-            for (u32 b = (u32)(rd[w / 2] >> (w % 2 * 32)); b; b &= b - 1)
-                ecm_set(d->by_slot[w * 32 + (u32)__builtin_ctz(b)], i);
+        for (int virt = 0; virt < 2; virt++) { /* the fields as read, then by_slot */
+            memset(rd, 0, sizeof(rd));
+            c.virt = virt;
+            if (!k->holds(&c))
+                ecm_set(d->base_failed, i);
+            for (u32 w = 0; w < 2 * ECM_RD_WORDS; w++)
+                for (u32 b = (u32)(rd[w / 2] >> (w % 2 * 32)); b; b &= b - 1) {
+                    u32 s = w * 32 + (u32)__builtin_ctz(b);
+                    if (virt)
+                        ecm_set(d->by_slot[s], i);
+                    else if (s < ECM_SLOTS)
+                        ecm_set(d->reads[s], i);
+                }
+        }
     }
 }
 
@@ -1388,11 +1422,27 @@ void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
                        u32 n, bool memory, struct ecm_result *r)
 {
     u32 eval[ECM_WORDS];
+    bool derived = false;
 
     memcpy(eval, d->always, sizeof(eval));
-    for (u32 j = 0; j < n; j++)
+    for (u32 j = 0; j < n; j++) {
+        u32 s = ecm_slot(fields[j]);
         for (u32 w = 0; w < ECM_WORDS; w++)
-            eval[w] |= d->by_slot[ecm_slot(fields[j])][w];
+            eval[w] |= d->by_slot[s][w];
+        derived |= s == ecm_slot(CPU_BASED_VM_EXEC_CONTROL) ||
+                   s == ecm_slot(SECONDARY_VM_EXEC_CONTROL) || s == ecm_slot(VM_EXIT_CONTROLS) ||
+                   s == ecm_slot(VM_ENTRY_CONTROLS) || s == ecm_slot(GUEST_RFLAGS) ||
+                   s == ecm_slot(VM_ENTRY_INTR_INFO_FIELD);
+    }
+    if (derived) { /* the checks reading a derived value that changed */
+        struct ecm_ctx c;
+        u32 dv[ECM_VSLOTS];
+        ecm_setup(&c, v, caps, cpu);
+        ecm_derived(&c, dv);
+        for (u32 k = 0; k < ECM_VSLOTS; k++)
+            for (u32 w = 0; dv[k] != d->base_derived[k] && w < ECM_WORDS; w++)
+                eval[w] |= d->by_slot[ECM_SLOTS + 1 + k][w];
+    }
     for (u32 w = 0; memory && w < ECM_WORDS; w++)
         eval[w] |= d->by_slot[ECM_SLOTS][w];
     ecm_run(v, caps, cpu, eval, d->base_failed, r);

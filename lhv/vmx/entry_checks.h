@@ -141,10 +141,21 @@ struct ecm_result {
  * recorded as the check runs on the base (a field it does not read there,
  * e.g. behind a control that is 0, cannot change its result until what it
  * did read changes). */
+#define ECM_VSLOTS 8 /* values derived from a field or two (ecm_setup's): proc2 as
+                        in effect, unrestricted guest, host address-space size,
+                        IA-32e mode guest, virtual-8086, and the injected event's
+                        valid bit, type and vector */
 struct ecm_deps {
-    u32 by_slot[ECM_SLOTS + 1][ECM_WORDS]; /* the checks reading each slot; [ECM_SLOTS]: memory */
-    u32 base_failed[ECM_WORDS];            /* the checks the base fails */
-    u32 always[ECM_WORDS];                 /* the 27.1 checks (processor state) */
+    /* the checks reading each slot ([ECM_SLOTS]: memory), where a check
+     * that reads a derived value depends on that value ([ECM_SLOTS + 1 +
+     * k]), not on the fields it comes from: changing a control bit that
+     * does not change it (e.g. one of the secondary controls but
+     * unrestricted guest) leaves such a check's result as it was */
+    u32 by_slot[ECM_SLOTS + 1 + ECM_VSLOTS][ECM_WORDS];
+    u32 reads[ECM_SLOTS][ECM_WORDS]; /* the fields each check reads on the base, as read */
+    u32 base_failed[ECM_WORDS];      /* the checks the base fails */
+    u32 always[ECM_WORDS];           /* the 27.1 checks (processor state) */
+    u32 base_derived[ECM_VSLOTS];    /* the derived values on the base */
 };
 
 /* Predicts VMLAUNCH/VMRESUME of image v on a CPU with caps and cpu. */

@@ -169,14 +169,18 @@ static u32 fz_coverage(void)
                 printf(" %s", ecm_checks[j].id);
         printf("\n");
     }
-    if (unreached > 16 && fz.trials < 10000) /* the line would cost more than the run */
+    if (unreached > 32 && fz.trials < 10000) /* the line would cost more than the run */
         printf("fuzz: coverage: the %u not reached are listed by runs of 10000 trials or more\n",
                unreached);
     else if (unreached) {
         printf("fuzz: coverage: not reached (passing/failing):");
         for (u32 i = 0; i < ecm_nchecks; i++)
             if (!(fz.pass[i] && fz.fail[i]) && !fz_unreachable(i, !fz.fail[i]))
-                printf(" %s %u/%u", ecm_checks[i].id, fz.pass[i], fz.fail[i]);
+                printf(" %s %u/%u%s", ecm_checks[i].id, fz.pass[i], fz.fail[i],
+                       /* why: what the generator could not do */
+                       fz.fail[i] ? " (no trial left it holding)"
+                       : (fz.walk_missed[i / 32] >> (i % 32)) & 1
+                           ? " (the table's 12 walks left it holding)" : "");
         printf("\n");
     }
     return unreached;
@@ -199,6 +203,11 @@ static bool fz_setup(struct cpu_outcome *o)
         ecm_put(&fz.orig, fz_fields[i], x);
     }
     fz.has[ecm_slot(GUEST_IA32_DEBUGCTL)] = 0; /* its valid bits are model-specific */
+    for (u32 s = 0; s < ECM_SLOTS; s++)
+        if (fz.has[s]) {
+            fz.cls[s] = (u8)fz_class(fz_enc(s));
+            fz.hasm[s / 32] |= 1u << (s % 32);
+        }
     fz_kgs = fz.p.intel64 ? rdmsr(MSR_IA32_KERNEL_GS_BASE) : 0;
     for (u32 i = 0; i < FZ_AREA; i++) {
         fz_load[i] = (struct msr_entry){MSR_IA32_KERNEL_GS_BASE, 0, fz_kgs};
@@ -237,10 +246,15 @@ static bool fz_setup(struct cpu_outcome *o)
     for (u32 i = 0; i < ecm_nchecks; i++) {
         fz.read_first[i] = (u16)n;
         for (u32 s = 0; s < ECM_SLOTS && n < ARRAY_SIZE(fz.read_pool); s++)
-            if (fz.has[s] && ((fz.deps.by_slot[s][i / 32] >> (i % 32)) & 1))
+            if (fz.has[s] && ((fz.deps.reads[s][i / 32] >> (i % 32)) & 1)) {
                 fz.read_pool[n++] = (u16)s;
+                fz.base_rd[i][s / 32] |= 1u << (s % 32);
+            }
     }
     fz.read_first[ecm_nchecks] = (u16)n;
+    for (u32 i = 0; i < ecm_nchecks; i++) /* the checks that can fail here */
+        if (!fz_unreachable(i, true))
+            fz.table[fz.ntable++] = (u16)i;
     return true;
 }
 
@@ -292,6 +306,7 @@ static void fz_run(struct cpu_outcome *o, void *arg)
         fz_trial(t, replay != 0);
     u64 ticks = rdtsc() - t0;
     fz_restore();
+    fz_counts();
     u32 n = fz.trials ? fz.trials : 1;
     printf("fuzz: %u trials, %u disagreements (%u explained), %u entered, %u not entered, "
            "%u priority probes (%u agreed), %u announced, %u kept from a host check Bochs "

@@ -61,7 +61,17 @@ struct fz_state {
     struct ecm_result r;
     u32 disabled[ECM_WORDS];
     u8 has[ECM_SLOTS]; /* the field exists in this VMCS and may be mutated */
-    u32 pass[ECM_MAX_CHECKS], fail[ECM_MAX_CHECKS];
+    u8 cls[ECM_SLOTS]; /* fz_class of each such field */
+    u32 hasm[ECM_SLOTS / 32];                    /* has[] as a bitmap */
+    u32 base_rd[ECM_MAX_CHECKS][ECM_SLOTS / 32]; /* the mutable slots each check reads on the base */
+    u16 table[ECM_MAX_CHECKS]; /* the checks the first trials aim at (fz_gen) */
+    u32 ntable;
+    u32 walk_missed[ECM_WORDS]; /* the table's walks did not make these fail */
+    u32 fields[FZ_MAX_MUTS], nf; /* the trial's VMCS fields (fz_apply), for ecm_predict_delta */
+    bool mem;                    /* and whether it changed the MSR-load area */
+    u32 pass[ECM_MAX_CHECKS], fail[ECM_MAX_CHECKS]; /* per check (fz_counts) */
+#define FZ_PLANES 24 /* up to 16 M trials */
+    u32 hits[FZ_PLANES][ECM_WORDS], fails[FZ_PLANES][ECM_WORDS]; /* bit-sliced counts */
     u32 trials, entered, not_entered, diffs, explained, probes, probes_ok, risky, announced;
     u32 known_skips; /* not entered: the L0 would skip the host check (fz_gate) */
     bool blind;      /* the model read memory LHV does not map (fz_read) */
@@ -99,6 +109,9 @@ static inline u64 fz_mask(u32 f)
     return b >= 64 ? ~0ull : (1ull << b) - 1;
 }
 
+/* What a mutable field is (fz_class, from the table fz_setup fills) */
+static inline u32 fz_cls(u32 f) { return fz.cls[ecm_slot(f)]; }
+
 /* fuzz_fields.c */
 u32 fz_class(u32 f);
 u32 fz_enc(u32 slot);
@@ -118,5 +131,6 @@ void fz_gen(u32 t, struct fz_case *c);
 void fz_spin(void);
 enum exit_action fz_stop(struct vcpu *v, u32 reason);
 void fz_trial(u32 t, bool replay);
+void fz_counts(void);
 
 #endif

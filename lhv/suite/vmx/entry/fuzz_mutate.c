@@ -91,8 +91,8 @@ bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r)
         fz.disabled[i / 32] |= 1u << (i % 32);
         any = true;
     }
-    if (any)
-        ecm_predict(img, &fz.k, &fz.p, r);
+    if (any) /* img differs from the base in the trial's fields (fz_apply) */
+        ecm_predict_delta(img, &fz.k, &fz.p, &fz.deps, fz.fields, fz.nf, fz.mem, r);
     memcpy(fz.disabled, saved, sizeof(saved));
     return any;
 }
@@ -164,6 +164,32 @@ void fz_unmutate_image(const struct fz_case *c)
     }
 }
 
+/* Set bits of a word (no libgcc here: SWAR) */
+static inline u32 fz_popcount(u32 x)
+{
+    x -= (x >> 1) & 0x55555555u;
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+/* The k-th set bit (from 0, lowest first) of the bitmap m (it has more
+ * than k) */
+static u32 fz_nth_bit(const u32 *m, u32 k)
+{
+    for (u32 w = 0;; w++) {
+        u32 b = m[w], c = b ? fz_popcount(b) : 0;
+        if (k < c) {
+            while (k--)
+                b &= b - 1;
+            return w * 32 + (u32)__builtin_ctz(b);
+        }
+        k -= c;
+    }
+}
+
+/* A random set bit of a nonzero mask */
+static u32 fz_pick_bit(u32 mask) { return fz_nth_bit(&mask, fz_below(fz_popcount(mask))); }
+
 /* A new value for field f at one of the checks' edges */
 static u64 fz_edge(u32 f, u64 x)
 {
@@ -171,7 +197,7 @@ static u64 fz_edge(u32 f, u64 x)
     const struct vmx_caps *k = &vmx_caps;
     u32 bits = fz_bits(f), fixed = 0, free = 0;
 
-    if (fz_class(f) & FZ_COUNT)
+    if (fz_cls(f) & FZ_COUNT)
         return fz_below(5);
     switch (f) {
     case PIN_BASED_VM_EXEC_CONTROL: fixed = k->pin.allowed0 | ~k->pin.allowed1; break;
@@ -181,13 +207,8 @@ static u64 fz_edge(u32 f, u64 x)
     case VM_ENTRY_CONTROLS: fixed = k->entry.allowed0 | ~k->entry.allowed1; break;
     }
     free = ~fixed;
-    if (fixed && free && fz_below(2)) { /* a control the CPU lets change: the gates of checks */
-        u32 b;
-        do
-            b = fz_below(32);
-        while (!((free >> b) & 1));
-        return x ^ (1u << b);
-    }
+    if (fixed && free && fz_below(2)) /* a control the CPU lets change: the gates of checks */
+        return x ^ (1u << fz_pick_bit(free));
     switch (fz_below(9)) {
     case 0:
         return 0;
@@ -200,13 +221,8 @@ static u64 fz_edge(u32 f, u64 x)
         return (x ^ (1ull << (b % bits))) & fz_mask(f);
     }
     case 4: /* a bit the capability MSR fixes, or one it leaves free */
-        if (fixed) {
-            u32 b;
-            do
-                b = fz_below(32);
-            while (!((fixed >> b) & 1));
-            return x ^ (1u << b);
-        }
+        if (fixed)
+            return x ^ (1u << fz_pick_bit(fixed));
         /* fall through */
     case 5:
         return (x ^ (1ull << fz_below(bits)) ^ (1ull << fz_below(bits))) & fz_mask(f);
@@ -233,10 +249,37 @@ static void fz_mutate_mem(struct fz_case *c)
     }
 }
 
+/* The mutable fields a check reads (rd: ecm_check_reads): cand, and
+ * deeper, those it did not read on the base (opened by the walk); returns
+ * how many in cand, *nd how many in deeper */
+static u32 fz_candidates(u32 i, const u64 *rd, u32 *cand, u32 *deeper, u32 *nd)
+{
+    u32 nc = 0;
+    memset(cand, 0, ECM_SLOTS / 8);
+    memset(deeper, 0, ECM_SLOTS / 8);
+    *nd = 0;
+    for (u32 w = 0; w < ECM_SLOTS / 32; w += 2) {
+        if (!rd[w / 2]) /* most are: a check reads a few fields */
+            continue;
+        for (u32 h = w; h < w + 2; h++) {
+            u32 x = (u32)(rd[w / 2] >> (h % 2 * 32)) & fz.hasm[h];
+            if (!x)
+                continue;
+            cand[h] = x;
+            deeper[h] = x & ~fz.base_rd[i][h];
+            nc += fz_popcount(x);
+            *nd += fz_popcount(deeper[h]);
+        }
+    }
+    return nc;
+}
+
 /* Walks the image toward a failure of check i: mutates fields it reads
- * until it fails (at most FZ_STEPS mutations) */
+ * until it fails (at most `steps` mutations; more than FZ_STEPS: the
+ * table's greedy walk) */
+#define FZ_PROPOSALS 3
 #define FZ_STEPS 8
-static void fz_aim(struct fz_case *c, u32 i)
+static void fz_aim(struct fz_case *c, u32 i, u32 steps)
 {
     u64 rd[ECM_RD_WORDS];
 
@@ -256,24 +299,110 @@ static void fz_aim(struct fz_case *c, u32 i)
         return;
     u32 f = fz_enc(fz.read_pool[fz.read_first[i] + fz_below(nb)]);
     fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
-    for (u32 step = 1; step < FZ_STEPS; step++) {
+    for (u32 step = 1; step < steps; step++) {
         if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))
             return;
-        u32 cand[64], nc = 0;
-        for (u32 w = 0; w < ECM_SLOTS / 32; w++)
-            for (u32 b = (u32)(rd[w / 2] >> (w % 2 * 32)); b && nc < ARRAY_SIZE(cand); b &= b - 1) {
-                u32 s = w * 32 + (u32)__builtin_ctz(b);
-                if (fz.has[s])
-                    cand[nc++] = s;
-            }
+        /* most steps leave the check reading what it read before: the
+         * candidates of the last step stay */
+        static u64 last_rd[ECM_RD_WORDS];
+        static u32 last_i = ECM_NONE, cand[ECM_SLOTS / 32], deeper[ECM_SLOTS / 32], nc, nd;
+        u32 w = 0;
+        while (w < ECM_RD_WORDS && rd[w] == last_rd[w])
+            w++;
+        if (w < ECM_RD_WORDS || i != last_i) {
+            nc = fz_candidates(i, rd, cand, deeper, &nd);
+            memcpy(last_rd, rd, sizeof(last_rd));
+            last_i = i;
+        }
         if (!nc)
             return;
-        u32 deeper[64], nd = 0; /* read now, not on the base: opened by the walk */
-        for (u32 j = 0; j < nc; j++)
-            if (!((fz.deps.by_slot[cand[j]][i / 32] >> (i % 32)) & 1))
-                deeper[nd++] = cand[j];
-        f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
-        fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
+        if (steps <= FZ_STEPS) {
+            f = fz_enc(nd && fz_below(2) ? fz_nth_bit(deeper, fz_below(nd))
+                                         : fz_nth_bit(cand, fz_below(nc)));
+            fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
+            continue;
+        }
+        /* the table's walks: of FZ_PROPOSALS mutations, one that makes the
+         * check fail, else the one after which it reads the most fields
+         * (a gate opened) */
+        u32 best_f = 0, best_n = 0;
+        u64 best_v = 0;
+        for (u32 k = 0; k < FZ_PROPOSALS; k++) {
+            f = fz_enc(nd && fz_below(2) ? fz_nth_bit(deeper, fz_below(nd))
+                                         : fz_nth_bit(cand, fz_below(nc)));
+            u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
+            ecm_put(&fz.img, f, v);
+            bool holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
+            ecm_put(&fz.img, f, old);
+            u32 n = 1;
+            for (u32 w = 0; w < ECM_SLOTS / 32; w++)
+                if (rd[w / 2])
+                    n += fz_popcount((u32)(rd[w / 2] >> (w % 2 * 32)) & fz.hasm[w]);
+            if (!holds)
+                n = ~0u;
+            if (n > best_n) {
+                best_f = f;
+                best_v = v;
+                best_n = n;
+            }
+        }
+        fz_add(c, best_f, best_v);
+    }
+}
+
+/* The first trials walk the check table (fz.table: every check this CPU
+ * lets fail), one check each: walks of up to FZ_MAX_MUTS steps, from the
+ * base again after each that leaves it holding, until one makes it fail
+ * (at most FZ_TRIES), so a short run still hits each check failing. */
+#define FZ_TRIES 12
+static void fz_aim_table(struct fz_case *c, u32 i)
+{
+    u64 rd[ECM_RD_WORDS];
+
+    c->naims = 1;
+    c->aims[0] = (u16)i;
+    bool msr = ecm_checks[i].stage == ECM_MSR; /* one draw each: cheap, more of them */
+    for (u32 try = 0; try < (msr ? 4 * FZ_TRIES : FZ_TRIES); try++) {
+        fz_unmutate_image(c);
+        c->n = 0;
+        fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
+        if (msr) { /* the MSR-load area: the model says */
+            ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, NULL, 0, true, &fz.r);
+            if (ecm_failed(&fz.r, i))
+                return;
+        } else if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd)) {
+            return;
+        }
+    }
+    fz.walk_missed[i / 32] |= 1u << (i % 32); /* for the coverage lines */
+}
+
+/* And the passing side: one more mutation, of a field check j reads on the
+ * base, that leaves j holding and i as it was (up to 8 draws), so j is hit
+ * passing by a trial that changed what it reads */
+static void fz_pass_partner(struct fz_case *c, u32 i, u32 j)
+{
+    u64 rd[ECM_RD_WORDS];
+    u32 nb = fz.read_first[j + 1] - fz.read_first[j];
+
+    if (!nb || c->n >= FZ_MAX_MUTS || ecm_checks[i].stage == ECM_MSR ||
+        ecm_checks[j].stage == ECM_MSR)
+        return;
+    bool i_holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd); /* when its walk failed */
+    for (u32 k = 0; k < 8; k++) {
+        u32 f = fz_enc(fz.read_pool[fz.read_first[j] + fz_below(nb)]), m;
+        for (m = 0; m < c->n && c->m[m].field != f; m++)
+            ;
+        if (m < c->n)
+            continue; /* the case mutates it already */
+        u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
+        ecm_put(&fz.img, f, v);
+        if (ecm_check_reads(&fz.img, &fz.k, &fz.p, j, rd) &&
+            ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd) == i_holds) {
+            fz_add(c, f, v);
+            return;
+        }
+        ecm_put(&fz.img, f, old);
     }
 }
 
@@ -289,18 +418,21 @@ void fz_gen(u32 t, struct fz_case *c)
                 mutable_slots[nmutable++] = (u16)s;
     fz_seed_trial(suite_fuzz_seed(), t);
     memset(c, 0, sizeof(*c));
-    if (fz_below(4) == 0) { /* 1-3 random bits of random fields */
+    if (t < fz.ntable) {
+        fz_aim_table(c, fz.table[t]);
+        fz_pass_partner(c, fz.table[t], fz.table[(t + 1) % fz.ntable]);
+    } else if (fz_below(4) == 0) { /* 1-3 random bits of random fields */
         for (u32 n = 1 + fz_below(3); n; n--) {
             u32 f = fz_enc(mutable_slots[fz_below(nmutable)]);
             u64 x = ecm_get(&fz.img, f);
-            fz_add(c, f, fz_class(f) & FZ_COUNT ? fz_below(5)
+            fz_add(c, f, fz_cls(f) & FZ_COUNT ? fz_below(5)
                                                  : (x ^ (1ull << fz_below(fz_bits(f)))) & fz_mask(f));
         }
     } else { /* 1-3 checks aimed at */
         c->naims = 1 + (fz_below(3) == 0) + (fz_below(6) == 0);
         for (u32 a = 0; a < c->naims; a++) {
             c->aims[a] = (u16)(3 + fz_below(ecm_nchecks - 3)); /* not the 27.1 checks */
-            fz_aim(c, c->aims[a]);
+            fz_aim(c, c->aims[a], FZ_STEPS);
         }
     }
     fz_unmutate_image(c);

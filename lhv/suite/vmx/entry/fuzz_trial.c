@@ -34,7 +34,7 @@ static bool fz_gate(const struct fz_case *c, const struct ecm_result *r)
         return false;
     u32 cls = 0;
     for (u32 i = 0; i < c->n; i++)
-        cls |= c->m[i].field & FZ_MEM ? 0 : fz_class(c->m[i].field);
+        cls |= c->m[i].field & FZ_MEM ? 0 : fz_cls(c->m[i].field);
     if (r->outcome.kind == ECM_VMFAIL && (cls & FZ_HOST) &&
         l0_bochs_deviates(BOCHS_2_7_AND_3_0)) {
         /* a VMfail that rests on a check Bochs skips: Bochs would load the
@@ -60,22 +60,21 @@ static bool fz_gate(const struct fz_case *c, const struct ecm_result *r)
     return !(ecm_get(&fz.img, VM_ENTRY_INTR_INFO_FIELD) >> 31) || !(cls & FZ_GUEST);
 }
 
-/* Writes the case into the VMCS and the image; false when a field cannot
- * be written (the trial is dropped) */
-static void fz_apply(const struct fz_case *c, u32 *fields, u32 *nf, bool *mem)
+/* Writes the case into the VMCS and the image, its fields into fz.fields */
+static void fz_apply(const struct fz_case *c)
 {
-    *nf = 0;
-    *mem = false;
+    fz.nf = 0;
+    fz.mem = false;
     for (u32 i = 0; i < c->n; i++) {
         u32 f = c->m[i].field;
         if (f & FZ_MEM) {
             *fz_word(f & 0xff) = (u32)c->m[i].value;
-            *mem = true;
+            fz.mem = true;
             continue;
         }
         vmw_safe(f, c->m[i].value);
         ecm_put(&fz.img, f, c->m[i].value);
-        fields[(*nf)++] = f;
+        fz.fields[fz.nf++] = f;
     }
 }
 
@@ -186,20 +185,18 @@ static u32 fz_state_check(u64 *loaded, u64 *saved)
 static struct fz_answer fz_try(u32 t, const struct fz_case *c)
 {
     struct fz_answer a = {false, {ECM_ENTRY, 0, 0}};
-    u32 fields[FZ_MAX_MUTS], nf;
-    bool mem;
     u64 t0 = rdtsc();
 
-    fz_apply(c, fields, &nf, &mem);
+    fz_apply(c);
     fz.p.launched = fz.p.vmresume = fz.v->launched;
     fz.blind = false;
-    ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, fields, nf, mem, &fz.r);
+    ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, fz.fields, fz.nf, fz.mem, &fz.r);
     u64 t1 = rdtsc();
     fz.ticks_model += t1 - t0;
     if (fz_gate(c, &fz.r)) {
         u32 cls = 0;
-        for (u32 i = 0; i < nf; i++)
-            cls |= fz_class(fields[i]);
+        for (u32 i = 0; i < fz.nf; i++)
+            cls |= fz_cls(fz.fields[i]);
         if ((cls & FZ_HOST) && !(fz_stages(&fz.r) & (1u << ECM_CTL))) {
             /* on the line before VMLAUNCH, so a host the L0 breaks is still
              * known: "fz T", at most once in FZ_WINDOW trials (each line
@@ -291,18 +288,42 @@ static void fz_minimise(u32 t, struct fz_case *c, const struct ecm_outcome *want
     printf("\n");
 }
 
+/* Coverage: a check is hit when the trial changed a field it reads (as
+ * read, not only the derived values ecm_predict_delta goes by: a check
+ * whose derived value stayed was not evaluated, and holds as on the base).
+ * The hits and failures are counted bit-sliced (fz.hits, fz.fails: plane
+ * b holds bit b of every check's count), a few ticks a trial instead of a
+ * few per check; fz_counts turns them into fz.pass and fz.fail. */
+static void fz_add_planes(u32 (*planes)[ECM_WORDS], u32 w, u32 carry)
+{
+    for (u32 b = 0; carry && b < FZ_PLANES; b++) {
+        u32 t = planes[b][w] & carry;
+        planes[b][w] ^= carry;
+        carry = t;
+    }
+}
+
 static void fz_count(const struct ecm_result *r)
 {
     for (u32 w = 0; w < ECM_WORDS; w++) {
-        u32 ev = r->evaluated[w];
-        while (ev) {
-            u32 b = __builtin_ctz(ev), i = w * 32 + b;
-            ev &= ev - 1;
-            if ((r->failed[w] >> b) & 1)
-                fz.fail[i]++;
-            else
-                fz.pass[i]++;
+        u32 hit = r->evaluated[w] | (fz.mem ? fz.deps.by_slot[ECM_SLOTS][w] : 0);
+        for (u32 j = 0; j < fz.nf; j++)
+            hit |= fz.deps.reads[ecm_slot(fz.fields[j])][w];
+        fz_add_planes(fz.hits, w, hit);
+        fz_add_planes(fz.fails, w, hit & r->failed[w]);
+    }
+}
+
+void fz_counts(void)
+{
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        u32 h = 0, f = 0;
+        for (u32 b = 0; b < FZ_PLANES; b++) {
+            h |= ((fz.hits[b][i / 32] >> (i % 32)) & 1) << b;
+            f |= ((fz.fails[b][i / 32] >> (i % 32)) & 1) << b;
         }
+        fz.pass[i] = h - f;
+        fz.fail[i] = f;
     }
 }
 
@@ -338,17 +359,22 @@ void fz_trial(u32 t, bool replay)
         fz_print(want_s, sizeof(want_s), &r.outcome);
         fz_print(got_s, sizeof(got_s), &a.got);
         const char *id = r.check == ECM_NONE ? "-" : ecm_checks[r.check].id;
-        fz_apply(&c, (u32[FZ_MAX_MUTS]){0}, &(u32){0}, &(bool){0});
+        fz_apply(&c);
         fz.r = r;
         known = l0_bochs_deviates(BOCHS_2_7_AND_3_0) && fz_bochs_known(id, &a.got, &fz.img);
         fz_unapply(&c, false);
         fz.explained += known;
         printf("DIFF: fuzz seed=%u trial=%u", suite_fuzz_seed(), t);
         fz_print_muts(&c);
-        printf(" model=%s (%s) l0=%s%s; replay: lhv.fuzz.replay=%u:%u\n", want_s, id, got_s,
-               known ? " [known Bochs deviation]" : "", suite_fuzz_seed(), t);
-        if (!known) /* a known deviation is triaged already */
+        /* a known deviation's line is short (the UART's time is the run's:
+         * seed and trial are its replay); it is triaged already */
+        printf(" model=%s (%s) l0=%s", want_s, id, got_s);
+        if (known)
+            printf(" [known]\n");
+        else {
+            printf("; replay: lhv.fuzz.replay=%u:%u\n", suite_fuzz_seed(), t);
             fz_minimise(t, &c, &r.outcome, &a.got);
+        }
     } else {
         fz.probes_ok += probe;
     }
