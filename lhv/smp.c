@@ -247,9 +247,78 @@ void on_all_cpus(void (*fn)(void *), void *arg)
 
 void smp_barrier_init(struct smp_barrier *b, u32 count)
 {
+    memset(b, 0, sizeof(*b));
     b->count = count;
-    b->arrived = 0;
-    b->generation = 0;
+}
+
+void smp_barrier_init_sleeping(struct smp_barrier *b, u32 count)
+{
+    smp_barrier_init(b, count);
+    b->sleeping = true;
+}
+
+/* The LAPIC timer, one-shot on VEC_SMP_WAKE, to end a halt after `ms` */
+static void arm_alarm(u64 ms)
+{
+    u64 count = udiv64(timer_lapic_hz() * ms, 1000, NULL) + 1;
+    lapic_timer_start(VEC_SMP_WAKE, count > 0xffffffffu ? 0xffffffffu : (u32)count, false);
+}
+
+/* Halts until the barrier's generation moves on or the timeout (limit TSC
+ * ticks from start; 0: none) has passed; returns whether it moved on. The
+ * flag in asleep[] is set before the generation is read again and the last
+ * CPU sets the generation before it reads the flags (both sequentially
+ * consistent), so either this CPU sees the new generation or it is woken;
+ * a wake-up that comes between the check and the hlt waits out STI's
+ * one-instruction shadow and ends the hlt. */
+static bool sleep_in_barrier(struct smp_barrier *b, u32 generation, u64 start, u64 limit)
+{
+    u32 me = this_cpu()->index;
+    unsigned long flags = irq_save();
+    bool released;
+
+    __atomic_store_n(&b->asleep[me], 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        released = __atomic_load_n(&b->generation, __ATOMIC_SEQ_CST) != generation;
+        u64 spent = rdtsc() - start;
+        if (released || (limit && spent >= limit))
+            break;
+        if (limit)
+            arm_alarm(udiv64(limit - spent, smp_tsc_per_ms(), NULL) + 1);
+        __asm__ volatile("sti; hlt; cli" : : : "memory");
+    }
+    if (limit)
+        lapic_timer_stop();
+    b->asleep[me] = 0;
+    irq_restore(flags);
+    return released;
+}
+
+static void wake_interrupt(struct trap_frame *f)
+{
+    (void)f;
+    lapic_eoi();
+}
+
+/* The last CPU to arrive wakes those asleep. When that is every other CPU
+ * online, one broadcast IPI does it: QEMU TCG then starts their threads at
+ * once, where one IPI each starts them one after the other, so that the
+ * CPUs of smp/spinlock ran their rounds in turn instead of racing. */
+static void wake_sleepers(struct smp_barrier *b)
+{
+    u32 me = this_cpu()->index, asleep = 0, others = 0;
+
+    for (u32 i = 0; i < ncpus; i++) {
+        others += i != me && cpus[i].online;
+        asleep += __atomic_load_n(&b->asleep[i], __ATOMIC_SEQ_CST);
+    }
+    if (asleep && asleep == others) {
+        lapic_send_ipi(0, ICR_ALL_EXCLUDING_SELF | VEC_SMP_WAKE);
+        return;
+    }
+    for (u32 i = 0; i < ncpus; i++)
+        if (b->asleep[i])
+            lapic_send_ipi(cpus[i].apic_id, VEC_SMP_WAKE);
 }
 
 bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms)
@@ -259,10 +328,15 @@ bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms)
 
     if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST) == b->count) {
         b->arrived = 0;
-        __atomic_store_n(&b->generation, generation + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&b->generation, generation + 1, __ATOMIC_SEQ_CST);
+        if (b->sleeping)
+            wake_sleepers(b);
         return true;
     }
     u64 start = rdtsc(), limit = timeout_ms ? timeout_ms * smp_tsc_per_ms() : 0;
+    /* the alarm needs the calibrated rate and a timer no one else runs */
+    if (b->sleeping && (!limit || (timer_lapic_hz() && !lapic_timer_current())))
+        return sleep_in_barrier(b, generation, start, limit);
     while (b->generation == generation) {
         if (timeout_ms && rdtsc() - start >= limit)
             return false;
@@ -428,6 +502,7 @@ u32 smp_start(const struct lhv_boot_params *p, const u32 *apic_ids, u32 n, u32 m
 
     console_set_cpu_id(console_cpu);
     trap_set_handler(VEC_SMP_CALL, call_interrupt);
+    trap_set_handler(VEC_SMP_WAKE, wake_interrupt);
     for (u32 k = 0; k < n; k++) {
         u32 id = apic_ids[k], j;
         for (j = 0; j < k && apic_ids[j] != id; j++)

@@ -8,6 +8,7 @@
 
 #ifndef __ASSEMBLER__
 #include "boot_params.h"
+#include "percpu.h"
 
 /* Starts the CPUs whose APIC IDs are in apic_ids[0..n) (the MADT's enabled
  * ones, in MADT order; the BSP's own ID may be among them and is skipped):
@@ -46,14 +47,24 @@ void on_all_cpus(void (*fn)(void *), void *arg);
 
 /* A barrier for `count` CPUs: each calls smp_barrier_wait, which returns
  * true once all have arrived, or false after timeout_ms (0: wait for ever).
- * A barrier that timed out is broken: initialise it again before reuse. */
+ * A barrier that timed out is broken: initialise it again before reuse.
+ * The CPUs that wait spin (PAUSE), interrupts as they were; in one made
+ * with smp_barrier_init_sleeping they halt instead, with interrupts on
+ * (taken there even when the caller had them off, as in a cross-call),
+ * until the last one to arrive wakes them (VEC_SMP_WAKE) or their LAPIC
+ * timer, one-shot, ends the timeout. A CPU whose LAPIC timer is busy or
+ * not calibrated spins. Spinning CPUs keep the emulator's threads of those
+ * still to arrive off the host's cores (QEMU TCG, more CPUs than cores). */
 struct smp_barrier {
     u32 count;
+    bool sleeping;
     volatile u32 arrived;
     volatile u32 generation;
+    volatile u8 asleep[LHV_MAX_CPUS]; /* by CPU index: halted in this barrier */
 };
 
 void smp_barrier_init(struct smp_barrier *b, u32 count);
+void smp_barrier_init_sleeping(struct smp_barrier *b, u32 count);
 bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms);
 
 /* TSC ticks per millisecond (measured against the PIT on first use). */
