@@ -309,18 +309,17 @@ static void wake_interrupt(struct trap_frame *f)
 }
 
 /* The last CPU to arrive wakes those asleep. When that is every other CPU
- * online, one broadcast IPI does it: QEMU TCG then starts their threads at
- * once, where one IPI each starts them one after the other, so that the
- * CPUs of smp/spinlock ran their rounds in turn instead of racing. */
+ * of the machine (all those in the MADT were started), one broadcast IPI
+ * does it: QEMU TCG then starts their threads at once, where one IPI each
+ * starts them one after the other, so that the CPUs of smp/spinlock ran
+ * their rounds in turn instead of racing. */
 static void wake_sleepers(struct smp_barrier *b)
 {
-    u32 me = this_cpu()->index, asleep = 0, others = 0;
+    u32 asleep = 0;
 
-    for (u32 i = 0; i < ncpus; i++) {
-        others += i != me && cpus[i].online;
+    for (u32 i = 0; i < ncpus; i++)
         asleep += __atomic_load_n(&b->asleep[i], __ATOMIC_SEQ_CST);
-    }
-    if (asleep && asleep == others) {
+    if (listed == ncpus && asleep == ncpus - 1) {
         lapic_send_ipi(0, ICR_ALL_EXCLUDING_SELF | VEC_SMP_WAKE);
         return;
     }
