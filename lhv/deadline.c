@@ -57,6 +57,8 @@ void deadline_init(u32 seconds, u32 bsp_apic_id)
                     : "nothing ends a hang: no RTC time or no I/O APIC input for IRQ 8");
 }
 
+u64 deadline_tsc_hz(void) { return tsc_hz; }
+
 void deadline_start(const char *name)
 {
     u32 now;

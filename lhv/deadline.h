@@ -10,6 +10,9 @@
  * timers are calibrated, interrupts on). */
 void deadline_init(u32 seconds, u32 bsp_apic_id);
 
+/* TSC ticks per second as deadline_init measured them (0 before). */
+u64 deadline_tsc_hz(void);
+
 /* The bootstrap processor starts or ends test `name`. */
 void deadline_start(const char *name);
 void deadline_stop(void);

@@ -43,6 +43,7 @@
 #define VEC_SYSCALL 0x80    /* DPL-3 gate for ring-3 code */
 #define VEC_LAPIC_TIMER 0xf0
 #define VEC_SMP_CALL 0xf1   /* cross-calls and wake-ups between CPUs (smp.c) */
+#define VEC_SMP_WAKE 0xf2   /* ends a halt in a sleeping barrier (smp.c): only an EOI */
 #define VEC_SPURIOUS 0xff
 
 /* Vectors for which the CPU pushes an error code (SDM 3A 6.13): #DF, #TS,

@@ -112,12 +112,13 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     timer_init();
     keyboard_init();
     __asm__ volatile("sti");
-    timer_calibrate_lapic(&platform.calibration, &platform.pit_rate_at_boot);
-    print_calibration(&platform.calibration);
-    deadline_init(opts->test_timeout, bsp->apic_id);
     /* lhv.inject=phantom-cpu: an APIC ID no CPU has, to show that a CPU
      * that never reports in is named and the others go on */
     if (opts->inject == LHV_INJECT_PHANTOM_CPU && ncpus < LHV_MAX_CPUS)
         cpu_ids[ncpus++] = PHANTOM_APIC_ID;
-    smp_start(p, cpu_ids, ncpus, opts->cpus);
+    smp_init(cpu_ids, ncpus, opts->cpus); /* INIT now: the calibration is the wait */
+    timer_calibrate_lapic(&platform.calibration, &platform.pit_rate_at_boot);
+    print_calibration(&platform.calibration);
+    deadline_init(opts->test_timeout, bsp->apic_id);
+    smp_start(p);
 }

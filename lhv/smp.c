@@ -1,9 +1,11 @@
 /* SMP bring-up and cross-calls.
  *
- * Start-up (SDM Vol. 3A, 9.4.4.1 and 11.6.1): the BSP copies the real-mode
- * trampoline (trampoline-SUBARCH.S) to a free page below 1 MiB, sends INIT
- * to every AP, waits 10 ms once, sends a STARTUP IPI to every AP, waits
- * 200 us and sends the second STARTUP to those that have not checked in.
+ * Start-up (SDM Vol. 3A, 9.4.4.1 and 11.6.1): the BSP sends INIT to every
+ * AP (smp_init, before the LAPIC timer calibration, so that its 300 ms are
+ * the 10 ms to wait); later (smp_start) it copies the real-mode trampoline
+ * (trampoline-SUBARCH.S) to a free page below 1 MiB, waits what is left of
+ * the 10 ms, sends a STARTUP IPI to every AP, waits 200 us and sends the
+ * second STARTUP to those that have not checked in.
  * Each AP climbs to the BSP's paging mode, draws a ticket that gives it a
  * stack, and runs ap_main: it finds its slot in cpus[] by its initial APIC
  * ID (once; afterwards this_cpu() is the CPU-local pointer), loads its own
@@ -17,6 +19,7 @@
  * to wake the caller, who sleeps in hlt meanwhile when its interrupts are on. */
 #include "console.h"
 #include "cpu.h"
+#include "deadline.h"
 #include "div64.h"
 #include "lapic.h"
 #include "mmap.h"
@@ -68,6 +71,9 @@ extern const char smp_trampoline[], smp_trampoline_end[];
 static u8 ap_stacks[LHV_MAX_CPUS - 1][SMP_AP_STACK_SIZE] __attribute__((aligned(16)));
 static volatile u32 ap_state[LHV_MAX_CPUS];
 static u32 ncpus = 1;                 /* CPUs tried, BSP included */
+static u32 listed = 1;                /* distinct APIC IDs in the MADT's list (and the BSP) */
+static u32 cpu_limit;                 /* lhv.cpus= (0: none) */
+static u32 init_ticks;                /* timer_pit_ticks() when INIT went out */
 static volatile u32 started_count = 1; /* BSP included */
 static volatile u32 online_count = 1;
 static volatile u32 turned_away;       /* late or unknown CPUs parked in ap_main */
@@ -93,6 +99,8 @@ static bool cas(volatile u32 *p, u32 from, u32 to)
 
 u64 smp_tsc_per_ms(void)
 {
+    if (!tsc_per_ms) /* deadline_init measured it over 20 ms */
+        tsc_per_ms = udiv64(deadline_tsc_hz(), 1000, NULL);
     if (!tsc_per_ms) {
         u64 t0 = rdtsc();
         udelay(2000);
@@ -247,9 +255,77 @@ void on_all_cpus(void (*fn)(void *), void *arg)
 
 void smp_barrier_init(struct smp_barrier *b, u32 count)
 {
+    memset(b, 0, sizeof(*b));
     b->count = count;
-    b->arrived = 0;
-    b->generation = 0;
+}
+
+void smp_barrier_init_sleeping(struct smp_barrier *b, u32 count)
+{
+    smp_barrier_init(b, count);
+    b->sleeping = true;
+}
+
+/* The LAPIC timer, one-shot on VEC_SMP_WAKE, to end a halt after `ms` */
+static void arm_alarm(u64 ms)
+{
+    u64 count = udiv64(timer_lapic_hz() * ms, 1000, NULL) + 1;
+    lapic_timer_start(VEC_SMP_WAKE, count > 0xffffffffu ? 0xffffffffu : (u32)count, false);
+}
+
+/* Halts until the barrier's generation moves on or the timeout (limit TSC
+ * ticks from start; 0: none) has passed; returns whether it moved on. The
+ * flag in asleep[] is set before the generation is read again and the last
+ * CPU sets the generation before it reads the flags (both sequentially
+ * consistent), so either this CPU sees the new generation or it is woken;
+ * a wake-up that comes between the check and the hlt waits out STI's
+ * one-instruction shadow and ends the hlt. */
+static bool sleep_in_barrier(struct smp_barrier *b, u32 generation, u64 start, u64 limit)
+{
+    u32 me = this_cpu()->index;
+    unsigned long flags = irq_save();
+    bool released;
+
+    __atomic_store_n(&b->asleep[me], 1, __ATOMIC_SEQ_CST);
+    for (;;) {
+        released = __atomic_load_n(&b->generation, __ATOMIC_SEQ_CST) != generation;
+        u64 spent = rdtsc() - start;
+        if (released || (limit && spent >= limit))
+            break;
+        if (limit)
+            arm_alarm(udiv64(limit - spent, smp_tsc_per_ms(), NULL) + 1);
+        __asm__ volatile("sti; hlt; cli" : : : "memory");
+    }
+    if (limit)
+        lapic_timer_stop();
+    b->asleep[me] = 0;
+    irq_restore(flags);
+    return released;
+}
+
+static void wake_interrupt(struct trap_frame *f)
+{
+    (void)f;
+    lapic_eoi();
+}
+
+/* The last CPU to arrive wakes those asleep. When that is every other CPU
+ * of the machine (all those in the MADT were started), one broadcast IPI
+ * does it: QEMU TCG then starts their threads at once, where one IPI each
+ * starts them one after the other, so that the CPUs of smp/spinlock ran
+ * their rounds in turn instead of racing. */
+static void wake_sleepers(struct smp_barrier *b)
+{
+    u32 asleep = 0;
+
+    for (u32 i = 0; i < ncpus; i++)
+        asleep += __atomic_load_n(&b->asleep[i], __ATOMIC_SEQ_CST);
+    if (listed == ncpus && asleep == ncpus - 1) {
+        lapic_send_ipi(0, ICR_ALL_EXCLUDING_SELF | VEC_SMP_WAKE);
+        return;
+    }
+    for (u32 i = 0; i < ncpus; i++)
+        if (b->asleep[i])
+            lapic_send_ipi(cpus[i].apic_id, VEC_SMP_WAKE);
 }
 
 bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms)
@@ -259,10 +335,15 @@ bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms)
 
     if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST) == b->count) {
         b->arrived = 0;
-        __atomic_store_n(&b->generation, generation + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&b->generation, generation + 1, __ATOMIC_SEQ_CST);
+        if (b->sleeping)
+            wake_sleepers(b);
         return true;
     }
     u64 start = rdtsc(), limit = timeout_ms ? timeout_ms * smp_tsc_per_ms() : 0;
+    /* the alarm needs the calibrated rate and a timer no one else runs */
+    if (b->sleeping && (!limit || (timer_lapic_hz() && !lapic_timer_current())))
+        return sleep_in_barrier(b, generation, start, limit);
     while (b->generation == generation) {
         if (timeout_ms && rdtsc() - start >= limit)
             return false;
@@ -378,8 +459,9 @@ static bool all_online(void *arg)
     return online_count == started_count;
 }
 
-/* Sends INIT, then STARTUP twice, to the APs cpus[1..ncpus); returns with
- * every AP checked in, given up, or (after a long time) still starting. */
+/* Sends STARTUP twice to the APs cpus[1..ncpus), which smp_init sent INIT;
+ * returns with every AP checked in, given up, or (after a long time) still
+ * starting. */
 static void start_aps(uintptr_t page)
 {
     u32 vector = (u32)(page >> 12);
@@ -389,17 +471,14 @@ static void start_aps(uintptr_t page)
         smp_ap_stack_top[i - 1] = (uintptr_t)ap_stacks[i - 1] + SMP_AP_STACK_SIZE;
         ap_state[i] = AP_WAITING;
     }
-
-    for (u32 i = 1; i < ncpus; i++)
-        lapic_send_ipi(cpus[i].apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
-    /* One wait for all of them; it also measures the TSC */
-    u32 pit_ticks = timer_pit_ticks();
-    u64 t0 = rdtsc();
-    udelay(INIT_DELAY_US);
-    tsc_per_ms = udiv64(rdtsc() - t0, INIT_DELAY_US / 1000, NULL);
+    /* The 10 ms after INIT: counted in PIT ticks of ~1 ms, more than 10
+     * whole ones; where the PIT has not ticked that often (or not at all),
+     * all of it again. */
+    if (timer_pit_ticks() - init_ticks <= INIT_DELAY_US / 1000 + 1)
+        udelay(INIT_DELAY_US);
     /* Sleep while waiting only when something wakes the BSP for sure: the
      * PIT tick (the APs' wake-ups do not come from one that never starts) */
-    bool sleep = irqs_enabled() && timer_pit_ticks() != pit_ticks;
+    bool sleep = irqs_enabled() && timer_pit_ticks() != init_ticks;
 
     for (u32 i = 1; i < ncpus; i++)
         lapic_send_ipi(cpus[i].apic_id, ICR_STARTUP | vector);
@@ -419,15 +498,17 @@ static void start_aps(uintptr_t page)
                        cpus[i].apic_id, ONLINE_TIMEOUT_MS);
 }
 
-u32 smp_start(const struct lhv_boot_params *p, const u32 *apic_ids, u32 n, u32 max_cpus)
+void smp_init(const u32 *apic_ids, u32 n, u32 max_cpus)
 {
     struct lhv_cpu *bsp = this_cpu();
     u32 limit = max_cpus && max_cpus < LHV_MAX_CPUS ? max_cpus : LHV_MAX_CPUS;
-    u32 listed = 0; /* distinct IDs in the list, the BSP's included */
     bool bsp_listed = false;
 
     console_set_cpu_id(console_cpu);
     trap_set_handler(VEC_SMP_CALL, call_interrupt);
+    trap_set_handler(VEC_SMP_WAKE, wake_interrupt);
+    cpu_limit = max_cpus;
+    listed = 0;
     for (u32 k = 0; k < n; k++) {
         u32 id = apic_ids[k], j;
         for (j = 0; j < k && apic_ids[j] != id; j++)
@@ -448,6 +529,13 @@ u32 smp_start(const struct lhv_boot_params *p, const u32 *apic_ids, u32 n, u32 m
     if (n && !bsp_listed)
         printf("smp: the BSP's APIC ID %u is not in the MADT's list\n", bsp->apic_id);
 
+    init_ticks = timer_pit_ticks();
+    for (u32 i = 1; i < ncpus; i++)
+        lapic_send_ipi(cpus[i].apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+u32 smp_start(const struct lhv_boot_params *p)
+{
     if (ncpus > 1) {
         uintptr_t page = trampoline_page(p);
         if (!page)
@@ -459,8 +547,8 @@ u32 smp_start(const struct lhv_boot_params *p, const u32 *apic_ids, u32 n, u32 m
 
     unsigned long token = console_lock();
     printf("smp: %u of %u CPUs online", online_count, ncpus);
-    if (listed > ncpus && limit == max_cpus)
-        printf(" (%u in the MADT, lhv.cpus=%u)", listed, max_cpus);
+    if (listed > ncpus && cpu_limit && cpu_limit <= LHV_MAX_CPUS)
+        printf(" (%u in the MADT, lhv.cpus=%u)", listed, cpu_limit);
     else if (listed > ncpus)
         printf(" (%u in the MADT, at most %u supported)", listed, LHV_MAX_CPUS);
     printf("\n");

@@ -8,17 +8,24 @@
 
 #ifndef __ASSEMBLER__
 #include "boot_params.h"
+#include "percpu.h"
 
-/* Starts the CPUs whose APIC IDs are in apic_ids[0..n) (the MADT's enabled
- * ones, in MADT order; the BSP's own ID may be among them and is skipped):
- * at most max_cpus CPUs in all, BSP included (0: no limit), and never more
- * than LHV_MAX_CPUS. The real-mode trampoline goes to a usable page below
- * 1 MiB of p's memory map. Each CPU that answers prints
- * "CPU(i): online, APIC ID N"; then this prints one line per CPU that did
- * not, and "smp: N of M CPUs online". Returns N. Call once, on the BSP,
- * after its descriptor tables and LAPIC are up; works with interrupts on
- * (the BSP sleeps in hlt while it waits) or off. */
-u32 smp_start(const struct lhv_boot_params *p, const u32 *apic_ids, u32 n, u32 max_cpus);
+/* Chooses the CPUs to start from apic_ids[0..n) (the MADT's enabled ones,
+ * in MADT order; the BSP's own ID may be among them and is skipped): at
+ * most max_cpus CPUs in all, BSP included (0: no limit), and never more
+ * than LHV_MAX_CPUS; and sends each an INIT IPI. Call once, on the BSP,
+ * after its descriptor tables and LAPIC are up, best with the PIT ticking:
+ * smp_start then needs to wait only what is left of the 10 ms after INIT
+ * (SDM 3A 9.4.4.1). */
+void smp_init(const u32 *apic_ids, u32 n, u32 max_cpus);
+
+/* Starts the CPUs smp_init chose (STARTUP IPIs); the real-mode trampoline
+ * goes to a usable page below 1 MiB of p's memory map. Each CPU that
+ * answers prints "CPU(i): online, APIC ID N"; then this prints one line per
+ * CPU that did not, and "smp: N of M CPUs online". Returns N. Call once,
+ * on the BSP, after smp_init; works with interrupts on (the BSP sleeps in
+ * hlt while it waits) or off. */
+u32 smp_start(const struct lhv_boot_params *p);
 
 /* CPUs online, BSP included (1 before smp_start). */
 u32 smp_online_count(void);
@@ -46,17 +53,28 @@ void on_all_cpus(void (*fn)(void *), void *arg);
 
 /* A barrier for `count` CPUs: each calls smp_barrier_wait, which returns
  * true once all have arrived, or false after timeout_ms (0: wait for ever).
- * A barrier that timed out is broken: initialise it again before reuse. */
+ * A barrier that timed out is broken: initialise it again before reuse.
+ * The CPUs that wait spin (PAUSE), interrupts as they were; in one made
+ * with smp_barrier_init_sleeping they halt instead, with interrupts on
+ * (taken there even when the caller had them off, as in a cross-call),
+ * until the last one to arrive wakes them (VEC_SMP_WAKE) or their LAPIC
+ * timer, one-shot, ends the timeout. A CPU whose LAPIC timer is busy or
+ * not calibrated spins. Spinning CPUs keep the emulator's threads of those
+ * still to arrive off the host's cores (QEMU TCG, more CPUs than cores). */
 struct smp_barrier {
     u32 count;
+    bool sleeping;
     volatile u32 arrived;
     volatile u32 generation;
+    volatile u8 asleep[LHV_MAX_CPUS]; /* by CPU index: halted in this barrier */
 };
 
 void smp_barrier_init(struct smp_barrier *b, u32 count);
+void smp_barrier_init_sleeping(struct smp_barrier *b, u32 count);
 bool smp_barrier_wait(struct smp_barrier *b, u32 timeout_ms);
 
-/* TSC ticks per millisecond (measured against the PIT on first use). */
+/* TSC ticks per millisecond (deadline_init's measurement; against the PIT on
+ * first use before it). */
 u64 smp_tsc_per_ms(void);
 
 #endif /* __ASSEMBLER__ */

@@ -26,7 +26,17 @@ static void format_ms(char *buf, size_t size, u64 milli_pm)
  * against the PM timer over the first half period (no interrupt counted, so
  * a host that delays interrupts cannot hide a wrong rate), it must be 10 ms
  * within 1 %. Then the interrupts over PERIODIC_MS: as many as that span of
- * PM timer time holds at the measured period, +/- 1. */
+ * PM timer time holds at the measured period, +/- 1.
+ * The half period is measured on all CPUs together: each starts its timer
+ * and reads the count (try_begin), the BSP waits half a nominal period
+ * after the last of them, and each reads the count again (try_end). In
+ * between the CPUs sit in hlt with interrupts on, so a reload shows as a
+ * timer interrupt taken (the CPU's tick count moved) or pending (its IRR
+ * bit), besides a count that went up. A CPU whose span the host stretched
+ * to 90 % of a period tries again in the next round. (Polling through the
+ * span with interrupts off, eight CPUs at once kept QEMU TCG's threads off
+ * its two host cores: most tries overran, the BSP lost ticks and the 200 ms
+ * run was repeated; one CPU after the other, the polls took 8 x 5 ms.) */
 #define PERIODIC_HZ 100
 #define PERIODIC_MS 200
 #define PERIOD_PM_MILLI ((u64)PMTIMER_HZ * 1000 / PERIODIC_HZ) /* 10 ms in 1/1000 PM clocks */
@@ -40,58 +50,75 @@ struct periodic_run {
     u32 elapsed_pm;      /* the measurement's span */
     u32 overran[PERIOD_TRIES]; /* PM clocks of the tries the host stretched */
     u32 pm_start, pm_end, ticks_before, ticks;
+    u32 tries, ticks_at_s0;
+    bool trying, s0_read;
+    struct stamp s0;
 };
 
 static struct periodic_run runs[LHV_MAX_CPUS];
 
-/* One try: the timer started afresh, the count read at once and again half
- * a nominal period later, polled in between to see a reload. False when the
- * host stretched the span to most of a period (no verdict from it). */
-static bool period_try(struct periodic_run *r, u32 try)
-{
-    struct stamp s0, s1;
-    u32 last, now;
-    bool reloaded = false;
-
-    lapic_timer_start(VEC_LAPIC_TIMER, r->initial, true);
-    if (!stamp_read(&s0, lapic_timer_current))
-        return false;
-    r->pm_start = s0.pm;
-    last = s0.count;
-    do {
-        now = pmtimer_read();
-        u32 count = lapic_timer_current();
-        reloaded |= count > last;
-        last = count;
-    } while (pmtimer_delta(s0.pm, now) < PERIOD_PM_MILLI / 2000);
-    if (!stamp_read(&s1, lapic_timer_current))
-        return false;
-    reloaded |= s1.count > last;
-    r->elapsed_pm = pmtimer_delta(s0.pm, s1.pm);
-    if (r->elapsed_pm >= PERIOD_PM_MILLI * 9 / 10000) {
-        r->overran[try] = r->elapsed_pm;
-        return false;
-    }
-    r->reloaded = reloaded;
-    if (!reloaded && s0.count > s1.count)
-        r->period = udiv64((u64)r->initial * r->elapsed_pm * 1000, s0.count - s1.count, NULL);
-    else
-        r->period = (u64)r->elapsed_pm * 1000; /* shorter than this */
-    return true;
-}
-
-static void start_periodic(void *arg)
+/* A CPU without a clean try yet starts its timer afresh and reads it. */
+static void try_begin(void *arg)
 {
     u32 i = this_cpu()->index;
     struct periodic_run *r = &runs[i];
     unsigned long flags = irq_save();
     (void)arg;
 
-    *r = (struct periodic_run){.initial = (u32)udiv64(timer_lapic_hz(), PERIODIC_HZ, NULL)};
-    for (u32 t = 0; t < PERIOD_TRIES && !period_try(r, t); t++)
-        ;
-    r->ticks_before = timer_lapic_ticks(i);
+    if (!r->period && r->tries < PERIOD_TRIES) {
+        r->trying = true;
+        lapic_timer_start(VEC_LAPIC_TIMER, r->initial, true);
+        r->ticks_at_s0 = timer_lapic_ticks(i);
+        r->s0_read = stamp_read(&r->s0, lapic_timer_current);
+    }
     irq_restore(flags);
+}
+
+static bool timer_interrupt_pending(void)
+{
+    u32 irr = lapic_read(LAPIC_REG_IRR + 0x10 * (VEC_LAPIC_TIMER / 32));
+    return irr & (1u << (VEC_LAPIC_TIMER % 32));
+}
+
+/* ... and reads it again: the period, unless the host stretched the span to
+ * most of a period (no verdict from it). */
+static void try_end(void *arg)
+{
+    u32 i = this_cpu()->index;
+    struct periodic_run *r = &runs[i];
+    unsigned long flags = irq_save();
+    struct stamp s1;
+    (void)arg;
+
+    if (!r->trying)
+        goto out;
+    r->trying = false;
+    u32 t = r->tries++;
+    if (!r->s0_read || !stamp_read(&s1, lapic_timer_current))
+        goto out;
+    r->elapsed_pm = pmtimer_delta(r->s0.pm, s1.pm);
+    if (r->elapsed_pm >= PERIOD_PM_MILLI * 9 / 10000) {
+        r->overran[t] = r->elapsed_pm;
+        goto out;
+    }
+    r->pm_start = r->s0.pm;
+    r->reloaded = timer_lapic_ticks(i) != r->ticks_at_s0 || timer_interrupt_pending() ||
+                  s1.count > r->s0.count;
+    if (!r->reloaded && r->s0.count > s1.count)
+        r->period = udiv64((u64)r->initial * r->elapsed_pm * 1000, r->s0.count - s1.count, NULL);
+    else
+        r->period = (u64)r->elapsed_pm * 1000; /* shorter than this */
+    r->ticks_before = timer_lapic_ticks(i);
+out:
+    irq_restore(flags);
+}
+
+static bool all_tried(void)
+{
+    for (u32 i = 0; i < LHV_MAX_CPUS; i++)
+        if (cpus[i].online && !runs[i].period && runs[i].tries < PERIOD_TRIES)
+            return false;
+    return true;
 }
 
 static void stop_periodic(void *arg)
@@ -175,8 +202,15 @@ static void test_lapic_periodic(const char *name)
         return verdict_skip(name, "the LAPIC timer was not calibrated");
     if (!pmtimer_present())
         return verdict_skip(name, "no ACPI PM timer (FADT PM_TMR_BLK) to measure the period with");
+    u32 initial = (u32)udiv64(timer_lapic_hz(), PERIODIC_HZ, NULL);
     for (int i = 0; i < ATTEMPTS; i++) {
-        on_all_cpus(start_periodic, NULL);
+        for (u32 c = 0; c < LHV_MAX_CPUS; c++)
+            runs[c] = (struct periodic_run){.initial = initial};
+        while (!all_tried()) {
+            on_all_cpus(try_begin, NULL);
+            timer_wait_pm(PERIOD_PM_MILLI / 2000);
+            on_all_cpus(try_end, NULL);
+        }
         timer_wait_ms(PERIODIC_MS);
         on_all_cpus(stop_periodic, NULL);
         if (all_runs_right())
