@@ -14,8 +14,8 @@
  *    through LHV's IDT in guest mode (SDM 3C 26.2): on amd64 its handler,
  *    or a timer tick that exits the guest meanwhile, reports the hang "in
  *    a guest" (the ip may then be the NMI's entry); on i386 its task gate
- *    makes a task-switch exit
- *    (SDM 3C 26.4.2), which the guest's test reports as unexpected. Bochs
+ *    makes a task-switch exit (SDM 3C 26.4.2), whose handler
+ *    (lhv/vmx/guest.c, unexpected_exit) asks here before it reports it. Bochs
  *    2.7 needs it for any guest entered with IF=0: it keeps external
  *    interrupts masked there until the guest writes IF (lhv/vmx/inject.c).
  * The alarm fires only when a test overran (and whenever another user of
@@ -27,6 +27,7 @@
 #include "end.h"
 #include "ioapic.h"
 #include "rtc.h"
+#include "spinlock.h"
 #include "timer.h"
 #include "trap.h"
 #include "x86.h"
@@ -46,9 +47,16 @@ static struct {
 void deadline_init(u32 seconds, u32 bsp_apic_id)
 {
     u32 now = 0;
+    /* With interrupts off the wait polls: Bochs' TSC runs about 3 times as
+     * fast against the PIT while the CPU halts (30.0 against 10.1 MHz on
+     * corei7_skylake_x, ips=10M), and a hang is code that runs. Measured
+     * halting, a 1 s limit was 3 s of a spinning guest, and the RTC's NMI
+     * (2-3 s) came first: hang-i386-guest-bochs failed 1 run in 3. */
+    unsigned long flags = irq_save();
     u64 t0 = rdtsc();
     timer_wait_ms(TSC_CALIBRATION_MS);
     tsc_hz = udiv64((rdtsc() - t0) * 1000, TSC_CALIBRATION_MS, NULL);
+    irq_restore(flags);
     limit_s = seconds;
     limit_tsc = tsc_hz * seconds;
     backstop = rtc_time_of_day(&now) && ioapic_nmi_route(RTC_IRQ, bsp_apic_id);

@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "console.h"
 #include "cpu.h"
+#include "deadline.h"
 #include "desc.h"
 #include "end.h"
 #include "hypapp.h"
@@ -429,6 +430,14 @@ static enum exit_action handle_external_interrupt(void)
 
 static EXIT_PATH_COLD enum exit_action unexpected_exit(struct vcpu *v)
 {
+    /* i386: an NMI in a guest without NMI exiting goes through LHV's IDT,
+     * whose NMI entry is a task gate: a task-switch exit (SDM 3C 26.4.2;
+     * 28.2.1: qualification bits 31:30 = 3, the gate's TSS selector). It
+     * may be the deadline's backstop: a hang in the guest ends as one
+     * (deadline.c), not as this unexpected exit. */
+    if (v->exit_reason == EXIT_REASON_TASK_SWITCH && (v->exit_qual >> 30) == 3 &&
+        (u16)v->exit_qual == SEL_NMI_TSS)
+        deadline_nmi(0);
     v->result.intr_info = (u32)vmr(VM_EXIT_INTR_INFO);
     run_end(v, RUN_UNEXPECTED_EXIT, "unexpected exit %u (%s), qualification 0x%llx, guest rip "
             "0x%llx, instruction length %llu, interruption info 0x%x", v->exit_reason,
