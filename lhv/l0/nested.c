@@ -25,7 +25,7 @@
  * L0's host state and its EPT (L1 has no EPT); every exit of L2 is
  * reflected to L1 (VMCS12's exit information and guest state written,
  * its host state loaded into L1, 27.2-27.5). */
-#include "l0/l0.h"
+#include "l0/nested.h"
 
 #ifdef __x86_64__
 #include "alloc.h"
@@ -44,10 +44,10 @@
 
 /* The controls the L0 offers (allowed 1-settings; the CPU must allow them
  * too), beyond the default1 bits (A.2-A.5) */
-#define PIN_OFFER (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING)
-#define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING)
-#define EXIT_OFFER (EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
-#define ENTRY_OFFER (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER)
+#define PIN_OFFER (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING | L0_PIN_MORE)
+#define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING | L0_PROC_MORE)
+#define EXIT_OFFER (EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER | L0_EXIT_MORE)
+#define ENTRY_OFFER (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER | L0_ENTRY_MORE)
 #define PIN_DEFAULT1 0x16u
 #define PROC_DEFAULT1 0x0401e172u
 #define PROC_TRUE_DEFAULT1 0x04006172u /* CR3-load/store exiting may be 0 */
@@ -119,10 +119,9 @@ static bool vmx_msr(u32 msr, u64 *value)
         lo = msr == MSR_IA32_VMX_ENTRY_CTLS ? ENTRY_DEFAULT1 : ENTRY_TRUE_DEFAULT1;
         hi = allowed(ENTRY_DEFAULT1, ENTRY_OFFER, c->entry.allowed1);
         break;
-    case MSR_IA32_VMX_MISC: /* IA32_EFER.LMA saved on exit (bit 5); no
-                             * activity states, CR3 targets or VMWRITE
-                             * to exit information (bit 29) */
-        *value = 1u << 5;
+    case MSR_IA32_VMX_MISC: /* nested_controls.c; no VMWRITE to exit
+                             * information (bit 29) */
+        *value = l0_nested_misc();
         return true;
     case MSR_IA32_VMX_CR0_FIXED0:
         *value = c->cr0_fixed0;
@@ -518,12 +517,6 @@ static bool ecm_read_gpa(const void *ctx, u64 pa, void *buf, u32 len)
     return phys_copy(pa, buf, len, false);
 }
 
-static bool ecm_wrmsr_any(const void *ctx, u32 msr, u64 value)
-{
-    (void)ctx, (void)msr, (void)value;
-    return true;
-}
-
 /* The entry model's verdict on VMCS12 with the L0's capability MSRs */
 static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool launched)
 {
@@ -557,7 +550,8 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.efer_valid = 0xd01; /* SCE LME LMA NXE */
     p.debugctl_valid = 0x3;
     p.read = ecm_read_gpa;
-    p.wrmsr_ok = ecm_wrmsr_any;
+    p.wrmsr_ok = l0_nested_wrmsr_ok;
+    p.ctx = img;
     ecm_predict(c->ecm, &k, &p, &r);
     return r.outcome;
 }
@@ -628,10 +622,6 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     u32 proc = (u32)field_get(img, ecm_slot(CPU_BASED_VM_EXEC_CONTROL));
     u32 entry = (u32)field_get(img, ecm_slot(VM_ENTRY_CONTROLS));
 
-    if (field_get(img, ecm_slot(VM_EXIT_MSR_STORE_COUNT)) ||
-        field_get(img, ecm_slot(VM_EXIT_MSR_LOAD_COUNT)) ||
-        field_get(img, ecm_slot(VM_ENTRY_MSR_LOAD_COUNT)))
-        return "MSR load/store areas";
     if ((proc & CPU_USE_MSR_BITMAPS) && !l0_guest_ram(bitmap, PAGE_SIZE))
         return "an MSR bitmap outside the guest's RAM";
     for (u32 sl = 0; sl < ECM_SLOTS; sl++)
@@ -663,6 +653,9 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     if (entry01 & ENTRY_LOAD_IA32_PAT)
         vmw(GUEST_IA32_PAT, pat01);
     vmw(VMCS_LINK_POINTER, ~0ull);
+    const char *why = l0_nested_vmcs02(v, img);
+    if (why)
+        return why;
     /* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS
      * (27.3.2.4); without it, as L1 has it, from CR3: load them */
     u64 cr0 = field_get(img, ecm_slot(GUEST_CR0)), cr4 = field_get(img, ecm_slot(GUEST_CR4));
@@ -683,13 +676,13 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     u32 exit12 = (u32)field_get(img, ecm_slot(VM_EXIT_CONTROLS));
     u64 efer12 = field_get(img, ecm_slot(GUEST_IA32_EFER));
 
-    if ((reason & 0xffff) == EXIT_REASON_EPT_VIOLATION ||
-        (reason & 0xffff) == EXIT_REASON_EPT_MISCONFIG) {
+    if (!l0_nested_l1_wants(v, img, reason)) {
         char state[220];
         l0_guest_state_line(state, sizeof(state));
-        fatal("nested VMX: L2 on CPU %u touched guest-physical 0x%llx, which is not L1's "
-              "memory (exit %u, qualification 0x%llx); %s", v->cpu,
-              vmr(GUEST_PHYSICAL_ADDRESS), reason & 0xffff, vmr(EXIT_QUALIFICATION), state);
+        fatal("nested VMX: L2 on CPU %u: exit %u (qualification 0x%llx, guest-physical "
+              "0x%llx), which L1's controls do not ask for and the L0 does not handle (EPT: "
+              "not L1's memory); %s", v->cpu, reason & 0xffff, vmr(EXIT_QUALIFICATION),
+              vmr(GUEST_PHYSICAL_ADDRESS), state);
     }
     l0_nested_counts[v->cpu].l2_exits++;
     for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
@@ -702,12 +695,14 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     }
     if (!(exit12 & EXIT_SAVE_IA32_EFER))
         field_set(img, ecm_slot(GUEST_IA32_EFER), efer12);
+    l0_nested_exit_to12(v, img);
     field_set(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD),
               field_get(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD)) & ~(u64)INTR_INFO_VALID);
     c->l2 = false;
     if (vmx_vmptrld((uintptr_t)v->vmcs) != VMX_OK)
         fatal("nested VMX: CPU %u: VMPTRLD of VMCS01 failed", v->cpu);
     load_l1_host(img);
+    l0_nested_exit_to01(v, img, true);
     v->switched = true;
     return EXIT_STOP;
 }
@@ -729,10 +724,20 @@ static void do_vmentry(struct l0_vcpu *v, struct nested_cpu *c, bool resume)
     struct ecm_outcome o = model(c, img, resume, *launched);
     if (o.kind == ECM_VMFAIL)
         return vmfail(v, o.code);
-    if (o.kind == ECM_EXIT_FAIL) { /* 27.8: an exit with bit 31 set, host state loaded */
+    bool msr_fail = o.kind == ECM_EXIT_FAIL && o.code == EXIT_REASON_MSR_LOADING;
+    if (o.kind == ECM_ENTRY || msr_fail) { /* 27.4: the entries before a failing one load */
+        l0_nested_pre_entry(v, img);
+        u32 n = msr_fail ? (u32)o.qual - 1 : (u32)field_get(img, ecm_slot(VM_ENTRY_MSR_LOAD_COUNT));
+        u32 bad = l0_nested_entry_msrs(v, img, n);
+        if (bad)
+            o = (struct ecm_outcome){ECM_EXIT_FAIL, EXIT_REASON_MSR_LOADING, bad};
+    }
+    if (o.kind == ECM_EXIT_FAIL) { /* 27.8: an exit with bit 31 set, host state and the
+                                    * VM-exit MSR-load area loaded */
         field_set(img, ecm_slot(VM_EXIT_REASON), o.code | EXIT_REASON_ENTRY_FAILURE);
         field_set(img, ecm_slot(EXIT_QUALIFICATION), o.qual);
         load_l1_host(img);
+        l0_nested_exit_to01(v, img, false);
         return;
     }
     const char *why = o.kind == ECM_UNDEFINED ? "a VMCS12 whose entry the SDM leaves undefined"
@@ -844,4 +849,9 @@ bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value)
         inject(v, VEC_GP);
     return bad;
 }
+/* For nested_*.c (nested.h) */
+u64 l0_v12(u8 *img, u32 enc) { return field_get(img, ecm_slot(enc)); }
+void l0_v12_set(u8 *img, u32 enc, u64 value) { field_set(img, ecm_slot(enc), value); }
+bool l0_phys_copy(u64 gpa, void *buf, u32 n, bool write) { return phys_copy(gpa, buf, n, write); }
+bool l0_nested_vmx_msr(u32 msr, u64 *value) { return vmx_msr(msr, value); }
 #endif
