@@ -73,6 +73,9 @@ struct nested_cpu {
     bool l2;               /* L2 runs: VMCS02 is current */
     void *vmcs02;
     struct ecm_vmcs *ecm;  /* VMCS12 as the entry model reads it */
+    u64 v02_gpa;           /* the VMCS12 VMCS02 holds (launched), NO_VMCS12: none */
+    u64 dirty[ECM_SLOTS / 64]; /* its fields L1 wrote since (VMWRITE) */
+    bool dirty_any;
 };
 
 bool l0_nested;
@@ -80,6 +83,9 @@ struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 static struct nested_cpu ncpu[LHV_MAX_CPUS];
 static u64 fields[ECM_SLOTS / 64]; /* supported field slots (ecm_slot) */
 static u32 max_index;
+/* The supported slots by type (control, exit information, guest, host) */
+static u16 type_slots[4][128];
+static u32 type_count[4];
 
 static u32 allowed(u32 default1, u32 offer, u32 cpu_allowed1)
 {
@@ -150,14 +156,15 @@ void l0_nested_setup(void)
     u64 x;
     for (u32 s = 0; s < ECM_SLOTS; s++) {
         u32 enc = (s >> 7) << 13 | ((s >> 5) & 3) << 10 | (s & 31) << 1;
-        if (vmr_safe(enc, &x) == VMX_OK) {
+        if (vmr_safe(enc, &x) == VMX_OK && type_count[(s >> 5) & 3] < 128) {
             fields[s / 64] |= 1ull << (s % 64);
+            type_slots[(s >> 5) & 3][type_count[(s >> 5) & 3]++] = (u16)s;
             if ((s & 31) > max_index)
                 max_index = s & 31;
         }
     }
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
-        ncpu[i].current = NO_VMCS12;
+        ncpu[i].current = ncpu[i].v02_gpa = NO_VMCS12;
 }
 
 void l0_nested_msr_bitmap(u8 *bitmap)
@@ -449,6 +456,8 @@ static void do_vmclear(struct l0_vcpu *v, struct nested_cpu *c, u64 pa)
     }
     if (pa == c->current)
         c->current = NO_VMCS12;
+    if (pa == c->v02_gpa)
+        c->v02_gpa = NO_VMCS12;
     succeed();
 }
 
@@ -461,6 +470,8 @@ static void do_vmptrld(struct l0_vcpu *v, struct nested_cpu *c, u64 pa)
     if (phys_read32(pa) != L0_VMCS_REVISION) /* bit 31 too: no VMCS shadowing */
         return vmfail(v, 11);
     load(c, pa);
+    if (pa != c->v02_gpa) /* VMCS02 holds another VMCS12 */
+        c->v02_gpa = NO_VMCS12;
     c->current = pa;
     succeed();
 }
@@ -492,6 +503,8 @@ static void do_vmread_vmwrite(struct l0_vcpu *v, struct nested_cpu *c, bool writ
         if (high)
             value = (field_get(img, slot) & 0xffffffffull) | (value << 32);
         field_set(img, slot, value);
+        c->dirty[slot / 64] |= 1ull << (slot % 64);
+        c->dirty_any = true;
     } else {
         value = field_get(img, slot);
         if (high)
@@ -612,7 +625,7 @@ static void load_l1_host(u8 *img)
 
 /* VMCS02: VMCS12's controls and guest state, the L0's host state, EPT
  * (the L0's: L1 has no EPT, so L2's guest-physical space is L1's) */
-static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
+static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img, bool fast)
 {
     u64 host[128]; /* the L0's host-state fields, by width and index */
     u64 entry01 = vmr(VM_ENTRY_CONTROLS), exit01 = vmr(VM_EXIT_CONTROLS);
@@ -624,20 +637,38 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
 
     if ((proc & CPU_USE_MSR_BITMAPS) && !l0_guest_ram(bitmap, PAGE_SIZE))
         return "an MSR bitmap outside the guest's RAM";
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++)
-        if (((sl >> 5) & 3) == 3 && has(sl))
-            host[(sl >> 7) * 32 + (sl & 31)] = vmr(slot_encoding(sl));
-    if (!c->vmcs02)
-        c->vmcs02 = vmx_alloc_region();
-    if (vmx_vmclear((uintptr_t)c->vmcs02) != VMX_OK ||
-        vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
-        fatal("nested VMX: CPU %u: VMCLEAR/VMPTRLD of VMCS02 failed", v->cpu);
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++) {
-        u32 type = (sl >> 5) & 3;
-        if (!has(sl) || type == 1)
-            continue;
-        vmw(slot_encoding(sl), type == 3 ? host[(sl >> 7) * 32 + (sl & 31)] : field_get(img, sl));
+    if (fast) { /* VMRESUME of the VMCS12 VMCS02 holds: the fields L1 wrote, and those
+                 * an exit leaves in VMCS02 but not in VMCS12 */
+        static const u32 unsaved[] = {GUEST_DR7, GUEST_IA32_DEBUGCTL, GUEST_IA32_EFER,
+                                      GUEST_IA32_PAT, VMX_PREEMPTION_TIMER_VALUE};
+        if (vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
+            fatal("nested VMX: CPU %u: VMPTRLD of VMCS02 failed", v->cpu);
+        for (u32 t = 0; t < 3; t += 2)
+            for (u32 i = 0; i < type_count[t]; i++) {
+                u32 sl = type_slots[t][i];
+                if (c->dirty[sl / 64] & (1ull << (sl % 64)))
+                    vmw(slot_encoding(sl), field_get(img, sl));
+            }
+        for (u32 i = 0; i < sizeof(unsaved) / sizeof(unsaved[0]); i++)
+            if (has(ecm_slot(unsaved[i])))
+                vmw(unsaved[i], field_get(img, ecm_slot(unsaved[i])));
+    } else {
+        for (u32 i = 0; i < type_count[3]; i++)
+            host[i] = vmr(slot_encoding(type_slots[3][i]));
+        if (!c->vmcs02)
+            c->vmcs02 = vmx_alloc_region();
+        if (vmx_vmclear((uintptr_t)c->vmcs02) != VMX_OK ||
+            vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
+            fatal("nested VMX: CPU %u: VMCLEAR/VMPTRLD of VMCS02 failed", v->cpu);
+        for (u32 t = 0; t < 4; t++)
+            for (u32 i = 0; i < type_count[t]; i++)
+                if (t != 1)
+                    vmw(slot_encoding(type_slots[t][i]),
+                        t == 3 ? host[i] : field_get(img, type_slots[t][i]));
     }
+    memset(c->dirty, 0, sizeof(c->dirty));
+    c->dirty_any = false;
+    c->v02_gpa = c->current;
     vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
     vmw(SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_EPT);
     vmw(EPT_POINTER, l0_mem.ept.eptp);
@@ -663,7 +694,7 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
         l0_load_pdptes();
     c->l2 = true;
     v->switched = true;
-    v->launch_next = true;
+    v->launch_next = !fast;
     return NULL;
 }
 
@@ -685,9 +716,11 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
               vmr(GUEST_PHYSICAL_ADDRESS), state);
     }
     l0_nested_counts[v->cpu].l2_exits++;
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
-        u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
-        if (!has(sl) || (type != 1 && type != 2) || enc == VM_INSTRUCTION_ERROR ||
+    for (u32 i = 0; i < type_count[1] + type_count[2]; i++) { /* exit information and guest
+                                                                * state (27.2, 27.3) */
+        u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
+        u32 enc = slot_encoding(sl);
+        if (enc == VM_INSTRUCTION_ERROR ||
             enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT ||
             (enc >= GUEST_PDPTE0 && enc <= GUEST_PDPTE0 + 6)) /* saved with EPT only */
             continue;
@@ -721,7 +754,14 @@ static void do_vmentry(struct l0_vcpu *v, struct nested_cpu *c, bool resume)
         return vmfail(v, VMX_ERROR_VMLAUNCH_NON_CLEAR);
     if (resume && !*launched)
         return vmfail(v, VMX_ERROR_VMRESUME_NON_LAUNCHED);
-    struct ecm_outcome o = model(c, img, resume, *launched);
+    /* VMRESUME of the VMCS12 that VMCS02 holds, no field written since its
+     * last entry: the state an exit saved, which VM entry accepts, so the
+     * model's verdict stands (memory it reads -- the MSR-load area, PAE
+     * PDPTEs -- is read again below and by the CPU's entry of VMCS02) */
+    bool fast = resume && c->v02_gpa == c->current;
+    struct ecm_outcome o = {ECM_ENTRY, 0, 0};
+    if (!fast || c->dirty_any)
+        o = model(c, img, resume, *launched);
     if (o.kind == ECM_VMFAIL)
         return vmfail(v, o.code);
     bool msr_fail = o.kind == ECM_EXIT_FAIL && o.code == EXIT_REASON_MSR_LOADING;
@@ -741,7 +781,7 @@ static void do_vmentry(struct l0_vcpu *v, struct nested_cpu *c, bool resume)
         return;
     }
     const char *why = o.kind == ECM_UNDEFINED ? "a VMCS12 whose entry the SDM leaves undefined"
-                                              : enter_l2(v, c, img);
+                                              : enter_l2(v, c, img, fast);
     if (why)
         fatal("nested VMX: CPU %u: %s of the VMCS at 0x%llx: %s, which this L0 does not "
               "emulate yet (issue #20)", v->cpu, resume ? "VMRESUME" : "VMLAUNCH", c->current,
@@ -808,7 +848,7 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
             if (c->cache[i].image && c->cache[i].gpa != NO_VMCS12)
                 write_back(&c->cache[i]);
         c->vmxon = false;
-        c->current = NO_VMCS12;
+        c->current = c->v02_gpa = NO_VMCS12;
         c->vmxon_ptr = NO_VMCS12;
         succeed();
         break;
