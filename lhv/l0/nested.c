@@ -25,7 +25,7 @@
  * L0's host state and its EPT (or EPT02, nested_ept.c); every exit of L2 is
  * reflected to L1 (VMCS12's exit information and guest state written,
  * its host state loaded into L1, 27.2-27.5). */
-#include "l0/l0.h"
+#include "l0/nested.h"
 
 #ifdef __x86_64__
 #include "alloc.h"
@@ -44,11 +44,11 @@
 
 /* The controls the L0 offers (allowed 1-settings; the CPU must allow them
  * too), beyond the default1 bits (A.2-A.5) */
-#define PIN_OFFER (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING)
+#define PIN_OFFER (PIN_EXTERNAL_INTERRUPT_EXITING | PIN_NMI_EXITING | L0_PIN_MORE)
 #define PROC_OFFER (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_UNCONDITIONAL_IO_EXITING | \
-                    CPU_ACTIVATE_SECONDARY_CONTROLS)
-#define EXIT_OFFER (EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
-#define ENTRY_OFFER (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER)
+                    CPU_ACTIVATE_SECONDARY_CONTROLS | L0_PROC_MORE)
+#define EXIT_OFFER (EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER | L0_EXIT_MORE)
+#define ENTRY_OFFER (ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_IA32_EFER | L0_ENTRY_MORE)
 #define PIN_DEFAULT1 0x16u
 #define PROC_DEFAULT1 0x0401e172u
 #define PROC_TRUE_DEFAULT1 0x04006172u /* CR3-load/store exiting may be 0 */
@@ -74,6 +74,9 @@ struct nested_cpu {
     bool l2;               /* L2 runs: VMCS02 is current */
     void *vmcs02;
     struct ecm_vmcs *ecm;  /* VMCS12 as the entry model reads it */
+    u64 v02_gpa;           /* the VMCS12 VMCS02 holds (launched), NO_VMCS12: none */
+    u64 dirty[ECM_SLOTS / 64]; /* its fields L1 wrote since (VMWRITE) */
+    bool dirty_any;
 };
 
 bool l0_nested;
@@ -81,6 +84,9 @@ struct l0_nested_counts l0_nested_counts[LHV_MAX_CPUS];
 static struct nested_cpu ncpu[LHV_MAX_CPUS];
 static u64 fields[ECM_SLOTS / 64]; /* supported field slots (ecm_slot) */
 static u32 max_index;
+/* The supported slots by type (control, exit information, guest, host) */
+static u16 type_slots[4][128];
+static u32 type_count[4];
 
 static u32 allowed(u32 default1, u32 offer, u32 cpu_allowed1)
 {
@@ -120,10 +126,9 @@ static bool vmx_msr(u32 msr, u64 *value)
         lo = msr == MSR_IA32_VMX_ENTRY_CTLS ? ENTRY_DEFAULT1 : ENTRY_TRUE_DEFAULT1;
         hi = allowed(ENTRY_DEFAULT1, ENTRY_OFFER, c->entry.allowed1);
         break;
-    case MSR_IA32_VMX_MISC: /* IA32_EFER.LMA saved on exit (bit 5); no
-                             * activity states, CR3 targets or VMWRITE
-                             * to exit information (bit 29) */
-        *value = 1u << 5;
+    case MSR_IA32_VMX_MISC: /* nested_controls.c; no VMWRITE to exit
+                             * information (bit 29) */
+        *value = l0_nested_misc();
         return true;
     case MSR_IA32_VMX_CR0_FIXED0:
         *value = c->cr0_fixed0;
@@ -154,14 +159,15 @@ void l0_nested_setup(void)
     u64 x;
     for (u32 s = 0; s < ECM_SLOTS; s++) {
         u32 enc = (s >> 7) << 13 | ((s >> 5) & 3) << 10 | (s & 31) << 1;
-        if (vmr_safe(enc, &x) == VMX_OK) {
+        if (vmr_safe(enc, &x) == VMX_OK && type_count[(s >> 5) & 3] < 128) {
             fields[s / 64] |= 1ull << (s % 64);
+            type_slots[(s >> 5) & 3][type_count[(s >> 5) & 3]++] = (u16)s;
             if ((s & 31) > max_index)
                 max_index = s & 31;
         }
     }
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
-        ncpu[i].current = NO_VMCS12;
+        ncpu[i].current = ncpu[i].v02_gpa = NO_VMCS12;
 }
 
 void l0_nested_msr_bitmap(u8 *bitmap)
@@ -453,6 +459,8 @@ static void do_vmclear(struct l0_vcpu *v, struct nested_cpu *c, u64 pa)
     }
     if (pa == c->current)
         c->current = NO_VMCS12;
+    if (pa == c->v02_gpa)
+        c->v02_gpa = NO_VMCS12;
     succeed();
 }
 
@@ -465,6 +473,8 @@ static void do_vmptrld(struct l0_vcpu *v, struct nested_cpu *c, u64 pa)
     if (phys_read32(pa) != L0_VMCS_REVISION) /* bit 31 too: no VMCS shadowing */
         return vmfail(v, 11);
     load(c, pa);
+    if (pa != c->v02_gpa) /* VMCS02 holds another VMCS12 */
+        c->v02_gpa = NO_VMCS12;
     c->current = pa;
     succeed();
 }
@@ -496,6 +506,8 @@ static void do_vmread_vmwrite(struct l0_vcpu *v, struct nested_cpu *c, bool writ
         if (high)
             value = (field_get(img, slot) & 0xffffffffull) | (value << 32);
         field_set(img, slot, value);
+        c->dirty[slot / 64] |= 1ull << (slot % 64);
+        c->dirty_any = true;
     } else {
         value = field_get(img, slot);
         if (high)
@@ -519,12 +531,6 @@ static bool ecm_read_gpa(const void *ctx, u64 pa, void *buf, u32 len)
 {
     (void)ctx;
     return phys_copy(pa, buf, len, false);
-}
-
-static bool ecm_wrmsr_any(const void *ctx, u32 msr, u64 value)
-{
-    (void)ctx, (void)msr, (void)value;
-    return true;
 }
 
 /* The entry model's verdict on VMCS12 with the L0's capability MSRs */
@@ -561,7 +567,8 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.efer_valid = 0xd01; /* SCE LME LMA NXE */
     p.debugctl_valid = 0x3;
     p.read = ecm_read_gpa;
-    p.wrmsr_ok = ecm_wrmsr_any;
+    p.wrmsr_ok = l0_nested_wrmsr_ok;
+    p.ctx = img;
     ecm_predict(c->ecm, &k, &p, &r);
     return r.outcome;
 }
@@ -623,7 +630,7 @@ static void load_l1_host(u8 *img)
 /* VMCS02: VMCS12's controls and guest state, the L0's host state, EPT
  * (the L0's when L1 has none, so L2's guest-physical space is L1's; else
  * EPT02) */
-static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
+static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img, bool fast)
 {
     u64 host[128]; /* the L0's host-state fields, by width and index */
     u64 entry01 = vmr(VM_ENTRY_CONTROLS), exit01 = vmr(VM_EXIT_CONTROLS);
@@ -632,27 +639,40 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     u32 proc = (u32)field_get(img, ecm_slot(CPU_BASED_VM_EXEC_CONTROL));
     u32 entry = (u32)field_get(img, ecm_slot(VM_ENTRY_CONTROLS));
 
-    if (field_get(img, ecm_slot(VM_EXIT_MSR_STORE_COUNT)) ||
-        field_get(img, ecm_slot(VM_EXIT_MSR_LOAD_COUNT)) ||
-        field_get(img, ecm_slot(VM_ENTRY_MSR_LOAD_COUNT)))
-        return "MSR load/store areas";
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++)
-        if (((sl >> 5) & 3) == 3 && has(sl))
-            host[(sl >> 7) * 32 + (sl & 31)] = vmr(slot_encoding(sl));
-    if (!c->vmcs02)
-        c->vmcs02 = vmx_alloc_region();
-    if (vmx_vmclear((uintptr_t)c->vmcs02) != VMX_OK ||
-        vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
-        fatal("nested VMX: CPU %u: VMCLEAR/VMPTRLD of VMCS02 failed", v->cpu);
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++) {
-        u32 type = (sl >> 5) & 3;
-        if (!has(sl) || type == 1)
-            continue;
-        vmw(slot_encoding(sl), type == 3 ? host[(sl >> 7) * 32 + (sl & 31)] : field_get(img, sl));
+    if (fast) { /* VMRESUME of the VMCS12 VMCS02 holds: the fields L1 wrote, and those
+                 * an exit leaves in VMCS02 but not in VMCS12 */
+        static const u32 unsaved[] = {GUEST_DR7, GUEST_IA32_DEBUGCTL, GUEST_IA32_EFER,
+                                      GUEST_IA32_PAT, VMX_PREEMPTION_TIMER_VALUE};
+        if (vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
+            fatal("nested VMX: CPU %u: VMPTRLD of VMCS02 failed", v->cpu);
+        for (u32 t = 0; t < 3; t += 2)
+            for (u32 i = 0; i < type_count[t]; i++) {
+                u32 sl = type_slots[t][i];
+                if (c->dirty[sl / 64] & (1ull << (sl % 64)))
+                    vmw(slot_encoding(sl), field_get(img, sl));
+            }
+        for (u32 i = 0; i < sizeof(unsaved) / sizeof(unsaved[0]); i++)
+            if (has(ecm_slot(unsaved[i])))
+                vmw(unsaved[i], field_get(img, ecm_slot(unsaved[i])));
+    } else {
+        for (u32 i = 0; i < type_count[3]; i++)
+            host[i] = vmr(slot_encoding(type_slots[3][i]));
+        if (!c->vmcs02)
+            c->vmcs02 = vmx_alloc_region();
+        if (vmx_vmclear((uintptr_t)c->vmcs02) != VMX_OK ||
+            vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
+            fatal("nested VMX: CPU %u: VMCLEAR/VMPTRLD of VMCS02 failed", v->cpu);
+        for (u32 t = 0; t < 4; t++)
+            for (u32 i = 0; i < type_count[t]; i++)
+                if (t != 1)
+                    vmw(slot_encoding(type_slots[t][i]),
+                        t == 3 ? host[i] : field_get(img, type_slots[t][i]));
     }
+    memset(c->dirty, 0, sizeof(c->dirty));
+    c->dirty_any = false;
+    c->v02_gpa = c->current;
     vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
     u32 proc2 = l0_nested_vmcs02_secondary(v, img, proc); /* EPT02, VPID02: nested_inv.c */
-    l0_nested_own_vmcs02(v); /* L1's bitmaps merged with the L0's (nested_own.c) */
     vmw(VM_EXIT_CONTROLS, exit01);
     if (!(entry & ENTRY_LOAD_IA32_EFER)) {
         u64 efer = efer01 & ~(u64)(EFER_LMA | EFER_LME);
@@ -663,6 +683,10 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
     if (entry01 & ENTRY_LOAD_IA32_PAT)
         vmw(GUEST_IA32_PAT, pat01);
     vmw(VMCS_LINK_POINTER, ~0ull);
+    const char *why = l0_nested_vmcs02(v, img); /* L1's controls (nested_controls.c) */
+    if (why)
+        return why;
+    l0_nested_own_vmcs02(v); /* L1's bitmaps merged with the L0's (nested_own.c) */
     /* With EPT, VM entry takes a PAE guest's PDPTEs from the VMCS
      * (27.3.2.4); without it, as L1 has it, from CR3: load them */
     u64 cr0 = field_get(img, ecm_slot(GUEST_CR0)), cr4 = field_get(img, ecm_slot(GUEST_CR4));
@@ -671,7 +695,7 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img)
         l0_load_pdptes();
     c->l2 = true;
     v->switched = true;
-    v->launch_next = true;
+    v->launch_next = !fast;
     return NULL;
 }
 
@@ -711,10 +735,20 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     u32 own = l0_nested_own_exit(v, reason); /* the L0's own intercepts (nested_own.c) */
     if (own == L0_OWN_DONE)
         return EXIT_RESUME;
+    if (!own && !l0_nested_l1_wants(v, img, reason12)) { /* nested_controls.c */
+        char state[220];
+        l0_guest_state_line(state, sizeof(state));
+        fatal("nested VMX: L2 on CPU %u: exit %u (qualification 0x%llx, guest-physical "
+              "0x%llx), which L1's controls do not ask for and the L0 does not handle; %s",
+              v->cpu, reason & 0xffff, vmr(EXIT_QUALIFICATION), vmr(GUEST_PHYSICAL_ADDRESS),
+              state);
+    }
     l0_nested_counts[v->cpu].l2_exits++;
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++) { /* exit information and guest state (27.2, 27.3) */
-        u32 type = (sl >> 5) & 3, enc = slot_encoding(sl);
-        if (!has(sl) || (type != 1 && type != 2) || enc == VM_INSTRUCTION_ERROR ||
+    for (u32 i = 0; i < type_count[1] + type_count[2]; i++) { /* exit information and guest
+                                                                * state (27.2, 27.3) */
+        u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
+        u32 enc = slot_encoding(sl);
+        if (enc == VM_INSTRUCTION_ERROR ||
             enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT ||
             (enc >= GUEST_PDPTE0 && enc <= GUEST_PDPTE0 + 6)) /* saved with EPT only */
             continue;
@@ -729,12 +763,14 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     if (!(exit12 & EXIT_SAVE_IA32_EFER))
         field_set(img, ecm_slot(GUEST_IA32_EFER), efer12);
     l0_ept02_exit_fields(img, reason12, qual12);
+    l0_nested_exit_to12(v, img);
     field_set(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD),
               field_get(img, ecm_slot(VM_ENTRY_INTR_INFO_FIELD)) & ~(u64)INTR_INFO_VALID);
     c->l2 = false;
     if (vmx_vmptrld((uintptr_t)v->vmcs) != VMX_OK)
         fatal("nested VMX: CPU %u: VMPTRLD of VMCS01 failed", v->cpu);
     load_l1_host(img);
+    l0_nested_exit_to01(v, img, true);
     v->switched = true;
     return EXIT_STOP;
 }
@@ -753,17 +789,34 @@ static void do_vmentry(struct l0_vcpu *v, struct nested_cpu *c, bool resume)
         return vmfail(v, VMX_ERROR_VMLAUNCH_NON_CLEAR);
     if (resume && !*launched)
         return vmfail(v, VMX_ERROR_VMRESUME_NON_LAUNCHED);
-    struct ecm_outcome o = model(c, img, resume, *launched);
+    /* VMRESUME of the VMCS12 that VMCS02 holds, no field written since its
+     * last entry: the state an exit saved, which VM entry accepts, so the
+     * model's verdict stands (memory it reads -- the MSR-load area, PAE
+     * PDPTEs -- is read again below and by the CPU's entry of VMCS02) */
+    bool fast = resume && c->v02_gpa == c->current;
+    struct ecm_outcome o = {ECM_ENTRY, 0, 0};
+    if (!fast || c->dirty_any)
+        o = model(c, img, resume, *launched);
     if (o.kind == ECM_VMFAIL)
         return vmfail(v, o.code);
-    if (o.kind == ECM_EXIT_FAIL) { /* 27.8: an exit with bit 31 set, host state loaded */
+    bool msr_fail = o.kind == ECM_EXIT_FAIL && o.code == EXIT_REASON_MSR_LOADING;
+    if (o.kind == ECM_ENTRY || msr_fail) { /* 27.4: the entries before a failing one load */
+        l0_nested_pre_entry(v, img);
+        u32 n = msr_fail ? (u32)o.qual - 1 : (u32)field_get(img, ecm_slot(VM_ENTRY_MSR_LOAD_COUNT));
+        u32 bad = l0_nested_entry_msrs(v, img, n);
+        if (bad)
+            o = (struct ecm_outcome){ECM_EXIT_FAIL, EXIT_REASON_MSR_LOADING, bad};
+    }
+    if (o.kind == ECM_EXIT_FAIL) { /* 27.8: an exit with bit 31 set, host state and the
+                                    * VM-exit MSR-load area loaded */
         field_set(img, ecm_slot(VM_EXIT_REASON), o.code | EXIT_REASON_ENTRY_FAILURE);
         field_set(img, ecm_slot(EXIT_QUALIFICATION), o.qual);
         load_l1_host(img);
+        l0_nested_exit_to01(v, img, false);
         return;
     }
     const char *why = o.kind == ECM_UNDEFINED ? "a VMCS12 whose entry the SDM leaves undefined"
-                                              : enter_l2(v, c, img);
+                                              : enter_l2(v, c, img, fast);
     if (why)
         fatal("nested VMX: CPU %u: %s of the VMCS at 0x%llx: %s, which this L0 does not "
               "emulate yet (issue #20)", v->cpu, resume ? "VMRESUME" : "VMLAUNCH", c->current,
@@ -828,7 +881,7 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
             if (c->cache[i].image && c->cache[i].gpa != NO_VMCS12)
                 write_back(&c->cache[i]);
         c->vmxon = false;
-        c->current = NO_VMCS12;
+        c->current = c->v02_gpa = NO_VMCS12;
         c->vmxon_ptr = NO_VMCS12;
         succeed();
         break;
@@ -872,5 +925,16 @@ bool l0_nested_cr_refused(struct l0_vcpu *v, u32 cr, u64 value)
     if (bad)
         inject(v, VEC_GP);
     return bad;
+}
+/* For nested_*.c (nested.h) */
+u64 l0_v12(u8 *img, u32 enc) { return field_get(img, ecm_slot(enc)); }
+void l0_v12_set(u8 *img, u32 enc, u64 value) { field_set(img, ecm_slot(enc), value); }
+bool l0_phys_copy(u64 gpa, void *buf, u32 n, bool write) { return phys_copy(gpa, buf, n, write); }
+
+/* A linear address the CPU's linear-address width allows (CPUID 80000008H) */
+bool l0_canonical(u64 a)
+{
+    u32 bits = (cpuid(0x80000008u, 0).eax >> 8) & 0xff;
+    return (u64)((s64)(a << (64 - bits)) >> (64 - bits)) == a;
 }
 #endif

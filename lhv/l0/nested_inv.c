@@ -71,12 +71,6 @@ bool l0_nested_inv_offered(u32 reason)
     return ept_vpid_offer() & (reason == EXIT_REASON_INVEPT ? EPT_CAP_INVEPT : VPID_CAP_INVVPID);
 }
 
-static bool canonical(u64 a)
-{
-    u32 bits = (cpuid(0x80000008u, 0).eax >> 8) & 0xff;
-    return (u64)((s64)(a << (64 - bits)) >> (64 - bits)) == a;
-}
-
 /* An EPTP that VM entry with "enable EPT" accepts (26.2.1.1) */
 static bool eptp_valid(u64 eptp)
 {
@@ -103,7 +97,7 @@ void l0_nested_inv(struct l0_vcpu *v, bool ept, u32 info, u64 disp)
     if (!supported)
         return vmfail(v, VMX_ERROR_INVALID_INV_OPERAND);
     u64 la = operand_address(v, info, disp);
-    if (long64() && !canonical(la)) { /* #SS(0) through SS, else #GP(0) */
+    if (long64() && !l0_canonical(la)) { /* #SS(0) through SS, else #GP(0) */
         if (((info >> 15) & 7) != 2)
             return inject(v, VEC_GP);
         vmw(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
@@ -120,7 +114,7 @@ void l0_nested_inv(struct l0_vcpu *v, bool ept, u32 info, u64 disp)
         return succeed();
     }
     if ((d[0] >> 16) || (type != INVVPID_ALL && !d[0]) ||
-        (type == INVVPID_ADDRESS && !canonical(d[1])))
+        (type == INVVPID_ADDRESS && !l0_canonical(d[1])))
         return vmfail(v, VMX_ERROR_INVALID_INV_OPERAND);
     u16 vpid = type == INVVPID_ALL ? 0 : vpid02(v->cpu, (u16)d[0], false);
     if ((type == INVVPID_ALL || vpid) && invvpid(type, vpid, d[1]) != VMX_OK)

@@ -324,6 +324,8 @@ bool vcpu_use_ept(struct vcpu *v, const struct ept *e, u16 vpid)
     u32 wanted = (e ? CPU2_ENABLE_EPT : 0) | (vpid ? CPU2_ENABLE_VPID : 0);
     u32 proc, proc2, missing;
 
+    if (!wanted && !(vmx_caps.proc.allowed1 & CPU_ACTIVATE_SECONDARY_CONTROLS))
+        return true; /* no secondary controls (LHV's own L0 without them): nothing to clear */
     if (!vmx_adjust(&vmx_caps.proc, (u32)vmr(CPU_BASED_VM_EXEC_CONTROL) |
                                         CPU_ACTIVATE_SECONDARY_CONTROLS, &proc, &missing) ||
         !vmx_adjust(&vmx_caps.proc2, wanted, &proc2, &missing)) {
