@@ -145,6 +145,17 @@ bool l0_nested_l1_wants(struct l0_vcpu *v, u8 *img, u32 reason)
 void l0_nested_exit_to12(struct l0_vcpu *v, u8 *img)
 {
     u32 exit12 = (u32)l0_v12(img, VM_EXIT_CONTROLS);
+    u32 pin = (u32)l0_v12(img, PIN_BASED_VM_EXEC_CONTROL);
+    u32 info = (u32)l0_v12(img, VM_EXIT_INTR_INFO);
+    /* An NMI that exits (NMI exiting, no virtual NMIs) was not blocked, so
+     * the saved blocking by NMI is 0 (28.3.1.5; 28.1: NMIs are blocked
+     * only after the exit). Bochs 2.7 masks them first and saves bit 3
+     * (docs/l0-deviations.md): L1 gets the SDM's value. */
+    if ((l0_v12(img, VM_EXIT_REASON) & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
+        (info & INTR_INFO_VALID) && (info & (7u << 8)) == INTR_TYPE_NMI &&
+        (pin & PIN_NMI_EXITING) && !(pin & PIN_VIRTUAL_NMIS))
+        l0_v12_set(img, GUEST_INTERRUPTIBILITY_INFO,
+                   l0_v12(img, GUEST_INTERRUPTIBILITY_INFO) & ~(u64)INTR_BLOCKING_NMI);
     if (!(exit12 & EXIT_SAVE_DEBUG_CONTROLS)) {
         l0_v12_set(img, GUEST_DR7, st[v->cpu].dr7_12);
         l0_v12_set(img, GUEST_IA32_DEBUGCTL, st[v->cpu].debugctl_12);
