@@ -9,6 +9,7 @@
 
 static u64 fz_rng;
 
+
 /* Each trial draws from its own generator state, a mix of the seed and the
  * trial number (SplitMix64's finaliser), so lhv.fuzz.replay=S:T rebuilds
  * trial T alone, without the T before it. Never 0 (xorshift's fixed point). */
@@ -249,29 +250,38 @@ static void fz_mutate_mem(struct fz_case *c)
     }
 }
 
-/* The mutable fields a check reads (rd: ecm_check_reads): cand, and
- * deeper, those it did not read on the base (opened by the walk); returns
- * how many in cand, *nd how many in deeper */
-static u32 fz_candidates(u32 i, const u64 *rd, u32 *cand, u32 *deeper, u32 *nd)
+/* The mutable fields a check reads (rd: ecm_check_reads), as lists of
+ * slots, lowest first: cand, and deeper, those it did not read on the base
+ * (opened by the walk); returns how many in cand, *nd how many in deeper */
+static u32 fz_candidates(u32 i, const u64 *rd, u16 *cand, u16 *deeper, u32 *nd)
 {
     u32 nc = 0;
-    memset(cand, 0, ECM_SLOTS / 8);
-    memset(deeper, 0, ECM_SLOTS / 8);
     *nd = 0;
     for (u32 w = 0; w < ECM_SLOTS / 32; w += 2) {
         if (!rd[w / 2]) /* most are: a check reads a few fields */
             continue;
         for (u32 h = w; h < w + 2; h++) {
             u32 x = (u32)(rd[w / 2] >> (h % 2 * 32)) & fz.hasm[h];
-            if (!x)
-                continue;
-            cand[h] = x;
-            deeper[h] = x & ~fz.base_rd[i][h];
-            nc += fz_popcount(x);
-            *nd += fz_popcount(deeper[h]);
+            for (; x; x &= x - 1) {
+                u32 s = h * 32 + (u32)__builtin_ctz(x);
+                cand[nc++] = (u16)s;
+                if (!((fz.base_rd[i][h] >> (s % 32)) & 1))
+                    deeper[(*nd)++] = (u16)s;
+            }
         }
     }
     return nc;
+}
+
+/* How many mutable fields rd holds */
+static u32 fz_nreads(const u64 *rd)
+{
+    u32 n = 0;
+    for (u32 w = 0; w < ECM_SLOTS / 64; w++)
+        if (rd[w])
+            n += fz_popcount((u32)rd[w] & fz.hasm[2 * w]) +
+                 fz_popcount((u32)(rd[w] >> 32) & fz.hasm[2 * w + 1]);
+    return n;
 }
 
 /* Walks the image toward a failure of check i: mutates fields it reads
@@ -281,7 +291,9 @@ static u32 fz_candidates(u32 i, const u64 *rd, u32 *cand, u32 *deeper, u32 *nd)
 #define FZ_STEPS 8
 static void fz_aim(struct fz_case *c, u32 i, u32 steps)
 {
-    u64 rd[ECM_RD_WORDS];
+    static u64 bufs[3][ECM_RD_WORDS];
+    u64 *rd = bufs[0], *try_rd = bufs[1], *best_rd = bufs[2];
+    bool known = false, holds = true; /* rd and holds are the image's (a greedy step's best) */
 
     static u32 msr_count = ECM_NONE;
     if (msr_count == ECM_NONE)
@@ -300,12 +312,13 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
     u32 f = fz_enc(fz.read_pool[fz.read_first[i] + fz_below(nb)]);
     fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
     for (u32 step = 1; step < steps; step++) {
-        if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))
+        if (!(known ? holds : ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd)))
             return;
         /* most steps leave the check reading what it read before: the
          * candidates of the last step stay */
         static u64 last_rd[ECM_RD_WORDS];
-        static u32 last_i = ECM_NONE, cand[ECM_SLOTS / 32], deeper[ECM_SLOTS / 32], nc, nd;
+        static u32 last_i = ECM_NONE, nc, nd;
+        static u16 cand[ECM_SLOTS], deeper[ECM_SLOTS];
         u32 w = 0;
         while (w < ECM_RD_WORDS && rd[w] == last_rd[w])
             w++;
@@ -317,36 +330,52 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
         if (!nc)
             return;
         if (steps <= FZ_STEPS) {
-            f = fz_enc(nd && fz_below(2) ? fz_nth_bit(deeper, fz_below(nd))
-                                         : fz_nth_bit(cand, fz_below(nc)));
+            f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
             fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
             continue;
         }
         /* the table's walks: of FZ_PROPOSALS mutations, one that makes the
          * check fail, else the one after which it reads the most fields
-         * (a gate opened) */
-        u32 best_f = 0, best_n = 0;
+         * (a gate opened); what it read after the best is the next step's */
+        u32 best_f = 0, best_n = 0, cur_n = ~0u;
         u64 best_v = 0;
         for (u32 k = 0; k < FZ_PROPOSALS; k++) {
-            f = fz_enc(nd && fz_below(2) ? fz_nth_bit(deeper, fz_below(nd))
-                                         : fz_nth_bit(cand, fz_below(nc)));
+            f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
             u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
-            ecm_put(&fz.img, f, v);
-            bool holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
-            ecm_put(&fz.img, f, old);
-            u32 n = 1;
-            for (u32 w = 0; w < ECM_SLOTS / 32; w++)
-                if (rd[w / 2])
-                    n += fz_popcount((u32)(rd[w / 2] >> (w % 2 * 32)) & fz.hasm[w]);
-            if (!holds)
-                n = ~0u;
+            bool h = holds;
+            if (v == old) /* the image as it is: what it read */
+                memcpy(try_rd, rd, sizeof(bufs[0]));
+            else {
+                ecm_put(&fz.img, f, v);
+                h = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, try_rd);
+                ecm_put(&fz.img, f, old);
+            }
+            u32 n = ~0u;
+            if (h) { /* most read what the image reads: counted once */
+                u32 w = 0;
+                while (w < ECM_RD_WORDS && try_rd[w] == rd[w])
+                    w++;
+                if (w == ECM_RD_WORDS && cur_n == ~0u)
+                    cur_n = 1 + fz_nreads(rd);
+                n = w == ECM_RD_WORDS ? cur_n : 1 + fz_nreads(try_rd);
+            }
             if (n > best_n) {
                 best_f = f;
                 best_v = v;
                 best_n = n;
+                u64 *t = best_rd;
+                best_rd = try_rd;
+                try_rd = t;
             }
         }
+        u32 before = c->n;
         fz_add(c, best_f, best_v);
+        /* known unless the case was full (fz_add dropped a new field) */
+        known = c->n > before || ecm_get(&fz.img, best_f) == best_v;
+        holds = best_n != ~0u;
+        u64 *t = rd;
+        rd = best_rd;
+        best_rd = t;
     }
 }
 
