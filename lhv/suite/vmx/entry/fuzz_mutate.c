@@ -9,7 +9,6 @@
 
 static u64 fz_rng;
 
-
 /* Each trial draws from its own generator state, a mix of the seed and the
  * trial number (SplitMix64's finaliser), so lhv.fuzz.replay=S:T rebuilds
  * trial T alone, without the T before it. Never 0 (xorshift's fixed point). */
@@ -21,7 +20,7 @@ static void fz_seed_trial(u32 seed, u32 trial)
     fz_rng = (z ^ (z >> 31)) | 1;
 }
 
-static u32 fz_next(void)
+static inline __attribute__((always_inline)) u32 fz_next(void)
 {
     fz_rng ^= fz_rng << 13;
     fz_rng ^= fz_rng >> 7;
@@ -286,10 +285,12 @@ static u32 fz_nreads(const u64 *rd)
 
 /* Walks the image toward a failure of check i: mutates fields it reads
  * until it fails (at most `steps` mutations; more than FZ_STEPS: the
- * table's greedy walk) */
+ * table's greedy walk). Returns whether i holds on the image after the
+ * walk: FZ_FAILS, FZ_HOLDS, or FZ_UNKNOWN (not evaluated) */
+enum { FZ_FAILS, FZ_HOLDS, FZ_UNKNOWN };
 #define FZ_PROPOSALS 3
 #define FZ_STEPS 8
-static void fz_aim(struct fz_case *c, u32 i, u32 steps)
+static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
 {
     static u64 bufs[3][ECM_RD_WORDS];
     u64 *rd = bufs[0], *try_rd = bufs[1], *best_rd = bufs[2];
@@ -303,17 +304,19 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
             fz_add(c, VM_ENTRY_MSR_LOAD_COUNT, fz_below(5));
         else
             fz_mutate_mem(c);
-        return;
+        return FZ_UNKNOWN;
     }
     /* the first step from the base's reads (it holds there), no evaluation */
     u32 nb = fz.read_first[i + 1] - fz.read_first[i];
     if (!nb)
-        return;
+        return FZ_UNKNOWN;
     u32 f = fz_enc(fz.read_pool[fz.read_first[i] + fz_below(nb)]);
     fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
     for (u32 step = 1; step < steps; step++) {
-        if (!(known ? holds : ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd)))
-            return;
+        if (!known)
+            holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
+        if (!holds)
+            return FZ_FAILS;
         /* most steps leave the check reading what it read before: the
          * candidates of the last step stay */
         static u64 last_rd[ECM_RD_WORDS];
@@ -328,7 +331,7 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
             last_i = i;
         }
         if (!nc)
-            return;
+            return FZ_HOLDS;
         if (steps <= FZ_STEPS) {
             f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
             fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
@@ -337,12 +340,15 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
         /* the table's walks: of FZ_PROPOSALS mutations, one that makes the
          * check fail, else the one after which it reads the most fields
          * (a gate opened); what it read after the best is the next step's */
-        u32 best_f = 0, best_n = 0, cur_n = ~0u;
+        u32 best_f = 0, best_n = 0; /* best_n: fields it reads + 1, 0 not counted yet */
         u64 best_v = 0;
+        bool best_fails = false;
         for (u32 k = 0; k < FZ_PROPOSALS; k++) {
             f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
             u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
-            bool h = holds;
+            if (best_fails) /* none beats it: drawn only, the case's draws stay */
+                continue;
+            bool h = holds, take = k == 0;
             if (v == old) /* the image as it is: what it read */
                 memcpy(try_rd, rd, sizeof(bufs[0]));
             else {
@@ -350,19 +356,25 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
                 h = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, try_rd);
                 ecm_put(&fz.img, f, old);
             }
-            u32 n = ~0u;
-            if (h) { /* most read what the image reads: counted once */
+            u32 n = 0;
+            if (!h)
+                take = true;
+            else if (!take) { /* most read what the best reads: not more */
                 u32 w = 0;
-                while (w < ECM_RD_WORDS && try_rd[w] == rd[w])
+                while (w < ECM_RD_WORDS && try_rd[w] == best_rd[w])
                     w++;
-                if (w == ECM_RD_WORDS && cur_n == ~0u)
-                    cur_n = 1 + fz_nreads(rd);
-                n = w == ECM_RD_WORDS ? cur_n : 1 + fz_nreads(try_rd);
+                if (w < ECM_RD_WORDS) {
+                    if (!best_n)
+                        best_n = 1 + fz_nreads(best_rd);
+                    n = 1 + fz_nreads(try_rd);
+                    take = n > best_n;
+                }
             }
-            if (n > best_n) {
+            if (take) {
                 best_f = f;
                 best_v = v;
                 best_n = n;
+                best_fails = !h;
                 u64 *t = best_rd;
                 best_rd = try_rd;
                 try_rd = t;
@@ -372,11 +384,12 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
         fz_add(c, best_f, best_v);
         /* known unless the case was full (fz_add dropped a new field) */
         known = c->n > before || ecm_get(&fz.img, best_f) == best_v;
-        holds = best_n != ~0u;
+        holds = !best_fails;
         u64 *t = rd;
         rd = best_rd;
         best_rd = t;
     }
+    return !known ? FZ_UNKNOWN : holds ? FZ_HOLDS : FZ_FAILS;
 }
 
 /* The first trials walk the check table (fz.table: every check this CPU
@@ -394,12 +407,13 @@ static void fz_aim_table(struct fz_case *c, u32 i)
     for (u32 try = 0; try < (msr ? 4 * FZ_TRIES : FZ_TRIES); try++) {
         fz_unmutate_image(c);
         c->n = 0;
-        fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
+        u32 got = fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
         if (msr) { /* the MSR-load area: the model says */
             ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, NULL, 0, true, &fz.r);
             if (ecm_failed(&fz.r, i))
                 return;
-        } else if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd)) {
+        } else if (got == FZ_FAILS ||
+                   (got == FZ_UNKNOWN && !ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))) {
             return;
         }
     }
