@@ -218,7 +218,7 @@ static u64 fz_edge(u32 f, u64 x)
         return fz_below(8);
     case 3: { /* a MAXPHYADDR or canonical edge, or a low bit */
         u32 b = fz_below(2) ? fz.p.maxphyaddr - 1 + fz_below(2) : edges[fz_below(sizeof(edges))];
-        return (x ^ (1ull << (b % bits))) & fz_mask(f);
+        return (x ^ (1ull << (b & (bits - 1)))) & fz_mask(f); /* bits: a power of 2 */
     }
     case 4: /* a bit the capability MSR fixes, or one it leaves free */
         if (fixed)
@@ -250,7 +250,7 @@ static void fz_mutate_mem(struct fz_case *c)
 }
 
 /* The mutable fields a check reads (rd: ecm_check_reads), as lists of
- * slots, lowest first: cand, and deeper, those it did not read on the base
+ * their encodings, lowest slot first: cand, and deeper, those it did not read on the base
  * (opened by the walk); returns how many in cand, *nd how many in deeper */
 static u32 fz_candidates(u32 i, const u64 *rd, u16 *cand, u16 *deeper, u32 *nd)
 {
@@ -263,9 +263,9 @@ static u32 fz_candidates(u32 i, const u64 *rd, u16 *cand, u16 *deeper, u32 *nd)
             u32 x = (u32)(rd[w / 2] >> (h % 2 * 32)) & fz.hasm[h];
             for (; x; x &= x - 1) {
                 u32 s = h * 32 + (u32)__builtin_ctz(x);
-                cand[nc++] = (u16)s;
+                cand[nc++] = (u16)fz_enc(s);
                 if (!((fz.base_rd[i][h] >> (s % 32)) & 1))
-                    deeper[(*nd)++] = (u16)s;
+                    deeper[(*nd)++] = cand[nc - 1];
             }
         }
     }
@@ -319,13 +319,13 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
             return FZ_FAILS;
         /* most steps leave the check reading what it read before: the
          * candidates of the last step stay */
-        static u64 last_rd[ECM_RD_WORDS];
+        static u64 last_rd[ECM_SLOTS / 64]; /* the fields' words (not memory's) */
         static u32 last_i = ECM_NONE, nc, nd;
         static u16 cand[ECM_SLOTS], deeper[ECM_SLOTS];
         u32 w = 0;
-        while (w < ECM_RD_WORDS && rd[w] == last_rd[w])
+        while (w < ECM_SLOTS / 64 && rd[w] == last_rd[w])
             w++;
-        if (w < ECM_RD_WORDS || i != last_i) {
+        if (w < ECM_SLOTS / 64 || i != last_i) {
             nc = fz_candidates(i, rd, cand, deeper, &nd);
             memcpy(last_rd, rd, sizeof(last_rd));
             last_i = i;
@@ -333,7 +333,7 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
         if (!nc)
             return FZ_HOLDS;
         if (steps <= FZ_STEPS) {
-            f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
+            f = nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)];
             fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
             continue;
         }
@@ -344,7 +344,7 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
         u64 best_v = 0;
         bool best_fails = false;
         for (u32 k = 0; k < FZ_PROPOSALS; k++) {
-            f = fz_enc(nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)]);
+            f = nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)];
             u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
             if (best_fails) /* none beats it: drawn only, the case's draws stay */
                 continue;
@@ -361,9 +361,9 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
                 take = true;
             else if (!take) { /* most read what the best reads: not more */
                 u32 w = 0;
-                while (w < ECM_RD_WORDS && try_rd[w] == best_rd[w])
+                while (w < ECM_SLOTS / 64 && try_rd[w] == best_rd[w])
                     w++;
-                if (w < ECM_RD_WORDS) {
+                if (w < ECM_SLOTS / 64) {
                     if (!best_n)
                         best_n = 1 + fz_nreads(best_rd);
                     n = 1 + fz_nreads(try_rd);
