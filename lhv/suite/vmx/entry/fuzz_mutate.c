@@ -20,7 +20,7 @@ static void fz_seed_trial(u32 seed, u32 trial)
     fz_rng = (z ^ (z >> 31)) | 1;
 }
 
-static u32 fz_next(void)
+static inline __attribute__((always_inline)) u32 fz_next(void)
 {
     fz_rng ^= fz_rng << 13;
     fz_rng ^= fz_rng >> 7;
@@ -218,7 +218,7 @@ static u64 fz_edge(u32 f, u64 x)
         return fz_below(8);
     case 3: { /* a MAXPHYADDR or canonical edge, or a low bit */
         u32 b = fz_below(2) ? fz.p.maxphyaddr - 1 + fz_below(2) : edges[fz_below(sizeof(edges))];
-        return (x ^ (1ull << (b % bits))) & fz_mask(f);
+        return (x ^ (1ull << (b & (bits - 1)))) & fz_mask(f); /* bits: a power of 2 */
     }
     case 4: /* a bit the capability MSR fixes, or one it leaves free */
         if (fixed)
@@ -249,39 +249,52 @@ static void fz_mutate_mem(struct fz_case *c)
     }
 }
 
-/* The mutable fields a check reads (rd: ecm_check_reads): cand, and
- * deeper, those it did not read on the base (opened by the walk); returns
- * how many in cand, *nd how many in deeper */
-static u32 fz_candidates(u32 i, const u64 *rd, u32 *cand, u32 *deeper, u32 *nd)
+/* The mutable fields a check reads (rd: ecm_check_reads), as lists of
+ * their encodings, lowest slot first: cand, and deeper, those it did not read on the base
+ * (opened by the walk); returns how many in cand, *nd how many in deeper */
+static u32 fz_candidates(u32 i, const u64 *rd, u16 *cand, u16 *deeper, u32 *nd)
 {
     u32 nc = 0;
-    memset(cand, 0, ECM_SLOTS / 8);
-    memset(deeper, 0, ECM_SLOTS / 8);
     *nd = 0;
     for (u32 w = 0; w < ECM_SLOTS / 32; w += 2) {
         if (!rd[w / 2]) /* most are: a check reads a few fields */
             continue;
         for (u32 h = w; h < w + 2; h++) {
             u32 x = (u32)(rd[w / 2] >> (h % 2 * 32)) & fz.hasm[h];
-            if (!x)
-                continue;
-            cand[h] = x;
-            deeper[h] = x & ~fz.base_rd[i][h];
-            nc += fz_popcount(x);
-            *nd += fz_popcount(deeper[h]);
+            for (; x; x &= x - 1) {
+                u32 s = h * 32 + (u32)__builtin_ctz(x);
+                cand[nc++] = (u16)fz_enc(s);
+                if (!((fz.base_rd[i][h] >> (s % 32)) & 1))
+                    deeper[(*nd)++] = cand[nc - 1];
+            }
         }
     }
     return nc;
 }
 
+/* How many mutable fields rd holds */
+static u32 fz_nreads(const u64 *rd)
+{
+    u32 n = 0;
+    for (u32 w = 0; w < ECM_SLOTS / 64; w++)
+        if (rd[w])
+            n += fz_popcount((u32)rd[w] & fz.hasm[2 * w]) +
+                 fz_popcount((u32)(rd[w] >> 32) & fz.hasm[2 * w + 1]);
+    return n;
+}
+
 /* Walks the image toward a failure of check i: mutates fields it reads
  * until it fails (at most `steps` mutations; more than FZ_STEPS: the
- * table's greedy walk) */
+ * table's greedy walk). Returns whether i holds on the image after the
+ * walk: FZ_FAILS, FZ_HOLDS, or FZ_UNKNOWN (not evaluated) */
+enum { FZ_FAILS, FZ_HOLDS, FZ_UNKNOWN };
 #define FZ_PROPOSALS 3
 #define FZ_STEPS 8
-static void fz_aim(struct fz_case *c, u32 i, u32 steps)
+static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
 {
-    u64 rd[ECM_RD_WORDS];
+    static u64 bufs[3][ECM_RD_WORDS];
+    u64 *rd = bufs[0], *try_rd = bufs[1], *best_rd = bufs[2];
+    bool known = false, holds = true; /* rd and holds are the image's (a greedy step's best) */
 
     static u32 msr_count = ECM_NONE;
     if (msr_count == ECM_NONE)
@@ -291,63 +304,92 @@ static void fz_aim(struct fz_case *c, u32 i, u32 steps)
             fz_add(c, VM_ENTRY_MSR_LOAD_COUNT, fz_below(5));
         else
             fz_mutate_mem(c);
-        return;
+        return FZ_UNKNOWN;
     }
     /* the first step from the base's reads (it holds there), no evaluation */
     u32 nb = fz.read_first[i + 1] - fz.read_first[i];
     if (!nb)
-        return;
+        return FZ_UNKNOWN;
     u32 f = fz_enc(fz.read_pool[fz.read_first[i] + fz_below(nb)]);
     fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
     for (u32 step = 1; step < steps; step++) {
-        if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))
-            return;
+        if (!known)
+            holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
+        if (!holds)
+            return FZ_FAILS;
         /* most steps leave the check reading what it read before: the
          * candidates of the last step stay */
-        static u64 last_rd[ECM_RD_WORDS];
-        static u32 last_i = ECM_NONE, cand[ECM_SLOTS / 32], deeper[ECM_SLOTS / 32], nc, nd;
+        static u64 last_rd[ECM_SLOTS / 64]; /* the fields' words (not memory's) */
+        static u32 last_i = ECM_NONE, nc, nd;
+        static u16 cand[ECM_SLOTS], deeper[ECM_SLOTS];
         u32 w = 0;
-        while (w < ECM_RD_WORDS && rd[w] == last_rd[w])
+        while (w < ECM_SLOTS / 64 && rd[w] == last_rd[w])
             w++;
-        if (w < ECM_RD_WORDS || i != last_i) {
+        if (w < ECM_SLOTS / 64 || i != last_i) {
             nc = fz_candidates(i, rd, cand, deeper, &nd);
             memcpy(last_rd, rd, sizeof(last_rd));
             last_i = i;
         }
         if (!nc)
-            return;
+            return FZ_HOLDS;
         if (steps <= FZ_STEPS) {
-            f = fz_enc(nd && fz_below(2) ? fz_nth_bit(deeper, fz_below(nd))
-                                         : fz_nth_bit(cand, fz_below(nc)));
+            f = nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)];
             fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
             continue;
         }
         /* the table's walks: of FZ_PROPOSALS mutations, one that makes the
          * check fail, else the one after which it reads the most fields
-         * (a gate opened) */
-        u32 best_f = 0, best_n = 0;
+         * (a gate opened); what it read after the best is the next step's */
+        u32 best_f = 0, best_n = 0; /* best_n: fields it reads + 1, 0 not counted yet */
         u64 best_v = 0;
+        bool best_fails = false;
         for (u32 k = 0; k < FZ_PROPOSALS; k++) {
-            f = fz_enc(nd && fz_below(2) ? fz_nth_bit(deeper, fz_below(nd))
-                                         : fz_nth_bit(cand, fz_below(nc)));
+            f = nd && fz_below(2) ? deeper[fz_below(nd)] : cand[fz_below(nc)];
             u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
-            ecm_put(&fz.img, f, v);
-            bool holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
-            ecm_put(&fz.img, f, old);
-            u32 n = 1;
-            for (u32 w = 0; w < ECM_SLOTS / 32; w++)
-                if (rd[w / 2])
-                    n += fz_popcount((u32)(rd[w / 2] >> (w % 2 * 32)) & fz.hasm[w]);
-            if (!holds)
-                n = ~0u;
-            if (n > best_n) {
+            if (best_fails) /* none beats it: drawn only, the case's draws stay */
+                continue;
+            bool h = holds, take = k == 0;
+            if (v == old) /* the image as it is: what it read */
+                memcpy(try_rd, rd, sizeof(bufs[0]));
+            else {
+                ecm_put(&fz.img, f, v);
+                h = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, try_rd);
+                ecm_put(&fz.img, f, old);
+            }
+            u32 n = 0;
+            if (!h)
+                take = true;
+            else if (!take) { /* most read what the best reads: not more */
+                u32 w = 0;
+                while (w < ECM_SLOTS / 64 && try_rd[w] == best_rd[w])
+                    w++;
+                if (w < ECM_SLOTS / 64) {
+                    if (!best_n)
+                        best_n = 1 + fz_nreads(best_rd);
+                    n = 1 + fz_nreads(try_rd);
+                    take = n > best_n;
+                }
+            }
+            if (take) {
                 best_f = f;
                 best_v = v;
                 best_n = n;
+                best_fails = !h;
+                u64 *t = best_rd;
+                best_rd = try_rd;
+                try_rd = t;
             }
         }
+        u32 before = c->n;
         fz_add(c, best_f, best_v);
+        /* known unless the case was full (fz_add dropped a new field) */
+        known = c->n > before || ecm_get(&fz.img, best_f) == best_v;
+        holds = !best_fails;
+        u64 *t = rd;
+        rd = best_rd;
+        best_rd = t;
     }
+    return !known ? FZ_UNKNOWN : holds ? FZ_HOLDS : FZ_FAILS;
 }
 
 /* The first trials walk the check table (fz.table: every check this CPU
@@ -365,12 +407,13 @@ static void fz_aim_table(struct fz_case *c, u32 i)
     for (u32 try = 0; try < (msr ? 4 * FZ_TRIES : FZ_TRIES); try++) {
         fz_unmutate_image(c);
         c->n = 0;
-        fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
+        u32 got = fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
         if (msr) { /* the MSR-load area: the model says */
             ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, NULL, 0, true, &fz.r);
             if (ecm_failed(&fz.r, i))
                 return;
-        } else if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd)) {
+        } else if (got == FZ_FAILS ||
+                   (got == FZ_UNKNOWN && !ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))) {
             return;
         }
     }
