@@ -77,6 +77,15 @@ struct nested_cpu {
     u64 v02_gpa;           /* the VMCS12 VMCS02 holds (launched), NO_VMCS12: none */
     u64 dirty[ECM_SLOTS / 64]; /* its fields L1 wrote since (VMWRITE) */
     bool dirty_any;
+    struct ecm_caps caps;  /* the capability MSRs the L0 offers, for the model */
+    bool caps_ready;
+    /* Which checks read what, on the image of one VMCS12 (deps_gpa) at
+     * its first VMRESUME (base): later VMRESUMEs of it evaluate only the
+     * checks that read a field changed since (ecm_predict_delta) */
+    struct ecm_deps *deps;
+    struct ecm_vmcs *base;
+    u64 deps_gpa;
+    bool deps_ia32e;
 };
 
 bool l0_nested;
@@ -540,18 +549,21 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
                                 MSR_IA32_VMX_TRUE_PROCBASED_CTLS, MSR_IA32_VMX_PROCBASED_CTLS2,
                                 MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
                                 MSR_IA32_VMX_MISC};
-    struct ecm_caps k = {0};
+    struct ecm_caps *k = &c->caps;
     struct ecm_cpu p = {0};
     struct ecm_result r;
-    u64 *kv = &k.basic; /* basic pin proc proc2 exit entry misc, in this order */
-    for (u32 i = 0; i < 7; i++)
-        if (msrs[i])
-            vmx_msr(msrs[i], &kv[i]);
-    vmx_msr(MSR_IA32_VMX_CR0_FIXED0, &k.cr0_fixed0);
-    vmx_msr(MSR_IA32_VMX_CR0_FIXED1, &k.cr0_fixed1);
-    vmx_msr(MSR_IA32_VMX_CR4_FIXED0, &k.cr4_fixed0);
-    vmx_msr(MSR_IA32_VMX_CR4_FIXED1, &k.cr4_fixed1);
-    vmx_msr(MSR_IA32_VMX_EPT_VPID_CAP, &k.ept_vpid);
+    if (!c->caps_ready) { /* they do not change after l0_nested_setup */
+        u64 *kv = &k->basic; /* basic pin proc proc2 exit entry misc, in this order */
+        for (u32 i = 0; i < 7; i++)
+            if (msrs[i])
+                vmx_msr(msrs[i], &kv[i]);
+        vmx_msr(MSR_IA32_VMX_CR0_FIXED0, &k->cr0_fixed0);
+        vmx_msr(MSR_IA32_VMX_CR0_FIXED1, &k->cr0_fixed1);
+        vmx_msr(MSR_IA32_VMX_CR4_FIXED0, &k->cr4_fixed0);
+        vmx_msr(MSR_IA32_VMX_CR4_FIXED1, &k->cr4_fixed1);
+        vmx_msr(MSR_IA32_VMX_EPT_VPID_CAP, &k->ept_vpid);
+        c->caps_ready = true;
+    }
     if (!c->ecm)
         c->ecm = alloc_pages(1);
     for (u32 sl = 0; sl < ECM_SLOTS; sl++)
@@ -569,7 +581,25 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.read = ecm_read_gpa;
     p.wrmsr_ok = l0_nested_wrmsr_ok;
     p.ctx = img;
-    ecm_predict(c->ecm, &k, &p, &r);
+    if (resume && c->deps && c->deps_gpa == c->current && c->deps_ia32e == p.ia32e) {
+        u32 changed[ECM_SLOTS], n = 0;
+        for (u32 sl = 0; sl < ECM_SLOTS; sl++)
+            if (c->ecm->f[sl] != c->base->f[sl])
+                changed[n++] = slot_encoding(sl);
+        ecm_predict_delta(c->ecm, k, &p, c->deps, changed, n, true, &r);
+        return r.outcome;
+    }
+    ecm_predict(c->ecm, k, &p, &r);
+    if (resume) { /* the base for this VMCS12's next VMRESUMEs */
+        if (!c->deps) {
+            c->deps = alloc_pages((sizeof(struct ecm_deps) + PAGE_SIZE - 1) / PAGE_SIZE);
+            c->base = alloc_pages(1);
+        }
+        ecm_deps_build(c->ecm, k, &p, c->deps);
+        memcpy(c->base, c->ecm, sizeof(*c->base));
+        c->deps_gpa = c->current;
+        c->deps_ia32e = p.ia32e;
+    }
     return r.outcome;
 }
 
