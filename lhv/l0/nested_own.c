@@ -68,7 +68,10 @@ void l0_nested_own_vmcs02(struct l0_vcpu *v)
          * is for the CPUs of L1 that wait for their SIPI, which L2 does not
          * start. Intercepted here, an L2 self-IPI under L1's external-
          * interrupt exiting never came to L1 as that exit (vmx/external-
-         * interrupt-exiting FAILed in l0-nested-ctl-*); why is not found yet */
+         * interrupt-exiting FAILed in l0-nested-ctl-*): the L0 sent it in
+         * root operation with IF=0 and resumed L2 with IF=0, which Bochs
+         * keeps masked (docs/l0-deviations.md, the row of
+         * vmx/multi-ipi-pending-at-entry) */
         u32 icr = 2048 * 8 + X2APIC_MSR_BASE + (LAPIC_REG_ICR_LOW >> 4);
         const u8 *l1 = ram ? l1_page(l0_nested_vmcs12(v, MSR_BITMAP)) : NULL;
         if (l1 && !((l1[icr / 8] >> (icr % 8)) & 1))
