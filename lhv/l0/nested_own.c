@@ -90,6 +90,7 @@ void l0_nested_own_vmcs02(struct l0_vcpu *v)
         vmw(IO_BITMAP_B, (uintptr_t)l0_io_bitmaps + PAGE_SIZE);
         vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_USE_IO_BITMAPS);
     }
+    l0_nested_init_vmcs02(v); /* the timer that finds a pending INIT */
 }
 
 /* A bit of L1's bitmap page (all ones where it is not RAM) */
@@ -145,6 +146,8 @@ u32 l0_nested_own_exit(struct l0_vcpu *v, u32 reason)
     u32 msr = (u32)v->regs.rcx;
 
     switch (reason) {
+    case EXIT_REASON_PREEMPTION_TIMER: /* the L0's look for an INIT, or L1's */
+        return l0_nested_init_exit(v);
     case EXIT_REASON_XSETBV: {
         u32 info = xsetbv_fault();
         if (!info)
