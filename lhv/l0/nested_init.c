@@ -19,8 +19,10 @@
  *   before L2's first instruction, after any injected event (27.7.4), and
  *   that exit is L1's INIT exit (INIT comes before the timer);
  * - at VMXOFF the CPU takes it: the INIT state, waiting for SIPI.
- * When L1 runs its own timer the L0 looks only at VM entries. Only with 2+
- * CPUs (none can send it otherwise). */
+ * When L1 runs its own timer the L0 looks only at VM entries; with one
+ * CPU it does not look while L2 runs (none can send it then).
+ * l0/nested-init-held (tests_nested.c) checks the VM-entry and VMXOFF
+ * paths. */
 #include "l0/nested.h"
 
 #ifdef __x86_64__
@@ -50,12 +52,12 @@ void l0_nested_init_vmcs02(struct l0_vcpu *v)
     bool mine = !(pin12 & PIN_PREEMPTION_TIMER);
 
     ini[v->cpu].entry = false;
-    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER) || smp_cpu_count() < 2)
+    if (!(vmx_caps.pin.allowed1 & PIN_PREEMPTION_TIMER))
         return;
     if (__atomic_load_n(&init_pending[v->cpu], __ATOMIC_ACQUIRE)) {
         ini[v->cpu].entry = true;
         ini[v->cpu].timer12 = (u32)vmr(VMX_PREEMPTION_TIMER_VALUE);
-    } else if (!mine) {
+    } else if (!mine || smp_cpu_count() < 2) {
         return;
     }
     vmw(PIN_BASED_VM_EXEC_CONTROL, vmr(PIN_BASED_VM_EXEC_CONTROL) | PIN_PREEMPTION_TIMER);
