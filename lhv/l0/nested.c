@@ -96,6 +96,10 @@ static u32 max_index;
 /* The supported slots by type (control, exit information, guest, host) */
 static u16 type_slots[4][128];
 static u32 type_count[4];
+/* What an exit of L2 copies into VMCS12: encoding and image offset */
+static struct { u16 enc, off; } saved[256];
+static u32 n_saved;
+static u32 field_off(u32 slot);
 
 static u32 allowed(u32 default1, u32 offer, u32 cpu_allowed1)
 {
@@ -173,6 +177,12 @@ void l0_nested_setup(void)
             type_slots[(s >> 5) & 3][type_count[(s >> 5) & 3]++] = (u16)s;
             if ((s & 31) > max_index)
                 max_index = s & 31;
+            u32 t = (s >> 5) & 3;
+            if ((t == 1 || t == 2) && enc != VM_INSTRUCTION_ERROR && enc != VMCS_LINK_POINTER &&
+                enc != GUEST_IA32_PAT && (enc < GUEST_PDPTE0 || enc > GUEST_PDPTE0 + 6)) {
+                saved[n_saved].enc = (u16)enc; /* the PDPTEs are saved with EPT only */
+                saved[n_saved++].off = (u16)field_off(s);
+            }
         }
     }
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
@@ -325,13 +335,15 @@ static u8 *image(struct nested_cpu *c) { return cached(c, c->current)->image; }
 
 /* Where a field lives in the image: 16- and 32-bit fields as u32,
  * 64-bit and natural-width ones as u64 */
-static void *field_ptr(u8 *img, u32 slot)
+static u32 field_off(u32 slot)
 {
     u32 width = slot >> 7, i = slot & 127;
     if (width & 1)
-        return img + VMCS12_FIELDS + 1024 + (width >> 1) * 1024 + i * 8;
-    return img + VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
+        return VMCS12_FIELDS + 1024 + (width >> 1) * 1024 + i * 8;
+    return VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
 }
+
+static void *field_ptr(u8 *img, u32 slot) { return img + field_off(slot); }
 
 static u64 field_get(u8 *img, u32 slot)
 {
@@ -776,15 +788,15 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
               state);
     }
     l0_nested_counts[v->cpu].l2_exits++;
-    for (u32 i = 0; i < type_count[1] + type_count[2]; i++) { /* exit information and guest
-                                                                * state (27.2, 27.3) */
-        u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
-        u32 enc = slot_encoding(sl);
-        if (enc == VM_INSTRUCTION_ERROR ||
-            enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT ||
-            (enc >= GUEST_PDPTE0 && enc <= GUEST_PDPTE0 + 6)) /* saved with EPT only */
-            continue;
-        field_set(img, sl, vmr(enc));
+    /* exit information and guest state (27.2, 27.3; l0_nested_setup's
+     * list): a VMREAD gives a 16- or 32-bit field zero-extended, as the
+     * image keeps it */
+    for (u32 i = 0; i < n_saved; i++) {
+        u64 x = vmr(saved[i].enc);
+        if (saved[i].off >= VMCS12_FIELDS + 1024) /* the 64-bit and natural-width part */
+            *(u64 *)(img + saved[i].off) = x;
+        else
+            *(u32 *)(img + saved[i].off) = (u32)x;
     }
     if (own) { /* the exception the L0 raised in L2, taken by L1's exception bitmap */
         reason12 = EXIT_REASON_EXCEPTION_NMI; /* (l0_ept02_exit_fields writes it) */
