@@ -1,7 +1,8 @@
 /* The exits the L0 takes (docs/l0.md "What is intercepted and why").
  *
  * - CPUID (exits unconditionally, SDM 3C 26.1.2): the hypervisor bit set,
- *   leaf 0x40000000 naming the L0 "LHV L0", VMX (CPUID.1:ECX bit 5) clear
+ *   leaf 0x40000000 naming the L0 "LHV L0", leaf 0x40000001 what the L0
+ *   runs on (LHV_L0_LEAF_BELOW, xmhf/include/emulator.h), VMX (CPUID.1:ECX bit 5) clear
  *   until the L0 offers nested VMX, OSXSAVE as the guest's own CR4 says.
  * - I/O to the end actions' ports (the I/O bitmap, vcpu.c): Bochs' shutdown
  *   port 0x8900, QEMU's isa-debug-exit 0xf4, reset control 0xcf9 (bit 2),
@@ -28,6 +29,7 @@
 #ifdef __x86_64__
 #include "console.h"
 #include "cpu.h"
+#include "emulator.h"
 #include "end.h"
 #include "lapic.h"
 #include "smp.h"
@@ -98,8 +100,10 @@ static void do_cpuid(struct l0_vcpu *v)
         if (vmr(GUEST_CR4) & CR4_OSXSAVE)
             r.ecx |= CPUID1_ECX_OSXSAVE;
     } else if (leaf == 0x40000000u) {
-        r = (struct cpuid_regs){0x40000000u, LHV_L0_SIGNATURE_EBX, LHV_L0_SIGNATURE_ECX,
+        r = (struct cpuid_regs){LHV_L0_LEAF_BELOW, LHV_L0_SIGNATURE_EBX, LHV_L0_SIGNATURE_ECX,
                                 LHV_L0_SIGNATURE_EDX};
+    } else if (leaf == LHV_L0_LEAF_BELOW) {
+        r = (struct cpuid_regs){emulator_detect(), emulator_bochs_version(), 0, 0};
     } else if ((leaf & 0xf0000000u) == 0x40000000u) {
         r = (struct cpuid_regs){0, 0, 0, 0};
     }

@@ -2,12 +2,13 @@
  * end action reached the L0, on the CPU that took it, then SUMMARY and the
  * real end action. Two of them VM-enter a probe on that CPU (its guest is
  * done): 32-bit code in low guest memory that writes into the L0's
- * guest-physical range, reads CPUID leaves 1 and 0x40000000 and then reads
+ * guest-physical range, reads CPUID leaves 1, 0x40000000 and 0x40000001, then reads
  * the hidden host range, which must end in an EPT violation there. */
 #include "l0/l0.h"
 
 #ifdef __x86_64__
 #include "console.h"
+#include "emulator.h"
 #include "end.h"
 #include "smp.h"
 #include "string.h"
@@ -28,7 +29,7 @@ static volatile u32 canary = CANARY;
 struct probe {
     u32 reason, gpa_ok;
     u64 gpa, qual;
-    u32 leaf1_ecx, sig[3];
+    u32 leaf1_ecx, sig[3], max_leaf, below[2];
     bool canary_kept, write_landed;
 };
 
@@ -43,7 +44,7 @@ static struct probe run_probe(struct l0_vcpu *v)
     struct probe r = {0};
     u32 canary_gpa = (u32)(uintptr_t)&canary;
     u64 hidden = l0_mem.backing + 0x1000;
-    u8 code[64], *p = code;
+    u8 code[96], *p = code;
 
     *p++ = 0xc7, *p++ = 0x05, p = emit32(p, canary_gpa), p = emit32(p, PROBE_WORD);
     *p++ = 0xb8, p = emit32(p, 1), *p++ = 0x0f, *p++ = 0xa2;     /* cpuid(1) */
@@ -52,10 +53,14 @@ static struct probe run_probe(struct l0_vcpu *v)
     *p++ = 0x89, *p++ = 0x1d, p = emit32(p, PROBE_OUT + 4);     /* ebx */
     *p++ = 0x89, *p++ = 0x0d, p = emit32(p, PROBE_OUT + 8);     /* ecx */
     *p++ = 0x89, *p++ = 0x15, p = emit32(p, PROBE_OUT + 12);    /* edx */
+    *p++ = 0xa3, p = emit32(p, PROBE_OUT + 16);                 /* eax */
+    *p++ = 0xb8, p = emit32(p, LHV_L0_LEAF_BELOW), *p++ = 0x0f, *p++ = 0xa2;
+    *p++ = 0xa3, p = emit32(p, PROBE_OUT + 20);                 /* eax */
+    *p++ = 0x89, *p++ = 0x1d, p = emit32(p, PROBE_OUT + 24);    /* ebx */
     *p++ = 0xa1, p = emit32(p, (u32)hidden);                    /* read the hidden range */
     *p++ = 0x0f, *p++ = 0x08;                                   /* INVD: it went through */
     memcpy((void *)(uintptr_t)PROBE_CODE, code, (size_t)(p - code));
-    memset((void *)(uintptr_t)PROBE_OUT, 0, 16);
+    memset((void *)(uintptr_t)PROBE_OUT, 0, 28);
 
     l0_probing = true;
     l0_vcpu_flat32_state(v, PROBE_CODE);
@@ -68,6 +73,8 @@ static struct probe run_probe(struct l0_vcpu *v)
     const u32 *out = (const u32 *)(uintptr_t)PROBE_OUT;
     r.leaf1_ecx = out[0];
     memcpy(r.sig, out + 1, sizeof(r.sig));
+    r.max_leaf = out[4];
+    memcpy(r.below, out + 5, sizeof(r.below));
     r.canary_kept = canary == CANARY;
     r.write_landed = *(volatile u32 *)(uintptr_t)l0_gpa_to_hpa(canary_gpa) == PROBE_WORD;
     return r;
@@ -192,14 +199,17 @@ void l0_finish(struct l0_vcpu *v)
             pr.canary_kept ? "missed" : "REACHED", pr.write_landed ? "reached" : "missed");
 
     bool sig = pr.sig[0] == LHV_L0_SIGNATURE_EBX && pr.sig[1] == LHV_L0_SIGNATURE_ECX &&
-               pr.sig[2] == LHV_L0_SIGNATURE_EDX;
+               pr.sig[2] == LHV_L0_SIGNATURE_EDX && pr.max_leaf == LHV_L0_LEAF_BELOW;
+    bool below = pr.below[0] == emulator_detect() && pr.below[1] == emulator_bochs_version();
     bool bits = (pr.leaf1_ecx & CPUID1_ECX_HYPERVISOR) &&
                 !(pr.leaf1_ecx & CPUID1_ECX_VMX) == !l0_nested;
-    verdict(sig && bits && l0_vcpus[0].cpuid_exits > 0, L0_TEST("l0/cpuid-identity"),
+    verdict(sig && bits && below && l0_vcpus[0].cpuid_exits > 0, L0_TEST("l0/cpuid-identity"),
             "CPUID.1:ECX 0x%08x (want hypervisor bit 31 set, VMX bit 5 %s), leaf 0x40000000 "
-            "0x%08x 0x%08x 0x%08x (want \"LHV L0      \"), guest CPUIDs on CPU 0: %llu",
-            pr.leaf1_ecx, l0_nested ? "set (lhv.l0.nested=1)" : "clear", pr.sig[0], pr.sig[1],
-            pr.sig[2], l0_vcpus[0].cpuid_exits);
+            "0x%x 0x%08x 0x%08x 0x%08x (want 0x40000001 \"LHV L0      \"), leaf 0x40000001 "
+            "%u %u (want the L0's own %u %u), guest CPUIDs on CPU 0: %llu",
+            pr.leaf1_ecx, l0_nested ? "set (lhv.l0.nested=1)" : "clear", pr.max_leaf, pr.sig[0],
+            pr.sig[1], pr.sig[2], pr.below[0], pr.below[1], emulator_detect(),
+            emulator_bochs_version(), l0_vcpus[0].cpuid_exits);
     check_nested();
     l0_nested_isolation_tests(v);
 

@@ -128,16 +128,27 @@ bool outcome_check_eq(struct cpu_outcome *o, u64 got, u64 want, const char *file
 bool l0_bochs_deviates(u32 versions)
 {
     u32 v = emulator_bochs_version();
-    return emulator_detect() == EMU_BOCHS && (v == LHV_BOCHS_UNKNOWN || (v & versions));
+    enum emulator e = emulator_detect();
+
+    if (e == EMU_LHV && (versions & BOCHS_VIA_L0))
+        e = emulator_below(&v);
+    return e == EMU_BOCHS && (v == LHV_BOCHS_UNKNOWN || (v & versions));
 }
 
 const char *l0_bochs_names(u32 versions)
 {
+    static char via[40];
+    const char *n;
+
     switch (versions & (LHV_BOCHS_2_7 | LHV_BOCHS_3_0)) {
-    case LHV_BOCHS_2_7: return "Bochs 2.7";
-    case LHV_BOCHS_3_0: return "Bochs 3.0";
-    default: return "Bochs 2.7 and 3.0";
+    case LHV_BOCHS_2_7: n = "Bochs 2.7"; break;
+    case LHV_BOCHS_3_0: n = "Bochs 3.0"; break;
+    default: n = "Bochs 2.7 and 3.0"; break;
     }
+    if (emulator_detect() != EMU_LHV)
+        return n;
+    snprintf(via, sizeof via, "%s through LHV's L0", n);
+    return via;
 }
 
 static struct cpu_outcome outcomes[LHV_MAX_CPUS];

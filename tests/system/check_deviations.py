@@ -4,8 +4,10 @@ a row that lists the test, whose "XFAIL reason contains" words are in the
 reason, and whose column for that Bochs version says XFAIL. Reads the
 serial logs under a directory (default: make test's matrix runs); the
 version comes from the log's L0 (lhv.bochs=, which test3.py adds).
-In a log whose guest ran under LHV's own L0 ("emulator: LHV"), each test
-of a row whose "LHV L0 (nested)" column says PASS must PASS or SKIP.
+In a log whose guest ran under LHV's own L0 ("emulator: LHV on Bochs 2.7"),
+each test of a row whose "LHV L0 (nested)" column says PASS must PASS or
+SKIP, and each XFAIL there (a deviation that reaches the guest through the
+L0) needs a row whose last column says XFAIL.
 
     tests/system/check_deviations.py [DIR]
 """
@@ -17,7 +19,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TABLE = os.path.join(ROOT, "docs", "l0-deviations.md")
 L0_RE = re.compile(r"(?:emulator|L0): Bochs (\d+\.\d+)\s*$")
-LHV_L0_RE = re.compile(r"^(?!L0: ).*emulator: LHV\s*$")
+LHV_L0_RE = re.compile(r"^(?!L0: ).*emulator: LHV(?: on .*)?\s*$")
 LHV_COLUMN = "LHV L0 (nested)"
 TIMESTAMP_RE = re.compile(r"^\[\s*\d+(?:\.\d*)?\] ")
 sys.path.insert(0, os.path.join(ROOT, ".jenkins"))
@@ -62,7 +64,7 @@ def log_xfails(test3, path):
                 lhv = {}
             e = test3.parse_line(text)
             if e and e.kind == "XFAIL":
-                xfails.append((e.name, e.reason))
+                xfails.append((e.name, e.reason, lhv is not None))
             if e and lhv is not None and e.kind in ("PASS", "FAIL", "SKIP", "XFAIL", "XPASS"):
                 lhv[e.name] = e.kind
     return version, xfails, lhv
@@ -85,7 +87,7 @@ def lhv_problems(rows, lhv, path):
 
 def problems(rows, version, xfails, path):
     out = []
-    for name, reason in xfails:
+    for name, reason, via_lhv in xfails:
         mine = [r for r in rows if name in r[0] and r[1] in reason]
         if not mine:
             out.append("%s: XFAIL %s (%s) on Bochs %s has no row in docs/l0-deviations.md "
@@ -94,6 +96,10 @@ def problems(rows, version, xfails, path):
         elif not any(r[2].get(version, "").startswith("XFAIL") for r in mine):
             out.append("%s: XFAIL %s on Bochs %s, but its row in docs/l0-deviations.md does "
                        "not say XFAIL for %s" % (path, name, version, version))
+        elif via_lhv and not any(r[3].startswith("XFAIL") for r in mine):
+            out.append("%s: XFAIL %s through the LHV L0 on Bochs %s, but its row in "
+                       "docs/l0-deviations.md does not say XFAIL in its last column" %
+                       (path, name, version))
     return out
 
 

@@ -80,6 +80,28 @@ static void test_other_hypervisor_is_named(void **state)
     assert_int_equal(classify(1, "KVMKVMKVMKVM", NULL, false), EMU_OTHER_HYPERVISOR);
 }
 
+/* LHV's L0 says what it runs on (leaf 0x40000001): the name carries it,
+ * the setter keeps only what an enum emulator and a version can be. */
+static void test_lhv_names_what_it_runs_on(void **state)
+{
+    u32 v = 7;
+    (void)state;
+    assert_int_equal(emulator_below(&v), EMU_NONE);
+    assert_int_equal(v, 0);
+    assert_string_equal(emulator_name(EMU_LHV), "LHV");
+    emulator_set_below(EMU_BOCHS, LHV_BOCHS_2_7 | 0x100);
+    assert_int_equal(emulator_below(&v), EMU_BOCHS);
+    assert_int_equal(v, LHV_BOCHS_2_7);
+    assert_string_equal(emulator_name(EMU_LHV), "LHV on Bochs 2.7");
+    emulator_set_below(EMU_KVM, 0);
+    assert_string_equal(emulator_name(EMU_LHV), "LHV on KVM");
+    emulator_set_below(EMU_LHV, 0);
+    assert_string_equal(emulator_name(EMU_LHV), "LHV on LHV");
+    emulator_set_below((enum emulator)99, 0);
+    assert_int_equal(emulator_below(&v), EMU_OTHER_HYPERVISOR);
+    emulator_set_below(EMU_NONE, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -88,6 +110,7 @@ int main(void)
         cmocka_unit_test(test_known_signatures),
         cmocka_unit_test(test_hyperv_interface_of_another),
         cmocka_unit_test(test_other_hypervisor_is_named),
+        cmocka_unit_test(test_lhv_names_what_it_runs_on),
     };
     return cmocka_run_group_tests_name("emulator", tests, NULL, NULL);
 }

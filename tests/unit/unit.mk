@@ -23,7 +23,7 @@ UNIT_SRCS_bootinfo := xmhf/lib/bootinfo.c xmhf/lib/options.c xmhf/lib/parse.c xm
 	xmhf/lib/printf.c xmhf/lib/strlcpy.c
 UNIT_SRCS_bootinfo_mb2 := $(UNIT_SRCS_bootinfo)
 UNIT_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
-UNIT_SRCS_emulator := xmhf/lib/emulator.c
+UNIT_SRCS_emulator := xmhf/lib/emulator.c xmhf/lib/printf.c xmhf/lib/parse.c xmhf/lib/strlcpy.c
 UNIT_SRCS_rtc := lhv/rtc.c
 UNIT_SRCS_entry_checks := lhv/vmx/entry_checks.c
 

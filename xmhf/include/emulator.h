@@ -32,9 +32,23 @@ enum emulator emulator_classify(const char (*sigs)[12], u32 n, bool e9_echo);
 void emulator_set_bochs_version(u32 version);
 u32 emulator_bochs_version(void);
 
+/* LHV's L0 tells its guest what it runs on itself: CPUID leaf 0x40000001
+ * (in the L0's range, leaf 0x40000000 "LHV L0      " gives it as the
+ * highest) has EAX = the L0's own enum emulator and EBX = its lhv.bochs=
+ * version. A Bochs deviation in how Bochs runs a guest reaches LHV's guest
+ * too where the L0 has Bochs run it (docs/l0-deviations.md). */
+#define LHV_L0_LEAF_BELOW 0x40000001u
+
+/* Under LHV's L0 (emulator_detect() == EMU_LHV): the L0's own L0, and its
+ * Bochs version in *bochs_version; EMU_NONE elsewhere. The setter is the
+ * detection's (and the host tests'). */
+enum emulator emulator_below(u32 *bochs_version);
+void emulator_set_below(enum emulator below, u32 bochs_version);
+
 /* "QEMU TCG", "KVM", "Xen", "Hyper-V", "VMware", "Bochs", "none (bare
  * metal)"; for another hypervisor "hypervisor \"SIGNATURE\"" once detected;
- * Bochs with its version ("Bochs 3.0") when lhv.bochs= gave it. */
+ * Bochs with its version ("Bochs 3.0") when lhv.bochs= gave it; LHV's L0
+ * with what it runs on ("LHV on Bochs 2.7"). */
 const char *emulator_name(enum emulator e);
 
 #endif

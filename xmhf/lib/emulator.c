@@ -38,6 +38,22 @@ static u32 bochs_version;
 void emulator_set_bochs_version(u32 version) { bochs_version = version; }
 u32 emulator_bochs_version(void) { return bochs_version; }
 
+/* Under LHV's L0: what the L0 runs on (LHV_L0_LEAF_BELOW) */
+static enum emulator below = EMU_NONE;
+static u32 below_bochs;
+
+void emulator_set_below(enum emulator e, u32 version)
+{
+    below = e <= EMU_LHV ? e : EMU_OTHER_HYPERVISOR;
+    below_bochs = version & (LHV_BOCHS_2_7 | LHV_BOCHS_3_0);
+}
+
+enum emulator emulator_below(u32 *version)
+{
+    *version = below_bochs;
+    return below;
+}
+
 /* The other hypervisor's signature, printable, for emulator_name. */
 static char other_name[32] = "unknown hypervisor";
 
@@ -103,6 +119,10 @@ enum emulator emulator_detect(void)
                 break;
         }
         found = emulator_classify((const char (*)[12])sigs, n, false);
+        if (found == EMU_LHV) {
+            struct cpuid_regs r = cpuid(LHV_L0_LEAF_BELOW, 0);
+            emulator_set_below((enum emulator)r.eax, r.ebx);
+        }
     } else {
         found = emulator_classify(NULL, 0, inb(0xe9) == 0xe9);
     }
@@ -110,19 +130,31 @@ enum emulator emulator_detect(void)
     return found;
 }
 
+static const char *bochs_name(u32 version)
+{
+    return version == LHV_BOCHS_2_7   ? "Bochs 2.7"
+           : version == LHV_BOCHS_3_0 ? "Bochs 3.0"
+                                      : "Bochs";
+}
+
 const char *emulator_name(enum emulator e)
 {
+    static char lhv_name[48];
+
     switch (e) {
     case EMU_QEMU_TCG: return "QEMU TCG";
     case EMU_KVM: return "KVM";
-    case EMU_BOCHS:
-        return bochs_version == LHV_BOCHS_2_7   ? "Bochs 2.7"
-               : bochs_version == LHV_BOCHS_3_0 ? "Bochs 3.0"
-                                                : "Bochs";
+    case EMU_BOCHS: return bochs_name(bochs_version);
     case EMU_XEN: return "Xen";
     case EMU_HYPERV: return "Hyper-V";
     case EMU_VMWARE: return "VMware";
-    case EMU_LHV: return "LHV";
+    case EMU_LHV:
+        if (below == EMU_NONE)
+            return "LHV";
+        snprintf(lhv_name, sizeof lhv_name, "LHV on %s",
+                 below == EMU_BOCHS ? bochs_name(below_bochs)
+                 : below == EMU_LHV ? "LHV" : emulator_name(below));
+        return lhv_name;
     case EMU_OTHER_HYPERVISOR: return other_name;
     default: return "none (bare metal)";
     }

@@ -163,7 +163,7 @@ static void walk_test(struct cpu_outcome *o, bool ad)
     struct ept_cpu *c = ept_cpu(o);
     struct walk_exit x;
     u32 deviant = 0;
-    bool bochs = l0_bochs_deviates(BOCHS_2_7_AND_3_0);
+    bool bochs = l0_bochs_deviates(BOCHS_2_7_AND_3_0 | BOCHS_VIA_L0);
 
     if (!c)
         return;

@@ -70,7 +70,7 @@ static inline void nmi_settle(void) { nmi_wait(NULL, 1); }
 #define BOCHS_NMI_EXIT_SAVES_BLOCKING \
     "Bochs 2.7 saves blocking by NMI (interruptibility 0x%x) at an NMI exit"
 #define BOCHS_ENTRY_KEEPS_NMI_BLOCKING \
-    "Bochs 2.7: VM entry with interruptibility bit 3 clear leaves NMIs blocked (%s)"
+    "%s: VM entry with interruptibility bit 3 clear leaves NMIs blocked (%s)"
 
 /* ----- the hook and what it records ----- */
 
