@@ -13,7 +13,16 @@
  * - l0/nested-isolation-bitmaps: the MSR and I/O bitmaps of VMCS02
  *   (nested_own.c): an L1 bitmap at a hidden or MMIO address reads as all
  *   ones (every access exits to L1) and is not read; one in L1's RAM is
- *   L1's OR the L0's. */
+ *   L1's OR the L0's.
+ * - l0/nested-isolation-areas: L1's MSR-load area (nested_msr.c) and
+ *   EPT12's tables (nested_ept.c) at a hidden or MMIO address: the L0 reads
+ *   all ones there, as the processor reads where no memory is, and never
+ *   the host page behind it: the area's entry 1 fails (VM-entry failure,
+ *   SDM 3C 27.4: reserved bits 63:32 of its index) though a valid entry
+ *   lies in that host page, a store there changes nothing, and an EPT12
+ *   walk through such a table is an EPT misconfiguration (29.3.3.1: bits
+ *   7:3 of a non-leaf entry, address bits above MAXPHYADDR) -- while the
+ *   same area and tables in L1's RAM load and translate. */
 #include "l0/l0.h"
 
 #ifdef __x86_64__
@@ -176,6 +185,47 @@ static const char *isolation_bitmaps(char *why, size_t n)
         }
     }
     naive[0] = saved;
+    return res;
+}
+
+/* The RAM-only access behind L1's MSR areas and EPT12's walk */
+static const char *isolation_areas(struct l0_vcpu *v, char *why, size_t n)
+{
+    static const struct { const char *what; u64 gpa; } where[] = {
+        {"hidden", 0}, {"MMIO", NP_MMIO}, {"RAM", NP_VMXON}};
+    u64 hidden = l0_mem.backing + 0x4000, sysenter = 0x5a5a5a5aull;
+    u64 *naive = (u64 *)(uintptr_t)hidden, saved[4], *ram = (u64 *)(uintptr_t)NP_VMXON;
+    u8 *img = alloc_pages(1);
+    const char *res = NULL;
+
+    memcpy(saved, naive, sizeof(saved));
+    memset(img, 0, PAGE_SIZE);
+    memset((void *)(uintptr_t)NP_VMCS, 0, PAGE_SIZE); /* EPT12's PDPT: nothing present */
+    /* a valid entry (IA32_SYSENTER_CS), in L1's RAM and where a naive L0
+     * would find it; the EPT12 PML4E beside it (index 2): a PDPT in RAM */
+    naive[0] = ram[0] = MSR_IA32_SYSENTER_CS, naive[1] = ram[1] = sysenter;
+    naive[2] = ram[2] = NP_VMCS | EPT_RWX;
+    for (u32 i = 0; i < 3 && !res; i++) {
+        u64 gpa = where[i].gpa ? where[i].gpa : hidden, leaf, size, perms, x = ~0ull;
+        l0_v12_set(img, VM_ENTRY_MSR_LOAD_ADDR, gpa);
+        u32 failed = l0_nested_entry_msrs(v, img, 1);
+        u32 walk = walk12(gpa, 2ull << 39, EPT_QUAL_READ, &leaf, &size, &perms);
+        bool wrote = l0_phys_copy(gpa + 24, &x, 8, true);
+        if (failed != (i < 2 ? 1u : 0u))
+            res = why, snprintf(why, n, "MSR-load area in %s at 0x%llx: entry %u failed, "
+                                "expected %s", where[i].what, gpa, failed,
+                                i < 2 ? "1" : "none");
+        else if (walk != (i < 2 ? EXIT_REASON_EPT_MISCONFIG : EXIT_REASON_EPT_VIOLATION))
+            res = why, snprintf(why, n, "EPT12's PML4 in %s at 0x%llx: walk gave exit %u, "
+                                "expected %u", where[i].what, gpa, walk,
+                                i < 2 ? EXIT_REASON_EPT_MISCONFIG : EXIT_REASON_EPT_VIOLATION);
+        else if (wrote != (i == 2) || naive[3] != saved[3])
+            res = why, snprintf(why, n, "a store to %s at 0x%llx %s, the host page %s",
+                                where[i].what, gpa, wrote ? "landed" : "went nowhere",
+                                naive[3] != saved[3] ? "CHANGED" : "unchanged");
+    }
+    l0_nested_entry_msrs(v, img, 0); /* nothing pending for a later entry */
+    memcpy(naive, saved, sizeof(saved));
     return res;
 }
 
@@ -374,6 +424,7 @@ void l0_nested_isolation_tests(struct l0_vcpu *v)
     if (!l0_nested) {
         verdict_skip(L0_TEST("l0/nested-isolation-vmx"), "%s", "lhv.l0.nested=0");
         verdict_skip(L0_TEST("l0/nested-isolation-bitmaps"), "%s", "lhv.l0.nested=0");
+        verdict_skip(L0_TEST("l0/nested-isolation-areas"), "%s", "lhv.l0.nested=0");
         verdict_skip(L0_TEST("l0/nested-own-exits"), "%s", "lhv.l0.nested=0");
         verdict_skip(L0_TEST("l0/nested-init-held"), "%s", "lhv.l0.nested=0");
         return;
@@ -382,6 +433,8 @@ void l0_nested_isolation_tests(struct l0_vcpu *v)
     verdict(!r, L0_TEST("l0/nested-isolation-vmx"), "%s", r);
     r = isolation_bitmaps(why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-isolation-bitmaps"), "%s", r);
+    r = isolation_areas(v, why, sizeof(why));
+    verdict(!r, L0_TEST("l0/nested-isolation-areas"), "%s", r);
     r = own_exits(v, false, why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-own-exits"), "%s", r);
     r = own_exits(v, true, why, sizeof(why));
