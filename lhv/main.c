@@ -73,7 +73,7 @@ void lhv_main(const struct lhv_boot_params *p, const struct lhv_options *opts)
             printf("suite: iteration %u of %u\n", i, opts->iterations);
         suite_run();
     }
-    report_platform();
+    report_platform(opts->table);
     bool ok = verdict_summary();
     end_run(opts->end, !ok);
 }

@@ -43,7 +43,7 @@ static void brand_string(char out[49])
         strlcpy(out, "unknown", 49);
 }
 
-void report_platform(void)
+void report_platform(bool table)
 {
     char brand[49];
     u32 sig = cpuid(1, 0).eax;
@@ -59,9 +59,9 @@ void report_platform(void)
     brand_string(brand);
     printf("platform: CPU \"%s\", family %u model %u stepping %u, L0: %s\n", brand, family,
            model, stepping, emulator_name(emulator_detect()));
-    for (u32 i = 0; i < count; i++)
+    for (u32 i = 0; table && i < count; i++)
         printf("table: %s %s\n", r[i].name, r[i].kind);
-    if (dropped)
+    if (table && dropped)
         printf("platform: the table holds %u tests; %u more not listed\n",
                (u32)VERDICT_RECORDS_MAX, dropped);
 }

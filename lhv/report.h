@@ -1,9 +1,9 @@
 /* The platform report before SUMMARY: a "platform:" line (CPU brand,
- * family/model/stepping, L0) and one "table: group/test KIND" line per
- * test (docs/output.md). */
+ * family/model/stepping, L0) and, with lhv.table=1, one "table:
+ * group/test KIND" line per test (docs/output.md). */
 #ifndef LHV_REPORT_H
 #define LHV_REPORT_H
 
-void report_platform(void);
+void report_platform(bool table);
 
 #endif

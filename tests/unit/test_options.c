@@ -295,6 +295,17 @@ static void test_e9(void **state)
     refused_naming("lhv.e9=yes", "lhv.e9=yes", "expected lhv.e9=0");
 }
 
+static void test_table(void **state)
+{
+    (void)state;
+    assert_int_equal(parse(""), 0);
+    assert_false(opts.table);
+    assert_int_equal(parse("lhv.table=1"), 0);
+    assert_true(opts.table);
+    refused("lhv.table=2", "lhv.table=2: expected lhv.table=0 or lhv.table=1");
+    refused_naming("lhv.table=yes", "lhv.table=yes", "expected lhv.table=0");
+}
+
 static void test_l0(void **state)
 {
     (void)state;
@@ -506,18 +517,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
 }
 
 static void test_option_names(void **state)
@@ -527,7 +538,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 16);
+    assert_int_equal(n, 17);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");
@@ -689,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_cpus),
         cmocka_unit_test(test_end),
         cmocka_unit_test(test_e9),
+        cmocka_unit_test(test_table),
         cmocka_unit_test(test_l0),
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_soak),

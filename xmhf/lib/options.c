@@ -5,7 +5,8 @@
 const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
-    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", "lhv.l0", "lhv.l0.nested", NULL,
+    "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", "lhv.l0", "lhv.l0.nested",
+    "lhv.table", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -17,6 +18,7 @@ const char *const lhv_option_names[] = {
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define L0_FORM "expected lhv.l0=0 or lhv.l0=1"
 #define L0_NESTED_FORM "expected lhv.l0.nested=0 or lhv.l0.nested=1"
+#define TABLE_FORM "expected lhv.table=0 or lhv.table=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
@@ -187,6 +189,15 @@ static const char *parse_e9(const char *v, size_t len, struct lhv_options *o)
     return NULL;
 }
 
+/* lhv.table=1: every test's verdict again before SUMMARY (docs/output.md) */
+static const char *parse_table(const char *v, size_t len, struct lhv_options *o)
+{
+    if (!equals(v, len, "0") && !equals(v, len, "1"))
+        return TABLE_FORM;
+    o->table = v[0] == '1';
+    return NULL;
+}
+
 /* lhv.l0=1: LHV as L0, module 1 its guest (docs/l0.md) */
 static const char *parse_l0(const char *v, size_t len, struct lhv_options *o)
 {
@@ -333,6 +344,7 @@ static const struct option {
     { "lhv.bochs", BOCHS_FORM, parse_bochs },
     { "lhv.l0", L0_FORM, parse_l0 },
     { "lhv.l0.nested", L0_NESTED_FORM, parse_l0_nested },
+    { "lhv.table", TABLE_FORM, parse_table },
 };
 
 /* The error for an unknown lhv. option: its key and the valid ones. */
