@@ -40,6 +40,8 @@
 #define VMCS12_LAUNCH 8          /* region offsets: launch state (0 clear, 1 launched) */
 #define VMCS12_FIELDS 16         /* then 16/32-bit fields as u32, 64-bit/natural as u64 */
 #define VMCS12_SIZE (VMCS12_FIELDS + 3072)
+#define VMCS12_CHANGED VMCS12_SIZE /* L0-only, past what is written back: a bit per
+                                    * slot whose value changed since the model read it */
 #define NO_VMCS12 (~0ull)
 
 /* The controls the L0 offers (allowed 1-settings; the CPU must allow them
@@ -84,6 +86,8 @@ struct nested_cpu {
      * checks that read a field changed since (ecm_predict_delta) */
     struct ecm_deps *deps;
     struct ecm_vmcs *base;
+    u8 *ecm_img;           /* the image ecm holds, but for the slots it marks changed */
+    u64 diff[ECM_SLOTS / 64]; /* with a base: the slots where ecm and base differ */
     u64 deps_gpa;
     bool deps_ia32e;
 };
@@ -330,6 +334,7 @@ static struct vmcs12 *load(struct nested_cpu *c, u64 gpa)
         write_back(e);
     e->gpa = gpa;
     phys_copy(gpa, e->image, VMCS12_SIZE, false);
+    memset(e->image + VMCS12_CHANGED, 0xff, ECM_SLOTS / 8); /* all new to the model */
     return e;
 }
 
@@ -351,15 +356,18 @@ static inline __attribute__((always_inline)) u64 field_get(u8 *img, u32 slot)
     return (slot >> 7) & 1 ? *(u64 *)p : *(u32 *)p;
 }
 
-static inline __attribute__((always_inline)) void field_set(u8 *img, u32 slot, u64 value)
+static void field_set(u8 *img, u32 slot, u64 value)
 {
     static const u64 width_mask[4] = {0xffff, ~0ull, 0xffffffffull, ~0ull};
     void *p = field_ptr(img, slot);
     value &= width_mask[slot >> 7];
+    if (value == field_get(img, slot))
+        return;
     if ((slot >> 7) & 1)
         *(u64 *)p = value;
     else
         *(u32 *)p = (u32)value;
+    ((u64 *)(img + VMCS12_CHANGED))[slot / 64] |= 1ull << (slot % 64);
 }
 
 /* A supported encoding (25.11.2, B): its slot and whether it is the high
@@ -591,17 +599,28 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.read = ecm_read_gpa;
     p.wrmsr_ok = l0_nested_wrmsr_ok;
     p.ctx = img;
-    bool delta = resume && c->deps && c->deps_gpa == c->current && c->deps_ia32e == p.ia32e;
-    u32 changed[ECM_SLOTS], n = 0;
-    for (u32 t = 0; t < 4; t++) /* the supported fields (the others stay 0), and which */
-        for (u32 i = 0; i < type_count[t]; i++) { /* of them changed since the base */
-            u32 sl = type_slots[t][i];
-            u64 x = field_get(img, sl);
+    /* ecm: the supported fields (the others stay 0), read again only where
+     * they changed since it last held this image (field_set, load) */
+    u64 *chg = (u64 *)(img + VMCS12_CHANGED);
+    for (u32 w = 0; w < ECM_SLOTS / 64; w++) {
+        u64 bits = (c->ecm_img == img ? chg[w] : ~0ull) & fields[w];
+        chg[w] = 0;
+        for (; bits; bits &= bits - 1) {
+            u32 sl = w * 64 + (u32)__builtin_ctzll(bits);
+            u64 x = field_get(img, sl), bit = 1ull << (sl % 64);
             c->ecm->f[sl] = x;
-            if (delta && x != c->base->f[sl])
-                changed[n++] = slot_encoding(sl);
+            if (c->base && x != c->base->f[sl])
+                c->diff[w] |= bit;
+            else
+                c->diff[w] &= ~bit;
         }
-    if (delta) {
+    }
+    c->ecm_img = img;
+    if (resume && c->deps && c->deps_gpa == c->current && c->deps_ia32e == p.ia32e) {
+        u32 changed[ECM_SLOTS], n = 0; /* the fields changed since the base */
+        for (u32 w = 0; w < ECM_SLOTS / 64; w++)
+            for (u64 bits = c->diff[w]; bits; bits &= bits - 1)
+                changed[n++] = slot_encoding(w * 64 + (u32)__builtin_ctzll(bits));
         ecm_predict_delta(c->ecm, k, &p, c->deps, changed, n, true, &r);
         return r.outcome;
     }
@@ -613,6 +632,7 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
         }
         ecm_deps_build(c->ecm, k, &p, c->deps);
         memcpy(c->base, c->ecm, sizeof(*c->base));
+        memset(c->diff, 0, sizeof(c->diff));
         c->deps_gpa = c->current;
         c->deps_ia32e = p.ia32e;
     }
