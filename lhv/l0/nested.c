@@ -103,8 +103,18 @@ static u32 type_count[4];
 /* Those an exit of L2 saves into VMCS12: exit information and guest state
  * (27.2, 27.3) but VM_INSTRUCTION_ERROR, the link pointer, IA32_PAT (by
  * its control) and the PDPTEs (saved with EPT only) */
-static u16 save_slots[256];
+static u16 save_slots[256], save_enc[256], save_off[256]; /* slot, encoding, image offset */
 static u32 save_count;
+
+/* Where a field lives in VMCS12's image: 16- and 32-bit fields as u32,
+ * 64-bit and natural-width ones as u64 */
+static inline __attribute__((always_inline)) u32 field_off(u32 slot)
+{
+    u32 width = slot >> 7, i = slot & 127;
+    if (width & 1)
+        return VMCS12_FIELDS + 1024 + (width >> 1) * 1024 + i * 8;
+    return VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
+}
 
 static u32 allowed(u32 default1, u32 offer, u32 cpu_allowed1)
 {
@@ -188,8 +198,11 @@ void l0_nested_setup(void)
         u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
         u32 enc = (sl >> 7) << 13 | ((sl >> 5) & 3) << 10 | (sl & 31) << 1;
         if (enc != VM_INSTRUCTION_ERROR && enc != VMCS_LINK_POINTER && enc != GUEST_IA32_PAT &&
-            (enc < GUEST_PDPTE0 || enc > GUEST_PDPTE0 + 6))
+            (enc < GUEST_PDPTE0 || enc > GUEST_PDPTE0 + 6)) {
+            save_enc[save_count] = (u16)enc;
+            save_off[save_count] = (u16)field_off(sl);
             save_slots[save_count++] = (u16)sl;
+        }
     }
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
         ncpu[i].current = ncpu[i].v02_gpa = NO_VMCS12;
@@ -340,14 +353,9 @@ static struct vmcs12 *load(struct nested_cpu *c, u64 gpa)
 
 static u8 *image(struct nested_cpu *c) { return cached(c, c->current)->image; }
 
-/* Where a field lives in the image: 16- and 32-bit fields as u32,
- * 64-bit and natural-width ones as u64 */
 static inline __attribute__((always_inline)) void *field_ptr(u8 *img, u32 slot)
 {
-    u32 width = slot >> 7, i = slot & 127;
-    if (width & 1)
-        return img + VMCS12_FIELDS + 1024 + (width >> 1) * 1024 + i * 8;
-    return img + VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
+    return img + field_off(slot);
 }
 
 static inline __attribute__((always_inline)) u64 field_get(u8 *img, u32 slot)
@@ -810,8 +818,21 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
               state);
     }
     l0_nested_counts[v->cpu].l2_exits++;
-    for (u32 i = 0; i < save_count; i++) /* exit information and guest state (27.2, 27.3) */
-        field_set(img, save_slots[i], vmr(slot_encoding(save_slots[i])));
+    u64 *chg = (u64 *)(img + VMCS12_CHANGED);
+    for (u32 i = 0; i < save_count; i++) { /* exit information and guest state (27.2, 27.3): */
+        u32 sl = save_slots[i];               /* field_set's work, from the tables */
+        u64 x = vmr(save_enc[i]);
+        if (sl & 128) { /* 64-bit and natural width */
+            if (*(u64 *)(img + save_off[i]) == x)
+                continue;
+            *(u64 *)(img + save_off[i]) = x;
+        } else {
+            if (*(u32 *)(img + save_off[i]) == (u32)x)
+                continue;
+            *(u32 *)(img + save_off[i]) = (u32)x;
+        }
+        chg[sl / 64] |= 1ull << (sl % 64);
+    }
     if (own) { /* the exception the L0 raised in L2, taken by L1's exception bitmap */
         reason12 = EXIT_REASON_EXCEPTION_NMI; /* (l0_ept02_exit_fields writes it) */
         field_set(img, ecm_slot(VM_EXIT_INTR_INFO), own);

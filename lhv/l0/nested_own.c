@@ -35,6 +35,31 @@ static const u8 *l1_page(u64 gpa)
     return l0_guest_ram(gpa, PAGE_SIZE) ? (const u8 *)(uintptr_t)l0_gpa_to_hpa(gpa) : NULL;
 }
 
+/* The words of one of the L0's bitmap pages that are not zero: they are
+ * set before any guest runs (l0_vcpu_setup_bitmaps) and never change */
+struct own_words {
+    const u8 *page;
+    u32 n; /* above 32: too many, merged word by word */
+    u16 word[32];
+};
+static struct own_words own_words[4];
+
+static const struct own_words *words_of(const u8 *mine)
+{
+    struct own_words *w = own_words;
+    while (w->page && w->page != mine && w < own_words + 3)
+        w++;
+    if (w->page != mine) {
+        const u64 *m = (const u64 *)mine;
+        w->page = mine;
+        w->n = 0;
+        for (u32 i = 0; i < PAGE_SIZE / 8; i++)
+            if (m[i] && w->n++ < 32)
+                w->word[w->n - 1] = (u16)i;
+    }
+    return w;
+}
+
 bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine)
 {
     const u64 *l1 = (const u64 *)l1_page(l1_gpa), *m = (const u64 *)mine;
@@ -43,12 +68,17 @@ bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine)
         memset(dst, 0xff, PAGE_SIZE);
         return false;
     }
-    for (u32 i = 0; i < PAGE_SIZE / 8; i += 4) { /* at every VM entry of L2: by words, */
-        d[i] = l1[i] | m[i];                        /* four a turn (half the instructions */
-        d[i + 1] = l1[i + 1] | m[i + 1];            /* of one a turn at -Os) */
-        d[i + 2] = l1[i + 2] | m[i + 2];
-        d[i + 3] = l1[i + 3] | m[i + 3];
+    const struct own_words *w = words_of(mine); /* at every VM entry of L2: L1's page */
+    if (w->n <= 32) {                           /* copied, the L0's few words ORed in */
+        u64 *to = d, n = PAGE_SIZE / 8; /* by quadwords: Bochs counts each iteration */
+        const u64 *from = l1;
+        __asm__ volatile("rep movsq" : "+D"(to), "+S"(from), "+c"(n) : : "memory");
+        for (u32 i = 0; i < w->n; i++)
+            d[w->word[i]] |= m[w->word[i]];
+        return true;
     }
+    for (u32 i = 0; i < PAGE_SIZE / 8; i++)
+        d[i] = l1[i] | m[i];
     return true;
 }
 
