@@ -227,11 +227,12 @@ u32 l0_nested_cpuid1_ecx(u32 ecx)
 
 static u64 *reg_ptr(struct l0_vcpu *v, u32 n)
 {
-    u64 *const r[16] = {&v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, NULL,
-                        &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
-                        &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13, &v->regs.r14,
-                        &v->regs.r15};
-    return r[n & 15];
+#define R(x) (u8)(__builtin_offsetof(struct guest_regs, x) / 8)
+    static const u8 r[16] = {R(rax), R(rcx), R(rdx), R(rbx), 0 /* RSP: the VMCS's */, R(rbp),
+                             R(rsi), R(rdi), R(r8), R(r9), R(r10), R(r11), R(r12), R(r13),
+                             R(r14), R(r15)};
+#undef R
+    return (u64 *)&v->regs + r[n & 15]; /* a table, not an array of pointers built per call */
 }
 
 static u64 get_reg(struct l0_vcpu *v, u32 n)
@@ -719,10 +720,10 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img, bo
                                       GUEST_IA32_PAT, VMX_PREEMPTION_TIMER_VALUE};
         if (vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
             fatal("nested VMX: CPU %u: VMPTRLD of VMCS02 failed", v->cpu);
-        for (u32 t = 0; t < 3; t += 2)
-            for (u32 i = 0; i < type_count[t]; i++) {
-                u32 sl = type_slots[t][i];
-                if (c->dirty[sl / 64] & (1ull << (sl % 64)))
+        for (u32 w = 0; w < ECM_SLOTS / 64; w++) /* controls and guest state */
+            for (u64 bits = c->dirty[w]; bits; bits &= bits - 1) {
+                u32 sl = w * 64 + (u32)__builtin_ctzll(bits);
+                if (!(sl & 32))
                     vmw(slot_encoding(sl), field_get(img, sl));
             }
         for (u32 i = 0; i < sizeof(unsaved) / sizeof(unsaved[0]); i++)
