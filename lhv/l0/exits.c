@@ -19,7 +19,8 @@
  * - XSETBV (26.1.2): done for the guest.
  * - Task switches (26.1.2) of a 32-bit guest: emulated (task.c).
  * - WRMSR of the x2APIC ICR: INIT for a CPU still waiting for its SIPI
- *   dropped (l0_exit_icr_write).
+ *   dropped, for one whose L1 is in VMX operation held by the L0
+ *   (nested_init.c), each other target's sent (l0_exit_icr_write).
  * Anything else, an EPT violation on the hidden range included, is
  * FATAL with the exit reason, qualification and the guest's state. */
 #include "l0/l0.h"
@@ -179,7 +180,9 @@ void l0_exit_io(struct l0_vcpu *v, u64 qual)
  * whose guest waits for its SIPI is dropped: the CPU is in the INIT state
  * already, and an INIT that reached it would be blocked there (26.2) and
  * exit as soon as the SIPI has started it -- and Bochs 2.7 never clears
- * such an INIT (docs/l0-deviations.md). Everything else is written. */
+ * such an INIT (docs/l0-deviations.md). One for a CPU whose L1 is in VMX
+ * operation the L0 holds and gives L1 as the SDM says (nested_init.c);
+ * to any other target it is sent, one by one. Everything else is written. */
 void l0_exit_icr_write(struct l0_vcpu *v)
 {
     u32 lo = (u32)v->regs.rax, dest = (u32)v->regs.rdx;
@@ -190,7 +193,6 @@ void l0_exit_icr_write(struct l0_vcpu *v)
         unexpected(v, EXIT_REASON_MSR_WRITE, msr);
     if ((lo & ICR_DELIVERY_MODE_MASK) == ICR_INIT) {
         u32 shorthand = lo & ICR_SHORTHAND_MASK;
-        bool forward = false;
         for (u32 i = 0; i < smp_cpu_count(); i++) {
             bool target = shorthand == ICR_ALL_INCLUDING_SELF ||
                           (shorthand == ICR_ALL_EXCLUDING_SELF && i != v->cpu) ||
@@ -200,13 +202,11 @@ void l0_exit_icr_write(struct l0_vcpu *v)
                 continue;
             if (cpus[i].online && l0_vcpus[i].waiting)
                 l0_vcpus[i].inits_dropped++;
-            else
-                forward = true;
+            else if ((lo & ICR_LEVEL_ASSERT) && !l0_nested_init_hold(i)) /* nested_init.c */
+                wrmsr(msr, ((u64)cpus[i].apic_id << 32) | (lo & ~(u32)ICR_SHORTHAND_MASK));
         }
-        if (!forward || !(lo & ICR_LEVEL_ASSERT)) {
-            skip();
-            return;
-        }
+        skip();
+        return;
     }
     wrmsr(msr, value);
     skip();

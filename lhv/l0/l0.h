@@ -166,7 +166,17 @@ bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine);
  * (reflect it), or the interruption information of an exception the L0
  * raised in L2 that L1's exception bitmap takes (reflected as exit 0) */
 #define L0_OWN_DONE 1u
+#define L0_OWN_INIT 2u /* give L1 an INIT exit instead (nested_init.c) */
 u32 l0_nested_own_exit(struct l0_vcpu *v, u32 reason);
+/* nested_init.c: INIT for a CPU whose L1 is in VMX operation. The
+ * sender's ICR write: true when the L0 holds the INIT for that CPU (never
+ * sent); VMCS02's timer for it; L2's timer exit the L0 took (L0_OWN_DONE,
+ * L0_OWN_INIT, or 0: L1's); at L1's VMXOFF; INIT exits given to L1 */
+bool l0_nested_init_hold(u32 cpu);
+void l0_nested_init_vmcs02(struct l0_vcpu *v);
+u32 l0_nested_init_exit(struct l0_vcpu *v);
+void l0_nested_init_vmxoff(struct l0_vcpu *v);
+u32 l0_nested_inits(u32 cpu);
 /* A PAE guest's PDPTEs from its CR3 into the current VMCS (exits.c) */
 void l0_load_pdptes(void);
 /* MOV to CR0/CR4 that VMX operation forbids (#GP injected): true */

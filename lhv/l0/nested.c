@@ -810,6 +810,8 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
     u32 own = l0_nested_own_exit(v, reason); /* the L0's own intercepts (nested_own.c) */
     if (own == L0_OWN_DONE)
         return EXIT_RESUME;
+    if (own == L0_OWN_INIT) /* the INIT the L0 held (nested_init.c) */
+        own = 0, reason12 = EXIT_REASON_INIT;
     if (!own && !l0_nested_l1_wants(v, img, reason12)) { /* nested_controls.c */
         char state[220];
         l0_guest_state_line(state, sizeof(state));
@@ -964,6 +966,7 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
         c->current = c->v02_gpa = NO_VMCS12;
         c->vmxon_ptr = NO_VMCS12;
         succeed();
+        l0_nested_init_vmxoff(v); /* a held INIT resets the CPU now */
         break;
     case EXIT_REASON_VMCLEAR:
         do_vmclear(v, c, pa);

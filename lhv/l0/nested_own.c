@@ -35,29 +35,22 @@ static const u8 *l1_page(u64 gpa)
     return l0_guest_ram(gpa, PAGE_SIZE) ? (const u8 *)(uintptr_t)l0_gpa_to_hpa(gpa) : NULL;
 }
 
-/* The words of one of the L0's bitmap pages that are not zero: they are
- * set before any guest runs (l0_vcpu_setup_bitmaps) and never change */
-struct own_words {
-    const u8 *page;
-    u32 n; /* above 32: too many, merged word by word */
-    u16 word[32];
-};
-static struct own_words own_words[4];
-
-static const struct own_words *words_of(const u8 *mine)
+#define MERGE_WORDS 16
+/* The words of the L0's page with a bit set (false: more than
+ * MERGE_WORDS: merged word by word) */
+static bool merge_index(const u8 **page, u16 *word, u16 *n, const u8 *mine)
 {
-    struct own_words *w = own_words;
-    while (w->page && w->page != mine && w < own_words + 3)
-        w++;
-    if (w->page != mine) {
-        const u64 *m = (const u64 *)mine;
-        w->page = mine;
-        w->n = 0;
-        for (u32 i = 0; i < PAGE_SIZE / 8; i++)
-            if (m[i] && w->n++ < 32)
-                w->word[w->n - 1] = (u16)i;
-    }
-    return w;
+    const u64 *m = (const u64 *)mine;
+    u16 c = 0;
+    for (u32 i = 0; i < PAGE_SIZE / 8; i++)
+        if (m[i]) {
+            if (c == MERGE_WORDS)
+                return false;
+            word[c++] = (u16)i;
+        }
+    *n = c;
+    *page = mine;
+    return true;
 }
 
 bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine)
@@ -68,17 +61,23 @@ bool l0_nested_merge_page(u8 *dst, u64 l1_gpa, const u8 *mine)
         memset(dst, 0xff, PAGE_SIZE);
         return false;
     }
-    const struct own_words *w = words_of(mine); /* at every VM entry of L2: L1's page */
-    if (w->n <= 32) {                           /* copied, the L0's few words ORed in */
-        u64 *to = d, n = PAGE_SIZE / 8; /* by quadwords: Bochs counts each iteration */
-        const u64 *from = l1;
-        __asm__ volatile("rep movsq" : "+D"(to), "+S"(from), "+c"(n) : : "memory");
-        for (u32 i = 0; i < w->n; i++)
-            d[w->word[i]] |= m[w->word[i]];
+    /* At every VM entry of L2: L1's page copied (REP MOVSQ: Bochs steps
+     * it word by word, a sixth of a loop's instructions), then the words
+     * of the L0's page that have a bit set, found once per page */
+    static struct { const u8 *page; u16 n, word[MERGE_WORDS]; } sparse[4];
+    u32 k = 0;
+    while (k < 4 && sparse[k].page && sparse[k].page != mine)
+        k++;
+    if (k == 4 || (!sparse[k].page && !merge_index(&sparse[k].page, sparse[k].word,
+                                                    &sparse[k].n, mine))) {
+        for (u32 i = 0; i < PAGE_SIZE / 8; i++)
+            d[i] = l1[i] | m[i];
         return true;
     }
-    for (u32 i = 0; i < PAGE_SIZE / 8; i++)
-        d[i] = l1[i] | m[i];
+    u64 words = PAGE_SIZE / 8;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(l1), "+c"(words) : : "memory");
+    for (u32 i = 0; i < sparse[k].n; i++)
+        ((u64 *)dst)[sparse[k].word[i]] |= m[sparse[k].word[i]];
     return true;
 }
 
@@ -124,6 +123,7 @@ void l0_nested_own_vmcs02(struct l0_vcpu *v)
         vmw(IO_BITMAP_B, (uintptr_t)l0_io_bitmaps + PAGE_SIZE);
         vmw(CPU_BASED_VM_EXEC_CONTROL, proc | CPU_USE_IO_BITMAPS);
     }
+    l0_nested_init_vmcs02(v); /* the timer that finds a pending INIT */
 }
 
 /* A bit of L1's bitmap page (all ones where it is not RAM) */
@@ -179,6 +179,8 @@ u32 l0_nested_own_exit(struct l0_vcpu *v, u32 reason)
     u32 msr = (u32)v->regs.rcx;
 
     switch (reason) {
+    case EXIT_REASON_PREEMPTION_TIMER: /* the L0's look for an INIT, or L1's */
+        return l0_nested_init_exit(v);
     case EXIT_REASON_XSETBV: {
         u32 info = xsetbv_fault();
         if (!info)

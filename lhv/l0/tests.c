@@ -142,7 +142,8 @@ static void check_nested(void)
                n->gp, n->pf, n->l2_entries, n->l2_exits, n->l2_own);
         const struct l0_ept02_counts *e = &l0_ept02_counts[i];
         printf("nested: CPU %u: EPT02 fills %u, drops %u; EPT exits reflected %u; INVEPT %u, "
-               "INVVPID %u\n", i, e->fills, e->drops, e->reflected, e->invept, e->invvpid);
+               "INVVPID %u; INIT exits held and given %u\n", i, e->fills, e->drops, e->reflected,
+               e->invept, e->invvpid, l0_nested_inits(i));
         without += n->insn[EXIT_REASON_VMXON - EXIT_REASON_VMCALL] == 0;
     }
     verdict(without == 0, L0_TEST("l0/nested-vmx-instructions"),

@@ -200,7 +200,7 @@ static u8 *vmwrite32(u8 *p, u32 enc, u32 value)
 #define NO_TSS (NP_DATA + 0x200)    /* ESP0/SS0 for the #GP from CPL 3 */
 _Static_assert(NO_RING3 == 0x7480 && NP_DATA + 0x500 == 0x7d00, "to_ring3's EIP and ESP");
 enum { O_REASON = 16, O_BASIC_LO, O_BASIC_HI, O_LAUNCH_FLAGS, O_LAUNCH_ERROR, O_GP_ERROR,
-       O_GP_EIP, O_GP_CS };
+       O_GP_EIP, O_GP_CS, O_QUAL };
 
 /* l0/nested-own-exits: the probe as L1 launches an L2 (32-bit, paging,
  * L1's MSR bitmap all zeros, no I/O exiting, exception bitmap 0) that
@@ -209,7 +209,9 @@ enum { O_REASON = 16, O_BASIC_LO, O_BASIC_HI, O_LAUNCH_FLAGS, O_LAUNCH_ERROR, O_
  * takes and VMCALLs. L1 asked for none of those exits: the L0 takes them
  * itself (the MSR as it emulates it for L1, the #GP raised in L2), and L1
  * sees the VMCALL exit only. */
-static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
+static const char *init_held(struct l0_vcpu *v, u32 exits0, char *why, size_t n);
+
+static const char *own_exits(struct l0_vcpu *v, bool init, char *why, size_t n)
 {
     static const u32 fields[][2] = {
         {PIN_BASED_VM_EXEC_CONTROL, 0x16}, {CPU_BASED_VM_EXEC_CONTROL, 0x04006172 | CPU_USE_MSR_BITMAPS},
@@ -290,9 +292,12 @@ static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
     ((u32 *)(uintptr_t)NO_TSS)[1] = NP_DATA + 0x600; /* ESP0 */
     ((u32 *)(uintptr_t)NO_TSS)[2] = 0x10;            /* SS0 */
     p = vmread32((u8 *)(uintptr_t)NO_HOST, VM_EXIT_REASON, O_REASON); /* L1 after the exit */
+    p = vmread32(p, EXIT_QUALIFICATION, O_QUAL);
     emit(p, invd, 2, NULL);
 
     l0_nested_reset(v);
+    if (init) /* an INIT for this CPU, held (nested_init.c): its VMLAUNCH must exit */
+        __atomic_store_n(&init_pending[v->cpu], 1, __ATOMIC_RELEASE);
     l0_probing = true;
     l0_vcpu_flat32_state(v, NP_CODE);
     vmw(CR0_READ_SHADOW, vmr(CR0_READ_SHADOW) | CR0_PG | CR0_NE);
@@ -310,6 +315,8 @@ static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
         return snprintf(why, n, "the probe ended with exit %llu at 0x%llx (VMLAUNCH: RFLAGS "
                         "0x%x, error %u)", vmr(VM_EXIT_REASON), vmr(GUEST_RIP),
                         out[O_LAUNCH_FLAGS], out[O_LAUNCH_ERROR]), why;
+    if (init)
+        return init_held(v, exits0, why, n);
     if (out[O_REASON] != EXIT_REASON_VMCALL || c->l2_exits - exits0 != 1)
         return snprintf(why, n, "L1 saw exit %u and %u exits in all, expected one VMCALL (18)",
                         out[O_REASON], c->l2_exits - exits0), why;
@@ -332,6 +339,34 @@ static const char *own_exits(struct l0_vcpu *v, char *why, size_t n)
     return NULL;
 }
 
+/* l0/nested-init-held: own_exits' probe with an INIT held for its CPU
+ * before its VMLAUNCH. INIT is blocked in VMX root operation (SDM 3C
+ * 24.8), so at the VM entry it is pending and exits before L2's first
+ * instruction (26.2): L1 sees exit 3, qualification 0, and L2 read no
+ * MSR; the INIT is taken. Then an INIT held at VMXOFF puts the CPU in the
+ * INIT state, waiting for its SIPI. */
+static const char *init_held(struct l0_vcpu *v, u32 exits0, char *why, size_t n)
+{
+    const u32 *out = (const u32 *)(uintptr_t)NP_OUT;
+    u32 taken = l0_nested_inits(v->cpu), exits = l0_nested_counts[v->cpu].l2_exits - exits0;
+    bool left = __atomic_exchange_n(&init_pending[v->cpu], 0, __ATOMIC_ACQ_REL);
+
+    if (out[O_REASON] != EXIT_REASON_INIT || out[O_QUAL] || exits != 1 || out[O_BASIC_LO] || left)
+        return snprintf(why, n, "VMLAUNCH with an INIT held: L1 saw exit %u, qualification "
+                        "0x%x, %u exits in all, L2's RDMSR %s, the INIT %s; expected one exit 3, "
+                        "qualification 0, no RDMSR, the INIT taken", out[O_REASON], out[O_QUAL],
+                        exits, out[O_BASIC_LO] ? "ran" : "did not run", left ? "left" : "taken"),
+               why;
+    __atomic_store_n(&init_pending[v->cpu], 1, __ATOMIC_RELEASE);
+    l0_nested_init_vmxoff(v); /* as after L1's VMXOFF */
+    bool reset = vmr(GUEST_ACTIVITY_STATE) == ACTIVITY_WAIT_SIPI && v->waiting;
+    v->waiting = false;
+    if (!reset || init_pending[v->cpu] || l0_nested_inits(v->cpu) != taken)
+        return snprintf(why, n, "VMXOFF with an INIT held: activity state %llu, expected %u "
+                        "(wait-for-SIPI)", vmr(GUEST_ACTIVITY_STATE), ACTIVITY_WAIT_SIPI), why;
+    return NULL;
+}
+
 void l0_nested_isolation_tests(struct l0_vcpu *v)
 {
     char why[200];
@@ -340,13 +375,16 @@ void l0_nested_isolation_tests(struct l0_vcpu *v)
         verdict_skip(L0_TEST("l0/nested-isolation-vmx"), "%s", "lhv.l0.nested=0");
         verdict_skip(L0_TEST("l0/nested-isolation-bitmaps"), "%s", "lhv.l0.nested=0");
         verdict_skip(L0_TEST("l0/nested-own-exits"), "%s", "lhv.l0.nested=0");
+        verdict_skip(L0_TEST("l0/nested-init-held"), "%s", "lhv.l0.nested=0");
         return;
     }
     r = isolation_vmx(v, why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-isolation-vmx"), "%s", r);
     r = isolation_bitmaps(why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-isolation-bitmaps"), "%s", r);
-    r = own_exits(v, why, sizeof(why));
+    r = own_exits(v, false, why, sizeof(why));
     verdict(!r, L0_TEST("l0/nested-own-exits"), "%s", r);
+    r = own_exits(v, true, why, sizeof(why));
+    verdict(!r, L0_TEST("l0/nested-init-held"), "%s", r);
 }
 #endif
