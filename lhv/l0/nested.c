@@ -40,6 +40,8 @@
 #define VMCS12_LAUNCH 8          /* region offsets: launch state (0 clear, 1 launched) */
 #define VMCS12_FIELDS 16         /* then 16/32-bit fields as u32, 64-bit/natural as u64 */
 #define VMCS12_SIZE (VMCS12_FIELDS + 3072)
+#define VMCS12_CHANGED VMCS12_SIZE /* L0-only, past what is written back: a bit per
+                                    * slot whose value changed since the model read it */
 #define NO_VMCS12 (~0ull)
 
 /* The controls the L0 offers (allowed 1-settings; the CPU must allow them
@@ -84,6 +86,8 @@ struct nested_cpu {
      * checks that read a field changed since (ecm_predict_delta) */
     struct ecm_deps *deps;
     struct ecm_vmcs *base;
+    u8 *ecm_img;           /* the image ecm holds, but for the slots it marks changed */
+    u64 diff[ECM_SLOTS / 64]; /* with a base: the slots where ecm and base differ */
     u64 deps_gpa;
     bool deps_ia32e;
 };
@@ -96,10 +100,21 @@ static u32 max_index;
 /* The supported slots by type (control, exit information, guest, host) */
 static u16 type_slots[4][128];
 static u32 type_count[4];
-/* What an exit of L2 copies into VMCS12: encoding and image offset */
-static struct { u16 enc, off; } saved[256];
-static u32 n_saved;
-static u32 field_off(u32 slot);
+/* Those an exit of L2 saves into VMCS12: exit information and guest state
+ * (27.2, 27.3) but VM_INSTRUCTION_ERROR, the link pointer, IA32_PAT (by
+ * its control) and the PDPTEs (saved with EPT only) */
+static u16 save_slots[256], save_enc[256], save_off[256]; /* slot, encoding, image offset */
+static u32 save_count;
+
+/* Where a field lives in VMCS12's image: 16- and 32-bit fields as u32,
+ * 64-bit and natural-width ones as u64 */
+static inline __attribute__((always_inline)) u32 field_off(u32 slot)
+{
+    u32 width = slot >> 7, i = slot & 127;
+    if (width & 1)
+        return VMCS12_FIELDS + 1024 + (width >> 1) * 1024 + i * 8;
+    return VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
+}
 
 static u32 allowed(u32 default1, u32 offer, u32 cpu_allowed1)
 {
@@ -177,12 +192,16 @@ void l0_nested_setup(void)
             type_slots[(s >> 5) & 3][type_count[(s >> 5) & 3]++] = (u16)s;
             if ((s & 31) > max_index)
                 max_index = s & 31;
-            u32 t = (s >> 5) & 3;
-            if ((t == 1 || t == 2) && enc != VM_INSTRUCTION_ERROR && enc != VMCS_LINK_POINTER &&
-                enc != GUEST_IA32_PAT && (enc < GUEST_PDPTE0 || enc > GUEST_PDPTE0 + 6)) {
-                saved[n_saved].enc = (u16)enc; /* the PDPTEs are saved with EPT only */
-                saved[n_saved++].off = (u16)field_off(s);
-            }
+        }
+    }
+    for (u32 i = 0; i < type_count[1] + type_count[2]; i++) {
+        u32 sl = i < type_count[1] ? type_slots[1][i] : type_slots[2][i - type_count[1]];
+        u32 enc = (sl >> 7) << 13 | ((sl >> 5) & 3) << 10 | (sl & 31) << 1;
+        if (enc != VM_INSTRUCTION_ERROR && enc != VMCS_LINK_POINTER && enc != GUEST_IA32_PAT &&
+            (enc < GUEST_PDPTE0 || enc > GUEST_PDPTE0 + 6)) {
+            save_enc[save_count] = (u16)enc;
+            save_off[save_count] = (u16)field_off(sl);
+            save_slots[save_count++] = (u16)sl;
         }
     }
     for (u32 i = 0; i < LHV_MAX_CPUS; i++)
@@ -208,11 +227,12 @@ u32 l0_nested_cpuid1_ecx(u32 ecx)
 
 static u64 *reg_ptr(struct l0_vcpu *v, u32 n)
 {
-    u64 *const r[16] = {&v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, NULL,
-                        &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
-                        &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13, &v->regs.r14,
-                        &v->regs.r15};
-    return r[n & 15];
+#define R(x) (u8)(__builtin_offsetof(struct guest_regs, x) / 8)
+    static const u8 r[16] = {R(rax), R(rcx), R(rdx), R(rbx), 0 /* RSP: the VMCS's */, R(rbp),
+                             R(rsi), R(rdi), R(r8), R(r9), R(r10), R(r11), R(r12), R(r13),
+                             R(r14), R(r15)};
+#undef R
+    return (u64 *)&v->regs + r[n & 15]; /* a table, not an array of pointers built per call */
 }
 
 static u64 get_reg(struct l0_vcpu *v, u32 n)
@@ -328,24 +348,18 @@ static struct vmcs12 *load(struct nested_cpu *c, u64 gpa)
         write_back(e);
     e->gpa = gpa;
     phys_copy(gpa, e->image, VMCS12_SIZE, false);
+    memset(e->image + VMCS12_CHANGED, 0xff, ECM_SLOTS / 8); /* all new to the model */
     return e;
 }
 
 static u8 *image(struct nested_cpu *c) { return cached(c, c->current)->image; }
 
-/* Where a field lives in the image: 16- and 32-bit fields as u32,
- * 64-bit and natural-width ones as u64 */
-static u32 field_off(u32 slot)
+static inline __attribute__((always_inline)) void *field_ptr(u8 *img, u32 slot)
 {
-    u32 width = slot >> 7, i = slot & 127;
-    if (width & 1)
-        return VMCS12_FIELDS + 1024 + (width >> 1) * 1024 + i * 8;
-    return VMCS12_FIELDS + (width >> 1) * 512 + i * 4;
+    return img + field_off(slot);
 }
 
-static void *field_ptr(u8 *img, u32 slot) { return img + field_off(slot); }
-
-static u64 field_get(u8 *img, u32 slot)
+static inline __attribute__((always_inline)) u64 field_get(u8 *img, u32 slot)
 {
     void *p = field_ptr(img, slot);
     return (slot >> 7) & 1 ? *(u64 *)p : *(u32 *)p;
@@ -356,10 +370,13 @@ static void field_set(u8 *img, u32 slot, u64 value)
     static const u64 width_mask[4] = {0xffff, ~0ull, 0xffffffffull, ~0ull};
     void *p = field_ptr(img, slot);
     value &= width_mask[slot >> 7];
+    if (value == field_get(img, slot))
+        return;
     if ((slot >> 7) & 1)
         *(u64 *)p = value;
     else
         *(u32 *)p = (u32)value;
+    ((u64 *)(img + VMCS12_CHANGED))[slot / 64] |= 1ull << (slot % 64);
 }
 
 /* A supported encoding (25.11.2, B): its slot and whether it is the high
@@ -578,8 +595,6 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     }
     if (!c->ecm)
         c->ecm = alloc_pages(1);
-    for (u32 sl = 0; sl < ECM_SLOTS; sl++)
-        c->ecm->f[sl] = has(sl) ? field_get(img, sl) : 0;
     p.maxphyaddr = (u8)maxphyaddr();
     p.linear_bits = (u8)((cpuid(0x80000008u, 0).eax >> 8) & 0xff);
     p.intel64 = true;
@@ -593,11 +608,28 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.read = ecm_read_gpa;
     p.wrmsr_ok = l0_nested_wrmsr_ok;
     p.ctx = img;
+    /* ecm: the supported fields (the others stay 0), read again only where
+     * they changed since it last held this image (field_set, load) */
+    u64 *chg = (u64 *)(img + VMCS12_CHANGED);
+    for (u32 w = 0; w < ECM_SLOTS / 64; w++) {
+        u64 bits = (c->ecm_img == img ? chg[w] : ~0ull) & fields[w];
+        chg[w] = 0;
+        for (; bits; bits &= bits - 1) {
+            u32 sl = w * 64 + (u32)__builtin_ctzll(bits);
+            u64 x = field_get(img, sl), bit = 1ull << (sl % 64);
+            c->ecm->f[sl] = x;
+            if (c->base && x != c->base->f[sl])
+                c->diff[w] |= bit;
+            else
+                c->diff[w] &= ~bit;
+        }
+    }
+    c->ecm_img = img;
     if (resume && c->deps && c->deps_gpa == c->current && c->deps_ia32e == p.ia32e) {
-        u32 changed[ECM_SLOTS], n = 0;
-        for (u32 sl = 0; sl < ECM_SLOTS; sl++)
-            if (c->ecm->f[sl] != c->base->f[sl])
-                changed[n++] = slot_encoding(sl);
+        u32 changed[ECM_SLOTS], n = 0; /* the fields changed since the base */
+        for (u32 w = 0; w < ECM_SLOTS / 64; w++)
+            for (u64 bits = c->diff[w]; bits; bits &= bits - 1)
+                changed[n++] = slot_encoding(w * 64 + (u32)__builtin_ctzll(bits));
         ecm_predict_delta(c->ecm, k, &p, c->deps, changed, n, true, &r);
         return r.outcome;
     }
@@ -609,6 +641,7 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
         }
         ecm_deps_build(c->ecm, k, &p, c->deps);
         memcpy(c->base, c->ecm, sizeof(*c->base));
+        memset(c->diff, 0, sizeof(c->diff));
         c->deps_gpa = c->current;
         c->deps_ia32e = p.ia32e;
     }
@@ -687,10 +720,10 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img, bo
                                       GUEST_IA32_PAT, VMX_PREEMPTION_TIMER_VALUE};
         if (vmx_vmptrld((uintptr_t)c->vmcs02) != VMX_OK)
             fatal("nested VMX: CPU %u: VMPTRLD of VMCS02 failed", v->cpu);
-        for (u32 t = 0; t < 3; t += 2)
-            for (u32 i = 0; i < type_count[t]; i++) {
-                u32 sl = type_slots[t][i];
-                if (c->dirty[sl / 64] & (1ull << (sl % 64)))
+        for (u32 w = 0; w < ECM_SLOTS / 64; w++) /* controls and guest state */
+            for (u64 bits = c->dirty[w]; bits; bits &= bits - 1) {
+                u32 sl = w * 64 + (u32)__builtin_ctzll(bits);
+                if (!(sl & 32))
                     vmw(slot_encoding(sl), field_get(img, sl));
             }
         for (u32 i = 0; i < sizeof(unsaved) / sizeof(unsaved[0]); i++)
@@ -788,15 +821,20 @@ enum exit_action l0_nested_l2_exit(struct l0_vcpu *v, u32 reason)
               state);
     }
     l0_nested_counts[v->cpu].l2_exits++;
-    /* exit information and guest state (27.2, 27.3; l0_nested_setup's
-     * list): a VMREAD gives a 16- or 32-bit field zero-extended, as the
-     * image keeps it */
-    for (u32 i = 0; i < n_saved; i++) {
-        u64 x = vmr(saved[i].enc);
-        if (saved[i].off >= VMCS12_FIELDS + 1024) /* the 64-bit and natural-width part */
-            *(u64 *)(img + saved[i].off) = x;
-        else
-            *(u32 *)(img + saved[i].off) = (u32)x;
+    u64 *chg = (u64 *)(img + VMCS12_CHANGED);
+    for (u32 i = 0; i < save_count; i++) { /* exit information and guest state (27.2, 27.3): */
+        u32 sl = save_slots[i];               /* field_set's work, from the tables */
+        u64 x = vmr(save_enc[i]);
+        if (sl & 128) { /* 64-bit and natural width */
+            if (*(u64 *)(img + save_off[i]) == x)
+                continue;
+            *(u64 *)(img + save_off[i]) = x;
+        } else {
+            if (*(u32 *)(img + save_off[i]) == (u32)x)
+                continue;
+            *(u32 *)(img + save_off[i]) = (u32)x;
+        }
+        chg[sl / 64] |= 1ull << (sl % 64);
     }
     if (own) { /* the exception the L0 raised in L2, taken by L1's exception bitmap */
         reason12 = EXIT_REASON_EXCEPTION_NMI; /* (l0_ept02_exit_fields writes it) */
