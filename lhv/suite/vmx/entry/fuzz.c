@@ -144,28 +144,26 @@ static const char *fz_unreachable(u32 i, bool failing)
  * ways that this run did not */
 static u32 fz_coverage(void)
 {
+    /* each check's reason, once (NULL: hit both ways, or not reached) */
+    static const char *why[ECM_MAX_CHECKS];
     u32 both = 0, unreached = 0, cannot = 0;
     for (u32 i = 0; i < ecm_nchecks; i++) {
-        if (fz.pass[i] && fz.fail[i])
-            both++;
-        else if (fz_unreachable(i, !fz.fail[i]))
-            cannot++;
-        else
-            unreached++;
+        bool hit = fz.pass[i] && fz.fail[i];
+        why[i] = hit ? NULL : fz_unreachable(i, !fz.fail[i]);
+        both += hit, cannot += why[i] != NULL, unreached += !hit && !why[i];
     }
     printf("fuzz: coverage: %u of %u checks hit both ways (passing and failing), %u cannot be "
            "here, %u not reached\n", both, ecm_nchecks, cannot, unreached);
     /* one line per reason, then the checks not reached (passing/failing counts) */
     for (u32 i = 0; i < ecm_nchecks; i++) {
-        const char *why = fz.pass[i] && fz.fail[i] ? NULL : fz_unreachable(i, !fz.fail[i]);
         bool seen = false;
-        for (u32 j = 0; why && j < i && !seen; j++)
-            seen = !(fz.pass[j] && fz.fail[j]) && fz_unreachable(j, !fz.fail[j]) == why;
-        if (!why || seen)
+        for (u32 j = 0; why[i] && j < i && !seen; j++)
+            seen = why[j] == why[i];
+        if (!why[i] || seen)
             continue;
-        printf("fuzz: coverage: cannot be hit both ways here (%s):", why);
+        printf("fuzz: coverage: cannot be hit both ways here (%s):", why[i]);
         for (u32 j = i; j < ecm_nchecks; j++)
-            if (!(fz.pass[j] && fz.fail[j]) && fz_unreachable(j, !fz.fail[j]) == why)
+            if (why[j] == why[i])
                 printf(" %s", ecm_checks[j].id);
         printf("\n");
     }
@@ -175,7 +173,7 @@ static u32 fz_coverage(void)
     else if (unreached) {
         printf("fuzz: coverage: not reached (passing/failing):");
         for (u32 i = 0; i < ecm_nchecks; i++)
-            if (!(fz.pass[i] && fz.fail[i]) && !fz_unreachable(i, !fz.fail[i]))
+            if (!(fz.pass[i] && fz.fail[i]) && !why[i])
                 printf(" %s %u/%u%s", ecm_checks[i].id, fz.pass[i], fz.fail[i],
                        /* why: what the generator could not do */
                        fz.fail[i] ? " (no trial left it holding)"
