@@ -126,6 +126,63 @@ static void check_fault_in_guest_handler(struct cpu_outcome *o, void *arg)
 
 VMX_TEST_ALL_CPUS("vmx/fault-in-guest-handler", check_fault_in_guest_handler);
 
+/* vmx/exception-bitmap-vectors: each exception the guest raises at CPL 0
+ * on both subarchs (#DE, #DB by ICEBP, #BP, #UD, #GP, #PF) exits with its
+ * bit alone set in the exception bitmap (PFEC mask and match 0), with
+ * the vector, its type and error code; with every bit set but its own, it
+ * reaches the guest's handler (SDM 3C 26.2, 28.2.2; 3A 6.15). */
+
+static const struct { u8 vec, type; u16 err; } eb_cases[] = {
+    {VEC_DE, INTR_TYPE_HW_EXCEPTION >> 8, 0},
+    {VEC_DB, INTR_TYPE_PRIV_SOFT_EXCEPTION >> 8, 0},
+    {VEC_BP, INTR_TYPE_SOFT_EXCEPTION >> 8, 0},
+    {VEC_UD, INTR_TYPE_HW_EXCEPTION >> 8, 0},
+    {VEC_GP, INTR_TYPE_HW_EXCEPTION >> 8, 0xfff8}, /* a selector beyond the GDT's limit */
+    {VEC_PF, INTR_TYPE_HW_EXCEPTION >> 8, 0},      /* a read of page 0, not present */
+};
+
+static void guest_raise(void *arg)
+{
+    switch (*(u8 *)arg) {
+    case VEC_DE: __asm__ volatile("xor %%edx, %%edx\n\tdiv %%edx" : : : "eax", "edx"); break;
+    case VEC_DB: __asm__ volatile(".byte 0xf1"); break;
+    case VEC_BP: __asm__ volatile("int3"); break;
+    case VEC_UD: __asm__ volatile("ud2"); break;
+    case VEC_GP: __asm__ volatile("mov %0, %%ds" : : "r"(0xfff8)); break;
+    case VEC_PF: __asm__ volatile("mov 0x10, %%eax" : : : "eax"); break;
+    }
+}
+
+static void check_exception_bitmap_vectors(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+    for (u32 i = 0; i < sizeof(eb_cases) / sizeof(eb_cases[0]); i++) {
+        u8 vec = eb_cases[i].vec;
+        struct vcpu *v = test_guest(o);
+        if (!v)
+            return;
+        vmw(EXCEPTION_BITMAP, 1u << vec);
+        vmw(PAGE_FAULT_ERROR_CODE_MASK, 0);
+        vmw(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+        struct run_result r = vcpu_run(v, guest_raise, &vec);
+        if (!CHECK_EQ(o, r.end, RUN_UNEXPECTED_EXIT) ||
+            !CHECK_EQ(o, r.exit_reason, EXIT_REASON_EXCEPTION_NMI) ||
+            !CHECK_EQ(o, r.intr_info & ~INTR_INFO_DELIVER_CODE,
+                      INTR_INFO((u32)eb_cases[i].type << 8, vec)) ||
+            ((r.intr_info & INTR_INFO_DELIVER_CODE) &&
+             !CHECK_EQ(o, vmr(VM_EXIT_INTR_ERROR_CODE), eb_cases[i].err)) ||
+            !(v = test_guest(o)))
+            return;
+        vmw(EXCEPTION_BITMAP, ~(1u << vec));
+        r = vcpu_run(v, guest_raise, &vec);
+        if (!CHECK_EQ(o, r.end, RUN_GUEST_EXCEPTION) || !CHECK_EQ(o, r.vector, vec) ||
+            !CHECK_EQ(o, r.error_code, eb_cases[i].err))
+            return;
+    }
+}
+
+VMX_TEST_ALL_CPUS("vmx/exception-bitmap-vectors", check_exception_bitmap_vectors);
+
 /* vmx/fault-endless-loop: a guest that never gives the CPU back is stopped
  * by the VMX-preemption timer (pin-based control bit 6): it counts down
  * once every 2^X TSC ticks, X = IA32_VMX_MISC bits 4:0, and exits with
