@@ -127,7 +127,7 @@ static void check_fault_in_guest_handler(struct cpu_outcome *o, void *arg)
 VMX_TEST_ALL_CPUS("vmx/fault-in-guest-handler", check_fault_in_guest_handler);
 
 /* vmx/exception-bitmap-vectors: each exception the guest raises at CPL 0
- * on both subarchs (#DE, #DB by ICEBP, #BP, #UD, #GP, #PF) exits with its
+ * on both subarchs (#DE, #DB by ICEBP, #BP, #UD, #NM, #GP, #PF, #MF) exits with its
  * bit alone set in the exception bitmap (PFEC mask and match 0), with
  * the vector, its type and error code; with every bit set but its own, it
  * reaches the guest's handler (SDM 3C 26.2, 28.2.2; 3A 6.15). */
@@ -137,20 +137,39 @@ static const struct { u8 vec, type; u16 err; } eb_cases[] = {
     {VEC_DB, INTR_TYPE_PRIV_SOFT_EXCEPTION >> 8, 0},
     {VEC_BP, INTR_TYPE_SOFT_EXCEPTION >> 8, 0},
     {VEC_UD, INTR_TYPE_HW_EXCEPTION >> 8, 0},
+    {VEC_NM, INTR_TYPE_HW_EXCEPTION >> 8, 0},      /* an x87 instruction with CR0.TS set */
     {VEC_GP, INTR_TYPE_HW_EXCEPTION >> 8, 0xfff8}, /* a selector beyond the GDT's limit */
     {VEC_PF, INTR_TYPE_HW_EXCEPTION >> 8, 0},      /* a read of page 0, not present */
+    {VEC_MF, INTR_TYPE_HW_EXCEPTION >> 8, 0},      /* FWAIT after 1/0 with #Z unmasked */
 };
 
 static void guest_raise(void *arg)
 {
+    static const u16 fcw = 0x37b; /* x87 exceptions masked but #Z (bit 2) */
+    unsigned long cr0 = read_cr0() & ~(unsigned long)(CR0_TS | CR0_EM);
+
     switch (*(u8 *)arg) {
     case VEC_DE: __asm__ volatile("xor %%edx, %%edx\n\tdiv %%edx" : : : "eax", "edx"); break;
     case VEC_DB: __asm__ volatile(".byte 0xf1"); break;
     case VEC_BP: __asm__ volatile("int3"); break;
     case VEC_UD: __asm__ volatile("ud2"); break;
+    case VEC_NM: __asm__ volatile("mov %0, %%cr0\n\tfnop" : : "r"(cr0 | CR0_TS)); break;
     case VEC_GP: __asm__ volatile("mov %0, %%ds" : : "r"(0xfff8)); break;
     case VEC_PF: __asm__ volatile("mov 0x10, %%eax" : : : "eax"); break;
+    case VEC_MF:
+        __asm__ volatile("mov %0, %%cr0\n\tfninit\n\tfldcw %1\n\tfldz\n\tfld1\n\tfdivp\n\t"
+                         "fwait" : : "r"(cr0), "m"(fcw));
+        break;
     }
+}
+
+/* The guest's x87 state is the CPU's: a pending #MF is not left behind */
+static struct run_result eb_run(struct vcpu *v, u8 *vec)
+{
+    struct run_result r = vcpu_run(v, guest_raise, vec);
+    if (!(read_cr0() & (CR0_TS | CR0_EM)))
+        __asm__ volatile("fninit");
+    return r;
 }
 
 static void check_exception_bitmap_vectors(struct cpu_outcome *o, void *arg)
@@ -164,7 +183,7 @@ static void check_exception_bitmap_vectors(struct cpu_outcome *o, void *arg)
         vmw(EXCEPTION_BITMAP, 1u << vec);
         vmw(PAGE_FAULT_ERROR_CODE_MASK, 0);
         vmw(PAGE_FAULT_ERROR_CODE_MATCH, 0);
-        struct run_result r = vcpu_run(v, guest_raise, &vec);
+        struct run_result r = eb_run(v, &vec);
         if (!CHECK_EQ(o, r.end, RUN_UNEXPECTED_EXIT) ||
             !CHECK_EQ(o, r.exit_reason, EXIT_REASON_EXCEPTION_NMI) ||
             !CHECK_EQ(o, r.intr_info & ~INTR_INFO_DELIVER_CODE,
@@ -174,7 +193,7 @@ static void check_exception_bitmap_vectors(struct cpu_outcome *o, void *arg)
             !(v = test_guest(o)))
             return;
         vmw(EXCEPTION_BITMAP, ~(1u << vec));
-        r = vcpu_run(v, guest_raise, &vec);
+        r = eb_run(v, &vec);
         if (!CHECK_EQ(o, r.end, RUN_GUEST_EXCEPTION) || !CHECK_EQ(o, r.vector, vec) ||
             !CHECK_EQ(o, r.error_code, eb_cases[i].err))
             return;
