@@ -36,6 +36,7 @@
 #define VEC_SS 12
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_MF 16
 #define VEC_AC 17
 #define VEC_MC 18
 #define VEC_VE 20           /* virtualization exception (EPT-violation #VE) */

@@ -17,6 +17,8 @@
 #define CR0_NE (1u << 5)
 #define CR0_WP (1u << 16)
 #define CR0_PG (1u << 31)
+/* CR3 bits 11:5 and 2:0, ignored with 32-bit paging (SDM Vol. 3A, 4.3, Table 4-3) */
+#define CR3_IGNORED_32BIT 0xfe7u
 /* CR4 (SDM Vol. 3A, 2.5) */
 #define CR4_TSD (1u << 2)
 #define CR4_PSE (1u << 4)

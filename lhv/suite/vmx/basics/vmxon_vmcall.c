@@ -1,5 +1,6 @@
 /* VMX core, on every CPU: VMX operation entered, and guests that really run
  * and come back through VMCALL and CPUID exits with the right registers. */
+#include "catch.h"
 #include "console.h"
 #include "cpu.h"
 #include "hypapp.h"
@@ -7,13 +8,22 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
+static void fc_write(void *arg) { wrmsr(MSR_IA32_FEATURE_CONTROL, *(u64 *)arg); }
+
+/* In VMX operation, so IA32_FEATURE_CONTROL is locked (LHV locks it if
+ * firmware did not): WRMSR to it, even of its own value, raises #GP(0)
+ * (SDM 3C 24.7). */
 static void check_vmxon(struct cpu_outcome *o, void *arg)
 {
+    struct caught c;
     (void)arg;
     if (!vmx_caps.present)
-        outcome_skip(o, "%s", vmx_caps.absent);
-    else if (!vmx_cpu_on())
-        outcome_fail(o, "not in VMX operation");
+        return outcome_skip(o, "%s", vmx_caps.absent);
+    if (!vmx_cpu_on())
+        return outcome_fail(o, "not in VMX operation");
+    u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    if (CHECK_EQ(o, catch_exception(fc_write, &fc, &c), VEC_GP))
+        CHECK_EQ(o, c.error_code, 0);
 }
 
 VMX_TEST_ALL_CPUS("vmx/vmxon", check_vmxon);

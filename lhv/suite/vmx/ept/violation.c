@@ -16,7 +16,9 @@
 #define VIOL_CODE_OFF 0x800
 
 /* The violations the guest meets in turn on a page that starts not
- * present: a read, a write to it read-only, a fetch from it read/write */
+ * present: a read; a fetch from it read-only; a write to it read/execute,
+ * then read-only; a fetch from it read/write. Bits 5:3 say what the entry
+ * allowed (SDM 3C Table 28-7). */
 static const struct viol_step {
     u32 offset;
     u64 qual; /* bits 5:0: the access, and what the entries allowed */
@@ -24,6 +26,10 @@ static const struct viol_step {
     const char *what;
 } viol_steps[] = {
     {VIOL_READ_OFF, EPT_QUAL_READ, EPT_READ, "read of a not-present page"},
+    {VIOL_CODE_OFF, EPT_QUAL_FETCH | EPT_QUAL_READABLE, EPT_READ | EPT_EXEC,
+     "fetch from a read-only page"},
+    {VIOL_WRITE_OFF, EPT_QUAL_WRITE | EPT_QUAL_READABLE | EPT_QUAL_EXECUTABLE, EPT_READ,
+     "write to a read/execute page"},
     {VIOL_WRITE_OFF, EPT_QUAL_WRITE | EPT_QUAL_READABLE, EPT_READ | EPT_WRITE,
      "write to a read-only page"},
     {VIOL_CODE_OFF, EPT_QUAL_FETCH | EPT_QUAL_READABLE | EPT_QUAL_WRITABLE, EPT_RWX,
@@ -35,7 +41,7 @@ struct viol_data {
     u8 *page;
     u32 step;
     u32 magic, store, code_value;
-    u32 read_value, fn_value;
+    u32 read_value, fn_value, fn_value2;
 };
 
 static enum exit_action violation_hook(struct vcpu *v, u32 reason)
@@ -71,6 +77,7 @@ static void guest_violation(void *arg)
 {
     struct viol_data *d = arg;
     d->read_value = *(volatile u32 *)(d->page + VIOL_READ_OFF);
+    d->fn_value2 = call_code(d->page + VIOL_CODE_OFF);
     *(volatile u32 *)(d->page + VIOL_WRITE_OFF) = d->store;
     d->fn_value = call_code(d->page + VIOL_CODE_OFF);
 }
@@ -101,7 +108,7 @@ static void check_violation(struct cpu_outcome *o, void *arg)
         /* each violation handled once; then the read, the write and the fetch went through */
         (void)(CHECK_EQ(o, d.step, ARRAY_SIZE(viol_steps)) &&
                CHECK_EQ(o, d.read_value, d.magic) && CHECK_EQ(o, stored, d.store) &&
-               CHECK_EQ(o, d.fn_value, d.code_value));
+               CHECK_EQ(o, d.fn_value, d.code_value) && CHECK_EQ(o, d.fn_value2, d.code_value));
     }
     restore_page(d.e, (uintptr_t)c->page);
     ept_flush(d.e);

@@ -6,10 +6,13 @@
  * it (28.2.2; for #PF the address as qualification, 28.2.1); with every
  * bit but v set, it goes through the guest's IDT instead (LHV's handlers,
  * which report the vector). #DF comes from a #GP while delivering a #GP
- * (IDT limit 0, bits 6 and 13 clear); it is only checked as an exit. #OF
- * and #BR exist only outside 64-bit mode (i386). Not raised: NMI (2, not
- * an exception-bitmap vector), #TS/#NP/#SS/#MF/#AC/#MC/#XM/#VE/#CP, which
- * need state the shared test guest does not have. */
+ * (IDT limit 0, bits 6 and 13 clear); it is only checked as an exit. #MF
+ * is the x87 divide by zero (unmasked in the control word) reported at the
+ * next FWAIT, with CR0.TS and EM clear and CR0.NE set (SDM 3A 6.15 int 16);
+ * the host's x87 is reset after it. #OF and #BR exist only outside 64-bit
+ * mode (i386). Not raised: NMI (2, not an exception-bitmap vector),
+ * #TS/#NP/#SS/#AC/#MC/#XM/#VE/#CP, which need state the shared test guest
+ * does not have. */
 #include "cpu.h"
 #include "desc.h"
 #include "suite/vmx_test.h"
@@ -35,6 +38,15 @@ EB_RAISER(eb_ud, eb_ud_at, ".globl eb_ud_at\neb_ud_at: ud2")
 EB_RAISER(eb_nm, eb_nm_at, ".globl eb_nm_at\neb_nm_at: fnop") /* CR0.TS set for it */
 EB_RAISER(eb_gp, eb_gp_at, "mov $0xfff8, %%eax\n\t.globl eb_gp_at\neb_gp_at: mov %%eax, %%ds")
 EB_RAISER(eb_pf, eb_pf_at, ".globl eb_pf_at\neb_pf_at: mov 0x10, %%eax")
+#ifdef __x86_64__
+#define EB_SP "%%rsp"
+#else
+#define EB_SP "%%esp"
+#endif
+/* control word 37BH: every x87 exception masked but #Z (bit 2) */
+EB_RAISER(eb_mf, eb_mf_at, "sub $16, " EB_SP "\n\tmovw $0x37b, (" EB_SP ")\n\tfninit\n\t"
+                           "fldcw (" EB_SP ")\n\tadd $16, " EB_SP "\n\tfldz\n\tfld1\n\tfdivp\n\t"
+                           ".globl eb_mf_at\neb_mf_at: fwait")
 #ifndef __x86_64__
 EB_RAISER(eb_of, eb_of_at, "mov $0x7fffffff, %%eax\n\tadd $1, %%eax\n\t"
                            ".globl eb_of_at\neb_of_at: into")
@@ -63,6 +75,7 @@ static const struct eb_raiser eb_raisers[] = {
     {VEC_DF, INTR_TYPE_HW_EXCEPTION, true, 0, eb_ud, eb_ud_at}, /* #UD, #GP, #GP: #DF */
     {VEC_GP, INTR_TYPE_HW_EXCEPTION, true, EB_GP_SELECTOR, eb_gp, eb_gp_at},
     {VEC_PF, INTR_TYPE_HW_EXCEPTION, true, 0, eb_pf, eb_pf_at},
+    {VEC_MF, INTR_TYPE_HW_EXCEPTION, false, 0, eb_mf, eb_mf_at},
 };
 
 struct eb_exit {
@@ -98,11 +111,17 @@ static struct run_result eb_run(struct cpu_outcome *o, const struct eb_raiser *r
     vmw(EXCEPTION_BITMAP, bitmap);
     if (r->fn == eb_nm)
         vmw(GUEST_CR0, vmr(GUEST_CR0) | CR0_TS);
+    if (r->fn == eb_mf)
+        vmw(GUEST_CR0, vmr(GUEST_CR0) & ~(u64)(CR0_TS | CR0_EM));
     if (r->vector == VEC_DF)
         vmw(GUEST_IDTR_LIMIT, 0);
     v->hook = eb_hook;
     v->test_data = e;
-    return vcpu_run(v, r->fn, NULL);
+    struct run_result res = vcpu_run(v, r->fn, NULL);
+    unsigned long cr0 = read_cr0(); /* the guest's #MF stays pending in the x87: cleared */
+    __asm__ volatile("mov %0, %%cr0\n\tfninit\n\tmov %1, %%cr0"
+                     : : "r"(cr0 & ~(unsigned long)(CR0_TS | CR0_EM)), "r"(cr0));
+    return res;
 }
 
 static bool eb_exits(struct cpu_outcome *o, const struct eb_raiser *r)

@@ -22,7 +22,8 @@
  * A guest in 32-bit protected mode with 32-bit paging of its own, whatever
  * the host: "IA-32e mode guest" clear (SDM 3C 25.8.1, 27.3.1.1), CS a 32-bit
  * segment of its own GDT, CR4.PAE clear and CR4.PSE set, CR3 a page
- * directory of 4 MiB pages that maps the low 4 GiB 1:1 (SDM 3A 4.3). It runs
+ * directory of 4 MiB pages that maps the low 4 GiB 1:1 (SDM 3A 4.3), with
+ * CR3's ignored bits set (Table 4-3) and kept in the exit's CR3. It runs
  * vg_prog32 in place and reports back with VMCALL. */
 
 struct g32_report {
@@ -98,7 +99,7 @@ static void check_guest_32bit(struct cpu_outcome *o, void *arg)
     if (entry & ENTRY_LOAD_IA32_EFER)
         vmw(GUEST_IA32_EFER, rdmsr(MSR_IA32_EFER) & ~(u64)(EFER_LME | EFER_LMA));
     vmw(GUEST_CR0, read_cr0());
-    vmw(GUEST_CR3, (uintptr_t)g32_pd);
+    vmw(GUEST_CR3, (uintptr_t)g32_pd | CR3_IGNORED_32BIT);
     vmw(GUEST_CR4, vmx_caps.cr4_fixed0 | CR4_PSE);
     vmw(CR4_READ_SHADOW, CR4_PSE);
     vmcs_guest_segment(GUEST_CS_SELECTOR, G32_CS, 0, 0xffffffff, 0xc09b);
@@ -135,7 +136,7 @@ static void check_guest_32bit(struct cpu_outcome *o, void *arg)
         outcome_fail(o, "the guest was in IA-32e mode (entry controls 0x%x, EFER 0x%llx)",
                      r.entry_ctls, r.efer);
     else if (!(r.cr0 & CR0_PG) || (r.cr4 & CR4_PAE) || !(r.cr4 & CR4_PSE) ||
-             r.cr3 != (uintptr_t)g32_pd)
+             r.cr3 != ((uintptr_t)g32_pd | CR3_IGNORED_32BIT))
         outcome_fail(o, "the guest's paging is not its own 32-bit paging: CR0 0x%lx CR3 0x%lx "
                      "CR4 0x%lx", r.cr0, r.cr3, r.cr4);
 }
