@@ -216,6 +216,7 @@ void l0_nested_msr_bitmap(u8 *bitmap)
         bitmap[m / 8] |= (u8)(1u << (m % 8));
         bitmap[2048 + m / 8] |= (u8)(1u << (m % 8));
     }
+    l0_debugctl_setup(bitmap);
 }
 
 u32 l0_nested_cpuid1_ecx(u32 ecx)
@@ -768,6 +769,7 @@ static const char *enter_l2(struct l0_vcpu *v, struct nested_cpu *c, u8 *img, bo
     if ((cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(entry & ENTRY_IA32E_MODE_GUEST) &&
         !(proc2 & CPU2_ENABLE_EPT))
         l0_load_pdptes();
+    l0_debugctl_entry(v, img);
     c->l2 = true;
     v->switched = true;
     v->launch_next = !fast;
@@ -928,6 +930,8 @@ bool l0_nested_exit(struct l0_vcpu *v, u32 reason)
         return false;
     if (reason == EXIT_REASON_MSR_READ || reason == EXIT_REASON_MSR_WRITE) {
         u32 msr = (u32)v->regs.rcx;
+        if (l0_debugctl_msr(v, reason == EXIT_REASON_MSR_WRITE))
+            return true;
         if (msr != MSR_IA32_FEATURE_CONTROL &&
             (msr < MSR_IA32_VMX_BASIC || msr > MSR_IA32_VMX_VMFUNC))
             return false;

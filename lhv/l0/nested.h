@@ -2,6 +2,7 @@
  * shares with the files that emulate L1's controls, and their hooks.
  *   nested_controls.c  the controls offered beyond nested.c's first set,
  *                      VMCS02's adjustments, which L2 exits L1 asked for
+ *   nested_debugctl.c  IA32_DEBUGCTL for L1 and L2 where the CPU has none
  *   nested_msr.c       the VM-entry MSR-load, VM-exit MSR-store and
  *                      MSR-load areas (SDM 3C 27.4, 28.4, 28.6) */
 #ifndef LHV_L0_NESTED_H
@@ -18,6 +19,16 @@ void l0_v12_set(u8 *img, u32 enc, u64 value);
 bool l0_phys_copy(u64 gpa, void *buf, u32 n, bool write);
 /* The L0's value of an emulated MSR (0x3a, 0x480-0x491); false: #GP */
 bool l0_canonical(u64 a);
+
+/* --- nested_debugctl.c: IA32_DEBUGCTL where the CPU has none --- */
+#define L0_DEBUGCTL_VALID 0x3ull /* LBR and BTF, the bits the entry model allows */
+/* At set-up: emulate it if RDMSR of it raises #GP (the bitmap then has it) */
+void l0_debugctl_setup(u8 *msr_bitmap);
+/* RDMSR/WRMSR of L1 or L2 (v's state says which); false: not emulated */
+bool l0_debugctl_msr(struct l0_vcpu *v, bool write);
+/* VM entry to L2 (27.3.2.1), VM exit to L1 (28.3.1, 28.5.1) */
+void l0_debugctl_entry(struct l0_vcpu *v, u8 *img);
+void l0_debugctl_exit(struct l0_vcpu *v, u8 *img);
 
 /* --- nested_controls.c --- */
 /* Offered beyond nested.c's PIN/PROC/EXIT/ENTRY_OFFER, where the CPU has

@@ -166,6 +166,7 @@ void l0_nested_exit_to12(struct l0_vcpu *v, u8 *img)
     st[v->cpu].pat02 = vmr(GUEST_IA32_PAT);
     if (exit12 & EXIT_SAVE_IA32_PAT)
         l0_v12_set(img, GUEST_IA32_PAT, st[v->cpu].pat02);
+    l0_debugctl_exit(v, img);
     l0_nested_exit_store(v, img); /* 28.4, after the guest state */
 }
 

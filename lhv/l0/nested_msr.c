@@ -24,7 +24,6 @@
 #include "x86.h"
 
 #define EFER_VALID 0xd01ull /* SCE LME LMA NXE, as the entry model has them */
-#define DEBUGCTL_VALID 0x3ull
 
 struct msr02 {
     u32 field;
@@ -114,7 +113,7 @@ bool l0_nested_wrmsr_ok(const void *ctx, u32 msr, u64 value)
     case MSR_IA32_PAT:
         return pat_ok(value);
     case MSR_IA32_DEBUGCTL:
-        return !(value & ~DEBUGCTL_VALID);
+        return !(value & ~L0_DEBUGCTL_VALID);
     case MSR_IA32_SYSENTER_ESP:
     case MSR_IA32_SYSENTER_EIP:
     case MSR_IA32_KERNEL_GS_BASE:

@@ -71,7 +71,7 @@ static void check_debugctl(struct cpu_outcome *o, void *arg)
     if (r.debugctl) {
         (void)(CHECK_EQ(o, r.debugctl_seen, DEBUGCTL_BTF) &&
                CHECK_EQ(o, vmr(GUEST_IA32_DEBUGCTL), 0) && CHECK_EQ(o, debugctl_after, 0));
-    } else if (l0_bochs_deviates(BOCHS_2_7_AND_3_0 | BOCHS_VIA_L0)) {
+    } else if (l0_bochs_deviates(BOCHS_2_7_AND_3_0)) {
         outcome_xfail(o, "%s have no IA32_DEBUGCTL (RDMSR 0x1d9 raises #GP): its load, save "
                       "and clearing are not checked", l0_bochs_names(BOCHS_2_7_AND_3_0));
     } else {
