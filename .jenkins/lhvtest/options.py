@@ -120,7 +120,9 @@ def build_parser():
            "platform line names it and the XFAILs of that version's deviations apply")
     a("--timeout", type=float, metavar="S",
       help="seconds from the emulator's start to SUMMARY/FATAL before the run is "
-           "killed and failed (default 30 for QEMU, 120 for Bochs)")
+           "killed and failed (default 30 for QEMU, 120 for Bochs); in Bochs, half of it "
+           "goes to LHV as lhv.test-timeout= unless the command line gives one (not with "
+           "--l0), so a test that hangs ends in LHV's FATAL naming its CPU and RIP")
     a("--cmdline", metavar="ARGS",
       help="LHV's command line: replaces the words after the init path on the GRUB "
            "cfg's multiboot line, or is the -append string for direct boot (default: "
@@ -208,6 +210,10 @@ def parse_args(argv):
         config.timeout = DEFAULT_TIMEOUTS[config.emulator]
     if not config.timeout > 0:
         raise SetupError("--timeout %g: give a number of seconds above 0" % config.timeout)
+    if bochs and not config.l0 and "lhv.test-timeout=" not in config.cmdline:
+        # LHV's per-test deadline inside the runner's: a hang ends in LHV's
+        # FATAL naming the test, CPU and RIP, not in the runner's kill
+        config.cmdline += " lhv.test-timeout=%d" % max(1, int(config.timeout // 2))
     config.host_stalls = parse_host_stalls(config.host_stalls)
     if config.junit:
         config.junit = os.path.abspath(config.junit)
