@@ -507,6 +507,17 @@ def fuzz_cases():
                       ["--subarch", "amd64"] + tl + ["--cmdline",
                        "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=1:1098",
                        "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
+    # two of LHV's own, found by seeds 2-4 (docs/l0-deviations.md, "The
+    # fuzzer's findings that were LHV's"): TR's L bit (reserved) compared
+    # after entry, and an MSR-load area moved onto memory naming MSR 0,
+    # which the model took as loadable; each replay FAILed before the fix
+    cases.append(Case("fuzz-i386-bochs-replay-tr-l",
+                      ["--subarch", "i386"] + tl + ["--cmdline",
+                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=4:680"]))
+    cases.append(Case("fuzz-amd64-bochs-replay-msr-area",
+                      ["--subarch", "amd64"] + tl + ["--cmdline",
+                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=2:7344",
+                       "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
     for sub in test3.SUBARCHS:
         # 20000 trials per subarch; a disagreement the deviation list does
         # not explain FAILs

@@ -112,8 +112,17 @@ bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
         (ecm_get(img, SECONDARY_VM_EXEC_CONTROL) & CPU2_USE_TSC_SCALING) &&
         vmr_safe(TSC_MULTIPLIER, &mult) == VMX_OK && mult == 0)
         return true;
-    if (fz_bochs_predict(img, &r) && ecm_acceptable(&r, got))
-        return true;
+    fz.blind = false;
+    if (fz_bochs_predict(img, &r)) {
+        if (ecm_acceptable(&r, got))
+            return true;
+        /* past the skipped checks the model reached an MSR it cannot judge
+         * (fz_wrmsr_ok): loading it may fail (exit 34) or not */
+        if (fz.blind && r.outcome.kind == ECM_ENTRY &&
+            (got->kind == ECM_ENTRY || (got->kind == ECM_EXIT_FAIL &&
+                                        got->code == EXIT_REASON_MSR_LOADING)))
+            return true;
+    }
     if (got->kind != ECM_ENTRY || !(ecm_get(img, VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) ||
         !(ecm_get(img, GUEST_CS_AR_BYTES) & (1u << 13)) || (ecm_get(img, GUEST_SS_SELECTOR) & 3))
         return false;

@@ -166,8 +166,10 @@ static u32 fz_state_check(u64 *loaded, u64 *saved)
                 continue; /* unusable */
             f = (part == 0 ? GUEST_ES_SELECTOR : part == 1 ? GUEST_ES_BASE
                  : part == 2 ? GUEST_ES_LIMIT : GUEST_ES_AR_BYTES) + 2 * seg;
-            if (part == 3)
-                mask = 0xf0ff; /* type S DPL P, AVL L D/B G */
+            if (part == 3) /* type S DPL P, AVL L D/B G; L is CS's
+                            * alone, a reserved bit of the others (24.4.1,
+                            * Table 24-2): Bochs drops TR's (0x208b -> 0x8b) */
+                mask = seg == 1 ? 0xf0ff : 0xd0ff;
         }
         u64 x = 0;
         if (vmr_safe(f, &x) != VMX_OK)
