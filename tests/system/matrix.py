@@ -519,6 +519,15 @@ def fuzz_cases():
                        "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=2:7344",
                        "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
     for sub in test3.SUBARCHS:
+        # seed 0: every single-bit change of the base state, alone
+        cases.append(Case("fuzz-%s-bochs-sweep" % sub,
+                          ["--subarch", sub] + tl + ["--cmdline",
+                           "lhv.tests=vmx/fuzz-entry lhv.fuzz.seed=0"]))
+        if sub == "amd64": # and its verdict can fail
+            cases.append(Case("fuzz-amd64-bochs-sweep-break",
+                              ["--subarch", sub] + tl + ["--cmdline",
+                               "lhv.tests=vmx/fuzz-entry lhv.fuzz.seed=0 lhv.fuzz.break=ctl.pin.allowed",
+                               "--expect-fail", "vmx/fuzz-entry:disagreements with the model"]))
         # 20000 trials per subarch; a disagreement the deviation list does
         # not explain FAILs
         cases.append(Case("fuzz-%s-bochs-20k" % sub,
@@ -536,6 +545,10 @@ def fuzz_cases():
                               ["--subarch", sub, "--emulator", "bochs", "--bochs-cpu", model,
                                "--timeout", "900", "--cmdline",
                                "lhv.tests=vmx/fuzz-entry lhv.fuzz=200000"], full=True))
+            cases.append(Case("fuzz-%s-bochs-%s-sweep" % (sub, model),
+                              ["--subarch", sub, "--emulator", "bochs", "--bochs-cpu", model,
+                               "--cmdline", "lhv.tests=vmx/fuzz-entry lhv.fuzz.seed=0"],
+                              full=True))
     cases.append(Case("fuzz-amd64-bochs-tigerlake-200k",
                       ["--subarch", "amd64"] + tl + ["--timeout", "900", "--cmdline",
                        "lhv.tests=vmx/fuzz-entry lhv.fuzz=200000"], full=True))

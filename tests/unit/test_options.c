@@ -406,8 +406,10 @@ static void test_fuzz(void **state)
     refused("lhv.fuzz=0", "lhv.fuzz=0: expected lhv.fuzz=N with N in 1..1000000000");
     refused_naming("lhv.fuzz=1000000001", "lhv.fuzz=1000000001", "expected lhv.fuzz=N");
     refused_naming("lhv.fuzz", "lhv.fuzz", "expected lhv.fuzz=N");
-    refused("lhv.fuzz.seed=0",
-            "lhv.fuzz.seed=0: expected lhv.fuzz.seed=S with S in 1..4294967295");
+    assert_int_equal(parse("lhv.fuzz.seed=0"), 0); /* the sweep */
+    assert_int_equal(opts.fuzz_seed, 0);
+    refused("lhv.fuzz.seed=-1", "lhv.fuzz.seed=-1: expected lhv.fuzz.seed=S with S in "
+                                "0..4294967295 (0: the single-bit sweep)");
     refused_naming("lhv.fuzz.seed=4294967296", "lhv.fuzz.seed=4294967296",
                    "expected lhv.fuzz.seed=S");
     refused_naming("lhv.fuzz.seed=x", "lhv.fuzz.seed=x", "expected lhv.fuzz.seed=S");
@@ -420,9 +422,12 @@ static void test_fuzz(void **state)
     assert_int_equal(opts.fuzz_seed, 0xffffffffu);
     assert_int_equal(opts.fuzz_replay, 1000000000);
     refused("lhv.fuzz.replay=1",
-            "lhv.fuzz.replay=1: expected lhv.fuzz.replay=S:T (seed 1..4294967295, trial "
+            "lhv.fuzz.replay=1: expected lhv.fuzz.replay=S:T (seed 0..4294967295, trial "
             "0..999999999)");
-    refused_naming("lhv.fuzz.replay=0:5", "lhv.fuzz.replay=0:5", "expected lhv.fuzz.replay=S:T");
+    assert_int_equal(parse("lhv.fuzz.replay=0:5"), 0); /* a trial of the sweep */
+    assert_int_equal(opts.fuzz_seed, 0);
+    assert_int_equal(opts.fuzz_replay, 6);
+    refused_naming("lhv.fuzz.replay=-1:5", "lhv.fuzz.replay=-1:5", "expected lhv.fuzz.replay=S:T");
     refused_naming("lhv.fuzz.replay=1:", "lhv.fuzz.replay=1:", "expected lhv.fuzz.replay=S:T");
     refused_naming("lhv.fuzz.replay=:5", "lhv.fuzz.replay=:5", "expected lhv.fuzz.replay=S:T");
     refused_naming("lhv.fuzz.replay=1:1000000000", "lhv.fuzz.replay=1:1000000000",

@@ -23,9 +23,9 @@ const char *const lhv_option_names[] = {
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
 #define TEST_TIMEOUT_FORM "expected lhv.test-timeout=SECONDS with SECONDS in 1..86000"
 #define FUZZ_FORM "expected lhv.fuzz=N with N in 1..1000000000"
-#define FUZZ_SEED_FORM "expected lhv.fuzz.seed=S with S in 1..4294967295"
+#define FUZZ_SEED_FORM "expected lhv.fuzz.seed=S with S in 0..4294967295 (0: the single-bit sweep)"
 #define FUZZ_BREAK_FORM "expected lhv.fuzz.break=ID, a check id of 1-47 characters a-z 0-9 . _"
-#define FUZZ_REPLAY_FORM "expected lhv.fuzz.replay=S:T (seed 1..4294967295, trial 0..999999999)"
+#define FUZZ_REPLAY_FORM "expected lhv.fuzz.replay=S:T (seed 0..4294967295, trial 0..999999999)"
 #define CONSOLE_FORM "expected lhv.console=serial, lhv.console=vga or lhv.console=both"
 #define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
@@ -240,7 +240,7 @@ static const char *parse_fuzz(const char *v, size_t len, struct lhv_options *o)
 
 static const char *parse_fuzz_seed(const char *v, size_t len, struct lhv_options *o)
 {
-    return parse_range(v, len, 1, 0xffffffffu, &o->fuzz_seed) ? NULL : FUZZ_SEED_FORM;
+    return parse_range(v, len, 0, 0xffffffffu, &o->fuzz_seed) ? NULL : FUZZ_SEED_FORM;
 }
 
 /* S:T, a DIFF line's seed and trial: that one trial again, with every
@@ -252,7 +252,7 @@ static const char *parse_fuzz_replay(const char *v, size_t len, struct lhv_optio
 
     while (colon < len && v[colon] != ':')
         colon++;
-    if (colon == len || !parse_range(v, colon, 1, 0xffffffffu, &seed) ||
+    if (colon == len || !parse_range(v, colon, 0, 0xffffffffu, &seed) ||
         !parse_range(v + colon + 1, len - colon - 1, 0, 999999999, &trial))
         return FUZZ_REPLAY_FORM;
     o->fuzz_seed = seed;

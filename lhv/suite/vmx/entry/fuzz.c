@@ -296,8 +296,11 @@ static void fz_run(struct cpu_outcome *o, void *arg)
     if (!fz_setup(o))
         return;
     u32 replay = suite_fuzz_replay(), first = replay ? replay - 1 : 0;
-    u32 end = replay ? replay : suite_fuzz_trials();
-    if (!replay) /* its serial timestamp starts the bench's wall-clock window */
+    u32 end = replay ? replay : suite_fuzz_seed() ? suite_fuzz_trials() : fz_sweep_trials();
+    if (!replay && !suite_fuzz_seed())
+        printf("fuzz: seed 0, the sweep: %u bits of %u fields and the MSR-load entry, each "
+               "flipped alone\n", end - 4 * 64, end / 64 - 4);
+    else if (!replay) /* its serial timestamp starts the bench's wall-clock window */
         printf("fuzz: %u trials from seed %u\n", end, suite_fuzz_seed());
     u64 t0 = rdtsc();
     for (u32 t = first; t < end; t++)

@@ -126,6 +126,7 @@ bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
 u32 *fz_word(u32 i);
 void fz_unmutate_image(const struct fz_case *c);
 void fz_gen(u32 t, struct fz_case *c);
+u32 fz_sweep_trials(void); /* seed 0's trials: each single-bit change */
 
 /* fuzz_trial.c */
 void fz_spin(void);

@@ -458,19 +458,50 @@ static void fz_pass_partner(struct fz_case *c, u32 i, u32 j)
     }
 }
 
-/* The trial's mutations, from its seed and number alone */
-void fz_gen(u32 t, struct fz_case *c)
-{
-    static u16 mutable_slots[ECM_SLOTS];
-    static u32 nmutable;
+static u16 mutable_slots[ECM_SLOTS];
+static u32 nmutable;
 
+static void fz_mutable_slots(void)
+{
     if (!nmutable)
         for (u32 s = 0; s < ECM_SLOTS; s++)
             if (fz.has[s])
                 mutable_slots[nmutable++] = (u16)s;
+}
+
+/* Seed 0, the sweep: trial t flips bit t % 64 of the (t / 64)-th field the
+ * fuzzer mutates, then of the MSR-load area's four words, alone, from the
+ * base state: every single-bit change once (no mutation where the field
+ * has no such bit, and the trial is not counted) */
+u32 fz_sweep_trials(void)
+{
+    fz_mutable_slots();
+    return (nmutable + 4) * 64;
+}
+
+static void fz_sweep_case(u32 t, struct fz_case *c)
+{
+    u32 i = t / 64, b = t % 64;
+
+    if (i < nmutable) {
+        u32 f = fz_enc(mutable_slots[i]);
+        u64 x = ecm_get(&fz.img, f), v = (x ^ (1ull << b)) & fz_mask(f);
+        if (b < fz_bits(f) && v != x)
+            fz_add(c, f, v);
+    } else if (i - nmutable < 4 && b < 32) {
+        fz_add(c, FZ_MEM | (i - nmutable), fz_base_word(i - nmutable) ^ (1u << b));
+    }
+}
+
+/* The trial's mutations, from its seed and number alone */
+void fz_gen(u32 t, struct fz_case *c)
+{
+    fz_mutable_slots();
     fz_seed_trial(suite_fuzz_seed(), t);
     memset(c, 0, sizeof(*c));
-    if (t < fz.ntable) {
+    if (!suite_fuzz_seed()) {
+        fz_sweep_case(t, c);
+    } else if (t < fz.ntable) {
         fz_aim_table(c, fz.table[t]);
         fz_pass_partner(c, fz.table[t], fz.table[(t + 1) % fz.ntable]);
     } else if (fz_below(4) == 0) { /* 1-3 random bits of random fields */
