@@ -223,7 +223,8 @@ class BenchTargets(unittest.TestCase):
     the medians it measured (the timing targets also on the fastest runs)."""
 
     # index of each target in check_targets' list
-    IMAGE, EDIT, FLOOR64, FLOOR32, EXITS64, EXITS32, CPUS, FLAT_GRUB, FLAT_DIRECT, FUZZ, L0, NESTED = range(12)
+    (IMAGE, EDIT, FLOOR64, FLOOR32, EXITS64, EXITS32, CPUS, FLAT_GRUB, FLAT_DIRECT, FUZZ, FUZZ3, L0,
+     NESTED) = range(13)
 
     def figures(self, **override):
         """Figures meeting every target, some at the limit's edge."""
@@ -232,7 +233,9 @@ class BenchTargets(unittest.TestCase):
                    "vmx/bochs-amd64-smp1/vmcall": 95, "vmx/bochs-amd64-smp1/cpuid": 85,
                    "vmx/bochs-i386-smp1/vmcall": 105, "vmx/bochs-i386-smp1/cpuid": 88,
                    "fuzz/bochs-tigerlake-amd64-smp1/trials-per-s": 6000,
-                   "fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 5500}
+                   "fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 5500,
+                   "fuzz/bochs-3.0-tigerlake-amd64-smp1/trials-per-s": 12000,
+                   "fuzz/bochs-3.0-tigerlake-i386-smp1/trials-per-s": 9000}
         for a in ("amd64", "i386"):
             medians.update({"boot/bochs-%s-smp1/summary" % a: 1.6,
                             "boot/bochs-floor-%s/summary" % a: 1.2})
@@ -255,7 +258,7 @@ class BenchTargets(unittest.TestCase):
         return [t["met"] for t in bench.check_targets(figures)]
 
     def test_all_met(self):
-        self.assertEqual(self.verdicts(self.figures()), [True] * 12)
+        self.assertEqual(self.verdicts(self.figures()), [True] * 13)
 
     def test_each_limit(self):
         """Each limit: met at it, NOT MET just past it."""
@@ -282,6 +285,8 @@ class BenchTargets(unittest.TestCase):
                   {"boot/qemu-direct-amd64-smp1-2G/summary": 0.841}),
                  (self.FUZZ, {"fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 5000},
                   {"fuzz/bochs-tigerlake-i386-smp1/trials-per-s": 4999}),
+                 (self.FUZZ3, {"fuzz/bochs-3.0-tigerlake-amd64-smp1/trials-per-s": 5000},
+                  {"fuzz/bochs-3.0-tigerlake-amd64-smp1/trials-per-s": 4999}),
                  (self.L0, {"boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 3.0},   # 1.50x
                   {"boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary": 3.02}),          # 1.51x
                  (self.NESTED, {"nested/amd64/suite-under-l0": 4.0},                  # 10.0x
@@ -291,8 +296,8 @@ class BenchTargets(unittest.TestCase):
         for index, at_limit, past in cases:
             with self.subTest(at_limit=at_limit, past=past):
                 if index != self.FLOOR32:
-                    self.assertEqual(self.verdicts(self.figures(**at_limit)), [True] * 12)
-                expected = [True] * 12
+                    self.assertEqual(self.verdicts(self.figures(**at_limit)), [True] * 13)
+                expected = [True] * 13
                 expected[index] = False
                 self.assertEqual(self.verdicts(self.figures(**past)), expected)
 
@@ -309,6 +314,7 @@ class BenchTargets(unittest.TestCase):
                  (self.FLAT_GRUB, "boot/qemu-grub-amd64-smp1-2G/summary"),
                  (self.FLAT_DIRECT, "boot/qemu-direct-amd64-smp1-512M/summary"),
                  (self.FUZZ, "fuzz/bochs-tigerlake-amd64-smp1/trials-per-s"),
+                 (self.FUZZ3, "fuzz/bochs-3.0-tigerlake-i386-smp1/trials-per-s"),
                  (self.L0, "boot/bochs-2.7-l0-amd64-tigerlake-smp1/summary"),
                  (self.NESTED, "nested/amd64/suite-straight"),
                  (self.NESTED, "nested/i386/suite-under-l0")]
@@ -316,7 +322,7 @@ class BenchTargets(unittest.TestCase):
             with self.subTest(name=name):
                 figures = self.figures()
                 del figures[name]
-                expected = [True] * 12
+                expected = [True] * 13
                 expected[index] = None
                 self.assertEqual(self.verdicts(figures), expected)
                 why = bench.check_targets(figures)[index]["why"]
@@ -350,7 +356,7 @@ class BenchTargets(unittest.TestCase):
         # the fuzzer's rate: judged on the medians only (a rate's fastest
         # run is its largest, which "fastest" as the minimum would invert)
         self.assertEqual([i for i, t in enumerate(targets) if "fastest" not in t],
-                         [self.IMAGE, self.EXITS64, self.EXITS32, self.FUZZ])
+                         [self.IMAGE, self.EXITS64, self.EXITS32, self.FUZZ, self.FUZZ3])
 
     def test_printed(self):
         figures = self.figures()
