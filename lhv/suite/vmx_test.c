@@ -221,3 +221,35 @@ void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl)
     g[3] = 0;
 #endif
 }
+
+void test_guest_real_mode(u64 eptp)
+{
+    u32 proc2, missing;
+
+    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) |
+                                       CPU_ACTIVATE_SECONDARY_CONTROLS);
+    vmx_adjust(&vmx_caps.proc2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST, &proc2, &missing);
+    vmw(SECONDARY_VM_EXEC_CONTROL, proc2);
+    vmw(EPT_POINTER, eptp);
+    u32 entry = (u32)vmr(VM_ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE_GUEST;
+    vmw(VM_ENTRY_CONTROLS, entry);
+    if (entry & ENTRY_LOAD_IA32_EFER)
+        vmw(GUEST_IA32_EFER, 0);
+    vmw(GUEST_CR0, (vmx_caps.cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG)) | CR0_ET | CR0_NE);
+    vmw(GUEST_CR3, 0);
+    vmw(GUEST_CR4, vmx_caps.cr4_fixed0);
+    vmw(CR4_READ_SHADOW, 0);
+    vmcs_guest_segment(GUEST_CS_SELECTOR, 0, 0, 0xffff, 0x9b);
+    vmcs_guest_segment(GUEST_SS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_DS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_ES_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_FS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_GS_SELECTOR, 0, 0, 0xffff, 0x93);
+    vmcs_guest_segment(GUEST_TR_SELECTOR, 0, 0, 0xffff, 0x8b);
+    vmcs_guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
+    vmw(GUEST_GDTR_BASE, 0);
+    vmw(GUEST_GDTR_LIMIT, 0xffff);
+    vmw(GUEST_IDTR_BASE, 0);
+    vmw(GUEST_IDTR_LIMIT, 0x3ff);
+    vmw(GUEST_IA32_DEBUGCTL, 0);
+}

@@ -105,4 +105,11 @@ bool cpu_has_efer(void);
  * ring 3 use INT n) in a guest IDT the test builds (SDM 3A 6.11, 6.14.1). */
 void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl);
 
+/* Real-mode guest state under "unrestricted guest" with EPT (SDM 3C
+ * 26.3.1.2 as that control relaxes it): both controls on, eptp, no IA-32e
+ * mode, CR0.PE and CR0.PG clear, segments at base 0 with 64 KiB limits and
+ * DPL 0, a busy 32-bit TSS, LDTR unusable, the real-mode IDT. The caller
+ * made sure the CPU allows both controls. */
+void test_guest_real_mode(u64 eptp);
+
 #endif

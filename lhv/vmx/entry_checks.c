@@ -344,8 +344,10 @@ ECM_RULE(pi_desc)
 }
 ECM_RULE(vpid) { return !(ECM_X(c, proc2) & CPU2_ENABLE_VPID) || (u16)ecm_g(c, VIRTUAL_PROCESSOR_ID); }
 
-/* EPTP (25.6.11): memory type 2:0, page-walk length - 1 in 5:3, A/D 6,
- * reserved 11:7 and 63:N; what IA32_VMX_EPT_VPID_CAP allows (A.10) */
+/* EPTP (25.6.11, Table 25-9): memory type 2:0, page-walk length - 1 in
+ * 5:3, A/D 6, supervisor shadow-stack control 7 (a processor with CET
+ * shadow stacks; reserved on others), reserved 11:8 and 63:N; what
+ * IA32_VMX_EPT_VPID_CAP allows (A.10) */
 static bool ecm_ept(const struct ecm_ctx *c) { return ECM_X(c, proc2) & CPU2_ENABLE_EPT; }
 ECM_RULE(eptp_memtype)
 {
@@ -363,10 +365,11 @@ ECM_RULE(eptp_ad)
 {
     return !ecm_ept(c) || !((ecm_g(c, EPT_POINTER) >> 6) & 1) || (c->k->ept_vpid >> 21) & 1;
 }
+ECM_RULE(eptp_sss) { return !ecm_ept(c) || !((ecm_g(c, EPT_POINTER) >> 7) & 1) || c->cpu->cet_ss; }
 ECM_RULE(eptp_reserved)
 {
     u64 e = ecm_g(c, EPT_POINTER);
-    return !ecm_ept(c) || ((e & 0xf80) == 0 && ecm_fits(e, c->cpu->maxphyaddr));
+    return !ecm_ept(c) || ((e & 0xf00) == 0 && ecm_fits(e, c->cpu->maxphyaddr));
 }
 ECM_RULE(pml_ept) { return !(ECM_X(c, proc2) & ECM_P2_PML) || ecm_ept(c); }
 ECM_RULE(pml_addr) { return !(ECM_X(c, proc2) & ECM_P2_PML) || ecm_page_ok(c, ecm_g(c, ECM_PML_ADDRESS)); }
@@ -957,7 +960,9 @@ const struct ecm_check ecm_checks[] = {
           "EPTP page-walk length 4 or 5 as IA32_VMX_EPT_VPID_CAP bits 6/7 allow"),
     ECM_C("ctl.eptp.ad", "1", eptp_ad,
           "EPTP A/D enable (bit 6) only with IA32_VMX_EPT_VPID_CAP bit 21"),
-    ECM_C("ctl.eptp.reserved", "1", eptp_reserved, "EPTP bits 11:7 and 63:MAXPHYADDR = 0"),
+    ECM_C("ctl.eptp.sss", "1", eptp_sss,
+          "EPTP bit 7 (supervisor shadow-stack control) = 0 without CET shadow stacks"),
+    ECM_C("ctl.eptp.reserved", "1", eptp_reserved, "EPTP bits 11:8 and 63:MAXPHYADDR = 0"),
     ECM_C("ctl.pml.ept", "1", pml_ept, "enable PML needs enable EPT"),
     ECM_C("ctl.pml.addr", "1", pml_addr, "enable PML: PML address 4-KiB aligned, within the width"),
     ECM_C("ctl.unrestricted.ept", "1", ug_ept, "unrestricted guest needs enable EPT"),

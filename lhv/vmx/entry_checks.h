@@ -67,6 +67,7 @@ struct ecm_cpu {
     bool launched;         /* launch state of the current VMCS */
     bool movss_blocking;   /* the instruction follows a MOV SS (events blocked) */
     bool rtm, sgx;         /* CPUID.(7,0):EBX bits 11 and 2 */
+    bool cet_ss;           /* CPUID.(7,0):ECX bit 7: CET shadow stacks */
     u64 efer_valid;        /* IA32_EFER bits that are not reserved */
     u64 debugctl_valid;    /* IA32_DEBUGCTL bits that are not reserved */
     u64 perf_global_valid; /* IA32_PERF_GLOBAL_CTRL bits that are not reserved */

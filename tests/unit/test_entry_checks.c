@@ -115,7 +115,7 @@ static void caps_init(struct st *s)
     s->cpu.maxphyaddr = 39;
     s->cpu.linear_bits = 48;
     s->cpu.intel64 = true;
-    s->cpu.rtm = s->cpu.sgx = true;
+    s->cpu.rtm = s->cpu.sgx = s->cpu.cet_ss = true;
     s->cpu.efer_valid = 0xd01;
     s->cpu.debugctl_valid = 0xffc3;
     s->cpu.perf_global_valid = 0x70000000full;
@@ -402,7 +402,8 @@ CASE(vpid, b64, (sec(s, CPU2_ENABLE_VPID), put(s, VIRTUAL_PROCESSOR_ID, 1)),
 CASE(eptp_memtype, b64, ept_on(s), put(s, EPT_POINTER, page(PG_EPT) | 1 | (3 << 3)))
 CASE(eptp_walk, b64, ept_on(s), put(s, EPT_POINTER, page(PG_EPT) | 6 | (4 << 3)))
 CASE(eptp_ad, b64, (ept_on(s), set(s, EPT_POINTER, 1u << 6)), s->k.ept_vpid &= ~(1ull << 21))
-CASE(eptp_rsvd, b64, ept_on(s), set(s, EPT_POINTER, 1u << 7))
+CASE(eptp_sss, b64, (ept_on(s), set(s, EPT_POINTER, 1u << 7)), s->cpu.cet_ss = false)
+CASE(eptp_rsvd, b64, ept_on(s), set(s, EPT_POINTER, 1u << 8))
 CASE(pml_ept, b64, (ept_on(s), sec(s, 1u << 17), put(s, ECM_PML_ADDRESS, page(PG_PML))),
      clr(s, SECONDARY_VM_EXEC_CONTROL, CPU2_ENABLE_EPT))
 CASE(pml_addr, b64, (ept_on(s), sec(s, 1u << 17), put(s, ECM_PML_ADDRESS, page(PG_PML))),
@@ -640,6 +641,7 @@ static const struct ec_case cases[] = {
     C("ctl.eptp.memtype", eptp_memtype),
     C("ctl.eptp.walk", eptp_walk),
     C("ctl.eptp.ad", eptp_ad),
+    C("ctl.eptp.sss", eptp_sss),
     C("ctl.eptp.reserved", eptp_rsvd),
     C("ctl.pml.ept", pml_ept),
     C("ctl.pml.addr", pml_addr),

@@ -53,9 +53,27 @@ struct fz_answer {
     struct ecm_outcome got;
 };
 
-struct fz_state {
-    struct ecm_vmcs base, img, orig; /* the base; the trial's image; before the run */
+/* What the fuzzer knows of one valid base state (fz_basis_build) */
+#define FZ_SAVED_MAX 64
+struct fz_basis {
+    struct ecm_vmcs base;
     struct ecm_deps deps;
+    u32 base_rd[ECM_MAX_CHECKS][ECM_SLOTS / 32]; /* the mutable slots each check reads on it */
+    u16 table[ECM_MAX_CHECKS]; /* the checks its first trials aim at (fz_gen) */
+    u32 ntable;
+    /* the mutable fields each check reads on it (slots): check i's are
+     * read_pool[read_first[i] .. read_first[i + 1]) */
+    u16 read_first[ECM_MAX_CHECKS + 1];
+    u16 read_pool[4096];
+    u64 saved[FZ_SAVED_MAX]; /* fz_saved_field's values: put back after an entry */
+};
+
+struct fz_state {
+    /* the valid bases: LHV's test guest, and the real-mode guest under
+     * "unrestricted guest" where the CPU allows it; b: the trial's */
+    struct fz_basis bases[2], *b;
+    u32 nbases;
+    struct ecm_vmcs img, orig; /* the trial's image; the VMCS before the run */
     struct ecm_caps k;
     struct ecm_cpu p;
     struct ecm_result r;
@@ -63,9 +81,6 @@ struct fz_state {
     u8 has[ECM_SLOTS]; /* the field exists in this VMCS and may be mutated */
     u8 cls[ECM_SLOTS]; /* fz_class of each such field */
     u32 hasm[ECM_SLOTS / 32];                    /* has[] as a bitmap */
-    u32 base_rd[ECM_MAX_CHECKS][ECM_SLOTS / 32]; /* the mutable slots each check reads on the base */
-    u16 table[ECM_MAX_CHECKS]; /* the checks the first trials aim at (fz_gen) */
-    u32 ntable;
     u32 walk_missed[ECM_WORDS]; /* the table's walks did not make these fail */
     u32 fields[FZ_MAX_MUTS], nf; /* the trial's VMCS fields (fz_apply), for ecm_predict_delta */
     bool mem;                    /* and whether it changed the MSR-load area */
@@ -78,19 +93,15 @@ struct fz_state {
     u32 other_exits, other_reason; /* entries whose first exit was not the timer's */
     bool timer_exit;               /* the last entry's exit was the timer's */
     u32 state_field, state_diffs;  /* fz_state_check's answer; trials it failed */
+    u32 bochs_real_cs;             /* entries whose CS Bochs made a data segment (fz_bochs_real_cs) */
     u64 state_loaded, state_saved;
     u64 ticks_gen, ticks_model, ticks_l0;
     struct vcpu *v;
-    /* the mutable fields each check reads on the base (slots): check i's
-     * are read_pool[read_first[i] .. read_first[i + 1]) */
-    u16 read_first[ECM_MAX_CHECKS + 1];
-    u16 read_pool[4096];
 };
 extern struct fz_state fz;
 
-/* The guest-state fields a VM exit saves that this VMCS has, with their
- * base values: put back after an entry that succeeded (fz_unapply) */
-extern u64 fz_saved_base[];
+/* The guest-state fields a VM exit saves that this VMCS has (their base
+ * values in fz_basis.saved): put back after an entry that succeeded */
 extern u32 fz_saved_field[], fz_nsaved;
 
 /* Here, inline: the mutations and the state check call these per field,
@@ -125,8 +136,11 @@ bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
                     const struct ecm_vmcs *img);
 u32 *fz_word(u32 i);
 void fz_unmutate_image(const struct fz_case *c);
-void fz_gen(u32 t, struct fz_case *c);
-u32 fz_sweep_trials(void); /* seed 0's trials: each single-bit change */
+void fz_gen(u32 t, u32 ix, struct fz_case *c);
+u32 fz_sweep_trials(void); /* seed 0's trials: each single-bit change, on each base */
+/* Trial t's base (fz_use_basis), *ix its number among that base's trials */
+u32 fz_basis_of(u32 t, u32 *ix);
+void fz_use_basis(u32 k);
 
 /* fuzz_trial.c */
 void fz_spin(void);

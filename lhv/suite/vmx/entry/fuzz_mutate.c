@@ -92,9 +92,24 @@ bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r)
         any = true;
     }
     if (any) /* img differs from the base in the trial's fields (fz_apply) */
-        ecm_predict_delta(img, &fz.k, &fz.p, &fz.deps, fz.fields, fz.nf, fz.mem, r);
+        ecm_predict_delta(img, &fz.k, &fz.p, &fz.b->deps, fz.fields, fz.nf, fz.mem, r);
     memcpy(fz.disabled, saved, sizeof(saved));
     return any;
+}
+
+/* Bochs 2.7's own CS check (VMenterLoadCheckGuestState): a code CS's RPL
+ * equal to its DPL (at least it, conforming). 27.3.1.2 checks CS.DPL
+ * against SS.DPL, not CS.RPL, and with "unrestricted guest" nothing ties
+ * CS.RPL to SS.RPL either (Bochs 3.0 has no such check): an exit 33 where
+ * the model found no guest-state check failing, VMfail outranking it */
+static bool fz_bochs27_cs_rpl(const struct ecm_vmcs *img, const struct ecm_outcome *got)
+{
+    u32 ar = (u32)ecm_get(img, GUEST_CS_AR_BYTES), rpl = ecm_get(img, GUEST_CS_SELECTOR) & 3;
+    u32 dpl = (ar >> 5) & 3;
+    bool code = (ar & 0x18) == 0x18, conforming = (ar >> 2) & 1;
+    return l0_bochs_deviates(BOCHS_2_7_ONLY) && code && (conforming ? rpl < dpl : rpl != dpl) &&
+           got->kind == ECM_EXIT_FAIL && got->code == EXIT_REASON_INVALID_GUEST_STATE &&
+           got->qual == 0 && fz.r.outcome.kind != ECM_VMFAIL;
 }
 
 bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
@@ -107,6 +122,8 @@ bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
     if (got->kind == ECM_EXIT_FAIL && !strcmp(id, "ctl.entry.smm") &&
         got->code == EXIT_REASON_INVALID_GUEST_STATE && got->qual == 0)
         return true; /* Bochs' own SMM check, among the guest-state checks */
+    if (fz_bochs27_cs_rpl(img, got))
+        return true;
     if (got->kind == ECM_VMFAIL && got->code == 7 &&
         (ecm_get(img, CPU_BASED_VM_EXEC_CONTROL) & CPU_ACTIVATE_SECONDARY_CONTROLS) &&
         (ecm_get(img, SECONDARY_VM_EXEC_CONTROL) & CPU2_USE_TSC_SCALING) &&
@@ -127,10 +144,10 @@ bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
         !(ecm_get(img, GUEST_CS_AR_BYTES) & (1u << 13)) || (ecm_get(img, GUEST_SS_SELECTOR) & 3))
         return false;
     fixed = *img;
-    ecm_put(&fixed, GUEST_SS_SELECTOR, ecm_get(&fz.base, GUEST_SS_SELECTOR));
-    ecm_put(&fixed, GUEST_SS_BASE, ecm_get(&fz.base, GUEST_SS_BASE));
-    ecm_put(&fixed, GUEST_SS_LIMIT, ecm_get(&fz.base, GUEST_SS_LIMIT));
-    ecm_put(&fixed, GUEST_SS_AR_BYTES, ecm_get(&fz.base, GUEST_SS_AR_BYTES));
+    ecm_put(&fixed, GUEST_SS_SELECTOR, ecm_get(&fz.b->base, GUEST_SS_SELECTOR));
+    ecm_put(&fixed, GUEST_SS_BASE, ecm_get(&fz.b->base, GUEST_SS_BASE));
+    ecm_put(&fixed, GUEST_SS_LIMIT, ecm_get(&fz.b->base, GUEST_SS_LIMIT));
+    ecm_put(&fixed, GUEST_SS_AR_BYTES, ecm_get(&fz.b->base, GUEST_SS_AR_BYTES));
     ecm_predict(&fixed, &fz.k, &fz.p, &r);
     return r.outcome.kind == ECM_ENTRY;
 }
@@ -169,7 +186,7 @@ void fz_unmutate_image(const struct fz_case *c)
         if (f & FZ_MEM)
             *fz_word(f & 0xff) = fz_base_word(f & 0xff);
         else
-            ecm_put(&fz.img, f, ecm_get(&fz.base, f));
+            ecm_put(&fz.img, f, ecm_get(&fz.b->base, f));
     }
 }
 
@@ -273,7 +290,7 @@ static u32 fz_candidates(u32 i, const u64 *rd, u16 *cand, u16 *deeper, u32 *nd)
             for (; x; x &= x - 1) {
                 u32 s = h * 32 + (u32)__builtin_ctz(x);
                 cand[nc++] = (u16)fz_enc(s);
-                if (!((fz.base_rd[i][h] >> (s % 32)) & 1))
+                if (!((fz.b->base_rd[i][h] >> (s % 32)) & 1))
                     deeper[(*nd)++] = cand[nc - 1];
             }
         }
@@ -316,10 +333,10 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
         return FZ_UNKNOWN;
     }
     /* the first step from the base's reads (it holds there), no evaluation */
-    u32 nb = fz.read_first[i + 1] - fz.read_first[i];
+    u32 nb = fz.b->read_first[i + 1] - fz.b->read_first[i];
     if (!nb)
         return FZ_UNKNOWN;
-    u32 f = fz_enc(fz.read_pool[fz.read_first[i] + fz_below(nb)]);
+    u32 f = fz_enc(fz.b->read_pool[fz.b->read_first[i] + fz_below(nb)]);
     fz_add(c, f, fz_edge(f, ecm_get(&fz.img, f)));
     for (u32 step = 1; step < steps; step++) {
         if (!known)
@@ -401,7 +418,7 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
     return !known ? FZ_UNKNOWN : holds ? FZ_HOLDS : FZ_FAILS;
 }
 
-/* The first trials walk the check table (fz.table: every check this CPU
+/* The first trials walk the check table (fz.b->table: every check this CPU
  * lets fail), one check each: walks of up to FZ_MAX_MUTS steps, from the
  * base again after each that leaves it holding, until one makes it fail
  * (at most FZ_TRIES), so a short run still hits each check failing. */
@@ -418,7 +435,7 @@ static void fz_aim_table(struct fz_case *c, u32 i)
         c->n = 0;
         u32 got = fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
         if (msr) { /* the MSR-load area: the model says */
-            ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.deps, NULL, 0, true, &fz.r);
+            ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.b->deps, NULL, 0, true, &fz.r);
             if (ecm_failed(&fz.r, i))
                 return;
         } else if (got == FZ_FAILS ||
@@ -435,14 +452,14 @@ static void fz_aim_table(struct fz_case *c, u32 i)
 static void fz_pass_partner(struct fz_case *c, u32 i, u32 j)
 {
     u64 rd[ECM_RD_WORDS];
-    u32 nb = fz.read_first[j + 1] - fz.read_first[j];
+    u32 nb = fz.b->read_first[j + 1] - fz.b->read_first[j];
 
     if (!nb || c->n >= FZ_MAX_MUTS || ecm_checks[i].stage == ECM_MSR ||
         ecm_checks[j].stage == ECM_MSR)
         return;
     bool i_holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd); /* when its walk failed */
     for (u32 k = 0; k < 8; k++) {
-        u32 f = fz_enc(fz.read_pool[fz.read_first[j] + fz_below(nb)]), m;
+        u32 f = fz_enc(fz.b->read_pool[fz.b->read_first[j] + fz_below(nb)]), m;
         for (m = 0; m < c->n && c->m[m].field != f; m++)
             ;
         if (m < c->n)
@@ -476,7 +493,7 @@ static void fz_mutable_slots(void)
 u32 fz_sweep_trials(void)
 {
     fz_mutable_slots();
-    return (nmutable + 4) * 64;
+    return (nmutable + 4) * 64 * fz.nbases;
 }
 
 static void fz_sweep_case(u32 t, struct fz_case *c)
@@ -493,17 +510,18 @@ static void fz_sweep_case(u32 t, struct fz_case *c)
     }
 }
 
-/* The trial's mutations, from its seed and number alone */
-void fz_gen(u32 t, struct fz_case *c)
+/* The trial's mutations, from its seed and number alone (ix: its number
+ * among its base's trials, fz_basis_of) */
+void fz_gen(u32 t, u32 ix, struct fz_case *c)
 {
     fz_mutable_slots();
     fz_seed_trial(suite_fuzz_seed(), t);
     memset(c, 0, sizeof(*c));
     if (!suite_fuzz_seed()) {
-        fz_sweep_case(t, c);
-    } else if (t < fz.ntable) {
-        fz_aim_table(c, fz.table[t]);
-        fz_pass_partner(c, fz.table[t], fz.table[(t + 1) % fz.ntable]);
+        fz_sweep_case(ix, c);
+    } else if (ix < fz.b->ntable) {
+        fz_aim_table(c, fz.b->table[ix]);
+        fz_pass_partner(c, fz.b->table[ix], fz.b->table[(ix + 1) % fz.b->ntable]);
     } else if (fz_below(4) == 0) { /* 1-3 random bits of random fields */
         for (u32 n = 1 + fz_below(3); n; n--) {
             u32 f = fz_enc(mutable_slots[fz_below(nmutable)]);

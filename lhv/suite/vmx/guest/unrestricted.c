@@ -133,40 +133,11 @@ static enum exit_action ug_hook(struct vcpu *v, u32 reason)
     return EXIT_RESUME;
 }
 
-/* Real-mode guest state (SDM 3C 26.3.1.2 as relaxed by unrestricted guest):
- * segments with base = selector * 16, 64 KiB limits, present and accessed,
- * DPL 0; CR0.PE and CR0.PG clear. */
+/* The real-mode guest (test_guest_real_mode), its OUTs exiting */
 static void ug_guest_state(const struct ug_mem *m)
 {
-    u32 proc2, missing;
-
-    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) |
-                                       CPU_ACTIVATE_SECONDARY_CONTROLS |
-                                       CPU_UNCONDITIONAL_IO_EXITING);
-    vmx_adjust(&vmx_caps.proc2, CPU2_ENABLE_EPT | CPU2_UNRESTRICTED_GUEST, &proc2, &missing);
-    vmw(SECONDARY_VM_EXEC_CONTROL, proc2);
-    vmw(EPT_POINTER, m->eptp);
-    u32 entry = (u32)vmr(VM_ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE_GUEST;
-    vmw(VM_ENTRY_CONTROLS, entry);
-    if (entry & ENTRY_LOAD_IA32_EFER)
-        vmw(GUEST_IA32_EFER, 0);
-    vmw(GUEST_CR0, (vmx_caps.cr0_fixed0 & ~(u64)(CR0_PE | CR0_PG)) | CR0_ET | CR0_NE);
-    vmw(GUEST_CR3, 0);
-    vmw(GUEST_CR4, vmx_caps.cr4_fixed0);
-    vmw(CR4_READ_SHADOW, 0);
-    vmcs_guest_segment(GUEST_CS_SELECTOR, 0, 0, 0xffff, 0x9b);
-    vmcs_guest_segment(GUEST_SS_SELECTOR, 0, 0, 0xffff, 0x93);
-    vmcs_guest_segment(GUEST_DS_SELECTOR, 0, 0, 0xffff, 0x93);
-    vmcs_guest_segment(GUEST_ES_SELECTOR, 0, 0, 0xffff, 0x93);
-    vmcs_guest_segment(GUEST_FS_SELECTOR, 0, 0, 0xffff, 0x93);
-    vmcs_guest_segment(GUEST_GS_SELECTOR, 0, 0, 0xffff, 0x93);
-    vmcs_guest_segment(GUEST_TR_SELECTOR, 0, 0, 0xffff, 0x8b);
-    vmcs_guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
-    vmw(GUEST_GDTR_BASE, 0);
-    vmw(GUEST_GDTR_LIMIT, 0xffff);
-    vmw(GUEST_IDTR_BASE, 0);
-    vmw(GUEST_IDTR_LIMIT, 0x3ff);
-    vmw(GUEST_IA32_DEBUGCTL, 0);
+    test_guest_real_mode(m->eptp);
+    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) | CPU_UNCONDITIONAL_IO_EXITING);
 }
 
 static const char *ug_event_name(u8 e)
