@@ -23,6 +23,7 @@
 #define CR4_TSD (1u << 2)
 #define CR4_PSE (1u << 4)
 #define CR4_PAE (1u << 5)
+#define CR4_LA57 (1u << 12)
 #define CR4_VMXE (1u << 13)
 #define CR4_PCIDE (1u << 17)
 #define CR4_OSXSAVE (1u << 18)

@@ -386,6 +386,9 @@ static void fz_run(struct cpu_outcome *o, void *arg)
            fz.probes_ok, fz.risky, fz.known_skips);
     printf("fuzz: %u entries' saved state checked against what they loaded, %u differ\n",
            fz.entered - fz.other_exits, fz.state_diffs);
+    if (fz.bochs_panics)
+        printf("fuzz: %u not entered: guest CR4.LA57 other than the host's, which Bochs answers "
+               "with a panic (docs/l0-deviations.md)\n", fz.bochs_panics);
     if (fz.bochs_real_cs) /* one disagreement each, one known deviation: one line */
         printf("fuzz: %u entries into the real-mode guest saved CS as a data segment (type 3), "
                "a known Bochs deviation (docs/l0-deviations.md)\n", fz.bochs_real_cs);

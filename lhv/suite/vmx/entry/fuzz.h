@@ -94,6 +94,7 @@ struct fz_state {
     bool timer_exit;               /* the last entry's exit was the timer's */
     u32 state_field, state_diffs;  /* fz_state_check's answer; trials it failed */
     u32 bochs_real_cs;             /* entries whose CS Bochs made a data segment (fz_bochs_real_cs) */
+    u32 bochs_panics;              /* not entered: Bochs would end (fz_bochs_panics) */
     u64 state_loaded, state_saved;
     u64 ticks_gen, ticks_model, ticks_l0;
     struct vcpu *v;
