@@ -6,7 +6,7 @@
  * guest has an IDT of its own whose gates for vectors 0x51-0x53 go to a
  * stub that reports with a VMCALL (the hook reads RVI/SVI and the
  * virtual-APIC page's ISR, IRR and PPR at that moment), writes the EOI
- * and IRETs. Three runs:
+ * and IRETs. Five runs:
  * - entry: RVI 0x51 and its IRR bit set at VM entry with RFLAGS.IF=1: VM
  *   entry evaluates pending virtual interrupts (29.2.1) and the interrupt
  *   is delivered before the guest's first instruction;
@@ -17,7 +17,11 @@
  *   interrupt is not delivered (29.2.2); the guest's STI gives an
  *   interrupt-window exit with RVI still 0x53; without the control it is
  *   delivered by the next evaluation (the VM entry, or the guest's TPR
- *   write that follows). */
+ *   write that follows);
+ * - TPR: the entry's vector held back by a virtual TPR of class 6, then
+ *   delivered right after the guest lowers its TPR;
+ * - EOI: two vectors pending at entry, the second delivered after the
+ *   first one's virtual EOI. */
 #include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
@@ -91,6 +95,10 @@ struct vid_run {
     u32 window_exits, window_status, window_reports;
 };
 
+/* What the next vid_run presets besides RVI: the virtual TPR, one more
+ * IRR bit (0: none) */
+static u32 vid_next_vtpr, vid_next_irr;
+
 /* Bit `vector` of the ISR or IRR (eight 32-bit registers 0x10 apart) */
 static bool vid_bit(u32 base, u32 vector)
 {
@@ -124,6 +132,16 @@ static void vid_guest_window(void *arg)
     vid_wrmsr(MSR_X2APIC_TPR, 0); /* TPR virtualization evaluates again */
     __asm__ volatile("cli" : : : "memory");
     r->at_end = r->reports;
+}
+
+/* TPR virtualization (29.1.2) evaluates pending virtual interrupts: a TPR
+ * lowered below the pending vector's class delivers it after the WRMSR */
+static void vid_guest_tpr(void *arg)
+{
+    struct vid_run *r = arg;
+    r->at_start = r->reports;
+    vid_wrmsr(MSR_X2APIC_TPR, 0);
+    r->after_ipi = r->reports;
 }
 
 /* The guest opens its interrupt window (STI; NOP), or halts in it (STI;
@@ -226,6 +244,11 @@ static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *)
     vmw(GUEST_INTERRUPT_STATUS, rvi);
     if (rvi)
         *vapic_reg(vapic_page(), LAPIC_REG_IRR + rvi / 32 * 0x10) = 1u << (rvi % 32);
+    if (vid_next_irr)
+        *vapic_reg(vapic_page(), LAPIC_REG_IRR + vid_next_irr / 32 * 0x10) |=
+            1u << (vid_next_irr % 32);
+    *vapic_reg(vapic_page(), LAPIC_REG_TPR) = vid_next_vtpr;
+    vid_next_vtpr = vid_next_irr = 0;
     vmw(GUEST_IDTR_BASE, (uintptr_t)vid_idt);
     vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
     vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
@@ -296,9 +319,24 @@ static void check_vid(struct cpu_outcome *o, void *arg)
         !CHECK_EQ(o, r.eoi_exits, 0) || !CHECK_EQ(o, vid_status(), 0))
         return;
     /* pending at VM entry */
-    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, EFLAGS_IF, 0, 0, NULL))
+    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, EFLAGS_IF, 0, 0, NULL) ||
+        !CHECK_EQ(o, r.at_start, 1) || !vid_delivered(o, &r, VID_ENTRY) ||
+        !CHECK_EQ(o, vid_status(), 0))
         return;
-    if (CHECK_EQ(o, r.at_start, 1) && vid_delivered(o, &r, VID_ENTRY))
+    /* held back at entry by a virtual TPR of class 6, delivered once the
+     * guest lowers its TPR (29.2.1: RVI[7:4] > VPPR[7:4]) */
+    vid_next_vtpr = 0x60;
+    if (!vid_run(o, &r, vid_guest_tpr, VID_ENTRY, 0, EFLAGS_IF, 0, 0, NULL) ||
+        !CHECK_EQ(o, r.at_start, 0) || !CHECK_EQ(o, r.after_ipi, 1) ||
+        !vid_delivered(o, &r, VID_ENTRY))
+        return;
+    /* two pending at entry: the higher first (RVI then the next, 0x51);
+     * its virtual EOI (29.1.2) evaluates again and, once IRET sets IF,
+     * the next is delivered: both before the guest's first instruction */
+    vid_next_irr = VID_ENTRY;
+    if (vid_run(o, &r, vid_guest_entry, VID_WINDOW, 0, EFLAGS_IF, 0, 0, NULL) &&
+        CHECK_EQ(o, r.at_start, 2) && CHECK_EQ(o, r.vector, VID_WINDOW) &&
+        CHECK_EQ(o, r.status, VID_WINDOW << 8 | VID_ENTRY) && CHECK_EQ(o, r.last_vector, VID_ENTRY))
         CHECK_EQ(o, vid_status(), 0);
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/virtual-interrupt-delivery", vid_prepare, check_vid);
