@@ -95,9 +95,9 @@ struct vid_run {
     u32 window_exits, window_status, window_reports;
 };
 
-/* What the next vid_run presets besides RVI: the virtual TPR, one more
- * IRR bit (0: none) */
-static u32 vid_next_vtpr, vid_next_irr;
+/* What this CPU's next vid_run presets besides RVI: the virtual TPR, one
+ * more IRR bit (0: none) */
+static u32 vid_next_vtpr[LHV_MAX_CPUS], vid_next_irr[LHV_MAX_CPUS];
 
 /* Bit `vector` of the ISR or IRR (eight 32-bit registers 0x10 apart) */
 static bool vid_bit(u32 base, u32 vector)
@@ -244,11 +244,11 @@ static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *)
     vmw(GUEST_INTERRUPT_STATUS, rvi);
     if (rvi)
         *vapic_reg(vapic_page(), LAPIC_REG_IRR + rvi / 32 * 0x10) = 1u << (rvi % 32);
-    if (vid_next_irr)
-        *vapic_reg(vapic_page(), LAPIC_REG_IRR + vid_next_irr / 32 * 0x10) |=
-            1u << (vid_next_irr % 32);
-    *vapic_reg(vapic_page(), LAPIC_REG_TPR) = vid_next_vtpr;
-    vid_next_vtpr = vid_next_irr = 0;
+    u32 me = this_cpu()->index, irr = vid_next_irr[me];
+    if (irr)
+        *vapic_reg(vapic_page(), LAPIC_REG_IRR + irr / 32 * 0x10) |= 1u << (irr % 32);
+    *vapic_reg(vapic_page(), LAPIC_REG_TPR) = vid_next_vtpr[me];
+    vid_next_vtpr[me] = vid_next_irr[me] = 0;
     vmw(GUEST_IDTR_BASE, (uintptr_t)vid_idt);
     vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
     vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
@@ -325,7 +325,7 @@ static void check_vid(struct cpu_outcome *o, void *arg)
         return;
     /* held back at entry by a virtual TPR of class 6, delivered once the
      * guest lowers its TPR (29.2.1: RVI[7:4] > VPPR[7:4]) */
-    vid_next_vtpr = 0x60;
+    vid_next_vtpr[this_cpu()->index] = 0x60;
     if (!vid_run(o, &r, vid_guest_tpr, VID_ENTRY, 0, EFLAGS_IF, 0, 0, NULL) ||
         !CHECK_EQ(o, r.at_start, 0) || !CHECK_EQ(o, r.after_ipi, 1) ||
         !vid_delivered(o, &r, VID_ENTRY))
@@ -333,7 +333,7 @@ static void check_vid(struct cpu_outcome *o, void *arg)
     /* two pending at entry: the higher first (RVI then the next, 0x51);
      * its virtual EOI (29.1.2) evaluates again and, once IRET sets IF,
      * the next is delivered: both before the guest's first instruction */
-    vid_next_irr = VID_ENTRY;
+    vid_next_irr[this_cpu()->index] = VID_ENTRY;
     if (vid_run(o, &r, vid_guest_entry, VID_WINDOW, 0, EFLAGS_IF, 0, 0, NULL) &&
         CHECK_EQ(o, r.at_start, 2) && CHECK_EQ(o, r.vector, VID_WINDOW) &&
         CHECK_EQ(o, r.status, VID_WINDOW << 8 | VID_ENTRY) && CHECK_EQ(o, r.last_vector, VID_ENTRY))
