@@ -29,6 +29,9 @@ static enum exit_action nmi_exit(struct nmi_log *l)
 
     if ((info & INTR_INFO_TYPE_MASK) != INTR_TYPE_NMI)
         return EXIT_DEFAULT; /* an exception: unexpected */
+    /* from the HLT state the exit saves HLT (SDM 3C 28.1, 28.3.4; Bochs saves
+     * active): the host resumes the woken guest past its HLT */
+    vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
     if (l->nmi_exits < 2)
         l->nmi_rip[l->nmi_exits] = (uintptr_t)vmr(GUEST_RIP);
     if (!l->nmi_exits++) {
