@@ -14,6 +14,7 @@ void nmi_prepare(void)
     nmi_idt = alloc_pages(1);
     memset(nmi_idt, 0, PAGE_SIZE);
     test_idt_gate(nmi_idt, VEC_NMI, nmi_guest_handler, 0);
+    test_idt_gate(nmi_idt, VEC_DB, nmi_guest_handler, 0); /* for an injected #DB */
 }
 
 void nmi_wait(volatile u32 *flag, u32 ms)
@@ -49,6 +50,7 @@ static enum exit_action nmi_window_exit(struct nmi_log *l)
         l->win_rip = (uintptr_t)vmr(GUEST_RIP);
         l->win_intr = interruptibility();
     }
+    vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE); /* an exit from the HLT state: wake it */
     vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_NMI_WINDOW_EXITING);
     return EXIT_RESUME;
 }
