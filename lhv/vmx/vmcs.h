@@ -87,6 +87,7 @@
 #define INTR_TYPE_SOFT_INTR (4u << 8)
 #define INTR_TYPE_PRIV_SOFT_EXCEPTION (5u << 8) /* INT1 (ICEBP) */
 #define INTR_TYPE_SOFT_EXCEPTION (6u << 8)      /* INT3, INTO */
+#define INTR_TYPE_OTHER_EVENT (7u << 8) /* entry, vector 0: a pending MTF exit (27.6.1) */
 #define INTR_INFO_DELIVER_CODE (1u << 11)
 #define INTR_INFO_NMI_UNBLOCKING (1u << 12) /* exits only: IRET unblocked NMIs */
 #define INTR_INFO_VALID (1u << 31)
