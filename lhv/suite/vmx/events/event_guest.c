@@ -73,6 +73,7 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
         l->exit_len = (u32)vmr(VM_EXIT_INSTRUCTION_LEN);
         l->exc_rip = (uintptr_t)vmr(GUEST_RIP);
         l->exc_qual = v->exit_qual;
+        l->exc_pending = vmr(GUEST_PENDING_DBG_EXCEPTIONS);
         /* A #DB test's guest goes on without single-stepping */
         vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) & ~(u64)EFLAGS_TF);
         vmw(GUEST_PENDING_DBG_EXCEPTIONS, 0);
