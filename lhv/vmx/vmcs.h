@@ -70,7 +70,10 @@
 #define INTR_BLOCKING_MOV_SS (1u << 1)
 #define INTR_BLOCKING_SMI (1u << 2)
 #define INTR_BLOCKING_NMI (1u << 3)
-/* Guest pending debug exceptions (25.4.2): BS, single step */
+/* Guest pending debug exceptions (25.4.2): B0 (breakpoint 0 met), enabled
+ * breakpoint, BS (single step) */
+#define PENDING_DBG_B0 (1u << 0)
+#define PENDING_DBG_ENABLED_BP (1u << 12)
 #define PENDING_DBG_BS (1u << 14)
 
 /* Interruption information: VM-entry (25.8.3), VM-exit and IDT-vectoring
@@ -84,6 +87,7 @@
 #define INTR_TYPE_SOFT_INTR (4u << 8)
 #define INTR_TYPE_PRIV_SOFT_EXCEPTION (5u << 8) /* INT1 (ICEBP) */
 #define INTR_TYPE_SOFT_EXCEPTION (6u << 8)      /* INT3, INTO */
+#define INTR_TYPE_OTHER_EVENT (7u << 8) /* entry, vector 0: a pending MTF exit (27.6.1) */
 #define INTR_INFO_DELIVER_CODE (1u << 11)
 #define INTR_INFO_NMI_UNBLOCKING (1u << 12) /* exits only: IRET unblocked NMIs */
 #define INTR_INFO_VALID (1u << 31)

@@ -21,6 +21,10 @@ void ev_prepare(void)
     test_idt_gate(ev_idt, EV_VEC_SOFT, ev_stub_soft, 0);
     test_idt_gate(ev_idt, VEC_UD, ev_stub_ud, 0);
     test_idt_gate(ev_idt, VEC_PF, ev_stub_pf, 0);
+    /* #DB through a trap gate (type 0xf: IF stays set, SDM 3A 6.12.1.3), for
+     * an interrupt window right after its delivery; the stub says vector 6 */
+    test_idt_gate(ev_idt, VEC_DB, ev_stub_ud, 0);
+    ((u32 *)((u8 *)ev_idt + VEC_DB * IDT_GATE_SIZE))[1] |= 1u << 8;
 }
 
 static enum exit_action ev_hook(struct vcpu *v, u32 reason)
@@ -43,8 +47,12 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
             l->exit_rip = (uintptr_t)vmr(GUEST_RIP);
             l->interruptibility = (u32)vmr(GUEST_INTERRUPTIBILITY_INFO);
         }
+        vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE); /* an exit from the HLT state: wake it */
         vmw(CPU_BASED_VM_EXEC_CONTROL,
             vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_INTERRUPT_WINDOW_EXITING);
+        /* the watchdog of interrupt_window.c's HLT case is not needed */
+        vmw(PIN_BASED_VM_EXEC_CONTROL,
+            vmr(PIN_BASED_VM_EXEC_CONTROL) & ~(u64)PIN_PREEMPTION_TIMER);
         return EXIT_RESUME;
     case EXIT_REASON_HLT:
         if (!l->hlt_exits++) {
@@ -65,6 +73,7 @@ static enum exit_action ev_hook(struct vcpu *v, u32 reason)
         l->exit_len = (u32)vmr(VM_EXIT_INSTRUCTION_LEN);
         l->exc_rip = (uintptr_t)vmr(GUEST_RIP);
         l->exc_qual = v->exit_qual;
+        l->exc_pending = vmr(GUEST_PENDING_DBG_EXCEPTIONS);
         /* A #DB test's guest goes on without single-stepping */
         vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) & ~(u64)EFLAGS_TF);
         vmw(GUEST_PENDING_DBG_EXCEPTIONS, 0);

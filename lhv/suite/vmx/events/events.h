@@ -37,7 +37,7 @@ struct ev_log {
     u32 exit_len, interruptibility;
     u32 exit_info, exit_error, vect_info, vect_error;
     uintptr_t exc_rip;      /* GUEST_RIP at the exception exit */
-    u64 exc_qual;
+    u64 exc_qual, exc_pending; /* and the pending debug exceptions saved there */
     u32 cpuid_exits, cpuid_shadow[3]; /* interruptibility at each CPUID exit */
 };
 

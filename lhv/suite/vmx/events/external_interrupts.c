@@ -57,7 +57,7 @@ static bool lapic_vector_bit(u32 base_reg, u32 vector)
 struct irq_run {
     u32 apic_id;
     u32 spins;
-    bool timed_out;
+    bool timed_out, hlt;
 };
 
 struct irq_log {
@@ -79,6 +79,11 @@ static void guest_irq(void *arg)
     u32 i;
 
     lapic_send_ipi(r->apic_id, VG_VEC_GUEST); /* pending: IF is clear */
+    if (r->hlt) { /* STI's shadow covers the HLT (SDM 3A 6.8.3): the guest halts, then wakes */
+        __asm__ volatile("sti\n\thlt\n\tcli" : : : "memory");
+        r->timed_out = !*got;
+        return;
+    }
     __asm__ volatile("sti" : : : "memory");
     for (i = 0; i < SPIN_LIMIT && !*got; i++)
         cpu_relax();
@@ -95,33 +100,47 @@ static enum exit_action irq_hook(struct vcpu *v, u32 reason)
     return EXIT_DEFAULT;
 }
 
-static void check_irq_to_guest(struct cpu_outcome *o, void *arg)
+static bool irq_to_guest_once(struct cpu_outcome *o, bool hlt)
 {
     u32 cpu = this_cpu()->index;
-    struct irq_run r = {this_cpu()->apic_id, 0, false};
+    struct irq_run r = {this_cpu()->apic_id, 0, false, hlt};
     struct irq_log l = {0};
-    (void)arg;
-
-    if (!require_control_clear(o, CTL_PIN, PIN_EXTERNAL_INTERRUPT_EXITING,
-                               "external-interrupt exiting"))
-        return;
     struct vcpu *v = test_guest_hooked(o, irq_hook, &l);
+
     if (!v)
-        return;
+        return false;
     vmw(PIN_BASED_VM_EXEC_CONTROL, vmr(PIN_BASED_VM_EXEC_CONTROL) &
                                        ~(u64)PIN_EXTERNAL_INTERRUPT_EXITING);
+    vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_HLT_EXITING);
     vmw(GUEST_IDTR_BASE, (uintptr_t)irq_idt);
     guest_got[cpu] = 0;
     host_got[0][cpu] = 0;
     if (!test_guest_run(o, v, guest_irq, &r))
-        return;
+        return false;
     if (guest_got[cpu] != 1 || host_got[0][cpu] != 0)
-        outcome_fail(o, "vector 0x%x reached the guest %u times, the host %u times; expected "
-                     "the guest once (%s, %u external-interrupt exits)", VG_VEC_GUEST,
-                     guest_got[cpu], host_got[0][cpu],
-                     r.timed_out ? "the guest gave up waiting" : "the guest saw it", l.ext_exits);
+        outcome_fail(o, "%s: vector 0x%x reached the guest %u times, the host %u times; expected "
+                     "the guest once (%s, %u external-interrupt exits)",
+                     hlt ? "STI; HLT" : "spinning", VG_VEC_GUEST, guest_got[cpu],
+                     host_got[0][cpu], r.timed_out ? "the guest gave up waiting" : "the guest saw it",
+                     l.ext_exits);
     else if (l.ext_exits)
         outcome_fail(o, "%u external-interrupt exits with the control clear", l.ext_exits);
+    else
+        return true;
+    return false;
+}
+
+/* Then the guest halts by its own HLT (HLT exiting clear): the interrupt
+ * wakes it into its handler, with no exit (SDM 3A 6.8.3; 3C 25.6.2) */
+static void check_irq_to_guest(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+
+    if (require_control_clear(o, CTL_PIN, PIN_EXTERNAL_INTERRUPT_EXITING,
+                              "external-interrupt exiting") &&
+        require_control_clear(o, CTL_PROC, CPU_HLT_EXITING, "HLT exiting") &&
+        irq_to_guest_once(o, false))
+        irq_to_guest_once(o, true);
 }
 
 VMX_TEST("vmx/interrupt-to-guest", test_irq_to_guest);

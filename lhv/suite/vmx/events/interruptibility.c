@@ -124,35 +124,43 @@ VMX_TEST_ALL_CPUS_AFTER("vmx/exit-saves-interrupt-shadow", ev_prepare, check_exi
  * STI, which holds back interrupts but not debug exceptions; with #DB in
  * the exception bitmap it exits: reason 0, vector 1, hardware exception,
  * the exit qualification with BS (28.2.1 table 28-1), and DR6 untouched
- * (28.1: a #DB that exits does not update DR6). Under blocking by STI or
- * MOV SS, BS must equal TF (without IA32_DEBUGCTL.BTF): else VM entry
- * fails (27.3.1.5). */
+ * (28.1: a #DB that exits does not update DR6); the exit saves no pending
+ * debug exceptions (28.3.4: the #DB took them). Under blocking by MOV SS
+ * with B0 pending too (a data breakpoint of the MOV SS), the #DB waits for
+ * the next instruction (3A 6.8.3) and its exit qualification has BS and B0
+ * (28.2.1). Under blocking by STI or MOV SS, BS must equal TF (without
+ * IA32_DEBUGCTL.BTF): else VM entry fails (27.3.1.5). */
 static bool ev_db_exit(struct cpu_outcome *o, const char *what, u32 block)
 {
     struct ev_log l;
     struct vcpu *v = ev_guest(o, &l, ev_idt);
+    bool movss = block == INTR_BLOCKING_MOV_SS;
+    u64 want = PENDING_DBG_BS | (movss ? PENDING_DBG_B0 : 0);
+    const char *at = movss ? ev_shadow_after : ev_shadow_guest;
     unsigned long dr6;
 
     if (!v)
         return false;
     __asm__ volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ul));
     vmw(GUEST_INTERRUPTIBILITY_INFO, block);
-    vmw(GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_BS);
-    if (!ev_run(o, v, guest_nothing, EFLAGS_TF | EFLAGS_IF))
+    vmw(GUEST_PENDING_DBG_EXCEPTIONS, want | (movss ? PENDING_DBG_ENABLED_BP : 0));
+    memset(&v->regs, 0, sizeof(v->regs));
+    if (!test_guest_run_at(o, v, (uintptr_t)ev_shadow_guest, 0, EFLAGS_TF | EFLAGS_IF))
         return false;
     __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
     if (l.exc_exits != 1 || l.exit_info != (INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB)) ||
-        l.exc_rip != (uintptr_t)guest_entry) {
+        l.exc_rip != (uintptr_t)at) {
         outcome_fail(o, "%s: %u exception exits, the first with interruption info 0x%x at guest "
                      "RIP 0x%lx; expected one #DB (0x%x) at 0x%lx", what, l.exc_exits,
                      l.exit_info, (unsigned long)l.exc_rip,
-                     INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB),
-                     (unsigned long)guest_entry);
+                     INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB), (unsigned long)at);
         return false;
     }
-    if ((l.exc_qual & (PENDING_DBG_BS | 0xf)) != PENDING_DBG_BS) {
-        outcome_fail(o, "%s: #DB exit qualification 0x%llx, expected BS (0x4000) and no B0-B3",
-                     what, (unsigned long long)l.exc_qual);
+    if ((l.exc_qual & (PENDING_DBG_BS | 0xf)) != want || l.exc_pending) {
+        outcome_fail(o, "%s: #DB exit qualification 0x%llx and pending debug exceptions 0x%llx "
+                     "saved, expected 0x%llx (BS%s) and 0", what,
+                     (unsigned long long)l.exc_qual, (unsigned long long)l.exc_pending,
+                     (unsigned long long)want, movss ? ", B0" : "");
         return false;
     }
     if (dr6 & PENDING_DBG_BS) {
@@ -192,6 +200,7 @@ static void check_pending_db(struct cpu_outcome *o, void *arg)
     (void)arg;
     if (ev_db_exit(o, "TF and BS", 0) &&
         ev_db_exit(o, "TF and BS under blocking by STI", INTR_BLOCKING_STI) &&
+        ev_db_exit(o, "TF, BS and B0 under blocking by MOV SS", INTR_BLOCKING_MOV_SS) &&
         ev_db_refused(o, "TF without BS under blocking by STI", INTR_BLOCKING_STI,
                       EFLAGS_TF | EFLAGS_IF, 0))
         ev_db_refused(o, "BS without TF under blocking by MOV SS", INTR_BLOCKING_MOV_SS, 0,

@@ -5,11 +5,19 @@
  * the exit (reason 37) comes with RIP at the handler's first instruction
  * and the event's frame on the guest stack. The guest's IDT has a gate for
  * #UD, injected as a hardware exception (no error code); the host clears
- * the flag at the exit and the handler IRETs to the guest's program. */
+ * the flag at the exit and the handler IRETs to the guest's program.
+ * The same holds for events the guest's own instruction raises (26.5.2):
+ * a MOV that faults (#PF: the MTF exit at the #PF handler, after the MOV
+ * before it made one after itself) and ICEBP (the #DB it delivers: at the
+ * #DB handler). VM entry injecting "other event" vector 0 (a pending MTF
+ * exit, 27.6.1) with the control clear exits (reason 37) at once, at the
+ * entry RIP. */
 #include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
+#include "smp.h"
 #include "string.h"
+#include "suite/guests.h"
 #include "suite/vmx_test.h"
 #include "vmx/vmx.h"
 #include "x86.h"
@@ -23,6 +31,14 @@ __asm__(".text\n.globl mi_handler\nmi_handler: nop\n iret\n");
 #define MI_FRAME (3 * 4) /* EIP, CS, EFLAGS: no privilege change */
 #endif
 
+/* MOV $0x10, EAX; (mf_fault) MOV (xAX), EAX: #PF (page 0 is not
+ * present; lhv_ic_pf_stub returns past the 2-byte MOV); HC_DONE.
+ * mf_icebp: ICEBP (F1H), then HC_DONE. */
+extern const char mf_guest[], mf_fault[], mf_icebp[];
+__asm__(".text\n.globl mf_guest, mf_fault, mf_icebp\nmf_guest: mov $0x10, %eax\n"
+        "mf_fault: .byte 0x8b, 0x00\n xor %eax, %eax\n vmcall\n"
+        "mf_icebp: .byte 0xf1\n xor %eax, %eax\n vmcall\n");
+
 static void *mi_idt;
 
 static void mi_prepare(void)
@@ -31,11 +47,13 @@ static void mi_prepare(void)
         return;
     mi_idt = alloc_pages(1);
     test_idt_gate(mi_idt, VEC_UD, mi_handler, 0);
+    test_idt_gate(mi_idt, VEC_DB, mi_handler, 0);
+    test_idt_gate(mi_idt, VEC_PF, lhv_ic_pf_stub, 0);
 }
 
 struct mi_run {
-    u32 mtf_exits;
-    uintptr_t rip, rsp, entry_rsp;
+    u32 mtf_exits, steps; /* the flag is cleared at exit number steps */
+    uintptr_t rip, rsp, entry_rsp, rip2;
 };
 
 static enum exit_action mi_hook(struct vcpu *v, u32 reason)
@@ -47,39 +65,78 @@ static enum exit_action mi_hook(struct vcpu *v, u32 reason)
     if (!r->mtf_exits++) {
         r->rip = (uintptr_t)vmr(GUEST_RIP);
         r->rsp = (uintptr_t)vmr(GUEST_RSP);
+    } else if (r->mtf_exits == 2) {
+        r->rip2 = (uintptr_t)vmr(GUEST_RIP);
     }
-    vmw(CPU_BASED_VM_EXEC_CONTROL,
-        vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_MONITOR_TRAP_FLAG);
+    if (r->mtf_exits >= r->steps)
+        vmw(CPU_BASED_VM_EXEC_CONTROL,
+            vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_MONITOR_TRAP_FLAG);
     return EXIT_RESUME;
+}
+
+/* The guest at rip with MTF on (or off) and the event given injected; the
+ * flag cleared at MTF exit number steps; the run must end */
+static bool mi_run_at(struct cpu_outcome *o, struct mi_run *r, const void *rip, bool mtf,
+                      u32 inject, u32 steps)
+{
+    struct vcpu *v = test_guest(o);
+
+    *r = (struct mi_run){0};
+    r->steps = steps;
+    if (!v)
+        return false;
+    vmw(GUEST_IDTR_BASE, (uintptr_t)mi_idt);
+    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(EXCEPTION_BITMAP, 0);
+    if (mtf)
+        vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_MONITOR_TRAP_FLAG);
+    vmw(VM_ENTRY_INTR_INFO_FIELD, inject);
+    v->hook = mi_hook;
+    v->test_data = r;
+    if (rip)
+        vcpu_set_entry(v, (uintptr_t)rip, 0, 0);
+    else
+        vcpu_set_call(v, guest_nothing, NULL);
+    r->entry_rsp = (uintptr_t)vmr(GUEST_RSP);
+    v->exits = 0;
+    if (vcpu_continue(v).end == RUN_DONE)
+        return true;
+    outcome_fail(o, "%s", v->why);
+    return false;
 }
 
 static void check_mtf_injected(struct cpu_outcome *o, void *arg)
 {
-    struct mi_run r = {0};
-    struct vcpu *v;
+    struct mi_run r;
     (void)arg;
 
     if (!require_control(o, CTL_PROC, CPU_MONITOR_TRAP_FLAG, "monitor trap flag") ||
-        !(v = test_guest(o)))
+        !mi_run_at(o, &r, NULL, true, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_UD), 1))
         return;
-    vmw(GUEST_IDTR_BASE, (uintptr_t)mi_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
-    vmw(EXCEPTION_BITMAP, 0);
-    vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_MONITOR_TRAP_FLAG);
-    vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_UD));
-    v->hook = mi_hook;
-    v->test_data = &r;
-    vcpu_set_call(v, guest_nothing, NULL);
-    r.entry_rsp = (uintptr_t)vmr(GUEST_RSP);
-    v->exits = 0;
-    if (vcpu_continue(v).end != RUN_DONE)
-        return outcome_fail(o, "%s", v->why);
     /* Bochs 2.7 never makes an MTF exit (vmx/mtf-single-step) */
     if (r.mtf_exits == 0 && l0_bochs_deviates(BOCHS_2_7_ONLY))
         return outcome_xfail(o, "%s makes no MTF exit: its VM entry does not arm the monitor "
                              "trap flag", l0_bochs_names(BOCHS_2_7_ONLY));
-    if (CHECK_EQ(o, r.mtf_exits, 1) && CHECK_EQ(o, r.rip, (uintptr_t)mi_handler))
-        CHECK_EQ(o, r.rsp, r.entry_rsp - MI_FRAME);
+    if (!CHECK_EQ(o, r.mtf_exits, 1) || !CHECK_EQ(o, r.rip, (uintptr_t)mi_handler) ||
+        !CHECK_EQ(o, r.rsp, r.entry_rsp - MI_FRAME))
+        return;
+    /* the guest's own fault, then ICEBP */
+    if (!mi_run_at(o, &r, mf_guest, true, 0, 2) || !CHECK_EQ(o, r.mtf_exits, 2) ||
+        !CHECK_EQ(o, r.rip, (uintptr_t)mf_fault))
+        return;
+    if (r.rip2 == (uintptr_t)mf_fault && smp_online_count() > 1 &&
+        l0_bochs_deviates(BOCHS_3_0_ONLY))
+        outcome_xfail(o, "%s with 2+ CPUs: the exit saved the faulting MOV's RIP, not the #PF "
+                      "handler's", l0_bochs_names(BOCHS_3_0_ONLY));
+    else if (!CHECK_EQ(o, r.rip2, (uintptr_t)lhv_ic_pf_stub))
+        return;
+    if (!mi_run_at(o, &r, mf_icebp, true, 0, 1) || !CHECK_EQ(o, r.mtf_exits, 1) ||
+        !CHECK_EQ(o, r.rip, (uintptr_t)mi_handler))
+        return;
+    /* a pending MTF exit injected, the control clear */
+    if (mi_run_at(o, &r, mf_icebp, false, INTR_INFO(INTR_TYPE_OTHER_EVENT, 0), 1) &&
+        CHECK_EQ(o, r.mtf_exits, 1))
+        CHECK_EQ(o, r.rip, (uintptr_t)mf_icebp);
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/mtf-injected-event", mi_prepare, check_mtf_injected);
 

@@ -14,6 +14,7 @@ void nmi_prepare(void)
     nmi_idt = alloc_pages(1);
     memset(nmi_idt, 0, PAGE_SIZE);
     test_idt_gate(nmi_idt, VEC_NMI, nmi_guest_handler, 0);
+    test_idt_gate(nmi_idt, VEC_DB, nmi_guest_handler, 0); /* for an injected #DB */
 }
 
 void nmi_wait(volatile u32 *flag, u32 ms)
@@ -29,6 +30,9 @@ static enum exit_action nmi_exit(struct nmi_log *l)
 
     if ((info & INTR_INFO_TYPE_MASK) != INTR_TYPE_NMI)
         return EXIT_DEFAULT; /* an exception: unexpected */
+    /* from the HLT state the exit saves HLT (SDM 3C 28.1, 28.3.4; Bochs saves
+     * active): the host resumes the woken guest past its HLT */
+    vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
     if (l->nmi_exits < 2)
         l->nmi_rip[l->nmi_exits] = (uintptr_t)vmr(GUEST_RIP);
     if (!l->nmi_exits++) {
@@ -46,6 +50,7 @@ static enum exit_action nmi_window_exit(struct nmi_log *l)
         l->win_rip = (uintptr_t)vmr(GUEST_RIP);
         l->win_intr = interruptibility();
     }
+    vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE); /* an exit from the HLT state: wake it */
     vmw(CPU_BASED_VM_EXEC_CONTROL, vmr(CPU_BASED_VM_EXEC_CONTROL) & ~(u64)CPU_NMI_WINDOW_EXITING);
     return EXIT_RESUME;
 }

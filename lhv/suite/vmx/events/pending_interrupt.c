@@ -21,7 +21,10 @@ extern char guest_entry[];
  * (reason 1) before the guest's first instruction, since that control
  * makes RFLAGS.IF irrelevant to blocking (SDM 3C 26.2; the interruptibility
  * state, 25.4.2, is 0: no blocking by STI or MOV SS). The guest spins a while and never touches
- * IF; the host's handler counts the IPI once it comes. */
+ * IF; the host's handler counts the IPI once it comes. Then the same with
+ * the guest entered in the HLT activity state (25.4.2) with RFLAGS.IF=1:
+ * the exit comes at the entry RIP with the guest not run; the host makes it
+ * active, and it runs to the end. */
 
 #define PENDING_VECTOR 0xc4 /* past the storm's vectors (vmx/stress/ipi_storm.c) */
 #define PENDING_SPINS 20000
@@ -56,6 +59,7 @@ static enum exit_action pending_hook(struct vcpu *v, u32 reason)
     if (reason == EXIT_REASON_EXTERNAL_INTERRUPT && !l->ext_exits++) {
         l->first_rip = (uintptr_t)vmr(GUEST_RIP);
         l->got_at_exit = pending_got[this_cpu()->index];
+        vmw(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE); /* the halted guest goes on */
     }
     return EXIT_DEFAULT;
 }
@@ -64,15 +68,16 @@ static enum exit_action pending_hook(struct vcpu *v, u32 reason)
  * before it marks the CPU as in VMX non-root operation, so the mask the
  * host's CLI put on LAPIC interrupts stays; it lifts only when the guest
  * changes IF. The IPI then waits until the host enables interrupts. */
-static void pending_missed(struct cpu_outcome *o, u32 got)
+static void pending_missed(struct cpu_outcome *o, u32 got, bool hlt)
 {
-    if (l0_bochs_deviates(BOCHS_2_7_AND_3_0 | BOCHS_VIA_L0) && got == 1)
+    if (!hlt && l0_bochs_deviates(BOCHS_2_7_AND_3_0 | BOCHS_VIA_L0) && got == 1)
         outcome_xfail(o, "%s: a LAPIC interrupt stays masked in a guest entered with IF=0 "
                       "under external-interrupt exiting (no exit in %u spins)",
                       l0_bochs_names(BOCHS_2_7_AND_3_0), PENDING_SPINS);
     else
-        outcome_fail(o, "no external-interrupt exit in a guest entered with a pending IPI "
-                     "(%u spins; the host took it %u times after the run)", PENDING_SPINS, got);
+        outcome_fail(o, "no external-interrupt exit in a guest entered %swith a pending IPI "
+                     "(%u spins; the host took it %u times after the run)",
+                     hlt ? "halted " : "", PENDING_SPINS, got);
 }
 
 /* Sends the self-IPI and waits for it in IRR (SDM 3A 11.8.4). */
@@ -88,12 +93,11 @@ static bool pending_send(struct cpu_outcome *o, u32 me)
     return false;
 }
 
-static void check_pending(struct cpu_outcome *o, void *arg)
+static void pending_once(struct cpu_outcome *o, bool hlt)
 {
     struct pending_log l;
     struct vcpu *v = test_guest(o);
     u32 me = this_cpu()->index;
-    (void)arg;
 
     if (!v)
         return;
@@ -101,8 +105,12 @@ static void check_pending(struct cpu_outcome *o, void *arg)
     v->hook = pending_hook;
     v->test_data = &l;
     pending_got[me] = 0;
+    memset(&v->regs, 0, sizeof(v->regs));
+    REG_BX(v) = (uintptr_t)pending_guest;
+    vmw(GUEST_ACTIVITY_STATE, hlt ? ACTIVITY_HLT : ACTIVITY_ACTIVE);
     unsigned long flags = irq_save();
-    bool ok = pending_send(o, me) && test_guest_run(o, v, pending_guest, NULL);
+    bool ok = pending_send(o, me) &&
+              test_guest_run_at(o, v, (uintptr_t)guest_entry, 0, hlt ? EFLAGS_IF : 0);
     /* an interrupt window, as the run loop opens one at an exit */
     for (u32 i = 0; i < PENDING_WINDOWS && !pending_got[me]; i++)
         __asm__ volatile("sti\n\tnop\n\tcli" : : : "memory");
@@ -111,12 +119,20 @@ static void check_pending(struct cpu_outcome *o, void *arg)
     if (!ok)
         return;
     if (!l.ext_exits)
-        pending_missed(o, got);
+        pending_missed(o, got, hlt);
     else if (l.first_rip != (uintptr_t)guest_entry || l.got_at_exit != 0 || got != 1)
-        outcome_fail(o, "first external-interrupt exit at guest RIP 0x%lx (expected the entry "
+        outcome_fail(o, "%sfirst external-interrupt exit at guest RIP 0x%lx (expected the entry "
                      "0x%lx) with %u IPIs taken before it; %u taken in all, expected 1",
-                     (unsigned long)l.first_rip, (unsigned long)(uintptr_t)guest_entry,
-                     l.got_at_exit, got);
+                     hlt ? "HLT state: " : "", (unsigned long)l.first_rip,
+                     (unsigned long)(uintptr_t)guest_entry, l.got_at_exit, got);
+}
+
+static void check_pending(struct cpu_outcome *o, void *arg)
+{
+    (void)arg;
+    pending_once(o, false);
+    if (vmx_caps.misc & VMX_MISC_ACTIVITY_HLT)
+        pending_once(o, true);
 }
 
 VMX_TEST("vmx/multi-ipi-pending-at-entry", test_pending);

@@ -8,7 +8,11 @@
  * no virtual-NMI blocking at entry the exit (reason 8) comes right after
  * the entry, at the entry RIP (27.7.6). Entered with virtual-NMI blocking
  * (interruptibility bit 3), there is no exit until the guest's IRET ends
- * the blocking (26.3); then it comes before the next instruction. */
+ * the blocking (26.3); then it comes before the next instruction. Entered
+ * with blocking by MOV SS it comes after the first instruction (27.7.6).
+ * With a #DB injected it comes after the delivery, at the handler (27.6.1,
+ * 27.7.6). Entered in the HLT activity state (25.4.2) it comes at once, at
+ * the entry RIP; with a #DB injected, at the handler. */
 static void guest_mark_then_iret(void *arg)
 {
     (void)arg;
@@ -32,15 +36,41 @@ static bool check_window_at(struct cpu_outcome *o, const char *what, const struc
     return false;
 }
 
+#define NMI_VWIN (PIN_NMI_EXITING | PIN_VIRTUAL_NMIS)
+
+/* One entry with NMI-window exiting: the interruptibility and activity
+ * states given, a #DB injected or not; the exit must come at want */
+static bool window_case(struct cpu_outcome *o, const char *what, u32 intr, u32 activity,
+                        bool inject_db, const void *want)
+{
+    struct nmi_log l;
+    struct vcpu *v = nmi_guest(o, &l, NMI_VWIN, CPU_NMI_WINDOW_EXITING, intr);
+
+    if (!v)
+        return false;
+    vmw(GUEST_ACTIVITY_STATE, activity);
+    if (inject_db)
+        vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB));
+    memset(&v->regs, 0, sizeof(v->regs));
+    return test_guest_run_at(o, v, (uintptr_t)ev_shadow_guest, 0, 0) &&
+           check_window_at(o, what, &l, (uintptr_t)want);
+}
+
 static void check_nmi_window(struct cpu_outcome *o, void *arg)
 {
-    const u32 pin = PIN_NMI_EXITING | PIN_VIRTUAL_NMIS;
+    const u32 pin = NMI_VWIN;
     struct nmi_log l;
-    struct vcpu *v = nmi_guest(o, &l, pin, CPU_NMI_WINDOW_EXITING, 0);
+    struct vcpu *v;
     (void)arg;
 
-    if (!v || !nmi_run(o, v, guest_nothing, NULL) ||
-        !check_window_at(o, "no blocking", &l, (uintptr_t)guest_entry))
+    if (!window_case(o, "no blocking", 0, ACTIVITY_ACTIVE, false, ev_shadow_guest) ||
+        !window_case(o, "blocking by MOV SS", INTR_BLOCKING_MOV_SS, ACTIVITY_ACTIVE, false,
+                     ev_shadow_after) ||
+        !window_case(o, "#DB injected", 0, ACTIVITY_ACTIVE, true, nmi_guest_handler))
+        return;
+    if ((vmx_caps.misc & VMX_MISC_ACTIVITY_HLT) &&
+        (!window_case(o, "HLT state", 0, ACTIVITY_HLT, false, ev_shadow_guest) ||
+         !window_case(o, "HLT state, #DB injected", 0, ACTIVITY_HLT, true, nmi_guest_handler)))
         return;
     if (!(v = nmi_guest(o, &l, pin, CPU_NMI_WINDOW_EXITING, INTR_BLOCKING_NMI)) ||
         !nmi_run(o, v, guest_mark_then_iret, NULL))
