@@ -13,76 +13,119 @@
 #include "cpu.h"
 #include "desc.h"
 #include "lapic.h"
+#include "string.h"
 #include "vapic.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 
 #define AA_ANSWER 0x5eed0044u /* what the host answers an exiting read with */
-#define AA_OPS 12
+#define AA_OPS 128             /* a read, then a write, at each offset 000H-3F0H */
+#define AA_PRESET(off) (0xa5000000u | (off))        /* in the virtual-APIC page */
+#define AA_WRITTEN(off) (0x3c000060u | (off) << 8)  /* what the guest writes */
 
-struct aa_op {
-    u32 offset;
-    bool write;
-    u32 value;          /* written, or (after the run) read */
-    uintptr_t after;    /* where the guest's access ends */
-};
+/* The xAPIC register table as APIC-register virtualization sees it, one bit
+ * per offset / 16 (SDM 3C 29.4.2, 29.4.3.1, 29.4.3.2): the reads the
+ * virtual-APIC page answers (ID, version, TPR, EOI, LDR, DFR, SVR, ISR, TMR,
+ * IRR, ESR, ICR, LVT timer to error, initial count, divide configuration),
+ * the writes it takes with an APIC-write exit after them, and the two it
+ * takes without one (the TPR: TPR virtualization, bytes 3:1 cleared; ICR
+ * high: bits 23:0 cleared). Every other access exits 44 before it is done. */
+#define AA_BIT(off) (1ull << ((off) / 16))
+static const u64 aa_reads = AA_BIT(0x20) | AA_BIT(0x30) | AA_BIT(0x80) | AA_BIT(0xb0) |
+                            AA_BIT(0xd0) | AA_BIT(0xe0) | AA_BIT(0xf0) | 0xffffffull << 16 |
+                            AA_BIT(0x280) | 0xffull << 48 | AA_BIT(0x380) | AA_BIT(0x3e0);
+static const u64 aa_traps = AA_BIT(0x20) | AA_BIT(0xb0) | AA_BIT(0xd0) | AA_BIT(0xe0) |
+                            AA_BIT(0xf0) | AA_BIT(0x280) | AA_BIT(0x300) | 0x3full << 50 |
+                            AA_BIT(0x380) | AA_BIT(0x3e0);
+static const u64 aa_silent = AA_BIT(0x80) | AA_BIT(0x310);
 
-struct aa_exit {
-    u32 reason, qual, value; /* value: EAX at an APIC-access write exit,
-                                the page's register at an APIC-write exit */
-    uintptr_t rip;
-};
+/* Three configurations: the APIC-access page alone (every access exits),
+ * with "use TPR shadow" (the TPR's read and write are virtualized), with
+ * APIC-register virtualization as well (the table above) */
+enum { AA_ALONE, AA_TPR_SHADOW, AA_REGISTERS };
 
 struct aa_run {
-    struct aa_op ops[AA_OPS];
-    u32 nops, nexits;
-    struct aa_exit exits[AA_OPS];
+    volatile u32 op;          /* the guest's access: offset / 16 * 2, +1 for a write */
+    uintptr_t read_end, write_end; /* where vapic_guest_read's and _write's access ends */
+    u32 read[AA_OPS / 2];     /* what each read gave */
+    u8 exit[AA_OPS];          /* each access's exit reason (0: none) */
 };
+
+/* The exit op should make: 44, 56 or 0 */
+static u32 aa_expected(u32 cfg, u32 op)
+{
+    u32 off = op / 2 * 16;
+    u64 bit = AA_BIT(off);
+
+    if (cfg == AA_REGISTERS)
+        return !(op & 1) ? (aa_reads & bit ? 0 : EXIT_REASON_APIC_ACCESS)
+               : aa_traps & bit ? EXIT_REASON_APIC_WRITE
+               : aa_silent & bit ? 0 : EXIT_REASON_APIC_ACCESS;
+    return cfg == AA_TPR_SHADOW && off == LAPIC_REG_TPR ? 0 : EXIT_REASON_APIC_ACCESS;
+}
 
 static void aa_guest(void *arg)
 {
     struct aa_run *r = arg;
     u8 *page = apic_access_page();
+    uintptr_t end;
 
-    for (u32 i = 0; i < r->nops; i++) {
-        struct aa_op *op = &r->ops[i];
-        if (op->write)
-            vapic_guest_write(vapic_reg(page, op->offset), op->value, &op->after);
+    for (u32 op = 0; op < AA_OPS; op++) {
+        u32 off = op / 2 * 16;
+        r->op = op;
+        if (op & 1)
+            vapic_guest_write(vapic_reg(page, off), AA_WRITTEN(off), &end);
         else
-            op->value = vapic_guest_read(vapic_reg(page, op->offset), &op->after);
+            r->read[op / 2] = vapic_guest_read(vapic_reg(page, off), &end);
     }
 }
 
+/* Each exit: the access the guest is at, its qualification (offset, and
+ * for exit 44 the access type, 28.2.1 Table 28-6), its RIP (44 is
+ * fault-like: at the MOV; 56 trap-like: past it), the written value */
 static enum exit_action aa_hook(struct vcpu *v, u32 reason)
 {
     struct aa_run *r = v->test_data;
-    struct aa_exit *e = &r->exits[r->nexits < AA_OPS ? r->nexits : AA_OPS - 1];
-    u32 q = (u32)v->exit_qual;
+    u32 op = r->op, off = op / 2 * 16, q = (u32)v->exit_qual, w = op & 1;
+    uintptr_t rip = (uintptr_t)vmr(GUEST_RIP), end = w ? r->write_end : r->read_end;
 
     if (reason != EXIT_REASON_APIC_ACCESS && reason != EXIT_REASON_APIC_WRITE)
         return EXIT_DEFAULT;
-    if (r->nexits++ >= AA_OPS)
-        return vcpu_fail(v, "more APIC exits than accesses");
-    *e = (struct aa_exit){reason, q, 0, (uintptr_t)vmr(GUEST_RIP)};
+    if (r->exit[op])
+        return vcpu_fail(v, "a second exit (%u) at offset 0x%x", reason, off);
+    r->exit[op] = (u8)reason;
     if (reason == EXIT_REASON_APIC_WRITE) {
-        e->value = *vapic_reg(vapic_page(), APIC_ACCESS_OFFSET(q));
-        return EXIT_RESUME; /* trap-like: the write is done */
+        if (q != off || rip != end || !w ||
+            *vapic_reg(vapic_page(), off) != AA_WRITTEN(off))
+            return vcpu_fail(v, "APIC-write exit, qualification 0x%x, RIP %lx, at 0x%x", q,
+                             (unsigned long)rip, off);
+        return EXIT_RESUME;
     }
-    /* fault-like: the host does the access (MOV to or from EAX, 2 bytes) */
-    if (APIC_ACCESS_TYPE(q) == APIC_ACCESS_LINEAR_WRITE)
-        e->value = (u32)REG_AX(v);
-    else
-        REG_AX(v) = AA_ANSWER;
-    vmw(GUEST_RIP, vmr(GUEST_RIP) + 2);
+    if (q != (off | w << 12) || rip != end - 2 || (w && (u32)REG_AX(v) != AA_WRITTEN(off)))
+        return vcpu_fail(v, "APIC-access exit, qualification 0x%x, RIP %lx, at 0x%x", q,
+                         (unsigned long)rip, off);
+    if (!w)
+        REG_AX(v) = AA_ANSWER; /* the host does the access: MOV to or from EAX, 2 bytes */
+    vmw(GUEST_RIP, rip + 2);
     return EXIT_RESUME;
 }
 
-static bool aa_run(struct cpu_outcome *o, struct aa_run *r, bool tpr_shadow, u32 proc2)
+/* One run of the whole table in configuration cfg: every access made the
+ * exit expected, reads gave the page's value or the host's answer, and the
+ * page holds what the virtualized writes left (a write that exited 44 did
+ * not reach it) */
+static bool aa_table(struct cpu_outcome *o, u32 cfg)
 {
+    static struct aa_run runs[LHV_MAX_CPUS];
+    struct aa_run *r = &runs[this_cpu()->index];
+    u32 proc2 = CPU2_VIRTUALIZE_APIC_ACCESSES | (cfg == AA_REGISTERS ? CPU2_APIC_REGISTER_VIRT : 0);
     struct vcpu *v;
+    u32 scratch = 0;
 
-    proc2 |= CPU2_VIRTUALIZE_APIC_ACCESSES;
-    if (tpr_shadow) {
+    memset(r, 0, sizeof(*r));
+    vapic_guest_read(&scratch, &r->read_end); /* the same instructions as the guest's */
+    vapic_guest_write(&scratch, 0, &r->write_end);
+    if (cfg != AA_ALONE) {
         v = vapic_guest(o, proc2);
     } else if ((v = test_guest(o))) {
         vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_ACTIVATE_SECONDARY_CONTROLS);
@@ -91,20 +134,27 @@ static bool aa_run(struct cpu_outcome *o, struct aa_run *r, bool tpr_shadow, u32
     }
     if (!v)
         return false;
+    for (u32 off = 0; off < PAGE_SIZE; off += 16)
+        *vapic_reg(vapic_page(), off) = AA_PRESET(off);
     v->hook = aa_hook;
     v->test_data = r;
-    return test_guest_run(o, v, aa_guest, r);
-}
-
-/* Exit i was an APIC access of the given type at op's instruction */
-static bool aa_access_exit(struct cpu_outcome *o, struct aa_run *r, u32 i, const struct aa_op *op)
-{
-    const struct aa_exit *e = &r->exits[i];
-    u32 type = op->write ? APIC_ACCESS_LINEAR_WRITE : APIC_ACCESS_LINEAR_READ;
-
-    return CHECK_EQ(o, e->reason, EXIT_REASON_APIC_ACCESS) &&
-           CHECK_EQ(o, e->qual, op->offset | type << 12) && CHECK_EQ(o, e->rip, op->after - 2) &&
-           (op->write ? CHECK_EQ(o, e->value, op->value) : CHECK_EQ(o, op->value, AA_ANSWER));
+    if (!test_guest_run(o, v, aa_guest, r))
+        return false;
+    for (u32 op = 0; op < AA_OPS; op++) {
+        u32 off = op / 2 * 16, want = aa_expected(cfg, op);
+        u32 page = *vapic_reg(vapic_page(), off), written = AA_WRITTEN(off);
+        if (r->exit[op] != want)
+            return outcome_fail(o, "%s of 0x%x: exit %u, expected %u", op & 1 ? "write" : "read",
+                                off, r->exit[op], want), false;
+        if (!(op & 1) && !CHECK_EQ(o, r->read[op / 2], want ? AA_ANSWER : AA_PRESET(off)))
+            return false;
+        if ((op & 1) && !want &&
+            !CHECK_EQ(o, page, off == LAPIC_REG_TPR ? written & 0xff : written & 0xff000000u))
+            return false;
+        if ((op & 1) && want == EXIT_REASON_APIC_ACCESS && !CHECK_EQ(o, page, AA_PRESET(off)))
+            return false;
+    }
+    return true;
 }
 
 /* An access while delivering an event: INT3 (not in the exception
@@ -166,81 +216,31 @@ static void aa_during_event(struct cpu_outcome *o)
         CHECK_EQ(o, e.vectoring, INTR_INFO(INTR_TYPE_SOFT_EXCEPTION, VEC_BP));
 }
 
-/* Without "use TPR shadow" every access exits: a read, a write, another
- * read, each at its instruction with its offset and type */
+/* Without "use TPR shadow" every access of the table exits 44; then one
+ * during event delivery */
 static void check_apic_access_page(struct cpu_outcome *o, void *arg)
 {
-    struct aa_run r = {.ops = {{0x120, false, 0, 0}, {0x310, true, 0xab0310, 0},
-                               {LAPIC_REG_TPR, false, 0, 0}, {0xffc, true, 0xab0ffc, 0}},
-                       .nops = 4};
     (void)arg;
-
     if (!require_control(o, CTL_PROC, CPU_ACTIVATE_SECONDARY_CONTROLS, "secondary controls") ||
         !require_control(o, CTL_PROC2, CPU2_VIRTUALIZE_APIC_ACCESSES, "virtualize APIC accesses") ||
         !require_control_clear(o, CTL_PROC, CPU_USE_TPR_SHADOW, "use TPR shadow") ||
-        !aa_run(o, &r, false, 0) || !CHECK_EQ(o, r.nexits, r.nops))
+        !aa_table(o, AA_ALONE))
         return;
-    for (u32 i = 0; i < r.nops; i++)
-        if (!aa_access_exit(o, &r, i, &r.ops[i]))
-            return;
     aa_during_event(o);
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/apic-access-page", aa_prepare, check_apic_access_page);
 
-/* Registers a virtualized read returns from the virtual-APIC page (29.4.2)
- * and a value for each */
-static const u32 arv_offsets[] = {LAPIC_REG_ID, LAPIC_REG_VERSION, 0xd0, LAPIC_REG_SVR,
-                                  LAPIC_REG_ISR + 0x20, LAPIC_REG_IRR + 0x10, LAPIC_REG_ESR,
-                                  LAPIC_REG_LVT_TIMER, LAPIC_REG_TIMER_INIT};
-#define ARV_N (sizeof(arv_offsets) / sizeof(arv_offsets[0]))
-#define ARV_VALUE(off) (0xa5000000u | (off))
-#define ARV_WRITTEN 0x777
-
-/* With APIC-register virtualization: the reads above come from the
- * virtual-APIC page without an exit; a read of the timer's current count
- * (not virtualized) exits 44; a write of the timer's initial count lands
- * in the page and exits 56 after it. Without the control, a read of the
- * ID exits and only the TPR read is virtualized. */
+/* The whole table with the TPR shadow alone (only the TPR virtualized),
+ * then with APIC-register virtualization */
 static void check_apic_register_virt(struct cpu_outcome *o, void *arg)
 {
-    struct aa_run r = {.nops = ARV_N + 2};
-    u8 *vapic = vapic_page();
     (void)arg;
-
     if (!require_control(o, CTL_PROC, CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_USE_TPR_SHADOW,
                          "secondary controls, use TPR shadow") ||
         !require_control(o, CTL_PROC2, CPU2_VIRTUALIZE_APIC_ACCESSES | CPU2_APIC_REGISTER_VIRT,
                          "virtualize APIC accesses, APIC-register virtualization"))
         return;
-    for (u32 i = 0; i < ARV_N; i++)
-        r.ops[i] = (struct aa_op){arv_offsets[i], false, 0, 0};
-    r.ops[ARV_N] = (struct aa_op){LAPIC_REG_TIMER_CURRENT, false, 0, 0};
-    r.ops[ARV_N + 1] = (struct aa_op){LAPIC_REG_TIMER_INIT, true, ARV_WRITTEN, 0};
-    /* vapic_guest zeroes the page: fill it in the hook-free window after */
-    struct vcpu *v = vapic_guest(o, CPU2_VIRTUALIZE_APIC_ACCESSES | CPU2_APIC_REGISTER_VIRT);
-    if (!v)
-        return;
-    vmw(APIC_ACCESS_ADDR, (uintptr_t)apic_access_page());
-    for (u32 i = 0; i < ARV_N; i++)
-        *vapic_reg(vapic, arv_offsets[i]) = ARV_VALUE(arv_offsets[i]);
-    v->hook = aa_hook;
-    v->test_data = &r;
-    if (!test_guest_run(o, v, aa_guest, &r))
-        return;
-    for (u32 i = 0; i < ARV_N; i++)
-        if (!CHECK_EQ(o, r.ops[i].value, ARV_VALUE(arv_offsets[i])))
-            return;
-    const struct aa_exit *w = &r.exits[1];
-    if (!CHECK_EQ(o, r.nexits, 2) || !aa_access_exit(o, &r, 0, &r.ops[ARV_N]) ||
-        !CHECK_EQ(o, w->reason, EXIT_REASON_APIC_WRITE) ||
-        !CHECK_EQ(o, w->qual, LAPIC_REG_TIMER_INIT) || !CHECK_EQ(o, w->rip, r.ops[ARV_N + 1].after) ||
-        !CHECK_EQ(o, w->value, ARV_WRITTEN))
-        return;
-    /* the same page without the control */
-    struct aa_run b = {.ops = {{LAPIC_REG_ID, false, 0, 0}, {LAPIC_REG_TPR, false, 0, 0}}, .nops = 2};
-    if (!aa_run(o, &b, true, 0))
-        return;
-    if (CHECK_EQ(o, b.nexits, 1) && aa_access_exit(o, &b, 0, &b.ops[0]))
-        CHECK_EQ(o, b.ops[1].value, 0); /* VTPR of the zeroed page */
+    if (aa_table(o, AA_TPR_SHADOW))
+        aa_table(o, AA_REGISTERS);
 }
 VMX_TEST_ALL_CPUS("vmx/apic-register-virtualization", check_apic_register_virt);
