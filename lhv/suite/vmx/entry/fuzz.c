@@ -133,6 +133,8 @@ static const char *fz_unreachable(u32 i, bool failing)
         return "IA32_DEBUGCTL not mutated";
     if (!strcmp(k->id, "ctl.eptp.ad") && ((fz.k.ept_vpid >> 21) & 1))
         return "EPT_VPID_CAP[21]: A/D allowed";
+    if (failing && !fz.fail[i] && ((fz.no_field[i / 32] >> (i % 32)) & 1))
+        return "it would read a field this VMCS does not have: VMREAD refuses it";
     if (!strcmp(k->id, "ctl.eptp.sss") && fz.p.cet_ss)
         return "CPUID.(7,0):ECX[7]: CET shadow stacks, EPTP bit 7 allowed";
     if (!nb && !fz.pass[i] && !fz.fail[i] && k->stage != ECM_MSR)

@@ -82,6 +82,7 @@ struct fz_state {
     u8 cls[ECM_SLOTS]; /* fz_class of each such field */
     u32 hasm[ECM_SLOTS / 32];                    /* has[] as a bitmap */
     u32 walk_missed[ECM_WORDS]; /* the table's walks did not make these fail */
+    u32 no_field[ECM_WORDS];    /* it reads a field this VMCS lacks (fz_needs_missing_field) */
     u32 fields[FZ_MAX_MUTS], nf; /* the trial's VMCS fields (fz_apply), for ecm_predict_delta */
     bool mem;                    /* and whether it changed the MSR-load area */
     u32 pass[ECM_MAX_CHECKS], fail[ECM_MAX_CHECKS]; /* per check (fz_counts) */
