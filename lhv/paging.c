@@ -21,8 +21,6 @@ static u64 *first_page_table(void)
     return table;
 }
 
-static void invlpg(uintptr_t addr) { __asm__ volatile("invlpg (%0)" : : "r"(addr) : "memory"); }
-
 void paging_unmap_null_page(void)
 {
     first_page_table()[0] &= ~PTE_P;

@@ -34,13 +34,6 @@ const char *exception_name(u32 vector)
     return "interrupt";
 }
 
-static unsigned long read_cr2(void)
-{
-    unsigned long v;
-    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
-    return v;
-}
-
 /* Frame-pointer stack trace: each frame holds the caller's frame pointer
  * and then the return address. Stops at a null, unaligned or descending
  * pointer, or after 16 frames. */

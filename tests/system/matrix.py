@@ -159,10 +159,12 @@ def boot_cases():
 # Tests that must PASS wherever VMX is, and SKIP ("CPU has no VMX") elsewhere
 VMX_CORE_TESTS = ("vmx/vmxon", "vmx/vmcall-roundtrip", "vmx/cpuid-exiting", "hypapp/hypercall")
 # EPT features tigerlake offers (PML's log full, #VE aside: XFAIL), which must
-# PASS there rather than SKIP; mode-based execute and PML's log only on Bochs 3.0
+# PASS there rather than SKIP; mode-based execute and PML's log only on Bochs 3.0, where
+# mode-based execute XFAILs (its read/write qualification, docs/l0-deviations.md)
 TIGERLAKE_TESTS = ("vmx/ept-accessed-dirty", "vmx/vmfunc-eptp-switch", "vmx/ept-1g-pages",
                    "vmx/invept-single-context", "vmx/invept-all-context")
-TIGERLAKE3_TESTS = ("vmx/ept-mode-based-execute", "vmx/pml-log")
+TIGERLAKE3_TESTS = ("vmx/pml-log",)
+TIGERLAKE3_XFAILS = ("vmx/ept-mode-based-execute:user-mode execute \\(bit 6\\) only for fetches",)
 
 
 def bochs_cases():
@@ -262,6 +264,7 @@ def bochs3_cases():
     vmx = [a for t in VMX_CORE_TESTS for a in ("--require-pass", t)]
     v3 = ["--emulator", "bochs", "--bochs-version", "3.0"]
     tiger = [a for t in TIGERLAKE_TESTS + TIGERLAKE3_TESTS for a in ("--require-pass", t)]
+    tiger += [a for t in TIGERLAKE3_XFAILS for a in ("--require-xfail", t)]
     cases = [Case("%s-bochs3-tigerlake-smp%d" % (sub, smp),
                   ["--subarch", sub] + v3 + ["--bochs-cpu", "tigerlake", "--smp", str(smp)] +
                   vmx + tiger)

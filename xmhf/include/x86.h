@@ -184,6 +184,23 @@ static inline unsigned long read_cr3(void)
     return v;
 }
 
+static inline unsigned long read_cr2(void)
+{
+    unsigned long v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+
+static inline void invlpg(uintptr_t linear)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(linear) : "memory");
+}
+
+/* Page-fault error code (SDM 3A 4.7) */
+#define PF_ERR_P (1u << 0)    /* a protection violation, not a not-present page */
+#define PF_ERR_W (1u << 1)    /* a write */
+#define PF_ERR_RSVD (1u << 3) /* a reserved bit set in a paging-structure entry */
+
 static inline unsigned long read_cr4(void)
 {
     unsigned long v;

@@ -166,3 +166,128 @@ static void check_vpid_stale(struct cpu_outcome *o, void *arg)
     invvpid(INVVPID_ALL, 0, 0); /* nothing of ours left in any VPID */
 }
 VMX_TEST_ALL_CPUS("vmx/vpid-stale-translations", check_vpid_stale);
+
+/* vmx/guest-page-fault-sequence: the guest's own page faults, handled by
+ * its IDT (LHV's, whose handler reports the vector and error code), in a
+ * sequence that changes X's PTE in the guest's own page table and runs
+ * INVLPG X before each access (SDM 3A 4.7, 4.8, 4.10.4.1): present and
+ * writable, a read sets the accessed flag only, a write the dirty flag
+ * too; not present, a read and a write fault with error codes 0 and W;
+ * read-only, a read passes and a write faults with P|W (CR0.WP); a
+ * reserved address bit faults with P|RSVD; CR2 holds X each time. Four
+ * ways, as the SDM's flush rules give them: INVLPG run by the guest
+ * itself; with "INVLPG exiting" and no VPID (VM entry flushes, 29.4.3.3,
+ * the host does nothing); with VPID and the host's INVVPID of X (31.3);
+ * with VPID and a new VPID at each INVLPG exit. A mapping the flush
+ * missed would let an access through that must fault. */
+enum { PS_NATIVE, PS_NO_VPID, PS_INVVPID, PS_NEW_VPID };
+
+struct ps_run {
+    struct vs_cpu *c;
+    u64 pte;          /* the guest writes it (flags on A's address) */
+    bool write;
+    u32 mode, invlpgs;
+    u16 vpid;
+    bool bad_qual;
+};
+
+static void ps_guest(void *arg)
+{
+    struct ps_run *r = arg;
+    volatile u32 *x = (volatile u32 *)r->c->a;
+    *r->c->pte = r->pte;
+    invlpg((uintptr_t)r->c->a);
+    if (r->write)
+        *x = VS_WORD_B;
+    else
+        (void)*x;
+}
+
+static enum exit_action ps_hook(struct vcpu *v, u32 reason)
+{
+    struct ps_run *r = v->test_data;
+    if (reason != EXIT_REASON_INVLPG)
+        return EXIT_DEFAULT;
+    r->invlpgs++;
+    r->bad_qual |= v->exit_qual != (uintptr_t)r->c->a;
+    if (r->mode == PS_INVVPID &&
+        invvpid((vmx_caps.ept_vpid & VPID_CAP_INDIVIDUAL) ? INVVPID_ADDRESS : INVVPID_SINGLE,
+                r->vpid, v->exit_qual) != VMX_OK)
+        return vcpu_fail(v, "INVVPID failed");
+    if (r->mode == PS_NEW_VPID)
+        vmw(VIRTUAL_PROCESSOR_ID, ++r->vpid);
+    vcpu_skip_instruction();
+    return EXIT_RESUME;
+}
+
+static void check_pf_sequence(struct cpu_outcome *o, void *arg)
+{
+    static struct vs_cpu cpus[LHV_MAX_CPUS];
+    struct vs_cpu *c = &cpus[this_cpu()->index];
+    /* PTE flags, write, the fault's error code + 1 (0: none), A/D after */
+    static const struct { u64 flags; bool write; u32 fault; u64 ad; } steps[] = {
+        {PTE_P | PTE_RW, false, 0, PTE_A},
+        {0, false, 0 + 1, 0},
+        {PTE_P | PTE_RW, true, 0, PTE_A | PTE_D},
+        {0, true, PF_ERR_W + 1, 0},
+        {PTE_P, false, 0, PTE_A},
+        {PTE_P, true, PF_ERR_P + PF_ERR_W + 1, 0},
+        {PTE_P | PTE_RW | (1ull << 51), false, PF_ERR_P + PF_ERR_RSVD + 1, 0},
+    };
+    (void)arg;
+
+    if (!test_guest(o))
+        return;
+    if ((cpuid(0x80000008, 0).eax & 0xff) > 51) {
+        outcome_skip(o, "MAXPHYADDR 52: no reserved address bit (CPUID.80000008H:EAX[7:0])");
+        return;
+    }
+    if (!c->root) {
+        c->a = alloc_pages(1);
+        c->b = alloc_pages(1);
+        vs_build(c);
+    }
+    u64 keep = *c->pte;
+    for (u32 mode = PS_NATIVE; mode <= PS_NEW_VPID; mode++) {
+        u16 vpid = mode < PS_INVVPID ? 0 : (u16)(0x200 + this_cpu()->index * 0x100);
+        if (mode >= PS_INVVPID && vpid_unsupported())
+            break; /* the first two ways need no VPID */
+        for (u32 i = 0; i < ARRAY_SIZE(steps); i++) {
+            struct ps_run r = {c, (keep & PTE_ADDR_MASK) | steps[i].flags, steps[i].write,
+                               mode, 0, vpid, false};
+            struct vcpu *v = test_guest_of_this_cpu();
+            if (!vcpu_use_ept(v, NULL, vpid)) {
+                outcome_fail(o, "VPID: %s", v->why);
+                return;
+            }
+            vmw(GUEST_CR3, c->root);
+            vmw(EXCEPTION_BITMAP, 0);
+            vmw(GUEST_CR0, vmr(GUEST_CR0) | CR0_WP); /* supervisor writes obey R/W */
+            if (mode != PS_NATIVE)
+                vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_INVLPG_EXITING);
+            v->hook = ps_hook;
+            v->test_data = &r;
+            struct run_result res = vcpu_run(v, ps_guest, &r);
+            u32 fault = res.end == RUN_GUEST_EXCEPTION && res.vector == VEC_PF
+                            ? (u32)res.error_code + 1 : 0;
+            unsigned long cr2 = read_cr2();
+            /* a faulting access may set the accessed flag, never dirty */
+            u64 ad = *c->pte & (steps[i].fault ? PTE_D : PTE_A | PTE_D);
+            v->hook = NULL;
+            vpid = r.vpid;
+            if ((res.end != RUN_DONE && !fault) || fault != steps[i].fault || ad != steps[i].ad ||
+                (fault && cr2 != (uintptr_t)c->a) || r.invlpgs != (mode != PS_NATIVE) ||
+                r.bad_qual) {
+                outcome_fail(o, "way %u step %u: end %u, #PF code+1 %u (want %u), CR2 0x%lx, "
+                             "A/D 0x%llx (want 0x%llx), %u INVLPG exits, bad address %u", mode, i,
+                             res.end, fault, steps[i].fault, cr2, ad, steps[i].ad, r.invlpgs,
+                             r.bad_qual);
+                *c->pte = keep;
+                return;
+            }
+        }
+    }
+    *c->pte = keep;
+    invvpid(INVVPID_ALL, 0, 0);
+}
+VMX_TEST_ALL_CPUS("vmx/guest-page-fault-sequence", check_pf_sequence);
