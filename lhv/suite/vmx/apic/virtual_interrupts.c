@@ -18,10 +18,13 @@
  *   interrupt-window exit with RVI still 0x53; without the control it is
  *   delivered by the next evaluation (the VM entry, or the guest's TPR
  *   write that follows);
- * - TPR: the entry's vector held back by a virtual TPR of class 6, then
- *   delivered right after the guest lowers its TPR;
- * - EOI: two vectors pending at entry, the second delivered after the
- *   first one's virtual EOI. */
+ * - TPR change: RVI 0x53 pending at entry, held back by VTPR 0x60 (29.2.1:
+ *   RVI[7:4] must exceed VPPR[7:4]) and by 0x5f, delivered right after the
+ *   guest's WRMSR of 0x4f to the TPR (TPR virtualization, 29.1.2);
+ * - virtual EOI: 0x53 and 0x51 pending at entry, 0x53 delivered (RVI then
+ *   0x51, held by PPR 0x50); the handler's EOI lowers PPR and 0x51 is
+ *   delivered at its IRET, before the guest's first instruction; with and
+ *   without 0x53's EOI-induced exit. */
 #include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
@@ -95,10 +98,6 @@ struct vid_run {
     u32 window_exits, window_status, window_reports;
 };
 
-/* What this CPU's next vid_run presets besides RVI: the virtual TPR, one
- * more IRR bit (0: none) */
-static u32 vid_next_vtpr[LHV_MAX_CPUS], vid_next_irr[LHV_MAX_CPUS];
-
 /* Bit `vector` of the ISR or IRR (eight 32-bit registers 0x10 apart) */
 static bool vid_bit(u32 base, u32 vector)
 {
@@ -134,14 +133,16 @@ static void vid_guest_window(void *arg)
     r->at_end = r->reports;
 }
 
-/* TPR virtualization (29.1.2) evaluates pending virtual interrupts: a TPR
- * lowered below the pending vector's class delivers it after the WRMSR */
+/* RVI 0x53 held back by VTPR 0x60 at entry: the guest lowers the TPR to
+ * 0x5f (the same class: still held), then to 0x4f (delivered right after) */
 static void vid_guest_tpr(void *arg)
 {
     struct vid_run *r = arg;
     r->at_start = r->reports;
-    vid_wrmsr(MSR_X2APIC_TPR, 0);
+    vid_wrmsr(MSR_X2APIC_TPR, 0x5f);
     r->after_ipi = r->reports;
+    vid_wrmsr(MSR_X2APIC_TPR, 0x4f);
+    r->at_end = r->reports;
 }
 
 /* The guest opens its interrupt window (STI; NOP), or halts in it (STI;
@@ -232,7 +233,7 @@ static enum exit_action vid_hook(struct vcpu *v, u32 reason)
  * vid_pi_remote). A guest that may halt (HLT state, posted interrupts) has
  * the preemption timer, where there is one, as a watchdog. */
 static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *), u32 rvi,
-                    u32 eoi_exit, unsigned long rflags, u32 proc, u32 activity, u64 *pi_desc)
+                    u32 low, u32 vtpr, u32 eoi_exit, unsigned long rflags, u32 proc, u32 activity, u64 *pi_desc)
 {
     struct vcpu *v = vapic_guest(o, CPU2_VIRTUALIZE_X2APIC_MODE | CPU2_VIRTUAL_INTR_DELIVERY);
 
@@ -242,13 +243,10 @@ static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *)
     for (u32 i = 0; i < 4; i++)
         vmw(EOI_EXIT_BITMAP0 + 2 * i, eoi_exit && eoi_exit / 64 == i ? 1ull << (eoi_exit % 64) : 0);
     vmw(GUEST_INTERRUPT_STATUS, rvi);
-    if (rvi)
-        *vapic_reg(vapic_page(), LAPIC_REG_IRR + rvi / 32 * 0x10) = 1u << (rvi % 32);
-    u32 me = this_cpu()->index, irr = vid_next_irr[me];
-    if (irr)
-        *vapic_reg(vapic_page(), LAPIC_REG_IRR + irr / 32 * 0x10) |= 1u << (irr % 32);
-    *vapic_reg(vapic_page(), LAPIC_REG_TPR) = vid_next_vtpr[me];
-    vid_next_vtpr[me] = vid_next_irr[me] = 0;
+    for (u32 vec = rvi, i = 0; i < 2; vec = low, i++) /* RVI's IRR bit, and low's */
+        if (vec)
+            *vapic_reg(vapic_page(), LAPIC_REG_IRR + vec / 32 * 0x10) |= 1u << (vec % 32);
+    *vapic_reg(vapic_page(), LAPIC_REG_TPR) = vtpr;
     vmw(GUEST_IDTR_BASE, (uintptr_t)vid_idt);
     vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
     vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
@@ -305,39 +303,44 @@ static void check_vid(struct cpu_outcome *o, void *arg)
                          "virtualize x2APIC mode, virtual-interrupt delivery"))
         return;
     /* self-IPI, EOI-induced exit */
-    if (!vid_run(o, &r, vid_guest_ipi, 0, VID_IPI, EFLAGS_IF, 0, 0, NULL) ||
+    if (!vid_run(o, &r, vid_guest_ipi, 0, 0, 0, VID_IPI, EFLAGS_IF, 0, 0, NULL) ||
         !CHECK_EQ(o, r.after_ipi, 1) ||
         !vid_delivered(o, &r, VID_IPI) || !CHECK_EQ(o, r.eoi_exits, 1) ||
         !CHECK_EQ(o, r.eoi_qual, VID_IPI) || !CHECK_EQ(o, r.eoi_status, 0) ||
         !CHECK_EQ(o, r.eoi_isr, 0))
         return;
     /* interrupt-window exiting holds the virtual interrupt back */
-    if (!vid_run(o, &r, vid_guest_window, 0, 0, 0, CPU_INTERRUPT_WINDOW_EXITING, 0, NULL) ||
+    if (!vid_run(o, &r, vid_guest_window, 0, 0, 0, 0, 0, CPU_INTERRUPT_WINDOW_EXITING, 0, NULL) ||
         !CHECK_EQ(o, r.after_ipi, 0) || !CHECK_EQ(o, r.window_exits, 1) ||
         !CHECK_EQ(o, r.window_status, VID_WINDOW) || !CHECK_EQ(o, r.window_reports, 0) ||
         !CHECK_EQ(o, r.at_end, 1) || !vid_delivered(o, &r, VID_WINDOW) ||
         !CHECK_EQ(o, r.eoi_exits, 0) || !CHECK_EQ(o, vid_status(), 0))
         return;
     /* pending at VM entry */
-    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, EFLAGS_IF, 0, 0, NULL) ||
+    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, 0, 0, EFLAGS_IF, 0, 0, NULL) ||
         !CHECK_EQ(o, r.at_start, 1) || !vid_delivered(o, &r, VID_ENTRY) ||
         !CHECK_EQ(o, vid_status(), 0))
         return;
-    /* held back at entry by a virtual TPR of class 6, delivered once the
-     * guest lowers its TPR (29.2.1: RVI[7:4] > VPPR[7:4]) */
-    vid_next_vtpr[this_cpu()->index] = 0x60;
-    if (!vid_run(o, &r, vid_guest_tpr, VID_ENTRY, 0, EFLAGS_IF, 0, 0, NULL) ||
-        !CHECK_EQ(o, r.at_start, 0) || !CHECK_EQ(o, r.after_ipi, 1) ||
-        !vid_delivered(o, &r, VID_ENTRY))
+    /* pending at entry, masked by VTPR until the guest lowers its class (29.1.2) */
+    if (!vid_run(o, &r, vid_guest_tpr, VID_WINDOW, 0, 0x60, 0, EFLAGS_IF, 0, 0, NULL) ||
+        !CHECK_EQ(o, r.at_start, 0) || !CHECK_EQ(o, r.after_ipi, 0) ||
+        !CHECK_EQ(o, r.at_end, 1) || !vid_delivered(o, &r, VID_WINDOW) ||
+        !CHECK_EQ(o, vid_status(), 0))
         return;
-    /* two pending at entry: the higher first (RVI then the next, 0x51);
-     * its virtual EOI (29.1.2) evaluates again and, once IRET sets IF,
-     * the next is delivered: both before the guest's first instruction */
-    vid_next_irr[this_cpu()->index] = VID_ENTRY;
-    if (vid_run(o, &r, vid_guest_entry, VID_WINDOW, 0, EFLAGS_IF, 0, 0, NULL) &&
-        CHECK_EQ(o, r.at_start, 2) && CHECK_EQ(o, r.vector, VID_WINDOW) &&
-        CHECK_EQ(o, r.status, VID_WINDOW << 8 | VID_ENTRY) && CHECK_EQ(o, r.last_vector, VID_ENTRY))
-        CHECK_EQ(o, vid_status(), 0);
+    /* 0x53 and 0x51 pending at entry: 0x53 is delivered (RVI then 0x51,
+     * held by PPR 0x50); its virtual EOI (29.1.2) lowers PPR and delivers
+     * 0x51 once the handler's IRET sets IF: both before the guest's first
+     * instruction, with and without the EOI-induced exit of 0x53 */
+    for (u32 eoi_exit = 0; eoi_exit <= VID_WINDOW; eoi_exit += VID_WINDOW) {
+        if (!vid_run(o, &r, vid_guest_entry, VID_WINDOW, VID_ENTRY, 0, eoi_exit, EFLAGS_IF, 0, 0,
+                     NULL) ||
+            !CHECK_EQ(o, r.at_start, 2) || !CHECK_EQ(o, r.vector, VID_WINDOW) ||
+            !CHECK_EQ(o, r.status, VID_WINDOW << 8 | VID_ENTRY) ||
+            !CHECK_EQ(o, r.last_vector, VID_ENTRY) || !CHECK_EQ(o, vid_status(), 0) ||
+            !CHECK_EQ(o, vid_bit(LAPIC_REG_IRR, VID_ENTRY) | vid_bit(LAPIC_REG_ISR, VID_ENTRY), 0) ||
+            !CHECK_EQ(o, r.eoi_exits, eoi_exit ? 1 : 0) || !CHECK_EQ(o, r.eoi_qual, eoi_exit))
+            return;
+    }
 }
 VMX_TEST_ALL_CPUS_AFTER("vmx/virtual-interrupt-delivery", vid_prepare, check_vid);
 
@@ -361,7 +364,7 @@ static void check_vid_hlt(struct cpu_outcome *o, void *arg)
         outcome_skip(o, "IA32_VMX_MISC bit 6 (HLT activity state) clear");
         return;
     }
-    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, EFLAGS_IF, 0, ACTIVITY_HLT, NULL) ||
+    if (!vid_run(o, &r, vid_guest_entry, VID_ENTRY, 0, 0, 0, EFLAGS_IF, 0, ACTIVITY_HLT, NULL) ||
         !CHECK_EQ(o, r.at_start, 1) || !vid_delivered(o, &r, VID_ENTRY) ||
         !CHECK_EQ(o, vmr(GUEST_ACTIVITY_STATE), ACTIVITY_ACTIVE))
         return;
@@ -404,7 +407,7 @@ static bool vid_posted(struct cpu_outcome *o, u32 v1, u32 v2, void (*fn)(void *)
         d[v2 / 64] |= 1ull << (v2 % 64);
         d[4] = 1; /* ON (bit 256) */
         vid_host_pi[cpu] = 0;
-        if (vid_run(o, &r, fn, 0, 0, 0, 0, 0, d))
+        if (vid_run(o, &r, fn, 0, 0, 0, 0, 0, 0, 0, d))
             break;
         if (!r.vm_error)
             return false;

@@ -23,7 +23,7 @@
  * information naming the registers (28.2.5, table "VMREAD and VMWRITE").
  * The host reads the guest's write in the shadow VMCS with VMPTRLD; a
  * link pointer to an ordinary VMCS fails VM entry (27.3.1.5, 27.8: exit
- * reason 33, qualification 4). */
+ * reason 33, qualification 4). Then every field, by both bitmaps (below). */
 
 #ifdef __x86_64__
 #define SHADOW_RIP 0xfedcba9876543210ul
@@ -157,6 +157,8 @@ static void set_bit_in(u8 *bitmap, u32 field, bool set)
         bitmap[n >> 3] &= (u8)~(1u << (n & 7));
 }
 
+static void sf_prepare(void);
+
 /* Bitmaps shared by all CPUs: every bit set but those of the fields the
  * guest may reach. */
 static void shadow_prepare(void)
@@ -171,6 +173,7 @@ static void shadow_prepare(void)
     set_bit_in(vmread_bitmap, GUEST_ES_LIMIT, false);
     set_bit_in(vmread_bitmap, GUEST_ES_SELECTOR, false);
     set_bit_in(vmwrite_bitmap, GUEST_ES_SELECTOR, false);
+    sf_prepare();
 }
 
 /* This CPU's shadow VMCS with known fields, clear (not current). */
@@ -303,6 +306,144 @@ static bool shadow_check_plain_link(struct cpu_outcome *o, struct shadow_log *l)
     return true;
 }
 
+/* ----- every field: the fields LHV knows (width, type, index below 32:
+ * the slots of lhv/vmx/entry_checks.h, and the high access of each 64-bit
+ * one) that this CPU has, found on the suite's CPU (Bochs checks
+ * encodings against CPU 0's map only, vmx/vmread-vmwrite). Each CPU's
+ * guest VMREADs every one, then VMWRITEs and VMREADs each in turn, twice:
+ * the VMREAD bitmap's bit set for encodings with bit 1 set (the second
+ * run: clear), the VMWRITE bitmap's for bit 2 (26.1.3, 25.6.15). A set bit
+ * exits with the field in Reg2 (the host answers a VMREAD, checks what a
+ * VMWRITE carries); a clear one reaches the shadow VMCS: the host's
+ * value, then the guest's as the field's width keeps it, or for a
+ * read-only field without IA32_VMX_MISC bit 29 VMfailValid and the old
+ * value (30.3 VMWRITE). */
+#define SF_MAX 256
+#define SF_PRESET(enc) (~0ul / 0xff * 0x3c ^ (enc))
+#define SF_WRITTEN(enc) (~0ul / 0xff * 0xa5 ^ (enc))
+static u16 sf_fields[SF_MAX];
+static u32 sf_n;
+static u8 *sf_bitmaps; /* VMREAD, VMWRITE bitmap of the first run, then of the second */
+
+struct sf_run {
+    volatile u32 op;            /* sf_n reads, then a write and a read per field */
+    u8 exit[3 * SF_MAX], status[3 * SF_MAX];
+    unsigned long value[2 * SF_MAX]; /* the first read's, the second read's */
+    unsigned long had[SF_MAX];       /* the host's preset, as the field keeps it */
+};
+
+static void sf_prepare(void)
+{
+    u64 cur = vmx_current_vmcs(), x;
+    void *scratch = vmx_alloc_region();
+
+    sf_bitmaps = alloc_pages(4);
+    memset(sf_bitmaps, 0xcc, PAGE_SIZE); /* bit n set where n has bit 1 */
+    memset(sf_bitmaps + PAGE_SIZE, 0xf0, PAGE_SIZE); /* bit 2 */
+    memset(sf_bitmaps + 2 * PAGE_SIZE, 0x33, PAGE_SIZE);
+    memset(sf_bitmaps + 3 * PAGE_SIZE, 0x0f, PAGE_SIZE);
+    if (vmx_vmclear((uintptr_t)scratch) != VMX_OK || vmx_vmptrld((uintptr_t)scratch) != VMX_OK)
+        return;
+    for (u32 slot = 0; slot < 512 && sf_n < SF_MAX - 1; slot++) {
+        u32 enc = (slot >> 7) << 13 | ((slot >> 5) & 3) << 10 | (slot & 31) << 1;
+        for (u32 high = 0; high < (slot >> 7 == 1 ? 2u : 1u); high++)
+            if (vmr_safe(enc | high, &x) == VMX_OK)
+                sf_fields[sf_n++] = (u16)(enc | high);
+    }
+    vmx_vmclear((uintptr_t)scratch);
+    if (cur != ~0ull)
+        vmx_vmptrld(cur);
+}
+
+static void sf_guest(void *arg)
+{
+    struct sf_run *r = arg;
+
+    for (u32 i = 0; i < sf_n; i++) {
+        r->op = i;
+        r->status[i] = (u8)guest_vmread(sf_fields[i], &r->value[i]);
+    }
+    for (u32 i = 0; i < sf_n; i++) {
+        r->op = sf_n + 2 * i;
+        r->status[r->op] = (u8)guest_vmwrite(sf_fields[i], SF_WRITTEN(sf_fields[i]));
+        r->op++;
+        r->status[r->op] = (u8)guest_vmread(sf_fields[i], &r->value[sf_n + i]);
+    }
+}
+
+static u32 sf_field_of(u32 op) { return sf_fields[op < sf_n ? op : (op - sf_n) / 2]; }
+static bool sf_is_write(u32 op) { return op >= sf_n && !((op - sf_n) & 1); }
+
+static enum exit_action sf_hook(struct vcpu *v, u32 reason)
+{
+    struct sf_run *r = v->test_data;
+    u32 op = r->op, enc = sf_field_of(op);
+
+    if (reason != EXIT_REASON_VMREAD && reason != EXIT_REASON_VMWRITE)
+        return EXIT_DEFAULT;
+    if (r->exit[op] || reason != (sf_is_write(op) ? EXIT_REASON_VMWRITE : EXIT_REASON_VMREAD) ||
+        REG_DX(v) != enc || (sf_is_write(op) && REG_AX(v) != SF_WRITTEN(enc)))
+        return vcpu_fail(v, "exit %u for field 0x%x (op %u): DX 0x%lx, AX 0x%lx", reason, enc, op,
+                         (unsigned long)REG_DX(v), (unsigned long)REG_AX(v));
+    r->exit[op] = (u8)reason;
+    if (reason == EXIT_REASON_VMREAD)
+        REG_AX(v) = SHADOW_EXIT_ANSWER;
+    vmw(GUEST_RFLAGS, vmr(GUEST_RFLAGS) & ~(u64)EFLAGS_STATUS);
+    vcpu_skip_instruction();
+    return EXIT_RESUME;
+}
+
+/* What the field keeps of a write (25.11.2) */
+static unsigned long sf_kept(u32 enc, unsigned long value)
+{
+    u32 width = enc >> 13;
+    return width == 0 ? value & 0xffff : width == 2 || (enc & 1) ? value & 0xffffffffu : value;
+}
+
+static bool sf_run(struct cpu_outcome *o, struct sf_run *r, u64 pa, u32 run)
+{
+    unsigned long *had = r->had;
+    struct shadow_log l;
+    u64 x;
+
+    if (vmx_vmclear(pa) != VMX_OK || vmx_vmptrld(pa) != VMX_OK)
+        return outcome_fail(o, "VMPTRLD of the shadow VMCS failed"), false;
+    for (u32 i = 0; i < sf_n; i++) /* a read-only field may refuse */
+        vmw_safe(sf_fields[i], SF_PRESET(sf_fields[i]));
+    for (u32 i = 0; i < sf_n; i++) /* after all: a high access changes its full field */
+        had[i] = vmr_safe(sf_fields[i], &x) == VMX_OK ? (unsigned long)x : 0;
+    if (vmx_vmclear(pa) != VMX_OK)
+        return outcome_fail(o, "VMCLEAR of the shadow VMCS failed"), false;
+    struct vcpu *v = shadow_guest(o, &l, pa);
+    if (!v)
+        return false;
+    memset(r, 0, offsetof(struct sf_run, had));
+    vmw(VMREAD_BITMAP, (uintptr_t)sf_bitmaps + 2 * run * PAGE_SIZE);
+    vmw(VMWRITE_BITMAP, (uintptr_t)sf_bitmaps + (2 * run + 1) * PAGE_SIZE);
+    v->hook = sf_hook;
+    v->test_data = r;
+    if (!test_guest_run(o, v, sf_guest, r))
+        return false;
+    bool any = vmx_caps.misc & VMX_MISC_VMWRITE_ANY;
+    for (u32 i = 0; i < sf_n; i++) {
+        u32 enc = sf_fields[i], rd = ((enc >> 1) ^ run) & 1, wr = ((enc >> 2) ^ run) & 1;
+        u32 w = sf_n + 2 * i;
+        bool refused = !wr && ((enc >> 10) & 3) == 1 && !any;
+        unsigned long now = wr || refused ? had[i] : sf_kept(enc, SF_WRITTEN(enc));
+        if (r->exit[i] != (rd ? EXIT_REASON_VMREAD : 0) || r->status[i] != VMX_OK ||
+            r->value[i] != (rd ? SHADOW_EXIT_ANSWER : had[i]) ||
+            r->exit[w] != (wr ? EXIT_REASON_VMWRITE : 0) ||
+            r->status[w] != (refused ? VMX_FAIL_VALID : VMX_OK) ||
+            r->exit[w + 1] != (rd ? EXIT_REASON_VMREAD : 0) || r->status[w + 1] != VMX_OK ||
+            r->value[sf_n + i] != (rd ? SHADOW_EXIT_ANSWER : now))
+            return outcome_fail(o, "field 0x%x (run %u): VMREAD exit %u status %u 0x%lx, VMWRITE "
+                                "exit %u status %u, VMREAD exit %u 0x%lx; the host's 0x%lx", enc,
+                                run, r->exit[i], r->status[i], r->value[i], r->exit[w],
+                                r->status[w], r->exit[w + 1], r->value[sf_n + i], had[i]), false;
+    }
+    return true;
+}
+
 static void check_shadowing(struct cpu_outcome *o, void *arg)
 {
     struct shadow_log l;
@@ -327,7 +468,16 @@ static void check_shadowing(struct cpu_outcome *o, void *arg)
             return;
     if (!shadow_check_info(o, &l) || !shadow_check_region(o, pa, (uintptr_t)v->vmcs))
         return;
-    shadow_check_plain_link(o, &l);
+    if (!shadow_check_plain_link(o, &l))
+        return;
+    if (!CHECK(o, sf_n > 0))
+        return;
+    static struct sf_run *runs[LHV_MAX_CPUS];
+    struct sf_run **r = &runs[this_cpu()->index];
+    if (!*r)
+        *r = alloc_pages(2);
+    if (sf_run(o, *r, pa, 0))
+        sf_run(o, *r, pa, 1);
 }
 
 VMX_TEST_ALL_CPUS_AFTER("vmx/multi-vmcs-shadowing", shadow_prepare, check_shadowing);
