@@ -236,7 +236,7 @@ static struct run_result eb_run(struct cpu_outcome *o, const struct eb_raiser *r
     vmw(EXCEPTION_BITMAP, bitmap);
     if (r->fn == eb_nm)
         vmw(GUEST_CR0, vmr(GUEST_CR0) | CR0_TS);
-    if (r->fn == eb_mf)
+    if (r->fn == eb_mf || r->fn == eb_xm)
         vmw(GUEST_CR0, vmr(GUEST_CR0) & ~(u64)(CR0_TS | CR0_EM));
     if (r->vector == VEC_DF)
         vmw(GUEST_IDTR_LIMIT, 0);
@@ -268,19 +268,19 @@ static struct run_result eb_run(struct cpu_outcome *o, const struct eb_raiser *r
     v->test_data = e;
     struct run_result res = r->fn == eb_ac ? eb_run_ac(v) : vcpu_run(v, r->fn, NULL);
     unsigned long cr0 = read_cr0(); /* the guest's #MF stays pending in the x87: cleared */
-    __asm__ volatile("mov %0, %%cr0\n\tfninit\n\tmov %1, %%cr0"
-                     : : "r"(cr0 & ~(unsigned long)(CR0_TS | CR0_EM)), "r"(cr0));
-#ifndef __x86_64__
-    this_cpu()->tss.link = 0;
-#endif
-    if (r->vector == VEC_CP)
-        wrmsr(MSR_IA32_S_CET, 0); /* what the guest wrote, and its tracker */
-    if (r->vector == VEC_XM) { /* and its MXCSR, the host's again */
+    __asm__ volatile("mov %0, %%cr0\n\tfninit" : : "r"(cr0 & ~(unsigned long)(CR0_TS | CR0_EM)));
+    if (r->vector == VEC_XM) { /* and its MXCSR, the host's again (CR0.TS clear here) */
         unsigned long cr4 = read_cr4();
         u32 mxcsr = MXCSR_DEFAULT;
         __asm__ volatile("mov %0, %%cr4\n\tldmxcsr %1\n\tmov %2, %%cr4"
                          : : "r"(cr4 | CR4_OSFXSR), "m"(mxcsr), "r"(cr4));
     }
+    __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+#ifndef __x86_64__
+    this_cpu()->tss.link = 0;
+#endif
+    if (r->vector == VEC_CP)
+        wrmsr(MSR_IA32_S_CET, 0); /* what the guest wrote, and its tracker */
     return res;
 }
 
