@@ -33,13 +33,17 @@
 #define VEC_UD 6
 #define VEC_NM 7
 #define VEC_DF 8
+#define VEC_TS 10
+#define VEC_NP 11
 #define VEC_SS 12
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_MF 16
 #define VEC_AC 17
 #define VEC_MC 18
+#define VEC_XM 19
 #define VEC_VE 20           /* virtualization exception (EPT-violation #VE) */
+#define VEC_CP 21
 #define VEC_IRQ_BASE 0x20   /* PIC master; the slave at 0x28 */
 #define VEC_SYSCALL 0x80    /* DPL-3 gate for ring-3 code */
 #define VEC_LAPIC_TIMER 0xf0

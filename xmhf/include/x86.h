@@ -16,6 +16,7 @@
 #define CR0_ET (1u << 4)
 #define CR0_NE (1u << 5)
 #define CR0_WP (1u << 16)
+#define CR0_AM (1u << 18)
 #define CR0_PG (1u << 31)
 /* CR3 bits 11:5 and 2:0, ignored with 32-bit paging (SDM Vol. 3A, 4.3, Table 4-3) */
 #define CR3_IGNORED_32BIT 0xfe7u
@@ -23,10 +24,16 @@
 #define CR4_TSD (1u << 2)
 #define CR4_PSE (1u << 4)
 #define CR4_PAE (1u << 5)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
 #define CR4_LA57 (1u << 12)
 #define CR4_VMXE (1u << 13)
 #define CR4_PCIDE (1u << 17)
 #define CR4_OSXSAVE (1u << 18)
+#define CR4_CET (1u << 23)
+/* MXCSR (SDM Vol. 1, 10.2.3): the value at reset, the divide-by-zero mask */
+#define MXCSR_DEFAULT 0x1f80u
+#define MXCSR_ZM (1u << 9)
 /* EFLAGS/RFLAGS (SDM Vol. 1, 3.4.3) */
 #define EFLAGS_CF (1u << 0)
 #define EFLAGS_PF (1u << 2)
@@ -36,8 +43,10 @@
 #define EFLAGS_TF (1u << 8)
 #define EFLAGS_IF (1u << 9)
 #define EFLAGS_OF (1u << 11)
+#define EFLAGS_NT (1u << 14)
 #define EFLAGS_RESERVED_15 (1u << 15) /* reserved, must be 0 */
 #define EFLAGS_VM (1u << 17)
+#define EFLAGS_AC (1u << 18)
 /* the status flags (SDM Vol. 1, 3.4.3.1) */
 #define EFLAGS_STATUS (EFLAGS_CF | EFLAGS_PF | EFLAGS_AF | EFLAGS_ZF | EFLAGS_SF | EFLAGS_OF)
 
@@ -93,6 +102,7 @@
 #define CPUID1_EDX_PAE (1u << 6)
 #define CPUID1_EDX_APIC (1u << 9)
 #define CPUID1_EDX_PAT (1u << 16)
+#define CPUID1_EDX_SSE (1u << 25)
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_PCID (1u << 17)

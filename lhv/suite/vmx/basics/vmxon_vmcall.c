@@ -11,8 +11,9 @@
 static void fc_write(void *arg) { wrmsr(MSR_IA32_FEATURE_CONTROL, *(u64 *)arg); }
 
 /* In VMX operation, so IA32_FEATURE_CONTROL is locked (LHV locks it if
- * firmware did not): WRMSR to it, even of its own value, raises #GP(0)
- * (SDM 3C 24.7). */
+ * firmware did not) with VMXON outside SMX allowed: WRMSR to it, of its own
+ * value, of 0 and of it with bit 2 clear (VMX off), raises #GP(0) and
+ * leaves it as it was (SDM 3C 24.7). */
 static void check_vmxon(struct cpu_outcome *o, void *arg)
 {
     struct caught c;
@@ -21,9 +22,15 @@ static void check_vmxon(struct cpu_outcome *o, void *arg)
         return outcome_skip(o, "%s", vmx_caps.absent);
     if (!vmx_cpu_on())
         return outcome_fail(o, "not in VMX operation");
-    u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
-    if (CHECK_EQ(o, catch_exception(fc_write, &fc, &c), VEC_GP))
-        CHECK_EQ(o, c.error_code, 0);
+    const u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+    u64 writes[3] = {fc, 0, fc & ~(u64)FEATURE_CONTROL_VMXON_OUTSIDE_SMX};
+    const u64 on = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX;
+    if (!CHECK_EQ(o, fc & on, on))
+        return;
+    for (u32 i = 0; i < 3; i++)
+        if (!CHECK_EQ(o, catch_exception(fc_write, &writes[i], &c), VEC_GP) ||
+            !CHECK_EQ(o, c.error_code, 0) || !CHECK_EQ(o, rdmsr(MSR_IA32_FEATURE_CONTROL), fc))
+            return;
 }
 
 VMX_TEST_ALL_CPUS("vmx/vmxon", check_vmxon);

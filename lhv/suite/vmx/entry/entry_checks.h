@@ -100,6 +100,15 @@ static inline void ec_clear(struct ec_run *r, u32 field, u64 bits)
     ec_set(r, field, vmr(field) & ~bits);
 }
 void ec_poke(struct ec_run *r, u64 *addr, u64 value);
+#ifdef __x86_64__
+/* The field the row's arg names made non-canonical (vmx_canonical_test) */
+static inline void ec_noncanonical(struct ec_run *r)
+{
+    u32 field = (u32)(uintptr_t)r->row->arg;
+    ec_set(r, field, noncanonical(vmr(field)));
+}
+#define EC_FIELD(f) ((const void *)(uintptr_t)(f))
+#endif
 
 /* --- prepare steps more than one table uses (NULL, or a SKIP reason) --- */
 

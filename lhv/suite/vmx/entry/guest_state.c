@@ -89,6 +89,30 @@ static void brk_guest_sysenter_esp(struct ec_run *r)
 }
 static void brk_rip(struct ec_run *r) { r->rip = (uintptr_t)noncanonical(r->rip); }
 
+/* A usable LDTR (its base is checked only then, 27.3.1.2) */
+static const char *prep_ldtr_usable(struct ec_run *r)
+{
+    (void)r;
+    vmcs_guest_segment(GUEST_LDTR_SELECTOR, GDT_ENTRIES << 3, 0, 0, AR_PRESENT | AR_TYPE_LDT);
+    return NULL;
+}
+
+/* "load CET state" with the guest's CET fields 0 */
+static const char *prep_guest_cet(struct ec_run *r)
+{
+    (void)r;
+    if (!(vmx_caps.entry.allowed1 & ENTRY_LOAD_CET_STATE))
+        return "IA32_VMX_ENTRY_CTLS bit 20 (load CET state) may not be 1";
+    vmw(GUEST_S_CET, 0);
+    vmw(GUEST_SSP, 0);
+    vmw(GUEST_INTR_SSP_TABLE_ADDR, 0);
+    vmw_or(VM_ENTRY_CONTROLS, ENTRY_LOAD_CET_STATE);
+    return NULL;
+}
+#define GUEST_NC(name, sdm, prep, field)                                                 \
+    {name, "27.3.1." sdm, prep, ec_noncanonical, EC_FIELD(field), EC_EXIT,                \
+     EXIT_REASON_INVALID_GUEST_STATE, 0, NULL}
+
 static const char *prep_load_debug(struct ec_run *r)
 {
     (void)r;
@@ -170,6 +194,17 @@ static const struct ec_row guest_rows[] = {
     GUEST("guest CS with L and D/B set", "2", NULL, brk_cs_l_db),
     GUEST("guest FS base not canonical", "2", NULL, brk_fs_base),
     GUEST("guest GDTR base not canonical", "3", NULL, brk_gdtr_base),
+    GUEST_NC("guest IA32_SYSENTER_EIP not canonical", "1", NULL, GUEST_SYSENTER_EIP),
+    GUEST_NC("guest IA32_S_CET not canonical with load CET state", "1", prep_guest_cet,
+             GUEST_S_CET),
+    GUEST_NC("guest SSP not canonical with load CET state", "1", prep_guest_cet, GUEST_SSP),
+    GUEST_NC("guest IA32_INTERRUPT_SSP_TABLE_ADDR not canonical with load CET state", "1",
+             prep_guest_cet, GUEST_INTR_SSP_TABLE_ADDR),
+    GUEST_NC("guest GS base not canonical", "2", NULL, GUEST_GS_BASE),
+    GUEST_NC("guest TR base not canonical", "2", NULL, GUEST_TR_BASE),
+    GUEST_NC("guest LDTR base not canonical (LDTR usable)", "2", prep_ldtr_usable,
+             GUEST_LDTR_BASE),
+    GUEST_NC("guest IDTR base not canonical", "3", NULL, GUEST_IDTR_BASE),
     /* Bochs 2.7 and 3.0 check only bits 63:32 of RIP, and only outside
      * 64-bit mode: the log shows the guest entered and "prefetch: #GP(0):
      * RIP crossed canonical boundary", so the exit is 0 (#GP), not 33. */

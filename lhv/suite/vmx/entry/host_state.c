@@ -53,6 +53,21 @@ static void brk_host_tr_base(struct ec_run *r)
     ec_set(r, HOST_TR_BASE, noncanonical(vmr(HOST_TR_BASE)));
 }
 static void brk_host_rip(struct ec_run *r) { ec_set(r, HOST_RIP, noncanonical(vmr(HOST_RIP))); }
+
+/* The VM-exit control "load CET state" with the host's CET fields 0 */
+static const char *prep_host_cet(struct ec_run *r)
+{
+    (void)r;
+    if (!(vmx_caps.exit.allowed1 & EXIT_LOAD_CET_STATE))
+        return "IA32_VMX_EXIT_CTLS bit 28 (load CET state) may not be 1";
+    vmw(HOST_S_CET, 0);
+    vmw(HOST_SSP, 0);
+    vmw(HOST_INTR_SSP_TABLE_ADDR, 0);
+    vmw_or(VM_EXIT_CONTROLS, EXIT_LOAD_CET_STATE);
+    return NULL;
+}
+#define HOST_NC(name, sdm, prep, field)                                                   \
+    {name, "27.2." sdm, prep, ec_noncanonical, EC_FIELD(field), EC_VMFAIL, 8, 0, NULL}
 static void brk_host_sysenter_eip(struct ec_run *r)
 {
     ec_set(r, HOST_IA32_SYSENTER_EIP, noncanonical(0));
@@ -121,6 +136,14 @@ static const struct ec_row host_rows[] = {
     HOST("host GDTR base not canonical", "3", NULL, brk_host_gdtr_base),
     HOST("host TR base not canonical", "3", NULL, brk_host_tr_base),
     HOST("host IA32_SYSENTER_EIP not canonical", "2", NULL, brk_host_sysenter_eip),
+    HOST_NC("host IA32_SYSENTER_ESP not canonical", "2", NULL, HOST_IA32_SYSENTER_ESP),
+    HOST_NC("host IA32_S_CET not canonical with load CET state", "2", prep_host_cet,
+            HOST_S_CET),
+    HOST_NC("host SSP not canonical with load CET state", "2", prep_host_cet, HOST_SSP),
+    HOST_NC("host IA32_INTERRUPT_SSP_TABLE_ADDR not canonical with load CET state", "2",
+            prep_host_cet, HOST_INTR_SSP_TABLE_ADDR),
+    HOST_NC("host GS base not canonical", "3", NULL, HOST_GS_BASE),
+    HOST_NC("host IDTR base not canonical", "3", NULL, HOST_IDTR_BASE),
     HOST("host address-space size 0 in IA-32e mode", "4", NULL, brk_host_address_space),
     HOST("host RIP not canonical", "4", NULL, brk_host_rip),
 #else

@@ -4,11 +4,17 @@
  * the descriptor's reserved bits 63:16, then for individual-address the
  * linear address (canonical, bits 127:64). A descriptor the instruction
  * cannot read faults (#PF not present; amd64: #GP(0) at a non-canonical
- * address, #SS(0) for one through RSP) with RFLAGS untouched. Which types
- * and VPID 0 succeed is vmx/vpid-invvpid. */
+ * address, #SS(0) for one through RSP) with RFLAGS untouched. Before
+ * all that: INVVPID at CPL 3 in VMX root operation raises #GP(0), and (amd64)
+ * in compatibility mode #UD, even in a guest, where the #UD comes before
+ * the VM exit that a 64-bit guest gets (reason 53). Which types and VPID 0
+ * succeed is vmx/vpid-invvpid. */
 #include "catch.h"
 #include "cpu.h"
 #include "desc.h"
+#include "platform.h"
+#include "string.h"
+#include "user.h"
 #include "suite/vmx_test.h"
 #include "vmx/ept.h"
 #include "x86.h"
@@ -39,6 +45,61 @@ static void io_invvpid(void *arg)
                          : "cc", "memory");
 #endif
 }
+
+/* One INVVPID (descriptor at AX, type in CX), the same bytes in 64-bit and
+ * 32-bit code: for ring 3 (copied to IO_USER_PROG) and a compatibility-mode
+ * guest */
+#define IO_USER_PROG 0xc00
+#ifdef __x86_64__
+#define IO_AX "rax"
+#define IO_CX "rcx"
+#else
+#define IO_AX "eax"
+#define IO_CX "ecx"
+#endif
+extern const char io_insn[], io_insn_end[];
+__asm__(".pushsection .text\n"
+        "io_insn: invvpid (%" IO_AX "), %" IO_CX "\n"
+        "io_insn_end: .popsection");
+
+/* The ring-3 INVVPID: #GP(0) at the instruction (SDM 3C 31.3, CPL > 0) */
+static bool io_cpl3(struct cpu_outcome *o)
+{
+    struct caught c;
+    uintptr_t frame;
+
+    if (!platform.user_pages)
+        return true; /* no ring 3 here (ring3/ tests SKIP) */
+    memcpy((void *)(USER_CODE_PAGE + IO_USER_PROG), io_insn, (size_t)(io_insn_end - io_insn));
+    int vector = user_run(IO_USER_PROG, USER_STACK_PAGE, &c, &frame);
+    return CHECK_EQ(o, vector, VEC_GP) && CHECK_EQ(o, c.error_code, 0) &&
+           CHECK_EQ(o, c.ip, USER_CODE_PAGE + IO_USER_PROG);
+}
+
+#ifdef __x86_64__
+static enum exit_action io_mode_hook(struct vcpu *v, u32 reason)
+{
+    u32 *got = v->test_data;
+    *got = reason ? reason : 0x100 | ((u32)vmr(VM_EXIT_INTR_INFO) & INTR_INFO_VECTOR_MASK);
+    return vcpu_finish(v);
+}
+
+/* A guest running the INVVPID in 64-bit mode exits with reason 53; with
+ * CS.L = 0 (compatibility mode) it takes #UD (0x100 | 6 here: the
+ * exception exits) */
+static bool io_guest_mode(struct cpu_outcome *o, bool compat)
+{
+    u32 got = 0;
+    struct vcpu *v = test_guest_hooked(o, io_mode_hook, &got);
+
+    if (!v)
+        return false;
+    if (compat)
+        vmw(GUEST_CS_AR_BYTES, (vmr(GUEST_CS_AR_BYTES) & ~(u64)AR_L) | AR_DB);
+    vcpu_run_at(v, (uintptr_t)io_insn, 0, 0x2);
+    return CHECK_EQ(o, got, compat ? 0x100u | VEC_UD : EXIT_REASON_INVVPID);
+}
+#endif
 
 /* INVVPID of (lo, hi) must VMfail with error 28 */
 static bool io_refused(struct cpu_outcome *o, unsigned long type, u64 lo, u64 hi)
@@ -93,6 +154,12 @@ static void check_invvpid_operands(struct cpu_outcome *o, void *arg)
         return;
     if (type == IO_TYPE_UNDEFINED)
         return outcome_skip(o, "IA32_VMX_EPT_VPID_CAP bits 43:40 (INVVPID types) all clear");
+    if (!io_cpl3(o))
+        return;
+#ifdef __x86_64__
+    if (!io_guest_mode(o, false) || !io_guest_mode(o, true) || !test_guest(o))
+        return;
+#endif
     /* Reserved bits 63:16 of the descriptor, each type the CPU has */
     for (unsigned long t = INVVPID_ADDRESS; t <= INVVPID_SINGLE_GLOBALS; t++)
         if ((vmx_caps.ept_vpid & (VPID_CAP_INDIVIDUAL << t)) &&

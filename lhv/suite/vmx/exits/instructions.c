@@ -1,5 +1,6 @@
 /* The instructions that exit under a control (or always): each exits
- * with its reason and instruction length. */
+ * with its reason when its control is 1 and runs without an exit when it
+ * is 0. */
 #include "alloc.h"
 #include "console.h"
 #include "cpu.h"
@@ -9,46 +10,89 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-/* vmx/instruction-exits: each instruction whose exit control this CPU
- * allows exits with its reason (SDM 3C 26.1.2-26.1.3, appendix C): INVLPG
- * (bit 9, reason 14, qualification = the linear address, 28.2.1), RDPMC
- * (bit 11, 15), PAUSE (bit 30, 40), WBINVD (secondary bit 6, 54), MONITOR
- * (bit 29, 39) and MWAIT (bit 10, 36) when CPUID.01H:ECX.MONITOR, XSETBV
- * (always exits, 55) when CPUID.01H:ECX.XSAVE (the guest gets CR4.OSXSAVE),
- * and descriptor-table exiting (secondary bit 2): SGDT reason 46, SLDT and
- * STR reason 47 with the instruction identity in VM-exit instruction
- * information bits 29:28 (28.2.5). The host skips each instruction. */
+/* vmx/instruction-exits: table-driven, two runs on every CPU (SDM 3C
+ * 26.1.2-26.1.3, 25.6.2, appendix C). In the first, each instruction whose
+ * exiting control this CPU allows to be 1 exits with its reason: INVLPG (14,
+ * qualification = the linear address, 28.2.1), RDPMC (15), RDTSC (16), MOV
+ * to/from CR3 and CR8 (28, qualification bits 5:0 = the register and the
+ * direction, Table 28-3; CR8 on amd64 only), PAUSE (40), WBINVD (54), MWAIT
+ * (36) and MONITOR (39) when CPUID.01H:ECX.MONITOR, and under
+ * descriptor-table exiting SGDT/SIDT/LGDT/LIDT (46) and SLDT/STR/LLDT/LTR
+ * (47) with the instruction identity in VM-exit instruction information
+ * bits 29:28 (Tables 28-10, 28-11). In the second, each control that may be
+ * 0 is 0 and its instruction runs without an exit (LTR excepted: the TSS is
+ * busy; HLT is vmx/preemption-timer-hlt's). In both, INVD (13) and XSETBV
+ * (55, when CPUID.01H:ECX.XSAVE) exit always. The host skips each exiting
+ * instruction. */
 
-enum ie_op { IE_INVLPG, IE_RDPMC, IE_PAUSE, IE_WBINVD, IE_MONITOR, IE_MWAIT, IE_XSETBV,
-             IE_SGDT, IE_SLDT, IE_STR, IE_OPS };
+enum ie_op { IE_INVLPG, IE_RDPMC, IE_RDTSC, IE_CR3_LOAD, IE_CR3_STORE,
+#ifdef __x86_64__
+             IE_CR8_LOAD, IE_CR8_STORE,
+#endif
+             IE_PAUSE, IE_WBINVD, IE_MWAIT, IE_MONITOR, IE_XSETBV, IE_INVD, IE_SGDT, IE_SIDT,
+             IE_LGDT, IE_LIDT, IE_SLDT, IE_STR, IE_LLDT, IE_LTR, IE_OPS };
+
+#define IE_ALWAYS 7     /* ctl of an instruction that exits whatever the controls */
+#define IE_MON 1        /* needs CPUID.01H:ECX.MONITOR */
+#define IE_XS 2         /* needs XSAVE and CR4.OSXSAVE */
+#define IE_EXIT_ONLY 4  /* cannot run in this guest without its exit */
 
 static const struct {
-    const char *name;
-    u32 reason;
-    int identity; /* instruction information bits 29:28, or -1 */
-} ie_ops[IE_OPS] = {
-    [IE_INVLPG] = {"INVLPG", EXIT_REASON_INVLPG, -1},
-    [IE_RDPMC] = {"RDPMC", EXIT_REASON_RDPMC, -1},
-    [IE_PAUSE] = {"PAUSE", EXIT_REASON_PAUSE, -1},
-    [IE_WBINVD] = {"WBINVD", EXIT_REASON_WBINVD, -1},
-    [IE_MONITOR] = {"MONITOR", EXIT_REASON_MONITOR, -1},
-    [IE_MWAIT] = {"MWAIT", EXIT_REASON_MWAIT, -1},
-    [IE_XSETBV] = {"XSETBV", EXIT_REASON_XSETBV, -1},
-    [IE_SGDT] = {"SGDT", EXIT_REASON_GDTR_IDTR, 0},
-    [IE_SLDT] = {"SLDT", EXIT_REASON_LDTR_TR, 0},
-    [IE_STR] = {"STR", EXIT_REASON_LDTR_TR, 1},
+    char name[7];
+    u8 ctl, flags, reason;
+    signed char detail; /* reasons 46/47: instruction identity; 28: qualification bits 5:0 */
+    u32 bit;
+} ie_insns[IE_OPS] = {
+    [IE_INVLPG] = {"INVLPG", CTL_PROC, 0, EXIT_REASON_INVLPG, -1, CPU_INVLPG_EXITING},
+    [IE_RDPMC] = {"RDPMC", CTL_PROC, 0, EXIT_REASON_RDPMC, -1, CPU_RDPMC_EXITING},
+    [IE_RDTSC] = {"RDTSC", CTL_PROC, 0, EXIT_REASON_RDTSC, -1, CPU_RDTSC_EXITING},
+    [IE_CR3_LOAD] = {">CR3", CTL_PROC, 0, EXIT_REASON_CR_ACCESS, 3, CPU_CR3_LOAD_EXITING},
+    [IE_CR3_STORE] = {"<CR3", CTL_PROC, 0, EXIT_REASON_CR_ACCESS, 3 | MOV_QUAL_FROM,
+                      CPU_CR3_STORE_EXITING},
+#ifdef __x86_64__
+    [IE_CR8_LOAD] = {">CR8", CTL_PROC, 0, EXIT_REASON_CR_ACCESS, 8, CPU_CR8_LOAD_EXITING},
+    [IE_CR8_STORE] = {"<CR8", CTL_PROC, 0, EXIT_REASON_CR_ACCESS, 8 | MOV_QUAL_FROM,
+                      CPU_CR8_STORE_EXITING},
+#endif
+    [IE_PAUSE] = {"PAUSE", CTL_PROC, 0, EXIT_REASON_PAUSE, -1, CPU_PAUSE_EXITING},
+    [IE_WBINVD] = {"WBINVD", CTL_PROC2, 0, EXIT_REASON_WBINVD, -1, CPU2_WBINVD_EXITING},
+    [IE_MWAIT] = {"MWAIT", CTL_PROC, IE_MON, EXIT_REASON_MWAIT, -1, CPU_MWAIT_EXITING},
+    [IE_MONITOR] = {"MONITR", CTL_PROC, IE_MON, EXIT_REASON_MONITOR, -1, CPU_MONITOR_EXITING},
+    [IE_XSETBV] = {"XSETBV", IE_ALWAYS, IE_XS, EXIT_REASON_XSETBV, -1, 0},
+    [IE_INVD] = {"INVD", IE_ALWAYS, 0, EXIT_REASON_INVD, -1, 0},
+    [IE_SGDT] = {"SGDT", CTL_PROC2, 0, EXIT_REASON_GDTR_IDTR, 0, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_SIDT] = {"SIDT", CTL_PROC2, 0, EXIT_REASON_GDTR_IDTR, 1, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_LGDT] = {"LGDT", CTL_PROC2, 0, EXIT_REASON_GDTR_IDTR, 2, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_LIDT] = {"LIDT", CTL_PROC2, 0, EXIT_REASON_GDTR_IDTR, 3, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_SLDT] = {"SLDT", CTL_PROC2, 0, EXIT_REASON_LDTR_TR, 0, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_STR] = {"STR", CTL_PROC2, 0, EXIT_REASON_LDTR_TR, 1, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_LLDT] = {"LLDT", CTL_PROC2, 0, EXIT_REASON_LDTR_TR, 2, CPU2_DESCRIPTOR_TABLE_EXITING},
+    [IE_LTR] = {"LTR", CTL_PROC2, IE_EXIT_ONLY, EXIT_REASON_LDTR_TR, 3,
+                CPU2_DESCRIPTOR_TABLE_EXITING},
 };
 
+struct ie_dt {
+    u16 limit;
+    uintptr_t base;
+} __attribute__((packed));
+
 struct ie_data {
-    u32 ops[IE_OPS], n, step;
-    u8 table[16]; /* SGDT's operand (not written: the exit comes first) */
-    char bad[120];
+    u8 ops[IE_OPS];
+    u32 n, want, seen;     /* want, seen: bit i for ops[i] expected to exit, exited */
+    volatile u32 cur;      /* the op the guest is at */
+    unsigned long cr3;
+#ifdef __x86_64__
+    unsigned long cr8;
+#endif
+    struct ie_dt gdt, idt; /* the guest's own, for LGDT/LIDT */
+    volatile u8 table[16]; /* INVLPG/MONITOR's address, SGDT/SIDT's operand */
 };
 
 static void guest_ie(void *arg)
 {
     struct ie_data *d = arg;
     for (u32 i = 0; i < d->n; i++) {
+        d->cur = i;
         switch (d->ops[i]) {
         case IE_INVLPG:
             __asm__ volatile("invlpg (%0)" : : "r"(d->table) : "memory");
@@ -56,29 +100,69 @@ static void guest_ie(void *arg)
         case IE_RDPMC:
             __asm__ volatile("rdpmc" : : "c"(0) : "eax", "edx");
             break;
+        case IE_RDTSC:
+            __asm__ volatile("rdtsc" ::: "eax", "edx");
+            break;
+        case IE_CR3_LOAD:
+            __asm__ volatile("mov %0, %%cr3" : : "r"(d->cr3) : "memory");
+            break;
+        case IE_CR3_STORE: {
+            unsigned long x;
+            __asm__ volatile("mov %%cr3, %0" : "=r"(x));
+            break;
+        }
+#ifdef __x86_64__
+        case IE_CR8_LOAD:
+            __asm__ volatile("mov %0, %%cr8" : : "r"(d->cr8) : "memory");
+            break;
+        case IE_CR8_STORE: {
+            unsigned long x;
+            __asm__ volatile("mov %%cr8, %0" : "=r"(x));
+            break;
+        }
+#endif
         case IE_PAUSE:
             __asm__ volatile("pause");
             break;
         case IE_WBINVD:
             __asm__ volatile("wbinvd" ::: "memory");
             break;
-        case IE_MONITOR:
-            __asm__ volatile("monitor" : : "a"(d->table), "c"(0), "d"(0));
-            break;
-        case IE_MWAIT:
+        case IE_MWAIT: /* before MONITOR: nothing armed, no wait without the exit */
             __asm__ volatile("mwait" : : "a"(0), "c"(0));
+            break;
+        case IE_MONITOR: /* the store disarms what it armed without the exit */
+            __asm__ volatile("monitor" : : "a"(d->table), "c"(0), "d"(0));
+            d->table[0] = 1;
             break;
         case IE_XSETBV:
             __asm__ volatile("xsetbv" : : "a"(1), "c"(0), "d"(0));
             break;
+        case IE_INVD:
+            __asm__ volatile("invd" ::: "memory");
+            break;
         case IE_SGDT:
-            __asm__ volatile("sgdt %0" : "=m"(d->table));
+            __asm__ volatile("sgdt (%0)" : : "r"(d->table) : "memory");
+            break;
+        case IE_SIDT:
+            __asm__ volatile("sidt (%0)" : : "r"(d->table) : "memory");
+            break;
+        case IE_LGDT:
+            __asm__ volatile("lgdt %0" : : "m"(d->gdt));
+            break;
+        case IE_LIDT:
+            __asm__ volatile("lidt %0" : : "m"(d->idt));
             break;
         case IE_SLDT:
             __asm__ volatile("sldt %%dx" ::: "edx");
             break;
         case IE_STR:
             __asm__ volatile("str %%dx" ::: "edx");
+            break;
+        case IE_LLDT:
+            __asm__ volatile("lldt %w0" : : "r"(0));
+            break;
+        case IE_LTR:
+            __asm__ volatile("ltr %w0" : : "r"(SEL_TSS));
             break;
         }
     }
@@ -90,119 +174,113 @@ static enum exit_action ie_hook(struct vcpu *v, u32 reason)
     if (reason == EXIT_REASON_CPUID || reason == EXIT_REASON_VMCALL ||
         reason == EXIT_REASON_EXTERNAL_INTERRUPT)
         return EXIT_DEFAULT;
-    if (d->step >= d->n) {
-        snprintf(d->bad, sizeof(d->bad), "exit %u after the last instruction", reason);
-        return vcpu_fail(v, "%s", d->bad);
-    }
-    u32 op = d->ops[d->step];
-    u32 info = (u32)vmr(VMX_INSTRUCTION_INFO);
-    bool ok = reason == ie_ops[op].reason;
-    if (ok && op == IE_INVLPG && v->exit_qual != (uintptr_t)d->table)
-        ok = false;
-    if (ok && op == IE_XSETBV && ((u32)REG_CX(v) != 0 || (u32)REG_AX(v) != 1))
-        ok = false;
-    if (ok && ie_ops[op].identity >= 0 && (int)((info >> 28) & 3) != ie_ops[op].identity)
-        ok = false;
-    if (!ok) {
-        snprintf(d->bad, sizeof(d->bad), "%s: exit reason %u, qualification 0x%llx, "
-                 "instruction information 0x%x; expected reason %u", ie_ops[op].name, reason,
-                 v->exit_qual, info, ie_ops[op].reason);
-        return vcpu_fail(v, "%s", d->bad);
-    }
-    d->step++;
+    u32 i = d->cur, op = d->ops[i];
+    u32 info = (u32)vmr(VMX_INSTRUCTION_INFO), bit = 1u << i;
+    int det = ie_insns[op].detail;
+    bool ok = (d->want & bit) && !(d->seen & bit) && reason == ie_insns[op].reason;
+    if (reason == EXIT_REASON_CR_ACCESS)
+        ok = ok && (int)(v->exit_qual & 0x3f) == det;
+    else if (det >= 0)
+        ok = ok && (int)((info >> 28) & 3) == det;
+    if (op == IE_INVLPG)
+        ok = ok && v->exit_qual == (uintptr_t)d->table;
+    if (op == IE_XSETBV)
+        ok = ok && (u32)REG_CX(v) == 0 && (u32)REG_AX(v) == 1;
+    if (!ok)
+        return vcpu_fail(v, "%s (%s): exit %u, qualification 0x%llx, information 0x%x",
+                         ie_insns[op].name, d->want & bit ? "exits" : "no exit", reason,
+                         v->exit_qual, info);
+    d->seen |= bit;
     vcpu_skip_instruction();
     return EXIT_RESUME;
 }
 
-/* The instructions this CPU lets exit, with the controls they need */
-static void ie_plan(struct ie_data *d, u32 *proc, u32 *proc2, bool *osxsave)
+/* The instructions of one run, with the controls they need 1 (set) or 0 */
+static void ie_plan(struct ie_data *d, bool set, u32 *proc, u32 *proc2, bool *osxsave)
 {
     struct cpuid_regs c1 = cpuid(1, 0);
     bool sec = vmx_caps.proc.allowed1 & CPU_ACTIVATE_SECONDARY_CONTROLS;
-    *proc = *proc2 = 0;
+    *proc = *proc2 = d->n = d->want = d->seen = 0;
     *osxsave = false;
-    d->n = 0;
-#define IE_ADD(op) (d->ops[d->n++] = (op))
-    if (vmx_caps.proc.allowed1 & CPU_INVLPG_EXITING) {
-        *proc |= CPU_INVLPG_EXITING;
-        IE_ADD(IE_INVLPG);
+    for (u32 op = 0; op < IE_OPS; op++) {
+        u32 ctl = ie_insns[op].ctl, f = ie_insns[op].flags, bit = ie_insns[op].bit;
+        const struct vmx_ctl_caps *c = ctl == CTL_PROC2 ? &vmx_caps.proc2 : &vmx_caps.proc;
+        if (((f & IE_MON) && !(c1.ecx & CPUID1_ECX_MONITOR)) ||
+            ((f & IE_XS) && (!(c1.ecx & CPUID1_ECX_XSAVE) || !(vmx_caps.cr4_fixed1 & CR4_OSXSAVE))))
+            continue;
+        if (f & IE_XS)
+            *osxsave = true;
+        if (ctl == IE_ALWAYS) {
+            d->want |= 1u << d->n;
+        } else if (set) {
+            if (!(c->allowed1 & bit) || (ctl == CTL_PROC2 && !sec))
+                continue;
+            d->want |= 1u << d->n;
+            *(ctl == CTL_PROC2 ? proc2 : proc) |= bit;
+        } else {
+            if ((f & IE_EXIT_ONLY) || (c->allowed0 & bit))
+                continue;
+            *(ctl == CTL_PROC2 ? proc2 : proc) |= bit;
+        }
+        d->ops[d->n++] = (u8)op;
     }
-    if (vmx_caps.proc.allowed1 & CPU_RDPMC_EXITING) {
-        *proc |= CPU_RDPMC_EXITING;
-        IE_ADD(IE_RDPMC);
+}
+
+/* Lists the instructions of a run of CPU 0 that exit (or not) */
+static void ie_print(const struct ie_data *d, bool exits)
+{
+    printf(exits ? "vmx: instruction-exits:" : ", not:");
+    for (u32 i = 0; i < d->n; i++)
+        if (!(d->want >> i & 1) == !exits)
+            printf(" %s", ie_insns[d->ops[i]].name);
+}
+
+static bool ie_run(struct cpu_outcome *o, struct ie_data *d, bool set)
+{
+    u32 proc, proc2, cur, value, missing;
+    bool osxsave;
+    struct vcpu *v = test_guest_hooked(o, ie_hook, d);
+
+    if (!v)
+        return false;
+    ie_plan(d, set, &proc, &proc2, &osxsave);
+    cur = (u32)vmr(CPU_BASED_VM_EXEC_CONTROL);
+    if (proc2)
+        proc |= CPU_ACTIVATE_SECONDARY_CONTROLS;
+    if (!set) {
+        /* clear the controls; secondary controls stay active, all 0 */
+        cur &= ~proc;
+        proc = proc2 ? CPU_ACTIVATE_SECONDARY_CONTROLS : 0;
+        proc2 = 0;
     }
-    if (vmx_caps.proc.allowed1 & CPU_PAUSE_EXITING) {
-        *proc |= CPU_PAUSE_EXITING;
-        IE_ADD(IE_PAUSE);
-    }
-    if (sec && (vmx_caps.proc2.allowed1 & CPU2_WBINVD_EXITING)) {
-        *proc2 |= CPU2_WBINVD_EXITING;
-        IE_ADD(IE_WBINVD);
-    }
-    if ((c1.ecx & CPUID1_ECX_MONITOR) &&
-        (vmx_caps.proc.allowed1 & (CPU_MONITOR_EXITING | CPU_MWAIT_EXITING)) ==
-            (CPU_MONITOR_EXITING | CPU_MWAIT_EXITING)) {
-        *proc |= CPU_MONITOR_EXITING | CPU_MWAIT_EXITING;
-        IE_ADD(IE_MONITOR);
-        IE_ADD(IE_MWAIT);
-    }
-    if ((c1.ecx & CPUID1_ECX_XSAVE) && (vmx_caps.cr4_fixed1 & CR4_OSXSAVE)) {
-        *osxsave = true;
-        IE_ADD(IE_XSETBV);
-    }
-    if (sec && (vmx_caps.proc2.allowed1 & CPU2_DESCRIPTOR_TABLE_EXITING)) {
-        *proc2 |= CPU2_DESCRIPTOR_TABLE_EXITING;
-        IE_ADD(IE_SGDT);
-        IE_ADD(IE_SLDT);
-        IE_ADD(IE_STR);
-    }
-#undef IE_ADD
-    if (*proc2)
-        *proc |= CPU_ACTIVATE_SECONDARY_CONTROLS;
+    if (!vmx_adjust(&vmx_caps.proc, cur | proc, &value, &missing))
+        return outcome_fail(o, "processor-based controls 0x%x not allowed", missing), false;
+    vmw(CPU_BASED_VM_EXEC_CONTROL, value);
+    if (value & CPU_ACTIVATE_SECONDARY_CONTROLS)
+        vmw(SECONDARY_VM_EXEC_CONTROL, proc2);
+    if (osxsave)
+        vmw(GUEST_CR4, vmr(GUEST_CR4) | CR4_OSXSAVE);
+    d->cr3 = read_cr3();
+#ifdef __x86_64__
+    __asm__ volatile("mov %%cr8, %0" : "=r"(d->cr8));
+#endif
+    __asm__ volatile("sgdt %0; sidt %1" : "=m"(d->gdt), "=m"(d->idt));
+    if (!test_guest_run(o, v, guest_ie, d))
+        return false;
+    for (u32 i = 0; i < d->n; i++)
+        if ((d->want & ~d->seen) >> i & 1)
+            return outcome_fail(o, "%s did not exit", ie_insns[d->ops[i]].name), false;
+    return true;
 }
 
 static void check_instruction_exits(struct cpu_outcome *o, void *arg)
 {
     struct ie_data d;
-    u32 proc, proc2, value, missing;
-    bool osxsave;
-    struct vcpu *v;
     (void)arg;
 
-    if (!(v = test_guest(o)))
-        return;
     memset(&d, 0, sizeof(d));
-    ie_plan(&d, &proc, &proc2, &osxsave);
-    if (!d.n) {
-        outcome_skip(o, "%s allows none of INVLPG/RDPMC/PAUSE/MONITOR exiting, and no XSAVE",
-                     control_msr(CTL_PROC));
-        return;
-    }
-    if (!vmx_adjust(&vmx_caps.proc, (u32)vmr(CPU_BASED_VM_EXEC_CONTROL) | proc, &value,
-                    &missing)) {
-        outcome_fail(o, "processor-based controls: bits 0x%x not allowed", missing);
-        return;
-    }
-    vmw(CPU_BASED_VM_EXEC_CONTROL, value);
-    if (proc & CPU_ACTIVATE_SECONDARY_CONTROLS) {
-        if (!vmx_adjust(&vmx_caps.proc2, proc2, &value, &missing)) {
-            outcome_fail(o, "secondary controls: bits 0x%x not allowed", missing);
-            return;
-        }
-        vmw(SECONDARY_VM_EXEC_CONTROL, value);
-    }
-    if (osxsave)
-        vmw(GUEST_CR4, vmr(GUEST_CR4) | CR4_OSXSAVE);
-    v->hook = ie_hook;
-    v->test_data = &d;
-    bool ran = vcpu_run(v, guest_ie, &d).end == RUN_DONE;
-    if (d.bad[0])
-        outcome_fail(o, "%s", d.bad);
-    else if (!ran)
-        outcome_fail(o, "at %s: %s", d.step < d.n ? ie_ops[d.ops[d.step]].name : "the end",
-                     v->why);
-    else if (d.step != d.n)
-        outcome_fail(o, "%s did not exit", ie_ops[d.ops[d.step]].name);
+    if (ie_run(o, &d, true))
+        ie_run(o, &d, false);
 }
 
 VMX_TEST("vmx/instruction-exits", test_instruction_exits);
@@ -212,10 +290,10 @@ static void test_instruction_exits(const char *name)
         struct ie_data d;
         u32 proc, proc2;
         bool osxsave;
-        ie_plan(&d, &proc, &proc2, &osxsave);
-        printf("vmx: instruction-exits on CPU 0:");
-        for (u32 i = 0; i < d.n; i++)
-            printf(" %s", ie_ops[d.ops[i]].name);
+        ie_plan(&d, true, &proc, &proc2, &osxsave);
+        ie_print(&d, true);
+        ie_plan(&d, false, &proc, &proc2, &osxsave);
+        ie_print(&d, false);
         printf("\n");
     }
     verdict_all_cpus(name, check_instruction_exits, NULL);
