@@ -154,12 +154,10 @@ static struct ecm_outcome fz_enter(void)
  * (cpu/proc_ctrl.cc) makes CS a read/write data segment (type 3) in real
  * mode, so the exit saves that type where entry loaded the field's code
  * type (27.3.2.2 loads CS's access rights, 28.3.2 saves them) */
-static bool fz_bochs_real_cs(u64 loaded, u32 f)
+static bool fz_bochs_real_cs(u64 loaded, u64 saved)
 {
-    u64 saved = 0;
     return !(ecm_get(&fz.img, GUEST_CR0) & CR0_PE) && l0_bochs_deviates(BOCHS_2_7_AND_3_0) &&
-           vmr_safe(f, &saved) == VMX_OK && (saved & 0xf0ff) != (loaded & 0xf0ff) &&
-           (saved & 0xf0ff) == ((loaded & 0xf0f0) | 0x93);
+           (saved & 0xf0ff) != (loaded & 0xf0ff) && (saved & 0xf0ff) == ((loaded & 0xf0f0) | 0x93);
 }
 
 /* The state after an entry that succeeded and exited at once (the timer
@@ -199,14 +197,14 @@ static u32 fz_state_check(u64 *loaded, u64 *saved)
                             * alone, a reserved bit of the others (24.4.1,
                             * Table 24-2): Bochs drops TR's (0x208b -> 0x8b) */
                 mask = seg == 1 ? 0xf0ff : 0xd0ff;
-            if (part == 3 && seg == 1 && fz_bochs_real_cs(ecm_get(&fz.img, f), f)) {
-                fz.bochs_real_cs++; /* counted, and the other fields compared */
-                continue;
-            }
         }
         u64 x = 0;
         if (vmr_safe(f, &x) != VMX_OK)
             continue;
+        if (f == GUEST_CS_AR_BYTES && fz_bochs_real_cs(ecm_get(&fz.img, f), x)) {
+            fz.bochs_real_cs++; /* counted, and the other fields compared */
+            continue;
+        }
         *loaded = ecm_get(&fz.img, f) & mask & fz_mask(f);
         *saved = x & mask & fz_mask(f);
         if (*loaded != *saved)
