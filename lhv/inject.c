@@ -57,9 +57,16 @@ static void bsp_hang(void)
         cpu_relax();
 }
 
+static bool vcpu_stall;
+
+bool inject_vcpu_stall(void) { return vcpu_stall; }
+
 void inject_fault(const struct lhv_options *opts)
 {
     switch (opts->inject) {
+    case LHV_INJECT_VCPU_STALL: /* acts in timer/lapic-periodic */
+        vcpu_stall = true;
+        return;
     case LHV_INJECT_NONE:
     case LHV_INJECT_PHANTOM_CPU: /* acts during bring-up (platform.c) */
     case LHV_INJECT_EXIT_HANDLER_FAULT: /* the VMX layer's (lhv/vmx/inject.c) */

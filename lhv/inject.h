@@ -10,4 +10,7 @@
  * otherwise. */
 void inject_fault(const struct lhv_options *opts);
 
+/* lhv.inject=vcpu-stall: timer/lapic-periodic stalls its last CPU once */
+bool inject_vcpu_stall(void);
+
 #endif

@@ -493,6 +493,8 @@ static void test_inject(void **state)
     assert_int_equal(opts.inject, LHV_INJECT_VMREAD_UNSUPPORTED);
     assert_int_equal(parse("lhv.inject=l0-hidden-access"), 0);
     assert_int_equal(opts.inject, LHV_INJECT_L0_HIDDEN_ACCESS);
+    assert_int_equal(parse("lhv.inject=vcpu-stall"), 0);
+    assert_int_equal(opts.inject, LHV_INJECT_VCPU_STALL);
     refused_naming("lhv.inject=crash", "lhv.inject=crash", "expected lhv.inject=bsp-fault|");
     refused_naming("lhv.inject", "lhv.inject", "expected lhv.inject=");
     refused_naming("lhv.inject=", "lhv.inject=", "expected lhv.inject=");

@@ -35,6 +35,8 @@ enum lhv_inject {
     LHV_INJECT_VMREAD_UNSUPPORTED, /* vmr() of a field the CPU lacks: FATAL, not a value */
     LHV_INJECT_L0_HIDDEN_ACCESS,   /* lhv.l0=1: the guest's first instruction reads the L0's
                                       hidden range: FATAL naming the address and RIP */
+    LHV_INJECT_VCPU_STALL,         /* timer/lapic-periodic: the last CPU stalls 6 ms between
+                                      arming its timer and reading it, as a busy host's vCPU */
 };
 
 /* lhv.bochs=: the Bochs version the runner started, as a bit so a deviation

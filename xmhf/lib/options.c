@@ -30,7 +30,7 @@ const char *const lhv_option_names[] = {
 #define BOCHS_FORM "expected lhv.bochs=2.7 or lhv.bochs=3.0"
 #define INJECT_FORM \
     "expected lhv.inject=bsp-fault|ap-fault|double-fault|exit-handler-fault|ap-hang|" \
-    "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported|l0-hidden-access"
+    "phantom-cpu|bsp-hang|guest-hang|vmread-unsupported|l0-hidden-access|vcpu-stall"
 
 void options_default(struct lhv_options *o)
 {
@@ -288,6 +288,7 @@ static const char *parse_inject(const char *v, size_t len, struct lhv_options *o
         [LHV_INJECT_GUEST_HANG] = "guest-hang",
         [LHV_INJECT_VMREAD_UNSUPPORTED] = "vmread-unsupported",
         [LHV_INJECT_L0_HIDDEN_ACCESS] = "l0-hidden-access",
+        [LHV_INJECT_VCPU_STALL] = "vcpu-stall",
     };
     for (u8 i = 1; i < sizeof(names) / sizeof(names[0]); i++)
         if (equals(v, len, names[i])) {
