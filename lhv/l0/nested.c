@@ -605,6 +605,7 @@ static struct ecm_outcome model(struct nested_cpu *c, u8 *img, bool resume, bool
     p.rtm = (cpuid(7, 0).ebx >> 11) & 1;
     p.sgx = (cpuid(7, 0).ebx >> 2) & 1;
     p.cet_ss = (cpuid(7, 0).ecx >> 7) & 1;
+    p.cet = p.cet_ss || ((cpuid(7, 0).edx >> 20) & 1);
     p.efer_valid = 0xd01; /* SCE LME LMA NXE */
     p.debugctl_valid = 0x3;
     p.read = ecm_read_gpa;

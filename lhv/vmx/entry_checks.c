@@ -446,8 +446,10 @@ ECM_RULE(inj_vector)
 ECM_RULE(inj_errcode)
 {
     bool want, has = (ECM_X(c, intr) >> 11) & 1;
+    /* #CP (21) came with CET: before it vector 21 was reserved and the
+     * list 27.2.1.3 gives ended at #AC (Bochs without CET checks it so) */
     const u32 with_code = (1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) |
-                          (1u << 14) | (1u << 17) | (1u << 21);
+                          (1u << 14) | (1u << 17) | ((u32)c->cpu->cet << 21);
     if (!ECM_X(c, inj))
         return true;
     if (ECM_X(c, type) != ECM_INTR_HW_EXC || (ECM_X(c, ug) && !(ECM_X(c, cr0) & ECM_CR0_PE)))
@@ -1002,8 +1004,8 @@ const struct ecm_check ecm_checks[] = {
     ECM_C("ctl.inject.vector", "3", inj_vector,
           "injected NMI has vector 2, hardware exception <= 31, other event 0"),
     ECM_C("ctl.inject.error_code_bit", "3", inj_errcode,
-          "deliver-error-code iff a hardware exception with an error code into a CR0.PE=1 guest "
-          "(vector part lifted by IA32_VMX_BASIC[56])"),
+          "deliver-error-code iff a hardware exception with an error code (#CP only with CET) "
+          "into a CR0.PE=1 guest (vector part lifted by IA32_VMX_BASIC[56])"),
     ECM_C("ctl.inject.reserved", "3", inj_reserved, "interruption-information bits 30:12 = 0"),
     ECM_C("ctl.inject.error_code.reserved", "3", inj_code_high,
           "injected error code bits 31:16 = 0"),

@@ -68,6 +68,7 @@ struct ecm_cpu {
     bool movss_blocking;   /* the instruction follows a MOV SS (events blocked) */
     bool rtm, sgx;         /* CPUID.(7,0):EBX bits 11 and 2 */
     bool cet_ss;           /* CPUID.(7,0):ECX bit 7: CET shadow stacks */
+    bool cet;              /* CET_SS or CPUID.(7,0):EDX bit 20 (CET_IBT): #CP exists */
     u64 efer_valid;        /* IA32_EFER bits that are not reserved */
     u64 debugctl_valid;    /* IA32_DEBUGCTL bits that are not reserved */
     u64 perf_global_valid; /* IA32_PERF_GLOBAL_CTRL bits that are not reserved */

@@ -391,6 +391,10 @@ static void fz_run(struct cpu_outcome *o, void *arg)
     if (fz.bochs_panics)
         printf("fuzz: %u not entered: guest CR4.LA57 other than the host's, which Bochs answers "
                "with a panic (docs/l0-deviations.md)\n", fz.bochs_panics);
+    if (fz.bochs_injects_other)
+        printf("fuzz: %u not entered: an injected event of type 7 without MTF and a guest state "
+               "Bochs takes, which Bochs answers with a panic (docs/l0-deviations.md)\n",
+               fz.bochs_injects_other);
     if (fz.bochs_real_cs) /* one disagreement each, one known deviation: one line */
         printf("fuzz: %u entries into the real-mode guest saved CS as a data segment (type 3), "
                "a known Bochs deviation (docs/l0-deviations.md)\n", fz.bochs_real_cs);

@@ -96,6 +96,7 @@ struct fz_state {
     u32 state_field, state_diffs;  /* fz_state_check's answer; trials it failed */
     u32 bochs_real_cs;             /* entries whose CS Bochs made a data segment (fz_bochs_real_cs) */
     u32 bochs_panics;              /* not entered: Bochs would end (fz_bochs_panics) */
+    u32 bochs_injects_other;       /* not entered: Bochs would end (fz_bochs_injects_other) */
     u64 state_loaded, state_saved;
     u64 ticks_gen, ticks_model, ticks_l0;
     struct vcpu *v;
@@ -133,6 +134,7 @@ void fz_cpu(struct ecm_cpu *p);
 void fz_print(char *buf, size_t n, const struct ecm_outcome *o);
 
 /* fuzz_mutate.c */
+bool fz_bochs_other_unchecked(const struct ecm_vmcs *img);
 bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r);
 bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
                     const struct ecm_vmcs *img);

@@ -133,6 +133,7 @@ void fz_cpu(struct ecm_cpu *p)
     p->rtm = (cpuid(7, 0).ebx >> 11) & 1;
     p->sgx = (cpuid(7, 0).ebx >> 2) & 1;
     p->cet_ss = (cpuid(7, 0).ecx >> 7) & 1;
+    p->cet = p->cet_ss || ((cpuid(7, 0).edx >> 20) & 1);
     p->efer_valid = 0xd01; /* SCE LME LMA NXE */
     /* LBR and BTF; the other IA32_DEBUGCTL bits are model-specific and the
      * field is not mutated (fz_setup) */

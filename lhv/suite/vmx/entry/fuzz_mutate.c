@@ -60,12 +60,37 @@ static u32 fz_below(u32 n) { return (u32)(((u64)fz_next() * n) >> 32); }
  * - SS in a 64-bit guest with SS.RPL 0: Bochs skips every SS check ("SS is
  *   allowed to be NULL selector", VMenterLoadCheckGuestState), the SDM
  *   exempts an unusable SS only: explained when the model enters once the
- *   trial's SS is put back. */
+ *   trial's SS is put back;
+ * - ctl.inject.type and ctl.inject.vector, for type 7 (other event) on a
+ *   CPU without MTF: VMenterLoadCheckVmControls lets any such event
+ *   through (fuzz_trial.c, fz_bochs_injects_other);
+ * - guest.activity.event in the HLT state: VMenterLoadCheckGuestState
+ *   checks the injected event against the shutdown and wait-for-SIPI
+ *   states only (27.3.1.5 allows HLT external interrupts, NMIs, #DB, #MC
+ *   and MTF), and in the shutdown state lets any event with vector 18
+ *   through, not a hardware exception alone. */
 static const char *const fz_skipped[] = {
     "guest.rip.canonical", "guest.pending_dbg.bs_set", "guest.pending_dbg.bs_clear",
     "guest.pending_dbg.reserved", "guest.perf_global_ctrl.reserved", "host.cr4.cet_wp",
     "ctl.inject.error_code_bit", "host.perf_global_ctrl.reserved", "ctl.entry.smm",
+    "ctl.inject.type", "ctl.inject.vector", "guest.activity.event",
 };
+
+/* Whether img injects an event of type 7 on a CPU without MTF, which
+ * Bochs lets through whatever its vector */
+bool fz_bochs_other_unchecked(const struct ecm_vmcs *img)
+{
+    u32 info = (u32)ecm_get(img, VM_ENTRY_INTR_INFO_FIELD);
+    return (info >> 31) && ((info >> 8) & 7) == 7 && !((fz.k.proc >> 32) & CPU_MONITOR_TRAP_FLAG);
+}
+
+/* Whether Bochs lets img's injected event into its activity state
+ * unchecked (fz_skipped: guest.activity.event) */
+static bool fz_bochs_event_unchecked(const struct ecm_vmcs *img)
+{
+    u64 act = ecm_get(img, GUEST_ACTIVITY_STATE);
+    return act == 1 || (act == 2 && (ecm_get(img, VM_ENTRY_INTR_INFO_FIELD) & 0xff) == 18);
+}
 
 /* The model's prediction for img with the checks Bochs skips taken out
  * (those that fail here); false when none of them fails */
@@ -88,6 +113,11 @@ bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r)
             continue;
         if (!strcmp(fz_skipped[j], "ctl.inject.error_code_bit") && !((cpuid(7, 0).ecx >> 7) & 1))
             continue; /* CET_SS */
+        if (!strncmp(fz_skipped[j], "ctl.inject.", 11) && !fz_bochs_other_unchecked(img))
+            continue; /* type 1 (reserved), vectors of other types: Bochs checks them */
+        if (!strcmp(fz_skipped[j], "guest.activity.event") &&
+            !fz_bochs_event_unchecked(img))
+            continue;
         fz.disabled[i / 32] |= 1u << (i % 32);
         any = true;
     }
@@ -216,6 +246,23 @@ static u32 fz_nth_bit(const u32 *m, u32 k)
 /* A random set bit of a nonzero mask */
 static u32 fz_pick_bit(u32 mask) { return fz_nth_bit(&mask, fz_below(fz_popcount(mask))); }
 
+/* A well-formed event to inject (24.8.3): valid, each type with a vector
+ * it is given with (NMI 2, a hardware exception with its error code where
+ * the vector has one), so the checks behind "valid and type NMI" open in
+ * one step (a bit at a time, the walks left guest.intr.virtual_nmi holding) */
+static u32 fz_event(void)
+{
+    static const u8 vector[8] = {32, 2, 2, 14, 0x80, 1, 3, 0};
+    u32 type = fz_below(8), v = vector[type];
+
+    if (type == 0)
+        v += fz_below(224);
+    else if (type == 3)
+        v = fz_below(32);
+    bool code = type == 3 && v < 32 && ((1u << v) & 0x00227d00u); /* 8, 10-14, 17, 21 */
+    return 1u << 31 | (type == 1 ? 2 : type) << 8 | code << 11 | v;
+}
+
 /* A new value for field f at one of the checks' edges */
 static u64 fz_edge(u32 f, u64 x)
 {
@@ -225,6 +272,10 @@ static u64 fz_edge(u32 f, u64 x)
 
     if (fz_cls(f) & FZ_COUNT)
         return fz_below(5);
+    if (f == VM_ENTRY_INTR_INFO_FIELD && fz_below(2))
+        return fz_event();
+    if (f == GUEST_INTERRUPTIBILITY_INFO && fz_below(2)) /* STI, MOV SS, SMI, NMI, enclave */
+        return x ^ (1u << fz_below(5));
     switch (f) {
     case PIN_BASED_VM_EXEC_CONTROL: fixed = k->pin.allowed0 | ~k->pin.allowed1; break;
     case CPU_BASED_VM_EXEC_CONTROL: fixed = k->proc.allowed0 | ~k->proc.allowed1; break;
@@ -258,10 +309,26 @@ static u64 fz_edge(u32 f, u64 x)
 }
 
 /* A word of the MSR-load area aimed at the MSR checks (27.4): the index of
- * a forbidden MSR, a reserved bit, a value WRMSR refuses */
-static void fz_mutate_mem(struct fz_case *c)
+ * a forbidden MSR, a reserved bit, a value WRMSR refuses. Aimed at one
+ * check, the word that check reads: the forbidden indexes drawn from all
+ * of them left msr.fs_gs_base holding after a walk's 48 draws (seed 1). */
+static void fz_mutate_mem(struct fz_case *c, u32 aim)
 {
     static const u32 bad[] = {0xc0000100u, 0xc0000101u, 0x800, 0x8ff, 0x9b, 0x9e};
+    static u32 fsgs = ECM_NONE, x2apic, smm;
+    if (fsgs == ECM_NONE) {
+        fsgs = ecm_find("msr.fs_gs_base");
+        x2apic = ecm_find("msr.x2apic");
+        smm = ecm_find("msr.smm");
+    }
+    if (aim == fsgs || aim == smm) {
+        fz_add(c, FZ_MEM | 0, bad[(aim == smm) * 4 + fz_below(2)]);
+        return;
+    }
+    if (aim == x2apic) {
+        fz_add(c, FZ_MEM | 0, 0x800 + fz_below(256));
+        return;
+    }
     switch (fz_below(3)) {
     case 0:
         fz_add(c, FZ_MEM | 0, fz_below(3) ? bad[fz_below(ARRAY_SIZE(bad))] : 0x800 + fz_below(256));
@@ -329,7 +396,7 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
         if (i == msr_count)
             fz_add(c, VM_ENTRY_MSR_LOAD_COUNT, fz_below(5));
         else
-            fz_mutate_mem(c);
+            fz_mutate_mem(c, i);
         return FZ_UNKNOWN;
     }
     /* the first step from the base's reads (it holds there), no evaluation */
