@@ -94,6 +94,7 @@ struct fz_state {
     u32 other_exits, other_reason; /* entries whose first exit was not the timer's */
     bool timer_exit;               /* the last entry's exit was the timer's */
     u32 state_field, state_diffs;  /* fz_state_check's answer; trials it failed */
+    u32 bochs_shadow_runs;         /* entries that ran guest code first (fz_bochs_shadow_runs) */
     u32 bochs_real_cs;             /* entries whose CS Bochs made a data segment (fz_bochs_real_cs) */
     u32 bochs_panics;              /* not entered: Bochs would end (fz_bochs_panics) */
     u32 bochs_injects_other;       /* not entered: Bochs would end (fz_bochs_injects_other) */

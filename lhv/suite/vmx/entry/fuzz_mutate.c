@@ -113,7 +113,8 @@ bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r)
             continue;
         if (!strcmp(fz_skipped[j], "ctl.inject.error_code_bit") && !((cpuid(7, 0).ecx >> 7) & 1))
             continue; /* CET_SS */
-        if (!strncmp(fz_skipped[j], "ctl.inject.", 11) && !fz_bochs_other_unchecked(img))
+        if ((!strcmp(fz_skipped[j], "ctl.inject.type") ||
+             !strcmp(fz_skipped[j], "ctl.inject.vector")) && !fz_bochs_other_unchecked(img))
             continue; /* type 1 (reserved), vectors of other types: Bochs checks them */
         if (!strcmp(fz_skipped[j], "guest.activity.event") &&
             !fz_bochs_event_unchecked(img))
