@@ -143,6 +143,28 @@ static bool fz_bochs27_cs_rpl(const struct ecm_vmcs *img, const struct ecm_outco
            got->qual == 0 && fz.r.outcome.kind != ECM_VMFAIL;
 }
 
+/* Bochs checks the VMCS's linear addresses at the width of the paging it
+ * runs (IsCanonical, cpu/cpu.h: linaddr_width, from CR4.LA57), a 4-level
+ * host: 48 bits. A processor with 5-level paging checks such addresses
+ * (bases, MSR values) at its own width, 57, whatever CR4.LA57 says (the
+ * 5-level paging specification; KVM models it so: x86.h,
+ * is_noncanonical_msr_address). Seen on Bochs 3.0 sapphire_rapids: an FS
+ * base of 0x800000000000 canonical to the model, exit 33 on Bochs; an
+ * MSR-load entry's IA32_KERNEL_GS_BASE with bit 48 set, exit 34 (WRMSR's
+ * check, the same width). */
+static bool fz_bochs_width48(const struct ecm_vmcs *img, const struct ecm_outcome *got)
+{
+    static struct ecm_result r; /* off the stack */
+    u8 width = fz.p.linear_bits;
+
+    if (width <= 48 || (read_cr4() & CR4_LA57) || !l0_bochs_deviates(BOCHS_2_7_AND_3_0))
+        return false;
+    fz.p.linear_bits = 48; /* the WRMSR oracle's too (fz_wrmsr_ok) */
+    ecm_predict(img, &fz.k, &fz.p, &r);
+    fz.p.linear_bits = width;
+    return ecm_acceptable(&r, got);
+}
+
 bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
                     const struct ecm_vmcs *img)
 {
@@ -159,6 +181,8 @@ bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
         (ecm_get(img, CPU_BASED_VM_EXEC_CONTROL) & CPU_ACTIVATE_SECONDARY_CONTROLS) &&
         (ecm_get(img, SECONDARY_VM_EXEC_CONTROL) & CPU2_USE_TSC_SCALING) &&
         vmr_safe(TSC_MULTIPLIER, &mult) == VMX_OK && mult == 0)
+        return true;
+    if (fz_bochs_width48(img, got))
         return true;
     fz.blind = false;
     if (fz_bochs_predict(img, &r)) {
