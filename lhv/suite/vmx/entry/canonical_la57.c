@@ -50,8 +50,8 @@ static bool la57_bochs(struct cpu_outcome *o, struct run_result r, u32 field)
     if (!l0_bochs_deviates(BOCHS_2_7_AND_3_0) ||
         !(r.end == RUN_VMFAIL || (r.end == RUN_ENTRY_FAILURE && r.exit_reason == 33)))
         return false;
-    outcome_xfail(o, "%s: field 0x%x at 0x%llx (canonical at 57 bits) refused (%s): checked "
-                  "at 48 bits", l0_bochs_names(BOCHS_2_7_AND_3_0), field, LA57_ADDR, r.why);
+    outcome_xfail(o, "%s: checked at 48 bits: field 0x%x = 0x%llx, canonical at 57, refused (%s)",
+                  l0_bochs_names(BOCHS_2_7_AND_3_0), field, LA57_ADDR, r.why);
     return true;
 }
 
