@@ -391,6 +391,7 @@ static void fz_run(struct cpu_outcome *o, void *arg)
     if (fz.bochs_panics)
         printf("fuzz: %u not entered: guest CR4.LA57 other than the host's, which Bochs answers "
                "with a panic (docs/l0-deviations.md)\n", fz.bochs_panics);
+    fz_known_quiet_line();
     if (fz.bochs_injects_other)
         printf("fuzz: %u not entered: an injected event of type 7 without MTF and a guest state "
                "Bochs takes, which Bochs answers with a panic (docs/l0-deviations.md)\n",

@@ -94,6 +94,8 @@ struct fz_state {
     u32 other_exits, other_reason; /* entries whose first exit was not the timer's */
     bool timer_exit;               /* the last entry's exit was the timer's */
     u32 state_field, state_diffs;  /* fz_state_check's answer; trials it failed */
+    u32 known_quiet[ECM_MAX_CHECKS + 1]; /* known disagreements by deciding check, past the
+                                        FZ_KNOWN_SHOWN printed (fz_trial) */
     u32 bochs_shadow_runs;         /* entries that ran guest code first (fz_bochs_shadow_runs) */
     u32 bochs_real_cs;             /* entries whose CS Bochs made a data segment (fz_bochs_real_cs) */
     u32 bochs_panics;              /* not entered: Bochs would end (fz_bochs_panics) */
@@ -136,6 +138,8 @@ void fz_print(char *buf, size_t n, const struct ecm_outcome *o);
 
 /* fuzz_mutate.c */
 bool fz_bochs_other_unchecked(const struct ecm_vmcs *img);
+#define FZ_KNOWN_SHOWN 3 /* DIFF lines printed of each check's known disagreements */
+void fz_known_quiet_line(void);
 bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r);
 bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
                     const struct ecm_vmcs *img);
