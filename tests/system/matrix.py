@@ -279,7 +279,8 @@ def bochs3_cases():
     cases += [Case("%s-bochs3-%s-smp2" % (sub, model),
                    ["--subarch", sub] + v3 + ["--bochs-cpu", model, "--smp", "2"] + vmx,
                    full=True)
-              for model in ("corei7_skylake_x",) + BOCHS_VMX_MODELS for sub in test3.SUBARCHS]
+              for model in ("corei7_skylake_x",) + BOCHS_VMX_MODELS + ("sapphire_rapids",)
+              for sub in test3.SUBARCHS]
     return cases
 
 
