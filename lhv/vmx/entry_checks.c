@@ -1420,7 +1420,8 @@ bool ecm_check_reads(const struct ecm_vmcs *v, const struct ecm_caps *caps,
 
     ecm_setup(&c, v, caps, cpu);
     c.rd = rd;
-    memset(rd, 0, ECM_RD_WORDS * sizeof(u64));
+    if (rd)
+        memset(rd, 0, ECM_RD_WORDS * sizeof(u64));
     return ecm_checks[check].holds(&c);
 }
 

@@ -174,7 +174,8 @@ void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
                        const struct ecm_cpu *cpu, const struct ecm_deps *d, const u32 *fields,
                        u32 n, bool memory, struct ecm_result *r);
 /* Whether check holds on v, with the slots it read (ECM_RD_WORDS words:
- * bit ecm_slot(field) per field, bit ECM_SLOTS for memory) */
+ * bit ecm_slot(field) per field, bit ECM_SLOTS for memory; rd NULL: not
+ * tracked, cheaper) */
 bool ecm_check_reads(const struct ecm_vmcs *v, const struct ecm_caps *caps,
                      const struct ecm_cpu *cpu, u32 check, u64 *rd);
 /* Whether the SDM allows outcome o for the predicted VMCS */

@@ -142,7 +142,7 @@ static const char *fz_unreachable(u32 i, bool failing)
     /* the checks whose failing side needs bits 63:32 of a natural-width
      * field: an address wider than 32 bits, a canonical one, a high half
      * (a check of CR0, CR4 or RFLAGS bits fails in the low half) */
-    if (sizeof(long) == 4 && failing &&
+    if (sizeof(long) == 4 && failing && !fz_contains(k->id, "limit") && /* 32-bit fields */
         (fz_contains(k->id, "canonical") || fz_contains(k->id, ".high") ||
          fz_contains(k->id, ".rip") || fz_contains(k->id, ".width")))
         return "bits 63:32 of natural-width fields, 32-bit host"; /* 25.11.2 */

@@ -535,10 +535,95 @@ static bool fz_needs_missing_field(u32 i)
     return missing;
 }
 
+/* Whether v in field f makes check i fail; rd (or NULL): what i reads
+ * then. The image keeps v only when it does. */
+static bool fz_fails_with(u32 i, u32 f, u64 v, u64 *rd)
+{
+    u64 x = ecm_get(&fz.img, f);
+    ecm_put(&fz.img, f, v);
+    if (!ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd))
+        return true;
+    ecm_put(&fz.img, f, x);
+    return false;
+}
+
+/* A value of field f that makes i fail: one bit flipped, then two of its
+ * low 32; added to the case */
+static bool fz_bits_search(struct fz_case *c, u32 i, u32 f)
+{
+    u64 x = ecm_get(&fz.img, f);
+    u32 bits = fz_bits(f) < 32 ? fz_bits(f) : 32;
+
+    for (u32 a = 0; a < fz_bits(f); a++)
+        for (u32 b = a; b < (a < bits ? bits : a + 1); b++) {
+            u64 v = (x ^ (1ull << a) ^ (a == b ? 0 : 1ull << b)) & fz_mask(f);
+            if (v != x && fz_fails_with(i, f, v, NULL)) {
+                fz_add(c, f, v);
+                return true;
+            }
+        }
+    return false;
+}
+
+/* When the walks left check i holding: a search of bits, where the walk's
+ * measure (the fields a check reads) shows no step between them. In each
+ * field i reads (at the first level) or that a gate opened to it (below),
+ * one bit or two: a control and the gate it needs ("enable PML" with
+ * "enable EPT" cleared); else each single bit that opens fields to i,
+ * searched the same way, `depth` gates deep: IA-32e mode guest cleared,
+ * then EPT on (with "activate secondary controls": the secondary controls
+ * are read as 0 without it), then a PDPTE's present and reserved bits. */
+#define FZ_GATES 3
+static bool fz_bits_search_deep(struct fz_case *c, u32 i, const u64 *rd_now, u32 depth)
+{
+    static u16 cand[FZ_GATES][ECM_SLOTS], deeper[FZ_GATES][ECM_SLOTS]; /* off the stack */
+    u64 rd[ECM_RD_WORDS];
+    u32 nd, nc = fz_candidates(i, rd_now, cand[depth - 1], deeper[depth - 1], &nd);
+    const u16 *own = depth == FZ_GATES ? cand[depth - 1] : deeper[depth - 1];
+
+    for (u32 k = 0; k < (depth == FZ_GATES ? nc : nd); k++)
+        if (fz_bits_search(c, i, own[k]))
+            return true;
+    if (depth == 1)
+        return false;
+    u64 proc = ecm_get(&fz.img, CPU_BASED_VM_EXEC_CONTROL);
+    for (u32 k = 0; k < nc; k++) {
+        u32 f = cand[depth - 1][k], bits = fz_bits(f) < 32 ? fz_bits(f) : 32;
+        u64 x = ecm_get(&fz.img, f);
+        bool activate = f == SECONDARY_VM_EXEC_CONTROL && !(proc & CPU_ACTIVATE_SECONDARY_CONTROLS);
+        if (activate)
+            ecm_put(&fz.img, CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
+        for (u32 a = 0; a < bits; a++) {
+            u64 v = (x ^ (1ull << a)) & fz_mask(f);
+            if (v == x || fz_fails_with(i, f, v, rd)) {
+                if (v != x) /* failing at once: the gate's bit alone does it */
+                    goto found;
+                continue;
+            }
+            if (fz_nreads(rd) <= fz_nreads(rd_now))
+                continue;
+            ecm_put(&fz.img, f, v); /* a gate opened */
+            if (fz_bits_search_deep(c, i, rd, depth - 1))
+                goto found;
+            ecm_put(&fz.img, f, x);
+            continue;
+        found:
+            if (activate)
+                fz_add(c, CPU_BASED_VM_EXEC_CONTROL, proc | CPU_ACTIVATE_SECONDARY_CONTROLS);
+            fz_add(c, f, v);
+            return true;
+        }
+        if (activate)
+            ecm_put(&fz.img, CPU_BASED_VM_EXEC_CONTROL, proc);
+    }
+    return false;
+}
+
 /* The first trials walk the check table (fz.b->table: every check this CPU
  * lets fail), one check each: walks of up to FZ_MAX_MUTS steps, from the
  * base again after each that leaves it holding, until one makes it fail
- * (at most FZ_TRIES), so a short run still hits each check failing. */
+ * (at most FZ_TRIES), then a search of bits (fz_bits_search_deep), so a
+ * short run still hits each check failing. */
 #define FZ_TRIES 12
 static void fz_aim_table(struct fz_case *c, u32 i)
 {
@@ -564,6 +649,13 @@ static void fz_aim_table(struct fz_case *c, u32 i)
             return;
         }
     }
+    fz_unmutate_image(c);
+    c->n = 0;
+    if (!msr) {
+        ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
+        if (fz_bits_search_deep(c, i, rd, FZ_GATES))
+            return;
+    }
     fz.walk_missed[i / 32] |= 1u << (i % 32); /* for the coverage lines */
 }
 
@@ -579,15 +671,19 @@ static void fz_pass_partner(struct fz_case *c, u32 i, u32 j)
         ecm_checks[j].stage == ECM_MSR)
         return;
     bool i_holds = ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd); /* when its walk failed */
-    for (u32 k = 0; k < 8; k++) {
-        u32 f = fz_enc(fz.b->read_pool[fz.b->read_first[j] + fz_below(nb)]), m;
+    /* 8 draws at the checks' edges, then each single bit of each field j
+     * reads (a CR4 with few free bits: the draws break a fixed one) */
+    for (u32 k = 0; k < 8 + nb * 64; k++) {
+        u32 r = k < 8 ? fz_below(nb) : (k - 8) / 64, bit = (k - 8) % 64, m;
+        u32 f = fz_enc(fz.b->read_pool[fz.b->read_first[j] + r]);
         for (m = 0; m < c->n && c->m[m].field != f; m++)
             ;
-        if (m < c->n)
-            continue; /* the case mutates it already */
-        u64 old = ecm_get(&fz.img, f), v = fz_edge(f, old);
+        if (m < c->n || (k >= 8 && bit >= fz_bits(f)))
+            continue; /* the case mutates it already; no such bit */
+        u64 old = ecm_get(&fz.img, f);
+        u64 v = k < 8 ? fz_edge(f, old) : (old ^ (1ull << bit)) & fz_mask(f);
         ecm_put(&fz.img, f, v);
-        if (ecm_check_reads(&fz.img, &fz.k, &fz.p, j, rd) &&
+        if (v != old && ecm_check_reads(&fz.img, &fz.k, &fz.p, j, rd) &&
             ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd) == i_holds) {
             fz_add(c, f, v);
             return;
