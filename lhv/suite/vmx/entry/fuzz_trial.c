@@ -182,7 +182,9 @@ static struct ecm_outcome fz_enter(void)
  * type (27.3.2.2 loads CS's access rights, 28.3.2 saves them) */
 static bool fz_bochs_real_cs(u64 loaded, u64 saved)
 {
-    return !(ecm_get(&fz.img, GUEST_CR0) & CR0_PE) && l0_bochs_deviates(BOCHS_2_7_AND_3_0) &&
+    /* through LHV's L0 too: VMCS02 is entered and exits on Bochs */
+    return !(ecm_get(&fz.img, GUEST_CR0) & CR0_PE) &&
+           l0_bochs_deviates(BOCHS_2_7_AND_3_0 | BOCHS_VIA_L0) &&
            (saved & 0xf0ff) != (loaded & 0xf0ff) && (saved & 0xf0ff) == ((loaded & 0xf0f0) | 0x93);
 }
 
@@ -249,7 +251,7 @@ static u32 fz_state_check(u64 *loaded, u64 *saved)
  * guest's code fetched 7 bytes on, RIP saved 0) */
 static bool fz_bochs_shadow_runs(void)
 {
-    return l0_bochs_deviates(BOCHS_2_7_AND_3_0) &&
+    return l0_bochs_deviates(BOCHS_2_7_AND_3_0 | BOCHS_VIA_L0) &&
            (ecm_get(&fz.img, GUEST_INTERRUPTIBILITY_INFO) & 3);
 }
 
