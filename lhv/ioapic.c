@@ -9,6 +9,7 @@
 #define REG_VERSION 0x01 /* bits 23:16: the highest redirection entry */
 #define REG_REDIR(n) (0x10 + 2 * (n))
 #define REDIR_NMI (4u << 8)
+#define REDIR_LEVEL (1u << 15)
 #define REDIR_ACTIVE_LOW (1u << 13)
 #define REDIR_MASKED (1u << 16)
 #define INTI_POLARITY_LOW 3u
@@ -83,4 +84,23 @@ void ioapic_mask(u32 irq)
     bool low;
     if (find_input(irq, &base, &pin, &low))
         reg_write(base, REG_REDIR(pin), REDIR_MASKED);
+}
+
+bool ioapic_level_route(u32 irq, u32 vector, u32 dest)
+{
+    u32 base, pin;
+    bool low;
+    if (!find_input(irq, &base, &pin, &low))
+        return false;
+    reg_write(base, REG_REDIR(pin), REDIR_MASKED);
+    reg_write(base, REG_REDIR(pin) + 1, dest << 24);
+    reg_write(base, REG_REDIR(pin), REDIR_LEVEL | (low ? REDIR_ACTIVE_LOW : 0) | (vector & 0xff));
+    return true;
+}
+
+u32 ioapic_entry(u32 irq)
+{
+    u32 base, pin;
+    bool low;
+    return find_input(irq, &base, &pin, &low) ? reg_read(base, REG_REDIR(pin)) : 0;
 }

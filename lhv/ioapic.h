@@ -16,4 +16,13 @@ void ioapic_init(const struct acpi_info *acpi);
 bool ioapic_nmi_route(u32 irq, u32 dest);
 void ioapic_mask(u32 irq);
 
+/* Sends ISA IRQ irq to the CPU with APIC ID dest as vector, fixed and
+ * level-triggered; false when no I/O APIC input receives that IRQ */
+bool ioapic_level_route(u32 irq, u32 vector, u32 dest);
+
+/* The low word of irq's redirection entry (bit 14: remote IRR), 0 when no
+ * input receives it */
+u32 ioapic_entry(u32 irq);
+#define IOAPIC_REMOTE_IRR (1u << 14)
+
 #endif

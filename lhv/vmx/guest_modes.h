@@ -65,8 +65,10 @@ extern const char vg_ring3_gate[], vg_irq_stub[];
  * guest's TSS names. */
 void vg_ring3_run(uintptr_t ip, uintptr_t sp, unsigned long *slots);
 
-/* Guest side of vg_irq_stub (lhv/suite/vmx/events/external_interrupts.c) */
+/* Guest side of vg_irq_stub (lhv/suite/vmx/events/external_interrupts.c):
+ * vg_guest_irq_body when a test sets it, else a count and the EOI */
 void vg_guest_irq(void);
+extern void (*vg_guest_irq_body)(void);
 
 /* Host: runs the host's IDT handler for vector as if the interrupt had just
  * arrived (one that "acknowledge interrupt on exit" took from the

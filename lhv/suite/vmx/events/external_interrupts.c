@@ -66,8 +66,12 @@ struct irq_log {
 
 static void *irq_idt;
 
+void (*vg_guest_irq_body)(void);
+
 void vg_guest_irq(void)
 {
+    if (vg_guest_irq_body)
+        return vg_guest_irq_body();
     guest_got[this_cpu()->index]++;
     lapic_eoi();
 }
