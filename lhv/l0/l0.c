@@ -48,6 +48,7 @@ void l0_run(const struct lhv_boot_params *p, const struct lhv_options *opts)
               "with nested VMX, or on hardware with VT-x (QEMU TCG has no VMX)", why);
     u32 not_on = 0;
     l0_nested = opts->l0_nested;
+    l0_nested_fc_unlocked = opts->l0_fc_unlocked;
     __asm__ volatile("cli");
     on_all_cpus(quiet_cpu, &not_on);
     if (not_on)

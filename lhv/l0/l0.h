@@ -133,6 +133,7 @@ int l0_guest_copy(u64 la, void *buf, u32 n, bool write);
 
 /* --- nested.c (lhv.l0.nested=1, docs/l0.md "Nested VMX") --- */
 extern bool l0_nested;
+extern bool l0_nested_fc_unlocked; /* lhv.l0.feature-control=unlocked (nested.c) */
 #define L0_VMCS_REVISION 0x4c30u /* "0L": the VMCS revision identifier L1 sees */
 /* On the BSP with its guest's VMCS current: the fields the CPU has */
 void l0_nested_setup(void);

@@ -70,6 +70,8 @@ struct vmcs12 {
 
 struct nested_cpu {
     bool vmxon;
+    bool fc_set;           /* fc holds the guest's IA32_FEATURE_CONTROL */
+    u64 fc;
     u64 vmxon_ptr, current;
     struct vmcs12 cache[VMCS12_CACHED];
     u32 evict;
@@ -458,6 +460,21 @@ static bool operand_copy(struct l0_vcpu *v, u64 la, void *buf, u32 n, bool write
 
 /* --- the instructions (31.3) ------------------------------------------- */
 
+bool l0_nested_fc_unlocked;
+
+/* The guest's IA32_FEATURE_CONTROL (24.7): what its firmware would have
+ * left, locked with VMXON outside SMX (the default) or 0; a WRMSR while it
+ * is unlocked sets it (bits 0-2 only: the L0 offers no SMX, SGX or LMCE) */
+static u64 *guest_fc(struct nested_cpu *c)
+{
+    if (!c->fc_set) {
+        c->fc = l0_nested_fc_unlocked ? 0
+                                      : FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX;
+        c->fc_set = true;
+    }
+    return &c->fc;
+}
+
 /* The operand is read after the #UD and #GP(0) checks, and not at all in
  * VMX operation (31.3 VMXON) */
 static void do_vmxon(struct l0_vcpu *v, struct nested_cpu *c, u64 la)
@@ -468,9 +485,11 @@ static void do_vmxon(struct l0_vcpu *v, struct nested_cpu *c, u64 la)
         return inject(v, VEC_UD);
     if (c->vmxon)
         return ((vmr(GUEST_SS_AR_BYTES) >> 5) & 3) ? inject(v, VEC_GP) : vmfail(v, 15);
+    u64 fc = *guest_fc(c);
     if (((vmr(GUEST_SS_AR_BYTES) >> 5) & 3) || (cr0 & k->cr0_fixed0) != k->cr0_fixed0 ||
         (cr0 & ~k->cr0_fixed1) || (cr4 & k->cr4_fixed0) != k->cr4_fixed0 ||
-        (cr4 & ~k->cr4_fixed1))
+        (cr4 & ~k->cr4_fixed1) || !(fc & FEATURE_CONTROL_LOCKED) ||
+        !(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) /* (the L0 offers no SMX) */
         return inject(v, VEC_GP);
     if (!operand_copy(v, la, &pa, 8, false))
         return;
@@ -914,8 +933,17 @@ static void do_vmentry(struct l0_vcpu *v, struct nested_cpu *c, bool resume)
 static void do_msr(struct l0_vcpu *v, bool write)
 {
     u32 msr = (u32)v->regs.rcx;
-    u64 value;
-    if (write || !vmx_msr(msr, &value)) /* locked, or read-only, or absent */
+    u64 value, *fc = guest_fc(&ncpu[v->cpu]);
+    if (msr == MSR_IA32_FEATURE_CONTROL && write) {
+        value = (u32)v->regs.rax | v->regs.rdx << 32;
+        if ((*fc & FEATURE_CONTROL_LOCKED) || (value & ~7ull))
+            return inject(v, VEC_GP);
+        *fc = value;
+        return next_insn();
+    }
+    if (msr == MSR_IA32_FEATURE_CONTROL)
+        value = *fc;
+    else if (write || !vmx_msr(msr, &value)) /* read-only, or absent */
         return inject(v, VEC_GP);
     v->regs.rax = (u32)value;
     v->regs.rdx = value >> 32;

@@ -43,6 +43,10 @@ bool vmx_has_proc2(u32 bits);
 enum fc_action { FC_USE, FC_ENABLE_AND_LOCK, FC_REFUSE };
 enum fc_action feature_control_decide(u64 value);
 const char *vmx_enable_cpu(void);  /* CR4.VMXE, fixed bits, VMXON */
+/* Whether this CPU's IA32_FEATURE_CONTROL was unlocked when LHV first
+ * enabled VMX: then *found is the value, *vector what VMXON raised before
+ * LHV locked it (NO_EXCEPTION: none) and *error_code its error code */
+bool vmx_fc_unlocked_probe(u64 *found, int *vector, u32 *error_code);
 void vmx_disable_cpu(void);        /* VMXOFF, CR4.VMXE off */
 bool vmx_cpu_on(void);
 void *vmx_alloc_region(void);      /* a zeroed page with the revision id */

@@ -409,6 +409,18 @@ def l0_cases(work, bin_dir):
                    "serial=115200,8n1,0x3f8 lhv.tests=" + L0_NESTED_CTL_GLOBS] +
                   [a for t in L0_NESTED_CTL_TESTS for a in ("--require-pass", t)])
              for guest in ("amd64", "i386")] + [
+             # IA32_FEATURE_CONTROL left unlocked to the guest (firmware that does not
+             # lock it): the guest's VMXON before it locks the MSR must raise #GP(0)
+             # (kvm-unit-tests' test_vmx_feature_control), then VMX works as ever
+             Case("l0-nested-fc-%s-bochs-tigerlake-smp1" % guest,
+                  ["--subarch", "amd64", "--emulator", "bochs", "--bochs-cpu", "tigerlake",
+                   "--smp", "1", "--l0", guest, "--cmdline",
+                   "serial=115200,8n1,0x3f8 lhv.l0=1 lhv.l0.nested=1 lhv.l0.feature-control=unlocked",
+                   "--l0-cmdline", "serial=115200,8n1,0x3f8 "
+                   "lhv.tests=vmx/vmxon,vmx/feature-control-unlocked,vmx/vmcall-roundtrip",
+                   "--require-pass", "vmx/feature-control-unlocked", "--require-pass", "vmx/vmxon",
+                   "--require-pass", "vmx/vmcall-roundtrip"])
+             for guest in ("amd64", "i386")] + [
              # the whole suite as L1 (issue #20: an amd64 L1 with 2 CPUs, an i386 L1 with
              # 1): its SUMMARY with 0 FAIL; a Bochs deviation in how Bochs runs L2 (VMCS02)
              # XFAILs "through LHV's L0" (docs/l0-deviations.md, last column, which

@@ -331,7 +331,8 @@ static void test_unknown_option(void **state)
     assert_int_equal(read_options(), -1);
     assert_string_equal(err, "unknown option lhv.bogus; valid: lhv.tests lhv.cpus lhv.end lhv.e9 "
                              "lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout "
-                             "lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table"
+                             "lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested "
+                             "lhv.l0.feature-control lhv.table"
                              FIX_OPTIONS);
     /* Unknown words without the prefix are the user's own. */
     set_cmdline("quiet splash=1 lhv.cpus=1");

@@ -327,6 +327,13 @@ static void test_l0(void **state)
     assert_false(opts.l0_nested);
     refused("lhv.l0.nested=2", "lhv.l0.nested=2: expected lhv.l0.nested=0 or lhv.l0.nested=1");
     refused_naming("lhv.l0.nested", "lhv.l0.nested", "expected lhv.l0.nested=0");
+    assert_false(opts.l0_fc_unlocked);
+    assert_int_equal(parse("lhv.l0.feature-control=unlocked"), 0);
+    assert_true(opts.l0_fc_unlocked);
+    assert_int_equal(parse("lhv.l0.feature-control=unlocked lhv.l0.feature-control=locked"), 0);
+    assert_false(opts.l0_fc_unlocked);
+    refused_naming("lhv.l0.feature-control=on", "lhv.l0.feature-control=on",
+                   "expected lhv.l0.feature-control=locked");
 }
 
 static void test_iterations(void **state)
@@ -524,18 +531,18 @@ static void test_unknown_lhv_option(void **state)
 {
     (void)state;
     refused("lhv.foo",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
     refused("lhv.foo=1",
-            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
-    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+            "unknown option lhv.foo; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
+    refused("lhv.", "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
     refused("lhv.=3",
-            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+            "unknown option lhv.; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
     refused("lhv.cpu=2",
-            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+            "unknown option lhv.cpu; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
     refused("lhv.cpus.x=2",
-            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+            "unknown option lhv.cpus.x; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
     refused("quiet lhv.cpus=2 lhv.Tests=x",
-            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.table");
+            "unknown option lhv.Tests; valid: lhv.tests lhv.cpus lhv.end lhv.e9 lhv.iterations lhv.inject lhv.console lhv.soak lhv.test-timeout lhv.fuzz lhv.fuzz.seed lhv.fuzz.replay lhv.fuzz.break lhv.bochs lhv.l0 lhv.l0.nested lhv.l0.feature-control lhv.table");
 }
 
 static void test_option_names(void **state)
@@ -545,7 +552,7 @@ static void test_option_names(void **state)
     (void)state;
     while (lhv_option_names[n])
         n++;
-    assert_int_equal(n, 17);
+    assert_int_equal(n, 18);
     assert_string_equal(lhv_option_names[0], "lhv.tests");
     assert_string_equal(lhv_option_names[1], "lhv.cpus");
     assert_string_equal(lhv_option_names[2], "lhv.end");

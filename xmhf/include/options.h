@@ -67,6 +67,8 @@ struct lhv_options {
     bool e9;                      /* lhv.e9=1: copy output to port 0xe9 */
     bool l0;                      /* lhv.l0=1: run module 1 as a guest (docs/l0.md) */
     bool l0_nested;               /* lhv.l0.nested=1: the L0 offers VMX to its guest */
+    bool l0_fc_unlocked;          /* lhv.l0.feature-control=unlocked: the guest's
+                                     IA32_FEATURE_CONTROL starts at 0 */
     bool table;                   /* lhv.table=1: the "table:" lines before SUMMARY */
     u8 console;                   /* lhv.console=: LHV_CONSOLE_* bits; 0 = the
                                      default for the boot (boot_params.h) */

@@ -6,7 +6,7 @@ const char *const lhv_option_names[] = {
     "lhv.tests", "lhv.cpus", "lhv.end", "lhv.e9", "lhv.iterations", "lhv.inject",
     "lhv.console", "lhv.soak", "lhv.test-timeout", "lhv.fuzz",
     "lhv.fuzz.seed", "lhv.fuzz.replay", "lhv.fuzz.break", "lhv.bochs", "lhv.l0", "lhv.l0.nested",
-    "lhv.table", NULL,
+    "lhv.l0.feature-control", "lhv.table", NULL,
 };
 
 /* The expected forms, quoted by the error messages. */
@@ -18,6 +18,7 @@ const char *const lhv_option_names[] = {
 #define E9_FORM "expected lhv.e9=0 or lhv.e9=1"
 #define L0_FORM "expected lhv.l0=0 or lhv.l0=1"
 #define L0_NESTED_FORM "expected lhv.l0.nested=0 or lhv.l0.nested=1"
+#define L0_FC_FORM "expected lhv.l0.feature-control=locked or lhv.l0.feature-control=unlocked"
 #define TABLE_FORM "expected lhv.table=0 or lhv.table=1"
 #define ITERATIONS_FORM "expected lhv.iterations=N with N in 1..1000000000"
 #define SOAK_FORM "expected lhv.soak=N with N in 1..1000000000"
@@ -216,6 +217,16 @@ static const char *parse_l0_nested(const char *v, size_t len, struct lhv_options
     return NULL;
 }
 
+/* lhv.l0.feature-control=unlocked: the guest finds IA32_FEATURE_CONTROL 0,
+ * as on a machine whose firmware leaves it (docs/l0.md) */
+static const char *parse_l0_fc(const char *v, size_t len, struct lhv_options *o)
+{
+    if (!equals(v, len, "locked") && !equals(v, len, "unlocked"))
+        return L0_FC_FORM;
+    o->l0_fc_unlocked = v[0] == 'u';
+    return NULL;
+}
+
 static const char *parse_iterations(const char *v, size_t len, struct lhv_options *o)
 {
     return parse_range(v, len, 1, 1000000000, &o->iterations) ? NULL : ITERATIONS_FORM;
@@ -345,6 +356,7 @@ static const struct option {
     { "lhv.bochs", BOCHS_FORM, parse_bochs },
     { "lhv.l0", L0_FORM, parse_l0 },
     { "lhv.l0.nested", L0_NESTED_FORM, parse_l0_nested },
+    { "lhv.l0.feature-control", L0_FC_FORM, parse_l0_fc },
     { "lhv.table", TABLE_FORM, parse_table },
 };
 

@@ -35,6 +35,25 @@ static void check_vmxon(struct cpu_outcome *o, void *arg)
 
 VMX_TEST_ALL_CPUS("vmx/vmxon", check_vmxon);
 
+/* IA32_FEATURE_CONTROL unlocked when LHV came (no firmware locked it; LHV's
+ * L0 offers its guest that with lhv.l0.feature-control=unlocked): VMXON
+ * then raised #GP(0) before LHV locked the MSR (SDM 3C 31.3 VMXON, 24.7) */
+static void check_fc_unlocked(struct cpu_outcome *o, void *arg)
+{
+    u64 found;
+    int vector;
+    u32 code;
+    (void)arg;
+    if (!vmx_caps.present)
+        return outcome_skip(o, "%s", vmx_caps.absent);
+    if (!vmx_fc_unlocked_probe(&found, &vector, &code))
+        return outcome_skip(o, "IA32_FEATURE_CONTROL was locked before LHV ran (0x%llx): "
+                            "VMXON with it unlocked cannot be tried", rdmsr(MSR_IA32_FEATURE_CONTROL));
+    if (CHECK_EQ(o, vector, VEC_GP))
+        CHECK_EQ(o, code, 0);
+}
+VMX_TEST_ALL_CPUS("vmx/feature-control-unlocked", check_fc_unlocked);
+
 /* The cost of a VMCALL round trip, measured in the guest with RDTSC around
  * each of VMCALL_SAMPLES echo hypercalls (in Bochs with one CPU, TSC ticks
  * are instructions: the exit path's length). Printed, not judged. */
