@@ -96,10 +96,13 @@ static void xd_judge(struct cpu_outcome *o, const struct xd_log *l, uintptr_t to
 {
     uintptr_t framed = top - XD_FRAME;
 
-    if (!l->ext_exits || l->ext_at_report != 1 || l->reports != 1 ||
+    /* another interrupt (the other CPU's, a tick) may exit again after the
+     * first: only the first is judged (test-full, Bochs 3.0
+     * corei7_skylake_x with 2 CPUs: 2 exits before the report, once in 4) */
+    if (!l->ext_exits || !l->ext_at_report || l->reports != 1 ||
         (l->vectoring & (1u << 31)))
         outcome_fail(o, "%u external-interrupt exits (%u before the #UD handler's report), %u "
-                     "reports, IDT-vectoring info 0x%x; expected the exit first, the handler "
+                     "reports, IDT-vectoring info 0x%x; expected an exit first, the handler "
                      "once, no vectoring", l->ext_exits, l->ext_at_report, l->reports,
                      l->vectoring);
     else if (l->rip == (uintptr_t)xd_ud_handler && l->rsp == framed && l->done_rsp == top)
