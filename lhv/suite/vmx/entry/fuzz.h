@@ -1,8 +1,9 @@
 /* vmx/fuzz-entry (issue 18), the VM-entry fuzzer (docs/fuzzing.md, "The
  * VM-entry fuzzer"): what its files share. fuzz.c: the run (the base state,
  * coverage, the test); fuzz_fields.c: what a field is to the fuzzer, the
- * model's view of this CPU; fuzz_mutate.c: the L0 deviations it knows, the
- * generator, mutations, aims, a trial's case; fuzz_trial.c: one trial
+ * model's view of this CPU; fuzz_bochs.c: the L0 deviations it knows;
+ * fuzz_mutate.c: the generator, mutations, aims, the search of bits, a
+ * trial's case; fuzz_trial.c: one trial
  * (apply, enter, the state after entry, put back), minimisation. */
 #ifndef LHV_SUITE_VMX_ENTRY_FUZZ_H
 #define LHV_SUITE_VMX_ENTRY_FUZZ_H
@@ -136,13 +137,17 @@ void fz_caps(struct ecm_caps *k);
 void fz_cpu(struct ecm_cpu *p);
 void fz_print(char *buf, size_t n, const struct ecm_outcome *o);
 
-/* fuzz_mutate.c */
+/* fuzz_bochs.c */
 bool fz_bochs_other_unchecked(const struct ecm_vmcs *img);
-#define FZ_KNOWN_SHOWN 3 /* DIFF lines printed of each check's known disagreements */
-void fz_known_quiet_line(void);
 bool fz_bochs_predict(const struct ecm_vmcs *img, struct ecm_result *r);
 bool fz_bochs_known(const char *id, const struct ecm_outcome *got,
                     const struct ecm_vmcs *img);
+
+/* fuzz_trial.c */
+#define FZ_KNOWN_SHOWN 3 /* DIFF lines printed of each check's known disagreements */
+void fz_known_quiet_line(void);
+
+/* fuzz_mutate.c */
 u32 *fz_word(u32 i);
 void fz_unmutate_image(const struct fz_case *c);
 void fz_gen(u32 t, u32 ix, struct fz_case *c);
