@@ -320,7 +320,7 @@ VMX_TEST_ALL_CPUS("vmx/guest-page-fault-sequence", check_pf_sequence);
 struct pm_run {
     struct ps_run ps; /* first: ps_hook's */
     struct r3_run r3;
-    u64 *at;
+    u64 *at, pde;     /* where the guest writes ps.pte; the PDE above a PTE */
     u32 access, pkru;
     bool user, ac, pk;
 };
@@ -339,6 +339,8 @@ static void pm_guest(void *arg)
     struct pm_run *r = arg;
     volatile u32 *x = (volatile u32 *)r->ps.c->a;
     *r->at = r->ps.pte;
+    if (r->pde)
+        *r->ps.c->pde = r->pde;
     invlpg((uintptr_t)x);
     if (r->pk)
         wrpkru(r->pkru);
@@ -360,11 +362,15 @@ static void pm_guest(void *arg)
 }
 
 /* One case: X's flags (PTE_PS: a 2 MiB PDE), access, CPL 3, EFLAGS.AC,
- * PKRU, the controls (CR0_WP, EFER_NXE, CR4 bits: distinct), error code + 1 */
+ * PKRU, the controls (CR0_WP, EFER_NXE, CR4 bits: distinct), error code +
+ * 1; the flags of the PDE above X's PTE where pd is not 0 (4.6.1: the
+ * rights of every level count). A 2 MiB page or PDE holds the guest's
+ * stack too: none of them keeps ring 0 from writing it (CR0.WP 0). */
 static const struct pm_case {
     u64 flags;
     u8 access, user, ac, pkru;
     u32 ctl, fault;
+    u64 pd;
 } pm_cases[] = {
 #define P PTE_P
 #define RW PTE_RW
@@ -373,43 +379,55 @@ static const struct pm_case {
 #define W VG_R3_WRITE
 #define X PM_FETCH
 #define E(code) ((code) + 1)
-    {P | RW | US, R, 1, 0, 0, 0, 0},
-    {P | RW, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U)},
-    {US, R, 1, 0, 0, 0, E(PF_ERR_U)},
-    {P | RW | US, W, 1, 0, 0, 0, 0},
-    {P | US, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U)},
-    {P | US, W, 0, 0, 0, 0, 0},
-    {P | US, W, 0, 0, 0, CR0_WP, E(PF_ERR_P | PF_ERR_W)},
-    {P | RW | PTE_XD, R, 0, 0, 0, 0, E(PF_ERR_P | PF_ERR_RSVD)},
-    {P | RW | PTE_XD, R, 0, 0, 0, EFER_NXE, 0},
-    {P | RW | PTE_XD, X, 0, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_I)},
-    {0, X, 0, 0, 0, EFER_NXE, E(PF_ERR_I)},
-    {P | RW | US, X, 1, 0, 0, EFER_NXE, 0},
-    {P | RW | US | PTE_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I)},
-    {P | RW | US, X, 0, 0, 0, 0, 0},
-    {P | RW | US, X, 0, 0, 0, CR4_SMEP, E(PF_ERR_P | PF_ERR_I)},
-    {P | RW, X, 0, 0, 0, CR4_SMEP, 0},
-    {P | RW | US, X, 1, 0, 0, CR4_SMEP, 0},
-    {P | RW | US, R, 0, 0, 0, CR4_SMAP, E(PF_ERR_P)},
-    {P | RW | US, W, 0, 0, 0, CR4_SMAP, E(PF_ERR_P | PF_ERR_W)},
-    {P | RW | US, W, 0, 1, 0, CR4_SMAP, 0},
-    {P | RW | US, R, 1, 0, 0, CR4_SMAP, 0},
-    {P | RW | US, X, 0, 0, 0, CR4_SMAP, 0},
-    {P | RW | US | PM_K1, R, 1, 0, PKRU_AD(1), CR4_PKE, E(PF_ERR_P | PF_ERR_U | PF_ERR_PK)},
-    {P | RW | US | PM_K1, R, 1, 0, PKRU_WD(1), CR4_PKE, 0},
+    {P | RW | US, R, 1, 0, 0, 0, 0, 0},
+    {P | RW, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U), 0},
+    {US, R, 1, 0, 0, 0, E(PF_ERR_U), 0},
+    {P | RW | US, W, 1, 0, 0, 0, 0, 0},
+    {P | US, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U), 0},
+    /* D already set where ring 0 writes through R/W 0 (WP 0): Bochs 3.0
+     * with CET panics setting it (cpu/paging.cc, update_access_dirty_PAE;
+     * SDM 3A 4.8) */
+    {P | US | PTE_D, W, 0, 0, 0, 0, 0, 0},
+    {P | US, W, 0, 0, 0, CR0_WP, E(PF_ERR_P | PF_ERR_W), 0},
+    {P | RW | PTE_XD, R, 0, 0, 0, 0, E(PF_ERR_P | PF_ERR_RSVD), 0},
+    {P | RW | PTE_XD, R, 0, 0, 0, EFER_NXE, 0, 0},
+    {P | RW | PTE_XD, X, 0, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_I), 0},
+    {0, X, 0, 0, 0, EFER_NXE, E(PF_ERR_I), 0},
+    {P | RW | US, X, 1, 0, 0, EFER_NXE, 0, 0},
+    {P | RW | US | PTE_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I), 0},
+    {P | RW | US, X, 0, 0, 0, 0, 0, 0},
+    {P | RW | US, X, 0, 0, 0, CR4_SMEP, E(PF_ERR_P | PF_ERR_I), 0},
+    {P | RW, X, 0, 0, 0, CR4_SMEP, 0, 0},
+    {P | RW | US, X, 1, 0, 0, CR4_SMEP, 0, 0},
+    {P | RW | US, R, 0, 0, 0, CR4_SMAP, E(PF_ERR_P), 0},
+    {P | RW | US, W, 0, 0, 0, CR4_SMAP, E(PF_ERR_P | PF_ERR_W), 0},
+    {P | RW | US, W, 0, 1, 0, CR4_SMAP, 0, 0},
+    {P | RW | US, R, 1, 0, 0, CR4_SMAP, 0, 0},
+    {P | RW | US, X, 0, 0, 0, CR4_SMAP, 0, 0},
+    {P | RW | US | PM_K1, R, 1, 0, PKRU_AD(1), CR4_PKE, E(PF_ERR_P | PF_ERR_U | PF_ERR_PK),
+     0},
+    {P | RW | US | PM_K1, R, 1, 0, PKRU_WD(1), CR4_PKE, 0, 0},
     {P | RW | US | PM_K1, W, 1, 0, PKRU_WD(1), CR4_PKE,
-     E(PF_ERR_P | PF_ERR_W | PF_ERR_U | PF_ERR_PK)},
-    {P | RW | US | PM_K1, X, 1, 0, PKRU_AD(1), CR4_PKE, 0},
-    {P | RW | US | PM_K1, R, 0, 0, PKRU_AD(1), CR4_PKE, E(PF_ERR_P | PF_ERR_PK)},
-    {P | RW | US | PM_K1, W, 0, 0, PKRU_WD(1), CR4_PKE, 0},
-    {P | RW | US | PM_K1, W, 0, 0, PKRU_WD(1), CR4_PKE | CR0_WP, E(PF_ERR_P | PF_ERR_W | PF_ERR_PK)},
-    {P | RW | PM_K1, R, 0, 0, PKRU_AD(1), CR4_PKE, 0},
-    {P | RW | PM_K1, W, 0, 0, PKRU_WD(1), CR4_PKE | CR0_WP, 0},
-    {P | RW | US | PM_K1, R, 1, 0, 0, CR4_PKE, 0}, /* and PKRU 0 again */
-    {PTE_PS | P | RW | US, R, 1, 0, 0, 0, 0},
-    {PTE_PS | P | RW, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U)},
-    {PTE_PS | P | US, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U)},
-    {PTE_PS | P | RW | US | PTE_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I)},
+     E(PF_ERR_P | PF_ERR_W | PF_ERR_U | PF_ERR_PK), 0},
+    {P | RW | US | PM_K1, X, 1, 0, PKRU_AD(1), CR4_PKE, 0, 0},
+    {P | RW | US | PM_K1, R, 0, 0, PKRU_AD(1), CR4_PKE, E(PF_ERR_P | PF_ERR_PK), 0},
+    {P | RW | US | PM_K1, W, 0, 0, PKRU_WD(1), CR4_PKE, 0, 0},
+    {P | RW | US | PM_K1, W, 0, 0, PKRU_WD(1), CR4_PKE | CR0_WP,
+     E(PF_ERR_P | PF_ERR_W | PF_ERR_PK), 0},
+    {P | RW | PM_K1, R, 0, 0, PKRU_AD(1), CR4_PKE, 0, 0},
+    {P | RW | PM_K1, W, 0, 0, PKRU_WD(1), CR4_PKE | CR0_WP, 0, 0},
+    {P | RW | US | PM_K1, R, 1, 0, 0, CR4_PKE, 0, 0}, /* and PKRU 0 again */
+    {PTE_PS | P | RW | US, R, 1, 0, 0, 0, 0, 0},
+    {PTE_PS | P | RW, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U), 0},
+    /* D set: the #PF's frame may be pushed into the same 2 MiB */
+    {PTE_PS | P | US | PTE_D, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U), 0},
+    {PTE_PS | P | RW | US | PTE_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I),
+     0},
+    {P | RW | US, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U), P | RW},
+    {P | RW | US, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U), P | US},
+    {P | RW | US, W, 0, 0, 0, 0, 0, P | US},
+    {P | RW | US, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I),
+     P | RW | US | PTE_XD},
 #undef P
 #undef RW
 #undef US
@@ -472,6 +490,7 @@ static bool pm_step(struct cpu_outcome *o, struct vs_cpu *c, const struct pm_cas
         return false;
     }
     r.at = large ? c->pde : c->pte;
+    r.pde = k->pd ? (c->pd_pt & PTE_ADDR_MASK) | k->pd : 0;
     r.access = k->access;
     r.user = k->user;
     r.ac = k->ac;
@@ -500,6 +519,7 @@ static bool pm_step(struct cpu_outcome *o, struct vs_cpu *c, const struct pm_cas
     unsigned long cr2 = read_cr2();
     v->hook = NULL;
     *r.at = large ? c->pd_pt : (*c->pte & PTE_ADDR_MASK) | PTE_P | PTE_RW;
+    *c->pde = c->pd_pt;
     *vpid = r.ps.vpid;
     if ((res.end == RUN_DONE || fault) && fault == k->fault && (!fault || cr2 == x) &&
         r.ps.invlpgs == (mode != PS_NATIVE) && !r.ps.bad_qual &&
@@ -513,8 +533,8 @@ static bool pm_step(struct cpu_outcome *o, struct vs_cpu *c, const struct pm_cas
         return true;
     }
     outcome_fail(o, "way %u case %u: end %u, #PF code+1 %u (want %u), CR2 0x%lx, "
-                 "%u INVLPG exits, bad address %u", mode, (u32)(k - pm_cases), res.end, fault,
-                 k->fault, cr2, r.ps.invlpgs, r.ps.bad_qual);
+                 "%u INVLPG exits, bad address %u, gate CS 0x%lx", mode, (u32)(k - pm_cases),
+                 res.end, fault, k->fault, cr2, r.ps.invlpgs, r.ps.bad_qual, r.r3.out[2]);
     return false;
 }
 
@@ -524,8 +544,8 @@ static void check_pf_matrix(struct cpu_outcome *o, void *arg)
     uintptr_t x = (uintptr_t)c->a;
     const char *why;
     u32 usable = pm_usable(&why);
-    /* a 2 MiB page at X must hold neither the user pages nor this code */
-    bool large = (x >> 21) != (USER_CODE_PAGE >> 21) && (x >> 21) != ((uintptr_t)pm_guest >> 21);
+    /* the PDE's 2 MiB must hold neither the user pages nor this code */
+    bool pd_ok = (x >> 21) != (USER_CODE_PAGE >> 21) && (x >> 21) != ((uintptr_t)pm_guest >> 21);
     (void)arg;
 
     for (u32 mode = PS_NATIVE; mode <= PS_NEW_VPID; mode++) {
@@ -533,13 +553,14 @@ static void check_pf_matrix(struct cpu_outcome *o, void *arg)
         if (mode >= PS_INVVPID && vpid_unsupported())
             break;
         for (const struct pm_case *k = pm_cases; k < pm_cases + ARRAY_SIZE(pm_cases); k++)
-            if (!(k->ctl & ~usable) && (large || !(k->flags & PTE_PS)) &&
+            if (!(k->ctl & ~usable) && (pd_ok || !(k->flags & PTE_PS || k->pd)) &&
                 !pm_step(o, c, k, mode, &vpid))
                 return;
     }
     invvpid(INVVPID_ALL, 0, 0);
-    if (!large)
-        outcome_fail(o, "X 0x%lx shares its 2 MiB with the user pages or the code", (unsigned long)x);
+    if (!pd_ok)
+        outcome_fail(o, "X 0x%lx shares its 2 MiB with the user pages or the code",
+                     (unsigned long)x);
 }
 
 VMX_TEST("vmx/guest-page-fault-access-matrix", test_pf_matrix);
