@@ -314,7 +314,8 @@ VMX_TEST_ALL_CPUS("vmx/guest-page-fault-sequence", check_pf_sequence);
  * CR4.SMEP, CR4.SMAP with EFLAGS.AC, and CR4.PKE with PKRU (key 1; IA-32e
  * paging only) are the case's. */
 #define PM_FETCH 2 /* beside VG_R3_READ and VG_R3_WRITE */
-#define PM_K1 (1ull << PTE_PKEY_SHIFT)
+#define PM_XD 0x100 /* the table's bits for PTE_XD and key 1 (a u16 each entry) */
+#define PM_K1 0x200
 #define PM_CR4 (CR4_SMEP | CR4_SMAP | CR4_PKE)
 
 struct pm_run {
@@ -367,10 +368,11 @@ static void pm_guest(void *arg)
  * rights of every level count). A 2 MiB page or PDE holds the guest's
  * stack too: none of them keeps ring 0 from writing it (CR0.WP 0). */
 static const struct pm_case {
-    u64 flags;
+    u16 flags;
     u8 access, user, ac, pkru;
-    u32 ctl, fault;
-    u64 pd;
+    u32 ctl;
+    u8 fault;
+    u16 pd;
 } pm_cases[] = {
 #define P PTE_P
 #define RW PTE_RW
@@ -389,12 +391,12 @@ static const struct pm_case {
      * SDM 3A 4.8) */
     {P | US | PTE_D, W, 0, 0, 0, 0, 0, 0},
     {P | US, W, 0, 0, 0, CR0_WP, E(PF_ERR_P | PF_ERR_W), 0},
-    {P | RW | PTE_XD, R, 0, 0, 0, 0, E(PF_ERR_P | PF_ERR_RSVD), 0},
-    {P | RW | PTE_XD, R, 0, 0, 0, EFER_NXE, 0, 0},
-    {P | RW | PTE_XD, X, 0, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_I), 0},
+    {P | RW | PM_XD, R, 0, 0, 0, 0, E(PF_ERR_P | PF_ERR_RSVD), 0},
+    {P | RW | PM_XD, R, 0, 0, 0, EFER_NXE, 0, 0},
+    {P | RW | PM_XD, X, 0, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_I), 0},
     {0, X, 0, 0, 0, EFER_NXE, E(PF_ERR_I), 0},
     {P | RW | US, X, 1, 0, 0, EFER_NXE, 0, 0},
-    {P | RW | US | PTE_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I), 0},
+    {P | RW | US | PM_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I), 0},
     {P | RW | US, X, 0, 0, 0, 0, 0, 0},
     {P | RW | US, X, 0, 0, 0, CR4_SMEP, E(PF_ERR_P | PF_ERR_I), 0},
     {P | RW, X, 0, 0, 0, CR4_SMEP, 0, 0},
@@ -421,13 +423,13 @@ static const struct pm_case {
     {PTE_PS | P | RW, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U), 0},
     /* D set: the #PF's frame may be pushed into the same 2 MiB */
     {PTE_PS | P | US | PTE_D, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U), 0},
-    {PTE_PS | P | RW | US | PTE_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I),
+    {PTE_PS | P | RW | US | PM_XD, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I),
      0},
     {P | RW | US, R, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_U), P | RW},
     {P | RW | US, W, 1, 0, 0, 0, E(PF_ERR_P | PF_ERR_W | PF_ERR_U), P | US},
     {P | RW | US, W, 0, 0, 0, 0, 0, P | US},
     {P | RW | US, X, 1, 0, 0, EFER_NXE, E(PF_ERR_P | PF_ERR_U | PF_ERR_I),
-     P | RW | US | PTE_XD},
+     P | RW | US | PM_XD},
 #undef P
 #undef RW
 #undef US
@@ -461,6 +463,12 @@ static u32 pm_usable(const char **why)
     return ok;
 }
 
+/* A PTE's or PDE's flags from the table's */
+static u64 pm_bits(u16 f)
+{
+    return (f & 0xffu) | (f & PM_XD ? PTE_XD : 0) | (f & PM_K1 ? 1ull << PTE_PKEY_SHIFT : 0);
+}
+
 /* Bochs 2.7 and 3.0 (cpu/paging.cc, translate_linear_long_mode and
  * handle_pkeys) apply PKRU by the access's mode, not the page's: a
  * supervisor access never checks AD and checks WD (with CR0.WP) on
@@ -479,7 +487,7 @@ static bool pm_step(struct cpu_outcome *o, struct vs_cpu *c, const struct pm_cas
 {
     bool large = k->flags & PTE_PS;
     uintptr_t x = (uintptr_t)c->a;
-    struct pm_run r = {.ps = {c, (large ? x & ~0x1fffffull : x) | k->flags, false, mode, 0,
+    struct pm_run r = {.ps = {c, (large ? x & ~0x1fffffull : x) | pm_bits(k->flags), false, mode, 0,
                               *vpid, false}};
     struct vcpu *v = r3_guest(o, ps_hook, &r, &r.r3);
 
@@ -490,7 +498,7 @@ static bool pm_step(struct cpu_outcome *o, struct vs_cpu *c, const struct pm_cas
         return false;
     }
     r.at = large ? c->pde : c->pte;
-    r.pde = k->pd ? (c->pd_pt & PTE_ADDR_MASK) | k->pd : 0;
+    r.pde = k->pd ? (c->pd_pt & PTE_ADDR_MASK) | pm_bits(k->pd) : 0;
     r.access = k->access;
     r.user = k->user;
     r.ac = k->ac;
