@@ -36,7 +36,6 @@ struct gate {
 
 struct lhv_cpu cpus[LHV_MAX_CPUS];
 static struct gate idt[256] __attribute__((aligned(16)));
-extern const char isr_stubs[256][16]; /* isr-SUBARCH.S */
 
 u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags)
 {

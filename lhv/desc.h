@@ -88,6 +88,9 @@ struct tss {
 STATIC_ASSERT(sizeof(struct tss) == 104, "32-bit TSS");
 #endif
 
+/* The 16-byte entry stubs of the 256 vectors (isr-SUBARCH.S) */
+extern const char isr_stubs[256][16];
+
 struct lhv_cpu;
 
 /* Loads this CPU's GDT, segment registers, TSS and the IDT, and points the

@@ -40,6 +40,9 @@
 #define VG_ANSWER 0x7e57c0de
 #define VG_GATE_VEC 0x81        /* the guest's own DPL-3 gate back to ring 0 */
 #define VG_R3_XSETBV_OFFSET 0x900 /* the ring-3 XSETBV program */
+#define VG_R3_ACCESS_OFFSET 0xa00 /* the ring-3 access program */
+#define VG_R3_READ 0            /* its accesses: read, write, else fetch */
+#define VG_R3_WRITE 1
 /* Two words at the top of the guest's ring-0 stack page: the ring-0 stack
  * pointer to go back to, and where the gate stores the ring-3 results.
  * The TSS's ring-0 stack pointer is the first word's address. */
@@ -56,6 +59,7 @@ extern const char vg_prog32[];                      /* 32-bit code, runs in plac
 extern const char vg_rm_prog[], vg_rm_prog_end[];   /* copied to VG_RM_LOAD */
 extern const char vg_r3_prog[], vg_r3_prog_end[];   /* copied to the user page */
 extern const char vg_r3_xsetbv[], vg_r3_xsetbv_insn[], vg_r3_xsetbv_end[]; /* likewise */
+extern const char vg_r3_access[], vg_r3_access_end[]; /* likewise */
 extern const char vg_ring3_gate[], vg_irq_stub[];
 
 /* Guest ring 0: IRET to ring 3 at ip with stack sp (interrupts off); returns

@@ -16,6 +16,8 @@
 #define PTE_D (1ull << 6)
 #define PTE_PS (1ull << 7)  /* large page in a PDPTE (1 GiB) or PDE (2 MiB) */
 #define PTE_G (1ull << 8)
+#define PTE_XD (1ull << 63) /* execute-disable, with IA32_EFER.NXE */
+#define PTE_PKEY_SHIFT 59   /* bits 62:59: the protection key (IA-32e paging) */
 #define PTE_ADDR_MASK 0x000ffffffffff000ull
 
 /* Pages come from a bump allocator over [phys, phys + size). */

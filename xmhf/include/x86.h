@@ -30,6 +30,9 @@
 #define CR4_VMXE (1u << 13)
 #define CR4_PCIDE (1u << 17)
 #define CR4_OSXSAVE (1u << 18)
+#define CR4_SMEP (1u << 20)
+#define CR4_SMAP (1u << 21)
+#define CR4_PKE (1u << 22)
 #define CR4_CET (1u << 23)
 /* MXCSR (SDM Vol. 1, 10.2.3): the value at reset, the divide-by-zero mask */
 #define MXCSR_DEFAULT 0x1f80u
@@ -93,6 +96,7 @@
 #define MSR_IA32_KERNEL_GS_BASE 0xc0000102
 #define MSR_IA32_TSC_AUX 0xc0000103
 #define EFER_SCE (1u << 0)
+#define EFER_NXE (1u << 11)
 #define EFER_LME (1u << 8)
 #define EFER_LMA (1u << 10)
 
@@ -111,6 +115,9 @@
 #define CPUID1_ECX_RDRAND (1u << 30)
 #define CPUID7_EBX_RDSEED (1u << 18) /* CPUID.(EAX=07H,ECX=0):EBX */
 #define CPUID7_EBX_INVPCID (1u << 10)
+#define CPUID7_EBX_SMEP (1u << 7)
+#define CPUID7_EBX_SMAP (1u << 20)
+#define CPUID7_ECX_PKU (1u << 3)
 #define CPUID7_EDX_CET_IBT (1u << 20) /* CPUID.(EAX=07H,ECX=0):EDX */
 #define CPUID7_ECX_RDPID (1u << 22)   /* CPUID.(EAX=07H,ECX=0):ECX */
 #define CPUID0D1_EAX_XSAVES (1u << 3) /* CPUID.(EAX=0DH,ECX=1):EAX: XSAVES/XRSTORS, IA32_XSS */
@@ -209,7 +216,19 @@ static inline void invlpg(uintptr_t linear)
 /* Page-fault error code (SDM 3A 4.7) */
 #define PF_ERR_P (1u << 0)    /* a protection violation, not a not-present page */
 #define PF_ERR_W (1u << 1)    /* a write */
+#define PF_ERR_U (1u << 2)    /* a user-mode access */
 #define PF_ERR_RSVD (1u << 3) /* a reserved bit set in a paging-structure entry */
+#define PF_ERR_I (1u << 4)    /* an instruction fetch (with NXE or SMEP) */
+#define PF_ERR_PK (1u << 5)   /* protection keys (4.6.2) */
+/* PKRU (SDM 3A 4.6.2): access-disable and write-disable of key k */
+#define PKRU_AD(k) (1u << (2 * (k)))
+#define PKRU_WD(k) (2u << (2 * (k)))
+
+/* WRPKRU (needs CR4.PKE; ECX and EDX 0) */
+static inline void wrpkru(u32 pkru)
+{
+    __asm__ volatile(".byte 0x0f, 0x01, 0xef" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
 
 static inline unsigned long read_cr4(void)
 {

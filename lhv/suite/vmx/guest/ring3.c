@@ -13,6 +13,7 @@
 #include "suite/vmx_test.h"
 #include "trap.h"
 #include "user.h"
+#include "suite/vmx/guest/ring3.h"
 #include "vmx/ept.h"
 #include "vmx/guest_modes.h"
 #include "vmx/vmx.h"
@@ -37,12 +38,6 @@ struct r3_log {
 struct r3_cpu {
     void *tss;               /* the guest's TSS */
     u8 *ring0_stack;         /* its ring-0 stack page */
-};
-
-struct r3_run {
-    uintptr_t user_sp;
-    unsigned long *slots;
-    unsigned long out[3];    /* ESI (VMCALL answer), EDI (CPUID answer), CS */
 };
 
 static struct r3_cpu r3_cpus[LHV_MAX_CPUS];
@@ -95,9 +90,7 @@ static void r3_prepare_cpu(struct r3_cpu *c)
     t->iomap_base = sizeof(*t);
 }
 
-/* This CPU's guest for ring 3: its own TSS (ring-0 stack) and IDT (the
- * DPL-3 gate); r gets the ring-3 stack and the slots */
-static struct vcpu *r3_guest(struct cpu_outcome *o, exit_hook hook, void *log, struct r3_run *r)
+struct vcpu *r3_guest(struct cpu_outcome *o, exit_hook hook, void *log, struct r3_run *r)
 {
     u32 cpu = this_cpu()->index;
     struct r3_cpu *c = &r3_cpus[cpu];
@@ -143,9 +136,7 @@ static void check_ring3(struct cpu_outcome *o, void *arg)
                      (u32)r.out[2], SEL_UCODE);
 }
 
-/* The user page's programs, the guest IDT and each CPU's TSS; false after
- * verdict_skip when there are no user pages */
-static bool r3_prepare(const char *name)
+bool r3_prepare(const char *name)
 {
     if (!vmx_caps.present)
         return true;
@@ -157,6 +148,9 @@ static bool r3_prepare(const char *name)
     if (!r3_idt) {
         r3_idt = alloc_pages(1);
         test_idt_gate(r3_idt, VG_GATE_VEC, vg_ring3_gate, 3);
+        test_idt_gate(r3_idt, VEC_PF, isr_stubs[VEC_PF], 0); /* LHV's handler */
+        memcpy((void *)(USER_CODE_PAGE + VG_R3_ACCESS_OFFSET), vg_r3_access,
+               (size_t)(vg_r3_access_end - vg_r3_access));
         memcpy((void *)(USER_CODE_PAGE + VG_R3_OFFSET), vg_r3_prog,
                (size_t)(vg_r3_prog_end - vg_r3_prog));
         memcpy((void *)(USER_CODE_PAGE + VG_R3_XSETBV_OFFSET), vg_r3_xsetbv,
