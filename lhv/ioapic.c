@@ -64,9 +64,9 @@ static bool find_input(u32 irq, u32 *base, u32 *pin, bool *active_low)
     return false;
 }
 
-/* NMIs are edge-triggered whatever the override says (82093AA 3.2.4: the
- * NMI delivery mode ignores the vector and needs edge trigger). */
-bool ioapic_nmi_route(u32 irq, u32 dest)
+/* irq's redirection entry: masked while it changes, then dest (physical)
+ * and low, with the polarity the MADT gives */
+static bool route(u32 irq, u32 dest, u32 low_word)
 {
     u32 base, pin;
     bool low;
@@ -74,9 +74,13 @@ bool ioapic_nmi_route(u32 irq, u32 dest)
         return false;
     reg_write(base, REG_REDIR(pin), REDIR_MASKED);
     reg_write(base, REG_REDIR(pin) + 1, dest << 24);
-    reg_write(base, REG_REDIR(pin), REDIR_NMI | (low ? REDIR_ACTIVE_LOW : 0));
+    reg_write(base, REG_REDIR(pin), low_word | (low ? REDIR_ACTIVE_LOW : 0));
     return true;
 }
+
+/* NMIs are edge-triggered whatever the override says (82093AA 3.2.4: the
+ * NMI delivery mode ignores the vector and needs edge trigger). */
+bool ioapic_nmi_route(u32 irq, u32 dest) { return route(irq, dest, REDIR_NMI); }
 
 void ioapic_mask(u32 irq)
 {
@@ -88,14 +92,7 @@ void ioapic_mask(u32 irq)
 
 bool ioapic_level_route(u32 irq, u32 vector, u32 dest)
 {
-    u32 base, pin;
-    bool low;
-    if (!find_input(irq, &base, &pin, &low))
-        return false;
-    reg_write(base, REG_REDIR(pin), REDIR_MASKED);
-    reg_write(base, REG_REDIR(pin) + 1, dest << 24);
-    reg_write(base, REG_REDIR(pin), REDIR_LEVEL | (low ? REDIR_ACTIVE_LOW : 0) | (vector & 0xff));
-    return true;
+    return route(irq, dest, REDIR_LEVEL | (vector & 0xff));
 }
 
 u32 ioapic_entry(u32 irq)

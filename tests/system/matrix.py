@@ -523,37 +523,29 @@ def fuzz_cases():
     trials (their allowed settings differ, so their reachable checks do)."""
     cases = []
     tl = ["--emulator", "bochs", "--bochs-cpu", "tigerlake"]
-    # one trial replayed alone (lhv.fuzz.replay=): seed 1's trial 1098 on
-    # amd64 met a known Bochs deviation (pending debug exceptions bits 63:32
-    # not checked) in the campaign, so the replay must meet it again
-    cases.append(Case("fuzz-amd64-bochs-replay",
-                      ["--subarch", "amd64"] + tl + ["--cmdline",
-                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=1:1098",
-                       "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
+    def replay(name, sub, trial, known=True):
+        """lhv.fuzz.replay=S:T alone; known: it must meet its one known Bochs deviation"""
+        return Case("fuzz-%s-bochs-replay%s" % (sub, name),
+                    ["--subarch", sub] + tl + ["--cmdline",
+                     "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=" + trial] +
+                    (["--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]
+                     if known else []))
+    # seed 1's trial 1098 on amd64 met a known Bochs deviation (pending debug
+    # exceptions bits 63:32 not checked) in the campaign: it must meet it again
+    cases.append(replay("", "amd64", "1:1098"))
     # two of LHV's own, found by seeds 2-4 (docs/l0-deviations.md, "The
     # fuzzer's findings that were LHV's"): TR's L bit (reserved) compared
     # after entry, and an MSR-load area moved onto memory naming MSR 0,
     # which the model took as loadable; each replay FAILed before the fix
-    cases.append(Case("fuzz-i386-bochs-replay-tr-l",
-                      ["--subarch", "i386"] + tl + ["--cmdline",
-                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=4:680"]))
-    cases.append(Case("fuzz-amd64-bochs-replay-msr-area",
-                      ["--subarch", "amd64"] + tl + ["--cmdline",
-                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=2:7344",
-                       "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
-    # a Bochs deviation the new event edges found (seed 2 on i386): entered
-    # with blocking by MOV SS and the timer at 0, Bochs runs a guest
-    # instruction before the timer's exit; FAILed before it was known
-    # and one the event edges found on amd64 (seed 4): an NMI injected with
-    # virtual NMIs under blocking by NMI, entered (the check commented out)
-    cases.append(Case("fuzz-amd64-bochs-replay-vnmi",
-                      ["--subarch", "amd64"] + tl + ["--cmdline",
-                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=4:727",
-                       "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
-    cases.append(Case("fuzz-i386-bochs-replay-shadow",
-                      ["--subarch", "i386"] + tl + ["--cmdline",
-                       "lhv.tests=vmx/fuzz-entry lhv.fuzz.replay=2:6728",
-                       "--require-xfail", "vmx/fuzz-entry:^XFAIL: vmx/fuzz-entry: 1 disagreements"]))
+    cases.append(replay("-tr-l", "i386", "4:680", known=False))
+    cases.append(replay("-msr-area", "amd64", "2:7344"))
+    # two Bochs deviations the event edges found, each FAILed before it was
+    # known: an NMI injected with virtual NMIs under blocking by NMI, entered
+    # (amd64 seed 4; the check commented out), and an entry with blocking by
+    # MOV SS and the timer at 0 that runs a guest instruction before the
+    # timer's exit (i386 seed 2)
+    cases.append(replay("-vnmi", "amd64", "4:727"))
+    cases.append(replay("-shadow", "i386", "2:6728"))
     for sub in test3.SUBARCHS:
         # seed 0: every single-bit change of the base state, alone
         cases.append(Case("fuzz-%s-bochs-sweep" % sub,
