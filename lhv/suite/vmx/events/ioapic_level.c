@@ -34,7 +34,8 @@ static struct {
     volatile bool ready;               /* the guest waits with interrupts on */
     u32 irr_in_service, irr_after_eoi; /* the first interrupt's */
     bool by_cpu1;                      /* CPU 1 raised the line */
-    struct smp_barrier routed;         /* CPU 0 has routed IRQ 8 (or gave up) */
+    struct smp_barrier routed;         /* CPU 0 has routed IRQ 8 (or gave up); then
+                                          CPU 1 is done with the RTC's registers */
 } lv;
 
 static void lv_guest_irq(void)
@@ -88,6 +89,9 @@ static void lv_raise(void)
         lv.by_cpu1 = true;
         rtc_periodic_start(RTC_RATE_1024HZ);
     }
+    /* the CMOS index and data ports are one pair: CPU 0 stops the RTC
+     * after this */
+    smp_barrier_wait(&lv.routed, 2000);
 }
 
 static void lv_prepare(void)
@@ -127,6 +131,8 @@ static void check_ioapic_level(struct cpu_outcome *o, void *arg)
     if (!two)
         rtc_periodic_start(RTC_RATE_1024HZ);
     bool ran = test_guest_run(o, v, lv_guest, NULL);
+    if (two)
+        smp_barrier_wait(&lv.routed, 2000);
     rtc_periodic_stop();
     ioapic_mask(RTC_IRQ);
     vg_guest_irq_body = NULL;
