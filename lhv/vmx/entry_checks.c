@@ -26,10 +26,6 @@ struct ecm_ctx {
     const struct ecm_vmcs *v;
     const struct ecm_caps *k;
     const struct ecm_cpu *cpu;
-    u32 pin, proc, proc2, exit, entry; /* proc2 is 0 unless activated */
-    u64 cr0, cr4, rflags;
-    u32 intr, type, vec; /* VM-entry interruption information */
-    bool inj, ia32e_guest, host64, ug, v86;
     u8 dwidth;               /* physical width of VMCS data structures */
     u32 msr_index, msr_high; /* MSR stage: the entry being loaded */
     u64 msr_value;
@@ -39,44 +35,19 @@ struct ecm_ctx {
 
 /* What a check reads, while ecm_deps_build watches: the VMCS slot of a
  * field, ECM_SLOTS for memory (ecm_read) */
+typedef u32 __attribute__((may_alias)) ecm_rd_half;
 static inline __attribute__((always_inline)) void ecm_touch(const struct ecm_ctx *c, u32 slot)
 {
+    /* as 32-bit halves (little-endian: the same bits), a 64-bit shift by
+     * a variable count is ten instructions on i386 */
     if (c->rd)
-        c->rd[slot / 64] |= 1ull << (slot % 64);
+        ((ecm_rd_half *)c->rd)[slot / 32] |= 1u << (slot % 32);
 }
 static inline __attribute__((always_inline)) void ecm_touch2(const struct ecm_ctx *c, u32 a, u32 b)
 {
     ecm_touch(c, ecm_slot(a));
     ecm_touch(c, ecm_slot(b));
 }
-/* The values ecm_setup derives, read through ECM_X so the fields they come
- * from count as read (one call per use: small) */
-#define ECM_ACC(f, t, a, b, k)                                                   \
-    static __attribute__((noinline)) t ecm_x_##f(const struct ecm_ctx *c)   \
-    {                                                                         \
-        if ((k) >= 0 && c->virt)                                              \
-            ecm_touch(c, ECM_SLOTS + 1 + (k));                                \
-        else                                                                  \
-            ecm_touch2(c, a, b);                                              \
-        return c->f;                                                          \
-    }
-ECM_ACC(pin, u32, PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL, -1)
-ECM_ACC(proc, u32, CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL, -1)
-ECM_ACC(proc2, u32, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, 0)
-ECM_ACC(ug, bool, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, 1)
-ECM_ACC(exit, u32, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS, -1)
-ECM_ACC(host64, bool, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS, 2)
-ECM_ACC(entry, u32, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS, -1)
-ECM_ACC(ia32e_guest, bool, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS, 3)
-ECM_ACC(cr0, u64, GUEST_CR0, GUEST_CR0, -1)
-ECM_ACC(cr4, u64, GUEST_CR4, GUEST_CR4, -1)
-ECM_ACC(rflags, u64, GUEST_RFLAGS, GUEST_RFLAGS, -1)
-ECM_ACC(v86, bool, GUEST_RFLAGS, GUEST_RFLAGS, 4)
-ECM_ACC(intr, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, -1)
-ECM_ACC(inj, bool, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 5)
-ECM_ACC(type, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 6)
-ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 7)
-#define ECM_X(c, f) ecm_x_##f(c)
 
 /* Bits of control fields (SDM 3C 25.6-25.8) the checks name */
 #define ECM_PIN_NMI_EXITING (1u << 3)
@@ -132,12 +103,66 @@ ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 7)
 #define ECM_SEG_LDTR 6
 #define ECM_SEG_TR 7
 
+/* Values derived from a field or two, computed where a rule asks (a
+ * prediction reads a few; the fuzzer's walks ask for one check at a time) */
+static inline __attribute__((always_inline)) u32 ecm_d_proc2(const struct ecm_vmcs *v)
+{
+    /* 0 unless activated (25.6.2) */
+    return (ecm_get(v, CPU_BASED_VM_EXEC_CONTROL) & CPU_ACTIVATE_SECONDARY_CONTROLS)
+               ? (u32)ecm_get(v, SECONDARY_VM_EXEC_CONTROL)
+               : 0;
+}
+#define ECM_D_UG(v) ((ecm_d_proc2(v) & CPU2_UNRESTRICTED_GUEST) != 0)
+#define ECM_D_HOST64(v) ((ecm_get(v, VM_EXIT_CONTROLS) & EXIT_HOST_ADDRESS_SPACE_SIZE) != 0)
+#define ECM_D_IA32E(v) ((ecm_get(v, VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) != 0)
+#define ECM_D_V86(v) ((ecm_get(v, GUEST_RFLAGS) & ECM_RFLAGS_VM) != 0)
+#define ECM_D_INTR(v) ((u32)ecm_get(v, VM_ENTRY_INTR_INFO_FIELD))
+#define ECM_D_INJ(v) ((ECM_D_INTR(v) >> 31) != 0)
+#define ECM_D_TYPE(v) ((ECM_D_INTR(v) >> 8) & 7)
+#define ECM_D_VEC(v) (ECM_D_INTR(v) & 0xff)
+/* A value read through ECM_X, so the fields it comes from count as read
+ * (one call per use: small); k: its own slot when derived (ecm_deps) */
+#define ECM_ACC(f, t, a, b, k, value)                                            \
+    static __attribute__((noinline)) REGPARM t ecm_x_##f(const struct ecm_ctx *c) \
+    {                                                                         \
+        if ((k) >= 0 && c->virt)                                              \
+            ecm_touch(c, ECM_SLOTS + 1 + (k));                                \
+        else                                                                  \
+            ecm_touch2(c, a, b);                                              \
+        return value;                                                         \
+    }
+ECM_ACC(pin, u32, PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VM_EXEC_CONTROL, -1,
+        (u32)ecm_get(c->v, PIN_BASED_VM_EXEC_CONTROL))
+ECM_ACC(proc, u32, CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL, -1,
+        (u32)ecm_get(c->v, CPU_BASED_VM_EXEC_CONTROL))
+ECM_ACC(proc2, u32, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, 0, ecm_d_proc2(c->v))
+ECM_ACC(ug, bool, CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL, 1, ECM_D_UG(c->v))
+ECM_ACC(exit, u32, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS, -1, (u32)ecm_get(c->v, VM_EXIT_CONTROLS))
+ECM_ACC(host64, bool, VM_EXIT_CONTROLS, VM_EXIT_CONTROLS, 2, ECM_D_HOST64(c->v))
+ECM_ACC(entry, u32, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS, -1, (u32)ecm_get(c->v, VM_ENTRY_CONTROLS))
+ECM_ACC(ia32e_guest, bool, VM_ENTRY_CONTROLS, VM_ENTRY_CONTROLS, 3, ECM_D_IA32E(c->v))
+ECM_ACC(cr0, u64, GUEST_CR0, GUEST_CR0, -1, ecm_get(c->v, GUEST_CR0))
+ECM_ACC(cr4, u64, GUEST_CR4, GUEST_CR4, -1, ecm_get(c->v, GUEST_CR4))
+ECM_ACC(rflags, u64, GUEST_RFLAGS, GUEST_RFLAGS, -1, ecm_get(c->v, GUEST_RFLAGS))
+ECM_ACC(v86, bool, GUEST_RFLAGS, GUEST_RFLAGS, 4, ECM_D_V86(c->v))
+ECM_ACC(intr, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, -1, ECM_D_INTR(c->v))
+ECM_ACC(inj, bool, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 5, ECM_D_INJ(c->v))
+ECM_ACC(type, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 6, ECM_D_TYPE(c->v))
+ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 7, ECM_D_VEC(c->v))
+#define ECM_X(c, f) ecm_x_##f(c)
+
 /* --- small facts ------------------------------------------------------- */
 
-static __attribute__((noinline)) u64 ecm_g(const struct ecm_ctx *c, u32 enc)
+/* A field's value, by slot: the slot of a constant encoding is folded at
+ * the call (ecm_g), where the rules name their fields */
+static __attribute__((noinline)) REGPARM u64 ecm_gs(const struct ecm_ctx *c, u32 slot)
 {
-    ecm_touch(c, ecm_slot(enc));
-    return ecm_get(c->v, enc);
+    ecm_touch(c, slot);
+    return c->v->f[slot];
+}
+static inline __attribute__((always_inline)) u64 ecm_g(const struct ecm_ctx *c, u32 enc)
+{
+    return ecm_gs(c, ecm_slot(enc));
 }
 
 /* The value has no bit at or above `bits` */
@@ -269,7 +294,7 @@ static bool ecm_msr_area_ok(const struct ecm_ctx *c, u32 addr_field, u32 count_f
     return (a & 0xf) == 0 && ecm_pa_ok(c, a) && ecm_pa_ok(c, a + count * 16 - 1);
 }
 
-#define ECM_RULE(name) static bool ecm_##name(const struct ecm_ctx *c)
+#define ECM_RULE(name) static REGPARM bool ecm_##name(const struct ecm_ctx *c)
 
 /* --- 27.1 basic checks ------------------------------------------------- */
 
@@ -1201,41 +1226,23 @@ static void ecm_setup(struct ecm_ctx *c, const struct ecm_vmcs *v, const struct 
     c->msr_value = 0;
     c->rd = NULL;
     c->virt = false;
-    c->proc2 = 0;
     c->v = v;
     c->k = k;
     c->cpu = cpu;
-    c->pin = (u32)ecm_get(v, PIN_BASED_VM_EXEC_CONTROL);
-    c->proc = (u32)ecm_get(v, CPU_BASED_VM_EXEC_CONTROL);
-    if (c->proc & CPU_ACTIVATE_SECONDARY_CONTROLS)
-        c->proc2 = (u32)ecm_get(v, SECONDARY_VM_EXEC_CONTROL);
-    c->exit = (u32)ecm_get(v, VM_EXIT_CONTROLS);
-    c->entry = (u32)ecm_get(v, VM_ENTRY_CONTROLS);
-    c->cr0 = ecm_get(v, GUEST_CR0);
-    c->cr4 = ecm_get(v, GUEST_CR4);
-    c->rflags = ecm_get(v, GUEST_RFLAGS);
-    c->intr = (u32)ecm_get(v, VM_ENTRY_INTR_INFO_FIELD);
-    c->inj = c->intr >> 31;
-    c->type = (c->intr >> 8) & 7;
-    c->vec = c->intr & 0xff;
-    c->ia32e_guest = c->entry & ENTRY_IA32E_MODE_GUEST;
-    c->host64 = c->exit & EXIT_HOST_ADDRESS_SPACE_SIZE;
-    c->ug = c->proc2 & CPU2_UNRESTRICTED_GUEST;
-    c->v86 = c->rflags & ECM_RFLAGS_VM;
     c->dwidth = ((k->basic >> 48) & 1) ? 32 : cpu->maxphyaddr;
 }
 
 /* The derived values, in ECM_ACC's order of k */
-static void ecm_derived(const struct ecm_ctx *c, u32 *d)
+static void ecm_derived(const struct ecm_vmcs *v, u32 *d)
 {
-    d[0] = c->proc2;
-    d[1] = c->ug;
-    d[2] = c->host64;
-    d[3] = c->ia32e_guest;
-    d[4] = c->v86;
-    d[5] = c->inj;
-    d[6] = c->type;
-    d[7] = c->vec;
+    d[0] = ecm_d_proc2(v);
+    d[1] = ECM_D_UG(v);
+    d[2] = ECM_D_HOST64(v);
+    d[3] = ECM_D_IA32E(v);
+    d[4] = ECM_D_V86(v);
+    d[5] = ECM_D_INJ(v);
+    d[6] = ECM_D_TYPE(v);
+    d[7] = ECM_D_VEC(v);
 }
 
 static void ecm_mark(struct ecm_result *r, u32 i) { r->failed[i / 32] |= 1u << (i % 32); }
@@ -1296,42 +1303,54 @@ static bool ecm_msr_stage(struct ecm_ctx *c, struct ecm_result *r, u32 first)
     return false;
 }
 
+/* The checks of the MSR stage and every check there is, as bit sets
+ * (ecm_run's word-at-a-time view of the table; built at the first run) */
+static u32 ecm_msr_set[ECM_WORDS], ecm_all_set[ECM_WORDS];
+static volatile bool ecm_sets_built;
+
+static void ecm_build_sets(void)
+{
+    if (ecm_sets_built)
+        return;
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        ecm_set(ecm_all_set, i);
+        if (ecm_checks[i].stage == ECM_MSR)
+            ecm_set(ecm_msr_set, i);
+    }
+    ecm_sets_built = true; /* after the sets: another CPU builds them again, the same */
+}
+
 /* ecm_predict, evaluating only the checks in `eval` (NULL: all); the
- * others keep their result in `base` */
+ * others keep their result in `base`. A word of checks at a time: those
+ * to evaluate, those failing from `base`, then the stage each failure
+ * decides (lowest index first, as the table's order) */
 static void ecm_run(const struct ecm_vmcs *v, const struct ecm_caps *caps, const struct ecm_cpu *cpu,
                     const u32 *eval, const u32 *base, struct ecm_result *r)
 {
     struct ecm_ctx c;
     u32 first[ECM_MSR] = {ECM_NONE, ECM_NONE, ECM_NONE, ECM_NONE}, msr = ECM_NONE, impl = ECM_NONE;
 
-    u32 todo[ECM_WORDS];
-
-    memset(r->failed, 0, sizeof(r->failed)); /* the rest is set as it is decided */
-    memset(r->evaluated, 0, sizeof(r->evaluated));
+    ecm_build_sets();
     r->nalt = 0;
     r->check = ECM_NONE;
     ecm_setup(&c, v, caps, cpu);
-    for (u32 w = 0; w < ECM_WORDS; w++)
-        todo[w] = eval ? eval[w] | base[w] : ~0u;
-    /* set bits only: a delta costs the checks it evaluates */
     for (u32 w = 0; w < ECM_WORDS; w++) {
-        for (u32 bits = todo[w]; bits; bits &= bits - 1) {
-            u32 i = w * 32 + (u32)__builtin_ctz(bits);
-            if (i >= ecm_nchecks)
-                break;
+        u32 todo = (eval ? eval[w] | base[w] : ~0u) & ecm_all_set[w];
+        if (msr == ECM_NONE && (todo & ecm_msr_set[w]))
+            msr = w * 32 + (u32)__builtin_ctz(todo & ecm_msr_set[w]);
+        /* a check taken out (the fuzzer's lhv.fuzz.break) neither runs nor fails */
+        todo &= ~ecm_msr_set[w] & ~(cpu->disabled ? cpu->disabled[w] : 0);
+        u32 run = eval ? todo & eval[w] : todo, failed = todo & ~run;
+        r->evaluated[w] = run;
+        for (; run; run &= run - 1) { /* set bits only: a delta costs the checks it evaluates */
+            u32 i = (u32)__builtin_ctz(run);
+            if (!ecm_checks[w * 32 + i].holds(&c))
+                failed |= 1u << i;
+        }
+        r->failed[w] = failed;
+        for (; failed; failed &= failed - 1) {
+            u32 i = w * 32 + (u32)__builtin_ctz(failed);
             const struct ecm_check *k = &ecm_checks[i];
-            if (k->stage == ECM_MSR) {
-                msr = msr == ECM_NONE ? i : msr;
-                continue;
-            }
-            if (cpu->disabled && ecm_bit(cpu->disabled, i))
-                continue; /* a check taken out (the fuzzer's lhv.fuzz.break) */
-            if (!eval || ecm_bit(eval, i)) {
-                ecm_set(r->evaluated, i);
-                if (k->holds(&c))
-                    continue;
-            }
-            ecm_mark(r, i);
             if (k->how == ECM_IMPL)
                 impl = impl == ECM_NONE ? i : impl;
             else if (first[k->stage] == ECM_NONE)
@@ -1352,9 +1371,12 @@ static void ecm_run(const struct ecm_vmcs *v, const struct ecm_caps *caps, const
     if (first[ECM_GUEST] != ECM_NONE) { /* 27.3.1: any order, any failing check's qualification */
         ecm_decide(r, first[ECM_GUEST], ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE,
                    ecm_checks[first[ECM_GUEST]].qual);
-        for (u32 i = first[ECM_GUEST] + 1; i < ecm_nchecks; i++)
-            if (ecm_checks[i].stage == ECM_GUEST && ecm_failed(r, i))
-                ecm_alt(r, ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE, ecm_checks[i].qual);
+        for (u32 w = first[ECM_GUEST] / 32; w < ECM_WORDS; w++)
+            for (u32 f = r->failed[w]; f; f &= f - 1) {
+                u32 i = w * 32 + (u32)__builtin_ctz(f);
+                if (i > first[ECM_GUEST] && ecm_checks[i].stage == ECM_GUEST)
+                    ecm_alt(r, ECM_EXIT_FAIL, EXIT_REASON_INVALID_GUEST_STATE, ecm_checks[i].qual);
+            }
         return;
     }
     if (impl != ECM_NONE) /* the CPU may fail it, or go on */
@@ -1388,7 +1410,7 @@ void ecm_deps_build(const struct ecm_vmcs *base, const struct ecm_caps *caps,
 
     memset(d, 0, sizeof(*d));
     ecm_setup(&c, base, caps, cpu);
-    ecm_derived(&c, d->base_derived);
+    ecm_derived(base, d->base_derived);
     c.rd = rd;
     for (u32 i = 0; i < ecm_nchecks; i++) {
         const struct ecm_check *k = &ecm_checks[i];
@@ -1432,7 +1454,8 @@ void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
     u32 eval[ECM_WORDS];
     bool derived = false;
 
-    memcpy(eval, d->always, sizeof(eval));
+    for (u32 w = 0; w < ECM_WORDS; w++)
+        eval[w] = d->always[w];
     for (u32 j = 0; j < n; j++) {
         u32 s = ecm_slot(fields[j]);
         for (u32 w = 0; w < ECM_WORDS; w++)
@@ -1443,10 +1466,8 @@ void ecm_predict_delta(const struct ecm_vmcs *v, const struct ecm_caps *caps,
                    s == ecm_slot(VM_ENTRY_INTR_INFO_FIELD);
     }
     if (derived) { /* the checks reading a derived value that changed */
-        struct ecm_ctx c;
         u32 dv[ECM_VSLOTS];
-        ecm_setup(&c, v, caps, cpu);
-        ecm_derived(&c, dv);
+        ecm_derived(v, dv);
         for (u32 k = 0; k < ECM_VSLOTS; k++)
             for (u32 w = 0; dv[k] != d->base_derived[k] && w < ECM_WORDS; w++)
                 eval[w] |= d->by_slot[ECM_SLOTS + 1 + k][w];

@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) u32 ecm_slot(u32 enc)
     return ((enc >> 13) & 3) << 7 | ((enc >> 10) & 3) << 5 | ((enc >> 1) & 0x1f);
 }
 static inline __attribute__((always_inline)) u64 ecm_get(const struct ecm_vmcs *v, u32 enc) { return v->f[ecm_slot(enc)]; }
-static inline void ecm_put(struct ecm_vmcs *v, u32 enc, u64 val) { v->f[ecm_slot(enc)] = val; }
+static inline __attribute__((always_inline)) void ecm_put(struct ecm_vmcs *v, u32 enc, u64 val) { v->f[ecm_slot(enc)] = val; }
 
 /* The capability MSRs as read (A.1-A.11). pin/proc/exit/entry: the TRUE
  * MSR when basic bit 55 is 1, else the plain one (low half: allowed
@@ -111,7 +111,7 @@ struct ecm_check {
     u8 qual;         /* exit qualification (ECM_GUEST) */
     u8 how;          /* ECM_NORMAL, ECM_IMPL (a CPU may or may not fail it), or
                         ECM_UNDEF (the SDM leaves the behaviour undefined) */
-    bool (*holds)(const struct ecm_ctx *c);
+    bool (*holds)(const struct ecm_ctx *c) REGPARM;
 #ifdef LHV_HOST_TEST
     const char *text; /* the rule, one line: only the host build, which
                          writes docs/entry-checks.md, has it */
