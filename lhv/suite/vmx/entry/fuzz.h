@@ -115,20 +115,20 @@ extern u32 fz_saved_field[], fz_nsaved;
  * from two files */
 
 /* Bits a field holds: 16, 64, 32 or the natural width */
-static inline u32 fz_bits(u32 f)
+static inline __attribute__((always_inline)) u32 fz_bits(u32 f)
 {
     static const u8 w[4] = {16, 64, 32, sizeof(long) * 8};
     return w[(f >> 13) & 3];
 }
 
-static inline u64 fz_mask(u32 f)
+static inline __attribute__((always_inline)) u64 fz_mask(u32 f)
 {
     u32 b = fz_bits(f);
     return b >= 64 ? ~0ull : (1ull << b) - 1;
 }
 
 /* What a mutable field is (fz_class, from the table fz_setup fills) */
-static inline u32 fz_cls(u32 f) { return fz.cls[ecm_slot(f)]; }
+static inline __attribute__((always_inline)) u32 fz_cls(u32 f) { return fz.cls[ecm_slot(f)]; }
 
 /* fuzz_fields.c */
 u32 fz_class(u32 f);

@@ -383,7 +383,8 @@ static void fz_minimise(u32 t, struct fz_case *c, const struct ecm_outcome *want
  * The hits and failures are counted bit-sliced (fz.hits, fz.fails: plane
  * b holds bit b of every check's count), a few ticks a trial instead of a
  * few per check; fz_counts turns them into fz.pass and fz.fail. */
-static void fz_add_planes(u32 (*planes)[ECM_WORDS], u32 w, u32 carry)
+static inline __attribute__((always_inline)) void fz_add_planes(u32 (*planes)[ECM_WORDS], u32 w,
+                                                                u32 carry)
 {
     for (u32 b = 0; carry && b < FZ_PLANES; b++) {
         u32 t = planes[b][w] & carry;
@@ -394,10 +395,17 @@ static void fz_add_planes(u32 (*planes)[ECM_WORDS], u32 w, u32 carry)
 
 static void fz_count(const struct ecm_result *r)
 {
+    const u32 *rows[FZ_MAX_MUTS + 1];
+    u32 n = 0;
+
+    for (u32 j = 0; j < fz.nf; j++)
+        rows[n++] = fz.b->deps.reads[ecm_slot(fz.fields[j])];
+    if (fz.mem)
+        rows[n++] = fz.b->deps.by_slot[ECM_SLOTS];
     for (u32 w = 0; w < ECM_WORDS; w++) {
-        u32 hit = r->evaluated[w] | (fz.mem ? fz.b->deps.by_slot[ECM_SLOTS][w] : 0);
-        for (u32 j = 0; j < fz.nf; j++)
-            hit |= fz.b->deps.reads[ecm_slot(fz.fields[j])][w];
+        u32 hit = r->evaluated[w];
+        for (u32 j = 0; j < n; j++)
+            hit |= rows[j][w];
         fz_add_planes(fz.hits, w, hit);
         fz_add_planes(fz.fails, w, hit & r->failed[w]);
     }
