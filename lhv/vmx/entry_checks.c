@@ -1217,8 +1217,8 @@ STATIC_ASSERT(sizeof(ecm_checks) / sizeof(ecm_checks[0]) <= ECM_MAX_CHECKS, "ECM
 
 /* --- prediction --------------------------------------------------------- */
 
-static void ecm_setup(struct ecm_ctx *c, const struct ecm_vmcs *v, const struct ecm_caps *k,
-                      const struct ecm_cpu *cpu)
+static inline __attribute__((always_inline)) void
+ecm_setup(struct ecm_ctx *c, const struct ecm_vmcs *v, const struct ecm_caps *k, const struct ecm_cpu *cpu)
 {
     /* every member set (no memset: this runs at each prediction and
      * at each step of the fuzzer's walks) */

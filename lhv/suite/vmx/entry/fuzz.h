@@ -87,8 +87,8 @@ struct fz_state {
     u32 fields[FZ_MAX_MUTS], nf; /* the trial's VMCS fields (fz_apply), for ecm_predict_delta */
     bool mem;                    /* and whether it changed the MSR-load area */
     u32 pass[ECM_MAX_CHECKS], fail[ECM_MAX_CHECKS]; /* per check (fz_counts) */
-#define FZ_PLANES 24 /* up to 16 M trials */
-    u32 hits[FZ_PLANES][ECM_WORDS], fails[FZ_PLANES][ECM_WORDS]; /* bit-sliced counts */
+#define FZ_PLANES 32 /* lhv.fuzz is at most 10^9 */
+    u32 hits[ECM_WORDS][FZ_PLANES], fails[ECM_WORDS][FZ_PLANES]; /* bit-sliced counts */
     u32 trials, entered, not_entered, diffs, explained, probes, probes_ok, risky, announced;
     u32 known_skips; /* not entered: the L0 would skip the host check (fz_gate) */
     bool blind;      /* the model read memory LHV does not map (fz_read) */

@@ -381,14 +381,15 @@ static void fz_minimise(u32 t, struct fz_case *c, const struct ecm_outcome *want
  * read, not only the derived values ecm_predict_delta goes by: a check
  * whose derived value stayed was not evaluated, and holds as on the base).
  * The hits and failures are counted bit-sliced (fz.hits, fz.fails: plane
- * b holds bit b of every check's count), a few ticks a trial instead of a
- * few per check; fz_counts turns them into fz.pass and fz.fail. */
-static inline __attribute__((always_inline)) void fz_add_planes(u32 (*planes)[ECM_WORDS], u32 w,
-                                                                u32 carry)
+ * b of word w holds bit b of the counts of that word's checks), a few
+ * ticks a trial instead of a few per check; fz_counts turns them into
+ * fz.pass and fz.fail. 32 planes: a run's at most 10^9 trials never
+ * carry out of the last */
+static inline __attribute__((always_inline)) void fz_add_planes(u32 *plane, u32 carry)
 {
-    for (u32 b = 0; carry && b < FZ_PLANES; b++) {
-        u32 t = planes[b][w] & carry;
-        planes[b][w] ^= carry;
+    for (; carry; plane++) {
+        u32 t = *plane & carry;
+        *plane ^= carry;
         carry = t;
     }
 }
@@ -406,8 +407,8 @@ static void fz_count(const struct ecm_result *r)
         u32 hit = r->evaluated[w];
         for (u32 j = 0; j < n; j++)
             hit |= rows[j][w];
-        fz_add_planes(fz.hits, w, hit);
-        fz_add_planes(fz.fails, w, hit & r->failed[w]);
+        fz_add_planes(fz.hits[w], hit);
+        fz_add_planes(fz.fails[w], hit & r->failed[w]);
     }
 }
 
@@ -416,8 +417,8 @@ void fz_counts(void)
     for (u32 i = 0; i < ecm_nchecks; i++) {
         u32 h = 0, f = 0;
         for (u32 b = 0; b < FZ_PLANES; b++) {
-            h |= ((fz.hits[b][i / 32] >> (i % 32)) & 1) << b;
-            f |= ((fz.fails[b][i / 32] >> (i % 32)) & 1) << b;
+            h |= ((fz.hits[i / 32][b] >> (i % 32)) & 1) << b;
+            f |= ((fz.fails[i / 32][b] >> (i % 32)) & 1) << b;
         }
         fz.pass[i] = h - f;
         fz.fail[i] = f;
