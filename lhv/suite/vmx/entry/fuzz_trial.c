@@ -188,6 +188,51 @@ static bool fz_bochs_real_cs(u64 loaded, u64 saved)
            (saved & 0xf0ff) != (loaded & 0xf0ff) && (saved & 0xf0ff) == ((loaded & 0xf0f0) | 0x93);
 }
 
+struct fz_state_field {
+    u32 field;
+    u32 seg; /* the segment whose access rights say whether it is usable, or FZ_NO_SEG */
+    u64 mask; /* the bits entry loads and the exit saves */
+};
+#define FZ_NO_SEG 8
+#define FZ_STATE_SAME 12 /* the fields of no segment */
+#define FZ_STATE_FIELDS (FZ_STATE_SAME + 8 * 4)
+
+/* fz_state_check's fields in its order, with their masks (built once) */
+static const struct fz_state_field *fz_state_fields(void)
+{
+    static const u32 same[FZ_STATE_SAME] = {
+        GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_CR3, GUEST_GDTR_BASE, GUEST_GDTR_LIMIT,
+        GUEST_IDTR_BASE, GUEST_IDTR_LIMIT, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+        GUEST_ACTIVITY_STATE, GUEST_CR0,
+    };
+    static struct fz_state_field t[FZ_STATE_FIELDS];
+    static bool built;
+    const u64 cr0_loaded = 0x8005002full & ~0x10ull; /* PG AM WP NE TS EM MP PE */
+
+    for (u32 i = 0; !built && i < FZ_STATE_FIELDS; i++) {
+        struct fz_state_field *e = &t[i];
+        e->seg = FZ_NO_SEG;
+        e->mask = ~0ull;
+        if (i < FZ_STATE_SAME) {
+            e->field = same[i];
+            if (e->field == GUEST_CR0)
+                e->mask = cr0_loaded;
+        } else {
+            u32 seg = (i - FZ_STATE_SAME) / 4, part = (i - FZ_STATE_SAME) % 4;
+            e->seg = seg;
+            e->field = (part == 0 ? GUEST_ES_SELECTOR : part == 1 ? GUEST_ES_BASE
+                        : part == 2 ? GUEST_ES_LIMIT : GUEST_ES_AR_BYTES) + 2 * seg;
+            if (part == 3) /* type S DPL P, AVL L D/B G; L is CS's
+                            * alone, a reserved bit of the others (24.4.1,
+                            * Table 24-2): Bochs drops TR's (0x208b -> 0x8b) */
+                e->mask = seg == 1 ? 0xf0ff : 0xd0ff;
+        }
+        e->mask &= fz_mask(e->field);
+    }
+    built = true;
+    return t;
+}
+
 /* The state after an entry that succeeded and exited at once (the timer
  * at 0, no event injected, active or HLT): a VM exit saves what the entry
  * loaded (27.3.2, 28.3.2), since no instruction ran in between. Compared:
@@ -198,45 +243,26 @@ static bool fz_bochs_real_cs(u64 loaded, u64 saved)
  * the first field that differs, 0 when none, with what was loaded and saved */
 static u32 fz_state_check(u64 *loaded, u64 *saved)
 {
-    static const u32 same[] = {
-        GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, GUEST_CR3, GUEST_GDTR_BASE, GUEST_GDTR_LIMIT,
-        GUEST_IDTR_BASE, GUEST_IDTR_LIMIT, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
-        GUEST_ACTIVITY_STATE, GUEST_CR0,
-    };
-    const u64 cr0_loaded = 0x8005002full & ~0x10ull; /* PG AM WP NE TS EM MP PE */
+    const struct fz_state_field *t = fz_state_fields();
 
     if (ecm_get(&fz.img, VM_ENTRY_INTR_INFO_FIELD) >> 31 ||
         ecm_get(&fz.img, GUEST_ACTIVITY_STATE) > 1)
         return 0;
-    for (u32 i = 0; i < ARRAY_SIZE(same) + 8 * 4; i++) {
-        u32 f;
-        u64 mask = ~0ull;
-        if (i < ARRAY_SIZE(same)) {
-            f = same[i];
-            if (f == GUEST_CR0)
-                mask = cr0_loaded;
-        } else {
-            u32 seg = (i - ARRAY_SIZE(same)) / 4, part = (i - ARRAY_SIZE(same)) % 4;
-            if (ecm_get(&fz.img, GUEST_ES_AR_BYTES + 2 * seg) & (1u << 16))
-                continue; /* unusable */
-            f = (part == 0 ? GUEST_ES_SELECTOR : part == 1 ? GUEST_ES_BASE
-                 : part == 2 ? GUEST_ES_LIMIT : GUEST_ES_AR_BYTES) + 2 * seg;
-            if (part == 3) /* type S DPL P, AVL L D/B G; L is CS's
-                            * alone, a reserved bit of the others (24.4.1,
-                            * Table 24-2): Bochs drops TR's (0x208b -> 0x8b) */
-                mask = seg == 1 ? 0xf0ff : 0xd0ff;
-        }
+    for (u32 i = 0; i < FZ_STATE_FIELDS; i++) {
+        const struct fz_state_field *e = &t[i];
+        if (e->seg != FZ_NO_SEG && (ecm_get(&fz.img, GUEST_ES_AR_BYTES + 2 * e->seg) & (1u << 16)))
+            continue; /* unusable */
         u64 x = 0;
-        if (vmr_safe(f, &x) != VMX_OK)
+        if (vmr_safe(e->field, &x) != VMX_OK)
             continue;
-        if (f == GUEST_CS_AR_BYTES && fz_bochs_real_cs(ecm_get(&fz.img, f), x)) {
+        if (e->field == GUEST_CS_AR_BYTES && fz_bochs_real_cs(ecm_get(&fz.img, e->field), x)) {
             fz.bochs_real_cs++; /* counted, and the other fields compared */
             continue;
         }
-        *loaded = ecm_get(&fz.img, f) & mask & fz_mask(f);
-        *saved = x & mask & fz_mask(f);
+        *loaded = ecm_get(&fz.img, e->field) & e->mask;
+        *saved = x & e->mask;
         if (*loaded != *saved)
-            return f;
+            return e->field;
     }
     return 0;
 }
