@@ -196,6 +196,38 @@ static u32 fz_coverage(void)
 /* The base the VMCS holds now, into b (and b the current one): its image,
  * the fields an exit saves, what each check reads there, the checks its
  * table walks */
+/* The mutable fields each check reads on the base: check i's in slot
+ * order at read_pool[read_first[i] .. read_first[i + 1]), as many as the
+ * pool holds, and as bits in base_rd. A counting sort over the slots'
+ * rows of checks (most slots are not mutable, a check reads a few) */
+static void fz_read_lists(struct fz_basis *b)
+{
+    static u32 next[ECM_MAX_CHECKS]; /* per check: how many, then where the next goes */
+    const u32 pool = ARRAY_SIZE(b->read_pool);
+
+    memset(next, 0, sizeof(next));
+    for (u32 s = 0; s < ECM_SLOTS; s++)
+        for (u32 w = 0; fz.has[s] && w < ECM_WORDS; w++)
+            for (u32 x = b->deps.reads[s][w]; x; x &= x - 1)
+                next[w * 32 + (u32)__builtin_ctz(x)]++;
+    u32 n = 0;
+    for (u32 i = 0; i < ecm_nchecks; i++) {
+        b->read_first[i] = (u16)(n < pool ? n : pool);
+        n += next[i];
+        next[i] = b->read_first[i];
+    }
+    b->read_first[ecm_nchecks] = (u16)(n < pool ? n : pool);
+    for (u32 s = 0; s < ECM_SLOTS; s++)
+        for (u32 w = 0; fz.has[s] && w < ECM_WORDS; w++)
+            for (u32 x = b->deps.reads[s][w]; x; x &= x - 1) {
+                u32 i = w * 32 + (u32)__builtin_ctz(x);
+                if (i < ecm_nchecks && next[i] < pool) {
+                    b->read_pool[next[i]++] = (u16)s;
+                    b->base_rd[i][s / 32] |= 1u << (s % 32);
+                }
+            }
+}
+
 static bool fz_basis_build(struct cpu_outcome *o, struct fz_basis *b, const char *what)
 {
     struct ecm_result r;
@@ -220,16 +252,7 @@ static bool fz_basis_build(struct cpu_outcome *o, struct fz_basis *b, const char
         return false;
     }
     ecm_deps_build(&b->base, &fz.k, &fz.p, &b->deps);
-    u32 n = 0;
-    for (u32 i = 0; i < ecm_nchecks; i++) {
-        b->read_first[i] = (u16)n;
-        for (u32 s = 0; s < ECM_SLOTS && n < ARRAY_SIZE(b->read_pool); s++)
-            if (fz.has[s] && ((b->deps.reads[s][i / 32] >> (i % 32)) & 1)) {
-                b->read_pool[n++] = (u16)s;
-                b->base_rd[i][s / 32] |= 1u << (s % 32);
-            }
-    }
-    b->read_first[ecm_nchecks] = (u16)n;
+    fz_read_lists(b);
     for (u32 i = 0; i < ecm_nchecks; i++) /* the checks that can fail here */
         if (!fz_unreachable(i, true))
             b->table[b->ntable++] = (u16)i;
