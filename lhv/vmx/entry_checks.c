@@ -1310,14 +1310,24 @@ static volatile bool ecm_sets_built;
 
 static void ecm_build_sets(void)
 {
+    u32 all[ECM_WORDS] = {0}, msr[ECM_WORDS] = {0};
+
     if (ecm_sets_built)
         return;
+    /* Built aside, then stored whole: CPUs predicting at once (LHV as L0
+     * with an SMP guest) each store the same complete words, and one that
+     * sees the flag sees them (x86 keeps stores in order) */
     for (u32 i = 0; i < ecm_nchecks; i++) {
-        ecm_set(ecm_all_set, i);
+        ecm_set(all, i);
         if (ecm_checks[i].stage == ECM_MSR)
-            ecm_set(ecm_msr_set, i);
+            ecm_set(msr, i);
     }
-    ecm_sets_built = true; /* after the sets: another CPU builds them again, the same */
+    for (u32 w = 0; w < ECM_WORDS; w++) {
+        ecm_all_set[w] = all[w];
+        ecm_msr_set[w] = msr[w];
+    }
+    __asm__ volatile("" ::: "memory");
+    ecm_sets_built = true;
 }
 
 /* ecm_predict, evaluating only the checks in `eval` (NULL: all); the
