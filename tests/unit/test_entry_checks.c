@@ -931,6 +931,41 @@ static u32 changed_fields(const struct ecm_vmcs *a, const struct ecm_vmcs *b, u3
     return n;
 }
 
+/* The other way: dependencies of the broken state (its failing checks in
+ * base_failed), the broken state itself through them (nothing changed:
+ * the failures come from the base) and the valid one (the fields put back:
+ * each failing check reads one and holds again). On entry s holds the
+ * broken state, `broken` its full prediction; on return the valid one. */
+static struct ecm_deps broken_deps;
+static struct ecm_vmcs broken_v;
+static uint8_t broken_mem[MEM_PAGES][4096];
+
+static u32 delta_from_broken(struct st *s, const char *id, const struct ecm_result *broken, u32 *f)
+{
+    struct ecm_result full, delta;
+    u32 bad = 0;
+
+    ecm_deps_build(&s->v, &s->k, &s->cpu, &broken_deps);
+    ecm_predict_delta(&s->v, &s->k, &s->cpu, &broken_deps, f, 0, false, &delta);
+    if (!same_result(broken, &delta)) {
+        print_failed("delta prediction from a broken base differs", id, &delta);
+        bad++;
+    }
+    broken_v = s->v;
+    memcpy(broken_mem, mem, sizeof(mem));
+    s->v = delta_base;
+    memcpy(mem, delta_mem, sizeof(mem));
+    u32 n = changed_fields(&broken_v, &s->v, f);
+    bool memory = memcmp(broken_mem, mem, sizeof(mem)) != 0;
+    predict(s, &full);
+    ecm_predict_delta(&s->v, &s->k, &s->cpu, &broken_deps, f, n, memory, &delta);
+    if (!same_result(&full, &delta)) {
+        print_failed("delta prediction back to the valid state differs", id, &delta);
+        bad++;
+    }
+    return bad;
+}
+
 static void test_delta(void **state)
 {
     (void)state;
@@ -960,6 +995,7 @@ static void test_delta(void **state)
             print_failed("delta prediction differs", c->id, &delta);
             bad++;
         }
+        bad += delta_from_broken(s, c->id, &full, f);
     }
     assert_int_equal(bad, 0);
     assert_true(delta_cases > 150);
