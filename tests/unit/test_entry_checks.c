@@ -1001,6 +1001,25 @@ static void test_delta(void **state)
     assert_true(delta_cases > 150);
 }
 
+/* The secondary controls count only when activated (25.6.2): a bad EPTP
+ * under "enable EPT" fails with them activated and is not read without */
+static void test_secondary_inactive(void **state)
+{
+    (void)state;
+    struct st *s = &the_state;
+    struct ecm_result r;
+    struct ecm_outcome e7 = {ECM_VMFAIL, 7, 0}, entry = {ECM_ENTRY, 0, 0};
+
+    b64(s);
+    ept_on(s);
+    put(s, EPT_POINTER, page(PG_EPT) | 1 | (3 << 3)); /* memory type 1: reserved */
+    predict(s, &r);
+    assert_true(ecm_acceptable(&r, &e7));
+    clr(s, CPU_BASED_VM_EXEC_CONTROL, CPU_ACTIVATE_SECONDARY_CONTROLS);
+    predict(s, &r);
+    assert_true(ecm_acceptable(&r, &entry) && r.nalt == 1);
+}
+
 /* Where the SDM leaves the order open, the result says so (27.2, 27.8) */
 static void test_open_order(void **state)
 {
@@ -1400,6 +1419,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_check_has_a_case),
         cmocka_unit_test(test_each_check_both_ways),
         cmocka_unit_test(test_delta),
+        cmocka_unit_test(test_secondary_inactive),
         cmocka_unit_test(test_open_order),
         cmocka_unit_test(test_widths),
         cmocka_unit_test(test_suite_rows),
