@@ -114,7 +114,7 @@ static bool fz_contains(const char *s, const char *w)
 {
     size_t n = strlen(w);
     for (; *s; s++)
-        if (!strncmp(s, w, n))
+        if (*s == *w && !strncmp(s, w, n)) /* a call only where the first letter matches */
             return true;
     return false;
 }
