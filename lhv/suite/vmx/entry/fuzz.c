@@ -193,9 +193,6 @@ static u32 fz_coverage(void)
     return unreached;
 }
 
-/* The base the VMCS holds now, into b (and b the current one): its image,
- * the fields an exit saves, what each check reads there, the checks its
- * table walks */
 /* The mutable fields each check reads on the base: check i's in slot
  * order at read_pool[read_first[i] .. read_first[i + 1]), as many as the
  * pool holds, and as bits in base_rd. A counting sort over the slots'
@@ -228,6 +225,9 @@ static void fz_read_lists(struct fz_basis *b)
             }
 }
 
+/* The base the VMCS holds now, into b (and b the current one): its image,
+ * the fields an exit saves, what each check reads there, the checks its
+ * table walks */
 static bool fz_basis_build(struct cpu_outcome *o, struct fz_basis *b, const char *what)
 {
     struct ecm_result r;

@@ -229,6 +229,9 @@ static inline __attribute__((always_inline)) bool fz_same(const void *a, const v
     return same;
 }
 
+/* The words of a read set (ecm_check_reads) that hold the fields, not memory's bit */
+#define FZ_FIELD_RD_WORDS (ECM_SLOTS / 64)
+
 /* How many mutable fields rd holds */
 static u32 fz_nreads(const u64 *rd)
 {
@@ -276,10 +279,10 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
             return FZ_FAILS;
         /* most steps leave the check reading what it read before: the
          * candidates of the last step stay */
-        static u64 last_rd[ECM_SLOTS / 64]; /* the fields' words (not memory's) */
+        static u64 last_rd[FZ_FIELD_RD_WORDS];
         static u32 last_i = ECM_NONE, nc, nd;
         static u16 cand[ECM_SLOTS], deeper[ECM_SLOTS];
-        if (!fz_same(rd, last_rd, sizeof(last_rd)) || i != last_i) {
+        if (!fz_same(rd, last_rd, FZ_FIELD_RD_WORDS * 8) || i != last_i) {
             nc = fz_candidates(i, rd, cand, deeper, &nd);
             memcpy(last_rd, rd, sizeof(last_rd));
             last_i = i;
@@ -314,7 +317,7 @@ static u32 fz_aim(struct fz_case *c, u32 i, u32 steps)
             if (!h)
                 take = true;
             else if (!take) { /* most read what the best reads: not more */
-                if (!fz_same(try_rd, best_rd, sizeof(last_rd))) {
+                if (!fz_same(try_rd, best_rd, FZ_FIELD_RD_WORDS * 8)) {
                     if (!best_n)
                         best_n = 1 + fz_nreads(best_rd);
                     n = 1 + fz_nreads(try_rd);
