@@ -1,6 +1,7 @@
 /* GDT, TSS and IDT (SDM Vol. 3A, 3.4.5 segment descriptors, 7.2.2 TSS
  * descriptors, 6.11/6.14.1 IDT gates). */
 #include "cpu.h"
+#include "string.h"
 #include "x86.h"
 
 /* Access bytes: present, DPL, type */
@@ -36,6 +37,7 @@ struct gate {
 
 struct lhv_cpu cpus[LHV_MAX_CPUS];
 static struct gate idt[256] __attribute__((aligned(16)));
+STATIC_ASSERT(sizeof(idt) == IDT_LIMIT + 1, "IDT_LIMIT");
 
 u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags)
 {
@@ -138,8 +140,8 @@ struct __attribute__((packed)) table_ptr {
 
 void desc_init_cpu(struct lhv_cpu *c)
 {
-    struct table_ptr gdtr = {sizeof(c->gdt) - 1, (uintptr_t)c->gdt};
-    struct table_ptr idtr = {sizeof(idt) - 1, (uintptr_t)idt};
+    struct table_ptr gdtr = {GDT_LIMIT, (uintptr_t)c->gdt};
+    struct table_ptr idtr = {IDT_LIMIT, (uintptr_t)idt};
 
     c->self = c;
     fill_gdt(c);
@@ -166,4 +168,9 @@ void desc_init_cpu(struct lhv_cpu *c)
 #endif
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS));
     __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void idt_copy(void *dst)
+{
+    memcpy(dst, idt, sizeof(idt));
 }

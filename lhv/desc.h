@@ -14,6 +14,16 @@
 #define GDT_NMI_TSS 9 /* i386: the NMI task */
 #define GDT_ENTRIES 10
 
+/* The tables' limits. Read them here, never back with SGDT/SIDT: a VM exit
+ * sets the host's GDTR and IDTR limits to FFFFH (SDM 3C 28.5.2). */
+#ifdef __x86_64__
+#define IDT_GATE_SIZE 16
+#else
+#define IDT_GATE_SIZE 8
+#endif
+#define GDT_LIMIT (GDT_ENTRIES * 8 - 1)
+#define IDT_LIMIT (256 * IDT_GATE_SIZE - 1)
+
 #define SEL_KCODE (GDT_KCODE << 3)
 #define SEL_KDATA (GDT_KDATA << 3)
 #define SEL_UCODE ((GDT_UCODE << 3) | 3)
@@ -103,6 +113,9 @@ u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags);
 
 /* Fills the shared IDT once (before any CPU calls desc_init_cpu). */
 void idt_init(void);
+
+/* Copies the shared IDT (IDT_LIMIT + 1 bytes) to dst */
+void idt_copy(void *dst);
 
 #endif /* __ASSEMBLER__ */
 #endif

@@ -1,10 +1,12 @@
 """The Bochs backend (2.7 or 3.0, GRUB image only): the generated bochsrc,
 its command line, and how it ended."""
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import time
 
 from .common import ROOT, SetupError, console_path
 from .serial import tail_stream
@@ -37,6 +39,13 @@ BOCHS_EXIT_BANNER = "Bochs is exiting with the following message:"
 BOCHS_POWEROFF_RE = re.compile(r"Shutdown port: shutdown requested")
 BOCHS_TRIPLE_FAULT_RE = re.compile(r"exception with no resolution|triple fault", re.I)
 BOCHS_NO_INPUT = "fgets() returned ERROR"  # the debugger stopped and read EOF from stdin
+# Two Bochs starting at once can both fail to get an RFB port: gui/rfb.cc
+# binds (SO_REUSEADDR) and only then listens, so both bind 5900, the second
+# listen fails and that socket, already bound, binds no other port (PANIC
+# "RFB could not bind any port"). Starts are serialised machine-wide until
+# the new Bochs listens.
+RFB_START_LOCK = "/tmp/lhv-bochs-rfb-start.lock"
+RFB_LISTEN_WAIT_S = 5.0
 
 
 def memory_mib(text):
@@ -134,6 +143,37 @@ def bochs_exit_detail(stderr_text, stdout_text=""):
     return message if len(message) <= 300 else message[:300] + "..."
 
 
+def listening(pid):
+    """Whether process pid has a listening TCP (IPv4) socket."""
+    inodes = set()
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:  # the process has ended
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:  # closed meanwhile (listdir's own, in this process)
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return any(row[3] == "0A" and row[9] in inodes for row in rows)  # 0A: LISTEN
+
+
+def start_serialised(command, **popen_args):
+    """Popen(command) holding RFB_START_LOCK until the new Bochs listens on
+    its RFB port, ends, or RFB_LISTEN_WAIT_S pass."""
+    with open(RFB_START_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.Popen(command, **popen_args)
+        deadline = time.monotonic() + RFB_LISTEN_WAIT_S
+        while proc.poll() is None and not listening(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return proc
+
+
 class Bochs:
     name = "bochs"
     boots = ("grub",)
@@ -178,7 +218,7 @@ class Bochs:
             if os.path.exists(stale):
                 os.remove(stale)
         with open(f["stdout"], "wb") as stdout:
-            proc = subprocess.Popen(self.command(config, image), stdin=subprocess.DEVNULL,
+            proc = start_serialised(self.command(config, image), stdin=subprocess.DEVNULL,
                                     stdout=stdout, stderr=stderr, cwd=config.work_dir)
         source = console_path(config) if getattr(config, "vga_only", False) else f["com1"]
         return proc, tail_stream(source, proc)

@@ -1,4 +1,5 @@
 /* One test guest per CPU, shared by the VMX suite files (vmx_test.h). */
+#include "alloc.h"
 #include "cpu.h"
 #include "string.h"
 #include "desc.h"
@@ -220,6 +221,14 @@ void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl)
     g[2] = (u32)((u64)h >> 32);
     g[3] = 0;
 #endif
+}
+
+void *test_idt_with_gate(u32 vector, const void *handler)
+{
+    void *idt = alloc_pages(1);
+    idt_copy(idt);
+    test_idt_gate(idt, vector, handler, 0);
+    return idt;
 }
 
 void test_guest_real_mode(u64 eptp)

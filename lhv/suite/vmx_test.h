@@ -2,15 +2,9 @@
 #ifndef LHV_SUITE_VMX_TEST_H
 #define LHV_SUITE_VMX_TEST_H
 
+#include "desc.h"
 #include "suite.h"
 #include "vmx/vmx.h"
-
-/* The size of one guest IDT gate */
-#ifdef __x86_64__
-#define IDT_GATE_SIZE 16
-#else
-#define IDT_GATE_SIZE 8
-#endif
 
 /* LHV's echo hypercall from a guest: result is what the host answered for
  * (a, b). */
@@ -104,6 +98,9 @@ bool cpu_has_efer(void);
 /* A present interrupt gate to SEL_KCODE:handler with the given DPL (3 lets
  * ring 3 use INT n) in a guest IDT the test builds (SDM 3A 6.11, 6.14.1). */
 void test_idt_gate(void *idt, u32 vector, const void *handler, u32 dpl);
+
+/* A new page holding a copy of LHV's IDT with vector's gate (DPL 0) at handler */
+void *test_idt_with_gate(u32 vector, const void *handler);
 
 /* Real-mode guest state under "unrestricted guest" with EPT (SDM 3C
  * 26.3.1.2 as that control relaxes it): both controls on, eptp, no IA-32e

@@ -197,9 +197,10 @@ SETUP_PATH static void setup_guest_state(struct vcpu *v)
                   AR_TSS_BUSY);
     vmcs_guest_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
     vmw(GUEST_GDTR_BASE, gdt.base);
-    vmw(GUEST_GDTR_LIMIT, gdt.limit);
+    /* the limits from desc.h: SGDT/SIDT give FFFFH after an exit (28.5.2) */
+    vmw(GUEST_GDTR_LIMIT, GDT_LIMIT);
     vmw(GUEST_IDTR_BASE, idt.base);
-    vmw(GUEST_IDTR_LIMIT, idt.limit);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw(GUEST_DR7, 0x400);
     vmw(GUEST_RFLAGS, 0x2);
     vmw(GUEST_RSP, (uintptr_t)v->stack + GUEST_STACK_PAGES * PAGE_SIZE);

@@ -760,6 +760,78 @@ class BochsEnding(unittest.TestCase):
         self.assertTrue(judge(GOOD_RUN, o).ok)
 
 
+# What Bochs' gui/rfb.cc does at start: one socket with SO_REUSEADDR binds
+# the first port it can, then listens; a failed listen leaves the socket
+# bound, so no later port binds. The pause between bind and listen makes two
+# at once meet as two Bochs do now and then.
+RFB_LIKE = """
+import socket, sys, time
+first = int(sys.argv[1])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+for port in (first, first + 1):
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    time.sleep(0.3)
+    try:
+        s.listen()
+    except OSError:
+        continue
+    time.sleep(0.5)
+    sys.exit(0)
+sys.exit(3)
+"""
+
+
+class BochsStart(unittest.TestCase):
+    def free_port_pair(self):
+        import socket
+        for _ in range(50):
+            with socket.socket() as a, socket.socket() as b:
+                try:
+                    a.bind(("127.0.0.1", 0))
+                    b.bind(("127.0.0.1", a.getsockname()[1] + 1))
+                    return a.getsockname()[1]
+                except OSError:
+                    continue
+        self.skipTest("no two adjacent free ports")
+
+    def two_at_once(self, start):
+        """Exit statuses of two RFB_LIKE processes started by start() from
+        two threads at the same moment."""
+        import threading
+        port, procs = self.free_port_pair(), []
+        go = threading.Barrier(2)
+
+        def one():
+            go.wait()
+            procs.append(start([sys.executable, "-c", RFB_LIKE, str(port)]))
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sorted(p.wait(timeout=10) for p in procs)
+
+    def test_the_race_is_real(self):
+        self.assertEqual(self.two_at_once(subprocess.Popen), [0, 3])
+
+    def test_serialised_starts_both_get_a_port(self):
+        from lhvtest.bochs import start_serialised
+        self.assertEqual(self.two_at_once(start_serialised), [0, 0])
+
+    def test_listening(self):
+        from lhvtest.bochs import listening
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.assertFalse(listening(os.getpid()))
+            s.listen()
+            self.assertTrue(listening(os.getpid()))
+
+
 class BochsOptions(unittest.TestCase):
     def args(self, *extra):
         return test3.parse_args(["--subarch", "amd64", "--emulator", "bochs"] + list(extra))

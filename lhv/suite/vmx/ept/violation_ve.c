@@ -6,7 +6,6 @@
  * guest-linear and guest-physical address, EPTP index). With that dword
  * not 0, or the bit set, the violation exits; with bit 20 in the exception
  * bitmap the #VE itself exits (SDM 3C 26.5.7, 25.5.7, 29.3.3.2, 25.6.3). */
-#include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
 #include "string.h"
@@ -101,11 +100,8 @@ static bool ve_case(struct cpu_outcome *o, struct ept_cpu *c, u64 suppress, u32 
     struct vcpu *v = ept_cpu_guest(o, &c->map, 0, CPU2_EPT_VIOLATION_VE, ve_hook, &r);
     if (!v)
         return false;
-    if (!idt) {
-        idt = ve_idts[this_cpu()->index] = alloc_pages(1);
-        memcpy(idt, (void *)(uintptr_t)vmr(GUEST_IDTR_BASE), vmr(GUEST_IDTR_LIMIT) + 1);
-        test_idt_gate(idt, VEC_VE, ve_stub, 0);
-    }
+    if (!idt)
+        idt = ve_idts[this_cpu()->index] = test_idt_with_gate(VEC_VE, ve_stub);
     vmw(GUEST_IDTR_BASE, (uintptr_t)idt);
     vmw(VE_INFORMATION_ADDRESS, (uintptr_t)info);
     vmw(EPTP_INDEX, VE_EPTP_INDEX);

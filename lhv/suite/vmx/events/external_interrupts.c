@@ -1,7 +1,6 @@
 /* External interrupts in a guest, on every CPU: a self-IPI delivered
  * through the guest's IDT, and external-interrupt exiting with and without
  * acknowledge interrupt on exit. */
-#include "alloc.h"
 #include "cpu.h"
 #include "desc.h"
 #include "lapic.h"
@@ -151,16 +150,8 @@ VMX_TEST("vmx/interrupt-to-guest", test_irq_to_guest);
 static void test_irq_to_guest(const char *name)
 {
     trap_set_handler(VG_VEC_GUEST, host_vec_guest);
-    if (vmx_caps.present && !irq_idt) {
-        struct {
-            u16 limit;
-            uintptr_t base;
-        } __attribute__((packed)) idtr;
-        __asm__ volatile("sidt %0" : "=m"(idtr));
-        irq_idt = alloc_pages(1);
-        memcpy(irq_idt, (void *)idtr.base, (size_t)idtr.limit + 1);
-        test_idt_gate(irq_idt, VG_VEC_GUEST, vg_irq_stub, 0);
-    }
+    if (vmx_caps.present && !irq_idt)
+        irq_idt = test_idt_with_gate(VG_VEC_GUEST, vg_irq_stub);
     verdict_all_cpus(name, check_irq_to_guest, NULL);
 }
 

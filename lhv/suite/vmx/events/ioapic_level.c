@@ -14,7 +14,6 @@
  * waits with interrupts on: vmx_apic_passthrough_thread_test. The RTC pin
  * is the test deadline's NMI backstop otherwise (deadline.c): the next
  * test's deadline routes it back. */
-#include "alloc.h"
 #include "cpu.h"
 #include "ioapic.h"
 #include "lapic.h"
@@ -65,16 +64,8 @@ static void lv_guest(void *arg)
 static void *lv_idt(void)
 {
     static void *idt;
-    struct {
-        u16 limit;
-        uintptr_t base;
-    } __attribute__((packed)) idtr;
-    if (!idt) {
-        __asm__ volatile("sidt %0" : "=m"(idtr));
-        idt = alloc_pages(1);
-        memcpy(idt, (void *)idtr.base, (size_t)idtr.limit + 1);
-        test_idt_gate(idt, VG_VEC_GUEST, vg_irq_stub, 0);
-    }
+    if (!idt)
+        idt = test_idt_with_gate(VG_VEC_GUEST, vg_irq_stub);
     return idt;
 }
 
