@@ -135,6 +135,17 @@ bool l0_bochs_deviates(u32 versions)
     return e == EMU_BOCHS && (v == LHV_BOCHS_UNKNOWN || (v & versions));
 }
 
+/* The cause, in Bochs 3.0's SMP loop (bx_begin_simulation, main.cc): the
+ * loop's setjmp catches every CPU's exception or VM exit and counts the
+ * instruction with BX_CPU(processor)->icount++, but `processor`, a local
+ * changed after the setjmp and not volatile, comes back as 0 (its value at
+ * the setjmp). The shadow is "icount <= inhibit_icount" (cpu/event.cc), so
+ * one stray count on CPU 0 ends it. */
+bool l0_bochs_shadow_lost_here(void)
+{
+    return this_cpu()->index == 0 && smp_online_count() > 1 && l0_bochs_deviates(BOCHS_3_0_ONLY);
+}
+
 const char *l0_bochs_names(u32 versions)
 {
     static char via[40];

@@ -77,6 +77,12 @@ bool l0_bochs_deviates(u32 versions);
  * under LHV's L0 "Bochs 2.7 through LHV's L0" */
 const char *l0_bochs_names(u32 versions);
 
+/* Bochs 3.0 with 2+ CPUs ends CPU 0's interrupt shadow (STI, MOV SS) one
+ * instruction early when another CPU takes an exception or VM exit then
+ * (docs/l0-deviations.md, "interrupt shadow lost"): true on the CPU and L0
+ * where that can happen. */
+bool l0_bochs_shadow_lost_here(void);
+
 /* The Bochs versions of each deviation (docs/l0-deviations.md) */
 #define BOCHS_2_7_ONLY LHV_BOCHS_2_7
 #define BOCHS_3_0_ONLY LHV_BOCHS_3_0

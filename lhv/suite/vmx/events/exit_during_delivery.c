@@ -108,7 +108,7 @@ static void xd_judge(struct cpu_outcome *o, const struct xd_log *l, uintptr_t to
     else if (l->rip == (uintptr_t)xd_ud_handler && l->rsp == framed && l->done_rsp == top)
         return;
     else if (l->rip == (uintptr_t)xd_guest && l->rsp == top && l->done_rsp == top &&
-             l0_bochs_deviates(BOCHS_3_0_ONLY))
+             l0_bochs_shadow_lost_here())
         outcome_xfail(o, "%s with 2+ CPUs: exit before the UD2, the first guest instruction "
                       "(interrupt shadow lost)", l0_bochs_names(BOCHS_3_0_ONLY));
     else if (l->rip == (uintptr_t)xd_guest && l->rsp == framed &&

@@ -71,7 +71,7 @@ static void check_iwin(struct cpu_outcome *o, void *arg)
         return;
     if (l.iwin_exits != 1)
         outcome_fail(o, "%u interrupt-window exits, expected 1", l.iwin_exits);
-    else if (l.exit_rip == (uintptr_t)ev_iwin_guest + 1 && l0_bochs_deviates(BOCHS_3_0_ONLY))
+    else if (l.exit_rip == (uintptr_t)ev_iwin_guest + 1 && l0_bochs_shadow_lost_here())
         outcome_xfail(o, "%s with 2+ CPUs: exit right after the STI (interrupt shadow lost)",
                       l0_bochs_names(BOCHS_3_0_ONLY));
     else if (l.exit_rip != (uintptr_t)ev_iwin_after_nop)

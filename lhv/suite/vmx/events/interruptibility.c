@@ -58,10 +58,8 @@ static void check_entry_shadow(struct cpu_outcome *o, void *arg)
         vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_INTERRUPT_WINDOW_EXITING);
         if (!ev_enter_shadow(o, v, cases[i].block, EFLAGS_IF))
             return;
-        /* Bochs 3.0 with 2+ CPUs sometimes loses the interrupt shadow
-         * (docs/l0-deviations.md) */
         if (cases[i].block && l.iwin_exits == 1 && l.exit_rip == (uintptr_t)ev_shadow_guest &&
-            l0_bochs_deviates(BOCHS_3_0_ONLY)) {
+            l0_bochs_shadow_lost_here()) {
             outcome_xfail(o, "%s: %s with 2+ CPUs: exit before the first guest instruction "
                           "(interrupt shadow lost)", cases[i].what,
                           l0_bochs_names(BOCHS_3_0_ONLY));

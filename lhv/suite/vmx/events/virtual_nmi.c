@@ -52,8 +52,15 @@ static bool window_case(struct cpu_outcome *o, const char *what, u32 intr, u32 a
     if (inject_db)
         vmw(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO(INTR_TYPE_HW_EXCEPTION, VEC_DB));
     memset(&v->regs, 0, sizeof(v->regs));
-    return test_guest_run_at(o, v, (uintptr_t)ev_shadow_guest, 0, 0) &&
-           check_window_at(o, what, &l, (uintptr_t)want);
+    if (!test_guest_run_at(o, v, (uintptr_t)ev_shadow_guest, 0, 0))
+        return false;
+    if ((intr & INTR_BLOCKING_MOV_SS) && l.win_exits == 1 &&
+        l.win_rip == (uintptr_t)ev_shadow_guest && l0_bochs_shadow_lost_here()) {
+        outcome_xfail(o, "%s: %s with 2+ CPUs: exit before the first guest instruction "
+                      "(interrupt shadow lost)", what, l0_bochs_names(BOCHS_3_0_ONLY));
+        return false;
+    }
+    return check_window_at(o, what, &l, (uintptr_t)want);
 }
 
 static void check_nmi_window(struct cpu_outcome *o, void *arg)
