@@ -815,10 +815,8 @@ class BochsStart(unittest.TestCase):
             t.join()
         return sorted(p.wait(timeout=10) for p in procs)
 
-    def test_the_race_is_real(self):
-        self.assertEqual(self.two_at_once(subprocess.Popen), [0, 3])
-
     def test_serialised_starts_both_get_a_port(self):
+        # with subprocess.Popen in its place: [0, 3]
         from lhvtest.bochs import start_serialised
         self.assertEqual(self.two_at_once(start_serialised), [0, 0])
 
