@@ -361,7 +361,7 @@ static void test_soak(void **state)
 {
     (void)state;
     assert_int_equal(parse("quiet"), 0);
-    assert_int_equal(opts.soak, 10000);
+    assert_int_equal(opts.soak, 1000);
     assert_int_equal(parse("lhv.soak=1"), 0);
     assert_int_equal(opts.soak, 1);
     assert_int_equal(parse("lhv.soak=1000000"), 0);

@@ -15,7 +15,7 @@ enum lhv_end_action {
 };
 
 #define LHV_TESTS_MAX 256
-#define LHV_SOAK_DEFAULT 10000
+#define LHV_SOAK_DEFAULT 1000
 #define LHV_TEST_TIMEOUT_DEFAULT 300 /* s: 20x the longest test (Bochs lhv.soak=10^6, 15 s) */
 /* lhv.fuzz=N: trials of vmx/fuzz-entry by default */
 #define LHV_FUZZ_BREAK_MAX 48 /* a check id of lhv/vmx/entry_checks.c and its NUL */
