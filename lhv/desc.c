@@ -38,6 +38,7 @@ struct gate {
 struct lhv_cpu cpus[LHV_MAX_CPUS];
 static struct gate idt[256] __attribute__((aligned(16)));
 STATIC_ASSERT(sizeof(idt) == IDT_LIMIT + 1, "IDT_LIMIT");
+STATIC_ASSERT(sizeof(cpus[0].gdt) == GDT_LIMIT + 1, "GDT_LIMIT");
 
 u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags)
 {

@@ -203,7 +203,7 @@ static void aa_during_event(struct cpu_outcome *o)
     vmw(APIC_ACCESS_ADDR, (uintptr_t)apic_access_page());
     vmw(EXCEPTION_BITMAP, 0);
     vmw(GUEST_IDTR_BASE, (uintptr_t)aa_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     v->hook = aa_event_hook;
     v->test_data = &e;
     vcpu_set_entry(v, (uintptr_t)aa_int3, (uintptr_t)apic_access_page() + AA_STACK, 0);

@@ -106,7 +106,7 @@ static void check_eoi_level(struct cpu_outcome *o, void *arg)
         vmw(EOI_EXIT_BITMAP0 + 2 * i, i == EL_VECTOR / 64 ? 1ull << (EL_VECTOR % 64) : 0);
     vmw(GUEST_INTERRUPT_STATUS, 0);
     vmw(GUEST_IDTR_BASE, (uintptr_t)idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw_or(PIN_BASED_VM_EXEC_CONTROL, PIN_EXTERNAL_INTERRUPT_EXITING);
     vmw_or(VM_EXIT_CONTROLS, EXIT_ACK_INTERRUPT_ON_EXIT);
     v->hook = el_hook;

@@ -248,7 +248,7 @@ static bool vid_run(struct cpu_outcome *o, struct vid_run *r, void (*fn)(void *)
             *vapic_reg(vapic_page(), LAPIC_REG_IRR + vec / 32 * 0x10) |= 1u << (vec % 32);
     *vapic_reg(vapic_page(), LAPIC_REG_TPR) = vtpr;
     vmw(GUEST_IDTR_BASE, (uintptr_t)vid_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
     v->hook = vid_hook;
     v->test_data = r;

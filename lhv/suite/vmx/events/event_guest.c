@@ -101,7 +101,7 @@ struct vcpu *ev_guest(struct cpu_outcome *o, struct ev_log *l, void *idt)
     v->hook = ev_hook;
     v->test_data = l;
     vmw(GUEST_IDTR_BASE, (uintptr_t)idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     return v;
 }
 

@@ -141,7 +141,7 @@ static void check_exit_after_delivery(struct cpu_outcome *o, void *arg)
     v->hook = xd_hook;
     v->test_data = &l;
     vmw(GUEST_IDTR_BASE, (uintptr_t)xd_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw(EXCEPTION_BITMAP, 0); /* the #UD goes to the guest's IDT */
     vmw(GUEST_INTERRUPTIBILITY_INFO, XD_BLOCK_MOV_SS);
     xd_got[me] = 0;

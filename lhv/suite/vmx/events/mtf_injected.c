@@ -86,7 +86,7 @@ static bool mi_run_at(struct cpu_outcome *o, struct mi_run *r, const void *rip, 
     if (!v)
         return false;
     vmw(GUEST_IDTR_BASE, (uintptr_t)mi_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw(EXCEPTION_BITMAP, 0);
     if (mtf)
         vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_MONITOR_TRAP_FLAG);
@@ -207,7 +207,7 @@ static void check_mtf_priority(struct cpu_outcome *o, void *arg)
         !(v = test_guest(o)))
         return;
     vmw(GUEST_IDTR_BASE, (uintptr_t)mi_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw(EXCEPTION_BITMAP, 0);
     vmw_or(CPU_BASED_VM_EXEC_CONTROL, CPU_MONITOR_TRAP_FLAG);
     vmw_or(PIN_BASED_VM_EXEC_CONTROL, PIN_PREEMPTION_TIMER);

@@ -117,7 +117,7 @@ struct vcpu *nmi_guest(struct cpu_outcome *o, struct nmi_log *l, u32 pin, u32 pr
     if (!v)
         return NULL;
     vmw(GUEST_IDTR_BASE, (uintptr_t)nmi_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     vmw(PIN_BASED_VM_EXEC_CONTROL, vmr(PIN_BASED_VM_EXEC_CONTROL) | pin);
     vmw_or(CPU_BASED_VM_EXEC_CONTROL, proc);
     vmw(GUEST_INTERRUPTIBILITY_INFO, intr);

@@ -73,7 +73,7 @@ static bool pf_run(struct cpu_outcome *o, u32 match, struct pf_data *d)
     vmw(PAGE_FAULT_ERROR_CODE_MASK, 1);
     vmw(PAGE_FAULT_ERROR_CODE_MATCH, match);
     vmw(GUEST_IDTR_BASE, (uintptr_t)pf_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     v->hook = pf_hook;
     v->test_data = d;
     return test_guest_run(o, v, guest_pf, d);

@@ -105,7 +105,7 @@ struct vcpu *r3_guest(struct cpu_outcome *o, exit_hook hook, void *log, struct r
     vmw(GUEST_TR_BASE, (uintptr_t)c->tss);
     vmw(GUEST_TR_LIMIT, sizeof(struct tss) - 1);
     vmw(GUEST_IDTR_BASE, (uintptr_t)r3_idt);
-    vmw(GUEST_IDTR_LIMIT, 256 * IDT_GATE_SIZE - 1);
+    vmw(GUEST_IDTR_LIMIT, IDT_LIMIT);
     return v;
 }
 
