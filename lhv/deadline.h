@@ -13,6 +13,10 @@ void deadline_init(u32 seconds, u32 bsp_apic_id);
 /* TSC ticks per second as deadline_init measured them (0 before). */
 u64 deadline_tsc_hz(void);
 
+/* Whether the NMI backstop is there (the RTC alarm as an NMI through the
+ * I/O APIC), and the APIC ID it goes to */
+bool deadline_backstop(u32 *dest);
+
 /* The bootstrap processor starts or ends test `name`. */
 void deadline_start(const char *name);
 void deadline_stop(void);

@@ -8,10 +8,8 @@
 #define IOWIN 0x10
 #define REG_VERSION 0x01 /* bits 23:16: the highest redirection entry */
 #define REG_REDIR(n) (0x10 + 2 * (n))
-#define REDIR_NMI (4u << 8)
 #define REDIR_LEVEL (1u << 15)
 #define REDIR_ACTIVE_LOW (1u << 13)
-#define REDIR_MASKED (1u << 16)
 #define INTI_POLARITY_LOW 3u
 
 static struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
@@ -72,7 +70,7 @@ static bool route(u32 irq, u32 dest, u32 low_word)
     bool low;
     if (!find_input(irq, &base, &pin, &low))
         return false;
-    reg_write(base, REG_REDIR(pin), REDIR_MASKED);
+    reg_write(base, REG_REDIR(pin), IOAPIC_MASKED);
     reg_write(base, REG_REDIR(pin) + 1, dest << 24);
     reg_write(base, REG_REDIR(pin), low_word | (low ? REDIR_ACTIVE_LOW : 0));
     return true;
@@ -80,14 +78,14 @@ static bool route(u32 irq, u32 dest, u32 low_word)
 
 /* NMIs are edge-triggered whatever the override says (82093AA 3.2.4: the
  * NMI delivery mode ignores the vector and needs edge trigger). */
-bool ioapic_nmi_route(u32 irq, u32 dest) { return route(irq, dest, REDIR_NMI); }
+bool ioapic_nmi_route(u32 irq, u32 dest) { return route(irq, dest, IOAPIC_NMI); }
 
 void ioapic_mask(u32 irq)
 {
     u32 base, pin;
     bool low;
     if (find_input(irq, &base, &pin, &low))
-        reg_write(base, REG_REDIR(pin), REDIR_MASKED);
+        reg_write(base, REG_REDIR(pin), IOAPIC_MASKED);
 }
 
 bool ioapic_level_route(u32 irq, u32 vector, u32 dest)

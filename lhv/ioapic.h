@@ -24,5 +24,8 @@ bool ioapic_level_route(u32 irq, u32 vector, u32 dest);
  * input receives it */
 u32 ioapic_entry(u32 irq);
 #define IOAPIC_REMOTE_IRR (1u << 14)
+#define IOAPIC_DELIVERY (7u << 8) /* the delivery mode field */
+#define IOAPIC_NMI (4u << 8)
+#define IOAPIC_MASKED (1u << 16)
 
 #endif
