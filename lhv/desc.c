@@ -134,11 +134,6 @@ static void fill_tss(struct lhv_cpu *c)
 #endif
 }
 
-struct __attribute__((packed)) table_ptr {
-    u16 limit;
-    uintptr_t base;
-};
-
 void desc_init_cpu(struct lhv_cpu *c)
 {
     struct table_ptr gdtr = {GDT_LIMIT, (uintptr_t)c->gdt};

@@ -114,6 +114,12 @@ u64 seg_desc(uintptr_t base, u32 limit, u8 access, u8 flags);
 /* Fills the shared IDT once (before any CPU calls desc_init_cpu). */
 void idt_init(void);
 
+/* What LGDT/LIDT load and SGDT/SIDT store (SDM 3A 2.4.1, 2.4.3) */
+struct table_ptr {
+    u16 limit;
+    uintptr_t base;
+} __attribute__((packed));
+
 /* Copies the shared IDT (IDT_LIMIT + 1 bytes) to dst */
 void idt_copy(void *dst);
 

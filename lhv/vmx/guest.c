@@ -52,11 +52,6 @@ extern char vmx_exit_landing[], guest_entry[];
 #define AR_TSS_BUSY 0x008b
 #define AR_PERCPU 0x4093 /* the i386 GS segment: byte granular */
 
-struct table_ptr {
-    u16 limit;
-    uintptr_t base;
-} __attribute__((packed));
-
 static struct table_ptr sgdt(void)
 {
     struct table_ptr t;

@@ -12,15 +12,10 @@
 #include "suite/vmx_test.h"
 #include "x86.h"
 
-struct hs_table {
-    u16 limit;
-    uintptr_t base;
-} __attribute__((packed));
-
 /* What the host's registers hold right after the exit */
 struct hs_seen {
     u16 cs, ss, ds, es, fs, tr, ldtr;
-    struct hs_table gdtr, idtr;
+    struct table_ptr gdtr, idtr;
     u32 fs_read; /* fs:hs_words[0] */
     bool seen;
 };

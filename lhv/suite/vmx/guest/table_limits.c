@@ -10,13 +10,8 @@
 #include "desc.h"
 #include "suite/vmx_test.h"
 
-struct tl_table {
-    u16 limit;
-    uintptr_t base;
-} __attribute__((packed));
-
 struct tl_seen {
-    struct tl_table gdtr, idtr;
+    struct table_ptr gdtr, idtr;
 };
 
 static struct tl_seen tl_seen[LHV_MAX_CPUS];
