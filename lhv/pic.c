@@ -110,4 +110,10 @@ void pic_disable_irq(u32 irq)
 
 u16 pic_in_service(void) { return (u16)(read_isr(MASTER_CMD) | (read_isr(SLAVE_CMD) << 8)); }
 
+bool pic_master_irq_open(u32 irq)
+{
+    u8 up_to_irq = (u8)((2u << irq) - 1);
+    return !(inb(PIC_MASTER_DATA) & (1u << irq)) && !(read_isr(MASTER_CMD) & up_to_irq);
+}
+
 u32 pic_spurious_count(void) { return spurious; }

@@ -25,6 +25,11 @@ u16 pic_in_service(void);
 /* The interrupt mask registers: master in bits 0-7, slave in 8-15. */
 u16 pic_masks(void);
 
+/* Whether a master line's interrupt (irq 0-7) would reach the CPU now: its
+ * line unmasked and no line of its priority or higher in service (the
+ * fully nested mode: a lower number is a higher priority). */
+bool pic_master_irq_open(u32 irq);
+
 /* Spurious IRQ7/IRQ15 seen so far (recognised through the ISR). */
 u32 pic_spurious_count(void);
 

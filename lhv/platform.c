@@ -15,6 +15,7 @@
 #include "platform.h"
 #include "smp.h"
 #include "pmtimer.h"
+#include "serial.h"
 #include "user.h"
 #include "vga.h"
 
@@ -111,6 +112,8 @@ void platform_init_bsp(const struct lhv_boot_params *p, const struct lhv_options
     bsp->online = true;
     timer_init();
     keyboard_init();
+    if (console != LHV_CONSOLE_VGA)
+        serial_irq_init();
     __asm__ volatile("sti");
     /* lhv.inject=phantom-cpu: an APIC ID no CPU has, to show that a CPU
      * that never reports in is named and the others go on */

@@ -12,6 +12,7 @@
 #include "ioapic.h"
 #include "lapic.h"
 #include "platform.h"
+#include "serial.h"
 #include "smp.h"
 #include "string.h"
 #include "pit.h"
@@ -70,7 +71,9 @@ void l0_run(const struct lhv_boot_params *p, const struct lhv_options *opts)
            l0_image.kind, l0_image.load_lo, l0_image.load_hi - 1, l0_image.entry, l0_image.mbi,
            p->module_count - 2, l0_mem.ept.tables, l0_mem.ept.leaves_2m, l0_mem.ept.leaves_4k);
 
-    /* The guest owns the PIC, the I/O APIC and the screen from here on */
+    /* The guest owns the PIC, the I/O APIC, the UART's interrupt and the
+     * screen from here on */
+    serial_irq_stop();
     outb(0x21, 0xff);
     outb(0xa1, 0xff);
     for (u32 irq = 0; irq < 16; irq++)

@@ -35,6 +35,23 @@ void console_set_mirror(void (*fn)(char c));
 void console_set_prefix(const char *prefix);
 /* Turns the serial port output off (lhv.console=vga) or on again. */
 void console_set_serial(bool on);
+/* Waiting for the UART (its FIFO full) by halting instead of polling, when
+ * the CPU holding the console had interrupts on before console_lock: halt()
+ * runs with interrupts off, must enable them, halt until one comes and
+ * disable them again, or return false at once where it cannot (then the
+ * wait polls). console_set_tx_halt also turns the UART's interrupt line on
+ * (MCR OUT2; off again with NULL); the interrupt is enabled (IER THRE) only
+ * while a wait halts. The line's handler calls console_tx_irq_ack.
+ * In an emulator that paces its UART (Bochs) a halt lets emulated time skip
+ * ahead where polling runs instructions (docs/performance.md). */
+void console_set_tx_halt(bool (*halt)(void));
+void console_tx_irq_ack(void);
+/* Since boot: the waits for the UART's FIFO, and those that halted */
+struct console_tx_stats {
+    u32 waits, halted;
+};
+struct console_tx_stats console_tx_stats(void);
+u16 console_serial_port(void);
 unsigned long console_lock(void);
 void console_unlock(unsigned long token);
 

@@ -12,6 +12,7 @@
 #define UART_THR 0 /* transmit holding (DLAB=0) */
 #define UART_DLL 0 /* divisor latch low (DLAB=1) */
 #define UART_IER 1 /* interrupt enable (DLAB=0) */
+#define UART_IER_THRE 0x02 /* interrupt when THRE comes */
 #define UART_DLH 1 /* divisor latch high (DLAB=1) */
 #define UART_FCR 2 /* FIFO control (write) */
 #define UART_IIR 2 /* interrupt identification (read) */
@@ -20,11 +21,15 @@
 #define UART_LCR 3 /* line control */
 #define UART_LCR_DLAB 0x80
 #define UART_MCR 4 /* modem control */
-#define UART_MCR_DTR_RTS 0x03 /* OUT2 stays off: no UART interrupts */
+#define UART_MCR_DTR_RTS 0x03 /* OUT2 off: no UART interrupts until console_set_tx_wait */
+#define UART_MCR_OUT2 0x08   /* on the PC, gates the UART's interrupt line */
 #define UART_LSR 5 /* line status */
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */
 #define UART_LSR_TEMT 0x40 /* transmitter empty: FIFO and shift register */
 #define UART_CLOCK 115200  /* divisor 1 gives this baud rate */
+/* Halts per wait for THRE before polling: any interrupt ends a halt (the
+ * PIT's every millisecond), a FIFO at 50 baud drains in 3.2 s */
+#define UART_TX_HALTS 4096
 
 #define E9_PORT 0xe9
 
@@ -77,13 +82,40 @@ void console_init_default(void)
     console_init(&com1, false);
 }
 
+/* Set by console_set_tx_halt. holder_if: the console's holder had
+ * interrupts on before console_lock took it (and took it in no nested
+ * call), so waiting for the UART may halt. */
+static bool (*tx_halt)(void);
+static bool holder_if;
+static struct console_tx_stats tx_stats;
+
+static bool uart_thre(void) { return inb(serial_port + UART_LSR) & UART_LSR_THRE; }
+
+/* Bounded: a missing UART reads 0xff (THRE set), a stuck one must not hang
+ * the machine. With FIFOs on, THRE means the FIFO is empty. */
+static void serial_wait_thre(void)
+{
+    if (uart_thre())
+        return;
+    tx_stats.waits++;
+    if (holder_if && tx_halt) {
+        /* The UART interrupts when THRE comes (at once if it came already),
+         * which ends the halt; its line drops again when IER is cleared. */
+        bool halted = false;
+        outb(serial_port + UART_IER, UART_IER_THRE);
+        for (u32 i = 0; i < UART_TX_HALTS && !uart_thre() && tx_halt(); i++)
+            halted = true;
+        outb(serial_port + UART_IER, 0);
+        tx_stats.halted += halted;
+    }
+    for (u32 i = 0; i < 100000 && !uart_thre(); i++)
+        cpu_relax();
+}
+
 static void serial_putc(char c)
 {
-    /* Bounded wait: a missing UART reads 0xff (THRE set), a stuck one must
-     * not hang the machine. With FIFOs on, THRE means the FIFO is empty. */
     if (!tx_room) {
-        for (u32 i = 0; i < 100000 && !(inb(serial_port + UART_LSR) & UART_LSR_THRE); i++)
-            cpu_relax();
+        serial_wait_thre();
         tx_room = tx_burst;
     }
     tx_room--;
@@ -110,6 +142,18 @@ static u32 (*cpu_id)(void); /* NULL: one CPU, always 0 */
 
 void console_set_cpu_id(u32 (*fn)(void)) { cpu_id = fn; }
 
+u16 console_serial_port(void) { return serial_port; }
+
+void console_set_tx_halt(bool (*halt)(void))
+{
+    tx_halt = halt;
+    outb(serial_port + UART_MCR, UART_MCR_DTR_RTS | (halt ? UART_MCR_OUT2 : 0));
+}
+
+void console_tx_irq_ack(void) { (void)inb(serial_port + UART_IIR); }
+
+struct console_tx_stats console_tx_stats(void) { return tx_stats; }
+
 unsigned long console_lock(void)
 {
     /* Interrupts off while the lock is held: an IPI handler that prints
@@ -117,13 +161,17 @@ unsigned long console_lock(void)
     unsigned long flags = irq_save() & TOKEN_IF;
     u32 me = (cpu_id ? cpu_id() : 0) + 1;
 
-    if (lock_owner == me) /* held by this CPU already: nested */
+    if (lock_owner == me) { /* held by this CPU already: nested */
+        holder_if = false; /* an exception or NMI inside printf: no halting */
         return flags;
+    }
     for (;;) {
         u32 expected = 0;
         if (__atomic_compare_exchange_n(&lock_owner, &expected, me, false, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
+                                        __ATOMIC_RELAXED)) {
+            holder_if = flags & TOKEN_IF;
             return flags | TOKEN_TOOK;
+        }
         while (lock_owner)
             cpu_relax();
     }
@@ -131,8 +179,10 @@ unsigned long console_lock(void)
 
 void console_unlock(unsigned long token)
 {
-    if (token & TOKEN_TOOK)
+    if (token & TOKEN_TOOK) {
+        holder_if = false;
         __atomic_store_n(&lock_owner, 0, __ATOMIC_RELEASE);
+    }
     irq_restore(token);
 }
 
