@@ -1,15 +1,57 @@
 /* Host tests for lhv/vmx/mtrr.c: the memory type the MTRRs give an address
  * and a range (SDM 3A 12.11), which the EPT identity map copies into its
  * entries. Hand-made cases for each rule, then random MTRR setups checked
- * page by page against a plain reference written here. */
+ * page by page against a plain reference written here; then lhv/vmx/ept.c's
+ * identity map built on such setups, every page of it checked the same way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "alloc.h"
+#include "vmx/ept.h"
 #include "vmx/mtrr.h"
+
+/* What ept.c needs of the runtime: tables from alloc_pages (zeroed pages;
+ * their host addresses are what the entries hold), the capabilities */
+struct vmx_caps vmx_caps;
+const char *vmx_unavailable(void) { return NULL; }
+/* the VMCS side of ept.c, which these tests do not reach */
+u64 vmr(u32 field)
+{
+    fail_msg("vmr(0x%x)", field);
+    return 0;
+}
+void vmw(u32 field, u64 value) { fail_msg("vmw(0x%x, 0x%llx)", field, (unsigned long long)value); }
+bool vmx_adjust(const struct vmx_ctl_caps *c, u32 wanted, u32 *value, u32 *missing)
+{
+    (void)c, (void)wanted, (void)value, (void)missing;
+    fail_msg("vmx_adjust");
+    return false;
+}
+
+#define MAX_TABLES (6 + 2048) /* PML4, PDPT, 4 PDs, a PT per 2 MiB */
+static void *tables[MAX_TABLES];
+static unsigned ntables;
+
+void *alloc_pages(u32 n)
+{
+    assert_int_equal(n, 1);
+    assert_true(ntables < MAX_TABLES);
+    void *p = aligned_alloc(4096, 4096);
+    assert_non_null(p);
+    memset(p, 0, 4096);
+    return tables[ntables++] = p;
+}
+
+static void free_tables(void)
+{
+    while (ntables)
+        free(tables[--ntables]);
+}
 
 #define UC MTRR_TYPE_UC
 #define WC MTRR_TYPE_WC
@@ -307,13 +349,84 @@ static void test_random(void **state)
     }
 }
 
+/* The EPT type of a page: the MTRRs' type, UC for anything EPT cannot
+ * take (ept.c) */
+static u8 ept_want(const struct mtrr_state *s, u64 a)
+{
+    u8 t = ref_type_at(s, a);
+    return t == WC || t == WT || t == WP || t == WB ? t : UC;
+}
+
+static u64 *table_of(u64 entry) { return (u64 *)(uintptr_t)(entry & EPT_ADDR_MASK); }
+
+/* Every page below top: mapped to itself, RWX, by a 2 MiB page or a 4 KiB
+ * one (a 2 MiB region gets a table only when its pages differ), with the
+ * type its address has; nothing mapped from top on; the counts add up. */
+static void check_identity(const struct mtrr_state *s, const struct ept *e, u64 top)
+{
+    u64 *pdpt = table_of(e->pml4[0]);
+    u32 n2m = 0, n4k = 0;
+
+    for (u64 gpa = 0; gpa < GiB(4); gpa += MiB(2)) {
+        u64 pdpte = pdpt[gpa >> 30], pde = pdpte ? table_of(pdpte)[(gpa >> 21) & 511] : 0;
+        if (gpa >= top) {
+            assert_int_equal(pde, 0);
+            continue;
+        }
+        assert_int_equal(pde & EPT_RWX, EPT_RWX);
+        if (pde & EPT_LARGE) {
+            n2m++;
+            assert_int_equal(pde & EPT_ADDR_MASK, gpa);
+            u8 t = (u8)((pde & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT);
+            for (u64 p = gpa; p < gpa + MiB(2); p += 4096)
+                if (ept_want(s, p) != t)
+                    fail_msg("2 MiB page 0x%llx: type %u, page 0x%llx has %u",
+                             (unsigned long long)gpa, t, (unsigned long long)p, ept_want(s, p));
+            continue;
+        }
+        const u64 *pt = table_of(pde);
+        bool same = true;
+        for (u32 i = 0; i < 512; i++) {
+            u64 p = gpa + (u64)i * 4096;
+            n4k++;
+            assert_int_equal(pt[i] & (EPT_ADDR_MASK | EPT_RWX | EPT_LARGE), p | EPT_RWX);
+            assert_int_equal((pt[i] & EPT_TYPE_MASK) >> EPT_TYPE_SHIFT, ept_want(s, p));
+            same &= ept_want(s, p) == ept_want(s, gpa);
+        }
+        if (same)
+            fail_msg("2 MiB region 0x%llx of one type mapped by 4 KiB pages",
+                     (unsigned long long)gpa);
+    }
+    assert_int_equal(e->leaves_2m, n2m);
+    assert_int_equal(e->leaves_4k, n4k);
+}
+
+static void test_identity_map(void **state)
+{
+    (void)state;
+    vmx_caps.ept_vpid = EPT_CAP_2M | EPT_CAP_WB;
+    for (int round = 0; round < 40; round++) {
+        struct mtrr_state s = random_state();
+        if (round % 4 == 0) { /* ranges reaching into the upper GiBs too */
+            s.addr_mask = mtrr_addr_mask(36);
+            for (u32 i = 0; i < s.var_count; i++)
+                s.var[i].base ^= (next_random() % 4) << 30;
+        }
+        u64 top = round % 3 ? GiB(4) : GiB(1) + MiB(2) * (next_random() % 512);
+        struct ept e;
+        ept_build_identity(&e, &s, top);
+        check_identity(&s, &e, top);
+        free_tables();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addr_mask),     cmocka_unit_test(test_disabled),
         cmocka_unit_test(test_fixed_layout),  cmocka_unit_test(test_typical),
         cmocka_unit_test(test_overlaps),      cmocka_unit_test(test_partial_match),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random),        cmocka_unit_test(test_identity_map),
     };
     return cmocka_run_group_tests_name("ept", tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@ UNIT_SRCS_printf := xmhf/lib/printf.c xmhf/lib/parse.c xmhf/lib/strlcpy.c
 UNIT_SRCS_pagetable := xmhf/lib/pagetable.c
 UNIT_SRCS_glob := xmhf/lib/glob.c
 UNIT_SRCS_vmx := lhv/vmx/feature_control.c
-UNIT_SRCS_ept := lhv/vmx/mtrr.c
+UNIT_SRCS_ept := lhv/vmx/mtrr.c lhv/vmx/ept.c xmhf/lib/printf.c xmhf/lib/parse.c xmhf/lib/strlcpy.c
 UNIT_SRCS_bootinfo := xmhf/lib/bootinfo.c xmhf/lib/options.c xmhf/lib/parse.c xmhf/lib/mmap.c \
 	xmhf/lib/printf.c xmhf/lib/strlcpy.c
 UNIT_SRCS_bootinfo_mb2 := $(UNIT_SRCS_bootinfo)
