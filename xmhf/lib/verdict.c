@@ -55,13 +55,18 @@ void verdict_select(const char *globs) { selection = globs; }
 
 bool test_selected(const char *name) { return glob_list_match(selection, name); }
 
+/* One console_write: one line even with several CPUs, and no printf inside
+ * a held console (a nested hold makes the UART's wait poll: console.h) */
 static void print_reason(const char *kind, const char *name, const char *fmt, va_list ap)
 {
-    unsigned long token = console_lock(); /* one line, even with several CPUs */
-    printf("%s: %s: ", kind, name);
-    vprintf(fmt, ap);
-    printf("\n");
-    console_unlock(token);
+    char line[768];
+    size_t n = (size_t)snprintf(line, sizeof(line) - 1, "%s: %s: ", kind, name);
+
+    if (n < sizeof(line) - 1)
+        vsnprintf(line + n, sizeof(line) - 1 - n, fmt, ap);
+    n = strnlen(line, sizeof(line) - 1);
+    line[n] = '\n';
+    console_write(line, n + 1);
 }
 
 void verdict_pass(const char *name)
