@@ -25,9 +25,6 @@ void *vmx_alloc_region(void)
     return region;
 }
 
-static void write_cr0(unsigned long v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static void write_cr4(unsigned long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
-
 static int vmxon(u64 pa)
 {
     u8 cf, zf;

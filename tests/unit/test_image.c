@@ -131,6 +131,26 @@ static void test_crc32_reference(void **state)
     assert_int_equal(crc32_update(0x12345678, image, 100), crc32_bitwise(0x12345678, image, 100));
 }
 
+/* The PCLMULQDQ path (init turns it on where the CPU has it) against the
+ * bitwise reference: every length to 300 and offset to 15 (aligned or
+ * not), the whole image, other starting values, and the image check */
+static void test_crc32_clmul(void **state)
+{
+    (void)state;
+    if (!__builtin_cpu_supports("pclmul"))
+        skip();
+    build_image(LHV_SUBARCH_AMD64);
+    crc32_set_clmul(true);
+    assert_int_equal(crc32_update(0, "123456789", 9), 0xcbf43926);
+    for (size_t off = 0; off < 16; off++)
+        for (size_t len = 0; len < 300; len++)
+            assert_int_equal(crc32_update((u32)(len * 0x9e3779b9u), image + off, len),
+                             crc32_bitwise((u32)(len * 0x9e3779b9u), image + off, len));
+    assert_int_equal(crc32_update(0, image, sizeof(image)), crc32_bitwise(0, image, sizeof(image)));
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
+    crc32_set_clmul(false);
+}
+
 static void test_valid(void **state)
 {
     (void)state;
@@ -444,6 +464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32_vectors),
         cmocka_unit_test(test_crc32_reference),
+        cmocka_unit_test(test_crc32_clmul),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_valid_limits),
         cmocka_unit_test(test_gzip),

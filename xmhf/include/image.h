@@ -88,5 +88,10 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
 
 /* CRC-32, zlib polynomial (reflected 0xEDB88320), as zlib.crc32(buf, crc). */
 u32 crc32_update(u32 crc, const void *buf, size_t len);
+/* crc32_update folds 16 bytes a step with PCLMULQDQ (on) or uses only its
+ * tables (off, the default). On only where SSE is enabled (CR4.OSFXSR, CR0
+ * EM and TS clear) and CPUID.01H:ECX[1] says PCLMULQDQ: init, around its
+ * image check. */
+void crc32_set_clmul(bool on);
 
 #endif

@@ -106,7 +106,10 @@
 #define CPUID1_EDX_PAE (1u << 6)
 #define CPUID1_EDX_APIC (1u << 9)
 #define CPUID1_EDX_PAT (1u << 16)
+#define CPUID1_EDX_FXSR (1u << 24)
 #define CPUID1_EDX_SSE (1u << 25)
+#define CPUID1_EDX_SSE2 (1u << 26)
+#define CPUID1_ECX_PCLMULQDQ (1u << 1)
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_PCID (1u << 17)
@@ -236,6 +239,10 @@ static inline unsigned long read_cr4(void)
     __asm__ volatile("mov %%cr4, %0" : "=r"(v));
     return v;
 }
+
+static inline void write_cr0(unsigned long v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+
+static inline void write_cr4(unsigned long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
 static inline void cpu_relax(void) { __asm__ volatile("pause"); }
 

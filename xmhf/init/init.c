@@ -42,13 +42,38 @@ static void check_cpu(void)
 #endif
 }
 
+/* The image's CRC-32 is most of init's work (3.7 instructions a byte from
+ * tables; ~0.45 with PCLMULQDQ, crc32.c): where the CPU has it, SSE is on
+ * for the check (CR4.OSFXSR; CR0.EM and TS clear, else SSE faults), then
+ * CR0 and CR4 are as they were. */
+static int image_check_fast(const struct lhv_module *m0, char *msg, size_t msglen)
+{
+    struct cpuid_regs r = cpuid(1, 0);
+    u32 sse = CPUID1_EDX_FXSR | CPUID1_EDX_SSE | CPUID1_EDX_SSE2;
+    bool clmul = (r.ecx & CPUID1_ECX_PCLMULQDQ) && (r.edx & sse) == sse;
+    unsigned long cr0 = read_cr0(), cr4 = read_cr4();
+
+    if (clmul) {
+        write_cr4(cr4 | CR4_OSFXSR);
+        write_cr0(cr0 & ~(unsigned long)(CR0_EM | CR0_TS));
+        crc32_set_clmul(true);
+    }
+    int err = image_check((const void *)(uintptr_t)m0->start, m0->end - m0->start, LHV_SUBARCH,
+                          msg, msglen);
+    if (clmul) {
+        crc32_set_clmul(false);
+        write_cr0(cr0);
+        write_cr4(cr4);
+    }
+    return err;
+}
+
 /* Module 0 must be an image of this subarch, whole and uncorrupted. */
 static struct lhv_image_header check_image(void)
 {
     const struct lhv_module *m0 = &params.modules[0];
     char msg[200];
-    int err = image_check((const void *)(uintptr_t)m0->start, m0->end - m0->start, LHV_SUBARCH,
-                          msg, sizeof(msg));
+    int err = image_check_fast(m0, msg, sizeof(msg));
 
     if (err == LHV_IMAGE_E_GZIP)
         fatal("module 0 %s", msg);

@@ -10,7 +10,6 @@
 #include "vmx/vmx.h"
 #include "x86.h"
 
-static void write_cr4(unsigned long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
 /* --- VMXOFF, VMXON ---------------------------------------------------- */
 

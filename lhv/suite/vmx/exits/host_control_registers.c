@@ -11,7 +11,6 @@
 #include "suite/vmx_test.h"
 #include "x86.h"
 
-static void hc_write_cr4(unsigned long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 
 /* What the guest saw: its CR4 and (with OSXSAVE) XCR0 */
 struct hc_osx {
@@ -40,7 +39,7 @@ static bool hc_osx_case(struct cpu_outcome *o, unsigned long cr4, bool host_on)
     struct hc_osx g = {0, 0};
     struct vcpu *v;
 
-    hc_write_cr4(host);
+    write_cr4(host);
     if (!(v = test_guest(o)))
         return false;
     vmw(HOST_CR4, host);
@@ -68,7 +67,7 @@ static void check_osxsave(struct cpu_outcome *o, void *arg)
         return outcome_skip(o, "IA32_VMX_CR4_FIXED1 bit 18 (OSXSAVE) clear");
     if (hc_osx_case(o, cr4, true))
         hc_osx_case(o, cr4, false);
-    hc_write_cr4(cr4);
+    write_cr4(cr4);
 }
 VMX_TEST_ALL_CPUS("vmx/host-cr4-osxsave-after-exit", check_osxsave);
 
@@ -115,7 +114,7 @@ static void check_cr3_pcid(struct cpu_outcome *o, void *arg)
     unsigned long host_cr3 = read_cr3(), host_cr4 = read_cr4();
     /* Back to LHV's CR4 and CR3: clearing PCIDE is allowed with any PCID
      * (SDM 3A 4.10.1); CR3 then without the PCID */
-    hc_write_cr4(cr4);
+    write_cr4(cr4);
     __asm__ volatile("mov %0, %%cr3" : : "r"(cr3) : "memory");
     if (!ran || !CHECK_EQ(o, g.cr3, cr3 | HC_GUEST_PCID) || !CHECK(o, g.cr4 & CR4_PCIDE) ||
         !CHECK_EQ(o, g.word, hc_word) || !CHECK_EQ(o, host_cr3, cr3 | HC_HOST_PCID))
