@@ -82,6 +82,10 @@ static u64 median3(u64 a, u64 b, u64 c)
     return c;
 }
 
+static bool halt_waits = true; /* timer_halt_waits */
+
+void timer_halt_waits(bool on) { halt_waits = on; }
+
 /* Whether a wait with `left` PIT clocks to go may halt until the next
  * interrupt: channel 0 ticks periodically, faster than what is left (two
  * ticks: one may have come between this check and the hlt), and a tick
@@ -89,7 +93,7 @@ static u64 median3(u64 a, u64 b, u64 c)
 static bool may_halt(u64 left, u32 ticks_at_start)
 {
     u16 divisor = pit_periodic_divisor();
-    return divisor && left > 2u * divisor && pit_ticks != ticks_at_start;
+    return halt_waits && divisor && left > 2u * divisor && pit_ticks != ticks_at_start;
 }
 
 /* One step of a wait loop: halt (interrupts on) or poll. A poll loop is

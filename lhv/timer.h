@@ -62,6 +62,11 @@ void timer_pit_rate_end(struct pit_rate_sample *s);
  * boot. */
 void timer_calibrate_lapic(struct lapic_calibration *out, struct pit_rate_sample *irq0);
 
+/* Whether the timer waits (timer_wait_ms and kin, the calibration's
+ * windows) may halt between the PIT's interrupts (on by default) or only
+ * poll: see platform_init_bsp for where they poll. */
+void timer_halt_waits(bool on);
+
 /* The calibrated frequency (0 before calibration). */
 u64 timer_lapic_hz(void);
 
