@@ -21,7 +21,7 @@
 #define UART_LCR 3 /* line control */
 #define UART_LCR_DLAB 0x80
 #define UART_MCR 4 /* modem control */
-#define UART_MCR_DTR_RTS 0x03 /* OUT2 off: no UART interrupts until console_set_tx_wait */
+#define UART_MCR_DTR_RTS 0x03 /* OUT2 off: no UART interrupts until console_set_tx_halt */
 #define UART_MCR_OUT2 0x08   /* on the PC, gates the UART's interrupt line */
 #define UART_LSR 5 /* line status */
 #define UART_LSR_THRE 0x20 /* transmit holding register empty */

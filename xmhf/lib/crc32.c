@@ -85,6 +85,8 @@ static u64 fold_k[2];
 void crc32_set_clmul(bool on)
 {
     use_clmul = on;
+    if (!on || fold_k[0])
+        return;
     /* A 16-byte block X (bytes b0..b15, the first bit the highest power)
      * followed by 16 more is X * t^128 + D; X = Xh * t^64 + Xl, and
      * Xh * t^192 + Xl * t^128 is, mod P, Xh * (t^192 mod P) + Xl * (t^128
