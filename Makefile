@@ -343,9 +343,10 @@ endif
 $(eval $(call write_generated,$(stale_files)))
 endif
 
-build/host/mkimage: tools/mkimage.c xmhf/lib/crc32.c xmhf/include/image.h xmhf/include/types.h
+build/host/mkimage: tools/mkimage.c tools/lz_pack.c tools/lz_pack.h xmhf/lib/crc32.c \
+		xmhf/include/image.h xmhf/include/lz.h xmhf/include/types.h
 	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -iquote xmhf/include -o $@ tools/mkimage.c \
-		xmhf/lib/crc32.c
+		tools/lz_pack.c xmhf/lib/crc32.c
 
 .PHONY: FORCE
 FORCE:

@@ -1,6 +1,7 @@
 /* mkimage: builds hypervisor-x86-SUBARCH.bin from the linked SL and runtime
- * ELF files: header (xmhf/include/image.h), SL, runtime code and data. The
- * runtime's bss and the SL area are described in the header, not stored.
+ * ELF files: header (xmhf/include/image.h), SL, and the runtime's code and
+ * data packed (tools/lz_pack.c). The runtime's bss and the SL area are
+ * described in the header, not stored.
  *
  * usage: mkimage --subarch amd64|i386 --base ADDR --sl-area-size BYTES
  *                [--debug] SL.elf RUNTIME.elf OUT.bin
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "lz_pack.h"
 
 #define MAX_IMAGE (16u << 20)
 
@@ -137,12 +139,21 @@ int main(int argc, char **argv)
     h.runtime_offset = (u32)rt.start;
     h.runtime_size = (u32)(rt.file_end - rt.start);
     h.runtime_entry = (u32)rt.entry;
-    h.file_size = (u32)rt.file_end;
+    /* the packed runtime follows the SL in the file, where the SL ends (the
+     * runtime's memory, from the next page, still holds it unpacked) */
+    u8 *packed = malloc(lz_pack_bound(h.runtime_size));
+    if (!packed)
+        die("%s", "out of memory");
+    h.packed_offset = (u32)sl.file_end;
+    h.packed_size = (u32)lz_pack(image + rt.start, h.runtime_size, packed);
+    h.runtime_crc32 = crc32_update(0, image + rt.start, h.runtime_size);
+    h.file_size = h.packed_offset + h.packed_size;
     h.bss_offset = (u32)ALIGN_UP(rt.file_end, PAGE_SIZE);
     h.bss_size = (u32)(ALIGN_UP(rt.mem_end, PAGE_SIZE) - h.bss_offset);
     h.sl_area_offset = h.bss_offset + h.bss_size;
     h.sl_area_size = (u32)sl_area_size;
     memcpy(image, &h, sizeof(h));
+    memcpy(image + h.packed_offset, packed, h.packed_size);
     h.crc32 = crc32_update(0, image, h.file_size);
     memcpy(image, &h, sizeof(h));
 

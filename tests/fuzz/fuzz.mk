@@ -18,7 +18,8 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -iquote xmhf/include \
 FUZZ_SRCS_options := xmhf/lib/options.c xmhf/lib/parse.c xmhf/lib/printf.c xmhf/lib/strlcpy.c
 FUZZ_SRCS_bootinfo := xmhf/lib/bootinfo.c xmhf/lib/options.c xmhf/lib/parse.c \
 	xmhf/lib/mmap.c xmhf/lib/printf.c xmhf/lib/strlcpy.c
-FUZZ_SRCS_image := xmhf/lib/image.c xmhf/lib/crc32.c xmhf/lib/printf.c xmhf/lib/strlcpy.c
+FUZZ_SRCS_image := xmhf/lib/image.c xmhf/lib/crc32.c xmhf/lib/lz.c xmhf/lib/printf.c \
+	xmhf/lib/strlcpy.c
 FUZZ_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
 
 # Per harness: options longer than LHV_CMDLINE_MAX reach the length check.

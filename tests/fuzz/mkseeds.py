@@ -118,15 +118,22 @@ def bootinfo_seeds():
 # --- image -----------------------------------------------------------------
 
 def image(subarch):
+    """A valid version-2 image: header, 256 bytes of SL, and a packed runtime
+    of 0x1000 bytes (one sequence: 16 literals, then a match from 16 back
+    for the rest, then the empty last token)."""
     sl_area_min = 0x4000 + 6 * 0x1000
-    body = bytearray(0x1100)
-    body[0x100:0x200] = bytes(range(256))
-    body[0x1000:0x1100] = bytes(255 - i for i in range(256))
-    hdr = struct.pack('<IHHIIQ' + 'I' * 12, 0x4956484c, 1, 72, subarch, 0, 0x10000000,
-                      len(body), 0x100, 0x100, 0x1000, 0x100, 0x2000, 0x1000, 0x3000,
-                      sl_area_min, 0x100, 0x1000, 0)
-    body[0:72] = hdr
-    struct.pack_into('<I', body, 68, zlib.crc32(bytes(body)))
+    sl = bytes(range(256))
+    lits = bytes(255 - i for i in range(16))
+    rest = 0x1000 - 16 - 4 - 15  # the match length beyond its token's field
+    packed = bytes([0xff, 1]) + lits + bytes([16, 0]) + b"\xff" * (rest // 255) + \
+        bytes([rest % 255, 0])
+    body = bytearray(0x100) + sl + packed
+    runtime = lits * 256
+    hdr = struct.pack('<IHHIIQ' + 'I' * 16, 0x4956484c, 2, 88, subarch, 0, 0x10000000,
+                      len(body), 0x100, 0x100, 0x200, len(packed), 0x1000, 0x1000, 0x2000,
+                      0x1000, 0x3000, sl_area_min, 0x100, 0x1000, zlib.crc32(runtime), 0, 0)
+    body[0:88] = hdr
+    struct.pack_into('<I', body, 80, zlib.crc32(bytes(body)))
     return bytes(body)
 
 

@@ -19,6 +19,7 @@ import shlex
 import struct
 import sys
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BAD_INPUT_TIMEOUT = "10"  # a FATAL comes within a second or two
@@ -319,6 +320,12 @@ def bad_input_cases(work, bin_dir):
                  ["--module", bad_file(work, "truncated", "amd64")], quick=True),
         bad_case("flipped-byte", "amd64", "direct", "crc32",
                  ["--module", bad_file(work, "flipped", "amd64")]),
+        bad_case("packed-runtime", "amd64", "direct",
+                 "packed runtime: a match reaches before the start",
+                 ["--module", bad_file(work, "badpacked", "amd64")]),
+        bad_case("packed-runtime", "i386", "direct",
+                 "packed runtime: a match reaches before the start",
+                 ["--module", bad_file(work, "badpacked", "i386")]),
         bad_case("wrong-subarch", "amd64", "direct", "subarch",
                  ["--module", os.path.join(bin_dir, "hypervisor-x86-i386.bin")]),
         bad_case("gzip-module", "amd64", "direct", "gzip",
@@ -611,9 +618,16 @@ def all_cases(work, bin_dir):
             bad_input_cases(work, bin_dir) + l0_cases(work, bin_dir) + full_cases())
 
 
+# Offsets of two fields of the image header (xmhf/include/image.h)
+IMAGE_PACKED_OFFSET = 36
+IMAGE_CRC32 = 80
+
+
 def make_bad_files(work, bin_dir):
-    """The corrupt modules: the first half of the image (truncated) and the
-    image with its middle byte flipped (CRC mismatch)."""
+    """The corrupt modules: the first half of the image (truncated), the
+    image with its middle byte flipped (CRC mismatch), and one whose packed
+    runtime starts with a match from before the start, CRC made right (so
+    init's unpacking must find it)."""
     os.makedirs(os.path.join(work, "inputs"), exist_ok=True)
     for sub in test3.SUBARCHS:
         path = os.path.join(bin_dir, "hypervisor-x86-%s.bin" % sub)
@@ -627,6 +641,13 @@ def make_bad_files(work, bin_dir):
             pass
         with open(bad_file(work, "onebyte", sub), "wb") as f:
             f.write(image[:1])
+        packed = struct.unpack_from("<I", image, IMAGE_PACKED_OFFSET)[0]
+        bad = bytearray(image)
+        bad[packed:packed + 3] = b"\x00\xff\xff"  # 0 literals, a match from 65535 back
+        struct.pack_into("<I", bad, IMAGE_CRC32, 0)
+        struct.pack_into("<I", bad, IMAGE_CRC32, zlib.crc32(bytes(bad)))
+        with open(bad_file(work, "badpacked", sub), "wb") as f:
+            f.write(bad)
         image[len(image) // 2] ^= 0xff
         with open(bad_file(work, "flipped", sub), "wb") as f:
             f.write(image)

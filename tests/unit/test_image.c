@@ -10,9 +10,12 @@
 #include "image.h"
 #include "string.h"
 
-/* A small valid image: header, SL, runtime; then bss and the SL area. */
+/* A small valid image: in the file the header, the SL and the packed
+ * runtime (random bytes: image_check does not unpack); in memory the
+ * runtime, bss and the SL area after the SL. */
 #define FILE_SIZE 0x5000u
 #define LINK_BASE 0x10000000u
+#define PACKED_OFFSET 0x2100u  /* where the SL ends */
 #define RUNTIME_OFFSET 0x3000u /* the first 4 KiB boundary after the SL */
 
 static u8 image[FILE_SIZE + 0x1000];
@@ -42,6 +45,8 @@ static void build_image(u32 subarch)
         .file_size = FILE_SIZE,
         .sl_offset = LHV_SL_OFFSET,
         .sl_size = 0x2000,
+        .packed_offset = PACKED_OFFSET,
+        .packed_size = FILE_SIZE - PACKED_OFFSET,
         .runtime_offset = RUNTIME_OFFSET,
         .runtime_size = 0x2000,
         .bss_offset = 0x5000,
@@ -170,6 +175,8 @@ static void test_valid_limits(void **state)
     hdr()->flags = LHV_IMAGE_FLAG_DEBUG | 0x80000000u;
     hdr()->sl_offset = sizeof(struct lhv_image_header);
     hdr()->sl_size = 0x3000 - sizeof(struct lhv_image_header); /* ends at the runtime */
+    hdr()->packed_offset = 0x3000;                             /* right after the SL */
+    hdr()->packed_size = FILE_SIZE - 0x3000;
     hdr()->sl_entry = 0x2fff;
     hdr()->runtime_entry = FILE_SIZE - 1;
     hdr()->bss_size = 0;
@@ -179,14 +186,17 @@ static void test_valid_limits(void **state)
     seal();
     assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
 
-    /* the runtime may come first */
+    /* a gap after the SL; a packed runtime that ends before the file, or is
+     * empty; bss right after the runtime, with no gap */
     build_image(LHV_SUBARCH_AMD64);
-    hdr()->runtime_offset = 0x1000;
-    hdr()->runtime_size = 0x1000;
-    hdr()->runtime_entry = 0x1000;
-    hdr()->sl_offset = 0x2000;
-    hdr()->sl_size = 0x3000;
-    hdr()->sl_entry = 0x2000;
+    hdr()->packed_offset = 0x2200;
+    hdr()->packed_size = 0x1000;
+    hdr()->runtime_size = 0x1800;
+    hdr()->bss_offset = 0x5000;
+    seal();
+    assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
+    hdr()->packed_offset = FILE_SIZE;
+    hdr()->packed_size = 0;
     seal();
     assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_OK);
 }
@@ -216,11 +226,11 @@ static void test_truncated(void **state)
     (void)state;
     build_image(LHV_SUBARCH_AMD64);
     assert_int_equal(check(0, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
-    assert_string_equal(msg, "truncated: 0 of at least 72 bytes");
-    assert_int_equal(check(71, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
-    assert_string_equal(msg, "truncated: 71 of at least 72 bytes");
-    assert_int_equal(check(72, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
-    assert_string_equal(msg, "truncated: 72 of 20480 bytes");
+    assert_string_equal(msg, "truncated: 0 of at least 88 bytes");
+    assert_int_equal(check(87, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    assert_string_equal(msg, "truncated: 87 of at least 88 bytes");
+    assert_int_equal(check(88, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
+    assert_string_equal(msg, "truncated: 88 of 20480 bytes");
     assert_int_equal(check(FILE_SIZE - 1, LHV_SUBARCH_AMD64), LHV_IMAGE_E_TRUNCATED);
     assert_string_equal(msg, "truncated: 20479 of 20480 bytes");
 }
@@ -249,12 +259,13 @@ static const struct corruption corruptions[] = {
       "magic: 0x00000000, expected 0x4956484c (\"LHVI\"): not an LHV image" },
     { FIELD(magic), 0x4c484956, LHV_IMAGE_E_MAGIC, "magic: 0x4c484956," },
     { FIELD(magic), LHV_IMAGE_MAGIC ^ 0x100, LHV_IMAGE_E_MAGIC, "magic:" },
-    { FIELD(version), 0, LHV_IMAGE_E_VERSION, "version: 0, this init reads version 1" },
-    { FIELD(version), 2, LHV_IMAGE_E_VERSION, "version: 2, this init reads version 1" },
+    { FIELD(version), 0, LHV_IMAGE_E_VERSION, "version: 0, this init reads version 2" },
+    { FIELD(version), 1, LHV_IMAGE_E_VERSION, "version: 1, this init reads version 2" },
+    { FIELD(version), 3, LHV_IMAGE_E_VERSION, "version: 3, this init reads version 2" },
     { FIELD(version), 0xffff, LHV_IMAGE_E_VERSION, "version: 65535," },
-    { FIELD(header_size), 64, LHV_IMAGE_E_HEADER_SIZE, "header_size: 64, expected 72" },
-    { FIELD(header_size), 80, LHV_IMAGE_E_HEADER_SIZE, "header_size: 80, expected 72" },
-    { FIELD(header_size), 0, LHV_IMAGE_E_HEADER_SIZE, "header_size: 0, expected 72" },
+    { FIELD(header_size), 72, LHV_IMAGE_E_HEADER_SIZE, "header_size: 72, expected 88" },
+    { FIELD(header_size), 96, LHV_IMAGE_E_HEADER_SIZE, "header_size: 96, expected 88" },
+    { FIELD(header_size), 0, LHV_IMAGE_E_HEADER_SIZE, "header_size: 0, expected 88" },
     { FIELD(subarch), LHV_SUBARCH_I386, LHV_IMAGE_E_SUBARCH,
       "subarch: image is i386, this init boots amd64" },
     { FIELD(subarch), 0, LHV_IMAGE_E_SUBARCH,
@@ -279,8 +290,8 @@ static const struct corruption corruptions[] = {
     { FIELD(file_size), FILE_SIZE - 1, LHV_IMAGE_E_FILE_SIZE,
       "file_size: 20479, but the module has 20480 bytes" },
     { FIELD(file_size), 0, LHV_IMAGE_E_FILE_SIZE, "file_size: 0," },
-    { FIELD(sl_offset), 0, LHV_IMAGE_E_LAYOUT, "sl_offset: 0x0 is inside the header (0x48 bytes)" },
-    { FIELD(sl_offset), 0x47, LHV_IMAGE_E_LAYOUT, "sl_offset: 0x47 is inside the header" },
+    { FIELD(sl_offset), 0, LHV_IMAGE_E_LAYOUT, "sl_offset: 0x0 is inside the header (0x58 bytes)" },
+    { FIELD(sl_offset), 0x57, LHV_IMAGE_E_LAYOUT, "sl_offset: 0x57 is inside the header" },
     { FIELD(sl_offset), 0x4000, LHV_IMAGE_E_LAYOUT,
       "sl_size: the SL [0x4000, 0x6000) ends after file_size 0x5000" },
     { FIELD(sl_offset), 0xffffff00, LHV_IMAGE_E_LAYOUT,
@@ -288,23 +299,34 @@ static const struct corruption corruptions[] = {
     { FIELD(sl_size), 0x4f01, LHV_IMAGE_E_LAYOUT, "sl_size: the SL [0x100, 0x5001) ends after" },
     { FIELD(sl_size), 0xffffffff, LHV_IMAGE_E_LAYOUT,
       "sl_size: the SL [0x100, 0x1000000ff) ends after" },
-    { FIELD(sl_size), 0x2f01, LHV_IMAGE_E_LAYOUT,
-      "runtime_offset: the runtime [0x3000, 0x5000) overlaps the SL [0x100, 0x3001)" },
+    { FIELD(sl_size), 0x2001, LHV_IMAGE_E_LAYOUT,
+      "packed_offset: 0x2100, expected at or after the end of the SL 0x2101" },
+    { FIELD(packed_offset), 0x20ff, LHV_IMAGE_E_LAYOUT,
+      "packed_offset: 0x20ff, expected at or after the end of the SL 0x2100" },
+    { FIELD(packed_offset), 0, LHV_IMAGE_E_LAYOUT, "packed_offset: 0x0," },
+    { FIELD(packed_offset), 0x2200, LHV_IMAGE_E_LAYOUT,
+      "packed_size: the packed runtime [0x2200, 0x5100) ends after file_size 0x5000" },
+    { FIELD(packed_offset), 0xffffff00, LHV_IMAGE_E_LAYOUT,
+      "packed_size: the packed runtime [0xffffff00, 0x100002e00) ends after" },
+    { FIELD(packed_size), 0x2f01, LHV_IMAGE_E_LAYOUT,
+      "packed_size: the packed runtime [0x2100, 0x5001) ends after" },
+    { FIELD(packed_size), 0xffffffff, LHV_IMAGE_E_LAYOUT,
+      "packed_size: the packed runtime [0x2100, 0x1000020ff) ends after" },
     { FIELD(runtime_offset), 0x3100, LHV_IMAGE_E_LAYOUT,
-      "runtime_offset: 0x3100, expected 4 KiB aligned and after the header" },
+      "runtime_offset: 0x3100, expected 4 KiB aligned and at or after the end of the SL 0x2100" },
     { FIELD(runtime_offset), 0x3001, LHV_IMAGE_E_LAYOUT, "runtime_offset: 0x3001," },
     { FIELD(runtime_offset), 0, LHV_IMAGE_E_LAYOUT, "runtime_offset: 0x0," },
-    { FIELD(runtime_offset), 0x1000, LHV_IMAGE_E_LAYOUT,
-      "runtime_offset: the runtime [0x1000, 0x3000) overlaps the SL [0x100, 0x2100)" },
+    { FIELD(runtime_offset), 0x2000, LHV_IMAGE_E_LAYOUT, "runtime_offset: 0x2000," },
     { FIELD(runtime_offset), 0x4000, LHV_IMAGE_E_LAYOUT,
-      "runtime_size: the runtime [0x4000, 0x6000) ends after file_size 0x5000" },
+      "bss_offset: 0x5000, expected 4 KiB aligned and at or after the end of the runtime 0x6000" },
     { FIELD(runtime_offset), 0xfffff000, LHV_IMAGE_E_LAYOUT,
-      "runtime_size: the runtime [0xfffff000, 0x100001000) ends after" },
+      "bss_offset: 0x5000, expected 4 KiB aligned and at or after the end of the runtime "
+      "0x100001000" },
     { FIELD(runtime_size), 0x2001, LHV_IMAGE_E_LAYOUT,
-      "runtime_size: the runtime [0x3000, 0x5001)" },
-    { FIELD(runtime_size), 0xffffffff, LHV_IMAGE_E_LAYOUT, "runtime_size:" },
+      "bss_offset: 0x5000, expected 4 KiB aligned and at or after the end of the runtime 0x5001" },
+    { FIELD(runtime_size), 0xffffffff, LHV_IMAGE_E_LAYOUT, "bss_offset:" },
     { FIELD(bss_offset), 0x4000, LHV_IMAGE_E_LAYOUT,
-      "bss_offset: 0x4000, expected 4 KiB aligned and at least file_size 0x5000" },
+      "bss_offset: 0x4000, expected 4 KiB aligned and at or after the end of the runtime 0x5000" },
     { FIELD(bss_offset), 0x4fff, LHV_IMAGE_E_LAYOUT, "bss_offset: 0x4fff," },
     { FIELD(bss_offset), 0x5800, LHV_IMAGE_E_LAYOUT, "bss_offset: 0x5800," },
     { FIELD(bss_offset), 0, LHV_IMAGE_E_LAYOUT, "bss_offset: 0x0," },
@@ -331,6 +353,8 @@ static const struct corruption corruptions[] = {
     { FIELD(runtime_entry), 0x5000, LHV_IMAGE_E_LAYOUT, "runtime_entry: 0x5000 is outside" },
     { FIELD(runtime_entry), 0x100, LHV_IMAGE_E_LAYOUT, "runtime_entry: 0x100 is outside" },
     { FIELD(runtime_entry), 0xffffffff, LHV_IMAGE_E_LAYOUT, "runtime_entry: 0xffffffff is" },
+    { FIELD(reserved), 1, LHV_IMAGE_E_RESERVED, "reserved: 0x1, expected 0" },
+    { FIELD(reserved), 0x80000000, LHV_IMAGE_E_RESERVED, "reserved: 0x80000000, expected 0" },
 };
 
 static void set_field(size_t offset, size_t size, u64 value)
@@ -383,9 +407,10 @@ static void test_crc(void **state)
     assert_string_equal(msg, expect);
 
     /* one flipped bit anywhere: in the header's unchecked flags, the SL,
-     * the runtime, the gap between them, the last byte */
+     * the packed runtime, the last byte */
     hdr()->crc32 = good;
-    for (i = offsetof(struct lhv_image_header, flags); i < FILE_SIZE; i += 61) {
+    for (i = offsetof(struct lhv_image_header, flags); i < FILE_SIZE;
+         i = i < sizeof(struct lhv_image_header) ? sizeof(struct lhv_image_header) : i + 61) {
         image[i] ^= 0x10;
         assert_int_equal(check(FILE_SIZE, LHV_SUBARCH_AMD64), LHV_IMAGE_E_CRC);
         assert_memory_equal(msg, "crc32: stored ", 14);

@@ -7,7 +7,7 @@ UNIT_DIR := build/host
 # The library's formatting functions share names with libc's: rename them in
 # the host build so cmocka keeps using libc's own.
 UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -iquote xmhf/include \
-	-DLHV_HOST_TEST -iquote lhv -Dvsnprintf=lhv_vsnprintf -Dsnprintf=lhv_snprintf \
+	-DLHV_HOST_TEST -iquote lhv -iquote tools -Dvsnprintf=lhv_vsnprintf -Dsnprintf=lhv_snprintf \
 	-Dstrlcpy=lhv_strlcpy -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_LDLIBS := -lcmocka -fsanitize=address,undefined
 
@@ -26,12 +26,14 @@ UNIT_SRCS_acpi := xmhf/lib/acpi.c xmhf/lib/printf.c
 UNIT_SRCS_emulator := xmhf/lib/emulator.c xmhf/lib/printf.c xmhf/lib/parse.c xmhf/lib/strlcpy.c
 UNIT_SRCS_rtc := lhv/rtc.c
 UNIT_SRCS_entry_checks := lhv/vmx/entry_checks.c
+UNIT_SRCS_lz := xmhf/lib/lz.c tools/lz_pack.c
 
 UNIT_NAMES := options mmap image printf pagetable glob bootinfo bootinfo_mb2 acpi vmx ept emulator \
-	rtc entry_checks
+	rtc entry_checks lz
 UNIT_BINS := $(UNIT_NAMES:%=$(UNIT_DIR)/test_%)
 
-$(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h) tests/unit/unit.mk
+$(UNIT_DIR)/test_%: tests/unit/test_%.c $$(UNIT_SRCS_$$*) $(wildcard xmhf/include/*.h tools/*.h) \
+		tests/unit/unit.mk
 	@mkdir -p $(@D)
 	$(Q)$(UNIT_CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS_$*) $(UNIT_LDLIBS)
 

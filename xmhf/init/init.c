@@ -1,8 +1,9 @@
 /* init: stage 1 of the boot chain (docs/design.md §2). Loaded by a multiboot v1 or
  * multiboot2 loader, it reads the command line, memory map and modules (the logic is in
  * xmhf/lib/bootinfo.c), checks module 0 (the SL + runtime image) and the
- * memory it will occupy, copies it to its link base, zeroes its bss and SL
- * area, fills the boot parameters and jumps to the SL. Every problem ends in
+ * memory it will occupy, copies the SL to its link base and unpacks the
+ * runtime after it, zeroes the rest of the span (bss, SL area), fills the
+ * boot parameters and jumps to the SL. Every problem ends in
  * one FATAL line naming what to do. */
 #include "acpi.h"
 #include "bootinfo.h"
@@ -10,6 +11,7 @@
 #include "end.h"
 #include "image.h"
 #include "init.h"
+#include "lz.h"
 #include "options.h"
 #include "string.h"
 #include "x86.h"
@@ -42,30 +44,40 @@ static void check_cpu(void)
 #endif
 }
 
-/* The image's CRC-32 is most of init's work (3.7 instructions a byte from
- * tables; ~0.45 with PCLMULQDQ, crc32.c): where the CPU has it, SSE is on
- * for the check (CR4.OSFXSR; CR0.EM and TS clear, else SSE faults), then
- * CR0 and CR4 are as they were. */
-static int image_check_fast(const struct lhv_module *m0, char *msg, size_t msglen)
+/* Checking and unpacking the image are most of init's work. Where the CPU
+ * has SSE2 they use it (the CRC-32 PCLMULQDQ too, where it has that: 3.7
+ * instructions a byte from tables, ~0.45 with it; crc32.c): SSE is on
+ * (CR4.OSFXSR; CR0.EM and TS clear, else SSE faults) from fast_begin to
+ * fast_end, and CR0 and CR4 are then as they were. */
+static struct {
+    bool on;
+    unsigned long cr0, cr4;
+} fast;
+
+static void fast_begin(void)
 {
     struct cpuid_regs r = cpuid(1, 0);
     u32 sse = CPUID1_EDX_FXSR | CPUID1_EDX_SSE | CPUID1_EDX_SSE2;
-    bool clmul = (r.ecx & CPUID1_ECX_PCLMULQDQ) && (r.edx & sse) == sse;
-    unsigned long cr0 = read_cr0(), cr4 = read_cr4();
 
-    if (clmul) {
-        write_cr4(cr4 | CR4_OSFXSR);
-        write_cr0(cr0 & ~(unsigned long)(CR0_EM | CR0_TS));
-        crc32_set_clmul(true);
-    }
-    int err = image_check((const void *)(uintptr_t)m0->start, m0->end - m0->start, LHV_SUBARCH,
-                          msg, msglen);
-    if (clmul) {
-        crc32_set_clmul(false);
-        write_cr0(cr0);
-        write_cr4(cr4);
-    }
-    return err;
+    fast.on = (r.edx & sse) == sse;
+    if (!fast.on)
+        return;
+    fast.cr0 = read_cr0();
+    fast.cr4 = read_cr4();
+    write_cr4(fast.cr4 | CR4_OSFXSR);
+    write_cr0(fast.cr0 & ~(unsigned long)(CR0_EM | CR0_TS));
+    crc32_set_clmul(r.ecx & CPUID1_ECX_PCLMULQDQ);
+    lz_set_sse(true);
+}
+
+static void fast_end(void)
+{
+    if (!fast.on)
+        return;
+    crc32_set_clmul(false);
+    lz_set_sse(false);
+    write_cr0(fast.cr0);
+    write_cr4(fast.cr4);
 }
 
 /* Module 0 must be an image of this subarch, whole and uncorrupted. */
@@ -73,7 +85,8 @@ static struct lhv_image_header check_image(void)
 {
     const struct lhv_module *m0 = &params.modules[0];
     char msg[200];
-    int err = image_check_fast(m0, msg, sizeof(msg));
+    int err = image_check((const void *)(uintptr_t)m0->start, m0->end - m0->start, LHV_SUBARCH,
+                          msg, sizeof(msg));
 
     if (err == LHV_IMAGE_E_GZIP)
         fatal("module 0 %s", msg);
@@ -83,6 +96,32 @@ static struct lhv_image_header check_image(void)
         fatal("module 0: %s; use hypervisor-x86-" SUBARCH_NAME ".bin from the build of this "
               "init (rebuild or re-copy it)", msg);
     return *(const struct lhv_image_header *)(uintptr_t)m0->start;
+}
+
+/* Lays the image out at its link base (image.h): the header and SL as they
+ * are, the runtime unpacked from the module, zeros everywhere else. The
+ * span overlaps neither the module nor init (bootinfo_check_target). */
+static void place_image(const struct lhv_image_header *h, const u8 *module)
+{
+    u8 *base = (u8 *)(uintptr_t)h->link_base;
+    u32 sl_end = h->sl_offset + h->sl_size, rt_end = h->runtime_offset + h->runtime_size;
+    size_t at;
+
+    memcpy(base, module, sl_end);
+    memset(base + sl_end, 0, h->runtime_offset - sl_end);
+    int err = lz_unpack(base + h->runtime_offset, h->runtime_size, module + h->packed_offset,
+                        h->packed_size, &at);
+    if (err)
+        fatal("module 0: packed runtime: %s (the sequence at byte %zu of %u); use "
+              "hypervisor-x86-" SUBARCH_NAME ".bin from the build of this init (rebuild it)",
+              lz_error_name(err), at, h->packed_size);
+    u32 crc = crc32_update(0, base + h->runtime_offset, h->runtime_size);
+    if (crc != h->runtime_crc32)
+        fatal("module 0: packed runtime: unpacked to crc32 0x%08x, the image says 0x%08x; "
+              "init's unpacking is wrong or the RAM at 0x%llx is: try another base "
+              "(build.sh --sl-base)",
+              crc, h->runtime_crc32, h->link_base + h->runtime_offset);
+    memset(base + rt_end, 0, image_span(h) - rt_end);
 }
 
 static void fill_params(const struct lhv_image_header *h)
@@ -124,18 +163,19 @@ void init_main(u32 magic, u32 mbi)
     if (bootinfo_read_memory(&phys, mbi, &params, err, sizeof(err)))
         fatal("%s", err);
 
+    fast_begin();
     struct lhv_image_header h = check_image();
     u64 base = h.link_base, span = image_span(&h);
     if (bootinfo_check_target(&phys, mbi, &params, base, span, (uintptr_t)__init_start,
                               (uintptr_t)__init_end, err, sizeof(err)))
         fatal("%s", err);
 
-    memmove((void *)(uintptr_t)base, (const void *)(uintptr_t)params.modules[0].start,
-            h.file_size);
-    memset((void *)(uintptr_t)(base + h.file_size), 0, span - h.file_size);
+    place_image(&h, (const u8 *)(uintptr_t)params.modules[0].start);
+    fast_end();
     fill_params(&h);
     memcpy((void *)(uintptr_t)params.sl_area, &params, sizeof(params));
-    printf("init: image ok (%u bytes, crc32 0x%08x), at 0x%llx, span %llu KiB\n", h.file_size,
-           h.crc32, base, span >> 10);
+    printf("init: image ok (%u bytes, crc32 0x%08x; runtime %u bytes from %u), at 0x%llx, "
+           "span %llu KiB\n",
+           h.file_size, h.crc32, h.runtime_size, h.packed_size, base, span >> 10);
     init_jump_to_sl((u32)(base + h.sl_entry), (u32)params.sl_area);
 }

@@ -29,12 +29,14 @@ static const char *image_subarch_name(u32 subarch, char *tmp, size_t size)
 }
 
 /* Checks the offsets, sizes and entry points against each other and
- * file_size (already known to match the module). Sums are computed in u64,
- * so no u32 field can wrap around. */
+ * file_size (already known to match the module): in the file the SL, then
+ * the packed runtime; in memory the SL, then the runtime, its bss and the
+ * SL area. Sums are computed in u64, so no u32 field can wrap around. */
 static int check_layout(const struct lhv_image_header *h, char *msg, size_t msglen)
 {
     const int e = LHV_IMAGE_E_LAYOUT;
     u64 sl_end = (u64)h->sl_offset + h->sl_size;
+    u64 packed_end = (u64)h->packed_offset + h->packed_size;
     u64 rt_end = (u64)h->runtime_offset + h->runtime_size;
     u64 bss_end = (u64)h->bss_offset + h->bss_size;
 
@@ -45,23 +47,25 @@ static int check_layout(const struct lhv_image_header *h, char *msg, size_t msgl
         return image_fail(e, msg, msglen,
                           "sl_size: the SL [0x%x, 0x%llx) ends after file_size 0x%x",
                           h->sl_offset, sl_end, h->file_size);
-    if (h->runtime_offset < h->header_size || !IS_ALIGNED(h->runtime_offset, PAGE_SIZE))
+    if (h->packed_offset < sl_end)
         return image_fail(e, msg, msglen,
-                          "runtime_offset: 0x%x, expected 4 KiB aligned and after the header",
-                          h->runtime_offset);
-    if (rt_end > h->file_size)
+                          "packed_offset: 0x%x, expected at or after the end of the SL 0x%llx",
+                          h->packed_offset, sl_end);
+    if (packed_end > h->file_size)
         return image_fail(e, msg, msglen,
-                          "runtime_size: the runtime [0x%x, 0x%llx) ends after file_size 0x%x",
-                          h->runtime_offset, rt_end, h->file_size);
-    if (h->sl_size && h->runtime_size && h->sl_offset < rt_end && h->runtime_offset < sl_end)
-        return image_fail(
-            e, msg, msglen,
-            "runtime_offset: the runtime [0x%x, 0x%llx) overlaps the SL [0x%x, 0x%llx)",
-            h->runtime_offset, rt_end, h->sl_offset, sl_end);
-    if (h->bss_offset < h->file_size || !IS_ALIGNED(h->bss_offset, PAGE_SIZE))
+                          "packed_size: the packed runtime [0x%x, 0x%llx) ends after "
+                          "file_size 0x%x",
+                          h->packed_offset, packed_end, h->file_size);
+    if (h->runtime_offset < sl_end || !IS_ALIGNED(h->runtime_offset, PAGE_SIZE))
         return image_fail(e, msg, msglen,
-                          "bss_offset: 0x%x, expected 4 KiB aligned and at least file_size 0x%x",
-                          h->bss_offset, h->file_size);
+                          "runtime_offset: 0x%x, expected 4 KiB aligned and at or after the end "
+                          "of the SL 0x%llx",
+                          h->runtime_offset, sl_end);
+    if (h->bss_offset < rt_end || !IS_ALIGNED(h->bss_offset, PAGE_SIZE))
+        return image_fail(e, msg, msglen,
+                          "bss_offset: 0x%x, expected 4 KiB aligned and at or after the end of "
+                          "the runtime 0x%llx",
+                          h->bss_offset, rt_end);
     if (h->sl_area_offset < bss_end || !IS_ALIGNED(h->sl_area_offset, PAGE_SIZE))
         return image_fail(e, msg, msglen,
                           "sl_area_offset: 0x%x, expected 4 KiB aligned and at least the end of "
@@ -98,7 +102,7 @@ static int check_link_base(const struct lhv_image_header *h, char *msg, size_t m
 
 /* See image.h. The checks run in a fixed order and stop at the first
  * failure: gzip, truncated header, magic, version, header_size, subarch,
- * link_base, file_size, layout, CRC. */
+ * link_base, file_size, layout, reserved, CRC. */
 int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
 {
     static const u8 zero[4];
@@ -144,6 +148,9 @@ int image_check(const void *buf, u64 len, u32 subarch, char *msg, size_t msglen)
     rc = check_layout(&h, msg, msglen);
     if (rc)
         return rc;
+    if (h.reserved)
+        return image_fail(LHV_IMAGE_E_RESERVED, msg, msglen, "reserved: 0x%x, expected 0",
+                          h.reserved);
     crc = crc32_update(0, p, CRC_OFFSET);
     crc = crc32_update(crc, zero, sizeof(zero));
     crc = crc32_update(crc, p + CRC_OFFSET + 4, h.file_size - CRC_OFFSET - 4);
