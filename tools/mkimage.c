@@ -139,8 +139,9 @@ int main(int argc, char **argv)
     h.runtime_offset = (u32)rt.start;
     h.runtime_size = (u32)(rt.file_end - rt.start);
     h.runtime_entry = (u32)rt.entry;
-    /* the packed runtime follows the SL in the file, where the SL ends (the
-     * runtime's memory, from the next page, still holds it unpacked) */
+    /* the packed runtime follows the SL in the file, where the SL ends; its
+     * bytes overwrite the unpacked runtime in the buffer, so both are read
+     * (packed, CRC) before they are copied in below */
     u8 *packed = malloc(lz_pack_bound(h.runtime_size));
     if (!packed)
         die("%s", "out of memory");
