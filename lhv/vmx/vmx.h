@@ -50,6 +50,7 @@ bool vmx_fc_unlocked_probe(u64 *found, int *vector, u32 *error_code);
 void vmx_disable_cpu(void);        /* VMXOFF, CR4.VMXE off */
 bool vmx_cpu_on(void);
 void *vmx_alloc_region(void);      /* a zeroed page with the revision id */
+void vmx_region_init(void *region); /* zeroes it, then the revision id */
 u64 vmx_vmxon_pointer(void);       /* this CPU's VMXON region (0 before VMXON) */
 
 /* --- instructions (vmcs.c) --- */

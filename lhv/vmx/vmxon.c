@@ -18,10 +18,16 @@ static struct {
     u32 error_code;
 } fc_probe[LHV_MAX_CPUS];
 
+void vmx_region_init(void *region)
+{
+    memset(region, 0, PAGE_SIZE);
+    *(u32 *)region = vmx_caps.revision; /* bit 31 clear: not a shadow VMCS */
+}
+
 void *vmx_alloc_region(void)
 {
-    u32 *region = alloc_pages(1);
-    region[0] = vmx_caps.revision; /* bit 31 clear: not a shadow VMCS */
+    void *region = alloc_pages(1);
+    vmx_region_init(region);
     return region;
 }
 
