@@ -461,15 +461,19 @@ static bool fz_bits_search_deep(struct fz_case *c, u32 i, const u64 *rd_now, u32
  * (at most FZ_TRIES), then a search of bits (fz_bits_search_deep), so a
  * short run still hits each check failing. */
 #define FZ_TRIES 12
+#define FZ_PLAIN_TRIES 2 /* the first walks: FZ_STEPS plain steps */
 
-/* Whether the search of bits runs for check i after the walks on this base.
- * It is for coverage, and the first base's table walks come first (trials
- * 0-139): on the real-mode base only for a check the first base's table
- * lacks. It cost that base's walks 1.4 M of i386's 11 M instructions
- * (seed 1, Bochs 2.7: 860 K for a check it never made fail) and found
- * nothing the first base had not. Decided by the tables alone, so a
+/* Whether check i gets the whole of its table walk here: the greedy walks
+ * after the two plain ones, then the search of bits. Both are for
+ * coverage, and the first base's table walks come first (trials 0-139):
+ * on the real-mode base only for a check the first base's table lacks;
+ * a check it has gets the two plain walks there. The search cost that
+ * base 1.4 M of i386's 11 M instructions (seed 1, Bochs 2.7: 860 K for a
+ * check it never made fail), the greedy walks 0.9 M (150 K a check: the
+ * implications of EPT, ctl.tpr_threshold.vtpr), and neither found a
+ * check the first base had not. Decided by the tables alone, so a
  * replayed trial is the trial of the run. */
-static bool fz_search_here(u32 i)
+static bool fz_walk_whole(u32 i)
 {
     const struct fz_basis *first = &fz.bases[0];
 
@@ -488,14 +492,15 @@ static void fz_aim_table(struct fz_case *c, u32 i)
     c->naims = 1;
     c->aims[0] = (u16)i;
     bool msr = ecm_checks[i].stage == ECM_MSR; /* one draw each: cheap, more of them */
-    for (u32 try = 0; try < (msr ? 4 * FZ_TRIES : FZ_TRIES); try++) {
+    bool whole = fz_walk_whole(i);
+    for (u32 try = 0; try < (msr ? 4 * FZ_TRIES : whole ? FZ_TRIES : FZ_PLAIN_TRIES); try++) {
         fz_unmutate_image(c);
         c->n = 0;
-        if (!msr && try == 2 && fz_needs_missing_field(i)) { /* no walk can make it fail */
+        if (!msr && try == FZ_PLAIN_TRIES && fz_needs_missing_field(i)) { /* no walk can make it fail */
             fz.no_field[i / 32] |= 1u << (i % 32);
             break;
         }
-        u32 got = fz_aim(c, i, try < 2 ? FZ_STEPS : FZ_MAX_MUTS); /* plain walks first: cheaper */
+        u32 got = fz_aim(c, i, try < FZ_PLAIN_TRIES ? FZ_STEPS : FZ_MAX_MUTS); /* plain first: cheaper */
         if (msr) { /* the MSR-load area: the model says */
             ecm_predict_delta(&fz.img, &fz.k, &fz.p, &fz.b->deps, NULL, 0, true, &fz.r);
             if (ecm_failed(&fz.r, i))
@@ -507,7 +512,7 @@ static void fz_aim_table(struct fz_case *c, u32 i)
     }
     fz_unmutate_image(c);
     c->n = 0;
-    if (!msr && fz_search_here(i)) {
+    if (!msr && whole) {
         ecm_check_reads(&fz.img, &fz.k, &fz.p, i, rd);
         if (fz_bits_search_deep(c, i, rd, FZ_GATES))
             return;
