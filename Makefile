@@ -157,9 +157,9 @@ all: $(SUBARCHS)
 define subarch_rules
 B_$(1) := build/$(1)$(SUFFIX)
 ID_$(1) := $(if $(filter amd64,$(1)),2,1)
-RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32)) -DLHV_SUBARCH=$$(ID_$(1))
+RTCFLAGS_$(1) := $(if $(filter amd64,$(1)),$$(CFLAGS_64),$$(CFLAGS_32) -mregparm=3) -DLHV_SUBARCH=$$(ID_$(1))
 LDEMU_$(1) := $(if $(filter amd64,$(1)),elf_x86_64,elf_i386)
-RTLIB_$(1) := $(if $(filter amd64,$(1)),$$(B_$(1))/unity/lib.o,$$(LIB32))
+RTLIB_$(1) := $$(B_$(1))/unity/lib.o
 INIT_OBJS_$(1) := $$(B32)/init/entry.o $$(B_$(1))/init/init.o $$(LIB32)
 SL_OBJS_$(1) := $$(B32)/sl/entry.o $$(B_$(1))/sl/switch-$(1).o $$(B_$(1))/sl/sl.o $$(LIB32)
 RT_OBJS_$(1) := $$(B_$(1))/runtime/entry-$(1).o \
@@ -312,7 +312,7 @@ $(foreach g,$(UNITY_C),$(eval TEXT_build/unity/$(g).c = $$(call unity_text,$(g))
 $(foreach g,$(UNITY_S),$(eval TEXT_build/unity/$(g).S = $$(call unity_text,$(g))))
 
 # 32-bit code that does not depend on the subarch, built once: the library
-# (for init, SL and the i386 runtime) and init's and the SL's other files.
+# (for init and SL; the runtime builds its own) and init's and the SL's other files.
 B32 := build/common32$(SUFFIX)
 LIB32 := $(B32)/unity/lib.o
 $(B32)/%.o: CFLAGS = $(CFLAGS_32) $(PREFIX_MAPS)

@@ -13,7 +13,8 @@ catch_call:
     pushf
     popl 20(%ecx)
     mov 8(%esp), %edx
-    pushl 12(%esp)              /* arg */
+    mov 12(%esp), %eax          /* arg: in EAX (the runtime's regparm) */
+    push %eax                   /* and on the stack */
     call *%edx
     add $4, %esp
     xor %eax, %eax

@@ -6,8 +6,8 @@
 #include "trap.h"
 #include "x86.h"
 
-int catch_call(struct catch_buf *buf, void (*fn)(void *), void *arg);
-__attribute__((noreturn)) void catch_resume(struct catch_buf *buf);
+STACK_ARGS int catch_call(struct catch_buf *buf, void (*fn)(void *), void *arg);
+__attribute__((noreturn)) STACK_ARGS void catch_resume(struct catch_buf *buf);
 
 int catch_exception(void (*fn)(void *), void *arg, struct caught *out)
 {

@@ -162,7 +162,8 @@ void nmi_task(void) { nmi_handle(this_cpu()->tss.eip); }
  * switched away from, named by the back link of this task's TSS. An
  * expected #DF (catch_exception) returns to the catcher: the interrupted
  * task resumes at catch_resume_ecx instead of where it faulted. */
-void double_fault_task(u32 error_code)
+STACK_ARGS void double_fault_task(u32 error_code); /* isr-i386.S */
+STACK_ARGS void double_fault_task(u32 error_code)
 {
     struct lhv_cpu *c = this_cpu();
     struct tss *t = c->df_tss.link == SEL_NMI_TSS ? &c->nmi_tss : &c->tss;
@@ -194,7 +195,8 @@ void double_fault_task(u32 error_code)
 }
 #endif
 
-void trap_dispatch(struct trap_frame *f)
+STACK_ARGS void trap_dispatch(struct trap_frame *f); /* isr-SUBARCH.S */
+STACK_ARGS void trap_dispatch(struct trap_frame *f)
 {
     struct lhv_cpu *c = this_cpu();
 

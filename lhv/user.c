@@ -10,7 +10,7 @@
 #include "trap.h"
 #include "user.h"
 
-void enter_user(uintptr_t ip, uintptr_t sp, unsigned long ax); /* user-SUBARCH.S */
+STACK_ARGS void enter_user(uintptr_t ip, uintptr_t sp, unsigned long ax); /* user-SUBARCH.S */
 
 /* Machine code valid in both 32- and 64-bit mode */
 static const u8 prog_syscall[] = {0xcd, 0x80};            /* int $0x80 */

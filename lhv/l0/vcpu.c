@@ -30,7 +30,7 @@
 struct l0_vcpu l0_vcpus[LHV_MAX_CPUS];
 
 /* enter-amd64.S */
-int vmx_run(struct guest_regs *regs, int launched, enum exit_action (*on_exit)(struct guest_regs *),
+STACK_ARGS int vmx_run(struct guest_regs *regs, int launched, enum exit_action (*on_exit)(struct guest_regs *),
             enum exit_action (*on_default)(struct guest_regs *));
 extern char vmx_exit_landing[];
 

@@ -37,7 +37,8 @@ typedef enum exit_action EXIT_PATH (*vmx_exit_fn)(struct guest_regs *regs);
 /* enter-SUBARCH.S: enters the guest, then at each exit calls on_exit(regs)
  * and, when that returns EXIT_DEFAULT, on_default(regs). 0 when a handler
  * stopped the run, VMX_FAIL_* when VMLAUNCH/VMRESUME failed. */
-int vmx_run(struct guest_regs *regs, int launched, vmx_exit_fn on_exit, vmx_exit_fn on_default);
+STACK_ARGS int vmx_run(struct guest_regs *regs, int launched, vmx_exit_fn on_exit,
+                        vmx_exit_fn on_default);
 _Static_assert(EXIT_RESUME == 0 && EXIT_DEFAULT == 2, "enter-SUBARCH.S tests these values");
 _Static_assert(offsetof(struct vcpu, regs) == 0, "vcpu_exit finds the vcpu at regs");
 extern char vmx_exit_landing[], guest_entry[];

@@ -67,7 +67,7 @@ extern const char vg_ring3_gate[], vg_irq_stub[];
  * stored {ESI, EDI, CS of the gate's frame} where slots[1] points. slots is
  * the VG_R3_SLOTS word of a page-aligned ring-0 stack page, the one the
  * guest's TSS names. */
-void vg_ring3_run(uintptr_t ip, uintptr_t sp, unsigned long *slots);
+STACK_ARGS void vg_ring3_run(uintptr_t ip, uintptr_t sp, unsigned long *slots);
 
 /* Guest side of vg_irq_stub (lhv/suite/vmx/events/external_interrupts.c):
  * vg_guest_irq_body when a test sets it, else a count and the EOI */
@@ -77,7 +77,7 @@ extern void (*vg_guest_irq_body)(void);
 /* Host: runs the host's IDT handler for vector as if the interrupt had just
  * arrived (one that "acknowledge interrupt on exit" took from the
  * interrupt controller). Interrupts off. */
-void vg_host_deliver(u32 vector);
+STACK_ARGS void vg_host_deliver(u32 vector);
 #endif
 
 #endif

@@ -37,4 +37,15 @@ typedef long long s64 __attribute__((aligned(8)));
 #define REGPARM
 #endif
 
+/* The i386 runtime is built with -mregparm=3 (the Makefile: in Bochs a
+ * push and the load that reads it back cost as much as a memory access
+ * each, docs/performance.md); a C function that assembly calls with its
+ * arguments on the stack, or an assembly function C calls, keeps the
+ * stack: every declaration of it says STACK_ARGS. */
+#if defined(__i386__)
+#define STACK_ARGS __attribute__((regparm(0)))
+#else
+#define STACK_ARGS
+#endif
+
 #endif

@@ -39,7 +39,8 @@ static void print_memory_map(const struct lhv_boot_params *p)
            p->image_base + p->image_span - 1);
 }
 
-void runtime_main(const struct lhv_boot_params *p)
+STACK_ARGS void runtime_main(const struct lhv_boot_params *p); /* entry-SUBARCH.S */
+STACK_ARGS void runtime_main(const struct lhv_boot_params *p)
 {
     char err[200];
 
