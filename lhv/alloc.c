@@ -28,7 +28,7 @@ void *alloc_pages(u32 n)
     uintptr_t p = next;
     if (!p || n > (limit - p) / PAGE_SIZE) {
         spin_unlock(&lock);
-        fatal("out of memory for VMX structures (%u pages asked, pool %s): give the machine "
+        fatal("out of memory for VMX structures and AP stacks (%u pages asked, pool %s): give the machine "
               "more RAM after LHV's base", n, p ? "used up" : "not found");
     }
     next += (uintptr_t)n * PAGE_SIZE;

@@ -1,4 +1,4 @@
-/* Physical pages for VMX structures and tables: zeroed, 4 KiB aligned,
+/* Physical pages for VMX structures and tables, and the APs' stacks: zeroed, 4 KiB aligned,
  * identity-mapped (address = physical address), never freed. They come
  * from usable RAM right after LHV's span. */
 #ifndef LHV_ALLOC_H

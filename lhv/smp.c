@@ -17,6 +17,7 @@
  * caller fills the target's slot and sends VEC_SMP_CALL; the target runs the
  * function in that IPI's handler, clears the slot and sends VEC_SMP_CALL back
  * to wake the caller, who sleeps in hlt meanwhile when its interrupts are on. */
+#include "alloc.h"
 #include "console.h"
 #include "cpu.h"
 #include "deadline.h"
@@ -68,7 +69,6 @@ uintptr_t smp_ap_stack_top[LHV_MAX_CPUS]; /* 0 ends the list */
 
 extern const char smp_trampoline[], smp_trampoline_end[];
 
-static u8 ap_stacks[LHV_MAX_CPUS - 1][SMP_AP_STACK_SIZE] __attribute__((aligned(16)));
 static volatile u32 ap_state[LHV_MAX_CPUS];
 static u32 ncpus = 1;                 /* CPUs tried, BSP included */
 static u32 listed = 1;                /* distinct APIC IDs in the MADT's list (and the BSP) */
@@ -467,8 +467,12 @@ static void start_aps(uintptr_t page)
     u32 vector = (u32)(page >> 12);
 
     memcpy((void *)page, smp_trampoline, (size_t)(smp_trampoline_end - smp_trampoline));
+    /* The APs' stacks from the page pool, for the CPUs there are: in the
+     * bss, 63 of them were a megabyte init zeroed on every boot (in Bochs,
+     * a store a tick) */
+    uintptr_t stacks = (uintptr_t)alloc_pages((ncpus - 1) * (SMP_AP_STACK_SIZE / PAGE_SIZE));
     for (u32 i = 1; i < ncpus; i++) {
-        smp_ap_stack_top[i - 1] = (uintptr_t)ap_stacks[i - 1] + SMP_AP_STACK_SIZE;
+        smp_ap_stack_top[i - 1] = stacks + i * SMP_AP_STACK_SIZE;
         ap_state[i] = AP_WAITING;
     }
     /* The 10 ms after INIT: counted in PIT ticks of ~1 ms, more than 10
