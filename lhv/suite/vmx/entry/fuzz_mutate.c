@@ -114,12 +114,26 @@ static u32 fz_event(void)
     return 1u << 31 | (type == 1 ? 2 : type) << 8 | code << 11 | v;
 }
 
+/* The bits of a control field its capability MSR fixes (0 for other fields) */
+static u32 fz_fixed_bits(u32 f)
+{
+    const struct vmx_caps *k = &vmx_caps;
+
+    switch (f) {
+    case PIN_BASED_VM_EXEC_CONTROL: return k->pin.allowed0 | ~k->pin.allowed1;
+    case CPU_BASED_VM_EXEC_CONTROL: return k->proc.allowed0 | ~k->proc.allowed1;
+    case SECONDARY_VM_EXEC_CONTROL: return k->proc2.allowed0 | ~k->proc2.allowed1;
+    case VM_EXIT_CONTROLS: return k->exit.allowed0 | ~k->exit.allowed1;
+    case VM_ENTRY_CONTROLS: return k->entry.allowed0 | ~k->entry.allowed1;
+    }
+    return 0;
+}
+
 /* A new value for field f at one of the checks' edges */
 static u64 fz_edge(u32 f, u64 x)
 {
     static const u8 edges[] = {0, 1, 2, 3, 4, 11, 12, 16, 31, 32, 47, 48, 56, 57, 63};
-    const struct vmx_caps *k = &vmx_caps;
-    u32 bits = fz_bits(f), fixed = 0, free = 0;
+    u32 bits = fz_bits(f), fixed = fz_fixed_bits(f), free;
 
     if (fz_cls(f) & FZ_COUNT)
         return fz_below(5);
@@ -127,13 +141,6 @@ static u64 fz_edge(u32 f, u64 x)
         return fz_event();
     if (f == GUEST_INTERRUPTIBILITY_INFO && fz_below(2)) /* STI, MOV SS, SMI, NMI, enclave */
         return x ^ (1u << fz_below(5));
-    switch (f) {
-    case PIN_BASED_VM_EXEC_CONTROL: fixed = k->pin.allowed0 | ~k->pin.allowed1; break;
-    case CPU_BASED_VM_EXEC_CONTROL: fixed = k->proc.allowed0 | ~k->proc.allowed1; break;
-    case SECONDARY_VM_EXEC_CONTROL: fixed = k->proc2.allowed0 | ~k->proc2.allowed1; break;
-    case VM_EXIT_CONTROLS: fixed = k->exit.allowed0 | ~k->exit.allowed1; break;
-    case VM_ENTRY_CONTROLS: fixed = k->entry.allowed0 | ~k->entry.allowed1; break;
-    }
     free = ~fixed;
     if (fixed && free && fz_below(2)) /* a control the CPU lets change: the gates of checks */
         return x ^ (1u << fz_pick_bit(free));
@@ -384,14 +391,19 @@ static bool fz_fails_with(u32 i, u32 f, u64 v, u64 *rd)
 }
 
 /* A value of field f that makes i fail: one bit flipped, then two of its
- * low 32; added to the case */
+ * low 32; added to the case. In a control field only the bits its
+ * capability MSR lets change: a fixed one would make the entry fail at
+ * ctl.*.allowed before the check searched for (and the primary controls'
+ * fixed bits cost the checks behind "enable EPT" ~300 tries each). */
 static bool fz_bits_search(struct fz_case *c, u32 i, u32 f)
 {
     u64 x = ecm_get(&fz.img, f);
-    u32 bits = fz_bits(f) < 32 ? fz_bits(f) : 32;
+    u32 bits = fz_bits(f) < 32 ? fz_bits(f) : 32, fixed = fz_fixed_bits(f);
 
     for (u32 a = 0; a < fz_bits(f); a++)
         for (u32 b = a; b < (a < bits ? bits : a + 1); b++) {
+            if (a < 32 && ((fixed >> a) & 1 || (fixed >> b) & 1))
+                continue;
             u64 v = (x ^ (1ull << a) ^ (a == b ? 0 : 1ull << b)) & fz_mask(f);
             if (v != x && fz_fails_with(i, f, v, NULL)) {
                 fz_add(c, f, v);
