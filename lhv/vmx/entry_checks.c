@@ -123,7 +123,7 @@ static inline __attribute__((always_inline)) u32 ecm_d_proc2(const struct ecm_vm
 /* A value read through ECM_X, so the fields it comes from count as read
  * (one call per use: small); k: its own slot when derived (ecm_deps) */
 #define ECM_ACC(f, t, a, b, k, value)                                            \
-    static __attribute__((noinline)) REGPARM t ecm_x_##f(const struct ecm_ctx *c) \
+    static __attribute__((noinline)) t ecm_x_##f(const struct ecm_ctx *c) \
     {                                                                         \
         if ((k) >= 0 && c->virt)                                              \
             ecm_touch(c, ECM_SLOTS + 1 + (k));                                \
@@ -155,7 +155,7 @@ ECM_ACC(vec, u32, VM_ENTRY_INTR_INFO_FIELD, VM_ENTRY_INTR_INFO_FIELD, 7, ECM_D_V
 
 /* A field's value, by slot: the slot of a constant encoding is folded at
  * the call (ecm_g), where the rules name their fields */
-static __attribute__((noinline)) REGPARM u64 ecm_gs(const struct ecm_ctx *c, u32 slot)
+static __attribute__((noinline)) u64 ecm_gs(const struct ecm_ctx *c, u32 slot)
 {
     ecm_touch(c, slot);
     return c->v->f[slot];
@@ -294,7 +294,7 @@ static bool ecm_msr_area_ok(const struct ecm_ctx *c, u32 addr_field, u32 count_f
     return (a & 0xf) == 0 && ecm_pa_ok(c, a) && ecm_pa_ok(c, a + count * 16 - 1);
 }
 
-#define ECM_RULE(name) static REGPARM bool ecm_##name(const struct ecm_ctx *c)
+#define ECM_RULE(name) static bool ecm_##name(const struct ecm_ctx *c)
 
 /* --- 27.1 basic checks ------------------------------------------------- */
 

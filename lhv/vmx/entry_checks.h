@@ -111,7 +111,7 @@ struct ecm_check {
     u8 qual;         /* exit qualification (ECM_GUEST) */
     u8 how;          /* ECM_NORMAL, ECM_IMPL (a CPU may or may not fail it), or
                         ECM_UNDEF (the SDM leaves the behaviour undefined) */
-    bool (*holds)(const struct ecm_ctx *c) REGPARM;
+    bool (*holds)(const struct ecm_ctx *c);
 #ifdef LHV_HOST_TEST
     const char *text; /* the rule, one line: only the host build, which
                          writes docs/entry-checks.md, has it */

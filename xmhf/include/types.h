@@ -27,16 +27,6 @@ typedef long long s64 __attribute__((aligned(8)));
 
 #define PAGE_SIZE 4096u
 
-/* Arguments in registers on i386 (regparm(3)), for the functions a hot
- * loop calls within one file or through one table (the VM-entry model's
- * rules): i386's ABI passes them on the stack, amd64's in registers
- * already. A function's every declaration says it. */
-#if defined(__i386__)
-#define REGPARM __attribute__((regparm(3)))
-#else
-#define REGPARM
-#endif
-
 /* The i386 runtime is built with -mregparm=3 (the Makefile: in Bochs a
  * push and the load that reads it back cost as much as a memory access
  * each, docs/performance.md); a C function that assembly calls with its
