@@ -23,6 +23,8 @@ void vga_status(u32 cpu, const char *text);
  * cursor is off (CRTC cursor-start register bit 5). */
 char vga_char_at(u32 row, u32 column);
 bool vga_cursor_hidden(void);
+/* Whether attribute bit 7 blinks (attribute mode control bit 3) */
+bool vga_blink_on(void);
 
 /* Row where the next console character goes, and the row of a CPU's
  * status slot (for tests). */

@@ -9,10 +9,11 @@
 #define NO_VGA "no VGA text console (lhv.console=serial or UEFI boot)"
 
 TEST("vga/console-mirror", test_mirror);
-/* The two lines printed last are the two rows above the cursor. The screen
- * is full before them (the test fills it when the run has not), so each
- * newline scrolls it: the first line was moved up one row by the scroll
- * that made room for the second. */
+/* The two lines printed last are the two rows above the cursor, and the
+ * rows below it are blank. The cursor is on the last text row before them
+ * (the test moves it there), so the first line's newline scrolls: a jump
+ * of half the text rows (lhv/vga.c) moved the first line up and cleared the
+ * rows the second and those after it go to. */
 static bool row_reads(u32 r, const char *text, char *seen, size_t size)
 {
     size_t i;
@@ -32,9 +33,15 @@ static void test_mirror(const char *name)
         verdict_skip(name, NO_VGA);
         return;
     }
-    /* A short run (only the vga tests) has not filled the screen yet */
+    /* The cursor to the last text row, so the first line's newline scrolls:
+     * rows of text on the screen alone (the console held, as vga_putc
+     * wants), which the serial line need not carry; not blank, so a scroll
+     * that leaves rows uncleared shows */
+    unsigned long held = console_lock();
     while (vga_cursor_row() + 1 < vga_status_row(0))
-        printf("vga: row %u, filled so that the next lines scroll\n", vga_cursor_row());
+        for (const char *p = "vga: a row to scroll away\n"; *p; p++)
+            vga_putc(*p);
+    console_unlock(held);
     printf("%s\n%s\n", first, second);
     u32 row = vga_cursor_row(); /* the next line */
     if (row < 2)
@@ -43,6 +50,11 @@ static void test_mirror(const char *name)
         return verdict_fail(name, "row %u reads \"%s\"", row - 1, seen);
     if (!row_reads(row - 2, first, seen, sizeof(seen)))
         return verdict_fail(name, "row %u reads \"%s\" after a scroll", row - 2, seen);
+    for (u32 r = row; r < vga_status_row(0); r++)
+        for (u32 c = 0; c < VGA_COLUMNS; c++)
+            if (vga_char_at(r, c) != ' ')
+                return verdict_fail(name, "row %u, below the cursor, has '%c' in column %u "
+                                    "after a scroll", r, vga_char_at(r, c), c);
     verdict_pass(name);
 }
 
@@ -54,6 +66,17 @@ static void test_cursor(const char *name)
         return;
     }
     verdict(vga_cursor_hidden(), name, "CRTC register 0x0a bit 5 (cursor disable) is clear");
+}
+
+/* Blinking is off (lhv/vga.c: vga_init) */
+TEST("vga/blink-off", test_blink);
+static void test_blink(const char *name)
+{
+    if (!vga_enabled()) {
+        verdict_skip(name, NO_VGA);
+        return;
+    }
+    verdict(!vga_blink_on(), name, "attribute mode control register (0x10) bit 3 (blink) is set");
 }
 
 /* CPU 0's slot, in the first status row, shows its number and state. */
