@@ -100,7 +100,7 @@ void vga_init(u32 ncpus)
 #define CELLS_PER_WORD 4
 #define ROW_WORDS (VGA_COLUMNS / CELLS_PER_WORD)
 
-static u32 scroll_rows(void) { return text_rows / 2 ? text_rows / 2 : 1; }
+static u32 scroll_rows(void) { return text_rows / 2; } /* text_rows >= 9 (vga_init) */
 
 static void scroll(void)
 {
