@@ -18,16 +18,21 @@ static struct {
     u32 error_code;
 } fc_probe[LHV_MAX_CPUS];
 
+static void vmx_region_stamp(void *region)
+{
+    *(u32 *)region = vmx_caps.revision; /* bit 31 clear: not a shadow VMCS */
+}
+
 void vmx_region_init(void *region)
 {
     memset(region, 0, PAGE_SIZE);
-    *(u32 *)region = vmx_caps.revision; /* bit 31 clear: not a shadow VMCS */
+    vmx_region_stamp(region);
 }
 
 void *vmx_alloc_region(void)
 {
-    void *region = alloc_pages(1);
-    vmx_region_init(region);
+    void *region = alloc_pages(1); /* zeroed */
+    vmx_region_stamp(region);
     return region;
 }
 
